@@ -1,0 +1,69 @@
+"""Errors of the catalog: what `index` raises when a request cannot be done.
+
+`index` knows no protocol codes. Each `zserver` diagnostics module maps these classes onto
+Bib-1 or SRU diagnostics in one table; a test checks every subclass has a row there.
+"""
+
+
+class CatalogError(Exception):
+    """Base of every error `index` raises on purpose. `.detail` is safe to show a client."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class UnknownSearchKey(CatalogError):
+    """The logical index named in a query does not exist."""
+
+
+class UnsupportedRelation(CatalogError):
+    """The index cannot compare with this relation (e.g. `<` on a title)."""
+
+
+class UnsupportedStructure(CatalogError):
+    """The term's structure does not fit the index (e.g. a year that is not a number)."""
+
+
+class UnsupportedTruncation(CatalogError):
+    """The index cannot truncate this way."""
+
+
+class UnsupportedPosition(CatalogError):
+    """The position requested cannot be honoured on this index."""
+
+
+class UnsupportedCompleteness(CatalogError):
+    """The completeness requested cannot be honoured on this index."""
+
+
+class UnsupportedProximity(CatalogError):
+    """The proximity unit or relation is not supported."""
+
+
+class MalformedTerm(CatalogError):
+    """The term is empty after normalization, or not valid for its index (e.g. `19x5` as a year)."""
+
+
+class TooManyTerms(CatalogError):
+    """A truncated or masked term expands to more terms than the configured limit."""
+
+
+class ResultSetNotFound(CatalogError):
+    """A query refers to a result set the session does not have."""
+
+
+class RecordNotFound(CatalogError):
+    """No record under this ISN (or it was deleted)."""
+
+
+class UnknownDatabase(CatalogError):
+    """No database of that name."""
+
+
+class UnknownSortKey(CatalogError):
+    """The catalog cannot sort by this key."""
+
+
+class LoadError(CatalogError):
+    """A source file cannot be read at all (the load of that file stops; records are kept)."""
