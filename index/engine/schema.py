@@ -1,0 +1,82 @@
+"""The Whoosh schema built from the index table in `index.searchkeys.spec`.
+
+Search keys arrive already normalized, so the analyzers only split: a WORDS index becomes two
+fields, `<name>` (words, with positions for phrases and proximity; the keys of one title are
+joined with a gap of `FIELD_GAP` positions so a phrase never spans two fields) and
+`<name>__exact` (each key one term, for whole-field and first-in-field searches and scan).
+A KEY index is one field of whole keys. `year` is numeric. The index-control data are
+column-stored for sorting and stored for brief lists.
+"""
+
+from __future__ import annotations
+
+from whoosh import fields
+from whoosh.analysis import Token, Tokenizer
+from whoosh.columns import NumericColumn, VarBytesColumn
+
+from index.searchkeys.spec import INDEXES, IndexKind
+
+KEY_SEPARATOR = "\x1f"
+FIELD_GAP = 100
+
+
+class WordTokenizer(Tokenizer):
+    """Splits pre-normalized keys on spaces; keys are separated by KEY_SEPARATOR (a position gap)."""
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        pos = start_pos
+        for key in value.split(KEY_SEPARATOR):
+            for word in key.split():
+                token.text = word
+                token.boost = 1.0
+                token.stopped = False
+                if keeporiginal:
+                    token.original = word
+                if positions:
+                    token.pos = pos
+                pos += 1
+                yield token
+            pos += FIELD_GAP
+
+
+class KeyTokenizer(Tokenizer):
+    """Each key separated by KEY_SEPARATOR is one term."""
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for pos, key in enumerate(k for k in value.split(KEY_SEPARATOR) if k):
+            token.text = key
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = key
+            if positions:
+                token.pos = start_pos + pos
+            yield token
+
+
+def exact_field(name: str) -> str:
+    return f"{name}__exact"
+
+
+def build_schema() -> fields.Schema:
+    schema = fields.Schema(
+        isn=fields.NUMERIC(int, bits=64, stored=True, unique=True, sortable=True),
+        sort_title=fields.COLUMN(VarBytesColumn()),
+        sort_author=fields.COLUMN(VarBytesColumn()),
+        sort_year=fields.COLUMN(NumericColumn("i", default=0)),
+        brief=fields.STORED(),
+    )
+    for spec in INDEXES:
+        if spec.kind is IndexKind.WORDS:
+            schema.add(spec.name, fields.TEXT(analyzer=WordTokenizer(), phrase=True))
+            if spec.exact:
+                schema.add(exact_field(spec.name), fields.TEXT(analyzer=KeyTokenizer(), phrase=False))
+        elif spec.kind is IndexKind.KEY and spec.name != "isn":
+            schema.add(spec.name, fields.TEXT(analyzer=KeyTokenizer(), phrase=False))
+        elif spec.kind is IndexKind.YEAR:
+            schema.add(spec.name, fields.NUMERIC(int, bits=32, signed=False))
+    return schema

@@ -1,0 +1,153 @@
+"""Searching the Whoosh index: the only module that runs Whoosh searchers.
+
+A `Hits` is a snapshot: the searcher it came from plus the matching document numbers in
+their order. Document numbers are turned into ISNs through a column, so nothing reads the
+stored fields of every hit; only the brief entries of a page are read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from index import errors
+from index.engine.compile import DocnumSet, ResolveSet, compile_query
+from index.engine.schema import exact_field
+from index.query import Node
+from index.searchkeys.normalize import normalize
+from index.searchkeys.spec import BY_NAME, IndexKind
+
+
+@dataclass
+class Hits:
+    searcher: Searcher
+    docnums: list[int]
+    query: wq.Query
+    scores: dict[int, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Brief:
+    isn: int
+    title: str
+    author: str
+    year: int | None
+    imprint: str
+    material_type: str
+    language: str
+
+
+@dataclass(frozen=True)
+class ScanEntry:
+    term: str
+    count: int
+
+
+SORT_COLUMNS = {"title": "sort_title", "author": "sort_author", "year": "sort_year"}
+
+
+class Engine:
+    """An open Whoosh index directory."""
+
+    def __init__(self, directory) -> None:
+        self._index = whoosh_index.open_dir(str(directory))
+        self._searcher = self._index.searcher()
+
+    def close(self) -> None:
+        self._searcher.close()
+        self._index.close()
+
+    def refresh(self) -> None:
+        """Take up index changes committed since the last refresh (cheap when there are none)."""
+        self._searcher = self._searcher.refresh()
+
+    @property
+    def searcher(self) -> Searcher:
+        return self._searcher
+
+    def search(self, node: Node, resolve_set: ResolveSet, *, library: str | None = None,
+               ranked: bool = False) -> Hits:
+        searcher = self._searcher
+        query = compile_query(node, resolve_set, searcher.reader())
+        if library is not None:
+            query = wq.And([query, wq.Term("library", normalize(library).replace(" ", ""))])
+        if ranked:
+            results = searcher.search(query, limit=None)
+            top = results.top_n
+            return Hits(searcher, [docnum for _, docnum in top], query, {d: s for s, d in top})
+        return Hits(searcher, sorted(query.docs(searcher)), query)
+
+    def docnums_of_isns(self, hits: Hits) -> list[int]:
+        """The docnums in the current searcher of the titles in `hits` (from an older snapshot)."""
+        if hits.searcher is self._searcher:
+            return hits.docnums
+        isns = set(isns_of(hits, 0, len(hits.docnums)))
+        column = self._searcher.reader().column_reader("isn")
+        return [d for d in self._searcher.reader().all_doc_ids() if column[d] in isns]
+
+    def sort(self, hits: Hits, keys: Sequence[tuple[str, bool]]) -> Hits:
+        """A new `Hits` ordered by `keys`: (title|author|year|relevance, descending) pairs."""
+        docnums = list(hits.docnums)
+        scores = hits.scores
+        for key, descending in reversed(keys):
+            if key == "relevance":
+                if not scores:
+                    results = hits.searcher.search(hits.query, limit=None, filter=DocnumSet(docnums))
+                    scores = {d: s for s, d in results.top_n}
+                docnums.sort(key=lambda d: scores.get(d, 0.0), reverse=not descending)
+                continue
+            column_name = SORT_COLUMNS.get(key)
+            if column_name is None:
+                raise errors.UnknownSortKey(key)
+            column = hits.searcher.reader().column_reader(column_name)
+            docnums.sort(key=lambda d: column[d], reverse=descending)
+        return Hits(hits.searcher, docnums, hits.query, scores)
+
+    def scan(self, index: str, start: str, *, count: int, preferred_position: int = 1) -> tuple[list[ScanEntry], int]:
+        """Terms of `index` around `start`: returns the entries and the position of `start` in them (1-based).
+
+        Scans the whole-field keys of word indexes (what a librarian browses) and the keys of key
+        indexes, with the number of titles each key occurs in.
+        """
+        spec = BY_NAME.get(index)
+        if spec is None:
+            raise errors.UnknownSearchKey(index)
+        if spec.kind is IndexKind.YEAR:
+            raise errors.UnsupportedRelation("scan on year")
+        field_name = exact_field(index) if spec.kind is IndexKind.WORDS and spec.exact else index
+        if index == "isn":
+            raise errors.UnknownSearchKey("isn cannot be scanned")
+        reader = self._searcher.reader()
+        start_key = normalize(start)
+        if field_name not in reader.indexed_field_names():
+            return [], 1
+        all_terms = list(reader.lexicon(field_name))
+        from bisect import bisect_left
+
+        start_bytes = start_key.encode("utf-8")
+        at = bisect_left(all_terms, start_bytes)
+        first = max(0, at - (preferred_position - 1))
+        chosen = all_terms[first:first + count]
+        entries = [ScanEntry(t.decode("utf-8"), reader.doc_frequency(field_name, t)) for t in chosen]
+        return entries, at - first + 1
+
+
+def isns_of(hits: Hits, start: int, count: int) -> list[int]:
+    """ISNs of hits[start:start+count] (0-based slice)."""
+    column = hits.searcher.reader().column_reader("isn")
+    return [column[d] for d in hits.docnums[start:start + count]]
+
+
+def briefs_of(hits: Hits, start: int, count: int) -> list[Brief]:
+    """Brief entries (index-control data) of hits[start:start+count]."""
+    briefs = []
+    for docnum in hits.docnums[start:start + count]:
+        stored = hits.searcher.stored_fields(docnum)
+        title, author, year, imprint, mtype, language = json.loads(stored["brief"])
+        briefs.append(Brief(stored["isn"], title, author, year, imprint, mtype, language))
+    return briefs

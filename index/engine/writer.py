@@ -1,0 +1,89 @@
+"""Writes titles' search keys into the Whoosh index: a full build or an incremental update."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+
+from index.engine.schema import KEY_SEPARATOR, build_schema, exact_field
+from index.searchkeys.extract import TitleKeys
+from index.searchkeys.spec import INDEXES, IndexKind
+
+_WORDS = [spec.name for spec in INDEXES if spec.kind is IndexKind.WORDS]
+_EXACT = {spec.name for spec in INDEXES if spec.kind is IndexKind.WORDS and spec.exact}
+_KEYS = [spec.name for spec in INDEXES if spec.kind is IndexKind.KEY and spec.name != "isn"]
+
+
+def document(title: TitleKeys) -> dict:
+    """The Whoosh document of one title."""
+    c = title.control
+    doc: dict = {
+        "isn": title.isn,
+        "sort_title": c.sort_title.encode("utf-8"),
+        "sort_author": c.sort_author.encode("utf-8"),
+        "sort_year": c.year or 0,
+        "brief": json.dumps([c.title, c.author, c.year, c.imprint, c.material_type, c.language], ensure_ascii=False),
+    }
+    for name in _WORDS:
+        values = title.keys.get(name)
+        if values:
+            joined = KEY_SEPARATOR.join(values)
+            doc[name] = joined
+            if name in _EXACT:
+                doc[exact_field(name)] = joined
+    for name in _KEYS:
+        values = title.keys.get(name)
+        if values:
+            doc[name] = KEY_SEPARATOR.join(values)
+    years = [int(y) for y in title.keys.get("year", ()) if y.isdigit()]
+    if years:
+        doc["year"] = years
+    return doc
+
+
+def build_index(directory: Path, titles: Iterable[TitleKeys], *, progress: Callable[[int], None] | None = None,
+                procs: int = 1) -> int:
+    """Build a fresh index in `directory` (replacing one there); returns the number of titles."""
+    staging = directory.with_name(directory.name + ".new")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    ix = whoosh_index.create_in(str(staging), build_schema())
+    options = {"limitmb": 256}
+    if procs > 1:
+        options.update(procs=procs, multisegment=True)
+    writer = ix.writer(**options)
+    count = 0
+    for title in titles:
+        writer.add_document(**document(title))
+        count += 1
+        if progress and count % 1000 == 0:
+            progress(count)
+    writer.commit()
+    ix.close()
+    if directory.exists():
+        shutil.rmtree(directory)
+    staging.rename(directory)
+    return count
+
+
+def update_index(directory: Path, changed: Iterable[TitleKeys], deleted: Iterable[int] = ()) -> int:
+    """Replace the given titles and remove the deleted ISNs; returns the number of titles written."""
+    if not whoosh_index.exists_in(str(directory)):
+        directory.mkdir(parents=True, exist_ok=True)
+        whoosh_index.create_in(str(directory), build_schema())
+    ix = whoosh_index.open_dir(str(directory))
+    writer = ix.writer(limitmb=256)
+    count = 0
+    for isn in deleted:
+        writer.delete_by_term("isn", isn)
+    for title in changed:
+        writer.update_document(**document(title))
+        count += 1
+    writer.commit()
+    ix.close()
+    return count

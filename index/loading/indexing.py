@@ -1,0 +1,62 @@
+"""Keeping the search-key files and the Whoosh index in step with the store.
+
+`update` takes the titles the store marked pending (changed or deleted since the last run),
+appends their keys to the search-key files and replaces them in the Whoosh index, then clears
+them. `rebuild` rewrites the search-key files from the whole store and builds a fresh Whoosh
+index from those files.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pymarc
+
+from index.engine.writer import build_index, update_index
+from index.home import Home
+from index.searchkeys.extract import TitleKeys, extract
+from index.searchkeys.files import SearchKeyFiles
+from index.store.catalog import CatalogStore
+
+Progress = Callable[[int, int], None]   # (titles done, titles total)
+
+
+def _title_keys(store: CatalogStore, isns: list[int] | None) -> Iterator[TitleKeys]:
+    for isn, display, holdings in store.titles_with_holdings(isns):
+        yield extract(isn, pymarc.Record(data=display, to_unicode=True, force_utf8=True), holdings)
+
+
+def update(home: Home, store: CatalogStore) -> tuple[int, int]:
+    """Bring the index up to date with pending changes; returns (titles written, titles removed)."""
+    changed, deleted = store.pending()
+    if not changed and not deleted:
+        return 0, 0
+    titles = list(_title_keys(store, changed))
+    SearchKeyFiles(home.searchkeys_dir).append(titles, deleted)
+    update_index(home.whoosh_dir, titles, deleted)
+    store.clear_pending(changed + deleted)
+    store.set_meta("indexed_at", time.strftime("%Y-%m-%d %H:%M:%S"))
+    return len(titles), len(deleted)
+
+
+def rebuild(home: Home, store: CatalogStore, *, progress: Progress | None = None, procs: int = 1) -> int:
+    """Rewrite every search-key file and rebuild the Whoosh index from them; returns the title count."""
+    total = store.count_titles()
+    files = SearchKeyFiles(home.searchkeys_dir)
+    done = 0
+
+    def counted(titles: Iterator[TitleKeys]) -> Iterator[TitleKeys]:
+        nonlocal done
+        for title in titles:
+            done += 1
+            if progress and done % 1000 == 0:
+                progress(done, 2 * total)
+            yield title
+
+    changed, deleted = store.pending()
+    files.write_full(counted(_title_keys(store, None)))
+    count = build_index(home.whoosh_dir, counted(files.read_all()), procs=procs)
+    store.clear_pending(changed + deleted)
+    store.set_meta("indexed_at", time.strftime("%Y-%m-%d %H:%M:%S"))
+    return count

@@ -1,0 +1,194 @@
+"""Loading one library's delivery into the catalog store (MELVYL's weekly/monthly load).
+
+For each record: read → validate → maintenance key → new / update / unchanged / delete. Severe
+errors (unreadable record, no title, no control number, no holdings where the source requires
+them) put the record into the home's reject file with its position and reason; light errors
+are counted per kind. Work is committed in batches, so a crash loses nothing already committed
+and a re-run of the same file changes nothing (every record is then `unchanged`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pymarc
+
+from index.home import Home, LibraryConfig
+from index.records.marc import detect_format, holdings_from_852, read_marc21, read_marcxml
+from index.records.model import Holding, LoadProblem, SourceRecord
+from index.records.quality import quality_score
+from index.searchkeys.normalize import isbn_checksum_ok
+from index.store.catalog import CatalogStore
+
+BATCH = 1000
+
+
+@dataclass
+class LoadReport:
+    load_id: int
+    library: str
+    file: str
+    format: str
+    counts: Counter = field(default_factory=Counter)     # read new updated unchanged deleted rejected
+    problems: Counter = field(default_factory=Counter)   # light problems by kind
+    reject_file: Path | None = None
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        c = self.counts
+        rate = c["read"] / self.seconds if self.seconds else 0.0
+        text = (f"{self.file}: {c['read']} read, {c['new']} new, {c['updated']} updated, {c['unchanged']} unchanged,"
+                f" {c['deleted']} deleted, {c['rejected']} rejected, {sum(self.problems.values())} light problems"
+                f" ({rate:,.0f} records/s)")
+        if self.reject_file:
+            text += f"; rejects in {self.reject_file}"
+        return text
+
+
+Progress = Callable[[int, int], None]   # (bytes done, bytes total)
+
+
+def read_delivery(data: bytes, fmt: str, encoding: str | None):
+    if fmt == "marc21":
+        return read_marc21(data, encoding=encoding)
+    if fmt == "marcxml":
+        return read_marcxml(data)
+    if fmt == "pica":
+        from index.records.pica import read_pica
+
+        return read_pica(data)
+    raise ValueError(f"unknown format {fmt!r} (marc21, marcxml or pica)")
+
+
+class _Rejects:
+    """The reject file of one load, opened when the first record is rejected."""
+
+    def __init__(self, path: Path, library: str, file: str) -> None:
+        self.path, self.library, self.file = path, library, file
+        self._handle = None
+
+    def write(self, position: int, offset: int, reason: str, raw: bytes) -> None:
+        if self._handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = open(self.path, "ab")
+        header = f"# library={self.library} file={self.file} position={position} offset={offset} reason={reason}\n"
+        self._handle.write(header.encode("utf-8") + raw + b"\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+
+def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Path, *, fmt: str | None = None,
+              encoding: str | None = None, source_system: str | None = None,
+              progress: Progress | None = None) -> LoadReport:
+    """Load one file for `library`. Raises `LoadError` only if the file cannot be read at all."""
+    from index.errors import LoadError
+
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise LoadError(f"cannot read {path}: {error.strerror}") from None
+    fmt = fmt or detect_format(data[:64])
+    system = source_system or library.source_system
+    started = time.monotonic()
+    load_id = store.start_load(library.code, system, str(path), fmt)
+    report = LoadReport(load_id, library.code, str(path), fmt)
+    rejects = _Rejects(home.rejects_dir / f"load-{load_id}-{library.code}.rej", library.code, path.name)
+    try:
+        pending = 0
+        store.db.execute("BEGIN IMMEDIATE")
+        for item in read_delivery(data, fmt, encoding):
+            report.counts["read"] += 1
+            outcome, reason = _apply(store, library, system, load_id, item, report.problems)
+            report.counts[outcome] += 1
+            if outcome == "rejected":
+                store.add_reject(load_id, item.position, item.offset, reason, item.raw)
+                rejects.write(item.position, item.offset, reason, item.raw)
+                report.reject_file = rejects.path
+            pending += 1
+            if pending >= BATCH:
+                store.update_load(load_id, report.counts, report.problems, finished=False)
+                store.db.execute("COMMIT")
+                store.db.execute("BEGIN IMMEDIATE")
+                pending = 0
+                if progress:
+                    progress(item.offset or report.counts["read"], len(data))
+        report.seconds = time.monotonic() - started
+        store.update_load(load_id, report.counts, report.problems, finished=True)
+        store.db.execute("COMMIT")
+    except BaseException:
+        if store.db.in_transaction:
+            store.db.execute("ROLLBACK")
+        raise
+    finally:
+        rejects.close()
+    return report
+
+
+def _apply(store: CatalogStore, library: LibraryConfig, system: str, load_id: int,
+           item: SourceRecord | LoadProblem, problems: Counter) -> tuple[str, str]:
+    """Store one record; returns (outcome, reject reason)."""
+    if isinstance(item, LoadProblem):
+        return "rejected", item.reason
+    record = item.record
+    problems.update(item.problems)
+    source_id = (record["001"].data or "").strip() if record["001"] else ""
+    if not source_id:
+        return "rejected", "no control number (001): the record cannot be maintained"
+    existing = store.find_record(library.code, system, source_id)
+    if item.deleted:
+        if existing is None:
+            problems["delete of an unknown record"] += 1
+            return "unchanged", ""
+        store.delete_record(existing.id)
+        return "deleted", ""
+    if record["245"] is None or not any(sf.value.strip() for sf in record["245"].subfields):
+        return "rejected", "no title (245)"
+    holdings, holding_problems = _holdings(library, record, item.holdings)
+    problems.update(holding_problems)
+    if library.require_holdings and not holdings:
+        return "rejected", f"no holdings of library {library.code}"
+    for field_ in record.get_fields("020"):
+        for value in field_.get_subfields("a"):
+            if not isbn_checksum_ok(value):
+                problems["ISBN with a bad checksum"] += 1
+    version = (record["005"].data or "") if record["005"] else ""
+    marc = record.as_marc()
+    quality = quality_score(record) + library.priority
+    if existing is None:
+        isn = store.add_title(marc, bibtype=str(record.leader)[6:8])
+        record_id = store.add_record(isn, library.code, system, source_id, marc, version, quality, load_id, holdings)
+        store.set_display(isn, marc, record_id)
+        return "new", ""
+    if existing.marc == marc and store.record_holdings(existing.id) == holdings:
+        return "unchanged", ""
+    store.replace_record(existing.id, marc, version, quality, load_id, holdings)
+    refresh_title(store, existing.isn)
+    return "updated", ""
+
+
+def _holdings(library: LibraryConfig, record: pymarc.Record, delivered: list[Holding]) -> tuple[list[Holding], list[str]]:
+    if library.holdings == "record":
+        return [Holding(library=library.code)], []
+    if library.holdings == "pica" or delivered:
+        own = [h for h in delivered if h.library == library.code]
+        if library.holdings == "pica" and not own and delivered:
+            # A PICA+ delivery from a union catalog carries many libraries' holdings; keep them all.
+            return list(delivered), []
+        return own or list(delivered), []
+    return holdings_from_852(record, library.code)
+
+
+def refresh_title(store: CatalogStore, isn: int) -> None:
+    """Choose the title's master (best quality, then oldest) and set its display record."""
+    members = store.records_of_title(isn)
+    if not members:
+        return
+    master = max(members, key=lambda m: (m.quality, -m.id))
+    store.set_display(isn, master.marc, master.id)

@@ -1,0 +1,169 @@
+"""Record syntaxes produced at the way out: MARCXML, ISBD text, Dublin Core.
+
+Input is always a stored display record (ISO 2709 bytes, UTF-8). Output is bytes (XML) or
+str (text). MARCXML follows the MARC21 slim schema; ISBD follows the area order and
+punctuation of ISBD consolidated edition (title and statement of responsibility, edition,
+publication, physical description, series, notes, standard number).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pymarc
+from lxml import etree
+
+from index.records.model import Holding
+
+MARCXML_NS = "http://www.loc.gov/MARC21/slim"
+DC_NS = "http://purl.org/dc/elements/1.1/"
+SRW_DC_NS = "info:srw/schema/1/dc-schema"
+_M = "{%s}" % MARCXML_NS
+
+
+def parse(marc: bytes) -> pymarc.Record:
+    return pymarc.Record(data=marc, to_unicode=True, force_utf8=True, utf8_handling="replace")
+
+
+def marcxml_element(record: pymarc.Record) -> etree._Element:
+    root = etree.Element(_M + "record", nsmap={None: MARCXML_NS})
+    etree.SubElement(root, _M + "leader").text = _xml_safe(str(record.leader))
+    for field in record.fields:
+        if field.is_control_field():
+            etree.SubElement(root, _M + "controlfield", tag=field.tag).text = _xml_safe(field.data or "")
+            continue
+        element = etree.SubElement(root, _M + "datafield", tag=field.tag,
+                                   ind1=field.indicator1 or " ", ind2=field.indicator2 or " ")
+        for subfield in field.subfields:
+            etree.SubElement(element, _M + "subfield", code=subfield.code).text = _xml_safe(subfield.value)
+    return root
+
+
+def _xml_safe(text: str) -> str:
+    """XML 1.0 cannot carry most control characters; MARC data sometimes has them."""
+    return "".join(c if c in "\t\n\r" or ord(c) >= 0x20 else " " for c in text)
+
+
+def to_marcxml(marc: bytes) -> bytes:
+    """One MARCXML `record` element (UTF-8, no XML declaration)."""
+    return etree.tostring(marcxml_element(parse(marc)), encoding="utf-8")
+
+
+def _subfields(field: pymarc.Field, codes: str) -> list[str]:
+    return [sf.value.strip() for sf in field.subfields if sf.code in codes and sf.value.strip()]
+
+
+def _strip_end(text: str) -> str:
+    return text.rstrip(" /:;,=").strip()
+
+
+def isbd_areas(record: pymarc.Record) -> list[str]:
+    """The ISBD areas of a record, each a string; empty areas are left out."""
+    areas: list[str] = []
+    f245 = record["245"]
+    if f245 is not None:
+        title = " ".join(_strip_end(v) for v in _subfields(f245, "a"))
+        for sf in f245.subfields:
+            value = _strip_end(sf.value)
+            if not value:
+                continue
+            if sf.code == "b":
+                title += (" = " if sf.value.startswith("=") or title.endswith("=") else " : ") + value.lstrip("=: ")
+            elif sf.code in "np":
+                title += ". " + value
+            elif sf.code == "c":
+                title += " / " + value
+        areas.append(title.rstrip(".") + ".")
+    edition = record["250"]
+    if edition is not None:
+        areas.append(" ".join(_subfields(edition, "ab")).rstrip(".") + ".")
+    imprint = record["264"] or record["260"]
+    if imprint is not None:
+        place = "; ".join(_strip_end(v) for v in _subfields(imprint, "a"))
+        publisher = " : ".join(_strip_end(v) for v in _subfields(imprint, "b"))
+        date = " ".join(_subfields(imprint, "c")).rstrip(".")
+        text = place
+        if publisher:
+            text += (" : " if text else "") + publisher
+        if date:
+            text += (", " if text else "") + date
+        if text:
+            areas.append(text + ".")
+    extent = record["300"]
+    if extent is not None:
+        parts = [_strip_end(v) for v in _subfields(extent, "a")]
+        other = _subfields(extent, "b")
+        size = _subfields(extent, "c")
+        text = " ".join(parts)
+        if other:
+            text += " : " + _strip_end(other[0])
+        if size:
+            text += " ; " + _strip_end(size[0])
+        areas.append(text.rstrip(".") + ".")
+    series = [" ; ".join(_strip_end(v) for v in _subfields(f, "av")) for f in record.get_fields("490", "440")]
+    areas.extend(f"({s})" for s in series if s)
+    for note in record.get_fields("500", "502", "504", "505"):
+        text = " ".join(_subfields(note, "a"))
+        if text:
+            areas.append(text)
+    numbers = [f"ISBN {v}" for f in record.get_fields("020") for v in _subfields(f, "a")]
+    numbers += [f"ISSN {v}" for f in record.get_fields("022") for v in _subfields(f, "a")]
+    if numbers:
+        areas.append(". — ".join(numbers))
+    return areas
+
+
+def to_isbd(marc: bytes, holdings: Iterable[Holding] = ()) -> str:
+    """ISBD display text; areas separated by `. — ` as ISBD prescribes, holdings after it."""
+    record = parse(marc)
+    areas = isbd_areas(record)
+    heading = ""
+    for tag in ("100", "110", "111"):
+        if record[tag] is not None:
+            heading = _strip_end(" ".join(_subfields(record[tag], "abcdq")))
+            break
+    text = (heading + "\n" if heading else "") + " — ".join(areas)
+    lines = [text]
+    for holding in holdings:
+        parts = [holding.library, holding.location, holding.call_number, holding.note, holding.url]
+        lines.append("Held by: " + " | ".join(p for p in parts if p))
+    return "\n".join(lines) + "\n"
+
+
+def to_dc(marc: bytes) -> bytes:
+    """Simple Dublin Core (SRU's dc schema), following LoC's MARC21 → DC crosswalk."""
+    record = parse(marc)
+    root = etree.Element("{%s}dc" % SRW_DC_NS, nsmap={"srw_dc": SRW_DC_NS, "dc": DC_NS})
+
+    def add(name: str, value: str) -> None:
+        value = value.strip()
+        if value:
+            etree.SubElement(root, "{%s}%s" % (DC_NS, name)).text = _xml_safe(value)
+
+    for field in record.get_fields("245"):
+        add("title", _strip_end(" ".join(_subfields(field, "abfghknps"))))
+    for field in record.get_fields("100", "110", "111", "700", "710", "711", "720"):
+        add("creator", _strip_end(" ".join(_subfields(field, "abcdq"))))
+    for field in record.get_fields("600", "610", "611", "630", "650", "653"):
+        add("subject", " -- ".join(_subfields(field, "abcdqxyzv")))
+    for field in record.get_fields("520"):
+        add("description", " ".join(_subfields(field, "a")))
+    for field in record.get_fields("260", "264"):
+        add("publisher", _strip_end(" ".join(_subfields(field, "ab"))))
+        add("date", " ".join(_subfields(field, "c")).rstrip("."))
+    leader = str(record.leader)
+    add("type", {"a": "text", "t": "text", "e": "cartographic", "f": "cartographic", "c": "notated music",
+                 "d": "notated music", "i": "sound recording", "j": "sound recording", "g": "moving image",
+                 "k": "still image", "m": "software, multimedia"}.get(leader[6:7], ""))
+    for field in record.get_fields("300"):
+        add("format", " ".join(_subfields(field, "abc")))
+    for field in record.get_fields("020", "022"):
+        for value in _subfields(field, "a"):
+            add("identifier", ("URN:ISBN:" if field.tag == "020" else "URN:ISSN:") + value)
+    for field in record.get_fields("856"):
+        for value in _subfields(field, "u"):
+            add("identifier", value)
+    f008 = record["008"]
+    if f008 is not None and len(f008.data or "") >= 38:
+        add("language", f008.data[35:38])
+    return etree.tostring(root, encoding="utf-8")

@@ -1,0 +1,200 @@
+"""MARC21 readers: ISO 2709 (MARC-8 or UTF-8) and MARCXML, into `SourceRecord`s.
+
+pymarc parses and decodes; this module finds record boundaries itself so that every record,
+good or bad, keeps its byte offset and raw bytes for the reject file, and it turns pymarc's
+MARC-8 complaints (written to stderr) into counted light problems. It knows nothing of the
+store. Holdings come from 852 fields (MARC21 holdings location): $a library, $b location,
+$h/$i call number, $z note, $u URL; `$z Reference only` (or $t/`nicht ausleihbar`) marks a
+copy that cannot be lent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymarc
+from lxml import etree
+
+from index.records.model import Holding, LoadProblem, SourceRecord
+
+MARCXML_NS = "http://www.loc.gov/MARC21/slim"
+_RECORD_END = b"\x1d"
+_NOT_LENDABLE = re.compile(r"reference only|not for loan|nicht ausleihbar|präsenz", re.I)
+
+
+def detect_format(head: bytes) -> str:
+    """Guess a delivery's format from its first bytes: `marc21`, `marcxml` or `pica`."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"<"):
+        return "marcxml"
+    if text[:5].isdigit() and not text[5:6].isspace():
+        return "marc21"  # a leader starts with the five-digit record length; PICA with a tag
+    return "pica"
+
+
+def read_marc21(data: bytes, *, encoding: str | None = None) -> Iterator[SourceRecord | LoadProblem]:
+    """Read ISO 2709 records. `encoding` forces `utf-8` or `marc-8`; default is leader/09.
+
+    A record whose length field is wrong is cut at the next record terminator instead, so
+    one bad record never hides the ones after it.
+    """
+    offset, position = 0, 0
+    while offset < len(data):
+        if data[offset : offset + 1] in (b"\n", b"\r", b" ", b"\x1a"):
+            offset += 1
+            continue
+        position += 1
+        chunk = _next_chunk(data, offset)
+        yield _decode_iso2709(chunk, position, offset, encoding)
+        offset += len(chunk)
+
+
+def _next_chunk(data: bytes, offset: int) -> bytes:
+    head = data[offset : offset + 5]
+    if head.isdigit():
+        length = int(head)
+        end = offset + length
+        if length >= 24 and data[end - 1 : end] == _RECORD_END:
+            return data[offset:end]
+    end = data.find(_RECORD_END, offset)
+    return data[offset:] if end < 0 else data[offset : end + 1]
+
+
+def _decode_iso2709(chunk: bytes, position: int, offset: int, encoding: str | None) -> SourceRecord | LoadProblem:
+    if len(chunk) < 24 or not chunk[:5].isdigit():
+        return LoadProblem(chunk, position, offset, "not an ISO 2709 record (no leader)")
+    if not chunk.endswith(_RECORD_END):
+        return LoadProblem(chunk, position, offset, "truncated record (no record terminator)")
+    utf8 = encoding == "utf-8" if encoding else chunk[9:10] == b"a"
+    problems: list[str] = []
+    complaints = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(complaints):
+            record = pymarc.Record(data=chunk, to_unicode=True, force_utf8=utf8, utf8_handling="strict")
+    except UnicodeDecodeError:
+        record = _decode_lenient(chunk, utf8)
+        if record is None:
+            return LoadProblem(chunk, position, offset, "unreadable record: invalid character encoding")
+        problems.append("invalid UTF-8 bytes replaced")
+    except Exception as error:  # pymarc raises many kinds for broken structure
+        return LoadProblem(chunk, position, offset, f"unreadable record: {error.__class__.__name__}: {error}")
+    if complaints.getvalue():
+        problems.append("MARC-8 character that does not decode")
+    return _source_record(record, chunk, position, offset, problems)
+
+
+def _decode_lenient(chunk: bytes, utf8: bool) -> pymarc.Record | None:
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            return pymarc.Record(data=chunk, to_unicode=True, force_utf8=utf8, utf8_handling="replace")
+    except Exception:
+        return None
+
+
+def _source_record(record: pymarc.Record, raw: bytes, position: int, offset: int, problems: list[str]) -> SourceRecord:
+    leader = str(record.leader)
+    if len(leader) != 24:
+        leader = (leader + " " * 24)[:24]
+        problems.append("leader of wrong length repaired")
+    deleted = leader[5] == "d"
+    record.leader = leader[:9] + "a" + leader[10:]  # text is UTF-8 from here on
+    return SourceRecord(record=record, raw=raw, position=position, offset=offset, problems=problems, deleted=deleted)
+
+
+def read_marcxml(data: bytes) -> Iterator[SourceRecord | LoadProblem]:
+    """Read MARCXML records (a `collection` or a single `record`, with or without namespace)."""
+    parser = etree.XMLPullParser(events=("end",), recover=False, huge_tree=True)
+    position = 0
+    try:
+        parser.feed(data)
+        parser.close()
+    except etree.XMLSyntaxError as error:
+        failure: str | None = f"XML not well-formed: {error}"
+    else:
+        failure = None
+    for _event, element in parser.read_events():
+        if etree.QName(element).localname != "record":
+            continue
+        position += 1
+        raw = etree.tostring(element, encoding="utf-8")
+        try:
+            record = _record_from_xml(element)
+        except ValueError as error:
+            yield LoadProblem(raw, position, 0, f"unreadable MARCXML record: {error}")
+        else:
+            yield _source_record(record, raw, position, 0, [])
+        element.clear()
+    if failure:
+        yield LoadProblem(b"", position + 1, 0, failure)
+
+
+def _record_from_xml(element: etree._Element) -> pymarc.Record:
+    record = pymarc.Record()
+    leader = ""
+    for child in element:
+        if not isinstance(child.tag, str):
+            continue
+        name = etree.QName(child).localname
+        if name == "leader":
+            leader = child.text or ""
+        elif name == "controlfield":
+            tag = child.get("tag", "")
+            record.add_field(pymarc.Field(tag=tag, data=child.text or ""))
+        elif name == "datafield":
+            tag = child.get("tag", "")
+            subfields = [
+                pymarc.Subfield(code=sub.get("code", " "), value=sub.text or "")
+                for sub in child
+                if isinstance(sub.tag, str) and etree.QName(sub).localname == "subfield"
+            ]
+            indicators = [child.get("ind1", " ") or " ", child.get("ind2", " ") or " "]
+            record.add_field(pymarc.Field(tag=tag, indicators=indicators, subfields=subfields))
+    if len(leader) != 24:
+        raise ValueError(f"leader has {len(leader)} characters, not 24")
+    record.leader = leader
+    return record
+
+
+def read_file(path: Path, *, fmt: str | None = None, encoding: str | None = None) -> Iterator[SourceRecord | LoadProblem]:
+    """Read one delivery file in any supported format (detected when `fmt` is None)."""
+    data = path.read_bytes()
+    fmt = fmt or detect_format(data[:64])
+    if fmt == "marc21":
+        return read_marc21(data, encoding=encoding)
+    if fmt == "marcxml":
+        return read_marcxml(data)
+    if fmt == "pica":
+        from index.records.pica import read_pica
+
+        return read_pica(data)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def holdings_from_852(record: pymarc.Record, library: str) -> tuple[list[Holding], list[str]]:
+    """The delivering library's holdings in 852 fields, and light problems found.
+
+    An 852 naming another library in $a is not taken: a library only reports its own copies.
+    """
+    holdings, problems = [], []
+    for field in record.get_fields("852"):
+        owner = (field.get("a") or library).strip()
+        if owner != library:
+            problems.append("852 of another library ignored")
+            continue
+        note = " ".join(field.get_subfields("z"))
+        holdings.append(
+            Holding(
+                library=library,
+                location=" ".join(field.get_subfields("b", "c")),
+                call_number=" ".join(field.get_subfields("h", "i", "j")),
+                url=field.get("u") or "",
+                note=note,
+                lendable=not _NOT_LENDABLE.search(note + " " + " ".join(field.get_subfields("t"))),
+                source_id=field.get("p") or "",
+            )
+        )
+    return holdings, problems

@@ -1,0 +1,193 @@
+"""From a bibliographic record to its search keys and its index-control entry.
+
+`extract(isn, record, holdings)` returns a `TitleKeys`: per index the normalized keys (one per
+field occurrence; its words are the keywords), and the short index-control data (sort keys,
+year, language, material type, brief display) that serve brief lists, sorting and limits
+without reading the full record. Pure functions; nothing here touches files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pymarc
+
+from index.records.model import Holding
+from index.searchkeys.normalize import (
+    key_variants,
+    normalize,
+    normalize_isbn,
+    normalize_issn,
+    normalize_lccn,
+    normalize_number,
+    year_of,
+)
+from index.searchkeys.spec import INDEXES, IndexKind, IndexSpec
+
+
+@dataclass
+class IndexControl:
+    """MELVYL's index control entry: what a brief list, a sort or a limit needs."""
+
+    sort_title: str = ""
+    sort_author: str = ""
+    year: int | None = None
+    language: str = ""
+    material_type: str = "other"
+    title: str = ""        # brief display
+    author: str = ""
+    imprint: str = ""
+
+
+@dataclass
+class TitleKeys:
+    isn: int
+    keys: dict[str, list[str]] = field(default_factory=dict)   # index name -> keys
+    control: IndexControl = field(default_factory=IndexControl)
+
+
+_OCLC = re.compile(r"^\(OCoLC\)\s*(?:ocm|ocn|on)?0*(\d+)", re.I)
+
+
+def _linked_tag(field_: pymarc.Field) -> str:
+    """The tag an 880 field stands for (`$6 245-01/(N` → `245`), else the field's own tag."""
+    if field_.tag == "880":
+        link = field_.get("6") or ""
+        return link[:3]
+    return field_.tag
+
+
+def _text(field_: pymarc.Field, codes: str) -> str:
+    if field_.is_control_field():
+        return field_.data or ""
+    if codes:
+        return " ".join(sf.value for sf in field_.subfields if sf.code in codes)
+    return " ".join(sf.value for sf in field_.subfields if sf.code.isalpha())
+
+
+def _fields_by_tag(record: pymarc.Record) -> dict[str, list[pymarc.Field]]:
+    by_tag: dict[str, list[pymarc.Field]] = {}
+    for field_ in record.fields:
+        by_tag.setdefault(_linked_tag(field_), []).append(field_)
+    return by_tag
+
+
+def _words_keys(by_tag: dict[str, list[pymarc.Field]], spec: IndexSpec) -> list[str]:
+    keys: list[str] = []
+    for tag, codes in spec.fields.items():
+        for field_ in by_tag.get(tag, ()):
+            for key in key_variants(_text(field_, codes)):
+                if key and key not in keys:
+                    keys.append(key)
+    return keys
+
+
+def _raw_values(by_tag: dict[str, list[pymarc.Field]], spec: IndexSpec) -> Iterable[str]:
+    for tag, codes in spec.fields.items():
+        for field_ in by_tag.get(tag, ()):
+            if field_.is_control_field():
+                yield field_.data or ""
+            else:
+                yield from (sf.value for sf in field_.subfields if sf.code in codes)
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def _isbns(values: Iterable[str]) -> list[str]:
+    return _unique(form for value in values for form in normalize_isbn(value))
+
+
+def _oclc(values: Iterable[str]) -> list[str]:
+    return _unique(m.group(1) for v in values if (m := _OCLC.match(v.strip())))
+
+
+def material_type(record: pymarc.Record) -> str:
+    """A coarse material type from leader/06-07, 007 and 008 form of item."""
+    leader = str(record.leader)
+    kind, level = leader[6:7], leader[7:8]
+    f007 = record.get("007")
+    f008 = record.get("008")
+    data008 = f008.data if f008 is not None and f008.data else ""
+    online = (f007 is not None and (f007.data or "")[:2] == "cr") or data008[23:24] in ("o", "s")
+    if kind in ("a", "t"):
+        if level in ("s", "i"):
+            return "ejournal" if online else "serial"
+        if level in ("a", "b"):
+            return "article"
+        return "manuscript" if kind == "t" else ("ebook" if online else "book")
+    return {"e": "map", "f": "map", "c": "score", "d": "score", "i": "sound", "j": "music", "g": "video",
+            "k": "image", "m": "computer", "o": "kit", "p": "mixed", "r": "object", "z": "authority"}.get(kind, "other")
+
+
+def _sort_title(record: pymarc.Record) -> str:
+    f245 = record.get("245")
+    if f245 is None:
+        return ""
+    text = _text(f245, "abnp")
+    skip = int(f245.indicator2) if (f245.indicator2 or "").isdigit() else 0
+    return normalize(text[skip:])
+
+
+def _brief_title(record: pymarc.Record) -> str:
+    f245 = record.get("245")
+    return " ".join(_text(f245, "abnp").split()).rstrip(" /:;,.") if f245 is not None else ""
+
+
+def _main_author(record: pymarc.Record) -> str:
+    for tag in ("100", "110", "111", "700", "710", "711"):
+        field_ = record.get(tag)
+        if field_ is not None:
+            return " ".join(_text(field_, "abcdq" if tag.endswith("00") else "abcdn").split()).rstrip(" ,.")
+    return ""
+
+
+def extract(isn: int, record: pymarc.Record, holdings: Iterable[Holding] = ()) -> TitleKeys:
+    """The search keys and index-control entry of one title."""
+    by_tag = _fields_by_tag(record)
+    keys: dict[str, list[str]] = {}
+    for spec in INDEXES:
+        if spec.kind is IndexKind.WORDS and spec.fields:
+            keys[spec.name] = _words_keys(by_tag, spec)
+    keys["any"] = _unique(
+        key for tag, fields in by_tag.items() if tag >= "010" for f in fields for key in key_variants(_text(f, ""))
+    )
+    by_name = {spec.name: spec for spec in INDEXES}
+    keys["isbn"] = _isbns(_raw_values(by_tag, by_name["isbn"]))
+    keys["issn"] = _unique(normalize_issn(v) for v in _raw_values(by_tag, by_name["issn"]))
+    keys["lccn"] = _unique(normalize_lccn(v) for v in _raw_values(by_tag, by_name["lccn"]))
+    keys["oclc"] = _oclc(_raw_values(by_tag, by_name["oclc"]))
+    keys["local_number"] = _unique(normalize_number(v) for v in _raw_values(by_tag, by_name["local_number"]))
+    others = _unique(normalize_number(f.get("a") or "") for f in by_tag.get("024", ()))
+    keys["identifier"] = _unique(keys["isbn"] + keys["issn"] + keys["lccn"] + keys["oclc"] + others)
+    keys["dewey"] = _unique(normalize_number(v) for v in _raw_values(by_tag, by_name["dewey"]))
+    keys["lc_call_number"] = _unique(
+        normalize(_text(f, "ab")) for tag in ("050", "090") for f in by_tag.get(tag, ())
+    )
+    control = IndexControl(
+        sort_title=_sort_title(record),
+        sort_author=normalize(_main_author(record)),
+        material_type=material_type(record),
+        title=_brief_title(record),
+        author=_main_author(record),
+    )
+    f008 = record.get("008")
+    data008 = (f008.data or "") if f008 is not None else ""
+    years = [y for y in [year_of(data008[7:11]) if len(data008) >= 11 else None] if y]
+    years += [y for v in _raw_values(by_tag, by_name["year"]) if (y := year_of(v))]
+    control.year = years[0] if years else None
+    keys["year"] = [str(y) for y in dict.fromkeys(years)]
+    languages = [data008[35:38].lower()] if len(data008) >= 38 and data008[35:38].strip(" |") else []
+    languages += [normalize_number(v) for v in _raw_values(by_tag, by_name["language"])]
+    keys["language"] = _unique(code for code in languages if len(code) == 3 and code.isalpha())
+    control.language = keys["language"][0] if keys["language"] else ""
+    keys["material_type"] = [control.material_type]
+    keys["library"] = _unique(normalize_number(h.library) for h in holdings)
+    keys["isn"] = [str(isn)]
+    imprint = record.get("264") or record.get("260")
+    if imprint is not None:
+        control.imprint = " ".join(_text(imprint, "abc").split())
+    return TitleKeys(isn=isn, keys=keys, control=control)

@@ -1,0 +1,109 @@
+"""MELVYL search-key files on disk: one plain UTF-8 file per index, readable and diffable.
+
+`TI.keys` holds lines `ISN<TAB>normalized key`, one per field occurrence (`42\tkilling fields`);
+the keywords of a key are its words. `IC.tsv` is the index control file, one line per title:
+ISN, sort title, sort author, year, language, material type, brief title, brief author, imprint.
+A full write lists titles in ISN order. An incremental update appends a section per changed
+title, opened by a tombstone line `ISN<TAB>` that voids that title's earlier lines (a deleted
+title is just the tombstone). `write_full` compacts the files again. The Whoosh index is built
+from what `read_all` returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from index.searchkeys.extract import IndexControl, TitleKeys
+from index.searchkeys.spec import INDEXES
+
+CONTROL_FILE = "IC.tsv"
+
+
+def _clean(text: str) -> str:
+    return text.replace("\t", " ").replace("\n", " ")
+
+
+def _control_line(keys: TitleKeys) -> str:
+    c = keys.control
+    fields = [c.sort_title, c.sort_author, "" if c.year is None else str(c.year), c.language,
+              c.material_type, c.title, c.author, c.imprint]
+    return f"{keys.isn}\t" + "\t".join(_clean(f) for f in fields) + "\n"
+
+
+def _control_from(parts: list[str]) -> IndexControl:
+    sort_title, sort_author, year, language, mtype, title, author, imprint = (parts + [""] * 8)[:8]
+    return IndexControl(sort_title, sort_author, int(year) if year else None, language, mtype, title, author, imprint)
+
+
+class SearchKeyFiles:
+    """The directory of search-key files of one catalog."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def _open_all(self, mode: str) -> dict[str, object]:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        handles = {spec.name: open(self.directory / f"{spec.code}.keys", mode, encoding="utf-8") for spec in INDEXES}
+        handles[CONTROL_FILE] = open(self.directory / CONTROL_FILE, mode, encoding="utf-8")
+        return handles
+
+    def write_full(self, titles: Iterable[TitleKeys]) -> int:
+        """Rewrite every file from `titles` (in ISN order); returns the number of titles."""
+        return self._write(titles, mode="w", tombstones=False, deleted=())
+
+    def append(self, titles: Iterable[TitleKeys], deleted: Iterable[int] = ()) -> int:
+        """Append changed titles (each after a tombstone) and tombstones of deleted ones."""
+        return self._write(titles, mode="a", tombstones=True, deleted=deleted)
+
+    def _write(self, titles: Iterable[TitleKeys], *, mode: str, tombstones: bool, deleted: Iterable[int]) -> int:
+        handles = self._open_all(mode)
+        count = 0
+        try:
+            for isn in deleted:
+                for handle in handles.values():
+                    handle.write(f"{isn}\t\n")
+            for title in titles:
+                count += 1
+                for name, values in title.keys.items():
+                    handle = handles[name]
+                    if tombstones:
+                        handle.write(f"{title.isn}\t\n")
+                    handle.writelines(f"{title.isn}\t{_clean(v)}\n" for v in values)
+                if tombstones:
+                    handles[CONTROL_FILE].write(f"{title.isn}\t\n")
+                handles[CONTROL_FILE].write(_control_line(title))
+        finally:
+            for handle in handles.values():
+                handle.close()
+        return count
+
+    def read_all(self) -> Iterator[TitleKeys]:
+        """Every live title with its keys, in ISN order, tombstones applied."""
+        titles: dict[int, TitleKeys] = {}
+        control_path = self.directory / CONTROL_FILE
+        if not control_path.exists():
+            return iter(())
+        with open(control_path, encoding="utf-8") as handle:
+            for line in handle:
+                isn_text, _, rest = line.rstrip("\n").partition("\t")
+                isn = int(isn_text)
+                if rest:
+                    titles[isn] = TitleKeys(isn=isn, control=_control_from(rest.split("\t")))
+                else:
+                    titles.pop(isn, None)
+        for spec in INDEXES:
+            path = self.directory / f"{spec.code}.keys"
+            if not path.exists():
+                continue
+            with open(path, encoding="utf-8") as handle:
+                for line in handle:
+                    isn_text, _, key = line.rstrip("\n").partition("\t")
+                    title = titles.get(int(isn_text))
+                    if title is None:
+                        continue
+                    if key:
+                        title.keys.setdefault(spec.name, []).append(key)
+                    else:
+                        title.keys[spec.name] = []
+        return iter(sorted(titles.values(), key=lambda t: t.isn))

@@ -1,0 +1,236 @@
+"""The catalog store in SQLite (WAL mode): titles, member records, holdings, loads, rejects.
+
+The store is the truth; everything else can be rebuilt from it. It holds records as ISO 2709
+bytes (UTF-8) and knows no file formats and no search engine. Each change of a title also
+marks it `pending` in the same transaction, so the index can always catch up after a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from index.records.model import Holding
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    id: int
+    isn: int
+    library: str
+    source_system: str
+    source_id: str
+    marc: bytes
+    version: str
+    quality: int
+
+
+_HOLDING_COLUMNS = "library, location, call_number, url, note, copies, lendable, source_id"
+
+
+def _holding(row: sqlite3.Row | tuple) -> Holding:
+    library, location, call_number, url, note, copies, lendable, source_id = row
+    return Holding(library, location, call_number, url, note, copies, bool(lendable), source_id)
+
+
+class CatalogStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.executescript(resources.files("index.store").joinpath("schema.sql").read_text())
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- member records ---------------------------------------------------------------------
+    def find_record(self, library: str, source_system: str, source_id: str) -> StoredRecord | None:
+        row = self.db.execute(
+            "SELECT id, isn, library, source_system, source_id, marc, version, quality FROM records"
+            " WHERE library = ? AND source_system = ? AND source_id = ?",
+            (library, source_system, source_id),
+        ).fetchone()
+        return StoredRecord(*row) if row else None
+
+    def records_of_title(self, isn: int) -> list[StoredRecord]:
+        rows = self.db.execute(
+            "SELECT id, isn, library, source_system, source_id, marc, version, quality FROM records"
+            " WHERE isn = ? ORDER BY id", (isn,))
+        return [StoredRecord(*row) for row in rows]
+
+    def add_title(self, display: bytes, bibtype: str) -> int:
+        cursor = self.db.execute("INSERT INTO titles (display, bibtype) VALUES (?, ?)", (display, bibtype))
+        isn = cursor.lastrowid
+        self.mark_pending(isn)
+        return isn
+
+    def set_display(self, isn: int, display: bytes, master: int | None) -> None:
+        self.db.execute("UPDATE titles SET display = ?, master = ?, changed = datetime('now') WHERE isn = ?",
+                        (display, master, isn))
+        self.mark_pending(isn)
+
+    def add_record(self, isn: int, library: str, source_system: str, source_id: str, marc: bytes,
+                   version: str, quality: int, load_id: int | None, holdings: Iterable[Holding]) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO records (isn, library, source_system, source_id, marc, version, quality, load_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (isn, library, source_system, source_id, marc, version, quality, load_id),
+        )
+        record_id = cursor.lastrowid
+        self._insert_holdings(record_id, holdings)
+        return record_id
+
+    def replace_record(self, record_id: int, marc: bytes, version: str, quality: int, load_id: int | None,
+                       holdings: Iterable[Holding]) -> None:
+        self.db.execute("UPDATE records SET marc = ?, version = ?, quality = ?, load_id = ? WHERE id = ?",
+                        (marc, version, quality, load_id, record_id))
+        self.db.execute("DELETE FROM holdings WHERE record_id = ?", (record_id,))
+        self._insert_holdings(record_id, holdings)
+
+    def _insert_holdings(self, record_id: int, holdings: Iterable[Holding]) -> None:
+        self.db.executemany(
+            f"INSERT INTO holdings (record_id, {_HOLDING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(record_id, h.library, h.location, h.call_number, h.url, h.note, h.copies, int(h.lendable), h.source_id)
+             for h in holdings],
+        )
+
+    def delete_record(self, record_id: int) -> None:
+        """Remove a member record and its holdings; a title left without members is deleted too."""
+        row = self.db.execute("SELECT isn FROM records WHERE id = ?", (record_id,)).fetchone()
+        if row is None:
+            return
+        isn = row[0]
+        self.db.execute("DELETE FROM records WHERE id = ?", (record_id,))
+        if self.db.execute("SELECT 1 FROM records WHERE isn = ? LIMIT 1", (isn,)).fetchone() is None:
+            self.db.execute("DELETE FROM titles WHERE isn = ?", (isn,))
+            self.db.execute("INSERT OR REPLACE INTO pending (isn, deleted) VALUES (?, 1)", (isn,))
+        else:
+            self.mark_pending(isn)
+
+    def record_holdings(self, record_id: int) -> list[Holding]:
+        rows = self.db.execute(f"SELECT {_HOLDING_COLUMNS} FROM holdings WHERE record_id = ? ORDER BY id",
+                               (record_id,))
+        return [_holding(row) for row in rows]
+
+    # -- titles -------------------------------------------------------------------------------
+    def display(self, isn: int) -> bytes | None:
+        row = self.db.execute("SELECT display FROM titles WHERE isn = ?", (isn,)).fetchone()
+        return row[0] if row else None
+
+    def displays(self, isns: Iterable[int]) -> dict[int, bytes]:
+        isns = list(isns)
+        if not isns:
+            return {}
+        marks = ",".join("?" * len(isns))
+        return dict(self.db.execute(f"SELECT isn, display FROM titles WHERE isn IN ({marks})", isns))
+
+    def holdings(self, isn: int) -> list[Holding]:
+        rows = self.db.execute(
+            f"SELECT {', '.join('h.' + c.strip() for c in _HOLDING_COLUMNS.split(','))}"
+            " FROM holdings h JOIN records r ON r.id = h.record_id WHERE r.isn = ? ORDER BY h.library, h.id",
+            (isn,))
+        return [_holding(row) for row in rows]
+
+    def titles_with_holdings(self, isns: Iterable[int] | None = None) -> Iterator[tuple[int, bytes, list[Holding]]]:
+        """(ISN, display record, holdings) of the given titles, or of all titles in ISN order."""
+        if isns is None:
+            cursor = self.db.execute("SELECT isn, display FROM titles ORDER BY isn")
+        else:
+            wanted = sorted(set(isns))
+            cursor = iter([])
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self.db.execute(f"SELECT isn, display FROM titles WHERE isn IN ({marks}) ORDER BY isn", chunk)
+                cursor = _chain(cursor, rows.fetchall())
+        holdings_db = sqlite3.connect(str(self.path))
+        try:
+            for isn, display in cursor:
+                rows = holdings_db.execute(
+                    f"SELECT {', '.join('h.' + c.strip() for c in _HOLDING_COLUMNS.split(','))}"
+                    " FROM holdings h JOIN records r ON r.id = h.record_id WHERE r.isn = ?", (isn,))
+                yield isn, display, [_holding(row) for row in rows]
+        finally:
+            holdings_db.close()
+
+    def count_titles(self) -> int:
+        return self.db.execute("SELECT count(*) FROM titles").fetchone()[0]
+
+    # -- pending index work -----------------------------------------------------------------
+    def mark_pending(self, isn: int) -> None:
+        self.db.execute("INSERT OR REPLACE INTO pending (isn, deleted) VALUES (?, 0)", (isn,))
+
+    def pending(self) -> tuple[list[int], list[int]]:
+        """(changed ISNs, deleted ISNs) not yet in the index."""
+        rows = self.db.execute("SELECT isn, deleted FROM pending ORDER BY isn").fetchall()
+        return [isn for isn, d in rows if not d], [isn for isn, d in rows if d]
+
+    def clear_pending(self, isns: Iterable[int]) -> None:
+        with self.transaction():
+            self.db.executemany("DELETE FROM pending WHERE isn = ?", [(isn,) for isn in isns])
+
+    def clear_all_pending(self) -> None:
+        self.db.execute("DELETE FROM pending")
+
+    # -- loads and rejects ------------------------------------------------------------------
+    def start_load(self, library: str, source_system: str, file: str, fmt: str) -> int:
+        cursor = self.db.execute("INSERT INTO loads (library, source_system, file, format) VALUES (?, ?, ?, ?)",
+                                 (library, source_system, file, fmt))
+        return cursor.lastrowid
+
+    def update_load(self, load_id: int, counts: dict[str, int], problems: dict[str, int], *, finished: bool) -> None:
+        self.db.execute(
+            "UPDATE loads SET read = ?, new = ?, updated = ?, unchanged = ?, deleted = ?, rejected = ?, problems = ?,"
+            " finished = CASE WHEN ? THEN datetime('now') ELSE finished END WHERE id = ?",
+            (counts.get("read", 0), counts.get("new", 0), counts.get("updated", 0), counts.get("unchanged", 0),
+             counts.get("deleted", 0), counts.get("rejected", 0), json.dumps(problems, sort_keys=True),
+             finished, load_id),
+        )
+
+    def add_reject(self, load_id: int, position: int, offset: int, reason: str, raw: bytes) -> None:
+        self.db.execute("INSERT INTO rejects (load_id, position, offset, reason, raw) VALUES (?, ?, ?, ?, ?)",
+                        (load_id, position, offset, reason, raw))
+
+    def loads(self) -> list[dict]:
+        cursor = self.db.execute("SELECT * FROM loads ORDER BY id")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor]
+
+    def holdings_per_library(self) -> dict[str, tuple[int, int]]:
+        """library -> (titles held, holdings)."""
+        rows = self.db.execute(
+            "SELECT h.library, count(DISTINCT r.isn), count(*) FROM holdings h JOIN records r ON r.id = h.record_id"
+            " GROUP BY h.library ORDER BY h.library")
+        return {library: (titles, count) for library, titles, count in rows}
+
+    def records_per_library(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT library, count(*) FROM records GROUP BY library ORDER BY library"))
+
+    def get_meta(self, key: str, default: str = "") -> str:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def _chain(first, rows):
+    yield from first
+    yield from rows

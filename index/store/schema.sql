@@ -1,0 +1,78 @@
+-- The catalog store: the truth. Search-key files and the Whoosh index are rebuilt from it.
+-- A title (ISN) is what users see: one or more member records (one per library delivery),
+-- of which one is the master; its display record is the merged record served to clients.
+PRAGMA foreign_keys = ON;
+
+CREATE TABLE IF NOT EXISTS titles (
+    isn       INTEGER PRIMARY KEY,
+    master    INTEGER,               -- records.id of the record shown
+    bibtype   TEXT NOT NULL,         -- leader/06-07: matching stays inside one type
+    display   BLOB NOT NULL,         -- ISO 2709, UTF-8: the record served to clients
+    changed   TEXT NOT NULL DEFAULT (datetime('now'))
+);
+
+CREATE TABLE IF NOT EXISTS records (           -- one library's contribution (a member record)
+    id            INTEGER PRIMARY KEY,
+    isn           INTEGER NOT NULL REFERENCES titles(isn),
+    library       TEXT NOT NULL,
+    source_system TEXT NOT NULL,
+    source_id     TEXT NOT NULL,               -- the record's id in its system (001)
+    marc          BLOB NOT NULL,               -- ISO 2709, UTF-8, as normalized on load
+    version       TEXT NOT NULL DEFAULT '',    -- 005 of the delivered record
+    quality       INTEGER NOT NULL DEFAULT 0,
+    load_id       INTEGER REFERENCES loads(id),
+    UNIQUE (library, source_system, source_id) -- the maintenance key
+);
+CREATE INDEX IF NOT EXISTS records_isn ON records(isn);
+
+CREATE TABLE IF NOT EXISTS holdings (          -- MELVYL's local data file
+    id          INTEGER PRIMARY KEY,
+    record_id   INTEGER NOT NULL REFERENCES records(id) ON DELETE CASCADE,
+    library     TEXT NOT NULL,
+    location    TEXT NOT NULL DEFAULT '',
+    call_number TEXT NOT NULL DEFAULT '',
+    url         TEXT NOT NULL DEFAULT '',
+    note        TEXT NOT NULL DEFAULT '',
+    copies      INTEGER NOT NULL DEFAULT 1,
+    lendable    INTEGER NOT NULL DEFAULT 1,
+    source_id   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS holdings_record ON holdings(record_id);
+
+CREATE TABLE IF NOT EXISTS loads (
+    id            INTEGER PRIMARY KEY,
+    library       TEXT NOT NULL,
+    source_system TEXT NOT NULL,
+    file          TEXT NOT NULL,
+    format        TEXT NOT NULL,
+    started       TEXT NOT NULL DEFAULT (datetime('now')),
+    finished      TEXT,
+    read          INTEGER NOT NULL DEFAULT 0,
+    new           INTEGER NOT NULL DEFAULT 0,
+    updated       INTEGER NOT NULL DEFAULT 0,
+    unchanged     INTEGER NOT NULL DEFAULT 0,
+    deleted       INTEGER NOT NULL DEFAULT 0,
+    rejected      INTEGER NOT NULL DEFAULT 0,
+    problems      TEXT NOT NULL DEFAULT '{}'    -- light problems: JSON {kind: count}
+);
+
+CREATE TABLE IF NOT EXISTS rejects (
+    id        INTEGER PRIMARY KEY,
+    load_id   INTEGER NOT NULL REFERENCES loads(id),
+    position  INTEGER NOT NULL,
+    offset    INTEGER NOT NULL,
+    reason    TEXT NOT NULL,
+    raw       BLOB NOT NULL
+);
+
+-- Titles whose search keys must be rewritten (written in the same transaction as the change,
+-- so a crash between store and index loses nothing: the next index run picks them up).
+CREATE TABLE IF NOT EXISTS pending (
+    isn      INTEGER PRIMARY KEY,
+    deleted  INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
