@@ -1,0 +1,375 @@
+"""Z39.50 BER codec: framing, and bytes <-> asn1tools values for our ASN.1 text.
+
+This module owns:
+
+- compiling ``z3950.asn`` (our own ASN.1 text) once, with asn1tools' BER codec;
+- framing: finding where the first complete PDU in a byte buffer ends, for
+  definite and indefinite lengths, with a size limit (``find_pdu_end``);
+- turning one PDU's bytes into ``(alternative name, value)`` and back
+  (``decode_pdu``, ``encode_pdu``), and the same for the types carried inside
+  EXTERNALs (``decode_type``, ``encode_type``);
+- mapping every asn1tools or BER failure to ``CodecError`` and its subclasses.
+
+Values are asn1tools' plain Python form: SEQUENCE -> dict keyed by the ASN.1
+field names, CHOICE -> ``(name, value)``, SEQUENCE OF -> list, OCTET STRING and
+ANY -> bytes, BIT STRING -> ``(bytes, number_of_bits)``, OBJECT IDENTIFIER ->
+dotted str, InternationalString -> str (see ``charset`` below).
+
+It must not know sockets, Twisted, sessions or the index: it takes bytes and
+returns values, and never decides what a PDU means.  Record and EXTERNAL
+helpers live in ``records.py``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import asn1tools
+
+__all__ = [
+    "DEFAULT_MAX_PDU_SIZE",
+    "CodecError",
+    "FramingError",
+    "PduTooLargeError",
+    "UnknownPduError",
+    "bit_string",
+    "bit_string_positions",
+    "decode_pdu",
+    "decode_type",
+    "encode_pdu",
+    "encode_type",
+    "find_pdu_end",
+    "specification",
+]
+
+ASN1_FILE = Path(__file__).with_name("z3950.asn")
+
+#: Default refusal size for one incoming PDU, in bytes.
+DEFAULT_MAX_PDU_SIZE = 16 * 1024 * 1024
+
+# Deepest nesting of indefinite-length values the framer follows; real PDUs
+# nest about 10 deep, garbage like 30 80 30 80 ... must not exhaust the stack.
+_MAX_INDEFINITE_DEPTH = 100
+
+# Longest identifier (after the first byte) and length-of-length we accept.
+_MAX_TAG_BYTES = 4
+_MAX_LENGTH_BYTES = 4
+
+_CONTEXT_CLASS = 2
+
+
+class CodecError(Exception):
+    """The bytes are not a valid PDU for our ASN.1 text, or a value cannot be
+    encoded.  ``str(error)`` is a short readable reason."""
+
+
+class FramingError(CodecError):
+    """The buffer does not start with a well-formed BER PDU (garbage)."""
+
+
+class PduTooLargeError(FramingError):
+    """The PDU's declared or accumulated size exceeds the allowed maximum."""
+
+
+class UnknownPduError(CodecError):
+    """A well-formed PDU whose tag is not one we compile (e.g. accessControl)."""
+
+    def __init__(self, tag: int) -> None:
+        super().__init__(f"unsupported PDU with tag [{tag}]")
+        self.tag = tag
+
+
+@functools.cache
+def specification() -> asn1tools.compiler.Specification:
+    """The compiled BER specification of ``z3950.asn`` (built once)."""
+    return asn1tools.compile_files(str(ASN1_FILE), "ber")
+
+
+# ---------------------------------------------------------------- framing
+
+
+class _Header(NamedTuple):
+    tag_class: int  # 0 universal, 1 application, 2 context, 3 private
+    constructed: bool
+    tag: int
+    tag_end: int  # offset just after the identifier octets
+    length: int | None  # None: indefinite length
+    content: int  # offset of the first content octet
+
+
+def _read_header(buf: bytes, offset: int) -> _Header | None:
+    """Parse the BER identifier and length octets at ``offset`` (X.690 8.1.2,
+    8.1.3).  None if ``buf`` ends before they do; FramingError if malformed."""
+    size = len(buf)
+    if offset >= size:
+        return None
+    first = buf[offset]
+    pos = offset + 1
+    tag = first & 0x1F
+    if tag == 0x1F:  # high tag number form: base-128 digits
+        tag = 0
+        for count in range(_MAX_TAG_BYTES + 1):
+            if pos >= size:
+                return None
+            byte = buf[pos]
+            pos += 1
+            tag = (tag << 7) | (byte & 0x7F)
+            if not byte & 0x80:
+                break
+            if count == _MAX_TAG_BYTES:
+                raise FramingError("tag number too long")
+    tag_end = pos
+    if pos >= size:
+        return None
+    constructed = bool(first & 0x20)
+    byte = buf[pos]
+    pos += 1
+    if byte < 0x80:
+        length: int | None = byte
+    elif byte == 0x80:
+        if not constructed:
+            raise FramingError("indefinite length on a primitive value")
+        length = None
+    elif byte == 0xFF:
+        raise FramingError("reserved length octet 0xFF")
+    else:
+        count = byte & 0x7F
+        if count > _MAX_LENGTH_BYTES:
+            raise FramingError(f"length of length too big ({count} octets)")
+        if pos + count > size:
+            return None
+        length = int.from_bytes(buf[pos:pos + count], "big")
+        pos += count
+    return _Header(first >> 6, constructed, tag, tag_end, length, pos)
+
+
+def _value_end(buf: bytes, offset: int, limit: int, depth: int) -> int | None:
+    """Offset just past the BER value at ``offset``, None if ``buf`` ends
+    first.  Raises PduTooLargeError as soon as the value must end beyond
+    ``limit``."""
+    header = _read_header(buf, offset)
+    if header is None:
+        return None
+    if header.length is not None:
+        end = header.content + header.length
+        if end > limit:
+            raise PduTooLargeError(f"PDU larger than {limit} bytes")
+        return end if end <= len(buf) else None
+    if depth >= _MAX_INDEFINITE_DEPTH:
+        raise FramingError("indefinite-length values nested too deep")
+    pos = header.content
+    while True:  # children until the end-of-contents octets 00 00
+        if pos + 2 > limit:
+            raise PduTooLargeError(f"PDU larger than {limit} bytes")
+        if pos + 2 > len(buf):
+            return None
+        if buf[pos] == 0:
+            if buf[pos + 1] != 0:
+                raise FramingError("bad end-of-contents octets")
+            return pos + 2
+        end = _value_end(buf, pos, limit, depth + 1)
+        if end is None:
+            return None
+        pos = end
+
+
+def find_pdu_end(buf: bytes, max_size: int = DEFAULT_MAX_PDU_SIZE) -> int | None:
+    """Length in bytes of the first complete PDU at the start of ``buf``.
+
+    Returns None while the PDU is incomplete (feed more bytes and ask again);
+    bytes after the PDU are left alone.  Definite and indefinite lengths are
+    both followed (yaz-client sends indefinite lengths).
+
+    Raises FramingError if ``buf`` does not start like a Z39.50 PDU (which is
+    always a context-specific constructed value) or its BER is malformed, and
+    PduTooLargeError once the PDU is known to exceed ``max_size`` bytes.
+
+    Each call walks the buffer from its start, so call it when new bytes
+    arrive, not per byte on a large buffer.
+    """
+    header = _read_header(buf, 0)
+    if header is None:
+        return None
+    if header.tag_class != _CONTEXT_CLASS or not header.constructed:
+        raise FramingError(f"not a Z39.50 PDU (first byte {buf[0]:#04x})")
+    return _value_end(buf, 0, max_size, 0)
+
+
+def _definite_length(length: int) -> bytes:
+    if length < 0x80:
+        return bytes([length])
+    octets = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(octets)]) + octets
+
+
+def _to_definite(buf: bytes, offset: int, depth: int) -> tuple[bytes, int]:
+    """Re-encode the BER value at ``offset`` with definite lengths only;
+    returns it and the offset just past the original.
+
+    asn1tools follows indefinite lengths in SEQUENCEs but not inside ANY
+    (the EXTERNAL single-ASN1-type), so we normalise before decoding.
+    """
+    header = _read_header(buf, offset)
+    if header is None:
+        raise CodecError("truncated value")
+    if not header.constructed:
+        end = header.content + header.length
+        if end > len(buf):
+            raise CodecError("truncated value")
+        return buf[offset:end], end
+    if depth >= _MAX_INDEFINITE_DEPTH:
+        raise CodecError("values nested too deep")
+    parts = []
+    pos = header.content
+    if header.length is None:
+        while buf[pos:pos + 2] != b"\x00\x00":
+            part, pos = _to_definite(buf, pos, depth + 1)
+            parts.append(part)
+        end = pos + 2
+    else:
+        end = header.content + header.length
+        while pos < end:
+            part, pos = _to_definite(buf, pos, depth + 1)
+            parts.append(part)
+        if pos != end:
+            raise CodecError("value overruns its enclosing length")
+    body = b"".join(parts)
+    return buf[offset:header.tag_end] + _definite_length(len(body)) + body, end
+
+
+# ------------------------------------------------------ strings and charset
+#
+# InternationalString is GeneralString, whose bytes asn1tools reads and
+# writes as Latin-1.  Its real character set is what Init negotiated (UTF-8
+# for unikat), so decoded str values are re-read in ``charset`` and str
+# values to encode are written in it.  Every other string type we use
+# (VisibleString, OBJECT IDENTIFIER, CHOICE names) is ASCII, where this is a
+# no-op.  A peer sending bytes that are not valid ``charset`` (Latin-1 from
+# an old client) keeps the Latin-1 reading rather than failing.
+
+
+def _from_wire(value: Any, charset: str) -> Any:
+    if isinstance(value, str):
+        try:
+            return value.encode("latin-1").decode(charset)
+        except UnicodeError:
+            return value
+    if isinstance(value, dict):
+        return {key: _from_wire(item, charset) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_from_wire(item, charset) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_from_wire(item, charset) for item in value)
+    if isinstance(value, bytearray):
+        return bytes(value)
+    return value
+
+
+def _to_wire(value: Any, charset: str) -> Any:
+    if isinstance(value, str):
+        return value.encode(charset).decode("latin-1")
+    if isinstance(value, dict):
+        return {key: _to_wire(item, charset) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_to_wire(item, charset) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_to_wire(item, charset) for item in value)
+    return value
+
+
+# ------------------------------------------------------- decode and encode
+
+# Exceptions asn1tools lets through besides its own when values or bytes are
+# malformed (e.g. a str where bytes belong, an undecodable string).
+_VALUE_ERRORS = (asn1tools.Error, TypeError, ValueError, KeyError,
+                 AttributeError, IndexError, RecursionError)
+
+
+def _short(error: Exception) -> str:
+    text = str(error) or type(error).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def decode_type(type_name: str, data: bytes, charset: str = "utf-8") -> Any:
+    """Decode exactly one BER value of ``type_name`` (e.g. ``"OPACRecord"``,
+    the content of an EXTERNAL's single-ASN1-type).  Raises CodecError."""
+    try:
+        definite, end = _to_definite(bytes(data), 0, 0)
+    except (FramingError, IndexError) as error:
+        raise CodecError(f"{type_name}: malformed BER ({_short(error)})") from error
+    if end != len(data):
+        raise CodecError(f"{type_name}: {len(data) - end} bytes after the value")
+    try:
+        value = specification().decode(type_name, definite)
+    except _VALUE_ERRORS as error:
+        raise CodecError(f"cannot decode {type_name}: {_short(error)}") from error
+    return _from_wire(value, charset)
+
+
+def encode_type(type_name: str, value: Any, charset: str = "utf-8") -> bytes:
+    """BER-encode ``value`` as ``type_name``.  Raises CodecError."""
+    try:
+        return bytes(specification().encode(type_name, _to_wire(value, charset)))
+    except (*_VALUE_ERRORS, UnicodeError) as error:
+        raise CodecError(f"cannot encode {type_name}: {_short(error)}") from error
+
+
+def decode_pdu(data: bytes, charset: str = "utf-8") -> tuple[str, dict]:
+    """Decode exactly one PDU (as cut by ``find_pdu_end``).
+
+    Returns the PDU CHOICE alternative (``"initRequest"``, ``"searchRequest"``,
+    ...) and its value.  InternationalStrings are read in ``charset``.
+    Raises UnknownPduError for a PDU type not in our ASN.1 text, FramingError
+    for malformed BER and CodecError for anything else that does not decode.
+    """
+    data = bytes(data)
+    end = find_pdu_end(data, max_size=max(len(data), 1))
+    if end is None:
+        raise CodecError("truncated PDU")
+    if end != len(data):
+        raise CodecError(f"{len(data) - end} bytes after the PDU")
+    tag = _read_header(data, 0).tag
+    definite, _ = _to_definite(data, 0, 0)
+    try:
+        name, value = specification().decode("PDU", definite)
+    except asn1tools.DecodeError as error:
+        if getattr(error, "offset", None) == 0 and "CHOICE(PDU)" in str(error):
+            raise UnknownPduError(tag) from error
+        raise CodecError(f"cannot decode PDU: {_short(error)}") from error
+    except _VALUE_ERRORS as error:
+        raise CodecError(f"cannot decode PDU: {_short(error)}") from error
+    return name, _from_wire(value, charset)
+
+
+def encode_pdu(name: str, value: dict, charset: str = "utf-8") -> bytes:
+    """BER-encode one PDU (definite lengths).  ``name`` is the PDU CHOICE
+    alternative, e.g. ``"initResponse"``.  Raises CodecError for a value that
+    does not fit the ASN.1 text (a bug on our side, not the peer's)."""
+    return encode_type("PDU", (name, value), charset)
+
+
+# ------------------------------------------------------------- BIT STRINGs
+
+
+def bit_string(positions: Iterable[int], length: int | None = None) -> tuple[bytes, int]:
+    """A BIT STRING value with the given bit numbers set (bit 0 first, as in
+    ``Options``); ``length`` bits long, default just long enough."""
+    positions = set(positions)
+    if length is None:
+        length = max(positions, default=-1) + 1
+    octets = bytearray((length + 7) // 8)
+    for position in positions:
+        if not 0 <= position < length:
+            raise ValueError(f"bit {position} outside a {length}-bit string")
+        octets[position // 8] |= 0x80 >> (position % 8)
+    return bytes(octets), length
+
+
+def bit_string_positions(value: tuple[bytes, int]) -> set[int]:
+    """The bit numbers set in a decoded BIT STRING value."""
+    octets, length = value
+    return {bit for bit in range(min(length, len(octets) * 8))
+            if octets[bit // 8] & (0x80 >> (bit % 8))}
