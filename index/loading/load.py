@@ -138,7 +138,7 @@ def _apply(store: CatalogStore, library: LibraryConfig, system: str, load_id: in
         return "rejected", item.reason
     record = item.record
     problems.update(item.problems)
-    source_id = (record["001"].data or "").strip() if record["001"] else ""
+    source_id = (record.get("001").data or "").strip() if record.get("001") else ""
     if not source_id:
         return "rejected", "no control number (001): the record cannot be maintained"
     existing = store.find_record(library.code, system, source_id)
@@ -148,7 +148,7 @@ def _apply(store: CatalogStore, library: LibraryConfig, system: str, load_id: in
             return "unchanged", ""
         store.delete_record(existing.id)
         return "deleted", ""
-    if record["245"] is None or not any(sf.value.strip() for sf in record["245"].subfields):
+    if record.get("245") is None or not any(sf.value.strip() for sf in record.get("245").subfields):
         return "rejected", "no title (245)"
     holdings, holding_problems = _holdings(library, record, item.holdings)
     problems.update(holding_problems)
@@ -158,8 +158,10 @@ def _apply(store: CatalogStore, library: LibraryConfig, system: str, load_id: in
         for value in field_.get_subfields("a"):
             if not isbn_checksum_ok(value):
                 problems["ISBN with a bad checksum"] += 1
-    version = (record["005"].data or "") if record["005"] else ""
+    version = (record.get("005").data or "") if record.get("005") else ""
     marc = record.as_marc()
+    if not _fits_iso2709(marc, record):
+        return "rejected", "record too large for ISO 2709 (a field over 9,999 or the record over 99,999 bytes)"
     quality = quality_score(record) + library.priority
     if existing is None:
         isn = store.add_title(marc, bibtype=str(record.leader)[6:8])
@@ -171,6 +173,12 @@ def _apply(store: CatalogStore, library: LibraryConfig, system: str, load_id: in
     store.replace_record(existing.id, marc, version, quality, load_id, holdings)
     refresh_title(store, existing.isn)
     return "updated", ""
+
+
+def _fits_iso2709(marc: bytes, record: pymarc.Record) -> bool:
+    """ISO 2709 lengths have 4 (field) and 5 (record) digits; pymarc writes longer ones unchecked."""
+    base = int(marc[12:17]) if marc[12:17].isdigit() else 0
+    return len(marc) <= 99_999 and base - 25 == 12 * len(record.fields)
 
 
 def _holdings(library: LibraryConfig, record: pymarc.Record, delivered: list[Holding]) -> tuple[list[Holding], list[str]]:

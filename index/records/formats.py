@@ -60,7 +60,7 @@ def _strip_end(text: str) -> str:
 def isbd_areas(record: pymarc.Record) -> list[str]:
     """The ISBD areas of a record, each a string; empty areas are left out."""
     areas: list[str] = []
-    f245 = record["245"]
+    f245 = record.get("245")
     if f245 is not None:
         title = " ".join(_strip_end(v) for v in _subfields(f245, "a"))
         for sf in f245.subfields:
@@ -74,10 +74,10 @@ def isbd_areas(record: pymarc.Record) -> list[str]:
             elif sf.code == "c":
                 title += " / " + value
         areas.append(title.rstrip(".") + ".")
-    edition = record["250"]
+    edition = record.get("250")
     if edition is not None:
         areas.append(" ".join(_subfields(edition, "ab")).rstrip(".") + ".")
-    imprint = record["264"] or record["260"]
+    imprint = record.get("264") or record.get("260")
     if imprint is not None:
         place = "; ".join(_strip_end(v) for v in _subfields(imprint, "a"))
         publisher = " : ".join(_strip_end(v) for v in _subfields(imprint, "b"))
@@ -89,7 +89,7 @@ def isbd_areas(record: pymarc.Record) -> list[str]:
             text += (", " if text else "") + date
         if text:
             areas.append(text + ".")
-    extent = record["300"]
+    extent = record.get("300")
     if extent is not None:
         parts = [_strip_end(v) for v in _subfields(extent, "a")]
         other = _subfields(extent, "b")
@@ -119,8 +119,8 @@ def to_isbd(marc: bytes, holdings: Iterable[Holding] = ()) -> str:
     areas = isbd_areas(record)
     heading = ""
     for tag in ("100", "110", "111"):
-        if record[tag] is not None:
-            heading = _strip_end(" ".join(_subfields(record[tag], "abcdq")))
+        if record.get(tag) is not None:
+            heading = _strip_end(" ".join(_subfields(record.get(tag), "abcdq")))
             break
     text = (heading + "\n" if heading else "") + " — ".join(areas)
     lines = [text]
@@ -163,7 +163,7 @@ def to_dc(marc: bytes) -> bytes:
     for field in record.get_fields("856"):
         for value in _subfields(field, "u"):
             add("identifier", value)
-    f008 = record["008"]
+    f008 = record.get("008")
     if f008 is not None and len(f008.data or "") >= 38:
         add("language", f008.data[35:38])
     return etree.tostring(root, encoding="utf-8")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,8 +102,29 @@ def _source_record(record: pymarc.Record, raw: bytes, position: int, offset: int
         leader = (leader + " " * 24)[:24]
         problems.append("leader of wrong length repaired")
     deleted = leader[5] == "d"
+    _to_nfc(record)
     record.leader = leader[:9] + "a" + leader[10:]  # text is UTF-8 from here on
     return SourceRecord(record=record, raw=raw, position=position, offset=offset, problems=problems, deleted=deleted)
+
+
+# MARC-8 ligature and double-tilde halves (U+FE20/FE21, U+FE22/FE23) and the single double-width
+# marks U+0361/U+0360 are both in use for the same text; store the single mark.
+_DOUBLE_MARKS = re.compile("(.)([\ufe20\ufe22])(.)[\ufe21\ufe23]")
+
+
+def _double_mark(match: re.Match) -> str:
+    return match.group(1) + ("\u0361" if match.group(2) == "\ufe20" else "\u0360") + match.group(3)
+
+
+def _to_nfc(record: pymarc.Record) -> None:
+    """Store one Unicode form: NFC, as MARC-8 decoding gives (UTF-8 sources often deliver NFD)."""
+    for field_ in record.fields:
+        if field_.is_control_field():
+            continue
+        for index, subfield in enumerate(field_.subfields):
+            if not subfield.value.isascii():
+                value = _DOUBLE_MARKS.sub(_double_mark, subfield.value)
+                field_.subfields[index] = pymarc.Subfield(subfield.code, unicodedata.normalize("NFC", value))
 
 
 def read_marcxml(data: bytes) -> Iterator[SourceRecord | LoadProblem]:

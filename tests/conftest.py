@@ -1,0 +1,87 @@
+"""Shared fixtures: paths to real data, and a catalog home built from real records."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from index.home import Home, parse_config
+from index.loading import indexing
+from index.loading.load import load_file
+from index.store.catalog import CatalogStore
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+SAMPLE_DATA = REPO / "sample_data"
+
+TEST_CONFIG = """
+[catalog]
+name = "unikat test catalog"
+database = "unikat"
+[server]
+max_result_sets = 5
+[libraries.A]
+source_system = "A-ILS"
+holdings = "record"
+[libraries.B]
+source_system = "B-ILS"
+holdings = "record"
+[libraries.C]
+source_system = "C-ILS"
+holdings = "852"
+[libraries.ZDB]
+source_system = "ZDB"
+holdings = "pica"
+[users.librarian]
+password = "secret"
+[databases]
+restricted = ["B"]
+"""
+
+
+def shared(relative: str) -> Path:
+    """A file of ../shared/data; skips the test with a printed reason when it is absent."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"real test data {relative} absent (../shared/data not beside the repository)")
+    return path
+
+
+def make_home(root: Path, config: str = TEST_CONFIG) -> Home:
+    home = Home(root)
+    home.init(config)
+    return home
+
+
+def load(home: Home, library: str, path: Path, **options):
+    store = CatalogStore(home.store_path)
+    try:
+        report = load_file(home, store, parse_config(home.config_path.read_text()).libraries[library], path, **options)
+        indexing.update(home, store)
+        return report
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="session")
+def sample_home(tmp_path_factory) -> Home:
+    """A home loaded from sample_data/ (three libraries and the PICA+ e-journals), built once."""
+    root = tmp_path_factory.mktemp("sample-home")
+    config = (SAMPLE_DATA / "unikat.toml").read_text()
+    home = make_home(root, config)
+    for library, name in (("A", "lib-a.mrc"), ("B", "lib-b.mrc"), ("C", "lib-c.xml"), ("ZDB", "ejournals.pica")):
+        load(home, library, SAMPLE_DATA / name)
+    return home
+
+
+@pytest.fixture()
+def home(tmp_path) -> Home:
+    return make_home(tmp_path / "home")
+
+
+def copy_of(path: Path, tmp_path: Path) -> Path:
+    target = tmp_path / path.name
+    shutil.copy(path, target)
+    return target

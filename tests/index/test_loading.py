@@ -1,0 +1,124 @@
+"""Loading real record files: encodings, broken input, maintenance keys, idempotence."""
+
+from __future__ import annotations
+
+import pymarc
+import pytest
+from conftest import load, shared
+
+from index.query import Structure, Term
+from index.search import Catalog
+from index.store.catalog import CatalogStore
+
+
+def _titles(home) -> dict[str, str]:
+    """001 -> all data field text of every stored display record."""
+    store = CatalogStore(home.store_path)
+    try:
+        result = {}
+        for _isn, display, _h in store.titles_with_holdings():
+            record = pymarc.Record(data=display, to_unicode=True, force_utf8=True)
+            result[record.get("001").data] = [(f.tag, f.value()) for f in record.get_fields() if not f.is_control_field()]
+        return result
+    finally:
+        store.close()
+
+
+def test_marc8_and_utf8_twins_store_identical_text_and_find_the_same(tmp_path):
+    from conftest import make_home
+
+    marc8 = make_home(tmp_path / "marc8")
+    xml = make_home(tmp_path / "xml")
+    r1 = load(marc8, "A", shared("github/solrmarc+solrmarc/specTestRecs.mrc"))
+    r2 = load(xml, "A", shared("github/solrmarc+solrmarc/specTestRecs.xml"))
+    assert r1.counts["new"] == r2.counts["new"] > 60
+    one, two = _titles(marc8), _titles(xml)
+    assert one.keys() == two.keys()
+    differing = [key for key in one if one[key] != two[key]]
+    assert differing == []
+    queries = [Term("title", "the"), Term("author", "smith"), Term("any", "music"), Term("subject", "history"),
+               Term("title", "de la", structure=Structure.PHRASE)]
+    c1, c2 = Catalog(marc8), Catalog(xml)
+    for query in queries:
+        assert c1.search(query, c1.database("unikat")).size == c2.search(query, c2.database("unikat")).size, query
+
+
+@pytest.mark.parametrize("name", [
+    "github/marc4j+marc4j/bad_leaders_10_11.mrc",
+    "github/marc4j+marc4j/bad_oversize_field_bad_directory.mrc",
+    "github/marc4j+marc4j/bad_too_long_plus_2.mrc",
+    "github/marc4j+marc4j/bad_hathi_records.mrc",
+    "github/marc4j+marc4j/incomplete_esc_seq.mrc",
+    "github/marc4j+marc4j/chinese_mangled_multibyte.mrc",
+    "github/marc4j+marc4j/pride-and-prejudice-with-many-errors.mrc",
+    "github/marc4j+marc4j/chabon-missing-controlfield-tag.xml",
+    "github/marc4j+marc4j/chabon-missing-datafield-tag.xml",
+    "github/marc4j+marc4j/chabon-missing-subfield-code.xml",
+    "github/marc4j+marc4j/chabon-bad-subfields-element.xml",
+    "github/traject+traject/bad_utf_byte.utf8.marc",
+    "github/traject+traject/bad_subfield_code.marc",
+    "github/traject+traject/emptyish_record.marc",
+    "github/deutsche-nationalbibliothek+marc21-rs/invalid.mrc",
+])
+def test_broken_files_are_loaded_or_rejected_with_a_reason(home, name):
+    report = load(home, "A", shared(name))
+    assert report.counts["read"] >= 1
+    assert report.counts["read"] == sum(report.counts[k] for k in ("new", "updated", "unchanged", "deleted", "rejected"))
+    if report.counts["rejected"]:
+        text = report.reject_file.read_bytes()
+        assert text.count(b"# library=A") == report.counts["rejected"]
+        assert b"reason=" in text
+
+
+def test_reload_is_idempotent_and_updates_follow_maintenance_keys(home):
+    lc2014 = shared("github/pkiraly+qa-catalogue/BooksAll.2014.part01-0001.mrc")
+    first = load(home, "A", lc2014)
+    again = load(home, "A", lc2014)
+    assert first.counts["new"] == 100
+    assert again.counts["unchanged"] == 100 and again.counts["new"] == 0
+    # the same records as delivered in 2016: 11 of them changed since 2014
+    wanted = {r["001"].data for r in pymarc.MARCReader(lc2014.read_bytes())}
+    lc2016 = _lc2016_subset(wanted, home.root.parent / "lc2016.mrc")
+    newer = load(home, "A", lc2016)
+    assert newer.counts["new"] == 0
+    assert newer.counts["updated"] == 11
+    assert newer.counts["unchanged"] == 89
+
+
+def _lc2016_subset(wanted: set[str], target):
+    from pathlib import Path
+
+    source = Path("/root/.cache/lc-books/BooksAll.2016.part01.utf8")
+    if not source.exists():
+        pytest.skip("LC Books All 2016 absent (run ../shared/scripts/get-lc-books)")
+    with open(source, "rb") as handle, open(target, "wb") as out:
+        for record in pymarc.MARCReader(handle, to_unicode=True, force_utf8=True):
+            if record is not None and record.get("001").data in wanted:
+                out.write(record.as_marc())
+                wanted.discard(record.get("001").data)
+                if not wanted:
+                    break
+    return target
+
+
+def test_a_library_changes_and_deletes_only_its_own_records(home, tmp_path):
+    path = shared("github/solrmarc+solrmarc/specTestRecs.xml")
+    load(home, "A", path)
+    load(home, "B", path)
+    catalog = Catalog(home)
+    total = catalog.search(Term("title", "the"), catalog.database("unikat")).size
+    deleting = tmp_path / "delete.xml"
+    text = path.read_text(encoding="utf-8")
+    deleting.write_text(text.replace("<leader>", "<leader>", 1), encoding="utf-8")
+    records = list(pymarc.parse_xml_to_array(str(path)))
+    with open(deleting, "wb") as out:
+        for record in records:
+            leader = str(record.leader)
+            record.leader = leader[:5] + "d" + leader[6:]
+            out.write(record.as_marc())
+    report = load(home, "B", deleting)
+    assert report.counts["deleted"] == len({record["001"].data for record in records})
+    catalog = Catalog(home)
+    assert catalog.search(Term("title", "the"), catalog.database("unikat")).size == total // 2
+    assert catalog.search(Term("title", "the"), catalog.database("A")).size == total // 2
+    assert catalog.search(Term("title", "the"), catalog.database("B")).size == 0

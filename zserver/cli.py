@@ -1,0 +1,291 @@
+"""The `unikat` command: init, load, index, search, show, stats, serve.
+
+Each sub-command is a small function over the `index` API; long work reports progress on
+stderr (records/s, ETA) and every run ends with a one-line summary. Errors a user can fix
+(missing home, unreadable file, bad query) print one clear line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from index.errors import CatalogError
+from index.home import ConfigError, Home
+
+
+class Progress:
+    """A one-line progress display on stderr: done/total, rate and ETA."""
+
+    def __init__(self, label: str, unit: str = "records") -> None:
+        self.label, self.unit = label, unit
+        self.started = time.monotonic()
+        self.active = sys.stderr.isatty()
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self._last < 0.5:
+            return
+        self._last = now
+        elapsed = now - self.started
+        fraction = done / total if total else 0.0
+        eta = elapsed * (1 - fraction) / fraction if fraction else 0.0
+        line = f"{self.label}: {100 * fraction:5.1f}%  {elapsed:6.1f}s elapsed  ETA {eta:5.0f}s"
+        if self.active:
+            print("\r" + line, end="", file=sys.stderr, flush=True)
+        elif now - self.started > 10:
+            print(line, file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.active:
+            print("\r" + " " * 70 + "\r", end="", file=sys.stderr, flush=True)
+
+
+def _home(args: argparse.Namespace) -> Home:
+    return Home(Path(args.home).resolve())
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    home = _home(args)
+    existed = home.exists()
+    home.init()
+    print(f"{'kept existing' if existed else 'created'} {home.config_path}")
+    return 0
+
+
+def _open_store(home: Home):
+    from index.store.catalog import CatalogStore
+
+    home.config()  # fails clearly without unikat.toml
+    return CatalogStore(home.store_path)
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from index.home import LibraryConfig
+    from index.loading import indexing
+    from index.loading.load import load_file
+
+    home = _home(args)
+    config = home.config()
+    library = config.libraries.get(args.library)
+    if library is None:
+        known = ", ".join(config.libraries) or "none"
+        print(f"unikat: library {args.library!r} is not in {home.config_path} (known: {known})", file=sys.stderr)
+        return 2
+    if args.holdings:
+        library = LibraryConfig(**{**library.__dict__, "holdings": args.holdings})
+    store = _open_store(home)
+    started = time.monotonic()
+    totals = {"read": 0, "rejected": 0}
+    try:
+        for name in args.files:
+            progress = Progress(f"loading {name}", "bytes")
+            report = load_file(home, store, library, Path(name), fmt=args.format, encoding=args.encoding,
+                               source_system=args.source, progress=progress)
+            progress.done()
+            print(report.summary())
+            for kind, count in sorted(report.problems.items()):
+                print(f"  light problem: {kind}: {count}")
+            totals["read"] += report.counts["read"]
+            totals["rejected"] += report.counts["rejected"]
+        written, removed = indexing.update(home, store)
+    finally:
+        store.close()
+    elapsed = time.monotonic() - started
+    print(f"loaded {len(args.files)} file(s): {totals['read']} records, {totals['rejected']} rejected;"
+          f" index updated ({written} titles written, {removed} removed) in {elapsed:.1f}s")
+    return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from index.loading import indexing
+
+    home = _home(args)
+    store = _open_store(home)
+    started = time.monotonic()
+    try:
+        if args.full or not home.whoosh_dir.exists():
+            progress = Progress("indexing", "titles")
+            count = indexing.rebuild(home, store, progress=progress, procs=args.procs)
+            progress.done()
+            what = f"rebuilt search-key files and index: {count} titles"
+        else:
+            written, removed = indexing.update(home, store)
+            what = f"index updated: {written} titles written, {removed} removed"
+    finally:
+        store.close()
+    elapsed = time.monotonic() - started
+    print(f"{what} in {elapsed:.1f}s")
+    return 0
+
+
+def _parse_pqf(text: str):
+    from zserver.querylang.pqf import parse_pqf
+    from zserver.z3950.attributes import rpn_to_query
+
+    return rpn_to_query(parse_pqf(text))
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from index.search import Catalog
+    from zserver.querylang.errors import QuerySyntaxError
+    from zserver.z3950.diagnostics import Z3950Diagnostic, diagnostic_for
+
+    catalog = Catalog(_home(args))
+    try:
+        database = catalog.database(args.db or catalog.config.database)
+        node = _parse_pqf(args.query)
+        result = catalog.search(node, database, ranked=args.ranked)
+        if args.sort:
+            keys = [(key.lstrip("-"), key.startswith("-")) for key in args.sort.split(",")]
+            result = catalog.sort(result, keys)
+    except QuerySyntaxError as error:
+        print(f"unikat: query syntax error: {error}", file=sys.stderr)
+        return 2
+    except Z3950Diagnostic as diagnostic:
+        print(f"unikat: Bib-1 diagnostic {diagnostic.code}: {diagnostic.addinfo}", file=sys.stderr)
+        return 2
+    except CatalogError as error:
+        diagnostic = diagnostic_for(error)
+        print(f"unikat: Bib-1 diagnostic {diagnostic.code}: {diagnostic.addinfo}", file=sys.stderr)
+        return 2
+    briefs = result.briefs(0, args.number)
+    if args.json:
+        print(json.dumps({"hits": result.size, "records": [b.__dict__ for b in briefs]}, ensure_ascii=False, indent=1))
+    else:
+        print(f"{result.size} hits")
+        for position, brief in enumerate(briefs, 1):
+            author = f"{brief.author}: " if brief.author else ""
+            year = f" ({brief.year})" if brief.year else ""
+            print(f"{position:3}. [{brief.isn}] {author}{brief.title}{year}")
+    catalog.close()
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from index.records.formats import to_dc, to_isbd, to_marcxml
+    from index.search import Catalog
+
+    catalog = Catalog(_home(args))
+    try:
+        record = catalog.record(args.isn)
+    finally:
+        catalog.close()
+    if args.format == "marc":
+        sys.stdout.buffer.write(record.marc)
+    elif args.format == "marcxml":
+        sys.stdout.buffer.write(to_marcxml(record.marc) + b"\n")
+    elif args.format == "dc":
+        sys.stdout.buffer.write(to_dc(record.marc) + b"\n")
+    elif args.format == "text":
+        from index.records.formats import parse
+
+        print(parse(record.marc))
+    else:
+        print(to_isbd(record.marc, record.holdings), end="")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    home = _home(args)
+    store = _open_store(home)
+    try:
+        changed, deleted = store.pending()
+        stats = {
+            "titles": store.count_titles(),
+            "records_per_library": store.records_per_library(),
+            "holdings_per_library": {k: {"titles": t, "holdings": h} for k, (t, h) in store.holdings_per_library().items()},
+            "loads": store.loads(),
+            "index": {"updated_at": store.get_meta("indexed_at", "never"), "pending_titles": len(changed) + len(deleted)},
+        }
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(stats, indent=1, ensure_ascii=False))
+        return 0
+    print(f"titles: {stats['titles']}")
+    for library, count in stats["records_per_library"].items():
+        held = stats["holdings_per_library"].get(library, {"titles": 0, "holdings": 0})
+        print(f"library {library}: {count} records, {held['holdings']} holdings on {held['titles']} titles")
+    for load in stats["loads"]:
+        print(f"load {load['id']} {load['started']} library {load['library']} {Path(load['file']).name}:"
+              f" read {load['read']} new {load['new']} updated {load['updated']} unchanged {load['unchanged']}"
+              f" deleted {load['deleted']} rejected {load['rejected']}"
+              + ("" if load["finished"] else " (not finished)"))
+    index = stats["index"]
+    fresh = "current" if index["pending_titles"] == 0 else f"{index['pending_titles']} titles pending"
+    print(f"index: updated {index['updated_at']}, {fresh}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from zserver.net.app import serve
+
+    return serve(_home(args), host=args.host, port=args.port, workers=args.workers)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="unikat", description="Union catalog with a Z39.50 and SRU server.")
+    parser.add_argument("--home", default="unikat-home", help="catalog home directory (default ./unikat-home)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("init", help="create a home with a commented unikat.toml").set_defaults(func=cmd_init)
+
+    load = commands.add_parser("load", help="load delivery files of one library")
+    load.add_argument("--library", required=True, help="library code from unikat.toml")
+    load.add_argument("--source", help="source system (default: the library's source_system)")
+    load.add_argument("--format", choices=["marc21", "marcxml", "pica"], help="default: detected")
+    load.add_argument("--encoding", choices=["utf-8", "marc-8"], help="MARC21 encoding (default: leader/09)")
+    load.add_argument("--holdings", choices=["852", "record", "pica"], help="override the library's holdings rule")
+    load.add_argument("files", nargs="+")
+    load.set_defaults(func=cmd_load)
+
+    index = commands.add_parser("index", help="update or rebuild the search-key files and the index")
+    index.add_argument("--full", action="store_true", help="rewrite everything from the store")
+    index.add_argument("--procs", type=int, default=1, help="index writer processes for --full")
+    index.set_defaults(func=cmd_index)
+
+    search = commands.add_parser("search", help="run a PQF (Type-1) query")
+    search.add_argument("query")
+    search.add_argument("--db", help="database (default: the union catalog)")
+    search.add_argument("--json", action="store_true")
+    search.add_argument("--ranked", action="store_true", help="order by relevance")
+    search.add_argument("--sort", help="comma-separated keys title,author,year,relevance; '-' prefix descends")
+    search.add_argument("-n", "--number", type=int, default=10, help="brief lines to print")
+    search.set_defaults(func=cmd_search)
+
+    show = commands.add_parser("show", help="print one record")
+    show.add_argument("isn", type=int)
+    show.add_argument("--format", choices=["isbd", "marc", "marcxml", "dc", "text"], default="isbd")
+    show.set_defaults(func=cmd_show)
+
+    stats = commands.add_parser("stats", help="records, holdings, loads, index freshness")
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(func=cmd_stats)
+
+    serve = commands.add_parser("serve", help="serve Z39.50 (and SRU) on one port")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, CatalogError) as error:
+        print(f"unikat: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("unikat: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
