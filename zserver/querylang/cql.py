@@ -1,0 +1,204 @@
+"""CQL 1.2 (Contextual Query Language) text -> a small CQL syntax tree.
+
+This module owns CQL *syntax*: prefix assignments, search clauses, relations and their
+modifiers, the four booleans with modifiers, parentheses and `sortBy`. The grammar is
+`grammars/cql.lark` (CQL 1.2 BNF, LALR). The tree keeps what the query says, as written:
+index and relation names keep their prefixes and case, search terms keep their backslash
+escapes and masking characters (`*`, `?`, `^`), so that their meaning can be decided later.
+
+It must not know what any index or relation means: context sets, masking and the mapping to
+the neutral query tree are `zserver.sru.cqlmap`'s. Syntax errors raise QuerySyntaxError with
+the character offset; nothing from lark escapes.
+
+Divergence from YAZ: YAZ also accepts "free-form" terms (`a b` as one term); CQL 1.2 does not,
+and neither do we. `title = ("x")` is refused as the CQL 1.2 grammar says (YAZ accepts it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
+
+from zserver.querylang.errors import QuerySyntaxError
+
+SERVER_CHOICE = "cql.serverChoice"
+"""The index of a clause that is a bare search term (CQL 1.2)."""
+
+
+@dataclass(frozen=True)
+class Modifier:
+    """`/name` or `/name <comparison> value` on a relation, a boolean or a sort key."""
+
+    name: str
+    comparison: str | None = None
+    value: str | None = None
+    position: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class SearchClause:
+    """`index relation term`. A bare term has index SERVER_CHOICE and relation `=`.
+
+    `term` is the text as written, without its enclosing quotes but with its backslash
+    escapes. `relation` is the comparitor as written (`=`, `any`, `dc.exact`, ...).
+    """
+
+    index: str
+    relation: str
+    term: str
+    modifiers: tuple[Modifier, ...] = ()
+    position: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class BooleanClause:
+    """`left operator right`; operator is lower case: `and`, `or`, `not` or `prox`."""
+
+    operator: str
+    left: CqlNode
+    right: CqlNode
+    modifiers: tuple[Modifier, ...] = ()
+    position: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class PrefixAssignment:
+    """`> prefix = "uri"`, or `> "uri"` (prefix None: the default context set)."""
+
+    prefix: str | None
+    uri: str
+    position: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Prefixed:
+    """A parenthesised sub-query with its own prefix assignments (they scope over `query`)."""
+
+    prefixes: tuple[PrefixAssignment, ...]
+    query: CqlNode
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One key of the `sortBy` clause: an index and its modifiers."""
+
+    index: str
+    modifiers: tuple[Modifier, ...] = ()
+    position: int = field(default=0, compare=False)
+
+
+CqlNode = SearchClause | BooleanClause | Prefixed
+
+
+@dataclass(frozen=True)
+class CqlQuery:
+    """A whole query: top-level prefix assignments (they also scope over the sort keys)."""
+
+    root: CqlNode
+    sort_keys: tuple[SortKey, ...] = ()
+    prefixes: tuple[PrefixAssignment, ...] = ()
+
+
+def _text(token: Token) -> str:
+    value = str(token)
+    if token.type == "CHARSTRING2":
+        return value[1:-1]
+    return value
+
+
+@v_args(inline=True)
+class _ToAst(Transformer):
+    def start(self, *items: object) -> CqlQuery:
+        prefixes = tuple(item for item in items if isinstance(item, PrefixAssignment))
+        sort_keys: tuple[SortKey, ...] = ()
+        root = None
+        for item in items:
+            if isinstance(item, tuple):
+                sort_keys = item
+            elif not isinstance(item, PrefixAssignment):
+                root = item
+        assert root is not None
+        return CqlQuery(root, sort_keys, prefixes)
+
+    def subquery(self, *items: object) -> CqlNode:
+        prefixes = tuple(item for item in items if isinstance(item, PrefixAssignment))
+        root = items[-1]
+        if prefixes:
+            return Prefixed(prefixes, root)
+        return root
+
+    def named_prefix(self, gt: Token, prefix: Token, _eq: Token, uri: Token) -> PrefixAssignment:
+        return PrefixAssignment(_text(prefix), _text(uri), gt.start_pos)
+
+    def default_prefix(self, gt: Token, uri: Token) -> PrefixAssignment:
+        return PrefixAssignment(None, _text(uri), gt.start_pos)
+
+    def boolean(self, left: CqlNode, group: tuple[Token, tuple[Modifier, ...]],
+                right: CqlNode) -> BooleanClause:
+        operator, modifiers = group
+        return BooleanClause(str(operator).lower(), left, right, modifiers, operator.start_pos)
+
+    def boolean_group(self, operator: Token, *modifiers: Modifier):
+        return operator, modifiers
+
+    def group(self, _lpar: Token, query: CqlNode, _rpar: Token) -> CqlNode:
+        return query
+
+    def search_clause(self, index: Token, relation: tuple[Token, tuple[Modifier, ...]],
+                      term: Token) -> SearchClause:
+        comparitor, modifiers = relation
+        return SearchClause(_text(index), _text(comparitor), _text(term), modifiers,
+                            index.start_pos)
+
+    def bare_term(self, term: Token) -> SearchClause:
+        return SearchClause(SERVER_CHOICE, "=", _text(term), (), term.start_pos)
+
+    def relation(self, comparitor: Token, *modifiers: Modifier):
+        return comparitor, modifiers
+
+    def modifier(self, slash: Token, name: Token, comparison: Token | None = None,
+                 value: Token | None = None) -> Modifier:
+        return Modifier(
+            _text(name),
+            None if comparison is None else str(comparison),
+            None if value is None else _text(value),
+            slash.start_pos,
+        )
+
+    def sort_spec(self, _sortby: Token, *keys: SortKey) -> tuple[SortKey, ...]:
+        return keys
+
+    def single_spec(self, index: Token, *modifiers: Modifier) -> SortKey:
+        return SortKey(_text(index), modifiers, index.start_pos)
+
+
+@cache
+def _parser() -> Lark:
+    grammar = (Path(__file__).parent / "grammars" / "cql.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", maybe_placeholders=False)
+
+
+def parse_cql(text: str) -> CqlQuery:
+    """Parse CQL 1.2 `text`. Raises QuerySyntaxError(message, position) on bad syntax."""
+    if not text.strip():
+        raise QuerySyntaxError("empty query", 0)
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedEOF:
+        raise QuerySyntaxError("query ends too early", len(text)) from None
+    except UnexpectedCharacters as error:
+        message = "unterminated quoted string" if text[error.pos_in_stream] == '"' else (
+            f"unexpected character {text[error.pos_in_stream]!r}")
+        raise QuerySyntaxError(message, error.pos_in_stream) from None
+    except UnexpectedInput as error:
+        token = getattr(error, "token", None)
+        if token is None or token.type == "$END":
+            raise QuerySyntaxError("query ends too early", len(text)) from None
+        raise QuerySyntaxError(f"unexpected {str(token)!r}", token.start_pos) from None
+    except LarkError as error:  # any other parser failure is still the query's fault
+        raise QuerySyntaxError(f"cannot parse query: {error}", 0) from None
+    return _ToAst().transform(tree)
