@@ -249,6 +249,8 @@ def _plain_field(line: str) -> PicaField:
             subfields.append([match.group(1), ""])
         else:
             subfields[-1][1] += "$" if token == "$$" else token
+    if not subfields:
+        raise PicaSyntaxError(f"field {head} has no subfields")
     return PicaField(tag, occurrence, tuple((c, v) for c, v in subfields))
 
 
