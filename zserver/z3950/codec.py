@@ -50,15 +50,20 @@ ASN1_FILE = Path(__file__).with_name("z3950.asn")
 #: Default refusal size for one incoming PDU, in bytes.
 DEFAULT_MAX_PDU_SIZE = 16 * 1024 * 1024
 
-# Deepest nesting of indefinite-length values the framer follows; real PDUs
-# nest about 10 deep, garbage like 30 80 30 80 ... must not exhaust the stack.
-_MAX_INDEFINITE_DEPTH = 100
+# Deepest nesting of BER values we follow.  Real PDUs nest about 10 deep, plus
+# one level per boolean operator of an RPN query; asn1tools' recursive
+# decoder stops near 190 levels, and garbage like a0 80 a0 80 ... must not
+# exhaust the stack.
+_MAX_DEPTH = 150
 
 # Longest identifier (after the first byte) and length-of-length we accept.
 _MAX_TAG_BYTES = 4
 _MAX_LENGTH_BYTES = 4
 
 _CONTEXT_CLASS = 2
+
+# decode_pdu gets one whole PDU; its size was checked while framing.
+_NO_LIMIT = 1 << 62
 
 
 class CodecError(Exception):
@@ -158,7 +163,7 @@ def _value_end(buf: bytes, offset: int, limit: int, depth: int) -> int | None:
         if end > limit:
             raise PduTooLargeError(f"PDU larger than {limit} bytes")
         return end if end <= len(buf) else None
-    if depth >= _MAX_INDEFINITE_DEPTH:
+    if depth >= _MAX_DEPTH:
         raise FramingError("indefinite-length values nested too deep")
     pos = header.content
     while True:  # children until the end-of-contents octets 00 00
@@ -220,7 +225,7 @@ def _to_definite(buf: bytes, offset: int, depth: int) -> tuple[bytes, int]:
         if end > len(buf):
             raise CodecError("truncated value")
         return buf[offset:end], end
-    if depth >= _MAX_INDEFINITE_DEPTH:
+    if depth >= _MAX_DEPTH:
         raise CodecError("values nested too deep")
     parts = []
     pos = header.content
@@ -326,7 +331,7 @@ def decode_pdu(data: bytes, charset: str = "utf-8") -> tuple[str, dict]:
     for malformed BER and CodecError for anything else that does not decode.
     """
     data = bytes(data)
-    end = find_pdu_end(data, max_size=max(len(data), 1))
+    end = find_pdu_end(data, max_size=_NO_LIMIT)
     if end is None:
         raise CodecError("truncated PDU")
     if end != len(data):
