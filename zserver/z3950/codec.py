@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import asn1tools
+from asn1tools.codecs.ber import DecodeTagError
 
 __all__ = [
     "DEFAULT_MAX_PDU_SIZE",
@@ -114,9 +115,9 @@ def _read_header(buf: bytes, offset: int) -> _Header | None:
     first = buf[offset]
     pos = offset + 1
     tag = first & 0x1F
-    if tag == 0x1F:  # high tag number form: base-128 digits
+    if tag == 0x1F:  # high tag number form: base-128 digits, last one < 0x80
         tag = 0
-        for count in range(_MAX_TAG_BYTES + 1):
+        for _ in range(_MAX_TAG_BYTES):
             if pos >= size:
                 return None
             byte = buf[pos]
@@ -124,8 +125,8 @@ def _read_header(buf: bytes, offset: int) -> _Header | None:
             tag = (tag << 7) | (byte & 0x7F)
             if not byte & 0x80:
                 break
-            if count == _MAX_TAG_BYTES:
-                raise FramingError("tag number too long")
+        else:
+            raise FramingError("tag number too long")
     tag_end = pos
     if pos >= size:
         return None
@@ -340,8 +341,8 @@ def decode_pdu(data: bytes, charset: str = "utf-8") -> tuple[str, dict]:
     definite, _ = _to_definite(data, 0, 0)
     try:
         name, value = specification().decode("PDU", definite)
-    except asn1tools.DecodeError as error:
-        if getattr(error, "offset", None) == 0 and "CHOICE(PDU)" in str(error):
+    except DecodeTagError as error:
+        if error.offset == 0:  # only the PDU CHOICE tag sits at offset 0
             raise UnknownPduError(tag) from error
         raise CodecError(f"cannot decode PDU: {_short(error)}") from error
     except _VALUE_ERRORS as error:

@@ -438,6 +438,17 @@ def test_latin1_from_an_old_client_is_kept_readable():
     assert decode_pdu(data)[1]["diagnosticInformation"] == "Köl"
 
 
+def test_non_ascii_visible_string_from_a_server_is_read():
+    # yaz-ztest puts the failing term or database into v2Addinfo (a VisibleString)
+    response = {"resultCount": 0, "numberOfRecordsReturned": 0, "nextResultSetPosition": 0, "searchStatus": False,
+                "records": ("nonSurrogateDiagnostic", {"diagnosticSetId": Oid.BIB1_DIAGNOSTICS, "condition": 109,
+                                                       "addinfo": ("v2Addinfo", "K__ln")})}
+    data = encode_pdu("searchResponse", response).replace(b"\x1a\x05K__ln", "\x1a\x05Köln".encode())
+    assert decode_pdu(data)[1]["records"][1]["addinfo"] == ("v2Addinfo", "Köln")
+    latin1 = data.replace("\x1a\x05Köln".encode(), b"\x1a\x05K\xf6ln!")
+    assert decode_pdu(latin1)[1]["records"][1]["addinfo"] == ("v2Addinfo", "Köln!")
+
+
 def test_charset_can_be_latin1():
     data = encode_pdu("close", {"closeReason": 0, "diagnosticInformation": "Köln"}, charset="latin-1")
     assert b"K\xf6ln" in data
