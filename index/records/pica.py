@@ -107,14 +107,14 @@ class PicaSyntaxError(ValueError):
 
 
 class PicaField(NamedTuple):
-    """One PICA+ field: tag (`021A`), occurrence (`01` or ``), subfields as (code, value)."""
+    """One PICA+ field: tag (`021A`), occurrence (`01`, or empty), subfields as (code, value)."""
 
     tag: str
     occurrence: str
     subfields: tuple[tuple[str, str], ...]
 
     def value(self, code: str) -> str:
-        """The first value of subfield `code`, or `` when there is none."""
+        """The first value of subfield `code`, or an empty string when there is none."""
         return next((v for c, v in self.subfields if c == code), "")
 
     def values(self, code: str) -> list[str]:
@@ -169,6 +169,7 @@ def _first(fields: list[PicaField], tag: str) -> PicaField | None:
 # -- parsing ---------------------------------------------------------------------------------
 
 _TAG = re.compile(r"([0-2][0-9]{2}[A-Z@])(?:/([0-9]{2,3}))?")
+_CODE = re.compile(r"[A-Za-z0-9]")
 _PLAIN_TOKEN = re.compile(r"\$\$|\$(.)|[^$]+", re.DOTALL)
 _RECORD_END = re.compile(rb"\x1d\n?|\n")
 _BOM = b"\xef\xbb\xbf"
@@ -227,7 +228,7 @@ def _normalized_fields(text: str) -> list[PicaField]:
         tag, occurrence = _tag(head)
         subfields = []
         for part in rest.split("\x1f"):
-            if not part or not part[0].isalnum():
+            if not _CODE.fullmatch(part[:1]):
                 raise PicaSyntaxError(f"field {tag} has a subfield without a valid code")
             subfields.append((part[0], part[1:]))
         fields.append(PicaField(tag, occurrence, tuple(subfields)))
@@ -242,11 +243,11 @@ def _plain_field(line: str) -> PicaField:
         raise PicaSyntaxError(f"field {head} has no subfields")
     subfields: list[list[str]] = []
     for match in _PLAIN_TOKEN.finditer(rest):
-        token = match.group(0)
-        if match.group(1) is not None and token != "$$":
-            if not match.group(1).isalnum():
+        code, token = match.group(1), match.group(0)
+        if code is not None:
+            if not _CODE.fullmatch(code):
                 raise PicaSyntaxError(f"field {tag} has a subfield without a valid code")
-            subfields.append([match.group(1), ""])
+            subfields.append([code, ""])
         else:
             subfields[-1][1] += "$" if token == "$$" else token
     if not subfields:
