@@ -144,7 +144,7 @@ def _parse_qualifier(name: str, items: Iterable[str]) -> _Qualifier:
 @cache
 def _parser() -> Lark:
     grammar = (Path(__file__).parent / "grammars" / "ccl.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", maybe_placeholders=False)
+    return Lark(grammar, parser="lalr", lexer="basic", maybe_placeholders=False)
 
 
 @cache
