@@ -292,7 +292,7 @@ class SruDiagnostic(Exception):
         return f"SruDiagnostic({self.code}, {self.details!r})"
 
 
-_CATALOG_ERRORS: dict[type[CatalogError], SruDiagnosticCode] = {
+CATALOG_ERRORS: dict[type[CatalogError], SruDiagnosticCode] = {
     CatalogError: SruDiagnosticCode.GENERAL_SYSTEM_ERROR,
     UnknownSearchKey: SruDiagnosticCode.UNSUPPORTED_INDEX,
     UnsupportedRelation: SruDiagnosticCode.UNSUPPORTED_RELATION,
@@ -315,7 +315,7 @@ _CATALOG_ERRORS: dict[type[CatalogError], SruDiagnosticCode] = {
 }
 """Every CatalogError subclass -> its SRU code (a test checks the table is complete)."""
 
-_QUERY_ERRORS: dict[type[QueryError], SruDiagnosticCode] = {
+QUERY_ERRORS: dict[type[QueryError], SruDiagnosticCode] = {
     QueryError: SruDiagnosticCode.QUERY_SYNTAX_ERROR,
     QuerySyntaxError: SruDiagnosticCode.QUERY_SYNTAX_ERROR,
     UnknownQualifier: SruDiagnosticCode.UNSUPPORTED_INDEX,
@@ -329,17 +329,17 @@ _QUERY_ERRORS: dict[type[QueryError], SruDiagnosticCode] = {
 def diagnostic_for(error: CatalogError) -> SruDiagnostic:
     """The SRU diagnostic answering `error`; details is the error's client-safe detail."""
     for cls in type(error).__mro__:
-        if cls in _CATALOG_ERRORS:
-            return SruDiagnostic(_CATALOG_ERRORS[cls], error.detail)
+        if cls in CATALOG_ERRORS:
+            return SruDiagnostic(CATALOG_ERRORS[cls], error.detail)
     raise TypeError(f"not a CatalogError: {error!r}")
 
 
 def diagnostic_for_query_error(error: QueryError) -> SruDiagnostic:
     """The SRU diagnostic answering a CQL parse error; details says what and where."""
     for cls in type(error).__mro__:
-        if cls in _QUERY_ERRORS:
+        if cls in QUERY_ERRORS:
             details = error.message
             if error.position is not None:
                 details = f"{details} (at character {error.position})"
-            return SruDiagnostic(_QUERY_ERRORS[cls], details)
+            return SruDiagnostic(QUERY_ERRORS[cls], details)
     raise TypeError(f"not a QueryError: {error!r}")

@@ -463,9 +463,9 @@ def simplify_masked(text: str) -> tuple[str, Truncation]:
     same: NONE without masks, LEFT/RIGHT/BOTH when `*` stands only at the ends, else MASKED."""
     if "?" in text:
         return text, Truncation.MASKED
-    core = text.strip("*")
-    if core == text:
+    if "*" not in text:
         return text, Truncation.NONE
+    core = text.strip("*")
     if not core or "*" in core:
         return text, Truncation.MASKED
     left, right = text.startswith("*"), text.endswith("*")

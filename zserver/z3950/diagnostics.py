@@ -199,7 +199,7 @@ class Z3950Diagnostic(Exception):
         return f"Z3950Diagnostic({self.code}, {self.addinfo!r})"
 
 
-_CATALOG_ERRORS: dict[type[CatalogError], Bib1Diagnostic] = {
+CATALOG_ERRORS: dict[type[CatalogError], Bib1Diagnostic] = {
     CatalogError: Bib1Diagnostic.UNSPECIFIED_ERROR,
     UnknownSearchKey: Bib1Diagnostic.UNSUPPORTED_USE_ATTRIBUTE,
     UnsupportedRelation: Bib1Diagnostic.UNSUPPORTED_RELATION_ATTRIBUTE,
@@ -219,7 +219,7 @@ _CATALOG_ERRORS: dict[type[CatalogError], Bib1Diagnostic] = {
 }
 """Every CatalogError subclass -> its Bib-1 condition (a test checks the table is complete)."""
 
-_QUERY_ERRORS: dict[type[QueryError], Bib1Diagnostic] = {
+QUERY_ERRORS: dict[type[QueryError], Bib1Diagnostic] = {
     QueryError: Bib1Diagnostic.MALFORMED_QUERY,
     QuerySyntaxError: Bib1Diagnostic.MALFORMED_QUERY,
     # As Metaproxy answers a CCL query (Type-2 or zoom filter): unknown qualifier is 114,
@@ -235,19 +235,19 @@ _QUERY_ERRORS: dict[type[QueryError], Bib1Diagnostic] = {
 def diagnostic_for(error: CatalogError) -> Z3950Diagnostic:
     """The Bib-1 diagnostic answering `error`; addinfo is the error's client-safe detail."""
     for cls in type(error).__mro__:
-        if cls in _CATALOG_ERRORS:
-            return Z3950Diagnostic(_CATALOG_ERRORS[cls], error.detail)
+        if cls in CATALOG_ERRORS:
+            return Z3950Diagnostic(CATALOG_ERRORS[cls], error.detail)
     raise TypeError(f"not a CatalogError: {error!r}")
 
 
 def diagnostic_for_query_error(error: QueryError) -> Z3950Diagnostic:
     """The Bib-1 diagnostic answering a PQF/CCL/RPN error; addinfo says what and where."""
     for cls in type(error).__mro__:
-        if cls in _QUERY_ERRORS:
+        if cls in QUERY_ERRORS:
             addinfo = error.message
             if error.position is not None:
                 addinfo = f"{addinfo} (at character {error.position})"
-            return Z3950Diagnostic(_QUERY_ERRORS[cls], addinfo)
+            return Z3950Diagnostic(QUERY_ERRORS[cls], addinfo)
     raise TypeError(f"not a QueryError: {error!r}")
 
 
