@@ -313,7 +313,8 @@ def _prox(node: BooleanClause, left: Node, right: Node, scope: _Scope) -> Prox:
                 raise _fail(_D.UNSUPPORTED_PROXIMITY_UNIT, modifier.value or "")
         elif base == "distance":
             if modifier.comparison not in _COMPARISONS:
-                raise _fail(_D.UNSUPPORTED_PROXIMITY_RELATION, str(modifier.comparison))
+                raise _fail(_D.UNSUPPORTED_PROXIMITY_RELATION,
+                            modifier.comparison or modifier.name)
             relation = _COMPARISONS[modifier.comparison]
             if not (modifier.value or "").isdigit():
                 raise _fail(_D.UNSUPPORTED_PROXIMITY_DISTANCE, modifier.value or "")
