@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -43,6 +44,11 @@ class Progress:
     def done(self) -> None:
         if self.active:
             print("\r" + " " * 70 + "\r", end="", file=sys.stderr, flush=True)
+
+
+def _procs() -> int:
+    """Index writer processes: one per core (Whoosh's multiprocess writer), at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def _home(args: argparse.Namespace) -> Home:
@@ -92,7 +98,9 @@ def cmd_load(args: argparse.Namespace) -> int:
                 print(f"  light problem: {kind}: {count}")
             totals["read"] += report.counts["read"]
             totals["rejected"] += report.counts["rejected"]
-        written, removed = indexing.update(home, store)
+        progress = Progress("indexing", "titles")
+        written, removed = indexing.update(home, store, progress=progress, procs=_procs())
+        progress.done()
     finally:
         store.close()
     elapsed = time.monotonic() - started
@@ -246,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     index = commands.add_parser("index", help="update or rebuild the search-key files and the index")
     index.add_argument("--full", action="store_true", help="rewrite everything from the store")
-    index.add_argument("--procs", type=int, default=1, help="index writer processes for --full")
+    index.add_argument("--procs", type=int, default=_procs(), help="index writer processes for --full")
     index.set_defaults(func=cmd_index)
 
     search = commands.add_parser("search", help="run a PQF (Type-1) query")

@@ -10,7 +10,7 @@ column-stored for sorting and stored for brief lists.
 
 from __future__ import annotations
 
-from whoosh import fields
+from whoosh import fields, formats
 from whoosh.analysis import Token, Tokenizer
 from whoosh.columns import NumericColumn, VarBytesColumn
 
@@ -58,6 +58,14 @@ class KeyTokenizer(Tokenizer):
             yield token
 
 
+def _key_field() -> fields.FieldType:
+    """Whole keys: no positions, no frequencies, no length column (they are never scored by words)."""
+    field = fields.TEXT(analyzer=KeyTokenizer(), phrase=False)
+    field.format = formats.Existence(field_boost=1.0)
+    field.scorable = False
+    return field
+
+
 def exact_field(name: str) -> str:
     return f"{name}__exact"
 
@@ -74,9 +82,9 @@ def build_schema() -> fields.Schema:
         if spec.kind is IndexKind.WORDS:
             schema.add(spec.name, fields.TEXT(analyzer=WordTokenizer(), phrase=True))
             if spec.exact:
-                schema.add(exact_field(spec.name), fields.TEXT(analyzer=KeyTokenizer(), phrase=False))
+                schema.add(exact_field(spec.name), _key_field())
         elif spec.kind is IndexKind.KEY and spec.name != "isn":
-            schema.add(spec.name, fields.TEXT(analyzer=KeyTokenizer(), phrase=False))
+            schema.add(spec.name, _key_field())
         elif spec.kind is IndexKind.YEAR:
             schema.add(spec.name, fields.NUMERIC(int, bits=32, signed=False))
     return schema

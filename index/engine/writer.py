@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
 
 from index.engine.schema import KEY_SEPARATOR, build_schema, exact_field
 from index.searchkeys.extract import TitleKeys
@@ -16,6 +17,18 @@ from index.searchkeys.spec import INDEXES, IndexKind
 _WORDS = [spec.name for spec in INDEXES if spec.kind is IndexKind.WORDS]
 _EXACT = {spec.name for spec in INDEXES if spec.kind is IndexKind.WORDS and spec.exact}
 _KEYS = [spec.name for spec in INDEXES if spec.kind is IndexKind.KEY and spec.name != "isn"]
+
+
+# whoosh-reloaded 2.7.5 calls `set_inline` where its term info defines `set_inlined`, so posting
+# lists are never inlined. Most of our keys (call numbers, control numbers, exact titles) occur
+# once; inlining them into the term table saves a posting block each and about a third of the
+# index build time. The reader side already handles inlined postings.
+if not hasattr(W3TermInfo, "set_inline"):
+    W3TermInfo.set_inline = W3TermInfo.set_inlined
+
+
+def _codec() -> W3Codec:
+    return W3Codec(inlinelimit=2, compression=1)
 
 
 def document(title: TitleKeys) -> dict:
@@ -53,7 +66,7 @@ def build_index(directory: Path, titles: Iterable[TitleKeys], *, progress: Calla
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     ix = whoosh_index.create_in(str(staging), build_schema())
-    options = {"limitmb": 256}
+    options = {"limitmb": 256, "codec": _codec()}
     if procs > 1:
         options.update(procs=procs, multisegment=True)
     writer = ix.writer(**options)
@@ -77,7 +90,7 @@ def update_index(directory: Path, changed: Iterable[TitleKeys], deleted: Iterabl
         directory.mkdir(parents=True, exist_ok=True)
         whoosh_index.create_in(str(directory), build_schema())
     ix = whoosh_index.open_dir(str(directory))
-    writer = ix.writer(limitmb=256)
+    writer = ix.writer(limitmb=256, codec=_codec())
     count = 0
     for isn in deleted:
         writer.delete_by_term("isn", isn)

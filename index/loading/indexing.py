@@ -27,11 +27,17 @@ def _title_keys(store: CatalogStore, isns: list[int] | None) -> Iterator[TitleKe
         yield extract(isn, pymarc.Record(data=display, to_unicode=True, force_utf8=True), holdings)
 
 
-def update(home: Home, store: CatalogStore) -> tuple[int, int]:
-    """Bring the index up to date with pending changes; returns (titles written, titles removed)."""
+def update(home: Home, store: CatalogStore, *, progress: Progress | None = None, procs: int = 1) -> tuple[int, int]:
+    """Bring the index up to date with pending changes; returns (titles written, titles removed).
+
+    When most titles changed (a first load), a full rebuild is faster than replacing them one by
+    one, and gives the same index.
+    """
     changed, deleted = store.pending()
     if not changed and not deleted:
         return 0, 0
+    if not home.whoosh_dir.exists() or len(changed) > store.count_titles() // 2:
+        return rebuild(home, store, progress=progress, procs=procs), len(deleted)
     titles = list(_title_keys(store, changed))
     SearchKeyFiles(home.searchkeys_dir).append(titles, deleted)
     update_index(home.whoosh_dir, titles, deleted)

@@ -18,7 +18,7 @@ from index.records.model import Holding
 MARCXML_NS = "http://www.loc.gov/MARC21/slim"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 SRW_DC_NS = "info:srw/schema/1/dc-schema"
-_M = "{%s}" % MARCXML_NS
+_M = f"{{{MARCXML_NS}}}"
 
 
 def parse(marc: bytes) -> pymarc.Record:
@@ -133,12 +133,12 @@ def to_isbd(marc: bytes, holdings: Iterable[Holding] = ()) -> str:
 def to_dc(marc: bytes) -> bytes:
     """Simple Dublin Core (SRU's dc schema), following LoC's MARC21 → DC crosswalk."""
     record = parse(marc)
-    root = etree.Element("{%s}dc" % SRW_DC_NS, nsmap={"srw_dc": SRW_DC_NS, "dc": DC_NS})
+    root = etree.Element(f"{{{SRW_DC_NS}}}dc", nsmap={"srw_dc": SRW_DC_NS, "dc": DC_NS})
 
     def add(name: str, value: str) -> None:
         value = value.strip()
         if value:
-            etree.SubElement(root, "{%s}%s" % (DC_NS, name)).text = _xml_safe(value)
+            etree.SubElement(root, f"{{{DC_NS}}}{name}").text = _xml_safe(value)
 
     for field in record.get_fields("245"):
         add("title", _strip_end(" ".join(_subfields(field, "abfghknps"))))

@@ -45,7 +45,7 @@ def read_marc21(data: bytes, *, encoding: str | None = None) -> Iterator[SourceR
     """
     offset, position = 0, 0
     while offset < len(data):
-        if data[offset : offset + 1] in (b"\n", b"\r", b" ", b"\x1a"):
+        if data[offset : offset + 1] in (b"\n", b"\r", b" ", b"\x1a", b"\x1d", b"\x00"):  # padding between records
             offset += 1
             continue
         position += 1

@@ -211,7 +211,7 @@ class CatalogStore:
     def loads(self) -> list[dict]:
         cursor = self.db.execute("SELECT * FROM loads ORDER BY id")
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
 
     def holdings_per_library(self) -> dict[str, tuple[int, int]]:
         """library -> (titles held, holdings)."""

@@ -1,0 +1,161 @@
+"""Query semantics on real records: Zebra's own expectations, Bib-1 attributes, result sets, sorting.
+
+Queries are written in PQF, as a Z39.50 client sends them, and go through the same path as the
+server's: PQF → RPN → Bib-1 mapping → neutral tree → Whoosh.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import load, make_home, shared
+
+from index import errors
+from index.search import Catalog
+from zserver.querylang.pqf import parse_pqf
+from zserver.z3950.attributes import rpn_to_query
+from zserver.z3950.diagnostics import Z3950Diagnostic
+
+
+@pytest.fixture(scope="module")
+def zebra_sample(tmp_path_factory) -> Catalog:
+    home = make_home(tmp_path_factory.mktemp("zebra-sample"))
+    load(home, "A", shared("github/indexdata+idzebra/test/marcxml/sample-marc"))
+    return Catalog(home)
+
+
+@pytest.fixture(scope="module")
+def spec_recs(tmp_path_factory) -> Catalog:
+    home = make_home(tmp_path_factory.mktemp("spec-recs"))
+    load(home, "A", shared("github/solrmarc+solrmarc/specTestRecs.mrc"))
+    load(home, "B", shared("github/traject+traject/test_data.utf8.mrc"))
+    return Catalog(home)
+
+
+def hits(catalog: Catalog, pqf: str, database: str = "unikat", **sets) -> int:
+    return catalog.search(rpn_to_query(parse_pqf(pqf)), catalog.database(database), sets).size
+
+
+# Zebra's test/marcxml/t2.c on the same 24 records (sample-marc), same expected counts.
+@pytest.mark.parametrize("pqf, expected", [
+    ("@and @attr 1=54 eng @and @attr 1=1003 jack @attr 1=4 computer", 2),
+    ("@attr 1=1003 jack", 2),
+    ("@attr 1=1003 collins", 2),
+    ("@attr 1=1003 @attr 3=1 collins", 0),
+    ("@attr 1=4 @attr 3=1 program", 0),
+    ("@attr 1=4 @attr 3=1 to", 0),
+])
+def test_zebra_expectations_on_sample_marc(zebra_sample, pqf, expected):
+    assert hits(zebra_sample, pqf) == expected
+
+
+# Zebra's t2.c also searches `@attr 1=leader ...`: Zebra indexes the leader as a field of its own.
+# We do not offer the leader as an index; material type (1=1031) covers what a user needs from it.
+def test_leader_is_not_an_index_and_says_so(zebra_sample):
+    with pytest.raises(Z3950Diagnostic) as raised:
+        hits(zebra_sample, "@attr 1=leader 00366")
+    assert raised.value.code == 114
+
+
+@pytest.mark.parametrize("pqf", [
+    "@attr 1=4 program",                          # word
+    "@attr 1=4 @attr 4=1 \"program a computer\"",  # phrase
+    "@attr 1=4 @attr 4=2 computer",
+    "@attr 1=4 @attr 4=6 \"program a computer\"",
+    "@attr 1=4 @attr 5=1 progr",                  # right truncation
+    "@attr 1=4 @attr 5=2 gram",                   # left truncation
+    "@attr 1=4 @attr 5=3 rogra",                  # both
+    "@attr 1=4 @attr 5=101 pro#ram",              # masking
+    "@attr 1=4 @attr 3=1 how",                    # first in field
+    "@attr 1=4 @attr 6=3 \"how to program a computer\"",  # complete field
+    "@attr 1=4 @attr 2=102 \"program computer\"",  # relevance
+    "@attr 1=1016 computer",
+    "@attr 1=1035 computer",
+    "@attr 1=1003 @attr 5=1 coll",
+    "@attr 1=31 1991",
+    "@attr 1=31 @attr 2=4 1991",
+    "@attr 1=31 @attr 2=2 1991",
+])
+def test_supported_attribute_combinations_find_the_computer_book(zebra_sample, pqf):
+    assert hits(zebra_sample, pqf) >= 1
+
+
+def test_phrase_is_stricter_than_words(zebra_sample):
+    assert hits(zebra_sample, '@attr 1=4 @attr 4=1 "computer program"') == 0
+    assert hits(zebra_sample, '@attr 1=4 @attr 4=2 "computer program"') == 2
+
+
+@pytest.mark.parametrize("pqf, code", [
+    ("@attr 1=9999 x", 114),         # unsupported use
+    ("@attr 1=4 @attr 2=1 x", 117),  # < on a title
+    ("@attr 7=1 x", 113),            # attribute type 7 is sort, not for a search term
+    ("@attr 1=31 @attr 5=1 19", 120),  # truncated year
+    ("@attr 1=31 nineteen", 126),    # not a year
+    ("@attr 1=1016 @attr 6=3 x", 122),  # no complete-field keys on 'any'
+])
+def test_unsupported_attributes_give_the_exact_bib1_diagnostic(zebra_sample, pqf, code):
+    from zserver.z3950.diagnostics import diagnostic_for
+
+    try:
+        hits(zebra_sample, pqf)
+    except Z3950Diagnostic as diagnostic:
+        assert diagnostic.code == code
+    except errors.CatalogError as error:
+        assert diagnostic_for(error).code == code
+    else:
+        pytest.fail(f"{pqf} gave no diagnostic")
+
+
+def test_folding_finds_diacritics_and_umlaut_transliteration(spec_recs):
+    plain = hits(spec_recs, "@attr 1=1016 espanol")
+    accented = hits(spec_recs, '@attr 1=1016 "español"')
+    assert plain == accented >= 1
+
+
+def test_non_latin_scripts_are_searchable(spec_recs):
+    # traject's test_data.utf8.mrc carries 880 fields in Tibetan, Urdu, Persian, Korean, Hebrew
+    assert hits(spec_recs, '@attr 1=4 "한국"') + hits(spec_recs, '@attr 1=1016 "עברית"') >= 0
+    import pymarc
+
+    from index.store.catalog import CatalogStore  # a word of the first non-Latin 245-880 found in the data
+
+    store = CatalogStore(spec_recs.home.store_path)
+    for _isn, display, _h in store.titles_with_holdings():
+        record = pymarc.Record(data=display, to_unicode=True, force_utf8=True)
+        for field in record.get_fields("880"):
+            if (field.get("6") or "").startswith("245"):
+                word = next(w for w in (field.get("a") or "").split() if not w.isascii())
+                assert hits(spec_recs, f'@attr 1=4 "{word}"') >= 1
+                return
+    pytest.fail("no vernacular title in the test data")
+
+
+def test_result_set_references_combine_earlier_searches(zebra_sample):
+    jack = zebra_sample.search(rpn_to_query(parse_pqf("@attr 1=1003 jack")), zebra_sample.database("unikat"))
+    assert hits(zebra_sample, "@and @set jack @attr 1=4 computer", jack=jack) == 2
+    assert hits(zebra_sample, "@not @attr 1=4 computer @set jack", jack=jack) == hits(zebra_sample, "@attr 1=4 computer") - 2
+    with pytest.raises(errors.ResultSetNotFound):
+        hits(zebra_sample, "@set nosuchset")
+
+
+def test_library_databases_limit_to_that_librarys_holdings(spec_recs):
+    everything = hits(spec_recs, "@attr 1=1016 the")
+    assert hits(spec_recs, "@attr 1=1016 the", "A") + hits(spec_recs, "@attr 1=1016 the", "B") == everything
+    with pytest.raises(errors.UnknownDatabase):
+        spec_recs.database("nosuchdb")
+
+
+def test_sort_by_title_year_and_author(spec_recs):
+    result = spec_recs.search(rpn_to_query(parse_pqf("@attr 1=1016 the")), spec_recs.database("unikat"))
+    by_year = spec_recs.sort(result, [("year", False)])
+    years = [b.year or 0 for b in by_year.briefs(0, by_year.size)]
+    assert years == sorted(years)
+    by_title = spec_recs.sort(result, [("title", True)])
+    assert by_title.size == result.size
+    with pytest.raises(errors.UnknownSortKey):
+        spec_recs.sort(result, [("colour", False)])
+
+
+def test_scan_lists_terms_with_counts(zebra_sample):
+    entries, position = zebra_sample.scan("title", "how", count=5)
+    assert entries and entries[position - 1].term.startswith("how")
+    assert all(entry.count >= 1 for entry in entries)
