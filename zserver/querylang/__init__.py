@@ -22,8 +22,10 @@ from zserver.querylang.cql import (
     parse_cql,
 )
 from zserver.querylang.errors import (
+    MAX_QUERY_DEPTH,
     QueryError,
     QuerySyntaxError,
+    QueryTooComplex,
     TruncationNotAllowed,
     UnknownQualifier,
     UnsupportedOperand,
@@ -51,6 +53,7 @@ from zserver.querylang.rpn import (
 __all__ = [
     "BIB1_OID",
     "DEFAULT_QUALIFIERS",
+    "MAX_QUERY_DEPTH",
     "SERVER_CHOICE",
     "Attribute",
     "AttributesPlusTerm",
@@ -69,6 +72,7 @@ __all__ = [
     "Query",
     "QueryError",
     "QuerySyntaxError",
+    "QueryTooComplex",
     "ResultSetId",
     "RpnOp",
     "RpnStructure",

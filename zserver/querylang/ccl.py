@@ -36,7 +36,13 @@ from pathlib import Path
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
-from zserver.querylang.errors import QuerySyntaxError, TruncationNotAllowed, UnknownQualifier
+from zserver.querylang.errors import (
+    MAX_QUERY_DEPTH,
+    QuerySyntaxError,
+    QueryTooComplex,
+    TruncationNotAllowed,
+    UnknownQualifier,
+)
 from zserver.querylang.rpn import (
     BIB1_OID,
     Attribute,
@@ -174,8 +180,21 @@ def parse_ccl(text: str, profile: CclProfile | None = None) -> Query:
         raise QuerySyntaxError(f"unexpected {str(token)!r}", token.start_pos) from None
     except LarkError as error:
         raise QuerySyntaxError(f"cannot parse query: {error}", 0) from None
+    if _tree_depth(tree) > MAX_QUERY_DEPTH:
+        raise QueryTooComplex("query nests too many operators or parentheses", 0)
     builder = _Builder(profile or _default_profile())
     return Query(BIB1_OID, builder.node(tree.children[0], None))
+
+
+def _tree_depth(tree: Tree) -> int:
+    """How deeply the parse tree nests, measured without recursion."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, Tree):
+            stack.extend((child, depth + 1) for child in node.children)
+    return deepest
 
 
 # --- building the Type-1 tree -------------------------------------------------------------

@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Tree, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
+from lark.visitors import Transformer_NonRecursive
 
-from zserver.querylang.errors import QuerySyntaxError
+from zserver.querylang.errors import MAX_QUERY_DEPTH, QuerySyntaxError, QueryTooComplex
 
 SERVER_CHOICE = "cql.serverChoice"
 """The index of a clause that is a bare search term (CQL 1.2)."""
@@ -111,18 +112,12 @@ def _text(token: Token) -> str:
 
 
 @v_args(inline=True)
-class _ToAst(Transformer):
+class _ToAst(Transformer_NonRecursive):
     def start(self, *items: object) -> CqlQuery:
         prefixes = tuple(item for item in items if isinstance(item, PrefixAssignment))
-        sort_keys: tuple[SortKey, ...] = ()
-        root = None
-        for item in items:
-            if isinstance(item, tuple):
-                sort_keys = item
-            elif not isinstance(item, PrefixAssignment):
-                root = item
-        assert root is not None
-        return CqlQuery(root, sort_keys, prefixes)
+        rest = items[len(prefixes):]
+        sort_keys = rest[1] if len(rest) > 1 else ()
+        return CqlQuery(rest[0], sort_keys, prefixes)
 
     def subquery(self, *items: object) -> CqlNode:
         prefixes = tuple(item for item in items if isinstance(item, PrefixAssignment))
@@ -201,4 +196,17 @@ def parse_cql(text: str) -> CqlQuery:
         raise QuerySyntaxError(f"unexpected {str(token)!r}", token.start_pos) from None
     except LarkError as error:  # any other parser failure is still the query's fault
         raise QuerySyntaxError(f"cannot parse query: {error}", 0) from None
+    if _tree_depth(tree) > MAX_QUERY_DEPTH:
+        raise QueryTooComplex("query nests too many operators or parentheses", 0)
     return _ToAst().transform(tree)
+
+
+def _tree_depth(tree: Tree) -> int:
+    """How deeply the parse tree nests, measured without recursion."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, Tree):
+            stack.extend((child, depth + 1) for child in node.children)
+    return deepest

@@ -9,6 +9,12 @@ stopped.
 
 from __future__ import annotations
 
+MAX_QUERY_DEPTH = 200
+"""How deeply a query may nest (operators and parentheses) before QueryTooComplex.
+
+Every stage after parsing walks the tree recursively; this keeps them far from Python's
+recursion limit while allowing, say, 150 ORed ISBNs in one query."""
+
 
 class QueryError(Exception):
     """Base of every error `zserver.querylang` raises on purpose.
@@ -45,3 +51,7 @@ class UnsupportedTermType(QueryError):
 
 class UnsupportedOperand(QueryError):
     """A Type-1 operand we do not evaluate (resultAttr, the Type-101 restriction operand)."""
+
+
+class QueryTooComplex(QueryError):
+    """The query nests more operators or parentheses than MAX_QUERY_DEPTH."""

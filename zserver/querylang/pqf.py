@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from zserver.querylang.errors import QuerySyntaxError
+from zserver.querylang.errors import MAX_QUERY_DEPTH, QuerySyntaxError, QueryTooComplex
 from zserver.querylang.rpn import (
     BIB1_OID,
     Attribute,
@@ -130,6 +130,7 @@ class _Parser:
         self.tokens = _tokenize(text)
         self.index = 0
         self.term_type = TermType.GENERAL
+        self.depth = 0
 
     def peek(self) -> _Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -161,6 +162,15 @@ class _Parser:
 
     def structure(self, attributes: tuple[Attribute, ...]) -> RpnStructure:
         token = self.next("operand")
+        self.depth += 1
+        try:
+            return self._structure(token, attributes)
+        finally:
+            self.depth -= 1
+
+    def _structure(self, token: _Token, attributes: tuple[Attribute, ...]) -> RpnStructure:
+        if self.depth > MAX_QUERY_DEPTH + 50:  # @attr and @term nest here as well
+            raise QueryTooComplex("query is nested too deeply", token.position)
         keyword = token.keyword
         if keyword is None:
             return self.term(token, attributes)

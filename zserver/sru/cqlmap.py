@@ -74,6 +74,8 @@ from index.query import (
     Term,
     Truncation,
 )
+from index.searchkeys.spec import INDEXES as SEARCH_INDEXES
+from index.searchkeys.spec import IndexKind
 from zserver.querylang.cql import (
     BooleanClause,
     CqlNode,
@@ -117,15 +119,9 @@ DEFAULT_PREFIXES: dict[str, str] = {
 
 _DEFAULT_SEARCH_ORDER = ("unikat", "dc", "bath", "cql")
 
-WORD_INDEXES = frozenset({
-    "title", "personal_name", "corporate_name", "conference_name", "author", "subject",
-    "series", "publisher", "any",
-})
-KEY_INDEXES = frozenset({
-    "isbn", "issn", "lccn", "oclc", "local_number", "identifier", "dewey", "lc_call_number",
-    "isn", "language", "material_type", "library",
-})
-NUMERIC_INDEXES = frozenset({"year"})
+WORD_INDEXES = frozenset(spec.name for spec in SEARCH_INDEXES if spec.kind is IndexKind.WORDS)
+KEY_INDEXES = frozenset(spec.name for spec in SEARCH_INDEXES if spec.kind is IndexKind.KEY)
+NUMERIC_INDEXES = frozenset(spec.name for spec in SEARCH_INDEXES if spec.kind is IndexKind.YEAR)
 
 _ALL_RECORDS = "<allRecords>"
 _RESULT_SET_ID = "<resultSetId>"

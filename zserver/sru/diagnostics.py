@@ -34,6 +34,7 @@ from index.errors import (
 from zserver.querylang.errors import (
     QueryError,
     QuerySyntaxError,
+    QueryTooComplex,
     TruncationNotAllowed,
     UnknownQualifier,
     UnsupportedOperand,
@@ -322,6 +323,7 @@ QUERY_ERRORS: dict[type[QueryError], SruDiagnosticCode] = {
     TruncationNotAllowed: SruDiagnosticCode.MASKING_CHARACTER_NOT_SUPPORTED,
     UnsupportedTermType: SruDiagnosticCode.QUERY_FEATURE_UNSUPPORTED,
     UnsupportedOperand: SruDiagnosticCode.QUERY_FEATURE_UNSUPPORTED,
+    QueryTooComplex: SruDiagnosticCode.TOO_MANY_BOOLEAN_OPERATORS,
 }
 """Every QueryError subclass -> its SRU code (a test checks the table is complete)."""
 

@@ -11,6 +11,7 @@ It must not know SRU, the engine or the store. Choices where Bib-1 leaves room:
 
 - No Use attribute searches `any`. Attribute types other than 1-6 give 113; an attribute
   set other than Bib-1 gives 121. If a type is given twice, the first one counts (as Zebra).
+  Truncation together with < <= >= > gives 123 (other combinations are the engine's call).
 - Position 2 (first in subfield) is read as 1 (first in field): we index whole fields, and
   the subfields we index open their field.
 - Completeness 2 (complete subfield) is read as complete field, for the same reason.
@@ -51,6 +52,8 @@ from index.query import (
     Term,
     Truncation,
 )
+from index.searchkeys.spec import INDEXES as SEARCH_INDEXES
+from index.searchkeys.spec import IndexKind
 from zserver.querylang.rpn import (
     BIB1_OID,
     AttributesPlusTerm,
@@ -202,15 +205,9 @@ USE_INDEXES: dict[int, str] = {
 }
 """Numeric Use attribute -> logical index name."""
 
-WORD_INDEXES = frozenset({
-    "title", "personal_name", "corporate_name", "conference_name", "author", "subject",
-    "series", "publisher", "any",
-})
-KEY_INDEXES = frozenset({
-    "isbn", "issn", "lccn", "oclc", "local_number", "identifier", "dewey", "lc_call_number",
-    "isn", "language", "material_type", "library",
-})
-NUMERIC_INDEXES = frozenset({"year"})
+WORD_INDEXES = frozenset(spec.name for spec in SEARCH_INDEXES if spec.kind is IndexKind.WORDS)
+KEY_INDEXES = frozenset(spec.name for spec in SEARCH_INDEXES if spec.kind is IndexKind.KEY)
+NUMERIC_INDEXES = frozenset(spec.name for spec in SEARCH_INDEXES if spec.kind is IndexKind.YEAR)
 LOGICAL_INDEXES = WORD_INDEXES | KEY_INDEXES | NUMERIC_INDEXES
 
 
@@ -273,6 +270,7 @@ _SIMPLE_TRUNCATIONS = {
     Bib1Truncation.LEFT_AND_RIGHT: Truncation.BOTH,
     Bib1Truncation.DO_NOT_TRUNCATE: Truncation.NONE,
 }
+_ORDERING = (Relation.LT, Relation.LE, Relation.GE, Relation.GT)
 _PROXIMITY_RELATIONS = {1: Relation.LT, 2: Relation.LE, 3: Relation.EQ, 4: Relation.GE,
                         5: Relation.GT, 6: Relation.NE}
 _PROXIMITY_UNITS = {
@@ -421,6 +419,9 @@ def term_for(apt: AttributesPlusTerm, attribute_set: str = BIB1_OID) -> Term:
     if Bib1Type.TRUNCATION in attributes:
         text, truncation = _truncation(attributes[Bib1Type.TRUNCATION], text)
 
+    if relation in _ORDERING and truncation is not Truncation.NONE:
+        raise Z3950Diagnostic(Bib1Diagnostic.UNSUPPORTED_ATTRIBUTE_COMBINATION,
+                              "truncation with an ordering relation")
     if structure in (Structure.YEAR, Structure.NUMERIC) and not re.fullmatch(
             r"\s*-?\d+\s*", text) and truncation is Truncation.NONE:
         raise Z3950Diagnostic(Bib1Diagnostic.ILLEGAL_TERM_VALUE_FOR_ATTRIBUTE, text)

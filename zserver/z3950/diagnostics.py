@@ -35,6 +35,7 @@ from index.errors import (
 from zserver.querylang.errors import (
     QueryError,
     QuerySyntaxError,
+    QueryTooComplex,
     TruncationNotAllowed,
     UnknownQualifier,
     UnsupportedOperand,
@@ -228,6 +229,7 @@ QUERY_ERRORS: dict[type[QueryError], Bib1Diagnostic] = {
     TruncationNotAllowed: Bib1Diagnostic.UNSUPPORTED_TRUNCATION_ATTRIBUTE,
     UnsupportedTermType: Bib1Diagnostic.TERM_TYPE_NOT_SUPPORTED,
     UnsupportedOperand: Bib1Diagnostic.RESULT_ATTR_OPERAND_NOT_SUPPORTED,
+    QueryTooComplex: Bib1Diagnostic.TOO_MANY_BOOLEAN_OPERATORS,
 }
 """Every QueryError subclass -> its Bib-1 condition (a test checks the table is complete)."""
 

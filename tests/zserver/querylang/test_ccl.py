@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from zserver.querylang.ccl import DEFAULT_QUALIFIERS, CclProfile, parse_ccl
-from zserver.querylang.errors import QuerySyntaxError, TruncationNotAllowed, UnknownQualifier
+from zserver.querylang.errors import (
+    QuerySyntaxError,
+    QueryTooComplex,
+    TruncationNotAllowed,
+    UnknownQualifier,
+)
 from zserver.querylang.pqf import parse_pqf, rpn_to_pqf
 
 DEFAULT = [
@@ -164,3 +169,13 @@ def test_bad_profile_lines(table: dict[str, str]) -> None:
 def test_default_table_has_the_documented_qualifiers() -> None:
     assert set(DEFAULT_QUALIFIERS) >= {
         "ti", "au", "su", "isbn", "issn", "year", "any", "pub", "lang", "lccn", "term"}
+
+
+def test_long_or_chain_is_fine() -> None:
+    assert parse_ccl(" or ".join(f"isbn={n}" for n in range(150))).root.op.value == "or"
+
+
+@pytest.mark.parametrize("text", [" or ".join(["a"] * 5000), "(" * 3000 + "a" + ")" * 3000])
+def test_too_deep_is_refused(text: str) -> None:
+    with pytest.raises(QueryTooComplex):
+        parse_ccl(text)

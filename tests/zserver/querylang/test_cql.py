@@ -17,7 +17,7 @@ from zserver.querylang.cql import (
     SortKey,
     parse_cql,
 )
-from zserver.querylang.errors import QuerySyntaxError
+from zserver.querylang.errors import QuerySyntaxError, QueryTooComplex
 
 YAZ_TESTS = Path(__file__).resolve().parents[4] / "shared/data/github/indexdata+yaz/test"
 
@@ -190,3 +190,14 @@ def test_yaz_samples_were_found() -> None:
     if not YAZ_TESTS.exists():
         pytest.skip("YAZ's CQL test data (../shared/data) absent")
     assert len(YAZ_SAMPLES) > 70
+
+
+def test_long_or_chain_is_fine() -> None:
+    query = parse_cql(" or ".join(f"bath.isbn={n}" for n in range(150)))
+    assert query.root.operator == "or"
+
+
+@pytest.mark.parametrize("text", [" or ".join(["a"] * 5000), "(" * 3000 + "a" + ")" * 3000])
+def test_too_deep_is_refused(text: str) -> None:
+    with pytest.raises(QueryTooComplex):
+        parse_cql(text)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from zserver.querylang.errors import QuerySyntaxError
+from zserver.querylang.errors import QuerySyntaxError, QueryTooComplex
 from zserver.querylang.pqf import parse_pqf, rpn_to_pqf
 from zserver.querylang.rpn import (
     BIB1_OID,
@@ -179,3 +179,14 @@ def test_zebra_prox_query_shape() -> None:
     assert query.root == RpnOp(
         Operator.PROX, apt("leary ian", (1, "Author")), apt("medarb", (1, "Relator-term")),
         Proximity(distance=0, ordered=False, relation_type=0, unit=8))
+
+
+def test_long_or_chain_is_fine() -> None:
+    query = parse_pqf("@or @attr 1=7 a " * 150 + "@attr 1=7 b")
+    assert parse_pqf(rpn_to_pqf(query)) == query
+
+
+@pytest.mark.parametrize("text", ["@or a " * 5000 + "b", "@attr 1=4 " * 5000 + "x"])
+def test_too_deep_is_refused(text: str) -> None:
+    with pytest.raises(QueryTooComplex):
+        parse_pqf(text)

@@ -206,6 +206,8 @@ DIAGNOSTICS = [
     ("@prox 0 1 1 2 p 2 a b", D.UNSUPPORTED_PROXIMITY_UNIT_CODE, "private 2"),
     ("@prox 0 1 1 2 k 2 @set r a", D.PROXIMITY_OF_SETS_NOT_SUPPORTED, ""),
     ("@and a @attr 1=0 b", D.UNSUPPORTED_USE_ATTRIBUTE, "0"),
+    ("@attr 1=31 @attr 2=4 @attr 5=1 199", D.UNSUPPORTED_ATTRIBUTE_COMBINATION,
+     "truncation with an ordering relation"),
 ]
 
 
