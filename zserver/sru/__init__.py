@@ -6,8 +6,12 @@ only `zserver.querylang`) nor Twisted. Exported here: the CQL mapping onto `inde
 """
 
 from zserver.sru.cqlmap import (
+    ALL_RECORDS,
     CONTEXT_SETS,
     DEFAULT_PREFIXES,
+    DEFAULT_SEARCH_ORDER,
+    INDEXES,
+    RESULT_SET_ID,
     UNIKAT_CONTEXT_SET,
     SortCriterion,
     cql_to_query,
@@ -21,8 +25,12 @@ from zserver.sru.diagnostics import (
 )
 
 __all__ = [
+    "ALL_RECORDS",
     "CONTEXT_SETS",
     "DEFAULT_PREFIXES",
+    "DEFAULT_SEARCH_ORDER",
+    "INDEXES",
+    "RESULT_SET_ID",
     "UNIKAT_CONTEXT_SET",
     "SortCriterion",
     "SruDiagnostic",

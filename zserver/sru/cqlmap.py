@@ -25,8 +25,8 @@ Context sets (prefix: identifier):
                                                   localNumber, year, language, ...
     sort    info:srw/cql-context-set/1/sort-v1.0  sort modifiers
 
-An index without prefix is looked up in unikat, dc, bath and cql, in that order, unless the
-query assigns a default context set (`> "uri"`), which is then the only one searched.
+An index without prefix is looked up in unikat, dc, bath, cql and rec, in that order, unless
+the query assigns a default context set (`> "uri"`), which is then the only one searched.
 
 Relations, by the kind of index (word indexes; key indexes such as isbn; year):
 
@@ -57,6 +57,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from index.query import (
     AllRecords,
@@ -117,14 +118,16 @@ DEFAULT_PREFIXES: dict[str, str] = {
 }
 """Prefixes usable without an assignment in the query (published in explain)."""
 
-_DEFAULT_SEARCH_ORDER = ("unikat", "dc", "bath", "cql")
+DEFAULT_SEARCH_ORDER = ("unikat", "dc", "bath", "cql", "rec")
+"""Context sets in which an unprefixed index name is looked up, in this order."""
 
 WORD_INDEXES = frozenset(spec.name for spec in SEARCH_INDEXES if spec.kind is IndexKind.WORDS)
 KEY_INDEXES = frozenset(spec.name for spec in SEARCH_INDEXES if spec.kind is IndexKind.KEY)
 NUMERIC_INDEXES = frozenset(spec.name for spec in SEARCH_INDEXES if spec.kind is IndexKind.YEAR)
 
-_ALL_RECORDS = "<allRecords>"
-_RESULT_SET_ID = "<resultSetId>"
+ALL_RECORDS = "<allRecords>"
+RESULT_SET_ID = "<resultSetId>"
+"""The targets of cql.allRecords and cql.resultSetId in INDEXES (they are not indexes)."""
 
 
 def _key(name: str) -> str:
@@ -134,7 +137,7 @@ def _key(name: str) -> str:
 INDEXES: dict[str, dict[str, str]] = {
     "cql": {
         "serverchoice": "any", "anywhere": "any", "keywords": "any", "allindexes": "any",
-        "allrecords": _ALL_RECORDS, "resultsetid": _RESULT_SET_ID,
+        "allrecords": ALL_RECORDS, "resultsetid": RESULT_SET_ID,
     },
     "dc": {
         "title": "title", "creator": "author", "contributor": "author", "subject": "subject",
@@ -154,12 +157,13 @@ INDEXES: dict[str, dict[str, str]] = {
 """Per context set: index name (lower case, no `_`/`-`) -> logical index."""
 
 
-@dataclass(frozen=True)
-class SortCriterion:
-    """One sort key of a `sortBy` clause, as a logical index name and a direction."""
+class SortCriterion(NamedTuple):
+    """One sort key of a `sortBy` clause: a logical index name and the direction.
+
+    A pair, as `index.search.Catalog.sort` takes its keys."""
 
     index: str
-    ascending: bool = True
+    descending: bool = False
 
 
 _D = SruDiagnosticCode
@@ -211,7 +215,7 @@ class _Scope:
             candidates = (known,)
         else:
             base = name
-            candidates = _DEFAULT_SEARCH_ORDER
+            candidates = DEFAULT_SEARCH_ORDER
         for context_set in candidates:
             index = INDEXES.get(context_set, {}).get(_key(base))
             if index is not None:
@@ -244,13 +248,13 @@ def sort_criteria(query: CqlQuery) -> tuple[SortCriterion, ...]:
     criteria = []
     for key in query.sort_keys:
         index = scope.index(key.index)
-        if index in (_ALL_RECORDS, _RESULT_SET_ID):
+        if index in (ALL_RECORDS, RESULT_SET_ID):
             raise _fail(_D.UNSUPPORTED_PATH_FOR_SORT, key.index)
-        ascending = True
+        descending = False
         for modifier in key.modifiers:
             base = scope.modifier_base(modifier.name, ("sort", "cql"))
             if base in ("ascending", "descending"):
-                ascending = base == "ascending"
+                descending = base == "descending"
             elif base == "ignorecase":
                 continue
             elif base == "respectcase":
@@ -259,7 +263,7 @@ def sort_criteria(query: CqlQuery) -> tuple[SortCriterion, ...]:
                 raise _fail(_D.UNSUPPORTED_MISSING_VALUE_ACTION, modifier.name)
             else:
                 raise _fail(_D.UNSUPPORTED_SORT_TYPE, modifier.name)
-        criteria.append(SortCriterion(index, ascending))
+        criteria.append(SortCriterion(index, descending))
     return tuple(criteria)
 
 
@@ -398,9 +402,9 @@ _RELATION_MODIFIERS_IGNORED = {"word", "masked", "ignorecase", "ignoreaccents", 
 
 def _clause(clause: SearchClause, scope: _Scope) -> Node:
     index = scope.index(clause.index)
-    if index == _ALL_RECORDS:
+    if index == ALL_RECORDS:
         return AllRecords()
-    if index == _RESULT_SET_ID:
+    if index == RESULT_SET_ID:
         return ResultSetRef(clause.term.replace('\\"', '"'))
 
     relation = _relation_name(clause.relation, scope)

@@ -100,6 +100,7 @@ MAPS = [
     ("personalName = knuth", wl("personal_name", "knuth")),
     ("serverChoice = cat", wl("any", "cat")),
     ("library = HAM", key("library", "HAM")),
+    ("id = 42", key("isn", "42")),
     # prefix assignments
     ('> dc = "info:srw/cql-context-set/1/dc-v1.1" dc.creator = x', wl("author", "x")),
     ('> d = "info:srw/cql-context-set/1/dc-v1.1" d.creator = x', wl("author", "x")),
@@ -238,12 +239,12 @@ SORTS = [
     ("a", ()),
     ("a sortBy dc.title", (SortCriterion("title"),)),
     ("a sortBy dc.title/sort.descending dc.date",
-     (SortCriterion("title", ascending=False), SortCriterion("year"))),
+     (SortCriterion("title", descending=True), SortCriterion("year"))),
     ("a sortBy creator/ascending title/descending",
-     (SortCriterion("author"), SortCriterion("title", ascending=False))),
+     (SortCriterion("author"), SortCriterion("title", descending=True))),
     ("a sortBy title/sort.ignoreCase", (SortCriterion("title"),)),
     ('> s = "info:srw/cql-context-set/1/sort-v1.0" a sortBy title/s.descending',
-     (SortCriterion("title", ascending=False),)),
+     (SortCriterion("title", descending=True),)),
 ]
 
 
