@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import asn1tools
 import pytest
 
 from zserver.querylang.ccl import DEFAULT_QUALIFIERS, CclProfile, parse_ccl
@@ -179,3 +182,17 @@ def test_long_or_chain_is_fine() -> None:
 def test_too_deep_is_refused(text: str) -> None:
     with pytest.raises(QueryTooComplex):
         parse_ccl(text)
+
+
+def test_type_2_query_sent_by_yaz_client() -> None:
+    """yaz-client's `querytype ccl` sends the CCL text as a Type-2 query (captured PDU)."""
+    path = Path(__file__).resolve().parents[2] / "data/pdus/search-ccl-03-c-searchRequest.ber"
+    asn1 = Path("/usr/share/yaz/z39.50/z3950v3.asn")
+    if not path.exists() or not asn1.exists():
+        pytest.skip("captured PDU or YAZ's z3950v3.asn absent")
+    text = asn1.read_text(encoding="latin-1")
+    spec = asn1tools.compile_string(text[:text.index("END -- IR DEFINITIONS")] + "END\n", "ber")
+    _, pdu = spec.decode("PDU", path.read_bytes())
+    assert pdu["query"] == ("type-2", b"ti=computer and au=knuth")
+    assert parse_ccl(pdu["query"][1].decode()) == parse_pqf(
+        "@and @attr 1=4 @attr 4=2 computer @attr 1=1003 @attr 4=2 knuth")
