@@ -63,7 +63,6 @@ from zserver.querylang.rpn import (
     Proximity,
     Query,
     ResultSetId,
-    RpnOp,
     RpnStructure,
     TermType,
 )
@@ -311,7 +310,9 @@ def _node(node: RpnStructure, attribute_set: str) -> Node:
         return AndNot(left, right)
     if node.proximity is None:
         raise Z3950Diagnostic(Bib1Diagnostic.MALFORMED_QUERY, "prox operator without parameters")
-    return _prox(node, left, right)
+    if isinstance(node.left, ResultSetId) or isinstance(node.right, ResultSetId):
+        raise Z3950Diagnostic(Bib1Diagnostic.PROXIMITY_OF_SETS_NOT_SUPPORTED)
+    return _prox(node.proximity, left, right)
 
 
 def _result_set(node: ResultSetId) -> ResultSetRef:
@@ -320,10 +321,7 @@ def _result_set(node: ResultSetId) -> ResultSetRef:
     return ResultSetRef(node.name)
 
 
-def _prox(node: RpnOp, left: Node, right: Node) -> Prox:
-    proximity: Proximity = node.proximity  # type: ignore[assignment]
-    if isinstance(node.left, ResultSetId) or isinstance(node.right, ResultSetId):
-        raise Z3950Diagnostic(Bib1Diagnostic.PROXIMITY_OF_SETS_NOT_SUPPORTED)
+def _prox(proximity: Proximity, left: Node, right: Node) -> Prox:
     relation = _PROXIMITY_RELATIONS.get(int(proximity.relation_type))
     if relation is None:
         raise Z3950Diagnostic(Bib1Diagnostic.UNSUPPORTED_PROXIMITY_RELATION,
