@@ -32,7 +32,7 @@ def bench_unikat(records, size: int) -> dict:
     unikat = str(REPO / ".venv" / "bin" / "unikat")
     seconds, memory = run_measured([unikat, "--home", str(home), "load", "--library", "LC", str(records)],
                                    log=OUT / f"unikat-load-{size}.log")
-    disk = directory_size_mb(home / "whoosh") + directory_size_mb(home / "searchkeys") + (home / "catalog.sqlite").stat().st_size / 1e6
+    disk = directory_size_mb(home) - directory_size_mb(home / "rejects")
     return {"seconds": seconds, "records_per_second": size / seconds, "peak_mb": memory, "disk_mb": disk}
 
 
