@@ -1,0 +1,255 @@
+"""Wiring and listening: `unikat serve` opens one socket and runs worker processes on it.
+
+This module owns the listening socket, the worker processes and the per-connection choice of
+protocol. `serve()` binds and listens once, then forks N workers that each adopt the socket
+into their own reactor (`reactor.adoptStreamPort`), so the kernel spreads connections over
+processes: Whoosh searches hold the GIL, threads would buy nothing. The parent supervises:
+it forwards SIGTERM/SIGINT, reaps children and starts a new worker when one dies (and gives
+up when they keep dying). `workers=1` runs the reactor in-process. The reactor is imported
+only inside the functions that run it, never before a fork.
+
+The seam for SRU: Z39.50 and HTTP share the port, and the first byte of a connection tells
+them apart (`sniff`): a BER context-class constructed tag (0xA0-0xBF; initRequest is 0xB4) is
+Z39.50, an ASCII capital letter is an HTTP method. `ProtocolSwitch` buffers until it knows,
+then hands the connection to the protocol built by the matching factory. Until an HTTP
+factory is passed to `SwitchFactory`, HTTP requests get "501 Not Implemented".
+
+It must not know what a PDU or a query means.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.protocol import Factory, Protocol
+from twisted.protocols.policies import TimeoutMixin
+from twisted.python.failure import Failure
+
+from index.home import Home
+from zserver.net.z3950 import DEFAULT_IDLE_TIMEOUT, Z3950Factory, stderr_log
+
+__all__ = ["ProtocolSwitch", "SwitchFactory", "serve", "sniff"]
+
+_NOT_IMPLEMENTED = (b"HTTP/1.0 501 Not Implemented\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                    b"Connection: close\r\n\r\nThis port speaks Z39.50; SRU over HTTP is not served yet.\r\n")
+
+# A worker that dies this often within RESTART_WINDOW seconds makes the supervisor give up.
+RESTART_LIMIT = 5
+RESTART_WINDOW = 60.0
+
+
+def sniff(first: bytes) -> str | None:
+    """"z3950" or "http" for the first bytes of a connection, None when there are none yet.
+    Anything that is not an HTTP method goes to Z39.50, whose session answers garbage with a
+    Close (protocolError)."""
+    if not first:
+        return None
+    if 0x41 <= first[0] <= 0x5A:    # A-Z: GET, POST, HEAD, OPTIONS ...
+        return "http"
+    return "z3950"
+
+
+class ProtocolSwitch(Protocol, TimeoutMixin):
+    """Holds a new connection until its first bytes arrive, then hands it over."""
+
+    factory: SwitchFactory
+
+    def connectionMade(self) -> None:
+        self._inner: Protocol | None = None
+        self._buffer = b""
+        if self.factory.clock is not None:
+            self.callLater = self.factory.clock.callLater
+        self.setTimeout(self.factory.idle_timeout)
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._inner is not None:
+            self._inner.dataReceived(data)
+            return
+        self._buffer += data
+        kind = sniff(self._buffer)
+        if kind is None:
+            return
+        self.setTimeout(None)
+        factory = self.factory.z3950 if kind == "z3950" else self.factory.http
+        if factory is None:
+            self.transport.write(_NOT_IMPLEMENTED)
+            self.transport.loseConnection()
+            return
+        inner = factory.buildProtocol(self.transport.getPeer())
+        if inner is None:
+            self.transport.loseConnection()
+            return
+        self._inner = inner
+        inner.makeConnection(self.transport)
+        buffered, self._buffer = self._buffer, b""
+        inner.dataReceived(buffered)
+
+    def timeoutConnection(self) -> None:
+        self.transport.loseConnection()
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        self.setTimeout(None)
+        if self._inner is not None:
+            self._inner.connectionLost(reason)
+
+
+class SwitchFactory(Factory):
+    """The factory listening on the shared port: Z39.50 now, HTTP (SRU) when given."""
+
+    protocol = ProtocolSwitch
+
+    def __init__(self, z3950: Factory, http: Factory | None = None, *,
+                 idle_timeout: float = DEFAULT_IDLE_TIMEOUT, clock: IReactorTime | None = None) -> None:
+        self.z3950 = z3950
+        self.http = http
+        self.idle_timeout = idle_timeout
+        self.clock = clock
+
+    def startFactory(self) -> None:
+        self.z3950.doStart()
+        if self.http is not None:
+            self.http.doStart()
+
+    def stopFactory(self) -> None:
+        self.z3950.doStop()
+        if self.http is not None:
+            self.http.doStop()
+
+
+# -- processes -------------------------------------------------------------------------------
+
+def _supervisor_log(line: str) -> None:
+    stamp = datetime.now().astimezone().isoformat(timespec="milliseconds")
+    print(f"{stamp} server {os.getpid()} {line}", file=sys.stderr, flush=True)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def _run_worker(home: Home, sock: socket.socket, log: Callable[[str], None] = stderr_log) -> int:
+    """Serve on `sock` in this process until the reactor stops."""
+    from twisted.internet import reactor
+
+    config = home.config()
+    z3950 = Z3950Factory(home, log=log, clock=reactor)
+    idle = float(config.server.get("idle_timeout", DEFAULT_IDLE_TIMEOUT))
+    switch = SwitchFactory(z3950, idle_timeout=idle, clock=reactor)
+    reactor.adoptStreamPort(sock.fileno(), sock.family, switch)
+    sock.close()    # the reactor holds its own duplicate of the descriptor
+    reactor.addSystemEventTrigger("before", "shutdown", z3950.close_all)
+    log("serving")
+    reactor.run()
+    log("stopped")
+    return 0
+
+
+def _spawn(home: Home, sock: socket.socket) -> int:
+    """Fork one worker; returns its pid in the parent, never returns in the child."""
+    signals = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            for number in signals:
+                signal.signal(number, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
+            code = _run_worker(home, sock)
+        except BaseException:   # the child must never return into the parent's code
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            sys.stderr.flush()
+            os._exit(code)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
+    return pid
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"
+
+
+def _supervise(home: Home, sock: socket.socket, workers: int) -> int:
+    children: set[int] = set()
+    stopping = False
+
+    def stop(number: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGINT)}
+    restarts: deque[float] = deque()
+    failed = False
+    try:
+        for _ in range(workers):
+            children.add(_spawn(home, sock))
+        while children:
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                break
+            children.discard(pid)
+            if stopping:
+                continue
+            _supervisor_log(f"worker {pid} ended ({_describe(status)}); starting another")
+            now = time.monotonic()
+            restarts.append(now)
+            while restarts and now - restarts[0] > RESTART_WINDOW:
+                restarts.popleft()
+            if len(restarts) > RESTART_LIMIT:
+                _supervisor_log(f"workers keep dying ({len(restarts)} in {RESTART_WINDOW:.0f}s); giving up")
+                failed = True
+                stop(signal.SIGTERM, None)
+                continue
+            children.add(_spawn(home, sock))
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        sock.close()
+    _supervisor_log("stopped")
+    return 1 if failed else 0
+
+
+def serve(home: Home, host: str | None = None, port: int | None = None, workers: int | None = None) -> int:
+    """Serve Z39.50 on host:port with `workers` processes; None takes `[server]` from
+    unikat.toml (host 127.0.0.1, port 2100, workers 2). Port 0 picks a free port; the
+    "listening on" line on stderr says which. Returns the exit status."""
+    config = home.config()
+    server = config.server
+    host = host or str(server.get("host", "127.0.0.1"))
+    port = int(server.get("port", 2100)) if port is None else port
+    workers = int(server.get("workers", 2)) if workers is None else workers
+    from index.search import Catalog
+
+    Catalog(home).close()   # builds a missing index once, here, not in every worker
+    sock = _listen(host, port)
+    _supervisor_log(f"listening on {host}:{sock.getsockname()[1]} with {max(1, workers)} worker(s)")
+    if workers <= 1:
+        try:
+            return _run_worker(home, sock)
+        finally:
+            sock.close()
+    return _supervise(home, sock, workers)

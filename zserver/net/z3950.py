@@ -1,0 +1,157 @@
+"""Z39.50 over TCP with Twisted: moves bytes between a socket and the sans-I/O session.
+
+This module owns connections: `Z3950Protocol` hands received bytes to its `Session`, runs
+each request through its `Handler`, writes the bytes the session returns, and drops the
+connection when the session is closed. It also owns the idle timeout (Twisted's
+`TimeoutMixin`; on expiry our Close with lackOfActivity) and the one place where an
+unexpected error of ours is caught (`except Exception`: the traceback goes to the log, the
+client gets diagnostic 1, or a Close with systemProblem if even that fails). A client that
+breaks the protocol gets a Close with protocolError; only its own connection is dropped.
+
+`Z3950Factory` owns what connections share: the open `Catalog` (opened in `startFactory`,
+closed in `stopFactory`), the limits from `[server]` and the CCL profile. It must not know
+what a PDU means (`zserver.z3950`) or how the listening socket came to be (`app.py`); it
+does not import the reactor (a clock can be passed in for tests).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from datetime import datetime
+
+from twisted.internet.interfaces import IAddress, IReactorTime
+from twisted.internet.protocol import Factory, Protocol
+from twisted.protocols.policies import TimeoutMixin
+from twisted.python.failure import Failure
+
+from index.home import Home
+from index.search import Catalog
+from zserver.querylang.ccl import DEFAULT_QUALIFIERS, CclProfile
+from zserver.z3950.diagnostics import Bib1Diagnostic, Z3950Diagnostic
+from zserver.z3950.handler import Handler, Limits
+from zserver.z3950.session import CloseReason, ProtocolViolation, Request, Session, close_pdu
+
+__all__ = ["Z3950Factory", "Z3950Protocol", "stderr_log"]
+
+DEFAULT_IDLE_TIMEOUT = 900.0
+
+
+def stderr_log(line: str) -> None:
+    """One log line on stderr: local time, worker process id, the line."""
+    stamp = datetime.now().astimezone().isoformat(timespec="milliseconds")
+    print(f"{stamp} worker {os.getpid()} {line}", file=sys.stderr, flush=True)
+
+
+def _peer(address: IAddress) -> str:
+    host, port = getattr(address, "host", None), getattr(address, "port", None)
+    return f"{host}:{port}" if host is not None else str(address)
+
+
+class Z3950Protocol(Protocol, TimeoutMixin):
+    """One client connection speaking Z39.50."""
+
+    factory: Z3950Factory
+
+    def connectionMade(self) -> None:
+        factory = self.factory
+        if factory.clock is not None:
+            self.callLater = factory.clock.callLater
+        self.peer = _peer(self.transport.getPeer())
+        self.session = Session(factory.limits.max_message_size)
+        self.handler = Handler(factory.catalog, factory.limits, factory.ccl_profile)
+        factory.connections.add(self)
+        self.setTimeout(factory.idle_timeout)
+
+    def dataReceived(self, data: bytes) -> None:
+        self.resetTimeout()
+        session = self.session
+        session.receive_data(data)
+        while not session.closed:
+            event = session.next_event()
+            if isinstance(event, Request):
+                self.transport.write(self._respond(event))
+            elif isinstance(event, ProtocolViolation):
+                self.factory.log(f"{self.peer} protocol error: {event.reason}")
+                self.transport.write(session.send("close", close_pdu(CloseReason.PROTOCOL_ERROR, event.reason)))
+            else:
+                break
+        if session.closed:
+            self._drop()
+
+    def _respond(self, request: Request) -> bytes:
+        started = time.perf_counter()
+        try:
+            response = self.handler.handle(request.name, request.value)
+            data = self.session.send(response.name, response.value)
+        except Exception:
+            return self._system_error(request, traceback.format_exc())
+        elapsed = (time.perf_counter() - started) * 1000
+        self.factory.log(f"{self.peer} {response.summary} {elapsed:.1f}ms")
+        return data
+
+    def _system_error(self, request: Request, trace: str) -> bytes:
+        """Our bug: log it, answer with diagnostic 1 (or Close systemProblem if that fails too)."""
+        self.factory.log(f"{self.peer} internal error in {request.name}:\n{trace.rstrip()}")
+        diagnostic = Z3950Diagnostic(Bib1Diagnostic.PERMANENT_SYSTEM_ERROR, "internal error")
+        try:
+            response = self.handler.failure(request.name, request.value, diagnostic)
+            return self.session.send(response.name, response.value)
+        except Exception:
+            self.factory.log(f"{self.peer} internal error answering {request.name}:\n{traceback.format_exc().rstrip()}")
+        return self.session.send("close", close_pdu(CloseReason.SYSTEM_PROBLEM, "internal error"))
+
+    def timeoutConnection(self) -> None:
+        data = self.session.idle_close(self.factory.idle_timeout, self.factory.idle_timeout)
+        if data is not None:
+            self.factory.log(f"{self.peer} closed after {self.factory.idle_timeout:.0f}s without a request")
+            self.transport.write(data)
+        self._drop()
+
+    def close(self, reason: CloseReason, message: str = "") -> None:
+        """Send our Close (e.g. shutdown) and drop the connection."""
+        if not self.session.closed:
+            self.transport.write(self.session.send("close", close_pdu(reason, message)))
+        self._drop()
+
+    def _drop(self) -> None:
+        self.setTimeout(None)
+        self.transport.loseConnection()
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        self.setTimeout(None)
+        self.factory.connections.discard(self)
+
+
+class Z3950Factory(Factory):
+    """Shared state of all Z39.50 connections of one worker process."""
+
+    protocol = Z3950Protocol
+
+    def __init__(self, home: Home, *, log: Callable[[str], None] = stderr_log,
+                 clock: IReactorTime | None = None) -> None:
+        self.home = home
+        self.log = log
+        self.clock = clock
+        self.catalog: Catalog | None = None
+        self.connections: set[Z3950Protocol] = set()
+
+    def startFactory(self) -> None:
+        self.catalog = Catalog(self.home)
+        config = self.catalog.config
+        self.limits = Limits.from_config(config.server)
+        self.ccl_profile = CclProfile(config.ccl or DEFAULT_QUALIFIERS)
+        self.idle_timeout = float(config.server.get("idle_timeout", DEFAULT_IDLE_TIMEOUT))
+
+    def stopFactory(self) -> None:
+        if self.catalog is not None:
+            self.catalog.close()
+            self.catalog = None
+
+    def close_all(self, reason: CloseReason = CloseReason.SHUTDOWN, message: str = "server shutting down") -> None:
+        """Close every open connection with our Close PDU (on shutdown)."""
+        for connection in list(self.connections):
+            connection.close(reason, message)
