@@ -1,0 +1,41 @@
+"""A load that dies half-way keeps what it committed, leaves the store consistent, and a re-run finishes it."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from conftest import SAMPLE_DATA, load, make_home
+
+from index.loading import load as loading
+from index.query import Term
+from index.search import Catalog
+
+
+def test_crash_mid_load_then_rerun(tmp_path, monkeypatch):
+    home = make_home(tmp_path / "home", (SAMPLE_DATA / "unikat.toml").read_text())
+    real_reader = loading.read_delivery
+
+    def dying_reader(*args, **kwargs):
+        for position, item in enumerate(real_reader(*args, **kwargs), 1):
+            if position == 450:
+                raise KeyboardInterrupt("power cut")
+            yield item
+
+    monkeypatch.setattr(loading, "BATCH", 100)
+    monkeypatch.setattr(loading, "read_delivery", dying_reader)
+    with pytest.raises(KeyboardInterrupt):
+        load(home, "A", SAMPLE_DATA / "lib-a.mrc")
+    db = sqlite3.connect(home.store_path)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("SELECT count(*) FROM records").fetchone()[0] == 400   # four whole batches
+    assert db.execute("SELECT count(*) FROM titles WHERE isn NOT IN (SELECT isn FROM records)").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM pending").fetchone()[0] == 400   # none of them indexed yet
+    db.close()
+
+    monkeypatch.setattr(loading, "read_delivery", real_reader)
+    report = load(home, "A", SAMPLE_DATA / "lib-a.mrc")
+    assert report.counts["unchanged"] == 400 and report.counts["new"] == 800
+    catalog = Catalog(home)
+    assert catalog.search(Term("library", "A"), catalog.database("unikat")).size == catalog.store.count_titles() == 1200
+    assert catalog.store.pending() == ([], [])

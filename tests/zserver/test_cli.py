@@ -1,0 +1,77 @@
+"""The `unikat` command as a librarian runs it: init, load, index, search, show, stats."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import SAMPLE_DATA, shared
+
+
+def unikat(home, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "zserver.cli", "--home", str(home), *args],
+                            capture_output=True, text=True)
+    if check and result.returncode != 0:
+        pytest.fail(f"unikat {' '.join(args)} failed: {result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def cli_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("cli") / "home"
+    unikat(home, "init")
+    config = (SAMPLE_DATA / "unikat.toml").read_text()
+    (home / "unikat.toml").write_text(config)
+    return home
+
+
+def test_init_writes_a_commented_config(tmp_path):
+    result = unikat(tmp_path / "fresh", "init")
+    assert "created" in result.stdout
+    assert "[libraries.A]" in (tmp_path / "fresh" / "unikat.toml").read_text()
+
+
+def test_load_search_show_stats(cli_home):
+    loaded = unikat(cli_home, "load", "--library", "A", str(SAMPLE_DATA / "lib-a.mrc"))
+    assert "1200 read" in loaded.stdout and "index updated" in loaded.stdout
+    found = unikat(cli_home, "search", '@attr 1=4 @attr 5=1 hist')
+    first = found.stdout.splitlines()[0]
+    assert first.endswith(" hits") and int(first.split()[0]) > 0
+    as_json = json.loads(unikat(cli_home, "search", "--json", '@attr 1=4 @attr 5=1 hist').stdout)
+    assert as_json["hits"] == int(first.split()[0])
+    isn = as_json["records"][0]["isn"]
+    isbd = unikat(cli_home, "show", str(isn)).stdout
+    assert "Held by: A" in isbd
+    xml = unikat(cli_home, "show", str(isn), "--format", "marcxml").stdout
+    assert xml.startswith("<record xmlns=\"http://www.loc.gov/MARC21/slim\"")
+    stats = unikat(cli_home, "stats").stdout
+    assert "library A: 1200 records" in stats and "index: updated" in stats and "current" in stats
+
+
+def test_pica_delivery_loads_with_holdings_per_library(cli_home):
+    unikat(cli_home, "load", "--library", "ZDB", str(SAMPLE_DATA / "ejournals.pica"))
+    stats = json.loads(unikat(cli_home, "stats", "--json").stdout)
+    held = stats["holdings_per_library"]
+    assert len(held) >= 3  # A from its MARC file; the e-journals' local records add more libraries
+    found = unikat(cli_home, "search", "--json", "@attr 1=1031 ejournal")
+    assert json.loads(found.stdout)["hits"] >= 10
+
+
+def test_real_pica_union_records_keep_every_librarys_holdings(tmp_path):
+    home = tmp_path / "pica"
+    unikat(home, "init")
+    (home / "unikat.toml").write_text('[libraries.GBV]\nsource_system = "GBV"\nholdings = "pica"\n')
+    unikat(home, "load", "--library", "GBV", str(shared("github/gbv+PICA-Data/bgb.example")))
+    stats = json.loads(unikat(home, "stats", "--json").stdout)
+    assert len(stats["holdings_per_library"]) == 56
+
+
+def test_bad_query_and_unknown_library_give_clear_errors(cli_home):
+    bad = unikat(cli_home, "search", "@attr 1=9999 x", check=False)
+    assert bad.returncode == 2 and "Bib-1 diagnostic 114" in bad.stderr
+    syntax = unikat(cli_home, "search", "@and onlyone", check=False)
+    assert syntax.returncode == 2 and "syntax" in syntax.stderr
+    unknown = unikat(cli_home, "load", "--library", "NOPE", str(SAMPLE_DATA / "lib-a.mrc"), check=False)
+    assert unknown.returncode == 2 and "not in" in unknown.stderr
