@@ -1,0 +1,450 @@
+"""The SRU handler: one `SruRequest` in, one `SruResponse` out, given a catalog.
+
+This module owns running the three SRU operations against `index.search.Catalog` and the
+result sets an SRU service keeps (`SruState`: a bounded LRU with time-to-live; the time
+comes in as an argument). It is the one place where `SruDiagnostic`, `CatalogError` and
+`QueryError` are caught and turned into `<diagnostic>` elements. It must not know HTTP,
+Twisted or `zserver.z3950`; CQL is read with `querylang.cql` and mapped with `sru.cqlmap`.
+
+Result set ids. unikat serves from several worker processes, and the next request of a
+client may reach another one. So a result set id is not a counter: it carries the search
+that made it (database, CQL query, sortKeys; compressed, base64url). The worker that made
+the set answers from its cache, a snapshot of the index; any other worker, or the same one
+after the set left the cache, runs the search again. The set may then differ if the
+catalog changed in between, which SRU permits (resultSetTTL is a hint, not a promise).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from lxml import etree
+
+from index.errors import CatalogError, UnknownDatabase
+from index.query import And, AndNot, Node, Or, Prox, Relation, ResultSetRef, Term
+from index.search import Catalog, Database, ResultSet
+from zserver.querylang.cql import CqlQuery, SearchClause, parse_cql
+from zserver.querylang.errors import QueryError
+from zserver.sru.cqlmap import cql_to_query, sort_criteria
+from zserver.sru.diagnostics import (
+    SruDiagnostic,
+    SruDiagnosticCode,
+    diagnostic_for,
+    diagnostic_for_query_error,
+)
+from zserver.sru.explain import explain_record
+from zserver.sru.request import Operation, SruRequest, SruSettings, Version
+from zserver.sru.response import (
+    RecordOut,
+    SruResponse,
+    TermOut,
+    explain_response,
+    find_schema,
+    packing_fields,
+    scan_response,
+    search_retrieve_response,
+    serialize,
+)
+
+_D = SruDiagnosticCode
+
+DATABASE_DOES_NOT_EXIST = 235
+"""SRU diagnostic 235 "Database does not exist" (SRU diagnostics list, as YAZ's srw.csv)."""
+
+_MAX_NESTED_SETS = 8
+
+
+# --- result sets -------------------------------------------------------------------------
+
+@dataclass
+class _Kept:
+    result_set: ResultSet
+    expires: float
+
+
+class SruState:
+    """The result sets of one SRU service (one worker process): an LRU bounded by
+    `capacity`, each entry living `ttl` seconds after its last use."""
+
+    def __init__(self, capacity: int = 100) -> None:
+        self.capacity = capacity
+        self._sets: OrderedDict[str, _Kept] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._sets)
+
+    def get(self, name: str, now: float, ttl: float) -> ResultSet | None:
+        kept = self._sets.get(name)
+        if kept is None:
+            return None
+        if kept.expires <= now:
+            del self._sets[name]
+            return None
+        kept.expires = max(kept.expires, now + ttl)
+        self._sets.move_to_end(name)
+        return kept.result_set
+
+    def put(self, name: str, result_set: ResultSet, now: float, ttl: float) -> None:
+        self._sets[name] = _Kept(result_set, now + ttl)
+        self._sets.move_to_end(name)
+        self.expire(now)
+        while len(self._sets) > self.capacity:
+            self._sets.popitem(last=False)
+
+    def names(self) -> list[str]:
+        return list(self._sets)
+
+    def expire(self, now: float) -> None:
+        for name in [name for name, kept in self._sets.items() if kept.expires <= now]:
+            del self._sets[name]
+
+
+def result_set_id(database: str, query: str, sort_keys: str | None) -> str:
+    """The id of the result set of `query` (CQL) on `database`, sorted by `sort_keys`."""
+    packed = json.dumps([database, query, sort_keys], ensure_ascii=False, separators=(",", ":"))
+    return "u" + base64.urlsafe_b64encode(zlib.compress(packed.encode("utf-8"), 9)).decode().rstrip("=")
+
+
+def _search_of(name: str) -> tuple[str, str, str | None] | None:
+    if not name.startswith("u") or len(name) > 8000:
+        return None
+    try:
+        data = base64.urlsafe_b64decode(name[1:] + "=" * (-(len(name) - 1) % 4))
+        packed = json.loads(zlib.decompressobj().decompress(data, 64 * 1024).decode("utf-8"))
+    except (ValueError, zlib.error, UnicodeDecodeError):
+        return None
+    if (isinstance(packed, list) and len(packed) == 3 and isinstance(packed[0], str)
+            and isinstance(packed[1], str) and (packed[2] is None or isinstance(packed[2], str))):
+        return packed[0], packed[1], packed[2]
+    return None
+
+
+class _Sets(Mapping[str, ResultSet]):
+    """The result sets a query may name: the cache first, else the search the id carries."""
+
+    def __init__(self, run: _Run, depth: int) -> None:
+        self._run = run
+        self._depth = depth
+
+    def __getitem__(self, name: str) -> ResultSet:
+        found = self.get(name)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def get(self, name: str, default: ResultSet | None = None) -> ResultSet | None:  # type: ignore[override]
+        run = self._run
+        found = run.state.get(name, run.now, run.ttl)
+        if found is not None:
+            return found
+        search = _search_of(name)
+        if search is None or self._depth >= _MAX_NESTED_SETS:
+            return default
+        database_name, query, sort_keys = search
+        try:
+            database = run.catalog.database(database_name)
+            result_set = run.search(database, query, sort_keys, self._depth + 1)
+        except (SruDiagnostic, CatalogError, QueryError):
+            return default
+        run.state.put(name, result_set, run.now, run.ttl)
+        return result_set
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._run.state.names())
+
+    def __len__(self) -> int:
+        return len(self._run.state)
+
+    def __bool__(self) -> bool:
+        return True     # Catalog.search reads `result_sets or {}`; ids not cached still resolve
+
+
+@dataclass
+class _Run:
+    catalog: Catalog
+    state: SruState
+    settings: SruSettings
+    now: float
+    ttl: float
+    version: Version
+
+    def search(self, database: Database, query: str, sort_keys: str | None,
+               depth: int = 0) -> ResultSet:
+        """Parse, map, search and sort. Raises SruDiagnostic, CatalogError or QueryError."""
+        if len(query) > self.settings.maximum_query_length:
+            raise SruDiagnostic(_D.TOO_MANY_CHARACTERS_IN_QUERY,
+                                str(self.settings.maximum_query_length))
+        cql = parse_cql(query)
+        node = cql_to_query(cql)
+        keys = _sort_keys(cql, sort_keys)
+        ranked = _ranked(node) or any(key == "relevance" for key, _ in keys)
+        sets = _Sets(self, depth)
+        if isinstance(node, ResultSetRef):
+            found = sets.get(node.name)
+            if found is None:
+                raise SruDiagnostic(_D.RESULT_SET_DOES_NOT_EXIST, node.name)
+            if found.database.name.lower() != database.name.lower():
+                raise SruDiagnostic(_D.RESULT_SET_DOES_NOT_EXIST, f"{node.name} (another database)")
+            result_set = found
+        else:
+            result_set = self.catalog.search(node, database, sets, ranked=ranked)
+        if keys:
+            result_set = self.catalog.sort(result_set, keys)
+        return result_set
+
+
+def _ranked(node: Node) -> bool:
+    if isinstance(node, Term):
+        return node.relation is Relation.RELEVANCE
+    if isinstance(node, And | Or | AndNot | Prox):
+        return _ranked(node.left) or _ranked(node.right)
+    return False
+
+
+_SORT_INDEXES = {"title": "title", "author": "author", "personal_name": "author",
+                 "corporate_name": "author", "conference_name": "author", "year": "year"}
+
+
+def _sort_keys(cql: CqlQuery, sort_keys: str | None) -> list[tuple[str, bool]]:
+    """(catalog sort key, descending) pairs from CQL sortBy or the sortKeys parameter."""
+    if cql.sort_keys and sort_keys:
+        raise SruDiagnostic(_D.UNSUPPORTED_PARAMETER_VALUE, "sortKeys together with sortBy")
+    keys: list[tuple[str, bool]] = []
+    if sort_keys:
+        for item in sort_keys.split():
+            keys.append(_sort_key_parameter(item))
+    else:
+        for criterion in sort_criteria(cql):
+            key = _SORT_INDEXES.get(criterion.index)
+            if key is None:
+                raise SruDiagnostic(_D.UNSUPPORTED_PATH_FOR_SORT, criterion.index)
+            keys.append((key, criterion.descending))
+    if len({key for key, _ in keys}) != len(keys):
+        raise SruDiagnostic(_D.DUPLICATE_SORT_KEYS, " ".join(key for key, _ in keys))
+    return keys
+
+
+def _sort_key_parameter(item: str) -> tuple[str, bool]:
+    """One SRU 1.1 sortKeys item: `path,schema,ascending,caseSensitive,missingValue`."""
+    parts = item.split(",")
+    path = parts[0]
+    key = _SORT_INDEXES.get(path.lower().rpartition(".")[2].replace("creator", "author")
+                            .replace("date", "year"))
+    if path.lower() in ("relevance", "cql.relevance", "rank"):
+        key = "relevance"
+    if key is None:
+        raise SruDiagnostic(_D.UNSUPPORTED_PATH_FOR_SORT, path)
+    ascending = parts[2] if len(parts) > 2 and parts[2] else "1"
+    if ascending not in ("0", "1"):
+        raise SruDiagnostic(_D.UNSUPPORTED_DIRECTION, ascending)
+    if len(parts) > 3 and parts[3] not in ("", "0"):
+        raise SruDiagnostic(_D.UNSUPPORTED_CASE, parts[3])
+    if len(parts) > 4 and parts[4] not in ("", "highValue", "lowValue", "omit"):
+        raise SruDiagnostic(_D.UNSUPPORTED_MISSING_VALUE_ACTION, parts[4])
+    return key, ascending == "0"
+
+
+# --- the operations ----------------------------------------------------------------------
+
+def handle(request: SruRequest, catalog: Catalog, state: SruState | None = None, *,
+           now: float = 0.0) -> SruResponse:
+    """Answer `request` from `catalog`. `now` is the current time in seconds (any epoch the
+    caller keeps using); `state` holds result sets between requests (None: none kept).
+
+    Client mistakes become SRU diagnostics in a 200 response; an unknown database gives
+    diagnostic 235 with HTTP status 404. Our own bugs raise.
+    """
+    settings = SruSettings.from_config(catalog.config.raw.get("sru", {}))
+    state = state if state is not None else SruState(settings.result_sets)
+    status = 200
+    if request.problem is not None:
+        root = _failure(request, request.problem)
+    else:
+        try:
+            database = catalog.database(request.database)
+        except UnknownDatabase:
+            database = None
+        if database is None:
+            status = 404
+            root = _failure(request, SruDiagnostic(DATABASE_DOES_NOT_EXIST, request.database))
+        elif database.restricted and request.operation is not Operation.EXPLAIN:
+            root = _failure(request, SruDiagnostic(_D.AUTHENTICATION_ERROR,
+                                                   f"{database.name} is for authenticated users only"))
+        elif request.operation is Operation.EXPLAIN:
+            root = _explain(request, catalog, database, settings, ())
+        elif request.operation is Operation.SCAN:
+            root = _scan(request, catalog, settings)
+        else:
+            ttl = min(request.result_set_ttl if request.result_set_ttl is not None
+                      else settings.result_set_ttl, settings.maximum_result_set_ttl)
+            run = _Run(catalog, state, settings, now, ttl, request.version)
+            root = _search_retrieve(request, run, database)
+    body = serialize(root, stylesheet=request.stylesheet)
+    return SruResponse(status, f"{request.content_type}; charset=utf-8", body)
+
+
+def failure(request: SruRequest, diagnostic: SruDiagnostic, status: int) -> SruResponse:
+    """A response to `request` carrying only `diagnostic`, with HTTP status `status`; for
+    requests refused before they reach the catalog (bad encoding, too large, wrong path)."""
+    body = serialize(_failure(request, diagnostic), stylesheet=request.stylesheet)
+    return SruResponse(status, f"{request.content_type}; charset=utf-8", body)
+
+
+def _failure(request: SruRequest, diagnostic: SruDiagnostic) -> etree._Element:
+    """The response of `request`'s operation carrying only `diagnostic`."""
+    if request.operation is Operation.SCAN:
+        return scan_response(request.version, terms=(), echo=_scan_echo(request),
+                             diagnostics=(diagnostic,))
+    if request.operation is Operation.SEARCH_RETRIEVE:
+        return search_retrieve_response(
+            request.version, number_of_records=0, records=(), escaping=request.escaping,
+            result_set_id=None, result_set_ttl=None, next_position=None,
+            echo=_search_echo(request), diagnostics=(diagnostic,))
+    return explain_response(request.version, record=None, escaping=request.escaping,
+                            echo=_explain_echo(request), diagnostics=(diagnostic,))
+
+
+def _explain(request: SruRequest, catalog: Catalog, database: Database, settings: SruSettings,
+             diagnostics: tuple[SruDiagnostic, ...]) -> etree._Element:
+    server = catalog.config.server
+    host = request.host or str(server.get("host", "localhost"))
+    port = request.port or int(server.get("port", 2100))
+    record = explain_record(catalog.config, database, settings, host=host, port=port,
+                            version=request.version)
+    return explain_response(request.version, record=record, escaping=request.escaping,
+                            echo=_explain_echo(request), diagnostics=diagnostics)
+
+
+def _explain_echo(request: SruRequest) -> list[tuple[str, object | None]]:
+    return [*packing_fields(request.version, request.escaping), ("stylesheet", request.stylesheet)]
+
+
+def _search_echo(request: SruRequest) -> list[tuple[str, object | None]]:
+    packing = packing_fields(request.version, request.escaping)
+    if request.version.is_1x:
+        return [("query", request.query), ("startRecord", request.start_record),
+                ("maximumRecords", request.maximum_records), *packing,
+                ("recordSchema", request.record_schema), ("resultSetTTL", request.result_set_ttl),
+                ("sortKeys", request.sort_keys), ("stylesheet", request.stylesheet)]
+    return [("queryType", "cql" if request.query is not None else None), ("query", request.query),
+            ("startRecord", request.start_record), ("maximumRecords", request.maximum_records),
+            *packing, ("recordSchema", request.record_schema),
+            ("resultSetTTL", request.result_set_ttl), ("sortKeys", request.sort_keys),
+            ("stylesheet", request.stylesheet)]
+
+
+def _scan_echo(request: SruRequest) -> list[tuple[str, object | None]]:
+    return [("scanClause", request.scan_clause), ("responsePosition", request.response_position),
+            ("maximumTerms", request.maximum_terms), ("stylesheet", request.stylesheet)]
+
+
+def _search_retrieve(request: SruRequest, run: _Run, database: Database) -> etree._Element:
+    settings = run.settings
+    query = request.query or ""
+    diagnostics: list[SruDiagnostic] = []
+    schema = find_schema(request.record_schema or settings.default_schema)
+    try:
+        if schema is None:
+            raise SruDiagnostic(_D.UNKNOWN_SCHEMA, request.record_schema or "")
+        result_set = run.search(database, query, request.sort_keys)
+    except SruDiagnostic as diagnostic:
+        return _failure(request, diagnostic)
+    except CatalogError as error:
+        return _failure(request, diagnostic_for(error))
+    except QueryError as error:
+        return _failure(request, diagnostic_for_query_error(error))
+
+    set_id = None
+    if request.result_set_ttl != 0:
+        set_id = result_set_id(database.name, query, request.sort_keys)
+        run.state.put(set_id, result_set, run.now, run.ttl)
+
+    size = result_set.size
+    wanted = settings.default_records if request.maximum_records is None else request.maximum_records
+    count = min(wanted, settings.maximum_records)
+    start = request.start_record
+    records: list[RecordOut] = []
+    next_position = None
+    if count > 0 and start > size and (size > 0 or start > 1):
+        diagnostics.append(SruDiagnostic(_D.FIRST_RECORD_POSITION_OUT_OF_RANGE, str(start)))
+    elif count > 0:
+        isns = result_set.isns(start - 1, count)
+        titles = run.catalog.records(isns, with_holdings=schema.holdings)
+        names = {code: library.name for code, library in run.catalog.config.libraries.items()}
+        for offset, (isn, title) in enumerate(zip(isns, titles, strict=True)):
+            position = start + offset
+            if title is None:
+                records.append(RecordOut(position, schema.identifier,
+                                         diagnostic=SruDiagnostic(_D.RECORD_DOES_NOT_EXIST, str(isn))))
+            else:
+                records.append(RecordOut(position, schema.identifier, schema.render(title, names)))
+        if start - 1 + len(isns) < size:
+            next_position = start + len(isns)
+    return search_retrieve_response(
+        request.version, number_of_records=size, records=records, escaping=request.escaping,
+        result_set_id=set_id, result_set_ttl=int(run.ttl) if set_id else None,
+        next_position=next_position, echo=_search_echo(request), diagnostics=diagnostics)
+
+
+_SCAN_RELATIONS = {"=", "==", "exact", "adj", "all", "any", ">=", "scr"}
+
+
+def _scan(request: SruRequest, catalog: Catalog, settings: SruSettings) -> etree._Element:
+    try:
+        index, term = _scan_start(request.scan_clause or "")
+        count = min(request.maximum_terms or settings.default_terms, settings.maximum_terms)
+        position = request.response_position
+        if position > count + 1:
+            raise SruDiagnostic(_D.RESPONSE_POSITION_OUT_OF_RANGE, str(position))
+        # One term more on each side tells whether the list starts or ends in the window.
+        entries, found_at = catalog.scan(index, term, count=count + 2, preferred_position=position + 1)
+    except SruDiagnostic as diagnostic:
+        return _failure(request, diagnostic)
+    except CatalogError as error:
+        return _failure(request, diagnostic_for(error))
+    except QueryError as error:
+        return _failure(request, diagnostic_for_query_error(error))
+    offset = 1 if found_at >= position + 1 else 0
+    window = entries[offset:offset + count]
+    at_start = offset == 0
+    at_end = len(entries) - offset <= count
+    terms = []
+    for i, entry in enumerate(window):
+        first = at_start and i == 0
+        last = at_end and i == len(window) - 1
+        where = "only" if first and last else "first" if first else "last" if last else "inner"
+        terms.append(TermOut(entry.term, entry.count, where))
+    return scan_response(request.version, terms=terms, echo=_scan_echo(request), diagnostics=())
+
+
+def _scan_start(clause_text: str) -> tuple[str, str]:
+    """The logical index and start term of a CQL scanClause (`dc.title = "hist"`)."""
+    cql = parse_cql(clause_text)
+    clause = cql.root
+    if not isinstance(clause, SearchClause) or cql.sort_keys:
+        raise SruDiagnostic(_D.QUERY_FEATURE_UNSUPPORTED, "a scan clause is one index, relation and term")
+    relation = clause.relation.lower().rpartition(".")[2]
+    if relation not in _SCAN_RELATIONS:
+        raise SruDiagnostic(_D.UNSUPPORTED_RELATION, clause.relation)
+    if clause.modifiers:
+        raise SruDiagnostic(_D.UNSUPPORTED_RELATION_MODIFIER, clause.modifiers[0].name)
+    # cqlmap resolves the index (prefixes, context sets) on a stand-in term.
+    probe = cql_to_query(CqlQuery(SearchClause(clause.index, "=", "x"), prefixes=cql.prefixes))
+    if not isinstance(probe, Term):
+        raise SruDiagnostic(_D.UNSUPPORTED_INDEX, f"{clause.index} cannot be scanned")
+    term = []
+    escaped = False
+    for char in clause.term:
+        if escaped or char != "\\":
+            term.append(char)
+            escaped = False
+        else:
+            escaped = True
+    text = "".join(term).strip("*^")
+    return probe.index, text
+

@@ -1,0 +1,492 @@
+"""The web search page for people: search form, brief list, full record, as escaped HTML.
+
+This module owns what a reader sees at `/` and `/record/ISN`: one search box (plain words
+search everything; a query with `=` is CCL, e.g. `ti=water and au=smith`; `cql:` starts a CQL
+query), sorting, limits (language, years, material type, library), paging, and the full
+record with its ISBD display, MARC fields and the holdings of every library. Every page is
+a plain GET form or link, so each result page has a URL one can share, and nothing needs
+JavaScript. HTML is built with lxml, which escapes all text and attribute values.
+
+Functions take the request's parameters (name -> list of values, already decoded) and the
+catalog, and return UTF-8 HTML bytes. It must not know Twisted or HTTP servers; it knows the
+query languages only through their parsers and mappers (`querylang`, `sru.cqlmap`,
+`z3950.attributes`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode
+
+import pymarc
+from lxml import etree
+from lxml.html import builder as E
+from lxml.html import tostring
+
+from index.errors import CatalogError
+from index.query import And, Node, Relation, Structure, Term, Truncation
+from index.records.formats import isbd_areas, parse
+from index.records.model import Holding
+from index.search import Catalog
+from index.searchkeys.normalize import normalize
+from zserver.querylang.ccl import DEFAULT_QUALIFIERS, CclProfile, parse_ccl
+from zserver.querylang.cql import parse_cql
+from zserver.querylang.errors import QueryError
+from zserver.sru.cqlmap import cql_to_query
+from zserver.sru.diagnostics import SruDiagnostic
+from zserver.z3950.attributes import rpn_to_query
+from zserver.z3950.diagnostics import Bib1Diagnostic, Z3950Diagnostic
+
+PAGE_SIZE = 20
+MAX_QUERY_LENGTH = 1000
+STYLESHEET = "/static/unikat.css"
+
+SORTS: dict[str, tuple[str, list[tuple[str, bool]]]] = {
+    "relevance": ("Relevance", [("relevance", False)]),
+    "title": ("Title", [("title", False)]),
+    "author": ("Author", [("author", False)]),
+    "year": ("Newest first", [("year", True)]),
+    "year-asc": ("Oldest first", [("year", False)]),
+}
+"""Sort choice -> (label, Catalog.sort keys)."""
+
+LANGUAGES = {
+    "eng": "English", "ger": "German", "fre": "French", "spa": "Spanish", "ita": "Italian",
+    "por": "Portuguese", "rus": "Russian", "pol": "Polish", "cze": "Czech", "dut": "Dutch",
+    "swe": "Swedish", "dan": "Danish", "nor": "Norwegian", "fin": "Finnish", "hun": "Hungarian",
+    "gre": "Greek, Modern", "grc": "Greek, Ancient", "lat": "Latin", "heb": "Hebrew",
+    "ara": "Arabic", "per": "Persian", "tur": "Turkish", "chi": "Chinese", "jpn": "Japanese",
+    "kor": "Korean", "hin": "Hindi", "urd": "Urdu", "ben": "Bengali", "vie": "Vietnamese",
+    "tha": "Thai", "ind": "Indonesian", "ukr": "Ukrainian", "bul": "Bulgarian",
+    "rum": "Romanian", "scc": "Serbian", "scr": "Croatian", "slv": "Slovenian",
+    "arm": "Armenian", "geo": "Georgian", "alb": "Albanian", "yid": "Yiddish", "mul": "Multiple",
+    "cat": "Catalan", "pan": "Panjabi", "tel": "Telugu", "guj": "Gujarati", "srp": "Serbian",
+    "hrv": "Croatian", "gle": "Irish", "bel": "Belarusian", "kur": "Kurdish", "lit": "Lithuanian",
+    "lav": "Latvian", "est": "Estonian", "mac": "Macedonian", "mar": "Marathi", "tam": "Tamil",
+    "mal": "Malayalam", "kan": "Kannada", "nep": "Nepali", "san": "Sanskrit", "tib": "Tibetan",
+    "may": "Malay", "tgl": "Tagalog", "swa": "Swahili", "afr": "Afrikaans", "ice": "Icelandic",
+    "wel": "Welsh", "baq": "Basque", "glg": "Galician", "slo": "Slovak", "aze": "Azerbaijani",
+    "und": "Undetermined", "zxx": "No linguistic content",
+}
+"""MARC language codes -> English names, for the language limit (others show the code)."""
+
+_YEAR = re.compile(r"\d{1,4}")
+_LANGUAGE = re.compile(r"[a-z]{3}")
+
+
+class SearchProblem(Exception):
+    """The search cannot be run; the message is shown to the reader."""
+
+
+@dataclass(frozen=True)
+class SearchForm:
+    """The search page's parameters, read and checked."""
+
+    q: str = ""
+    sort: str = "relevance"
+    lang: str = ""
+    year_from: str = ""
+    year_to: str = ""
+    type: str = ""
+    lib: str = ""
+    start: int = 1
+
+    @classmethod
+    def read(cls, params: Mapping[str, Sequence[str]]) -> SearchForm:
+        def one(name: str) -> str:
+            values = params.get(name) or [""]
+            return _clean(values[0]).strip()[:MAX_QUERY_LENGTH]
+
+        sort = one("sort") if one("sort") in SORTS else "relevance"
+        start_text = one("start")
+        start = int(start_text) if start_text.isdigit() and len(start_text) < 9 else 1
+        return cls(one("q"), sort, one("lang").lower(), one("from"), one("to"), one("type").lower(),
+                   one("lib"), max(start, 1))
+
+    def limits_set(self) -> bool:
+        return bool(self.lang or self.year_from or self.year_to or self.type or self.lib)
+
+    def params(self, **changes: object) -> list[tuple[str, str]]:
+        """The URL parameters of this search (with `changes`), empty ones left out."""
+        values = {"q": self.q, "sort": self.sort if self.sort != "relevance" else "",
+                  "lang": self.lang, "from": self.year_from, "to": self.year_to,
+                  "type": self.type, "lib": self.lib,
+                  "start": str(self.start) if self.start > 1 else ""}
+        for name, value in changes.items():
+            values[name] = "" if value is None else str(value)
+        if values.get("sort") == "relevance":
+            values["sort"] = ""
+        if values.get("start") == "1":
+            values["start"] = ""
+        return [(name, value) for name, value in values.items() if value]
+
+    def url(self, path: str = "/", **changes: object) -> str:
+        query = urlencode(self.params(**changes))
+        return path + ("?" + query if query else "")
+
+
+# --- queries -------------------------------------------------------------------------------
+
+def build_query(text: str, ccl_qualifiers: Mapping[str, str] | None = None) -> Node:
+    """The query tree for what a reader typed. Raises SearchProblem with a readable message."""
+    text = text.strip()
+    try:
+        if text.lower().startswith("cql:"):
+            return cql_to_query(parse_cql(text[4:]))
+        if "=" in text:
+            profile = CclProfile({**DEFAULT_QUALIFIERS, **(ccl_qualifiers or {})})
+            return rpn_to_query(parse_ccl(text, profile))
+        return _words_query(text)
+    except QueryError as error:
+        where = f" (at character {error.position + 1})" if error.position is not None else ""
+        raise SearchProblem(f"Cannot read the query: {error.message}{where}.") from None
+    except SruDiagnostic as diagnostic:
+        raise SearchProblem(f"{diagnostic.message or 'Cannot run the query'}: {diagnostic.details}.") from None
+    except Z3950Diagnostic as diagnostic:
+        try:
+            name = Bib1Diagnostic(diagnostic.code).name.replace("_", " ").capitalize()
+        except ValueError:
+            name = f"Bib-1 diagnostic {diagnostic.code}"
+        raise SearchProblem(f"{name}: {diagnostic.addinfo}.") from None
+    except ValueError as error:     # the [ccl] table of unikat.toml
+        raise SearchProblem(f"The CCL qualifier table is wrong: {error}.") from None
+
+
+def _words_query(text: str) -> Node:
+    """Plain words: each word (or "quoted phrase") anywhere; a final `*` truncates."""
+    parts = re.findall(r'"([^"]*)"|(\S+)', text)
+    nodes: list[Node] = []
+    for phrase, word in parts:
+        if phrase.strip():
+            nodes.append(Term("any", phrase.strip(), structure=Structure.PHRASE))
+        elif word:
+            truncation = Truncation.RIGHT if word.endswith("*") and word.strip("*") else Truncation.NONE
+            word = word.rstrip("*") if truncation is Truncation.RIGHT else word
+            if normalize(word).strip():
+                nodes.append(Term("any", word, structure=Structure.WORD, truncation=truncation))
+    if not nodes:
+        raise SearchProblem("Please type a word to search for.")
+    return _all_of(nodes)
+
+
+def _all_of(nodes: Sequence[Node]) -> Node:
+    result = nodes[0]
+    for node in nodes[1:]:
+        result = And(result, node)
+    return result
+
+
+def _limits(form: SearchForm) -> list[Node]:
+    limits: list[Node] = []
+    if form.lang:
+        if not _LANGUAGE.fullmatch(form.lang):
+            raise SearchProblem("A language is a three-letter MARC code such as eng.")
+        limits.append(Term("language", form.lang, structure=Structure.KEY))
+    for text, relation, label in ((form.year_from, Relation.GE, "from"), (form.year_to, Relation.LE, "to")):
+        if text:
+            if not _YEAR.fullmatch(text):
+                raise SearchProblem(f"The year {label} must be a number such as 1990.")
+            limits.append(Term("year", text, relation=relation, structure=Structure.YEAR))
+    if form.type:
+        limits.append(Term("material_type", form.type, structure=Structure.KEY))
+    if form.lib:
+        limits.append(Term("library", form.lib, structure=Structure.KEY))
+    return limits
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+def search_page(params: Mapping[str, Sequence[str]], catalog: Catalog) -> bytes:
+    """The home page with the search form, and the brief list when `q` is given."""
+    form = SearchForm.read(params)
+    config = catalog.config
+    body: list[etree._Element] = [_search_form(form, catalog)]
+    title = config.name
+    if form.q:
+        title = f"{form.q} – {config.name}"
+        try:
+            body.extend(_results(form, catalog))
+        except SearchProblem as problem:
+            body.append(E.P(E.CLASS("problem"), str(problem)))
+    else:
+        body.append(_help())
+    return _page(title, config.name, body, _sru_link(catalog, form))
+
+
+def record_page(isn: int, params: Mapping[str, Sequence[str]], catalog: Catalog) -> bytes:
+    """The full record of `isn`: ISBD, holdings of every library, MARC fields.
+
+    Raises index.errors.RecordNotFound when there is no such title.
+    """
+    record = catalog.record(isn)
+    form = SearchForm.read(params)
+    marc = parse(record.marc)
+    title = _title(marc) or f"Record {isn}"
+    database = catalog.config.database
+    article = E.E.article(
+        E.CLASS("record"),
+        E.H1(title),
+        E.E.section(E.CLASS("isbd"), E.H2("Description"),
+                    *[E.P(_clean(area)) for area in _isbd_lines(marc)]),
+        _holdings_section(record.holdings, catalog),
+        E.E.section(E.CLASS("marc"), E.H2("MARC record"), _marc_table(marc)),
+    )
+    links = [E.A("New search", href="/")]
+    if form.q:
+        links.insert(0, E.A("Back to the results", href=form.url()))
+    links.append(E.A("MARCXML (SRU)", href=f"/{quote(database)}?" + urlencode(
+        {"query": f"rec.id={isn}", "recordSchema": "marcxml"})))
+    links.append(E.A("With holdings (SRU)", href=f"/{quote(database)}?" + urlencode(
+        {"query": f"rec.id={isn}", "recordSchema": "opac"})))
+    nav = E.E.nav(E.CLASS("links"), *_joined(links))
+    return _page(f"{title} – {catalog.config.name}", catalog.config.name, [nav, article],
+                 _sru_link(catalog, None))
+
+
+def error_page(status: int, message: str, catalog_name: str = "unikat") -> bytes:
+    """A small page saying what went wrong (`status` is the HTTP status code)."""
+    heading = {400: "Bad request", 404: "Not found", 405: "Method not allowed",
+               413: "Request too large", 414: "Address too long"}.get(status, "Error")
+    return _page(f"{heading} – {catalog_name}", catalog_name,
+                 [E.H1(heading), E.P(_clean(message)), E.P(E.A("Go to the search page", href="/"))], None)
+
+
+def _page(title: str, catalog_name: str, body: list[etree._Element],
+          sru: etree._Element | None) -> bytes:
+    document = E.HTML(
+        E.HEAD(
+            E.META(charset="utf-8"),
+            E.META(name="viewport", content="width=device-width, initial-scale=1"),
+            E.TITLE(_clean(title)),
+            E.LINK(rel="stylesheet", href=STYLESHEET),
+        ),
+        E.BODY(
+            E.E.header(E.A(E.CLASS("brand"), _clean(catalog_name), href="/")),
+            E.E.main(*body),
+            E.E.footer(*([sru] if sru is not None else [])),
+        ),
+        lang="en",
+    )
+    return tostring(document, doctype="<!DOCTYPE html>", encoding="utf-8", method="html")
+
+
+def _sru_link(catalog: Catalog, form: SearchForm | None) -> etree._Element:
+    database = catalog.config.database
+    parts: list[etree._Element | str] = ["SRU: ", E.A("explain", href=f"/{quote(database)}")]
+    if form is not None and form.q.lower().startswith("cql:"):
+        url = f"/{quote(database)}?" + urlencode({"query": form.q[4:].strip()})
+        parts += [" · ", E.A("this search", href=url)]
+    parts += [" · Z39.50 and SRU on this port; the database is ", E.CODE(database)]
+    return E.P(*parts)
+
+
+def _search_form(form: SearchForm, catalog: Catalog) -> etree._Element:
+    languages = _options(catalog, "language", lambda code: LANGUAGES.get(code, code))
+    types = _options(catalog, "material_type", lambda code: code.capitalize())
+    library_names = {normalize(code).replace(" ", ""): library.name
+                     for code, library in catalog.config.libraries.items()}
+    libraries = _options(catalog, "library", lambda code: library_names.get(code, code.upper()))
+    limits = E.E.details(
+        E.CLASS("limits"),
+        E.E.summary("Sort and limits"),
+        E.DIV(
+            E.CLASS("fields"),
+            _select("sort", "Sort by", [(key, label) for key, (label, _) in SORTS.items()], form.sort, None),
+            _select("lang", "Language", languages, form.lang, "Any language"),
+            _select("type", "Material", types, form.type, "Any material"),
+            _select("lib", "Library", libraries, form.lib, "Any library"),
+            E.LABEL("Years ", E.INPUT(name="from", value=form.year_from, size="4", maxlength="4",
+                                      inputmode="numeric", placeholder="from", pattern="[0-9]{1,4}"),
+                    " – ", E.INPUT(name="to", value=form.year_to, size="4", maxlength="4",
+                                   inputmode="numeric", placeholder="to", pattern="[0-9]{1,4}",
+                                   **{"aria-label": "Years to"})),
+        ),
+    )
+    if form.limits_set() or form.sort != "relevance":
+        limits.set("open", "open")
+    return E.FORM(
+        E.CLASS("search"), E.LABEL("Search the catalog", E.CLASS("hidden"), **{"for": "q"}),
+        E.DIV(E.CLASS("box"),
+              E.INPUT(id="q", name="q", type="search", value=form.q, maxlength=str(MAX_QUERY_LENGTH),
+                      placeholder="Words, or ti=… and au=…, or cql:…", autofocus="autofocus"),
+              E.BUTTON("Search", type="submit")),
+        limits, action="/", method="get", role="search",
+    )
+
+
+def _options(catalog: Catalog, index: str, label) -> list[tuple[str, str]]:
+    try:
+        entries, _ = catalog.scan(index, "", count=400)
+    except CatalogError:
+        return []
+    entries = sorted(entries, key=lambda entry: (-entry.count, entry.term))
+    return [(entry.term, f"{label(entry.term)} ({entry.count})") for entry in entries]
+
+
+def _select(name: str, label: str, options: list[tuple[str, str]], chosen: str,
+            any_label: str | None) -> etree._Element:
+    select = E.SELECT(name=name, id=f"limit-{name}")
+    values = [("", any_label)] if any_label is not None else []
+    values += options
+    if chosen and all(value != chosen for value, _ in values):
+        values.append((chosen, chosen))
+    for value, text in values:
+        option = E.OPTION(_clean(text or ""), value=value)
+        if value == chosen:
+            option.set("selected", "selected")
+        select.append(option)
+    return E.LABEL(label + " ", select)
+
+
+def _help() -> etree._Element:
+    return E.DIV(
+        E.CLASS("help"),
+        E.P("Type words to find titles with all of them anywhere in the record; ",
+            E.CODE("hist*"), " finds words that begin with hist, and ", E.CODE('"quoted words"'),
+            " a phrase."),
+        E.P("With an equals sign the query is CCL: ", E.CODE("ti=water and au=smith"), ", ",
+            E.CODE("su=history not year=1900"), ". Qualifiers: ti title, au author, su subject, "
+            "isbn, issn, year, pub publisher, lang language."),
+        E.P("Start with ", E.CODE("cql:"), " for CQL: ", E.CODE('cql:dc.title any "river water"'), "."),
+    )
+
+
+def _results(form: SearchForm, catalog: Catalog) -> list[etree._Element]:
+    config = catalog.config
+    node = build_query(form.q, config.ccl)
+    node = _all_of([node, *_limits(form)])
+    try:
+        database = catalog.database(config.database)
+        if database.restricted:
+            raise SearchProblem("This catalog is open to signed-in users only.")
+        result_set = catalog.search(node, database, {}, ranked=form.sort == "relevance")
+        if form.sort != "relevance":
+            result_set = catalog.sort(result_set, SORTS[form.sort][1])
+    except CatalogError as error:
+        raise SearchProblem(f"Cannot run this search: {error.detail or type(error).__name__}.") from None
+    size = result_set.size
+    start = form.start if form.start <= max(size, 1) else 1
+    briefs = result_set.briefs(start - 1, PAGE_SIZE)
+    heading = E.P(E.CLASS("hits"), E.STRONG(f"{size:,}"), " title found" if size == 1 else " titles found")
+    if size == 0:
+        return [heading, E.P("Try other words, fewer limits, or a truncated word such as ", E.CODE("hist*"), ".")]
+    sorts = [E.A(label, href=form.url(sort=key, start=None)) if key != form.sort else E.STRONG(label)
+             for key, (label, _) in SORTS.items()]
+    sort_bar = E.P(E.CLASS("sortbar"), "Sort: ", *_joined(sorts, " · "))
+    items = E.OL(E.CLASS("briefs"), start=str(start))
+    for brief in briefs:
+        meta = [part for part in (brief.material_type.capitalize() if brief.material_type else "",
+                                  LANGUAGES.get(brief.language, brief.language),
+                                  str(brief.year) if brief.year else "") if part]
+        item = E.LI(E.A(E.CLASS("title"), _clean(brief.title or "[no title]"),
+                        href=form.url(f"/record/{brief.isn}")))
+        if brief.author:
+            item.append(E.DIV(E.CLASS("author"), _clean(brief.author)))
+        if brief.imprint:
+            item.append(E.DIV(E.CLASS("imprint"), _clean(brief.imprint)))
+        item.append(E.DIV(E.CLASS("meta"), _clean(" · ".join(meta))))
+        items.append(item)
+    shown = f"{start}–{start + len(briefs) - 1} of {size:,}"
+    heading.append(E.SPAN(E.CLASS("shown"), f" (showing {shown})"))
+    return [heading, sort_bar, items, _pager(form, start, size)]
+
+
+def _pager(form: SearchForm, start: int, size: int) -> etree._Element:
+    pages = math.ceil(size / PAGE_SIZE)
+    page = (start - 1) // PAGE_SIZE + 1
+    parts: list[etree._Element | str] = []
+    if start > 1:
+        parts.append(E.A("« Previous", rel="prev", href=form.url(start=max(1, start - PAGE_SIZE))))
+    parts.append(E.SPAN(f"Page {page} of {pages}"))
+    if start + PAGE_SIZE <= size:
+        parts.append(E.A("Next »", rel="next", href=form.url(start=start + PAGE_SIZE)))
+    return E.E.nav(E.CLASS("pages"), *_joined(parts, " "), **{"aria-label": "Result pages"})
+
+
+def _joined(parts: Sequence[etree._Element | str], separator: str = " · ") -> list[etree._Element | str]:
+    result: list[etree._Element | str] = []
+    for i, part in enumerate(parts):
+        if i:
+            result.append(separator)
+        result.append(part)
+    return result
+
+
+# --- the full record -----------------------------------------------------------------------
+
+def _title(record: pymarc.Record) -> str:
+    field = record.get("245")
+    if field is None:
+        return ""
+    parts = [sf.value.strip() for sf in field.subfields if sf.code in "abnp" and sf.value.strip()]
+    return _clean(" ".join(parts).rstrip(" /:;,.="))
+
+
+def _isbd_lines(record: pymarc.Record) -> list[str]:
+    heading = ""
+    for tag in ("100", "110", "111"):
+        field = record.get(tag)
+        if field is not None:
+            heading = " ".join(sf.value.strip() for sf in field.subfields if sf.code in "abcdq")
+            break
+    areas = isbd_areas(record)
+    lines = [heading.rstrip(" ,")] if heading else []
+    if areas:
+        lines.append(" — ".join(areas))
+    return lines
+
+
+def _holdings_section(holdings: Sequence[Holding], catalog: Catalog) -> etree._Element:
+    section = E.E.section(E.CLASS("holdings"), E.H2("Holdings"))
+    if not holdings:
+        section.append(E.P("No library holds this title."))
+        return section
+    libraries = catalog.config.libraries
+    table = E.TABLE(E.THEAD(E.TR(E.TH("Library"), E.TH("Location"), E.TH("Call number"),
+                                 E.TH("Note"), E.TH("Online"), E.TH("Loan"))))
+    body = E.TBODY()
+    for holding in sorted(holdings, key=lambda h: (h.library, h.location, h.call_number)):
+        library = libraries.get(holding.library)
+        name = library.name if library is not None else holding.library
+        url_cell = E.TD()
+        if holding.url:
+            if holding.url.lower().startswith(("http://", "https://")):
+                url_cell.append(E.A("Link", href=_clean(holding.url), rel="noopener nofollow"))
+            else:
+                url_cell.text = _clean(holding.url)
+        copies = f"{holding.copies} copies" if holding.copies > 1 else ""
+        loan = "Lendable" if holding.lendable else "Reference only"
+        body.append(E.TR(
+            E.TD(_clean(name), E.SPAN(E.CLASS("code"), f" ({_clean(holding.library)})")),
+            E.TD(_clean(holding.location)), E.TD(_clean(holding.call_number)),
+            E.TD(_clean(" ".join(p for p in (holding.note, copies) if p))), url_cell, E.TD(loan)))
+    table.append(body)
+    section.append(E.DIV(E.CLASS("scroll"), table))
+    return section
+
+
+def _marc_table(record: pymarc.Record) -> etree._Element:
+    table = E.TABLE(E.CLASS("marc"))
+    table.append(E.TR(E.TH("LDR"), E.TD(), E.TD(E.CODE(_clean(str(record.leader))))))
+    for field in record.fields:
+        if field.is_control_field():
+            table.append(E.TR(E.TH(field.tag), E.TD(), E.TD(E.CODE(_clean(field.data or "")))))
+            continue
+        cell = E.TD()
+        for subfield in field.subfields:
+            cell.append(E.B(E.CLASS("sf"), f"${_clean(subfield.code)}"))
+            cell.append(E.SPAN(" " + _clean(subfield.value) + " "))
+        indicators = f"{field.indicator1 or ' '}{field.indicator2 or ' '}".replace(" ", "_")
+        table.append(E.TR(E.TH(field.tag), E.TD(E.CODE(indicators)), cell))
+    return E.DIV(E.CLASS("scroll"), table)
+
+
+def _clean(text: str) -> str:
+    """`text` without the characters HTML/XML cannot carry (MARC data sometimes has them)."""
+    return "".join(
+        c if (c in "\t\n\r" or "\x20" <= c <= "\ud7ff" or "\ue000" <= c <= "\ufffd"
+              or c >= "\U00010000") else " "
+        for c in text)
