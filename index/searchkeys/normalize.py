@@ -1,9 +1,10 @@
 """Normalization of search text: the one place that decides when two strings are the same key.
 
-Keys are lower case, without diacritics, punctuation folded to spaces, so Müller, Muller and
-MUELLER find each other (German umlauts are also indexed in their `ue` spelling, see
-`key_variants`). Letters of non-Latin scripts are kept as they are (only case-folded), so
-Cyrillic, Hebrew, CJK stay searchable. Queries go through the same functions as records.
+Keys are lower case, punctuation folded to spaces, diacritics of Latin and Greek letters and
+Hebrew/Arabic vowel points dropped, so Müller, Muller and MUELLER find each other (German
+umlauts are also indexed in their `ue` spelling, see `key_variants`). In other scripts a mark
+is part of the letter (Cyrillic й, Japanese が, Devanagari vowel signs) and is kept, so those
+scripts stay searchable and precise. Queries go through the same functions as records.
 """
 
 from __future__ import annotations
@@ -14,20 +15,44 @@ import unicodedata
 _SPECIAL = str.maketrans({"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "ł": "l", "ı": "i",
                           "Æ": "ae", "Œ": "oe", "Ø": "o", "Đ": "d", "Ł": "l", "ʹ": "", "ʺ": "", "ʻ": "", "ʼ": ""})
 _GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "ae", "Ö": "oe", "Ü": "ue"})
-_SEPARATORS = re.compile(r"[\W_]+", re.UNICODE)
-# Masking characters survive normalization of a query term.
-_SEPARATORS_KEEP_MASK = re.compile(r"[^\w*?]+", re.UNICODE)
+_ASCII_SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
+_ASCII_SEPARATORS_KEEP_MASK = re.compile(r"[^A-Za-z0-9*?]+")
 
 
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.translate(_SPECIAL))
-    return "".join(c for c in text if not unicodedata.combining(c)).casefold()
+def _drops_marks(char: str) -> bool:
+    """Marks are dropped after Latin and Greek letters and Hebrew/Arabic points; elsewhere (й, が, हि) they are the letter."""
+    code = ord(char)
+    return (code < 0x0250 or 0x0370 <= code <= 0x03FF or 0x1E00 <= code <= 0x1FFF
+            or 0x0590 <= code <= 0x06FF)
+
+
+def _fold(text: str, keep_masks: bool) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.translate(_SPECIAL))
+    kept, drop_marks = [], True
+    for char in decomposed:
+        kind = unicodedata.category(char)[0]
+        if kind == "M":
+            if not drop_marks:
+                kept.append(char)
+        elif kind in "LN" or (keep_masks and char in "*?"):
+            drop_marks = _drops_marks(char)
+            kept.append(char)
+        else:
+            drop_marks = True
+            kept.append(" ")
+    return unicodedata.normalize("NFC", "".join(kept)).casefold()
 
 
 def normalize(text: str, *, keep_masks: bool = False) -> str:
-    """Words of `text`, folded and joined by single spaces (`"Müller, Hans!"` → `muller hans`)."""
-    pattern = _SEPARATORS_KEEP_MASK if keep_masks else _SEPARATORS
-    return " ".join(pattern.sub(" ", _fold(text)).split())
+    """Words of `text`, folded and joined by single spaces (`"Müller, Hans!"` → `muller hans`).
+
+    Letters, digits and the marks that belong to them are kept; everything else separates words.
+    With `keep_masks`, the masking characters `*` and `?` of a query term survive.
+    """
+    if text.isascii():
+        folded = _ASCII_SEPARATORS_KEEP_MASK.sub(" ", text) if keep_masks else _ASCII_SEPARATORS.sub(" ", text)
+        return " ".join(folded.lower().split())
+    return " ".join(_fold(text, keep_masks).split())
 
 
 def key_variants(text: str) -> list[str]:
@@ -43,9 +68,8 @@ def key_variants(text: str) -> list[str]:
 def normalize_isbn(text: str) -> list[str]:
     """ISBN in both forms: `0-306-40615-2` → `['0306406152', '9780306406157']`. Empty if not an ISBN."""
     digits = re.sub(r"[^0-9Xx]", "", text.split("(")[0].split(" ")[0] if text.strip() else "").upper()
-    if len(digits) == 10:
-        body = digits[:9]
-        return [digits, _isbn13("978" + body)]
+    if len(digits) == 10 and digits[:9].isdigit():
+        return [digits, _isbn13("978" + digits[:9])]
     if len(digits) == 13 and digits.isdigit():
         forms = [digits]
         if digits.startswith("978"):
