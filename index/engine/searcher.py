@@ -8,6 +8,7 @@ stored fields of every hit; only the brief entries of a page are read.
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -57,6 +58,7 @@ class Engine:
     def __init__(self, directory) -> None:
         self._index = whoosh_index.open_dir(str(directory))
         self._searcher = self._index.searcher()
+        self._lexicons: dict[str, list[bytes]] = {}   # scan's sorted terms per field, for this searcher
 
     def close(self) -> None:
         self._searcher.close()
@@ -64,7 +66,10 @@ class Engine:
 
     def refresh(self) -> None:
         """Take up index changes committed since the last refresh (cheap when there are none)."""
-        self._searcher = self._searcher.refresh()
+        fresh = self._searcher.refresh()
+        if fresh is not self._searcher:
+            self._searcher = fresh
+            self._lexicons = {}
 
     @property
     def searcher(self) -> Searcher:
@@ -126,9 +131,9 @@ class Engine:
         start_key = normalize(start)
         if field_name not in reader.indexed_field_names():
             return [], 1
-        all_terms = list(reader.lexicon(field_name))
-        from bisect import bisect_left
-
+        all_terms = self._lexicons.get(field_name)
+        if all_terms is None:
+            all_terms = self._lexicons[field_name] = list(reader.lexicon(field_name))
         start_bytes = start_key.encode("utf-8")
         at = bisect_left(all_terms, start_bytes)
         first = max(0, at - (preferred_position - 1))
