@@ -434,7 +434,7 @@ def _scan_start(clause_text: str) -> tuple[str, str]:
     if clause.modifiers:
         raise SruDiagnostic(_D.UNSUPPORTED_RELATION_MODIFIER, clause.modifiers[0].name)
     # cqlmap resolves the index (prefixes, context sets) on a stand-in term.
-    probe = cql_to_query(CqlQuery(SearchClause(clause.index, "=", "x"), prefixes=cql.prefixes))
+    probe = cql_to_query(CqlQuery(SearchClause(clause.index, "=", "1"), prefixes=cql.prefixes))
     if not isinstance(probe, Term):
         raise SruDiagnostic(_D.UNSUPPORTED_INDEX, f"{clause.index} cannot be scanned")
     term = []
