@@ -29,7 +29,7 @@ class Progress:
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
-        if now - self._last < 0.5:
+        if now - self._last < (0.5 if self.active else 10.0):  # a log file gets a line every 10 s
             return
         self._last = now
         elapsed = now - self.started
@@ -38,7 +38,7 @@ class Progress:
         line = f"{self.label}: {100 * fraction:5.1f}%  {elapsed:6.1f}s elapsed  ETA {eta:5.0f}s"
         if self.active:
             print("\r" + line, end="", file=sys.stderr, flush=True)
-        elif now - self.started > 10:
+        else:
             print(line, file=sys.stderr, flush=True)
 
     def done(self) -> None:
