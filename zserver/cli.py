@@ -27,7 +27,8 @@ class Progress:
         self.active = sys.stderr.isatty()
         self._last = 0.0
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int, items: int | None = None) -> None:
+        """`done` of `total` work units; `items` is the number of records done when units are bytes."""
         now = time.monotonic()
         if now - self._last < (0.5 if self.active else 10.0):  # a log file gets a line every 10 s
             return
@@ -35,7 +36,8 @@ class Progress:
         elapsed = now - self.started
         fraction = done / total if total else 0.0
         eta = elapsed * (1 - fraction) / fraction if fraction else 0.0
-        line = f"{self.label}: {100 * fraction:5.1f}%  {elapsed:6.1f}s elapsed  ETA {eta:5.0f}s"
+        rate = (done if items is None else items) / elapsed if elapsed else 0.0
+        line = f"{self.label}: {100 * fraction:5.1f}%  {rate:,.0f} {self.unit}/s  {elapsed:6.1f}s elapsed  ETA {eta:5.0f}s"
         if self.active:
             print("\r" + line, end="", file=sys.stderr, flush=True)
         else:
@@ -89,7 +91,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     totals = {"read": 0, "rejected": 0}
     try:
         for name in args.files:
-            progress = Progress(f"loading {name}", "bytes")
+            progress = Progress(f"loading {name}", "records")
             report = load_file(home, store, library, Path(name), fmt=args.format, encoding=args.encoding,
                                source_system=args.source, progress=progress)
             progress.done()
