@@ -1,0 +1,301 @@
+"""Consolidation quality on labelled sets, and consolidation throughput on LC records.
+
+    .venv/bin/python bench/consolidate.py                 # quality table for every labelled set
+    .venv/bin/python bench/consolidate.py --sizes 10000,100000,250000   # + throughput
+    .venv/bin/python bench/consolidate.py --errors        # + every wrong decision, for tuning
+
+Quality is measured on pairs of records: precision = correctly merged pairs / merged pairs,
+recall = correctly merged pairs / pairs that should be merged. Clusters are those
+`index.consolidation.clusters.components` makes, the same function the store's full
+re-consolidation uses, with the default rules of `index.consolidation.match`.
+
+Labelled sets (../shared/data, see its README):
+- swissbib gold standard: 435 library records in 159 duplicate groups (slave.json, grouped by the
+  master whose 035 lists them) and 596 confirmed non-duplicates (unique.json). Its JSON features are
+  turned into MARC (`swissbib_record`) so that the same element extraction runs.
+- Melinda: labelled record pairs (`match-detection/index/*`, bibliographic ones), MARC-in-JSON;
+  six "no match" labels that do not speak about the records are left out (see
+  `_MELINDA_NOT_ABOUT_RECORDS`).
+- pride-and-prejudice-fixed.mrc: 383 records of one work from several catalogs. It carries no
+  labels; `bench/labels/pride-and-prejudice.tsv` holds ours (which records are the same edition),
+  made by reading the records, see that file's head.
+- thomas-mann.xml.gz: 352 records of one author's works and their translations in one catalog,
+  which holds some editions twice; `bench/labels/thomas-mann.tsv` lists those (read by hand as for
+  pride-and-prejudice). The table also counts merges across languages, which must be none.
+
+Throughput: records/s of computing match elements and clustering N LC records in memory, and of
+loading them into a store with consolidation on (`unikat load`), at each size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from itertools import combinations
+from pathlib import Path
+
+import pymarc
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(REPO))
+
+from index.consolidation.clusters import components  # noqa: E402
+from index.consolidation.keys import MatchElements, elements  # noqa: E402
+from index.consolidation.match import MatchRules, compare  # noqa: E402
+from index.records.marc import read_marc21, read_marcxml  # noqa: E402
+
+DATA = REPO.parent / "shared" / "data" / "github"
+LABELS = BENCH / "labels"
+
+
+# -- pairwise scores ---------------------------------------------------------------------------
+
+def pairs_of(groups: Iterable[Iterable]) -> set[tuple]:
+    result = set()
+    for group in groups:
+        result.update(tuple(sorted(pair)) for pair in combinations(sorted(group), 2))
+    return result
+
+
+def score(found: set[tuple], gold: set[tuple], universe: set[tuple] | None = None) -> dict:
+    """Pairwise precision/recall; `universe` limits both to labelled pairs (for pair sets)."""
+    if universe is not None:
+        found = found & universe
+    true = len(found & gold)
+    return {"merged_pairs": len(found), "gold_pairs": len(gold), "correct": true,
+            "precision": true / len(found) if found else 1.0, "recall": true / len(gold) if gold else 1.0}
+
+
+# -- swissbib ----------------------------------------------------------------------------------
+
+_SWISSBIB_KIND = {"BK01": "aa", "BK02": "am", "CR03": "as", "MU01": "cm", "MU03": "im", "MU04": "jm",
+                  "VM01": "gm", "VM02": "gm", "VM03": "gm", "MP01": "em", "CF01": "mm"}
+
+
+def swissbib_record(doc: dict) -> pymarc.Record:
+    """A MARC record carrying a swissbib feature document's data in the fields they came from."""
+    from pymarc import Field, Indicators, Subfield
+
+    code = (doc.get("format") or ["BK020000"])[0]
+    kind = _SWISSBIB_KIND.get(code[:4], "am")
+    online = code.endswith("53")
+    record = pymarc.Record(force_utf8=True, leader=f"00000n{kind} a2200000 a 4500")
+    dates = (doc.get("exactDate") or doc.get("pubyear") or "").ljust(8)[:8]
+    form = "o" if online else " "
+    record.add_field(Field(tag="001", data=doc["docid"]))
+    if online:
+        record.add_field(Field(tag="007", data="cr"))
+    record.add_field(Field(tag="008", data=f"000000s{dates}xx {' ' * 5}{form}{' ' * 11}   d"))
+
+    def data(tag: str, subfields: list[tuple[str, str]], ind: str = "  ") -> None:
+        subfields = [(c, v) for c, v in subfields if v and v.strip()]
+        if subfields:
+            record.add_field(Field(tag=tag, indicators=Indicators(*ind),
+                                   subfields=[Subfield(c, v) for c, v in subfields]))
+
+    for isbn in doc.get("isbn", []):
+        data("022" if len(isbn.replace("-", "")) == 8 and code.startswith("CR") else "020", [("a", isbn)])
+    for number in doc.get("035liste", []):
+        if number.startswith("(OCoLC)"):
+            data("035", [("a", number)])
+    if doc.get("musicid"):
+        data("028", [("a", doc["musicid"])], "02")
+    persons, corporates = doc.get("person", {}), doc.get("corporate", {})
+    for name in persons.get("100", [])[:1]:
+        data("100", [("a", name)], "1 ")
+    for name in corporates.get("110", [])[:1]:
+        data("110", [("a", name)], "2 ")
+    titles = doc.get("ttlfull", {})
+    t245 = titles.get("245", [])
+    data("245", [("a", t245[0] if t245 else ""), ("b", " : ".join(t245[1:])),
+                 ("c", (persons.get("245c") or [""])[0])], "10")
+    for title in titles.get("246", []):
+        data("246", [("a", title)], "3 ")
+    data("250", [("a", doc.get("edition", ""))])
+    for publisher in doc.get("pubword", [])[:1]:
+        data("264", [("b", publisher), ("c", dates[:4])], " 1")
+    for pages in doc.get("pages", [])[:1]:
+        data("300", [("a", pages)])
+    for part in doc.get("part", [])[:1]:
+        data("490", [("a", "Series"), ("v", part)], "0 ")
+    for tag in ("700", "800"):
+        for name in persons.get(tag, []):
+            data(tag, [("a", name)], "1 ")
+    for tag in ("710", "810"):
+        for name in corporates.get(tag, []):
+            data(tag, [("a", name)], "2 ")
+    return record
+
+
+def swissbib() -> tuple[dict, set, set | None]:
+    folder = DATA / "swissbib+clustering_metadata"
+    masters = [json.loads(line) for line in open(folder / "master.json", encoding="utf-8")]
+    owner = {number: m["docid"] for m in masters for number in m["035liste"]}
+    profiles, groups = {}, defaultdict(list)
+    for name in ("slave", "unique"):
+        for line in open(folder / f"{name}.json", encoding="utf-8"):
+            doc = json.loads(line)
+            key = f"{name}:{doc['docid']}"
+            profiles[key] = elements(swissbib_record(doc))
+            if name == "slave":
+                master = {owner[n] for n in doc["035liste"] if n in owner}
+                groups[master.pop()].append(key)
+    return profiles, pairs_of(groups.values()), None
+
+
+# -- Melinda -----------------------------------------------------------------------------------
+
+def marc_in_json(data: dict) -> pymarc.Record:
+    from pymarc import Field, Indicators, Subfield
+
+    record = pymarc.Record(force_utf8=True, leader=data["leader"])
+    for f in data["fields"]:
+        if "value" in f:
+            record.add_field(Field(tag=f["tag"], data=f["value"]))
+        else:
+            subfields = [Subfield(s["code"], s.get("value", "")) for s in f.get("subfields", [])]
+            record.add_field(Field(tag=f["tag"], indicators=Indicators(f.get("ind1", " "), f.get("ind2", " ")),
+                                   subfields=subfields))
+    return record
+
+
+# Melinda cases whose "no match" label is not a statement about the records: 06 and 07 test one
+# feature on records that lack it (the records are otherwise identical), 08, 10, 12 and 23 turn on
+# Melinda's local SID field (two records of one source database never match there).
+_MELINDA_NOT_ABOUT_RECORDS = {"06", "07", "08", "10", "12", "23"}
+
+
+def melinda() -> tuple[dict, set, set]:
+    folder = DATA / "NatLibFi+melinda-record-matching-js" / "test-fixtures" / "match-detection" / "index"
+    profiles, gold, universe = {}, set(), set()
+    for case in sorted(folder.iterdir()):
+        meta = json.loads((case / "metadata.json").read_text())
+        if meta.get("options", {}).get("strategy", {}).get("type") != "bib" or case.name in _MELINDA_NOT_ABOUT_RECORDS:
+            continue
+        a = json.loads((case / "recordA.json").read_text())
+        b = json.loads((case / "recordB.json").read_text())
+        expected = meta["expectedResults"]
+        others = b if isinstance(b, list) else [b]
+        results = expected if isinstance(expected, list) else [expected]
+        profiles[f"{case.name}:A"] = elements(marc_in_json(a))
+        for number, (other, result) in enumerate(zip(others, results, strict=True)):
+            key = f"{case.name}:B{number}"
+            profiles[key] = elements(marc_in_json(other))
+            pair = tuple(sorted((f"{case.name}:A", key)))
+            universe.add(pair)
+            if result["match"]:
+                gold.add(pair)
+    return profiles, gold, universe
+
+
+# -- MARC files --------------------------------------------------------------------------------
+
+def _read(path: Path, xml: bool = False) -> list[pymarc.Record]:
+    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    items = read_marcxml(data) if xml else read_marc21(data)
+    return [item.record for item in items if hasattr(item, "record")]
+
+
+def _label_groups(name: str) -> set[tuple]:
+    groups = defaultdict(list)
+    for line in (LABELS / name).read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            number, group = line.split("\t")[:2]
+            groups[group].append(int(number))
+    return pairs_of(groups.values())
+
+
+def pride_and_prejudice() -> tuple[dict, set, set | None]:
+    records = _read(DATA / "marc4j+marc4j" / "pride-and-prejudice-fixed.mrc")
+    profiles = {number: elements(record) for number, record in enumerate(records)}
+    return profiles, _label_groups("pride-and-prejudice.tsv"), None
+
+
+def thomas_mann() -> tuple[dict, set, set | None]:
+    records = _read(DATA / "pkiraly+qa-catalogue" / "thomas-mann.xml.gz", xml=True)
+    profiles = {number: elements(record) for number, record in enumerate(records)}
+    return profiles, _label_groups("thomas-mann.tsv"), None
+
+
+SETS = {"swissbib": swissbib, "melinda": melinda, "pride-and-prejudice": pride_and_prejudice,
+        "thomas-mann": thomas_mann}
+
+
+def evaluate(rules: MatchRules, show_errors: bool) -> list[dict]:
+    rows = []
+    for name, loader in SETS.items():
+        profiles, gold, universe = loader()
+        groups = components(profiles, rules)
+        found = pairs_of(g for g in groups if len(g) > 1)
+        row = {"set": name, "records": len(profiles), "clusters": len(groups), **score(found, gold, universe),
+               "cross_language": sum(1 for a, b in found if _languages_differ(profiles[a], profiles[b]))}
+        rows.append(row)
+        if show_errors:
+            _errors(name, profiles, found, gold, universe, rules)
+    return rows
+
+
+def _languages_differ(a: MatchElements, b: MatchElements) -> bool:
+    return bool(a.language and b.language and a.language != b.language)
+
+
+def _errors(name: str, profiles: dict, found: set, gold: set, universe: set | None, rules: MatchRules) -> None:
+    found = found & universe if universe is not None else found
+    for kind, pairs in (("wrong merge", found - gold), ("missed", gold - found)):
+        for a, b in sorted(pairs, key=str)[:200]:
+            verdict = compare(profiles[a], profiles[b], rules)
+            print(f"[{name}] {kind}: {a} / {b}: {verdict.explain()}")
+            for key in (a, b):
+                p: MatchElements = profiles[key]
+                print(f"      {key}: {p.kind} {p.carrier} {p.language} y={p.year} t='{p.title[:60]}' part='{p.part}'"
+                      f" ed='{p.edition}' au='{p.author}' pp={p.pages}/{p.extent} pub='{p.publisher}' isbn={p.isbn[:2]}")
+
+
+# -- throughput --------------------------------------------------------------------------------
+
+def throughput(size: int) -> dict:
+    from common import lc_subset
+
+    path = lc_subset(size)
+    started = time.perf_counter()
+    records = [item.record for item in read_marc21(path.read_bytes()) if hasattr(item, "record")]
+    read = time.perf_counter() - started
+    started = time.perf_counter()
+    profiles = {number: elements(record) for number, record in enumerate(records)}
+    profiled = time.perf_counter() - started
+    started = time.perf_counter()
+    groups = components(profiles)
+    clustered = time.perf_counter() - started
+    merged = sum(len(g) - 1 for g in groups)
+    return {"records": len(records), "read_s": round(read, 1), "elements_s": round(profiled, 1),
+            "cluster_s": round(clustered, 1), "records_per_s": round(len(records) / (profiled + clustered)),
+            "merged_records": merged}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="", help="LC record counts for throughput, e.g. 10000,100000,250000")
+    parser.add_argument("--errors", action="store_true", help="print every wrong decision")
+    args = parser.parse_args()
+    rows = evaluate(MatchRules(), args.errors)
+    print(f"{'set':22} {'records':>7} {'clusters':>8} {'merged':>7} {'gold':>6} {'precision':>9} {'recall':>7}"
+          f" {'x-lang':>6}")
+    for r in rows:
+        print(f"{r['set']:22} {r['records']:7} {r['clusters']:8} {r['merged_pairs']:7} {r['gold_pairs']:6}"
+              f" {r['precision']:9.3f} {r['recall']:7.3f} {r['cross_language']:6}")
+    if args.sizes:
+        print(f"\n{'LC records':>10} {'elements s':>10} {'cluster s':>9} {'records/s':>9} {'merged':>7}")
+        for size in (int(s) for s in args.sizes.split(",")):
+            t = throughput(size)
+            print(f"{t['records']:10} {t['elements_s']:10} {t['cluster_s']:9} {t['records_per_s']:9} {t['merged_records']:7}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

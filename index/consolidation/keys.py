@@ -1,0 +1,363 @@
+"""Match elements and blocking keys: the short form of a record that consolidation compares.
+
+MELVYL compares not full records but their short forms from the index-control file
+(`LCCN: 82197912  ISBN: 081910363  TITLE: FRANCISCO FRANCO THE JEWISH CONNECTION  DATE: 1977 ...`).
+`elements(record)` makes that short form, `MatchElements`: normalized identifiers, title, part,
+edition, date, language, country, author, pagination, publisher and the record's kind (leader/06-07,
+material type and carrier). It is small, JSON-serializable and stored with each member record, so
+matching never re-reads MARC.
+
+`blocking_keys(elements)` gives the keys under which a record is filed for candidate search: every
+strong identifier, and the first 15 letters of the title with the year or with the author's
+surname. Only records sharing a key are ever compared, and every key starts with the kind, so
+matching stays inside one bibliographic type and cost grows with the catalog, not its square.
+
+This module knows MARC 21 and normalization; it knows nothing of the store, scoring or merging.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, fields
+
+import pymarc
+
+from index.searchkeys.extract import material_type
+from index.searchkeys.normalize import normalize, normalize_isbn, normalize_issn, normalize_lccn, normalize_number
+
+__all__ = ["MatchElements", "blocking_keys", "elements", "title_key"]
+
+TITLE_KEY_LETTERS = 15
+
+_OCLC = re.compile(r"^\s*\((?:OCoLC|OCLC)\)\s*(?:ocm|ocn|on)?0*(\d+)", re.I)
+_OCLC_001 = re.compile(r"^(?:ocm|ocn|on)?0*(\d+)$", re.I)
+_NO_LANGUAGE = {"", "und", "zxx", "mul", "|||", "n/a", "xxx", "sgn"}
+_NO_COUNTRY = {"", "xx", "|||", "zz", "vp", "uu"}
+# Leading articles dropped from titles catalogued without non-filing indicator (ind2 0), so
+# "The Hobbit" (ind2 0) and "Hobbit" (ind2 4 on "The ") compare equal.
+_ARTICLES = {"the", "a", "an", "der", "die", "das", "le", "la", "les", "l", "el", "los", "las", "il", "lo",
+             "gli", "un", "une", "ein", "eine", "de", "het", "een", "o", "os", "as", "den", "det"}
+_EDITION_WORDS = {"ed", "edition", "edn", "aufl", "auflage", "ausg", "ausgabe", "uppl", "upplagan", "izd",
+                  "izdanie", "edicion", "edizione", "wyd", "wydanie", "vyd", "vydani", "druk", "udg",
+                  "udgave", "painos", "kiadas", "edicao", "print", "printing", "impr", "impression", "rev",
+                  "revised", "enl", "and", "und", "et", "neu", "bearb", "new", "nouv", "nouvelle", "st", "nd",
+                  "rd", "th", "d", "e", "er", "re", "eme", "a", "o"}
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+             "eighth": 8, "ninth": 9, "tenth": 10, "erste": 1, "zweite": 2, "dritte": 3, "vierte": 4,
+             "funfte": 5, "premiere": 1, "deuxieme": 2, "troisieme": 3, "primera": 1, "segunda": 2,
+             "tercera": 3, "prima": 1, "seconda": 2, "terza": 3, "erster": 1, "zweiter": 2, "dritter": 3}
+_ROMAN = re.compile(r"^(?=[mdclxvi]+$)m{0,3}(cm|cd|d?c{0,3})(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
+_PAGE_WORD = re.compile(r"\d\]?\s*(?:p|pp|pages?|s|seiten|leaves|l|bl|f|ff|str|sider|sivua|oldal|stron|c|folios?|"
+                        r"pagine|paginas|fr)\b", re.I)
+_VOLUMES = re.compile(r"(\d+)\s*(?:v|vols?|volumes?|bd|bde|bande|t|tomes?)\b", re.I)
+_NUMBER = re.compile(r"\d+")
+_BRACKETED = re.compile(r"\[[^\]]*\]")
+_PUBLISHER_NOISE = {"inc", "ltd", "co", "corp", "corporation", "company", "gmbh", "ag", "kg", "sa", "srl",
+                    "spa", "llc", "plc", "bv", "nv", "ab", "as", "oy", "verlag", "verlags", "editions",
+                    "editorial", "editore", "editeur", "editeurs", "edition", "publishers", "publisher",
+                    "publishing", "pub", "publ", "and", "und", "the", "et", "y", "e", "jun", "sons", "s",
+                    "distributed", "by", "distributor", "distributors", "printed", "for"}
+
+
+@dataclass(frozen=True)
+class MatchElements:
+    """The normalized short form of one bibliographic record (the consolidation profile).
+
+    Empty strings, empty tuples and None mean "not in the record"; a missing element never
+    counts for or against a match.
+    """
+
+    kind: str = ""                  # leader/06-07 and material type, e.g. "am book"
+    carrier: str = ""               # "online", "microform", "braille", "large print" or "" (regular)
+    language: str = ""              # MARC language code (008/35-37, else 041 $a)
+    lccn: tuple[str, ...] = ()
+    isbn: tuple[str, ...] = ()      # ISBN-13, made from ISBN-10 where needed
+    issn: tuple[str, ...] = ()
+    oclc: tuple[str, ...] = ()
+    nbn: tuple[str, ...] = ()       # national bibliography numbers (015) and agency numbers (016)
+    year: int | None = None         # 008/07-10, else the first year of 260/264 $c
+    years: tuple[int, ...] = ()     # every year the record names (008 dates, 26x $c)
+    title: str = ""                 # 245 $a $b normalized, non-filing characters skipped
+    title_a: str = ""               # 245 $a alone
+    part: str = ""                  # 245 $n $p: number and name of a part or volume
+    edition: str = ""               # 250 $a, as "#2" when it has a number, else its significant words
+    country: str = ""               # 008/15-17
+    author: str = ""                # 1XX $a normalized (else the first 7XX)
+    names: tuple[str, ...] = ()     # every 1XX/7XX $a normalized
+    pages: int | None = None        # the largest page count in 300 $a
+    extent: int | None = None       # the leading count in 300 $a (volumes, discs, sheets)
+    publisher: str = ""             # first 260/264 $b, normalized, legal forms dropped
+    pubnum: tuple[str, ...] = ()    # publisher numbers (028), as `label+number|number`
+    size: int | None = None         # 300 $c height in cm
+    prepublication: bool = False    # leader/17 `8`: date and extent are the publisher's forecast
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> MatchElements:
+        data = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+        return cls(**values)
+
+    @property
+    def strong_ids(self) -> dict[str, tuple[str, ...]]:
+        return {"lccn": self.lccn, "isbn": self.isbn, "issn": self.issn, "oclc": self.oclc, "nbn": self.nbn}
+
+
+def title_key(title: str) -> str:
+    """The first 15 letters (and digits) of a normalized title, spaces left out (MELVYL's rule)."""
+    return "".join(title.split())[:TITLE_KEY_LETTERS]
+
+
+def blocking_keys(e: MatchElements) -> list[str]:
+    """Keys under which a record is filed for candidate search, each prefixed by its kind."""
+    keys = [f"{e.kind}|{name}:{value}" for name, values in e.strong_ids.items() for value in values]
+    keys += [f"{e.kind}|pubnum:{value.split('|')[0]}" for value in e.pubnum]
+    short = title_key(e.title)
+    if short:
+        if e.year is not None:
+            keys.append(f"{e.kind}|ty:{short}:{e.year}")
+        surname = e.author.split()[0] if e.author else ""
+        if surname:
+            keys.append(f"{e.kind}|ta:{short}:{surname}")
+        short_a = title_key(e.title_a)
+        if short_a != short and e.year is not None:
+            keys.append(f"{e.kind}|ty:{short_a}:{e.year}")
+    return list(dict.fromkeys(keys))
+
+
+# -- building the elements -----------------------------------------------------------------------
+
+def _subfields(field: pymarc.Field | None, codes: str) -> list[str]:
+    if field is None or field.is_control_field():
+        return []
+    return [sf.value for sf in field.subfields if sf.code in codes and sf.value]
+
+
+def _control(record: pymarc.Record, tag: str) -> str:
+    field = record.get(tag)
+    return (field.data or "") if field is not None and field.is_control_field() else ""
+
+
+def _unique(values) -> tuple:
+    return tuple(dict.fromkeys(v for v in values if v))
+
+
+def _isbns(record: pymarc.Record) -> tuple[str, ...]:
+    found = []
+    for field in record.get_fields("020"):
+        for value in field.get_subfields("a"):
+            forms = normalize_isbn(value)
+            found += [f for f in forms if len(f) == 13]
+    return _unique(found)
+
+
+def _oclc(record: pymarc.Record) -> tuple[str, ...]:
+    found = [m.group(1) for f in record.get_fields("035") for v in f.get_subfields("a") if (m := _OCLC.match(v))]
+    if _control(record, "003").strip().lower() in ("ocolc", "oclc") and (m := _OCLC_001.match(_control(record, "001").strip())):
+        found.append(m.group(1))
+    return _unique(found)
+
+
+def _nbn(record: pymarc.Record) -> tuple[str, ...]:
+    found = []
+    for field in record.get_fields("015"):
+        source = normalize_number(" ".join(field.get_subfields("2")))
+        found += [f"{source}:{normalize_number(v)}" for v in field.get_subfields("a")]
+    for field in record.get_fields("016"):
+        agency = normalize_number(" ".join(field.get_subfields("2"))) or "dlc-ca"
+        found += [f"{agency}:{normalize_number(v)}" for v in field.get_subfields("a")]
+    return _unique(v for v in found if not v.endswith(":"))
+
+
+def _years(record: pymarc.Record) -> tuple[int | None, tuple[int, ...]]:
+    data008 = _control(record, "008")
+    years = []
+    for start in (7, 11):
+        text = data008[start:start + 4]
+        if len(text) == 4 and text.isdigit() and text not in ("0000", "9999"):
+            years.append(int(text))
+    imprint_years = []
+    for field in record.get_fields("260", "264"):
+        for value in field.get_subfields("c"):
+            imprint_years += [int(y) for y in re.findall(r"(?<!\d)(1[4-9]\d\d|20\d\d)(?!\d)", value)]
+    primary = years[0] if years else (imprint_years[0] if imprint_years else None)
+    return primary, _unique(years + imprint_years)
+
+
+def _strip_article(words: list[str]) -> list[str]:
+    if len(words) > 1 and words[0] in _ARTICLES:
+        return words[1:]
+    return words
+
+
+def _titles(record: pymarc.Record) -> tuple[str, str, str]:
+    field = record.get("245")
+    if field is None:
+        return "", "", ""
+    skip = int(field.indicator2) if (field.indicator2 or "").isdigit() else 0
+    a = " ".join(field.get_subfields("a"))
+    b = " ".join(field.get_subfields("b"))
+    a = a[skip:] if skip < len(a) else a
+    words_a = normalize(a).split()
+    if skip == 0:
+        words_a = _strip_article(words_a)
+    title_a = " ".join(words_a)
+    title = " ".join(words_a + normalize(b).split())
+    return title, title_a, _part(field)
+
+
+def _number(word: str) -> str:
+    if word.isdigit():
+        return str(int(word))
+    if _ROMAN.match(word):
+        values = {"m": 1000, "d": 500, "c": 100, "l": 50, "x": 10, "v": 5, "i": 1}
+        total = 0
+        for here, after in zip(word, word[1:] + " ", strict=True):
+            value = values[here]
+            total += -value if after != " " and values[after] > value else value
+        return str(total)
+    return word
+
+
+def _part(field: pymarc.Field) -> str:
+    """245 $n/$p: numbers in arabic form, words normalized (`Bd. II` and `v. 2` both give `2`)."""
+    numbers = [_number(w) for n in field.get_subfields("n") for w in normalize(n).split()]
+    numbered = [w for w in numbers if w.isdigit()]
+    names = normalize(" ".join(field.get_subfields("p")))
+    return " ".join(numbered + ([names] if names else []) if numbered or names else [])
+
+
+def _edition(record: pymarc.Record) -> str:
+    """250 $a as `#N` when it states a number (`2nd ed.`, `Second edition`, `2. Aufl.`), else its words."""
+    text = " ".join(_subfields(record.get("250"), "a"))
+    if not text:
+        return ""
+    words = normalize(re.sub(r"(\d+)(st|nd|rd|th|d|e|er|re|eme|a|o)\b", r"\1", text, flags=re.I)).split()
+    for word in words:
+        if word.isdigit() and len(word) <= 3:
+            return f"#{int(word)}"
+        if word in _ORDINALS:
+            return f"#{_ORDINALS[word]}"
+    significant = [w for w in words if w not in _EDITION_WORDS]
+    return " ".join(significant)
+
+
+def _carrier(record: pymarc.Record) -> str:
+    leader = str(record.leader)
+    f007 = _control(record, "007")
+    data008 = _control(record, "008")
+    gmd = normalize(" ".join(_subfields(record.get("245"), "h")))
+    form_at = 29 if leader[6:7] in ("e", "f", "g", "k", "o", "r") else 23
+    form = data008[form_at:form_at + 1]
+    if f007[:2] == "cr" or form in ("o", "s", "q") or "electronic resource" in gmd or "online" in gmd:
+        return "online"
+    if f007[:1] == "h" or form in ("a", "b", "c") or "microform" in gmd or "microfiche" in gmd:
+        return "microform"
+    if f007[:1] == "f" or form == "f" or "braille" in gmd:
+        return "braille"
+    if form == "d" or "large print" in gmd:
+        return "large print"
+    return ""
+
+
+def _language(record: pymarc.Record) -> str:
+    code = _control(record, "008")[35:38].strip().lower()
+    if code in _NO_LANGUAGE or not code.isalpha():
+        codes = [normalize_number(v)[:3] for f in record.get_fields("041") for v in f.get_subfields("a")]
+        code = codes[0] if codes else ""
+    return "" if code in _NO_LANGUAGE or not code.isalpha() else code
+
+
+def _names(record: pymarc.Record) -> tuple[str, tuple[str, ...]]:
+    main = ""
+    names = []
+    for tag in ("100", "110", "111", "700", "710", "711"):
+        for field in record.get_fields(tag):
+            codes = "a" if tag.endswith("00") else "ab"
+            name = normalize(" ".join(field.get_subfields(*codes)))
+            if name:
+                names.append(name)
+                if not main and (tag.startswith("1") or not any(record.get_fields("100", "110", "111"))):
+                    main = name
+    return main, _unique(names)
+
+
+def _extent(record: pymarc.Record) -> tuple[int | None, int | None]:
+    """(pages, count): the largest unbracketed number of a paged extent (`4 p.l., [3]-311, [1] p.`
+    gives 311), else the leading count (`2 v.`, `3 CD`, `8 microfiches`)."""
+    field = record.get("300")
+    text = " ".join(field.get_subfields("a")) if field is not None else ""
+    text = re.split(r"[:;]", text)[0]
+    volumes = [int(n) for n in _VOLUMES.findall(text)]
+    if _PAGE_WORD.search(text) and not volumes:
+        numbers = [int(n) for n in _NUMBER.findall(_BRACKETED.sub(" ", text))]
+        return (max(numbers) if numbers else None), None
+    first = _NUMBER.search(text)
+    return None, (volumes[0] if volumes else (int(first.group()) if first else None))
+
+
+def _publisher(record: pymarc.Record) -> str:
+    for field in record.get_fields("260", "264"):
+        if field.tag == "264" and field.indicator2 not in ("1", " "):
+            continue
+        names = field.get_subfields("b")
+        if names:
+            words = [w for w in normalize(names[0]).split() if w not in _PUBLISHER_NOISE]
+            return " ".join(words)
+    return ""
+
+
+def _size(record: pymarc.Record) -> int | None:
+    field = record.get("300")
+    match = re.search(r"(\d+)\s*cm", " ".join(field.get_subfields("c")) if field is not None else "")
+    return int(match.group(1)) if match else None
+
+
+def _pubnums(record: pymarc.Record) -> tuple[str, ...]:
+    found = []
+    for field in record.get_fields("028"):
+        label = normalize_number(" ".join(field.get_subfields("b")))
+        found += [f"{label}{normalize_number(v)}|{normalize_number(v)}" for v in field.get_subfields("a")
+                  if normalize_number(v)]
+    return _unique(found)
+
+
+def elements(record: pymarc.Record) -> MatchElements:
+    """The match elements of a MARC 21 bibliographic record."""
+    leader = str(record.leader)
+    year, years = _years(record)
+    title, title_a, part = _titles(record)
+    author, names = _names(record)
+    pages, extent = _extent(record)
+    country = _control(record, "008")[15:18].strip(" |").lower()
+    lccns = [normalize_lccn(v) for f in record.get_fields("010") for v in f.get_subfields("a")]
+    issns = [normalize_issn(v) for f in record.get_fields("022") for v in f.get_subfields("a")]
+    return MatchElements(
+        kind=f"{leader[6:8]} {material_type(record)}",
+        carrier=_carrier(record),
+        language=_language(record),
+        lccn=_unique(lccns),
+        isbn=_isbns(record),
+        issn=_unique(issns),
+        oclc=_oclc(record),
+        nbn=_nbn(record),
+        year=year,
+        years=years,
+        title=title,
+        title_a=title_a,
+        part=part,
+        edition=_edition(record),
+        country="" if country in _NO_COUNTRY else country,
+        author=author,
+        names=names,
+        pages=pages,
+        extent=extent,
+        publisher=_publisher(record),
+        pubnum=_pubnums(record),
+        size=_size(record),
+        prepublication=leader[17:18] == "8",
+    )

@@ -1,0 +1,300 @@
+"""Deciding whether two records describe the same title: guards, first pass, second pass.
+
+`compare(a, b, rules)` takes two `MatchElements` and returns a `Verdict` that says whether they
+match and why, element by element, so a librarian can read every decision
+(`unikat clusters ISN` prints them).
+
+1. **Guards.** Records of different kinds (leader/06-07, material type), carriers (print, online,
+   microform), languages, edition statements or volume/part numbers never match, whatever else
+   agrees: different editions and translations are different titles.
+2. **First pass** (MELVYL): the same strong identifier (LCCN, ISBN-13, ISSN, OCLC number,
+   national bibliography number), the same year and the same first 15 letters of the title.
+3. **Second pass**: a weighted comparison. Each element adds its `agree` points when both records
+   have it and agree, and takes away its `disagree` points when both have it and disagree;
+   partial agreement (a similar title, a year apart, nearly the same page count) earns a fixed
+   fraction. The records match when the sum reaches `threshold`. Weights and threshold come from
+   `unikat.toml` (`[consolidation]`); the defaults here were tuned on the labelled sets that
+   `bench/consolidate.py` evaluates.
+
+`compare` is symmetric and depends on the two records only, never on what else is in the
+catalog, so clusters (connected groups of matching records) come out the same whatever order
+records arrive in. This module knows nothing of MARC, the store or merging.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from index.consolidation.keys import MatchElements, title_key
+
+__all__ = ["DEFAULT_AGREE", "DEFAULT_DISAGREE", "DEFAULT_THRESHOLD", "MatchRules", "Verdict", "compare"]
+
+# Points per element. Tuned with bench/consolidate.py (see its table); change them in unikat.toml.
+DEFAULT_AGREE: dict[str, float] = {
+    "lccn": 0.5, "isbn": 0.45, "issn": 0.4, "oclc": 0.5, "nbn": 0.5, "pubnum": 0.45,
+    "title": 0.35, "date": 0.15, "edition": 0.1, "country": 0.05,
+    "author": 0.15, "pagination": 0.2, "publisher": 0.1,
+}
+DEFAULT_DISAGREE: dict[str, float] = {
+    "lccn": 0.5, "isbn": 0.45, "issn": 0.4, "oclc": 0.1, "nbn": 0.3, "pubnum": 0.2,
+    "title": 0.6, "date": 1.0, "edition": 0.05, "country": 0.1,
+    "author": 0.3, "pagination": 0.3, "publisher": 0.1,
+}
+DEFAULT_THRESHOLD = 0.8
+ELEMENTS = tuple(DEFAULT_AGREE)
+
+
+@dataclass(frozen=True)
+class MatchRules:
+    """Weights and threshold of the second pass (`[consolidation]` in unikat.toml)."""
+
+    agree: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_AGREE))
+    disagree: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_DISAGREE))
+    threshold: float = DEFAULT_THRESHOLD
+
+    @classmethod
+    def from_table(cls, table: Mapping) -> MatchRules:
+        """Rules from the `[consolidation]` table; raises ValueError naming a wrong entry."""
+        agree, disagree = dict(DEFAULT_AGREE), dict(DEFAULT_DISAGREE)
+        for name, target in (("agree", agree), ("disagree", disagree)):
+            for element, value in table.get(name, {}).items():
+                if element not in ELEMENTS:
+                    raise ValueError(f"[consolidation.{name}] {element}: unknown element (known: {', '.join(ELEMENTS)})")
+                if not isinstance(value, int | float) or value < 0:
+                    raise ValueError(f"[consolidation.{name}] {element}: points must be a number >= 0")
+                target[element] = float(value)
+        threshold = table.get("threshold", DEFAULT_THRESHOLD)
+        if not isinstance(threshold, int | float) or threshold <= 0:
+            raise ValueError("[consolidation] threshold must be a number > 0")
+        return cls(agree, disagree, float(threshold))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of comparing two records, with its reasons.
+
+    `step` is "guard" (a conflict forbids the match), "pass 1", or "pass 2". `points` lists
+    (element, points, note) for every element that counted.
+    """
+
+    matched: bool
+    step: str
+    score: float = 0.0
+    points: tuple[tuple[str, float, str], ...] = ()
+    conflict: str = ""
+
+    def explain(self) -> str:
+        if self.step == "guard":
+            return f"no match: {self.conflict}"
+        if self.step == "pass 1":
+            return "pass 1: " + "; ".join(note for _, _, note in self.points)
+        parts = ", ".join(note or f"{name} {value:+.2f}" for name, value, note in self.points)
+        verb = "match" if self.matched else "no match"
+        return f"pass 2 {verb}: score {self.score:.2f} ({parts})"
+
+
+# -- guards -------------------------------------------------------------------------------------
+
+def _edition_conflict(a: str, b: str) -> bool:
+    if a == b:
+        return False
+    if a and b:
+        return True
+    present = a or b
+    # A numbered edition after the first against a record stating none: a later edition.
+    return present.startswith("#") and present != "#1"
+
+
+def _conflict(a: MatchElements, b: MatchElements) -> str:
+    if a.kind != b.kind:
+        return f"different bibliographic type ({a.kind} / {b.kind})"
+    if a.carrier != b.carrier:
+        return f"different carrier ({a.carrier or 'print'} / {b.carrier or 'print'})"
+    if a.language and b.language and a.language != b.language:
+        return f"different language ({a.language} / {b.language})"
+    if _edition_conflict(a.edition, b.edition):
+        return f"different edition ({a.edition or 'none'} / {b.edition or 'none'})"
+    if a.part != b.part:
+        return f"different part or volume ({a.part or 'none'} / {b.part or 'none'})"
+    if _publisher(a, b) == -1.0 and _equal(a.country, b.country) == -1.0:
+        return f"different publisher and country ({a.publisher}, {a.country} / {b.publisher}, {b.country})"
+    return ""
+
+
+# -- element comparisons: each returns (fraction in -1..1, note) or None when not comparable ------
+
+def _shared(a: tuple[str, ...], b: tuple[str, ...]) -> float | None:
+    if not a or not b:
+        return None
+    return 1.0 if set(a) & set(b) else -1.0
+
+
+def _words(text: str) -> set[str]:
+    return set(text.split())
+
+
+def title_similarity(a: str, b: str) -> float:
+    """1.0 for equal titles, else the Dice coefficient of their words (one title being the
+    start of the other, as with and without a subtitle, counts 0.85 at least)."""
+    if a == b:
+        return 1.0
+    wa, wb = _words(a), _words(b)
+    if not wa or not wb:
+        return 0.0
+    dice = 2 * len(wa & wb) / (len(wa) + len(wb))
+    if a.startswith(b + " ") or b.startswith(a + " "):
+        dice = max(dice, 0.85)
+    return dice
+
+
+def _title(a: MatchElements, b: MatchElements) -> float | None:
+    if not a.title or not b.title:
+        return None
+    similarity = title_similarity(a.title, b.title)
+    if similarity >= 0.999:
+        return 1.0
+    if a.title_a == b.title_a:
+        return 0.8
+    if similarity >= 0.8:
+        return 0.7
+    if similarity >= 0.6:
+        return 0.3
+    return -1.0
+
+
+def _date(a: MatchElements, b: MatchElements) -> float | None:
+    """Same year agrees; a year apart is a mild doubt (publishers date late in the year, and a
+    prepublication record's year is a forecast); farther apart is another printing or edition."""
+    if a.year is None or b.year is None:
+        return None
+    if a.year == b.year:
+        return 1.0
+    if abs(a.year - b.year) == 1:
+        return 0.0 if a.prepublication or b.prepublication else -0.1
+    return -1.0
+
+
+def _edition(a: MatchElements, b: MatchElements) -> float | None:
+    if a.edition and b.edition:
+        return 1.0 if a.edition == b.edition else -1.0
+    if a.edition or b.edition:
+        return -1.0
+    return None
+
+
+def _equal(a: str, b: str) -> float | None:
+    if not a or not b:
+        return None
+    return 1.0 if a == b else -1.0
+
+
+def _author(a: MatchElements, b: MatchElements) -> float | None:
+    if not a.names or not b.names:
+        return None
+    if a.author and a.author == b.author:
+        return 1.0
+    if set(a.names) & set(b.names):
+        return 0.6
+    surnames_a = {n.split()[0] for n in a.names}
+    surnames_b = {n.split()[0] for n in b.names}
+    if surnames_a & surnames_b:
+        return 0.3
+    return -1.0
+
+
+def _pagination(a: MatchElements, b: MatchElements) -> float | None:
+    if a.prepublication or b.prepublication:
+        return None
+    if a.size is not None and b.size is not None and abs(a.size - b.size) >= 3:
+        return -1.0
+    if a.pages is not None and b.pages is not None:
+        if a.pages == b.pages:
+            return 1.0
+        if abs(a.pages - b.pages) <= max(2, 0.02 * max(a.pages, b.pages)):
+            return 0.5
+        return -1.0
+    if a.extent is not None and b.extent is not None:
+        return 0.5 if a.extent == b.extent else -1.0
+    return None
+
+
+def _publisher(a: MatchElements, b: MatchElements) -> float | None:
+    if not a.publisher or not b.publisher:
+        return None
+    wa, wb = _words(a.publisher), _words(b.publisher)
+    if a.publisher.split()[0] == b.publisher.split()[0] or len(wa & wb) * 2 >= min(len(wa), len(wb)):
+        return 1.0
+    return -1.0
+
+
+def _pubnum(a: MatchElements, b: MatchElements) -> float | None:
+    """Publisher numbers (028): the same label and number agree (`$b F $a 123` = `$a F-123`),
+    the same number under another label half."""
+    if not a.pubnum or not b.pubnum:
+        return None
+    if {p.split("|")[0] for p in a.pubnum} & {p.split("|")[0] for p in b.pubnum}:
+        return 1.0
+    if {p.split("|")[1] for p in a.pubnum} & {p.split("|")[1] for p in b.pubnum}:
+        return 0.5
+    return -1.0
+
+
+_COMPARISONS = {
+    "lccn": lambda a, b: _shared(a.lccn, b.lccn),
+    "isbn": lambda a, b: _shared(a.isbn, b.isbn),
+    "issn": lambda a, b: _shared(a.issn, b.issn),
+    "oclc": lambda a, b: _shared(a.oclc, b.oclc),
+    "nbn": lambda a, b: _shared(a.nbn, b.nbn),
+    "pubnum": _pubnum,
+    "title": _title,
+    "date": _date,
+    "edition": _edition,
+    "country": lambda a, b: _equal(a.country, b.country),
+    "author": _author,
+    "pagination": _pagination,
+    "publisher": _publisher,
+}
+
+
+# A second-pass match needs one of these to agree: a title and a name alone, however alike, do not
+# tell one edition from another.
+_ANCHORS = frozenset({"lccn", "isbn", "issn", "oclc", "nbn", "pubnum", "date"})
+
+
+def _first_pass(a: MatchElements, b: MatchElements) -> tuple[tuple[str, float, str], ...] | None:
+    """MELVYL's first pass: a shared strong id, the same year, the same first 15 title letters."""
+    if a.year is None or a.year != b.year or not a.title or title_key(a.title) != title_key(b.title):
+        return None
+    for name, values in a.strong_ids.items():
+        shared = sorted(set(values) & set(b.strong_ids[name]))
+        if shared:
+            return ((name, 0.0, f"same {name} {shared[0]}"), ("date", 0.0, f"same year {a.year}"),
+                    ("title", 0.0, f"same title start '{title_key(a.title)}'"))
+    return None
+
+
+def compare(a: MatchElements, b: MatchElements, rules: MatchRules | None = None) -> Verdict:
+    """Whether `a` and `b` describe the same title (symmetric in a and b)."""
+    rules = rules or MatchRules()
+    conflict = _conflict(a, b)
+    if conflict:
+        return Verdict(False, "guard", conflict=conflict)
+    first = _first_pass(a, b)
+    if first is not None:
+        return Verdict(True, "pass 1", points=first)
+    points = []
+    score = 0.0
+    anchored = False
+    for name, comparison in _COMPARISONS.items():
+        fraction = comparison(a, b)
+        if fraction is None:
+            continue
+        anchored = anchored or (name in _ANCHORS and fraction > 0)
+        value = fraction * (rules.agree[name] if fraction > 0 else rules.disagree[name])
+        if value:
+            points.append((name, round(value, 4), ""))
+            score += value
+    if not anchored:
+        return Verdict(False, "pass 2", round(score, 4), tuple(points) + (("anchor", 0.0, "no shared number or year"),))
+    return Verdict(score >= rules.threshold - 1e-9, "pass 2", round(score, 4), tuple(points))
