@@ -176,6 +176,11 @@ class _Run:
     def search(self, database: Database, query: str, sort_keys: str | None,
                depth: int = 0) -> ResultSet:
         """Parse, map, search and sort. Raises SruDiagnostic, CatalogError or QueryError."""
+        return self.search_named(database, query, sort_keys, depth)[0]
+
+    def search_named(self, database: Database, query: str, sort_keys: str | None,
+                     depth: int = 0) -> tuple[ResultSet, str | None]:
+        """Like `search`; also the id of the earlier set when the query only names one."""
         if len(query) > self.settings.maximum_query_length:
             raise SruDiagnostic(_D.TOO_MANY_CHARACTERS_IN_QUERY,
                                 str(self.settings.maximum_query_length))
@@ -190,12 +195,14 @@ class _Run:
                 raise SruDiagnostic(_D.RESULT_SET_DOES_NOT_EXIST, node.name)
             if found.database.name.lower() != database.name.lower():
                 raise SruDiagnostic(_D.RESULT_SET_DOES_NOT_EXIST, f"{node.name} (another database)")
+            if not keys:
+                return found, node.name
             result_set = found
         else:
             result_set = self.catalog.search(node, database, sets, ranked=ranked)
         if keys:
             result_set = self.catalog.sort(result_set, keys)
-        return result_set
+        return result_set, None
 
 
 def _ranked(node: Node) -> bool:
@@ -351,7 +358,7 @@ def _search_retrieve(request: SruRequest, run: _Run, database: Database) -> etre
     try:
         if schema is None:
             raise SruDiagnostic(_D.UNKNOWN_SCHEMA, request.record_schema or "")
-        result_set = run.search(database, query, request.sort_keys)
+        result_set, earlier = run.search_named(database, query, request.sort_keys)
     except SruDiagnostic as diagnostic:
         return _failure(request, diagnostic)
     except CatalogError as error:
@@ -359,8 +366,8 @@ def _search_retrieve(request: SruRequest, run: _Run, database: Database) -> etre
     except QueryError as error:
         return _failure(request, diagnostic_for_query_error(error))
 
-    set_id = None
-    if request.result_set_ttl != 0:
+    set_id = earlier
+    if set_id is None and request.result_set_ttl != 0:
         set_id = result_set_id(database.name, query, request.sort_keys)
         run.state.put(set_id, result_set, run.now, run.ttl)
 

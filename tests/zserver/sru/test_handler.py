@@ -524,6 +524,7 @@ def test_result_set_reuse_keeps_the_order(catalog) -> None:
                    state=state, now=20.0)
     assert diagnostics(again) == [] and _ids(again) == _ids(first)
     assert hits(again) == hits(first)
+    assert again.xpath("string(sru:resultSetId)", namespaces=NS) == set_id and len(state) == 1
     # Another worker (an empty state) runs the search the id carries.
     _, elsewhere = run(catalog, {"query": f'cql.resultSetId = "{set_id}"', "maximumRecords": "10"},
                        state=SruState(), now=30.0)
