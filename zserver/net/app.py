@@ -26,7 +26,6 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime
 
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.protocol import Factory, Protocol
@@ -127,8 +126,7 @@ class SwitchFactory(Factory):
 # -- processes -------------------------------------------------------------------------------
 
 def _supervisor_log(line: str) -> None:
-    stamp = datetime.now().astimezone().isoformat(timespec="milliseconds")
-    print(f"{stamp} server {os.getpid()} {line}", file=sys.stderr, flush=True)
+    stderr_log(line, role="server")
 
 
 def _listen(host: str, port: int) -> socket.socket:

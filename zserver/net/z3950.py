@@ -40,10 +40,12 @@ __all__ = ["Z3950Factory", "Z3950Protocol", "stderr_log"]
 DEFAULT_IDLE_TIMEOUT = 900.0
 
 
-def stderr_log(line: str) -> None:
-    """One log line on stderr: local time, worker process id, the line."""
+def stderr_log(line: str, role: str = "worker") -> None:
+    """One log line on stderr: local time, role and process id, the line. Written with one
+    write(2), so lines of processes sharing stderr do not interleave (up to PIPE_BUF)."""
     stamp = datetime.now().astimezone().isoformat(timespec="milliseconds")
-    print(f"{stamp} worker {os.getpid()} {line}", file=sys.stderr, flush=True)
+    sys.stderr.flush()
+    os.write(sys.stderr.fileno(), f"{stamp} {role} {os.getpid()} {line}\n".encode("utf-8", "replace"))
 
 
 def _peer(address: IAddress) -> str:
