@@ -384,3 +384,22 @@ def test_server_logs_one_line_per_request(server, yaz):
     time.sleep(0.2)
     assert any(re.search(r" worker \d+ 127\.0\.0\.1:\d+ search db=unikat set=1 hits=\d+ [\d.]+ms$", line)
                for line in server.log)
+
+
+def test_a_dead_worker_is_replaced(server, yaz, catalog):
+    import os
+    import signal
+
+    workers = [int(pid) for line in list(server.log) for pid in re.findall(r" worker (\d+) serving$", line)]
+    assert len(workers) >= 2
+    victim = workers[0]
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(f"worker {victim} ended (killed by signal 9)" in line
+                                                  for line in server.log):
+        time.sleep(0.1)
+    while time.monotonic() < deadline and len(re.findall(r" serving$", "\n".join(server.log), re.M)) <= len(workers):
+        time.sleep(0.1)
+    assert any(f"worker {victim} ended (killed by signal 9); starting another" in line for line in server.log)
+    for _ in range(4):      # whichever worker the kernel hands the connection to answers
+        assert hits(yaz(f"find {HISTORY}")) == [expected_hits(catalog, HISTORY)]

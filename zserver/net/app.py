@@ -11,8 +11,9 @@ only inside the functions that run it, never before a fork.
 The seam for SRU: Z39.50 and HTTP share the port, and the first byte of a connection tells
 them apart (`sniff`): a BER context-class constructed tag (0xA0-0xBF; initRequest is 0xB4) is
 Z39.50, an ASCII capital letter is an HTTP method. `ProtocolSwitch` buffers until it knows,
-then hands the connection to the protocol built by the matching factory. Until an HTTP
-factory is passed to `SwitchFactory`, HTTP requests get "501 Not Implemented".
+then hands the connection to the protocol built by the matching factory. Until `_run_worker`
+passes an HTTP factory builder to `SwitchFactory` (`http=zserver.net.http.http_site`), HTTP
+requests get "501 Not Implemented".
 
 It must not know what a PDU or a query means.
 """
@@ -33,6 +34,7 @@ from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 
 from index.home import Home
+from index.search import Catalog
 from zserver.net.z3950 import DEFAULT_IDLE_TIMEOUT, Z3950Factory, stderr_log
 
 __all__ = ["ProtocolSwitch", "SwitchFactory", "serve", "sniff"]
@@ -101,26 +103,33 @@ class ProtocolSwitch(Protocol, TimeoutMixin):
 
 
 class SwitchFactory(Factory):
-    """The factory listening on the shared port: Z39.50 now, HTTP (SRU) when given."""
+    """The factory listening on the shared port: Z39.50, and HTTP (SRU) when `http` is given.
+
+    `http` builds the HTTP factory from the worker's open catalog (the one the Z39.50 factory
+    opened in its `startFactory`), e.g. `zserver.net.http.http_site`; None answers 501.
+    """
 
     protocol = ProtocolSwitch
 
-    def __init__(self, z3950: Factory, http: Factory | None = None, *,
+    def __init__(self, z3950: Z3950Factory, http: Callable[[Catalog], Factory] | None = None, *,
                  idle_timeout: float = DEFAULT_IDLE_TIMEOUT, clock: IReactorTime | None = None) -> None:
         self.z3950 = z3950
-        self.http = http
+        self._http_for = http
+        self.http: Factory | None = None
         self.idle_timeout = idle_timeout
         self.clock = clock
 
     def startFactory(self) -> None:
         self.z3950.doStart()
-        if self.http is not None:
+        if self._http_for is not None and self.z3950.catalog is not None:
+            self.http = self._http_for(self.z3950.catalog)
             self.http.doStart()
 
     def stopFactory(self) -> None:
-        self.z3950.doStop()
         if self.http is not None:
             self.http.doStop()
+            self.http = None
+        self.z3950.doStop()
 
 
 # -- processes -------------------------------------------------------------------------------
@@ -240,8 +249,6 @@ def serve(home: Home, host: str | None = None, port: int | None = None, workers:
     host = host or str(server.get("host", "127.0.0.1"))
     port = int(server.get("port", 2100)) if port is None else port
     workers = int(server.get("workers", 2)) if workers is None else workers
-    from index.search import Catalog
-
     Catalog(home).close()   # builds a missing index once, here, not in every worker
     sock = _listen(host, port)
     _supervisor_log(f"listening on {host}:{sock.getsockname()[1]} with {max(1, workers)} worker(s)")

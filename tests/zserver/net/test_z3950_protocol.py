@@ -201,3 +201,27 @@ def test_switch_times_out_silent_connections(factory):
     protocol, transport = connect(factory, switch)
     factory.clock.advance(30)
     assert transport.disconnecting and transport.value() == b""
+
+
+def test_switch_hands_http_to_the_factory_built_from_the_catalog(factory):
+    from twisted.internet.protocol import Factory, Protocol
+
+    class Echo(Protocol):
+        def dataReceived(self, data):
+            self.transport.write(b"echo:" + data)
+
+    built = []
+
+    def http_for(catalog):
+        built.append(catalog)
+        return Factory.forProtocol(Echo)
+
+    switch = SwitchFactory(factory, http=http_for, clock=factory.clock)
+    switch.doStart()
+    assert built == [factory.catalog]
+    protocol, transport = connect(factory, switch)
+    protocol.dataReceived(b"GE")
+    protocol.dataReceived(b"T / HTTP/1.1\r\n")
+    assert transport.value() == b"echo:GE" + b"echo:T / HTTP/1.1\r\n"
+    switch.doStop()
+    assert switch.http is None
