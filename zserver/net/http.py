@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
 from twisted.logger import Logger
-from twisted.web import resource, server
+from twisted.web import http, resource, server
 
 from index.errors import RecordNotFound
 from index.search import Catalog
@@ -172,6 +172,18 @@ class _Request(server.Request):
         super().handleContentChunk(data)
 
 
+class _Channel(http.HTTPChannel):
+    """HTTPChannel answering an over-long request line (414) or header line (431) before it
+    closes, where Twisted would close silently."""
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        status = b"414 URI Too Long" if not self._receivedHeaderSize else b"431 Request Header Fields Too Large"
+        body = b"The request line or a header line is longer than %d bytes.\n" % self.MAX_LENGTH
+        self.transport.write(b"HTTP/1.1 " + status + b"\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                             b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+        self.loseConnection()
+
+
 class HttpResource(resource.Resource):
     """The whole URL space; hands every request to the `HttpCore`."""
 
@@ -218,6 +230,7 @@ def http_site(catalog: Catalog, *, clock: Callable[[], float] = time.time) -> se
     """The twisted.web Site serving SRU, the web page and static files from `catalog`."""
     site = server.Site(HttpResource(HttpCore(catalog, clock=clock)))
     site.requestFactory = _Request
+    site.protocol = _Channel
     site.displayTracebacks = False
     site.timeOut = 120
     return site
