@@ -14,6 +14,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from index.consolidation.match import MatchRules
+
 DEFAULT_CONFIG = '''# unikat configuration. Paths are relative to this file's directory.
 
 [catalog]
@@ -51,6 +53,47 @@ password = "secret"
 restricted = []
 
 # CCL qualifiers: name = Bib-1 attributes as YAZ writes them (u=use, r=relation, s=structure, t=truncation).
+# Consolidation (MELVYL): records of all libraries describing the same edition become one title.
+# First pass: a shared LCCN/ISBN/ISSN/OCLC/national bibliography number + same year + same first
+# 15 title letters. Second pass: each element adds its "agree" points when both records agree and
+# takes away its "disagree" points when they differ; records match at `threshold`. Different
+# languages, editions, volumes or carriers (print/online/microform) never match. `unikat clusters
+# --rebuild` applies changed rules to the whole catalog. Defaults shown; tuned with
+# bench/consolidate.py on labelled sets.
+[consolidation]
+enabled = true
+threshold = 0.8
+
+[consolidation.agree]
+lccn = 0.5
+isbn = 0.45
+issn = 0.4
+oclc = 0.5
+nbn = 0.5
+pubnum = 0.45
+title = 0.35
+date = 0.15
+edition = 0.1
+country = 0.05
+author = 0.15
+pagination = 0.2
+publisher = 0.1
+
+[consolidation.disagree]
+lccn = 0.5
+isbn = 0.45
+issn = 0.4
+oclc = 0.1
+nbn = 0.3
+pubnum = 0.2
+title = 0.6
+date = 1.0
+edition = 0.05
+country = 0.1
+author = 0.3
+pagination = 0.3
+publisher = 0.1
+
 [ccl]
 ti = "u=4 s=pw"
 au = "u=1003 s=pw"
@@ -73,6 +116,14 @@ class LibraryConfig:
     priority: int = 0
 
 
+@dataclass(frozen=True)
+class ConsolidationConfig:
+    """`[consolidation]`: whether loading merges records into titles, and the match rules."""
+
+    enabled: bool = True
+    rules: MatchRules = field(default_factory=MatchRules)
+
+
 @dataclass
 class Config:
     name: str = "unikat union catalog"
@@ -82,6 +133,7 @@ class Config:
     users: dict[str, str] = field(default_factory=dict)
     restricted: tuple[str, ...] = ()
     ccl: dict[str, str] = field(default_factory=dict)
+    consolidation: ConsolidationConfig = field(default_factory=ConsolidationConfig)
     raw: dict = field(default_factory=dict)
 
 
@@ -108,8 +160,20 @@ def parse_config(text: str) -> Config:
     return Config(
         name=catalog.get("name", "unikat union catalog"), database=catalog.get("database", "unikat"),
         server=data.get("server", {}), libraries=libraries, users=users,
-        restricted=tuple(data.get("databases", {}).get("restricted", ())), ccl=data.get("ccl", {}), raw=data,
+        restricted=tuple(data.get("databases", {}).get("restricted", ())), ccl=data.get("ccl", {}),
+        consolidation=_consolidation(data.get("consolidation", {})), raw=data,
     )
+
+
+def _consolidation(table: dict) -> ConsolidationConfig:
+    try:
+        rules = MatchRules.from_table(table)
+    except ValueError as error:
+        raise ConfigError(f"unikat.toml: {error}") from None
+    enabled = table.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError("unikat.toml: [consolidation] enabled must be true or false")
+    return ConsolidationConfig(enabled, rules)
 
 
 class Home:

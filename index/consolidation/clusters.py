@@ -1,12 +1,20 @@
-"""Clusters: connected groups of matching records, found through blocking keys.
+"""Clusters: connected groups of matching records, found through blocking keys, kept in the store.
 
 A cluster is a connected component of the graph whose edges are matching pairs (`compare`);
 only pairs sharing a blocking key are compared. Because `compare` looks at two records only,
 components do not depend on the order records arrive in: a full re-consolidation from the store
 and the incremental path of loading give the same clusters.
 
-`components(profiles, rules)` is the pure, in-memory form (used by the full re-consolidation and
-by the benchmark on labelled sets). This module knows nothing of MARC or of the store.
+`components(profiles, rules)` is the pure, in-memory form (the benchmark uses it on labelled
+sets). The store functions keep titles equal to clusters as records come and go:
+- a new record: `matching_titles`, then `join` it with every title it matches (titles that it
+  bridges become one, under the lowest ISN);
+- an updated record: `recluster` its title (the title may split, the record may join others);
+- a deleted record: `recluster` what is left (a title of one record is just a title again);
+- `reconsolidate`: everything from scratch, as a check and after changing the rules.
+After each change the caller's `refresh(store, isn)` re-chooses the master and rebuilds the
+merged record. This module knows the store's consolidation methods, not SQL, file formats or
+the search engine.
 """
 
 from __future__ import annotations
@@ -15,12 +23,17 @@ from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import TypeVar
 
-from index.consolidation.keys import MatchElements, blocking_keys
-from index.consolidation.match import MatchRules, Verdict, compare
+import pymarc
 
-__all__ = ["UnionFind", "candidate_pairs", "components"]
+from index.consolidation.keys import MatchElements, blocking_keys, elements
+from index.consolidation.match import MatchRules, Verdict, compare
+from index.store.catalog import CatalogStore, MatchCandidate
+
+__all__ = ["Refresh", "UnionFind", "candidate_pairs", "components", "file_record", "join", "matching_titles",
+           "reconsolidate", "recluster", "settle"]
 
 K = TypeVar("K", bound=Hashable)
+Refresh = Callable[[CatalogStore, int], None]   # re-choose a title's master and rebuild its display
 
 
 class UnionFind:
@@ -88,3 +101,121 @@ def components(profiles: Mapping[K, MatchElements], rules: MatchRules | None = N
         if on_edge is not None:
             on_edge(a, b, verdict)
     return found.groups()
+
+
+# -- clusters in the catalog store ----------------------------------------------------------------
+
+def profile_of(candidate: MatchCandidate, store: CatalogStore) -> MatchElements:
+    """A member's stored short form (made from its MARC when a store predates consolidation)."""
+    if candidate.profile:
+        return MatchElements.from_json(candidate.profile)
+    marc = store.db.execute("SELECT marc FROM records WHERE id = ?", (candidate.id,)).fetchone()[0]
+    return elements(pymarc.Record(data=marc, to_unicode=True, force_utf8=True))
+
+
+def file_record(store: CatalogStore, record_id: int, profile: MatchElements) -> None:
+    """Store a member record's short form and blocking keys (not for authority records)."""
+    keys = [] if profile.kind.startswith("z") else blocking_keys(profile)
+    store.set_match_data(record_id, profile.to_json(), keys)
+
+
+def matching_titles(store: CatalogStore, profile: MatchElements, rules: MatchRules,
+                    exclude: int | None = None) -> set[int]:
+    """ISNs of the titles holding a record that matches `profile` (record `exclude` left out)."""
+    if profile.kind.startswith("z"):
+        return set()
+    found = set()
+    for candidate in store.candidates(blocking_keys(profile)):
+        if candidate.id == exclude or candidate.isn in found:
+            continue
+        if compare(profile, profile_of(candidate, store), rules).matched:
+            found.add(candidate.isn)
+    return found
+
+
+def join(store: CatalogStore, record_id: int, isns: set[int], refresh: Refresh) -> int:
+    """Make record `record_id` and the titles `isns` one title (the lowest ISN); returns it."""
+    own = store.title_of_record(record_id)
+    target = min(isns | {own})
+    for isn in sorted(isns | {own}):
+        if isn == target:
+            continue
+        for member in store.match_profiles(isn):
+            store.move_record(member.id, target)
+        store.remove_title(isn)
+    refresh(store, target)
+    return target
+
+
+def recluster(store: CatalogStore, isn: int, rules: MatchRules, refresh: Refresh,
+              changed: int | None = None) -> list[int]:
+    """Re-evaluate title `isn` after a member changed or left: split it into the groups its
+    remaining members form, and let the changed record `changed` join whatever it now matches.
+    Returns the ISNs of the titles that exist afterwards."""
+    members = store.match_profiles(isn)
+    if not members:
+        return []
+    profiles = {m.id: profile_of(m, store) for m in members}
+    groups = components(profiles, rules)
+    if changed is not None and changed in profiles:
+        outside = matching_titles(store, profiles[changed], rules, exclude=changed) - {isn}
+        extra = [m.id for other in sorted(outside) for m in store.match_profiles(other)]
+        if extra:
+            groups = [g + extra if changed in g else g for g in groups]
+    return settle(store, groups, refresh)
+
+
+def settle(store: CatalogStore, groups: list[list[int]], refresh: Refresh) -> list[int]:
+    """Make each group of member record ids one title and refresh each.
+
+    ISNs stay put as far as possible: groups in order of their oldest member each keep the lowest
+    ISN one of their members already has, unless an earlier group took it; a group left without
+    one gets a new title. Titles no group keeps are removed. Returns the groups' ISNs.
+    """
+    current = {record_id: store.title_of_record(record_id) for group in groups for record_id in group}
+    involved = set(current.values())
+    used: set[int] = set()
+    result = []
+    for group in sorted(groups, key=min):
+        options = sorted({current[r] for r in group} - used)
+        if options:
+            isn = options[0]
+        else:
+            isn = store.add_title(b"", store.bibtype(current[group[0]]))
+        used.add(isn)
+        for record_id in group:
+            if current[record_id] != isn:
+                store.move_record(record_id, isn)
+        refresh(store, isn)
+        result.append(isn)
+    for isn in sorted(involved - used):
+        store.remove_title(isn)
+    return result
+
+
+def reconsolidate(store: CatalogStore, rules: MatchRules, refresh: Refresh,
+                  progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+    """Full re-consolidation from the store: every member's short form and blocking keys made
+    anew from its MARC, clusters found from scratch, titles re-formed (keeping ISNs where the
+    membership allows). Returns counts: records, titles, clusters, titles changed."""
+    rows = list(store.all_match_records())
+    profiles: dict[int, MatchElements] = {}
+    before: dict[int, int] = {}
+    for done, (record_id, isn, marc) in enumerate(rows, 1):
+        profile = elements(pymarc.Record(data=marc, to_unicode=True, force_utf8=True))
+        file_record(store, record_id, profile)
+        if not profile.kind.startswith("z"):
+            profiles[record_id] = profile
+        before[record_id] = isn
+        if progress and done % 1000 == 0:
+            progress(done, 2 * len(rows))
+    groups = components(profiles, rules)
+    groups += [[record_id] for record_id in before if record_id not in profiles]
+    old_groups: dict[int, set[int]] = defaultdict(set)
+    for record_id, isn in before.items():
+        old_groups[isn].add(record_id)
+    unchanged = {frozenset(g) for g in old_groups.values()}
+    changed_groups = [g for g in groups if frozenset(g) not in unchanged]
+    touched = settle(store, changed_groups, refresh) if changed_groups else []
+    return {"records": len(rows), "titles": len(groups), "clusters": sum(1 for g in groups if len(g) > 1),
+            "titles_changed": len(touched)}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 
 import pymarc
 
@@ -93,18 +93,21 @@ class MatchElements:
     prepublication: bool = False    # leader/17 `8`: date and extent are the publisher's forecast
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+        return json.dumps({name: getattr(self, name) for name in _FIELD_NAMES}, ensure_ascii=False,
+                          separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> MatchElements:
         data = json.loads(text)
-        known = {f.name for f in fields(cls)}
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in _FIELD_NAMES}
         return cls(**values)
 
     @property
     def strong_ids(self) -> dict[str, tuple[str, ...]]:
         return {"lccn": self.lccn, "isbn": self.isbn, "issn": self.issn, "oclc": self.oclc, "nbn": self.nbn}
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(MatchElements))
 
 
 def title_key(title: str) -> str:

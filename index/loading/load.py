@@ -5,6 +5,12 @@ errors (unreadable record, no title, no control number, no holdings where the so
 them) put the record into the home's reject file with its position and reason; light errors
 are counted per kind. Work is committed in batches, so a crash loses nothing already committed
 and a re-run of the same file changes nothing (every record is then `unchanged`).
+
+Consolidation (`index.consolidation`, `[consolidation]` in unikat.toml) runs inside the same
+transaction: a new record joins every title it matches (counted as `merged`), an updated record
+has its title re-evaluated, a deleted record leaves its title, which is re-evaluated too (and
+goes back to a plain title when one member is left). `refresh_title` re-chooses a title's master
+and rebuilds its merged display record.
 """
 
 from __future__ import annotations
@@ -17,6 +23,10 @@ from pathlib import Path
 
 import pymarc
 
+from index.consolidation import clusters
+from index.consolidation.keys import elements
+from index.consolidation.match import MatchRules
+from index.consolidation.merge import Member, merged_record, ordered_members
 from index.home import Home, LibraryConfig
 from index.records.marc import detect_format, holdings_from_852, read_marc21, read_marcxml
 from index.records.model import Holding, LoadProblem, SourceRecord
@@ -33,7 +43,7 @@ class LoadReport:
     library: str
     file: str
     format: str
-    counts: Counter = field(default_factory=Counter)     # read new updated unchanged deleted rejected
+    counts: Counter = field(default_factory=Counter)     # read new merged updated unchanged deleted rejected
     problems: Counter = field(default_factory=Counter)   # light problems by kind
     reject_file: Path | None = None
     seconds: float = 0.0
@@ -41,7 +51,8 @@ class LoadReport:
     def summary(self) -> str:
         c = self.counts
         rate = c["read"] / self.seconds if self.seconds else 0.0
-        text = (f"{self.file}: {c['read']} read, {c['new']} new, {c['updated']} updated, {c['unchanged']} unchanged,"
+        text = (f"{self.file}: {c['read']} read, {c['new']} new ({c['merged']} merged into existing titles),"
+                f" {c['updated']} updated, {c['unchanged']} unchanged,"
                 f" {c['deleted']} deleted, {c['rejected']} rejected, {sum(self.problems.values())} light problems"
                 f" ({rate:,.0f} records/s)")
         if self.reject_file:
@@ -96,6 +107,8 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
         raise LoadError(f"cannot read {path}: {error.strerror}") from None
     fmt = fmt or detect_format(data[:64])
     system = source_system or library.source_system
+    consolidation = home.config().consolidation
+    rules = consolidation.rules if consolidation.enabled else None
     started = time.monotonic()
     load_id = store.start_load(library.code, system, str(path), fmt)
     report = LoadReport(load_id, library.code, str(path), fmt)
@@ -105,7 +118,9 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
         store.db.execute("BEGIN IMMEDIATE")
         for item in read_delivery(data, fmt, encoding):
             report.counts["read"] += 1
-            outcome, reason = _apply(store, library, system, load_id, item, report.problems)
+            outcome, reason = _apply(store, library, system, load_id, item, report.problems, rules)
+            if outcome == "merged":
+                report.counts["new"] += 1
             report.counts[outcome] += 1
             if outcome == "rejected":
                 store.add_reject(load_id, item.position, item.offset, reason, item.raw)
@@ -132,8 +147,8 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
 
 
 def _apply(store: CatalogStore, library: LibraryConfig, system: str, load_id: int,
-           item: SourceRecord | LoadProblem, problems: Counter) -> tuple[str, str]:
-    """Store one record; returns (outcome, reject reason)."""
+           item: SourceRecord | LoadProblem, problems: Counter, rules: MatchRules | None = None) -> tuple[str, str]:
+    """Store one record; returns (outcome, reject reason). `rules` None: no consolidation."""
     if isinstance(item, LoadProblem):
         return "rejected", item.reason
     record = item.record
@@ -147,6 +162,10 @@ def _apply(store: CatalogStore, library: LibraryConfig, system: str, load_id: in
             problems["delete of an unknown record"] += 1
             return "unchanged", ""
         store.delete_record(existing.id)
+        if rules is not None:
+            clusters.recluster(store, existing.isn, rules, refresh_title)
+        elif store.display(existing.isn) is not None:
+            refresh_title(store, existing.isn)
         return "deleted", ""
     if record.get("245") is None or not any(sf.value.strip() for sf in record.get("245").subfields):
         return "rejected", "no title (245)"
@@ -167,11 +186,23 @@ def _apply(store: CatalogStore, library: LibraryConfig, system: str, load_id: in
         isn = store.add_title(marc, bibtype=str(record.leader)[6:8])
         record_id = store.add_record(isn, library.code, system, source_id, marc, version, quality, load_id, holdings)
         store.set_display(isn, marc, record_id)
-        return "new", ""
+        if rules is None:
+            return "new", ""
+        profile = elements(record)
+        clusters.file_record(store, record_id, profile)
+        matched = clusters.matching_titles(store, profile, rules, exclude=record_id)
+        if not matched:
+            return "new", ""
+        clusters.join(store, record_id, matched, refresh_title)
+        return "merged", ""
     if existing.marc == marc and store.record_holdings(existing.id) == holdings:
         return "unchanged", ""
     store.replace_record(existing.id, marc, version, quality, load_id, holdings)
-    refresh_title(store, existing.isn)
+    if rules is None:
+        refresh_title(store, existing.isn)
+        return "updated", ""
+    clusters.file_record(store, existing.id, elements(record))
+    clusters.recluster(store, existing.isn, rules, refresh_title, changed=existing.id)
     return "updated", ""
 
 
@@ -194,9 +225,9 @@ def _holdings(library: LibraryConfig, record: pymarc.Record, delivered: list[Hol
 
 
 def refresh_title(store: CatalogStore, isn: int) -> None:
-    """Choose the title's master (best quality, then oldest) and set its display record."""
-    members = store.records_of_title(isn)
+    """Choose the title's master (best quality, then oldest) and set its merged display record."""
+    members = [Member(m.id, m.library, m.source_system, m.source_id, m.quality, m.marc)
+               for m in store.records_of_title(isn)]
     if not members:
         return
-    master = max(members, key=lambda m: (m.quality, -m.id))
-    store.set_display(isn, master.marc, master.id)
+    store.set_display(isn, merged_record(members), ordered_members(members)[0].id)

@@ -3,6 +3,10 @@
 The store is the truth; everything else can be rebuilt from it. It holds records as ISO 2709
 bytes (UTF-8) and knows no file formats and no search engine. Each change of a title also
 marks it `pending` in the same transaction, so the index can always catch up after a crash.
+
+For consolidation it keeps each member record's short form (`profile`, JSON) and blocking keys
+(`match_keys`), and moves member records between titles; what matches what is decided in
+`index.consolidation`, never here. A store made by an older version gets the new columns on open.
 """
 
 from __future__ import annotations
@@ -30,7 +34,18 @@ class StoredRecord:
     quality: int
 
 
+@dataclass(frozen=True)
+class MatchCandidate:
+    """A member record as matching sees it: its id, its title and its short form (JSON or None)."""
+
+    id: int
+    isn: int
+    profile: str | None
+
+
 _HOLDING_COLUMNS = "library, location, call_number, url, note, copies, lendable, source_id"
+# Columns added after the first release: (table, column, definition).
+_MIGRATIONS = (("records", "profile", "TEXT"), ("loads", "merged", "INTEGER NOT NULL DEFAULT 0"))
 
 
 def _holding(row: sqlite3.Row | tuple) -> Holding:
@@ -46,6 +61,13 @@ class CatalogStore:
         self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.executescript(resources.files("index.store").joinpath("schema.sql").read_text())
+        self._migrate()
+
+    def _migrate(self) -> None:
+        for table, column, definition in _MIGRATIONS:
+            columns = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     def close(self) -> None:
         self.db.close()
@@ -74,6 +96,86 @@ class CatalogStore:
             "SELECT id, isn, library, source_system, source_id, marc, version, quality FROM records"
             " WHERE isn = ? ORDER BY id", (isn,))
         return [StoredRecord(*row) for row in rows]
+
+    # -- consolidation ------------------------------------------------------------------------
+    def set_match_data(self, record_id: int, profile: str, keys: Iterable[str]) -> None:
+        """Store a member record's short form and replace its blocking keys."""
+        self.db.execute("UPDATE records SET profile = ? WHERE id = ?", (profile, record_id))
+        self.db.execute("DELETE FROM match_keys WHERE record_id = ?", (record_id,))
+        self.db.executemany("INSERT INTO match_keys (key, record_id) VALUES (?, ?)", [(k, record_id) for k in keys])
+
+    def candidates(self, keys: Iterable[str]) -> list[MatchCandidate]:
+        """Member records filed under any of `keys`, each once, in id order."""
+        keys = list(dict.fromkeys(keys))
+        found: dict[int, MatchCandidate] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT DISTINCT r.id, r.isn, r.profile FROM match_keys k JOIN records r ON r.id = k.record_id"
+                f" WHERE k.key IN ({marks})", chunk)
+            for row in rows:
+                found[row[0]] = MatchCandidate(*row)
+        return [found[i] for i in sorted(found)]
+
+    def match_profiles(self, isn: int) -> list[MatchCandidate]:
+        """The members of one title with their short forms."""
+        rows = self.db.execute("SELECT id, isn, profile FROM records WHERE isn = ? ORDER BY id", (isn,))
+        return [MatchCandidate(*row) for row in rows]
+
+    def all_match_records(self) -> Iterator[tuple[int, int, bytes]]:
+        """(record id, ISN, MARC) of every member record, in id order."""
+        yield from self.db.execute("SELECT id, isn, marc FROM records ORDER BY id").fetchall()
+
+    def title_of_record(self, record_id: int) -> int | None:
+        row = self.db.execute("SELECT isn FROM records WHERE id = ?", (record_id,)).fetchone()
+        return row[0] if row else None
+
+    def move_record(self, record_id: int, isn: int) -> None:
+        """Attach a member record (and so its holdings) to another title."""
+        old = self.title_of_record(record_id)
+        self.db.execute("UPDATE records SET isn = ? WHERE id = ?", (isn, record_id))
+        if old is not None and old != isn:
+            self.mark_pending(old)
+        self.mark_pending(isn)
+
+    def remove_title(self, isn: int) -> None:
+        """Delete a title that no member record points to any more."""
+        if self.db.execute("SELECT 1 FROM records WHERE isn = ? LIMIT 1", (isn,)).fetchone() is not None:
+            raise ValueError(f"title {isn} still has member records")
+        self.db.execute("DELETE FROM titles WHERE isn = ?", (isn,))
+        self.db.execute("INSERT OR REPLACE INTO pending (isn, deleted) VALUES (?, 1)", (isn,))
+
+    def bibtype(self, isn: int) -> str:
+        row = self.db.execute("SELECT bibtype FROM titles WHERE isn = ?", (isn,)).fetchone()
+        return row[0] if row else ""
+
+    def cluster_counts(self) -> dict[str, int]:
+        """titles, clusters (titles with two or more members), records in clusters, records merged
+        (members beyond the first of each title), largest cluster."""
+        rows = self.db.execute("SELECT count(*) FROM records GROUP BY isn").fetchall()
+        sizes = [n for (n,) in rows]
+        clustered = [n for n in sizes if n > 1]
+        return {"titles": len(sizes), "clusters": len(clustered), "records_in_clusters": sum(clustered),
+                "records_merged": sum(n - 1 for n in clustered), "largest_cluster": max(sizes, default=0)}
+
+    def clusters(self, isn: int | None = None, *, all_titles: bool = False) -> Iterator[tuple[int, list[StoredRecord]]]:
+        """(ISN, members) of every title with two or more members (or of every title, or of one)."""
+        if isn is not None:
+            yield isn, self.records_of_title(isn)
+            return
+        having = "" if all_titles else " HAVING count(*) > 1"
+        isns = [row[0] for row in self.db.execute(f"SELECT isn FROM records GROUP BY isn{having} ORDER BY isn")]
+        for start in range(0, len(isns), 500):
+            chunk = isns[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            by_isn: dict[int, list[StoredRecord]] = {i: [] for i in chunk}
+            rows = self.db.execute(
+                "SELECT id, isn, library, source_system, source_id, marc, version, quality FROM records"
+                f" WHERE isn IN ({marks}) ORDER BY id", chunk)
+            for row in rows:
+                by_isn[row[1]].append(StoredRecord(*row))
+            yield from by_isn.items()
 
     def add_title(self, display: bytes, bibtype: str) -> int:
         cursor = self.db.execute("INSERT INTO titles (display, bibtype) VALUES (?, ?)", (display, bibtype))
@@ -197,11 +299,11 @@ class CatalogStore:
 
     def update_load(self, load_id: int, counts: dict[str, int], problems: dict[str, int], *, finished: bool) -> None:
         self.db.execute(
-            "UPDATE loads SET read = ?, new = ?, updated = ?, unchanged = ?, deleted = ?, rejected = ?, problems = ?,"
-            " finished = CASE WHEN ? THEN datetime('now') ELSE finished END WHERE id = ?",
+            "UPDATE loads SET read = ?, new = ?, updated = ?, unchanged = ?, deleted = ?, rejected = ?, merged = ?,"
+            " problems = ?, finished = CASE WHEN ? THEN datetime('now') ELSE finished END WHERE id = ?",
             (counts.get("read", 0), counts.get("new", 0), counts.get("updated", 0), counts.get("unchanged", 0),
-             counts.get("deleted", 0), counts.get("rejected", 0), json.dumps(problems, sort_keys=True),
-             finished, load_id),
+             counts.get("deleted", 0), counts.get("rejected", 0), counts.get("merged", 0),
+             json.dumps(problems, sort_keys=True), finished, load_id),
         )
 
     def add_reject(self, load_id: int, position: int, offset: int, reason: str, raw: bytes) -> None:

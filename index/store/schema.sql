@@ -21,9 +21,19 @@ CREATE TABLE IF NOT EXISTS records (           -- one library's contribution (a 
     version       TEXT NOT NULL DEFAULT '',    -- 005 of the delivered record
     quality       INTEGER NOT NULL DEFAULT 0,
     load_id       INTEGER REFERENCES loads(id),
+    profile       TEXT,                        -- consolidation short form (MatchElements JSON)
     UNIQUE (library, source_system, source_id) -- the maintenance key
 );
 CREATE INDEX IF NOT EXISTS records_isn ON records(isn);
+
+-- Consolidation: the blocking keys of each member record. Only records sharing a key are
+-- compared, so matching a new record costs a few index look-ups, not a scan of the catalog.
+CREATE TABLE IF NOT EXISTS match_keys (
+    key        TEXT NOT NULL,
+    record_id  INTEGER NOT NULL REFERENCES records(id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS match_keys_key ON match_keys(key);
+CREATE INDEX IF NOT EXISTS match_keys_record ON match_keys(record_id);
 
 CREATE TABLE IF NOT EXISTS holdings (          -- MELVYL's local data file
     id          INTEGER PRIMARY KEY,
@@ -53,6 +63,7 @@ CREATE TABLE IF NOT EXISTS loads (
     unchanged     INTEGER NOT NULL DEFAULT 0,
     deleted       INTEGER NOT NULL DEFAULT 0,
     rejected      INTEGER NOT NULL DEFAULT 0,
+    merged        INTEGER NOT NULL DEFAULT 0,   -- new records that joined an existing title
     problems      TEXT NOT NULL DEFAULT '{}'    -- light problems: JSON {kind: count}
 );
 
