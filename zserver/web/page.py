@@ -439,14 +439,16 @@ def _isbd_lines(record: pymarc.Record) -> list[str]:
     return lines
 
 
+_HOLDINGS_COLUMNS = ("Library", "Location", "Call number", "Note", "Online", "Loan")
+
+
 def _holdings_section(holdings: Sequence[Holding], catalog: Catalog) -> etree._Element:
     section = E.E.section(E.CLASS("holdings"), E.H2("Holdings"))
     if not holdings:
         section.append(E.P("No library holds this title."))
         return section
     libraries = catalog.config.libraries
-    table = E.TABLE(E.THEAD(E.TR(E.TH("Library"), E.TH("Location"), E.TH("Call number"),
-                                 E.TH("Note"), E.TH("Online"), E.TH("Loan"))))
+    table = E.TABLE(E.THEAD(E.TR(*[E.TH(label) for label in _HOLDINGS_COLUMNS])))
     body = E.TBODY()
     for holding in sorted(holdings, key=lambda h: (h.library, h.location, h.call_number)):
         library = libraries.get(holding.library)
@@ -459,10 +461,12 @@ def _holdings_section(holdings: Sequence[Holding], catalog: Catalog) -> etree._E
                 url_cell.text = _clean(holding.url)
         copies = f"{holding.copies} copies" if holding.copies > 1 else ""
         loan = "Lendable" if holding.lendable else "Reference only"
-        body.append(E.TR(
-            E.TD(_clean(name), E.SPAN(E.CLASS("code"), f" ({_clean(holding.library)})")),
-            E.TD(_clean(holding.location)), E.TD(_clean(holding.call_number)),
-            E.TD(_clean(" ".join(p for p in (holding.note, copies) if p))), url_cell, E.TD(loan)))
+        cells = [E.TD(_clean(name), E.SPAN(E.CLASS("code"), f" ({_clean(holding.library)})")),
+                 E.TD(_clean(holding.location)), E.TD(_clean(holding.call_number)),
+                 E.TD(_clean(" ".join(p for p in (holding.note, copies) if p))), url_cell, E.TD(loan)]
+        for cell, label in zip(cells, _HOLDINGS_COLUMNS, strict=True):
+            cell.set("data-label", label)      # a phone shows each row as a card with labels
+        body.append(E.TR(*cells))
     table.append(body)
     section.append(E.DIV(E.CLASS("scroll"), table))
     return section
