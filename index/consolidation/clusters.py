@@ -186,10 +186,11 @@ def settle(store: CatalogStore, groups: list[list[int]], refresh: Refresh) -> li
         for record_id in group:
             if current[record_id] != isn:
                 store.move_record(record_id, isn)
-        refresh(store, isn)
         result.append(isn)
     for isn in sorted(involved - used):
         store.remove_title(isn)
+    for isn in result:
+        refresh(store, isn)
     return result
 
 
