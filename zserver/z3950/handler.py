@@ -28,6 +28,10 @@ Choices where Bib-1 or the standard leave room (YAZ's GFS and Zebra as the model
 - Result set named while namedResultSets was not agreed: 22; existing name with
   replaceIndicator off: 21; more than `max_result_sets` sets: 112.
 - A title deleted since the search: surrogate diagnostic 1028 (record deleted), addinfo ISN.
+- Init sizes: preferredMessageSize is min(client's, `max_message_size`); exceptionalRecordSize
+  is min(client's, `max_record_size`) but never below preferredMessageSize (3.2.1.1.4).
+  Options answered: the client's request intersected with search, present, delSet, scan,
+  sort, namedResultSets (plus negotiationModel when the charset proposal is answered).
 - Message sizes as YAZ's GFS: a record larger than exceptionalRecordSize becomes surrogate 17;
   one larger than preferredMessageSize is sent only when it was the only record asked for
   (else surrogate 16); when the next normal record does not fit, the response stops there
