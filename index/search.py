@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from index import errors
+from index.engine.keytable import FILE_NAME as KEY_TABLE_FILE
 from index.engine.searcher import Brief, Engine, Hits, ScanEntry, briefs_of, isns_of
 from index.home import Home
 from index.query import Node
@@ -61,7 +62,7 @@ class Catalog:
         self.home = home
         self.config = home.config()
         self.store = CatalogStore(home.store_path)
-        if not home.whoosh_dir.exists():
+        if not (home.whoosh_dir / KEY_TABLE_FILE).exists():   # no index yet, or one of an older layout
             from index.loading.indexing import rebuild
 
             rebuild(home, self.store)

@@ -7,13 +7,14 @@ something else. Search terms are normalized exactly as the search keys were.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from whoosh import query as wq
 from whoosh.matching import ListMatcher
 from whoosh.query import spans
 
 from index import errors
-from index.engine.schema import FIELD_GAP, exact_field
+from index.engine.schema import FIELD_GAP
 from index.query import (
     AllRecords,
     And,
@@ -64,17 +65,26 @@ class DocnumSet(wq.Query):
 ResolveSet = Callable[[str], Sequence[int]]
 
 
-def compile_query(node: Node, resolve_set: ResolveSet, reader=None) -> wq.Query:
-    """Translate `node`; `resolve_set(name)` gives the docnums of an earlier result set.
+class KeyLookup(Protocol):
+    """The key table, answering with document numbers (see index.engine.keytable)."""
 
-    With a `reader`, truncated and masked terms are checked against MAX_EXPANSION.
+    def equal(self, field: str, key: str) -> Sequence[int]: ...
+    def prefix(self, field: str, prefix: str) -> Sequence[int]: ...
+    def first_words(self, field: str, words: str) -> Sequence[int]: ...
+    def glob(self, field: str, masked: str) -> Sequence[int]: ...
+
+
+def compile_query(node: Node, resolve_set: ResolveSet, keys: KeyLookup, reader=None) -> wq.Query:
+    """Translate `node`; `resolve_set(name)` gives the docnums of an earlier result set, `keys`
+    looks up whole keys. With a `reader`, truncated words are checked against MAX_EXPANSION.
     """
-    return _Compiler(resolve_set, reader).compile(node)
+    return _Compiler(resolve_set, keys, reader).compile(node)
 
 
 class _Compiler:
-    def __init__(self, resolve_set: ResolveSet, reader) -> None:
+    def __init__(self, resolve_set: ResolveSet, keys: KeyLookup, reader) -> None:
         self.resolve_set = resolve_set
+        self.keys = keys
         self.reader = reader
 
     def compile(self, node: Node) -> wq.Query:
@@ -118,14 +128,13 @@ class _Compiler:
         if (whole or term.position is Position.FIRST_IN_FIELD) and not spec.exact:
             raise errors.UnsupportedCompleteness(f"{term.index} has no whole-field keys")
         if whole:
-            return self.truncated(exact_field(spec.name), text, term.truncation)
+            return self.table_lookup(spec.name, text, term.truncation)
         if term.position is Position.FIRST_IN_FIELD:
-            field = exact_field(spec.name)
             if term.truncation is Truncation.RIGHT:
-                return self.expand(wq.Prefix(field, text))
+                return DocnumSet(self.keys.prefix(spec.name, text))
             if term.truncation is not Truncation.NONE:
                 raise errors.UnsupportedTruncation("only right truncation with first-in-field")
-            return wq.Or([wq.Term(field, text), self.expand(wq.Prefix(field, text + " "))])
+            return DocnumSet(self.keys.first_words(spec.name, text))
         words = [self.truncated(spec.name, word, term.truncation) for word in text.split()]
         if len(words) == 1:
             return words[0]
@@ -146,6 +155,15 @@ class _Compiler:
         if truncation is Truncation.MASKED and "*" not in pattern and "?" not in pattern:
             return wq.Term(field, text)
         return self.expand(wq.Wildcard(field, pattern))
+
+    def table_lookup(self, field: str, text: str, truncation: Truncation) -> wq.Query:
+        """Whole keys from the key table; truncation works on the whole key."""
+        if truncation is Truncation.NONE or (truncation is Truncation.MASKED and not any(c in text for c in "*?")):
+            return DocnumSet(self.keys.equal(field, text))
+        if truncation is Truncation.RIGHT:
+            return DocnumSet(self.keys.prefix(field, text))
+        pattern = {Truncation.LEFT: "*" + text, Truncation.BOTH: "*" + text + "*", Truncation.MASKED: text}[truncation]
+        return DocnumSet(self.keys.glob(field, pattern))
 
     def expand(self, query: wq.Query) -> wq.Query:
         if self.reader is not None:
@@ -168,10 +186,14 @@ class _Compiler:
             text = normalize(term.text, keep_masks=True).replace(" ", "")
             if not text.strip("*?"):
                 raise errors.MalformedTerm(f"empty term for {spec.name}")
+            if spec.table:
+                return self.table_lookup(spec.name, text, term.truncation)
             return self.truncated(spec.name, text, term.truncation)
         forms = _key_forms(spec.name, term.text)
         if not forms:
             raise errors.MalformedTerm(f"{term.text!r} is not a valid {spec.label}")
+        if spec.table:
+            return DocnumSet([docnum for form in forms for docnum in self.keys.equal(spec.name, form)])
         return wq.Or([wq.Term(spec.name, form) for form in forms]) if len(forms) > 1 else wq.Term(spec.name, forms[0])
 
     def year(self, term: Term) -> wq.Query:

@@ -1,11 +1,11 @@
 """The Whoosh schema built from the index table in `index.searchkeys.spec`.
 
-Search keys arrive already normalized, so the analyzers only split: a WORDS index becomes two
-fields, `<name>` (words, with positions for phrases and proximity; the keys of one title are
-joined with a gap of `FIELD_GAP` positions so a phrase never spans two fields) and
-`<name>__exact` (each key one term, for whole-field and first-in-field searches and scan).
-A KEY index is one field of whole keys. `year` is numeric. The index-control data are
-column-stored for sorting and stored for brief lists.
+Search keys arrive already normalized, so the analyzers only split: a WORDS index is a field
+of words, with positions for phrases and proximity; the keys of one title are joined with a gap
+of `FIELD_GAP` positions so a phrase never spans two fields. A low-cardinality KEY index
+(language, material type, library) is a field of whole keys. Whole keys of word indexes and
+high-cardinality codes are not here but in the key table (`index.engine.keytable`). `year` is
+numeric. The index-control data are column-stored for sorting and stored for brief lists.
 """
 
 from __future__ import annotations
@@ -66,10 +66,6 @@ def _key_field() -> fields.FieldType:
     return field
 
 
-def exact_field(name: str) -> str:
-    return f"{name}__exact"
-
-
 def build_schema() -> fields.Schema:
     schema = fields.Schema(
         isn=fields.NUMERIC(int, bits=64, stored=True, unique=True, sortable=True),
@@ -81,9 +77,7 @@ def build_schema() -> fields.Schema:
     for spec in INDEXES:
         if spec.kind is IndexKind.WORDS:
             schema.add(spec.name, fields.TEXT(analyzer=WordTokenizer(), phrase=True))
-            if spec.exact:
-                schema.add(exact_field(spec.name), _key_field())
-        elif spec.kind is IndexKind.KEY and spec.name != "isn":
+        elif spec.kind is IndexKind.KEY and not spec.table and spec.name != "isn":
             schema.add(spec.name, _key_field())
         elif spec.kind is IndexKind.YEAR:
             schema.add(spec.name, fields.NUMERIC(int, bits=32, signed=False))

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh import query as wq
@@ -18,7 +19,7 @@ from whoosh.searching import Searcher
 
 from index import errors
 from index.engine.compile import DocnumSet, ResolveSet, compile_query
-from index.engine.schema import exact_field
+from index.engine.keytable import KeyTable
 from index.query import Node
 from index.searchkeys.normalize import normalize
 from index.searchkeys.spec import BY_NAME, IndexKind
@@ -59,10 +60,38 @@ class Engine:
         self._index = whoosh_index.open_dir(str(directory))
         self._searcher = self._index.searcher()
         self._lexicons: dict[str, list[bytes]] = {}   # scan's sorted terms per field, for this searcher
+        self._docnums: dict[int, int] | None = None   # ISN -> docnum in this searcher
+        self._directory = Path(directory)
+        self._keys = KeyTable(self._directory, readonly=True)
 
     def close(self) -> None:
+        self._keys.close()
         self._searcher.close()
         self._index.close()
+
+    def _docnum_map(self) -> dict[int, int]:
+        if self._docnums is None:
+            reader = self._searcher.reader()
+            column = reader.column_reader("isn")
+            self._docnums = {column[docnum]: docnum for docnum in reader.all_doc_ids()}
+        return self._docnums
+
+    def _as_docnums(self, isns: Iterable[int]) -> list[int]:
+        docnums = self._docnum_map()
+        return [docnums[isn] for isn in isns if isn in docnums]
+
+    # KeyLookup for the compiler: the key table's ISNs as this searcher's docnums
+    def equal(self, field: str, key: str) -> list[int]:
+        return self._as_docnums(self._keys.equal(field, key))
+
+    def prefix(self, field: str, prefix: str) -> list[int]:
+        return self._as_docnums(self._keys.prefix(field, prefix))
+
+    def first_words(self, field: str, words: str) -> list[int]:
+        return self._as_docnums(self._keys.first_words(field, words))
+
+    def glob(self, field: str, masked: str) -> list[int]:
+        return self._as_docnums(self._keys.glob(field, masked))
 
     def refresh(self) -> None:
         """Take up index changes committed since the last refresh (cheap when there are none)."""
@@ -70,6 +99,9 @@ class Engine:
         if fresh is not self._searcher:
             self._searcher = fresh
             self._lexicons = {}
+            self._docnums = None
+            self._keys.close()   # a full rebuild replaces the directory: reopen the table there
+            self._keys = KeyTable(self._directory, readonly=True)
 
     @property
     def searcher(self) -> Searcher:
@@ -78,7 +110,7 @@ class Engine:
     def search(self, node: Node, resolve_set: ResolveSet, *, library: str | None = None,
                ranked: bool = False) -> Hits:
         searcher = self._searcher
-        query = compile_query(node, resolve_set, searcher.reader())
+        query = compile_query(node, resolve_set, self, searcher.reader())
         if library is not None:
             query = wq.And([query, wq.Term("library", normalize(library).replace(" ", ""))])
         if ranked:
@@ -124,21 +156,22 @@ class Engine:
             raise errors.UnknownSearchKey(index)
         if spec.kind is IndexKind.YEAR:
             raise errors.UnsupportedRelation("scan on year")
-        field_name = exact_field(index) if spec.kind is IndexKind.WORDS and spec.exact else index
         if index == "isn":
             raise errors.UnknownSearchKey("isn cannot be scanned")
-        reader = self._searcher.reader()
         start_key = normalize(start)
-        if field_name not in reader.indexed_field_names():
+        if spec.exact_keys_in_table:
+            pairs, position = self._keys.scan(index, start_key, count, preferred_position)
+            return [ScanEntry(term, hits) for term, hits in pairs], position
+        reader = self._searcher.reader()
+        if index not in reader.indexed_field_names():
             return [], 1
-        all_terms = self._lexicons.get(field_name)
+        all_terms = self._lexicons.get(index)
         if all_terms is None:
-            all_terms = self._lexicons[field_name] = list(reader.lexicon(field_name))
-        start_bytes = start_key.encode("utf-8")
-        at = bisect_left(all_terms, start_bytes)
+            all_terms = self._lexicons[index] = list(reader.lexicon(index))
+        at = bisect_left(all_terms, start_key.encode("utf-8"))
         first = max(0, at - (preferred_position - 1))
         chosen = all_terms[first:first + count]
-        entries = [ScanEntry(t.decode("utf-8"), reader.doc_frequency(field_name, t)) for t in chosen]
+        entries = [ScanEntry(t.decode("utf-8"), reader.doc_frequency(index, t)) for t in chosen]
         return entries, at - first + 1
 
 

@@ -10,13 +10,13 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
 
-from index.engine.schema import KEY_SEPARATOR, build_schema, exact_field
+from index.engine.keytable import KeyTable
+from index.engine.schema import KEY_SEPARATOR, build_schema
 from index.searchkeys.extract import TitleKeys
 from index.searchkeys.spec import INDEXES, IndexKind
 
 _WORDS = [spec.name for spec in INDEXES if spec.kind is IndexKind.WORDS]
-_EXACT = {spec.name for spec in INDEXES if spec.kind is IndexKind.WORDS and spec.exact}
-_KEYS = [spec.name for spec in INDEXES if spec.kind is IndexKind.KEY and spec.name != "isn"]
+_KEYS = [spec.name for spec in INDEXES if spec.kind is IndexKind.KEY and not spec.table and spec.name != "isn"]
 
 
 # whoosh-reloaded 2.7.5 calls `set_inline` where its term info defines `set_inlined`, so posting
@@ -44,10 +44,7 @@ def document(title: TitleKeys) -> dict:
     for name in _WORDS:
         values = title.keys.get(name)
         if values:
-            joined = KEY_SEPARATOR.join(values)
-            doc[name] = joined
-            if name in _EXACT:
-                doc[exact_field(name)] = joined
+            doc[name] = KEY_SEPARATOR.join(values)
     for name in _KEYS:
         values = title.keys.get(name)
         if values:
@@ -70,12 +67,20 @@ def build_index(directory: Path, titles: Iterable[TitleKeys], *, progress: Calla
     if procs > 1:
         options.update(procs=procs, multisegment=True)
     writer = ix.writer(**options)
+    keys = KeyTable(staging)
     count = 0
+    batch: list[TitleKeys] = []
     for title in titles:
         writer.add_document(**document(title))
+        batch.append(title)
         count += 1
-        if progress and count % 1000 == 0:
-            progress(count)
+        if len(batch) == 1000:
+            keys.add(batch)
+            batch = []
+            if progress:
+                progress(count)
+    keys.add(batch)
+    keys.close()
     writer.commit()
     ix.close()
     if directory.exists():
@@ -89,14 +94,17 @@ def update_index(directory: Path, changed: Iterable[TitleKeys], deleted: Iterabl
     if not whoosh_index.exists_in(str(directory)):
         directory.mkdir(parents=True, exist_ok=True)
         whoosh_index.create_in(str(directory), build_schema())
+    changed = list(changed)
+    deleted = list(deleted)
     ix = whoosh_index.open_dir(str(directory))
     writer = ix.writer(limitmb=256, codec=_codec())
-    count = 0
     for isn in deleted:
         writer.delete_by_term("isn", isn)
     for title in changed:
         writer.update_document(**document(title))
-        count += 1
+    keys = KeyTable(directory)
+    keys.replace(changed, deleted)
+    keys.close()
     writer.commit()
     ix.close()
-    return count
+    return len(changed)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 
 import pymarc
 
+from index.engine.keytable import FILE_NAME as KEY_TABLE_FILE
 from index.engine.writer import build_index, update_index
 from index.home import Home
 from index.searchkeys.extract import TitleKeys, extract
@@ -36,7 +37,7 @@ def update(home: Home, store: CatalogStore, *, progress: Progress | None = None,
     changed, deleted = store.pending()
     if not changed and not deleted:
         return 0, 0
-    if not home.whoosh_dir.exists() or len(changed) > store.count_titles() // 2:
+    if not (home.whoosh_dir / KEY_TABLE_FILE).exists() or len(changed) > store.count_titles() // 2:
         return rebuild(home, store, progress=progress, procs=procs), len(deleted)
     titles = list(_title_keys(store, changed))
     SearchKeyFiles(home.searchkeys_dir).append(titles, deleted)

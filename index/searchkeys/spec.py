@@ -25,6 +25,12 @@ class IndexSpec:
     fields: dict[str, str]     # MARC tag -> subfield codes taken ("" means all alphabetic)
     label: str
     exact: bool = True         # WORDS only: also index each field whole (exact search, scan)
+    table: bool = False        # KEY only: many distinct values; kept in the key table, not in Whoosh
+
+    @property
+    def exact_keys_in_table(self) -> bool:
+        """Whether this index's whole keys live in the key table (see index.engine.keytable)."""
+        return (self.kind is IndexKind.WORDS and self.exact) or (self.kind is IndexKind.KEY and self.table)
 
 
 def _tags(subfields: str, *tags: str) -> dict[str, str]:
@@ -51,14 +57,14 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("series", "SE", IndexKind.WORDS, _SERIES, "Series"),
     IndexSpec("publisher", "PU", IndexKind.WORDS, _tags("ab", "260", "264"), "Publisher and place"),
     IndexSpec("any", "AN", IndexKind.WORDS, {}, "Any field", exact=False),
-    IndexSpec("isbn", "IB", IndexKind.KEY, _tags("az", "020"), "ISBN"),
-    IndexSpec("issn", "IS", IndexKind.KEY, {**_tags("ayz", "022"), **_tags("x", "490", "776")}, "ISSN"),
-    IndexSpec("lccn", "LC", IndexKind.KEY, _tags("az", "010"), "LC control number"),
-    IndexSpec("oclc", "OC", IndexKind.KEY, _tags("az", "035"), "OCLC number"),
-    IndexSpec("local_number", "LN", IndexKind.KEY, {"001": "", **_tags("a", "035")}, "Local control number"),
-    IndexSpec("identifier", "ID", IndexKind.KEY, {}, "Any standard number"),
-    IndexSpec("dewey", "DC", IndexKind.KEY, _tags("a", "082"), "Dewey class"),
-    IndexSpec("lc_call_number", "CN", IndexKind.KEY, _tags("ab", "050", "090"), "LC call number"),
+    IndexSpec("isbn", "IB", IndexKind.KEY, _tags("az", "020"), "ISBN", table=True),
+    IndexSpec("issn", "IS", IndexKind.KEY, {**_tags("ayz", "022"), **_tags("x", "490", "776")}, "ISSN", table=True),
+    IndexSpec("lccn", "LC", IndexKind.KEY, _tags("az", "010"), "LC control number", table=True),
+    IndexSpec("oclc", "OC", IndexKind.KEY, _tags("az", "035"), "OCLC number", table=True),
+    IndexSpec("local_number", "LN", IndexKind.KEY, {"001": "", **_tags("a", "035")}, "Local control number", table=True),
+    IndexSpec("identifier", "ID", IndexKind.KEY, {}, "Any standard number", table=True),
+    IndexSpec("dewey", "DC", IndexKind.KEY, _tags("a", "082"), "Dewey class", table=True),
+    IndexSpec("lc_call_number", "CN", IndexKind.KEY, _tags("ab", "050", "090"), "LC call number", table=True),
     IndexSpec("year", "YR", IndexKind.YEAR, _tags("c", "260", "264"), "Year of publication"),
     IndexSpec("language", "LA", IndexKind.KEY, _tags("ad", "041"), "Language code"),
     IndexSpec("material_type", "MT", IndexKind.KEY, {}, "Material type"),

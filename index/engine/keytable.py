@@ -1,0 +1,106 @@
+"""Whole-field keys in an SQLite table beside the Whoosh index: key → ISNs.
+
+Whoosh pays about a tenth of a millisecond for every distinct term it writes, and most whole
+keys are distinct per title (exact titles and names, call numbers, control numbers, standard
+numbers). Kept in one clustered SQLite table instead, they cost microseconds to write, and a
+sorted table is exactly what exact search, truncation on whole keys and Scan need. Word indexes
+and low-cardinality codes stay in Whoosh. The table is rebuilt from the same search keys as the
+Whoosh index and lives in the index directory, so the two are always replaced together.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+from index.searchkeys.extract import TitleKeys
+from index.searchkeys.spec import INDEXES
+
+FILE_NAME = "keys.sqlite"
+# Indexes whose whole keys live here: every exact (whole-field) key, and high-cardinality codes.
+TABLE_FIELDS = frozenset(spec.name for spec in INDEXES if spec.exact_keys_in_table)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS keys (
+    field TEXT NOT NULL,
+    key   TEXT NOT NULL,
+    isn   INTEGER NOT NULL,
+    PRIMARY KEY (field, key, isn)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS keys_by_isn ON keys (isn);
+"""
+
+
+def glob_pattern(masked: str) -> str:
+    """Our masking (`*` any run, `?` one character) as an SQLite GLOB pattern."""
+    return "".join(f"[{c}]" if c == "[" else c for c in masked)
+
+
+def _rows(titles: Iterable[TitleKeys]) -> Iterable[tuple[str, str, int]]:
+    for title in titles:
+        for name in TABLE_FIELDS:
+            for key in title.keys.get(name, ()):
+                yield name, key, title.isn
+
+
+class KeyTable:
+    def __init__(self, directory: Path, *, readonly: bool = False) -> None:
+        path = directory / FILE_NAME
+        if readonly:
+            self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        else:
+            self.db = sqlite3.connect(str(path), check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def add(self, titles: Iterable[TitleKeys]) -> None:
+        with self.db:
+            self.db.executemany("INSERT OR IGNORE INTO keys VALUES (?, ?, ?)", _rows(titles))
+
+    def replace(self, titles: list[TitleKeys], deleted: Iterable[int] = ()) -> None:
+        """Replace the keys of `titles` and drop those of `deleted` ISNs, in one transaction."""
+        gone = [(isn,) for isn in deleted] + [(title.isn,) for title in titles]
+        with self.db:
+            self.db.executemany("DELETE FROM keys WHERE isn = ?", gone)
+            self.db.executemany("INSERT OR IGNORE INTO keys VALUES (?, ?, ?)", _rows(titles))
+
+    # -- lookups: each returns the ISNs of matching keys ----------------------------------------
+    def equal(self, field: str, key: str) -> list[int]:
+        return [row[0] for row in self.db.execute("SELECT isn FROM keys WHERE field = ? AND key = ?", (field, key))]
+
+    def prefix(self, field: str, prefix: str) -> list[int]:
+        return [row[0] for row in self.db.execute(
+            "SELECT isn FROM keys WHERE field = ? AND key >= ? AND key < ?", (field, prefix, prefix + "\U0010ffff"))]
+
+    def first_words(self, field: str, words: str) -> list[int]:
+        """Keys that are `words` or begin with them as whole words (first-in-field)."""
+        return [row[0] for row in self.db.execute(
+            "SELECT isn FROM keys WHERE field = ? AND (key = ? OR (key >= ? AND key < ?))",
+            (field, words, words + " ", words + " \U0010ffff"))]
+
+    def glob(self, field: str, masked: str) -> list[int]:
+        return [row[0] for row in self.db.execute(
+            "SELECT isn FROM keys WHERE field = ? AND key GLOB ?", (field, glob_pattern(masked)))]
+
+    def count_keys(self, field: str, masked: str, limit: int) -> int:
+        """How many distinct keys a masked term matches, counting no further than `limit` + 1."""
+        row = self.db.execute(
+            "SELECT count(*) FROM (SELECT DISTINCT key FROM keys WHERE field = ? AND key GLOB ? LIMIT ?)",
+            (field, glob_pattern(masked), limit + 1)).fetchone()
+        return row[0]
+
+    # -- scan ---------------------------------------------------------------------------------
+    def scan(self, field: str, start: str, count: int, preferred_position: int) -> tuple[list[tuple[str, int]], int]:
+        """(key, titles) pairs around `start` and the 1-based position of the first key >= start."""
+        before = self.db.execute(
+            "SELECT key, count(*) FROM keys WHERE field = ? AND key < ? GROUP BY key ORDER BY key DESC LIMIT ?",
+            (field, start, max(preferred_position - 1, 0))).fetchall()
+        after = self.db.execute(
+            "SELECT key, count(*) FROM keys WHERE field = ? AND key >= ? GROUP BY key ORDER BY key LIMIT ?",
+            (field, start, count)).fetchall()
+        entries = list(reversed(before)) + after
+        return entries[:count], len(before) + 1
