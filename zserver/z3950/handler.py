@@ -26,7 +26,7 @@ Choices where Bib-1 or the standard leave room (YAZ's GFS and Zebra as the model
   userInformationField (userinfo-1 OtherInformation holding a diag-1 DiagnosticFormat, as
   YAZ's GFS sends); the association then ends. An `open` string is read as "user/password".
 - Result set named while namedResultSets was not agreed: 22; existing name with
-  replaceIndicator off: 21; more than `max_result_sets` sets: 112.
+  replaceIndicator off: 21; beyond `max_result_sets` sets the least recently used one is dropped.
 - A title deleted since the search: surrogate diagnostic 1028 (record deleted), addinfo ISN.
 - Init sizes: preferredMessageSize is min(client's, `max_message_size`); exceptionalRecordSize
   is min(client's, `max_record_size`) but never below preferredMessageSize (3.2.1.1.4).
@@ -346,12 +346,16 @@ class Handler:
             if not replace:
                 raise Z3950Diagnostic(Bib1Diagnostic.RESULT_SET_EXISTS_AND_REPLACE_OFF, name)
         elif len(sets) >= self.limits.max_result_sets:
-            raise Z3950Diagnostic(Bib1Diagnostic.TOO_MANY_RESULT_SETS, str(self.limits.max_result_sets))
+            # As Zebra does: the least recently used set makes room, so a long yaz-client session
+            # (which names every search's set anew) goes on while memory stays bounded.
+            del sets[next(iter(sets))]
 
     def _result_set(self, name: str) -> ResultSet:
-        found = self.association.result_sets.get(name)
+        sets = self.association.result_sets
+        found = sets.pop(name, None)
         if found is None:
             raise Z3950Diagnostic(Bib1Diagnostic.RESULT_SET_DOES_NOT_EXIST, name)
+        sets[name] = found   # now the most recently used
         return found
 
     def _query(self, query: tuple[str, Any]) -> Node:

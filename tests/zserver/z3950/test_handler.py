@@ -316,11 +316,14 @@ def test_replace_indicator_off(handler):
     assert search(handler, replaceIndicator=False, resultSetName="2")["searchStatus"] is True
 
 
-def test_too_many_result_sets(handler):
+def test_result_sets_beyond_the_limit_drop_the_least_recently_used(handler):
     for number in range(5):
         search(handler, resultSetName=str(number))
-    assert search_fails(handler, 112, resultSetName="5") == "5"
-    assert search(handler, resultSetName="4")["searchStatus"] is True   # replacing is fine
+    present(handler, resultSetId="0")                                     # set 0 is now the most recently used
+    assert search(handler, resultSetName="5")["searchStatus"] is True
+    assert search_fails(handler, 30, "@set 1", resultSetName="x") == "1"  # the least recently used went
+    assert search(handler, "@set 0", resultSetName="6")["searchStatus"] is True
+    assert len(handler.association.result_sets) == 5
 
 
 def test_result_set_names_need_the_option(catalog):
@@ -689,7 +692,8 @@ def test_sort_set_diagnostics(handler):
     sort_fails(sort(handler, *[sort_spec(use(4))] * 6), 211)
     for number in range(4):
         search(handler, resultSetName=f"s{number}")
-    sort_fails(sort(handler, sort_spec(use(4)), output="sixth"), 112)
+    sort(handler, sort_spec(use(4)), output="sixth")
+    assert len(handler.association.result_sets) == 5
 
 
 # -- Delete, Extended Services, Close ---------------------------------------------------------
