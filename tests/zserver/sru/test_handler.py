@@ -445,8 +445,8 @@ def test_year_relations(catalog) -> None:
     assert within == count(catalog, "dc.date > 1989 and dc.date < 2000") > 0
 
 
-@pytest.mark.xfail(strict=True, reason="index.engine: a Whoosh NumericRange over `year` matches titles "
-                   "outside the range (dc.date <= 1995 finds 3206 of 3222 titles)")
+@pytest.mark.xfail(strict=False, reason="index.engine: whoosh-reloaded NUMERIC(signed=False) ranges match "
+                   "titles outside the range (dc.date <= 1995 finds 3206 of 3222); drop this mark when fixed")
 @pytest.mark.parametrize("query", ["dc.date <= 1995", "dc.date < 1996", 'dc.date within "1990 1995"'])
 def test_year_ranges_hold_only_those_years(catalog, query: str) -> None:
     check_years(catalog, query)
