@@ -204,19 +204,19 @@ class _Compiler:
         if sep and low.strip().isdigit() and high.strip().isdigit():
             if term.relation is not Relation.EQ:
                 raise errors.UnsupportedRelation("a year range takes no relation")
-            return wq.NumericRange("year", int(low), int(high))
-        if not text.isdigit():
+            return wq.TermRange("year", _year(low), _year(high))
+        if not text.isdigit() or len(text) > 4:
             raise errors.MalformedTerm(f"not a year: {term.text!r}")
-        year = int(text)
-        ranges = {
-            Relation.LT: (None, year, False, True), Relation.LE: (None, year, False, False),
-            Relation.EQ: (year, year, False, False), Relation.RELEVANCE: (year, year, False, False),
-            Relation.GE: (year, None, False, False), Relation.GT: (year, None, True, False),
-        }
+        year = _year(text)
         if term.relation is Relation.NE:
-            return wq.AndNot(wq.Every(), wq.NumericRange("year", year, year))
-        start, end, startexcl, endexcl = ranges[term.relation]
-        return wq.NumericRange("year", start, end, startexcl=startexcl, endexcl=endexcl)
+            return wq.AndNot(wq.Every(), wq.Term("year", year))
+        if term.relation in (Relation.EQ, Relation.RELEVANCE):
+            return wq.Term("year", year)
+        start, end, startexcl, endexcl = {
+            Relation.LT: (None, year, False, True), Relation.LE: (None, year, False, False),
+            Relation.GE: (year, None, False, False), Relation.GT: (year, None, True, False),
+        }[term.relation]
+        return wq.TermRange("year", start, end, startexcl=startexcl, endexcl=endexcl)
 
     # -- proximity -----------------------------------------------------------------------
     def prox(self, node: Prox) -> wq.Query:
@@ -260,6 +260,10 @@ def _key_forms(index: str, text: str) -> list[str]:
         forms = normalize_isbn(text) + [normalize_issn(text), normalize_lccn(text), normalize_number(text)]
         return list(dict.fromkeys(f for f in forms if f))
     return [f for f in [normalize_number(text)] if f]
+
+
+def _year(text: str) -> str:
+    return f"{int(text):04d}"
 
 
 def _with(term: Term, **changes) -> Term:

@@ -5,7 +5,7 @@ of words, with positions for phrases and proximity; the keys of one title are jo
 of `FIELD_GAP` positions so a phrase never spans two fields. A low-cardinality KEY index
 (language, material type, library) is a field of whole keys. Whole keys of word indexes and
 high-cardinality codes are not here but in the key table (`index.engine.keytable`). `year` is
-numeric. The index-control data are column-stored for sorting and stored for brief lists.
+four-digit keys compared as ranges. The index-control data are column-stored for sorting and stored for brief lists.
 """
 
 from __future__ import annotations
@@ -80,5 +80,6 @@ def build_schema() -> fields.Schema:
         elif spec.kind is IndexKind.KEY and not spec.table and spec.name != "isn":
             schema.add(spec.name, _key_field())
         elif spec.kind is IndexKind.YEAR:
-            schema.add(spec.name, fields.NUMERIC(int, bits=32, signed=False))
+            # Four-digit text terms: few distinct values, and their order is the numbers' order.
+            schema.add(spec.name, _key_field())
     return schema

@@ -117,7 +117,7 @@ class Engine:
             results = searcher.search(query, limit=None)
             top = results.top_n
             return Hits(searcher, [docnum for _, docnum in top], query, {d: s for s, d in top})
-        return Hits(searcher, sorted(query.docs(searcher)), query)
+        return Hits(searcher, sorted(set(query.docs(searcher))), query)
 
     def docnums_of_isns(self, hits: Hits) -> list[int]:
         """The docnums in the current searcher of the titles in `hits` (from an older snapshot)."""
