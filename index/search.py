@@ -2,10 +2,16 @@
 
 This is the one narrow interface between `zserver` and the catalog. A faster engine can
 replace Whoosh behind it without the protocol layer noticing. Errors are `index.errors`.
+
+The authority file is its own database, `authorities`: authority records are titles of material
+type `authority` in the same index, so that database searches only them and every other
+database leaves them out. A scan marks a term that is a see-from form of an established heading
+(`SeeReference.see`), and counts titles only, not the authority records.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,12 +20,26 @@ from index import errors
 from index.engine.keytable import FILE_NAME as KEY_TABLE_FILE
 from index.engine.searcher import Brief, Engine, Hits, ScanEntry, briefs_of, isns_of
 from index.home import Home
-from index.query import Node
+from index.query import And, Completeness, Node, Or, Structure, Term
 from index.records.model import Holding
+from index.searchkeys.spec import MATERIAL_TYPES
 from index.store.catalog import CatalogStore
 
 DEFAULT_ALIAS = "default"
+AUTHORITY_DATABASE = "authorities"
 REFRESH_SECONDS = 1.0
+_AUTHORITY = Term("material_type", "authority", structure=Structure.KEY)
+# Everything but authority records, as a positive filter: whoosh-reloaded 2.7.5's AndNot matcher
+# lets through a document the right side excludes (seen with the material_type field), so the
+# union catalog does not use AndNot to leave the authority file out.
+_TITLES = functools.reduce(Or, [Term("material_type", kind, structure=Structure.KEY)
+                                for kind in MATERIAL_TYPES if kind != "authority"])
+# Heading kinds (index.authority.headings) whose see-from forms a scan of each index shows.
+_NAME_KINDS = {"personal_name": ("personal", "personal-title"), "corporate_name": ("corporate", "corporate-title"),
+               "conference_name": ("meeting", "meeting-title")}
+_SEE_KINDS = {**_NAME_KINDS, "author": sum(_NAME_KINDS.values(), ()),
+              "subject": sum(_NAME_KINDS.values(), ("title", "topical", "geographic", "genre")),
+              "title": ("title", "personal-title", "corporate-title", "meeting-title")}
 
 
 @dataclass(frozen=True)
@@ -27,6 +47,14 @@ class Database:
     name: str
     library: str | None      # None: the whole union catalog
     restricted: bool = False
+    authorities: bool = False  # the authority file, not titles
+
+
+@dataclass(frozen=True)
+class SeeReference(ScanEntry):
+    """A scan term that is a see-from form: `see` lists the established headings to use."""
+
+    see: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,7 +105,9 @@ class Catalog:
     def databases(self) -> list[Database]:
         restricted = {name.lower() for name in self.config.restricted}
         union = Database(self.config.database, None, self.config.database.lower() in restricted)
-        return [union] + [Database(code, code, code.lower() in restricted) for code in self.config.libraries]
+        libraries = [Database(code, code, code.lower() in restricted) for code in self.config.libraries]
+        authorities = Database(AUTHORITY_DATABASE, None, AUTHORITY_DATABASE in restricted, authorities=True)
+        return [union, *libraries, authorities]
 
     def database(self, name: str) -> Database:
         wanted = name.lower()
@@ -106,6 +136,10 @@ class Catalog:
                 raise errors.ResultSetNotFound(name)
             return self.engine.docnums_of_isns(found._hits)
 
+        if database.authorities:
+            node = And(node, _AUTHORITY)
+        elif database.library is None and self.store.has_authorities():
+            node = And(node, _TITLES)
         hits = self.engine.search(node, resolve, library=database.library, ranked=ranked)
         return ResultSet(hits, database)
 
@@ -114,7 +148,20 @@ class Catalog:
         return ResultSet(self.engine.sort(result_set._hits, keys), result_set.database)
 
     def scan(self, index: str, start: str, *, count: int = 20, preferred_position: int = 1) -> tuple[list[ScanEntry], int]:
-        return self.engine.scan(index, start, count=count, preferred_position=preferred_position)
+        """Terms of `index` around `start` with the number of titles each occurs in; see-from
+        forms of the authority file come as `SeeReference`s."""
+        entries, position = self.engine.scan(index, start, count=count, preferred_position=preferred_position)
+        kinds = _SEE_KINDS.get(index)
+        if not kinds or not self.store.has_authorities():
+            return entries, position
+        union = self.databases()[0]
+        result: list[ScanEntry] = []
+        for entry in entries:
+            exact = Term(index, entry.term, structure=Structure.PHRASE, completeness=Completeness.COMPLETE_FIELD)
+            titles = self.search(exact, union).size if entry.count else 0
+            see = tuple(self.store.see_references(kinds, entry.term))
+            result.append(SeeReference(entry.term, titles, see) if see else ScanEntry(entry.term, titles))
+        return result, position
 
     # -- records ------------------------------------------------------------------------------
     def records(self, isns: Sequence[int], *, with_holdings: bool = False) -> list[TitleRecord | None]:

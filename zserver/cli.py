@@ -79,7 +79,14 @@ def cmd_load(args: argparse.Namespace) -> int:
 
     home = _home(args)
     config = home.config()
-    library = config.libraries.get(args.library)
+    if args.authority and args.library is None:
+        library = LibraryConfig(code="AUTH", name="Authority file", source_system=args.source or "AUTH",
+                                holdings="record", require_holdings=False)
+    elif args.library is None:
+        print("unikat: load needs --library (or --authority for an authority file)", file=sys.stderr)
+        return 2
+    else:
+        library = config.libraries.get(args.library)
     if library is None:
         known = ", ".join(config.libraries) or "none"
         print(f"unikat: library {args.library!r} is not in {home.config_path} (known: {known})", file=sys.stderr)
@@ -93,7 +100,7 @@ def cmd_load(args: argparse.Namespace) -> int:
         for name in args.files:
             progress = Progress(f"loading {name}", "records")
             report = load_file(home, store, library, Path(name), fmt=args.format, encoding=args.encoding,
-                               source_system=args.source, progress=progress)
+                               source_system=args.source, progress=progress, authority_only=args.authority)
             progress.done()
             print(report.summary())
             for kind, count in sorted(report.problems.items()):
@@ -210,6 +217,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
             "records_per_library": store.records_per_library(),
             "holdings_per_library": {k: {"titles": t, "holdings": h} for k, (t, h) in store.holdings_per_library().items()},
             "loads": store.loads(),
+            "clusters": store.cluster_counts(),
+            "authorities": store.count_authorities(),
             "index": {"updated_at": store.get_meta("indexed_at", "never"), "pending_titles": len(changed) + len(deleted)},
         }
     finally:
@@ -218,17 +227,73 @@ def cmd_stats(args: argparse.Namespace) -> int:
         print(json.dumps(stats, indent=1, ensure_ascii=False))
         return 0
     print(f"titles: {stats['titles']}")
+    clusters = stats["clusters"]
+    print(f"clusters: {clusters['clusters']} titles merged from {clusters['records_in_clusters']} records"
+          f" ({clusters['records_merged']} records merged into existing titles, largest {clusters['largest_cluster']});"
+          f" authority records: {stats['authorities']}")
     for library, count in stats["records_per_library"].items():
         held = stats["holdings_per_library"].get(library, {"titles": 0, "holdings": 0})
         print(f"library {library}: {count} records, {held['holdings']} holdings on {held['titles']} titles")
     for load in stats["loads"]:
         print(f"load {load['id']} {load['started']} library {load['library']} {Path(load['file']).name}:"
               f" read {load['read']} new {load['new']} updated {load['updated']} unchanged {load['unchanged']}"
-              f" deleted {load['deleted']} rejected {load['rejected']}"
+              f" deleted {load['deleted']} rejected {load['rejected']} merged {load.get('merged', 0)}"
               + ("" if load["finished"] else " (not finished)"))
     index = stats["index"]
     fresh = "current" if index["pending_titles"] == 0 else f"{index['pending_titles']} titles pending"
     print(f"index: updated {index['updated_at']}, {fresh}")
+    return 0
+
+
+def cmd_clusters(args: argparse.Namespace) -> int:
+    """Show one cluster and why its members matched, list clusters, write them all as JSON,
+    or re-consolidate the whole store (`--rebuild`)."""
+    from index.consolidation.clusters import describe, maintenance_keys, reconsolidate
+    from index.loading import indexing
+    from index.loading.load import refresh_title
+
+    home = _home(args)
+    rules = home.config().consolidation.rules
+    store = _open_store(home)
+    try:
+        if args.rebuild:
+            progress = Progress("re-consolidating", "records")
+            with store.transaction():
+                counts = reconsolidate(store, rules, refresh_title, progress)
+            progress.done()
+            written, removed = indexing.update(home, store, procs=_procs())
+            print(f"re-consolidated {counts['records']} records: {counts['titles']} titles, {counts['clusters']}"
+                  f" clusters, {counts['titles_changed']} titles changed; index: {written} written, {removed} removed")
+            return 0
+        if args.json:
+            out = sys.stdout
+            out.write("[\n")
+            for number, cluster in enumerate(maintenance_keys(store, all_titles=not args.merged_only)):
+                out.write(("," if number else "") + json.dumps(cluster, ensure_ascii=False) + "\n")
+            out.write("]\n")
+            return 0
+        if args.isn is not None:
+            if store.display(args.isn) is None:
+                print(f"unikat: no title {args.isn}", file=sys.stderr)
+                return 2
+            cluster = describe(store, args.isn, rules)
+            print(f"title {cluster['isn']}: {len(cluster['members'])} member record(s)")
+            for m in cluster["members"]:
+                flag = "master" if m["record"] == cluster["master"] else "      "
+                print(f"  {flag} record {m['record']}: library {m['library']}, {m['source_system']} {m['source_id']},"
+                      f" quality {m['quality']}: {m['title'][:60]} ({m['year'] or '-'})")
+            for pair in cluster["pairs"]:
+                a, b = pair["records"]
+                print(f"  records {a} and {b}: {pair['why']}")
+            return 0
+        counts = store.cluster_counts()
+        print(f"{counts['clusters']} clusters of {counts['records_in_clusters']} records"
+              f" ({counts['titles']} titles in all; largest cluster {counts['largest_cluster']})")
+        for isn, members in store.clusters():
+            libraries = ", ".join(sorted({m.library for m in members}))
+            print(f"  {isn}: {len(members)} records ({libraries})")
+    finally:
+        store.close()
     return 0
 
 
@@ -246,7 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("init", help="create a home with a commented unikat.toml").set_defaults(func=cmd_init)
 
     load = commands.add_parser("load", help="load delivery files of one library")
-    load.add_argument("--library", required=True, help="library code from unikat.toml")
+    load.add_argument("--library", help="library code from unikat.toml (not needed with --authority)")
+    load.add_argument("--authority", action="store_true",
+                      help="an authority file (MARC 21 authority or GND in PICA+): only leader/06 z records")
     load.add_argument("--source", help="source system (default: the library's source_system)")
     load.add_argument("--format", choices=["marc21", "marcxml", "pica"], help="default: detected")
     load.add_argument("--encoding", choices=["utf-8", "marc-8"], help="MARC21 encoding (default: leader/09)")
@@ -276,6 +343,14 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="records, holdings, loads, index freshness")
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(func=cmd_stats)
+
+    clusters = commands.add_parser("clusters", help="consolidated titles: members, sources, why they matched")
+    clusters.add_argument("isn", type=int, nargs="?", help="show this title's cluster")
+    clusters.add_argument("--json", action="store_true",
+                          help="write every title with its members' maintenance keys (library, system, 001)")
+    clusters.add_argument("--merged-only", action="store_true", help="with --json: only titles of 2+ records")
+    clusters.add_argument("--rebuild", action="store_true", help="re-consolidate the whole store with the current rules")
+    clusters.set_defaults(func=cmd_clusters)
 
     serve = commands.add_parser("serve", help="serve Z39.50 (and SRU) on one port")
     serve.add_argument("--host")

@@ -29,8 +29,8 @@ from index.consolidation.keys import MatchElements, blocking_keys, elements
 from index.consolidation.match import MatchRules, Verdict, compare
 from index.store.catalog import CatalogStore, MatchCandidate
 
-__all__ = ["Refresh", "UnionFind", "candidate_pairs", "components", "file_record", "join", "matching_titles",
-           "reconsolidate", "recluster", "settle"]
+__all__ = ["Refresh", "UnionFind", "candidate_pairs", "components", "describe", "file_record", "join",
+           "maintenance_keys", "matching_titles", "reconsolidate", "recluster", "settle"]
 
 K = TypeVar("K", bound=Hashable)
 Refresh = Callable[[CatalogStore, int], None]   # re-choose a title's master and rebuild its display
@@ -220,3 +220,32 @@ def reconsolidate(store: CatalogStore, rules: MatchRules, refresh: Refresh,
     touched = settle(store, changed_groups, refresh) if changed_groups else []
     return {"records": len(rows), "titles": len(groups), "clusters": sum(1 for g in groups if len(g) > 1),
             "titles_changed": len(touched)}
+
+
+def describe(store: CatalogStore, isn: int, rules: MatchRules) -> dict:
+    """One title as a cluster: its members (maintenance key, quality, master or not) and, for
+    every pair of members that share a blocking key, the match decision and why."""
+    master = store.db.execute("SELECT master FROM titles WHERE isn = ?", (isn,)).fetchone()
+    members = store.records_of_title(isn)
+    stored = {c.id: c for c in store.match_profiles(isn)}
+    profiles = {m.id: profile_of(stored[m.id], store) for m in members}
+    pairs = []
+    keys = {i: blocking_keys(p) for i, p in profiles.items() if not p.kind.startswith("z")}
+    for a, b in candidate_pairs(keys):
+        verdict = compare(profiles[a], profiles[b], rules)
+        pairs.append({"records": [a, b], "matched": verdict.matched, "why": verdict.explain()})
+    return {
+        "isn": isn,
+        "master": master[0] if master else None,
+        "members": [{"record": m.id, "library": m.library, "source_system": m.source_system,
+                     "source_id": m.source_id, "quality": m.quality, "title": profiles[m.id].title,
+                     "year": profiles[m.id].year} for m in members],
+        "pairs": pairs,
+    }
+
+
+def maintenance_keys(store: CatalogStore, *, all_titles: bool = True) -> Iterable[dict]:
+    """Every title (or every title with two or more members) with its members' maintenance keys."""
+    for isn, members in store.clusters(all_titles=all_titles):
+        yield {"isn": isn, "members": [{"library": m.library, "source_system": m.source_system,
+                                        "source_id": m.source_id} for m in members]}

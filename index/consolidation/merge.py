@@ -108,9 +108,9 @@ def merged_record(members: Sequence[Member]) -> bytes:
     """The display record of a cluster (ISO 2709, UTF-8): the master plus the others' added fields."""
     ordered = ordered_members(members)
     master = ordered[0]
-    record = pymarc.Record(data=master.marc, to_unicode=True, force_utf8=True)
     if len(ordered) == 1:
         return master.marc
+    record = pymarc.Record(data=master.marc, to_unicode=True, force_utf8=True)
     present = {key for f in record.fields if not f.is_control_field() and (key := _field_key(f))}
     added: list[Field] = []
     for member in ordered[1:]:

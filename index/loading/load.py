@@ -10,7 +10,12 @@ Consolidation (`index.consolidation`, `[consolidation]` in unikat.toml) runs ins
 transaction: a new record joins every title it matches (counted as `merged`), an updated record
 has its title re-evaluated, a deleted record leaves its title, which is re-evaluated too (and
 goes back to a plain title when one member is left). `refresh_title` re-chooses a title's master
-and rebuilds its merged display record.
+and rebuilds its merged display record, with its headings linked to the authority file.
+
+Authority records (leader/06 `z`, also GND records the PICA reader marks so) go into the
+authority file whatever the load: they have no holdings and are never consolidated; each
+change re-links the titles using their headings. `authority_only` (`unikat load --authority`)
+rejects anything else.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from pathlib import Path
 
 import pymarc
 
+from index.authority.link import authority_changed, authority_removed, link_display
 from index.consolidation import clusters
 from index.consolidation.keys import elements
 from index.consolidation.match import MatchRules
@@ -55,6 +61,8 @@ class LoadReport:
                 f" {c['updated']} updated, {c['unchanged']} unchanged,"
                 f" {c['deleted']} deleted, {c['rejected']} rejected, {sum(self.problems.values())} light problems"
                 f" ({rate:,.0f} records/s)")
+        if c["authority"]:
+            text += f"; {c['authority']} of the new records are authority records"
         if self.reject_file:
             text += f"; rejects in {self.reject_file}"
         return text
@@ -97,7 +105,7 @@ class _Rejects:
 
 def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Path, *, fmt: str | None = None,
               encoding: str | None = None, source_system: str | None = None,
-              progress: Progress | None = None) -> LoadReport:
+              progress: Progress | None = None, authority_only: bool = False) -> LoadReport:
     """Load one file for `library`. Raises `LoadError` only if the file cannot be read at all."""
     from index.errors import LoadError
 
@@ -118,8 +126,8 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
         store.db.execute("BEGIN IMMEDIATE")
         for item in read_delivery(data, fmt, encoding):
             report.counts["read"] += 1
-            outcome, reason = _apply(store, library, system, load_id, item, report.problems, rules)
-            if outcome == "merged":
+            outcome, reason = _apply(store, library, system, load_id, item, report.problems, rules, authority_only)
+            if outcome in ("merged", "authority"):
                 report.counts["new"] += 1
             report.counts[outcome] += 1
             if outcome == "rejected":
@@ -147,11 +155,15 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
 
 
 def _apply(store: CatalogStore, library: LibraryConfig, system: str, load_id: int,
-           item: SourceRecord | LoadProblem, problems: Counter, rules: MatchRules | None = None) -> tuple[str, str]:
+           item: SourceRecord | LoadProblem, problems: Counter, rules: MatchRules | None = None,
+           authority_only: bool = False) -> tuple[str, str]:
     """Store one record; returns (outcome, reject reason). `rules` None: no consolidation."""
     if isinstance(item, LoadProblem):
         return "rejected", item.reason
     record = item.record
+    authority = str(record.leader)[6:7] == "z"
+    if authority_only and not authority:
+        return "rejected", "not an authority record (leader/06 is not z)"
     problems.update(item.problems)
     source_id = (record.get("001").data or "").strip() if record.get("001") else ""
     if not source_id:
@@ -161,18 +173,27 @@ def _apply(store: CatalogStore, library: LibraryConfig, system: str, load_id: in
         if existing is None:
             problems["delete of an unknown record"] += 1
             return "unchanged", ""
+        authority = store.bibtype(existing.isn).startswith("z")
+        headings = store.authority_headings(existing.isn) if authority else []
         store.delete_record(existing.id)
-        if rules is not None:
+        if authority:
+            authority_removed(store, headings, refresh_title)
+        elif rules is not None:
             clusters.recluster(store, existing.isn, rules, refresh_title)
         elif store.display(existing.isn) is not None:
             refresh_title(store, existing.isn)
         return "deleted", ""
-    if record.get("245") is None or not any(sf.value.strip() for sf in record.get("245").subfields):
-        return "rejected", "no title (245)"
-    holdings, holding_problems = _holdings(library, record, item.holdings)
-    problems.update(holding_problems)
-    if library.require_holdings and not holdings:
-        return "rejected", f"no holdings of library {library.code}"
+    if authority:
+        if not any(f.tag.startswith("1") for f in record.fields if not f.is_control_field()):
+            return "rejected", "authority record without a heading (1XX)"
+        holdings: list[Holding] = []
+    else:
+        if record.get("245") is None or not any(sf.value.strip() for sf in record.get("245").subfields):
+            return "rejected", "no title (245)"
+        holdings, holding_problems = _holdings(library, record, item.holdings)
+        problems.update(holding_problems)
+        if library.require_holdings and not holdings:
+            return "rejected", f"no holdings of library {library.code}"
     for field_ in record.get_fields("020"):
         for value in field_.get_subfields("a"):
             if not isbn_checksum_ok(value):
@@ -185,10 +206,13 @@ def _apply(store: CatalogStore, library: LibraryConfig, system: str, load_id: in
     if existing is None:
         isn = store.add_title(marc, bibtype=str(record.leader)[6:8])
         record_id = store.add_record(isn, library.code, system, source_id, marc, version, quality, load_id, holdings)
-        store.set_display(isn, marc, record_id)
-        if rules is None:
+        if authority:
+            refresh_title(store, isn)
+            return "authority", ""
+        profile = elements(record) if rules is not None else None
+        store.set_display(isn, link_display(store, isn, marc, record), record_id)
+        if profile is None:
             return "new", ""
-        profile = elements(record)
         clusters.file_record(store, record_id, profile)
         matched = clusters.matching_titles(store, profile, rules, exclude=record_id)
         if not matched:
@@ -198,7 +222,7 @@ def _apply(store: CatalogStore, library: LibraryConfig, system: str, load_id: in
     if existing.marc == marc and store.record_holdings(existing.id) == holdings:
         return "unchanged", ""
     store.replace_record(existing.id, marc, version, quality, load_id, holdings)
-    if rules is None:
+    if rules is None or authority:
         refresh_title(store, existing.isn)
         return "updated", ""
     clusters.file_record(store, existing.id, elements(record))
@@ -225,9 +249,16 @@ def _holdings(library: LibraryConfig, record: pymarc.Record, delivered: list[Hol
 
 
 def refresh_title(store: CatalogStore, isn: int) -> None:
-    """Choose the title's master (best quality, then oldest) and set its merged display record."""
+    """Choose the title's master (best quality, then oldest) and set its merged display record,
+    its headings linked to the authority file. For an authority record: file its headings and
+    re-link the titles using them."""
     members = [Member(m.id, m.library, m.source_system, m.source_id, m.quality, m.marc)
                for m in store.records_of_title(isn)]
     if not members:
         return
-    store.set_display(isn, merged_record(members), ordered_members(members)[0].id)
+    master = ordered_members(members)[0]
+    if store.bibtype(isn).startswith("z"):
+        store.set_display(isn, master.marc, master.id)
+        authority_changed(store, isn, master.marc, refresh_title)
+        return
+    store.set_display(isn, link_display(store, isn, merged_record(members)), master.id)

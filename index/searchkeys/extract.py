@@ -4,6 +4,11 @@
 field occurrence; its words are the keywords), and the short index-control data (sort keys,
 year, language, material type, brief display) that serve brief lists, sorting and limits
 without reading the full record. Pure functions; nothing here touches files.
+
+Authority headings: a `989` field (see-from form of a linked heading, `index.authority.link`)
+is indexed as the heading named in its `$9`, so variant forms find the title. An authority
+record (leader/06 `z`) is indexed by its headings: 1XX, 4XX and 5XX count as the 7XX (names,
+uniform titles) or 6XX (topics, places, genres) with the same last two digits.
 """
 
 from __future__ import annotations
@@ -51,11 +56,26 @@ class TitleKeys:
 _OCLC = re.compile(r"^\(OCoLC\)\s*(?:ocm|ocn|on)?0*(\d+)", re.I)
 
 
+SEE_FROM_TAG = "989"
+_AUTHORITY_AS = {"00": "700", "03": "650", "10": "710", "11": "711", "30": "730", "48": "648", "50": "650",
+                 "51": "651", "55": "655"}
+
+
 def _linked_tag(field_: pymarc.Field) -> str:
-    """The tag an 880 field stands for (`$6 245-01/(N` → `245`), else the field's own tag."""
+    """The tag an 880 field stands for (`$6 245-01/(N` → `245`), the tag of the heading a 989
+    see-from form belongs to (`$9`), else the field's own tag."""
     if field_.tag == "880":
         link = field_.get("6") or ""
         return link[:3]
+    if field_.tag == SEE_FROM_TAG and (field_.get("9") or "").isdigit():
+        return field_.get("9")
+    return field_.tag
+
+
+def _authority_tag(field_: pymarc.Field) -> str:
+    """The bibliographic tag an authority heading is indexed as (`400` → `700`, `150` → `650`)."""
+    if field_.tag[:1] in ("1", "4", "5") and not field_.is_control_field():
+        return _AUTHORITY_AS.get(field_.tag[1:], field_.tag)
     return field_.tag
 
 
@@ -68,9 +88,18 @@ def _text(field_: pymarc.Field, codes: str) -> str:
 
 
 def _fields_by_tag(record: pymarc.Record) -> dict[str, list[pymarc.Field]]:
+    authority = str(record.leader)[6:7] == "z"
+    tag_of = _authority_tag if authority else _linked_tag
     by_tag: dict[str, list[pymarc.Field]] = {}
     for field_ in record.fields:
-        by_tag.setdefault(_linked_tag(field_), []).append(field_)
+        if authority and field_.tag[1:] == "03" and not field_.is_control_field():
+            # a bilingual local thesaurus term (IISH: $a Dutch, $b English): each term a heading
+            for value in field_.get_subfields("a", "b"):
+                by_tag.setdefault(tag_of(field_), []).append(
+                    pymarc.Field(tag=field_.tag, indicators=pymarc.Indicators(" ", " "),
+                                 subfields=[pymarc.Subfield("a", value)]))
+            continue
+        by_tag.setdefault(tag_of(field_), []).append(field_)
     return by_tag
 
 
@@ -134,6 +163,9 @@ def _sort_title(record: pymarc.Record) -> str:
 
 def _brief_title(record: pymarc.Record) -> str:
     f245 = record.get("245")
+    if f245 is None and str(record.leader)[6:7] == "z":   # an authority record: its heading
+        f245 = next((f for f in record.fields if f.tag[:1] == "1" and not f.is_control_field()), None)
+        return " ".join(_text(f245, "").split()).rstrip(" /:;,.") if f245 is not None else ""
     return " ".join(_text(f245, "abnp").split()).rstrip(" /:;,.") if f245 is not None else ""
 
 
@@ -168,7 +200,7 @@ def extract(isn: int, record: pymarc.Record, holdings: Iterable[Holding] = ()) -
         normalize(_text(f, "ab")) for tag in ("050", "090") for f in by_tag.get(tag, ())
     )
     control = IndexControl(
-        sort_title=_sort_title(record),
+        sort_title=_sort_title(record) or normalize(_brief_title(record)),
         sort_author=normalize(_main_author(record)),
         material_type=material_type(record),
         title=_brief_title(record),

@@ -143,7 +143,12 @@ class CatalogStore:
         """Delete a title that no member record points to any more."""
         if self.db.execute("SELECT 1 FROM records WHERE isn = ? LIMIT 1", (isn,)).fetchone() is not None:
             raise ValueError(f"title {isn} still has member records")
+        self._drop_title(isn)
+
+    def _drop_title(self, isn: int) -> None:
         self.db.execute("DELETE FROM titles WHERE isn = ?", (isn,))
+        self.db.execute("DELETE FROM title_headings WHERE isn = ?", (isn,))
+        self._forget_authority(isn)
         self.db.execute("INSERT OR REPLACE INTO pending (isn, deleted) VALUES (?, 1)", (isn,))
 
     def bibtype(self, isn: int) -> str:
@@ -153,19 +158,23 @@ class CatalogStore:
     def cluster_counts(self) -> dict[str, int]:
         """titles, clusters (titles with two or more members), records in clusters, records merged
         (members beyond the first of each title), largest cluster."""
-        rows = self.db.execute("SELECT count(*) FROM records GROUP BY isn").fetchall()
+        rows = self.db.execute("SELECT count(*) FROM records r JOIN titles t ON t.isn = r.isn"
+                               " WHERE t.bibtype NOT LIKE 'z%' GROUP BY r.isn").fetchall()
         sizes = [n for (n,) in rows]
         clustered = [n for n in sizes if n > 1]
         return {"titles": len(sizes), "clusters": len(clustered), "records_in_clusters": sum(clustered),
                 "records_merged": sum(n - 1 for n in clustered), "largest_cluster": max(sizes, default=0)}
 
     def clusters(self, isn: int | None = None, *, all_titles: bool = False) -> Iterator[tuple[int, list[StoredRecord]]]:
-        """(ISN, members) of every title with two or more members (or of every title, or of one)."""
+        """(ISN, members) of every bibliographic title with two or more members (or of every
+        bibliographic title, or of title `isn`)."""
         if isn is not None:
             yield isn, self.records_of_title(isn)
             return
         having = "" if all_titles else " HAVING count(*) > 1"
-        isns = [row[0] for row in self.db.execute(f"SELECT isn FROM records GROUP BY isn{having} ORDER BY isn")]
+        isns = [row[0] for row in self.db.execute(
+            "SELECT r.isn FROM records r JOIN titles t ON t.isn = r.isn WHERE t.bibtype NOT LIKE 'z%'"
+            f" GROUP BY r.isn{having} ORDER BY r.isn")]
         for start in range(0, len(isns), 500):
             chunk = isns[start:start + 500]
             marks = ",".join("?" * len(chunk))
@@ -176,6 +185,68 @@ class CatalogStore:
             for row in rows:
                 by_isn[row[1]].append(StoredRecord(*row))
             yield from by_isn.items()
+
+    # -- authority file -------------------------------------------------------------------------
+    def set_authority(self, isn: int, forms: Iterable[tuple[str, str, str, str]], ids: Iterable[str]) -> None:
+        """Replace the headings (form, kind, key, heading) and identifiers of authority title `isn`."""
+        self._forget_authority(isn)
+        self.db.executemany("INSERT INTO authority_headings (isn, form, kind, key, heading) VALUES (?, ?, ?, ?, ?)",
+                            [(isn, *form) for form in forms])
+        self.db.executemany("INSERT INTO authority_ids (id, isn) VALUES (?, ?)", [(i, isn) for i in ids])
+
+    def _forget_authority(self, isn: int) -> None:
+        self.db.execute("DELETE FROM authority_headings WHERE isn = ?", (isn,))
+        self.db.execute("DELETE FROM authority_ids WHERE isn = ?", (isn,))
+
+    def authority_headings(self, isn: int) -> list[tuple[str, str, str, str]]:
+        """(form, kind, key, heading) of one authority record, established form first."""
+        return self.db.execute("SELECT form, kind, key, heading FROM authority_headings WHERE isn = ?"
+                               " ORDER BY form != 'a', rowid", (isn,)).fetchall()
+
+    def authorities_with_heading(self, kind: str, key: str, forms: str = "ax") -> list[int]:
+        """ISNs of the authority records having heading (kind, key) in one of `forms`."""
+        marks = ",".join("?" * len(forms))
+        rows = self.db.execute(f"SELECT DISTINCT isn FROM authority_headings WHERE kind = ? AND key = ?"
+                               f" AND form IN ({marks}) ORDER BY isn", (kind, key, *forms))
+        return [isn for (isn,) in rows]
+
+    def authorities_with_id(self, ids: Iterable[str]) -> list[int]:
+        ids = list(ids)
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        return [isn for (isn,) in self.db.execute(f"SELECT DISTINCT isn FROM authority_ids WHERE id IN ({marks})"
+                                                  " ORDER BY isn", ids)]
+
+    def has_authorities(self) -> bool:
+        return self.db.execute("SELECT 1 FROM authority_headings LIMIT 1").fetchone() is not None
+
+    def see_references(self, kinds: Iterable[str], key: str) -> list[str]:
+        """Established headings (as catalogued) for which `key` is a see-from form of one of `kinds`."""
+        kinds = list(kinds)
+        marks = ",".join("?" * len(kinds))
+        rows = self.db.execute(
+            "SELECT DISTINCT a.heading FROM authority_headings x JOIN authority_headings a"
+            f" ON a.isn = x.isn AND a.form = 'a' WHERE x.form = 'x' AND x.key = ? AND x.kind IN ({marks})"
+            " ORDER BY a.heading", (key, *kinds))
+        return [heading for (heading,) in rows]
+
+    def set_title_headings(self, isn: int, headings: Iterable[tuple[str, str]]) -> None:
+        """Replace the (kind, key) headings bibliographic title `isn` uses."""
+        self.db.execute("DELETE FROM title_headings WHERE isn = ?", (isn,))
+        self.db.executemany("INSERT INTO title_headings (isn, kind, key) VALUES (?, ?, ?)",
+                            [(isn, kind, key) for kind, key in dict.fromkeys(headings)])
+
+    def titles_with_headings(self, headings: Iterable[tuple[str, str]]) -> set[int]:
+        """Bibliographic titles using any of the (kind, key) headings."""
+        found: set[int] = set()
+        for kind, key in set(headings):
+            found.update(isn for (isn,) in self.db.execute(
+                "SELECT isn FROM title_headings WHERE kind = ? AND key = ?", (kind, key)))
+        return found
+
+    def count_authorities(self) -> int:
+        return self.db.execute("SELECT count(*) FROM titles WHERE bibtype LIKE 'z%'").fetchone()[0]
 
     def add_title(self, display: bytes, bibtype: str) -> int:
         cursor = self.db.execute("INSERT INTO titles (display, bibtype) VALUES (?, ?)", (display, bibtype))
@@ -221,8 +292,7 @@ class CatalogStore:
         isn = row[0]
         self.db.execute("DELETE FROM records WHERE id = ?", (record_id,))
         if self.db.execute("SELECT 1 FROM records WHERE isn = ? LIMIT 1", (isn,)).fetchone() is None:
-            self.db.execute("DELETE FROM titles WHERE isn = ?", (isn,))
-            self.db.execute("INSERT OR REPLACE INTO pending (isn, deleted) VALUES (?, 1)", (isn,))
+            self._drop_title(isn)
         else:
             self.mark_pending(isn)
 

@@ -35,6 +35,33 @@ CREATE TABLE IF NOT EXISTS match_keys (
 CREATE INDEX IF NOT EXISTS match_keys_key ON match_keys(key);
 CREATE INDEX IF NOT EXISTS match_keys_record ON match_keys(record_id);
 
+-- The authority file (MELVYL's heading file). Authority records are titles of bibtype `z`
+-- (their member record keeps the maintenance key); these tables list their headings and
+-- identifiers, and the headings every bibliographic title uses, so a change in the authority
+-- file finds the titles to re-link without reading them.
+CREATE TABLE IF NOT EXISTS authority_headings (
+    isn      INTEGER NOT NULL,     -- the authority record's title
+    form     TEXT NOT NULL,        -- a: established (1XX), x: see-from (4XX), r: see-also (5XX)
+    kind     TEXT NOT NULL,        -- personal, corporate, meeting, title, topical, geographic, genre
+    key      TEXT NOT NULL,        -- normalized heading
+    heading  TEXT NOT NULL         -- as catalogued
+);
+CREATE INDEX IF NOT EXISTS authority_headings_key ON authority_headings(kind, key);
+CREATE INDEX IF NOT EXISTS authority_headings_isn ON authority_headings(isn);
+CREATE TABLE IF NOT EXISTS authority_ids (
+    id    TEXT NOT NULL,           -- normalized: (003)001, 001, 010, 035, 024
+    isn   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS authority_ids_id ON authority_ids(id);
+CREATE INDEX IF NOT EXISTS authority_ids_isn ON authority_ids(isn);
+CREATE TABLE IF NOT EXISTS title_headings (
+    isn   INTEGER NOT NULL,        -- a bibliographic title
+    kind  TEXT NOT NULL,
+    key   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS title_headings_key ON title_headings(kind, key);
+CREATE INDEX IF NOT EXISTS title_headings_isn ON title_headings(isn);
+
 CREATE TABLE IF NOT EXISTS holdings (          -- MELVYL's local data file
     id          INTEGER PRIMARY KEY,
     record_id   INTEGER NOT NULL REFERENCES records(id) ON DELETE CASCADE,
