@@ -67,6 +67,18 @@ def by_css(driver, selector: str):
     return driver.find_elements(By.CSS_SELECTOR, selector)
 
 
+def navigate(driver, action) -> None:
+    """Run `action` (a click, Enter) and wait until the browser has loaded the next page."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = driver.find_element(By.TAG_NAME, "html")
+    action()
+    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
 def hit_count(driver) -> int:
     return int(by_css(driver, "p.hits strong")[0].text.replace(",", ""))
 
@@ -87,14 +99,14 @@ def test_search_sort_limit_page_and_record(browser, server) -> None:
     browser.get(server + "/")
     assert browser.title == "unikat sample union catalog"
     box = by_css(browser, "input[name=q]")[0]
-    box.send_keys("history", Keys.ENTER)
+    navigate(browser, lambda: box.send_keys("history", Keys.ENTER))
     assert params(browser)["q"] == ["history"]
     everything = hit_count(browser)
     assert everything > 40 and len(by_css(browser, "ol.briefs > li")) == 20
     shot(browser, "web-results")
 
     # Sort by year: a plain link, so the sorted list has its own address.
-    next(a for a in by_css(browser, "p.sortbar a") if a.text == "Newest first").click()
+    navigate(browser, next(a for a in by_css(browser, "p.sortbar a") if a.text == "Newest first").click)
     assert params(browser)["sort"] == ["year"]
     years = [int(meta.text[-4:]) for meta in by_css(browser, "div.meta") if meta.text[-4:].isdigit()]
     assert years == sorted(years, reverse=True)
@@ -104,14 +116,14 @@ def test_search_sort_limit_page_and_record(browser, server) -> None:
         by_css(browser, "details.limits summary")[0].click()
     Select(by_css(browser, "select[name=lang]")[0]).select_by_value("eng")
     Select(by_css(browser, "select[name=lib]")[0]).select_by_value("a")
-    by_css(browser, "form.search button")[0].click()
+    navigate(browser, by_css(browser, "form.search button")[0].click)
     assert params(browser)["lang"] == ["eng"] and params(browser)["lib"] == ["a"]
     limited = hit_count(browser)
     assert 20 < limited < everything
     shot(browser, "web-limited")
 
     # Paging.
-    by_css(browser, "nav.pages a[rel=next]")[0].click()
+    navigate(browser, by_css(browser, "nav.pages a[rel=next]")[0].click)
     assert params(browser)["start"] == ["21"]
     assert by_css(browser, "ol.briefs")[0].get_attribute("start") == "21"
     assert "Page 2 of" in by_css(browser, "nav.pages")[0].text
@@ -119,7 +131,7 @@ def test_search_sort_limit_page_and_record(browser, server) -> None:
     # The full record, and back.
     title = by_css(browser, "ol.briefs > li a.title")[0]
     title_text = title.text
-    title.click()
+    navigate(browser, title.click)
     assert urlsplit(browser.current_url).path.startswith("/record/")
     assert by_css(browser, "article.record h1")[0].text
     assert title_text.startswith(by_css(browser, "article.record h1")[0].text[:10])
@@ -127,7 +139,7 @@ def test_search_sort_limit_page_and_record(browser, server) -> None:
     assert any("Library A" in holder for holder in holders)
     assert [th.text for th in by_css(browser, "table.marc th")][:1] == ["LDR"]
     shot(browser, "web-record")
-    next(a for a in by_css(browser, "nav.links a") if a.text == "Back to the results").click()
+    navigate(browser, next(a for a in by_css(browser, "nav.links a") if a.text == "Back to the results").click)
     assert params(browser)["start"] == ["21"] and params(browser)["lang"] == ["eng"]
 
 
@@ -136,11 +148,11 @@ def test_ccl_and_cql_queries(browser, server) -> None:
 
     for query in ("ti=water and su=georgia", 'cql:dc.title any "water river"'):
         browser.get(server + "/")
-        by_css(browser, "input[name=q]")[0].send_keys(query, Keys.ENTER)
+        navigate(browser, lambda text=query: by_css(browser, "input[name=q]")[0].send_keys(text, Keys.ENTER))
         assert not by_css(browser, "p.problem"), query
         assert hit_count(browser) > 0
     browser.get(server + "/")
-    by_css(browser, "input[name=q]")[0].send_keys("ti=(water", Keys.ENTER)
+    navigate(browser, lambda: by_css(browser, "input[name=q]")[0].send_keys("ti=(water", Keys.ENTER))
     assert "Cannot read the query" in by_css(browser, "p.problem")[0].text
 
 
@@ -155,7 +167,7 @@ def test_readable_on_a_phone(server) -> None:
             "return parseFloat(getComputedStyle(document.querySelector('ol.briefs a')).fontSize)")
         assert font >= 14
         shot(driver, "web-phone-results")
-        by_css(driver, "ol.briefs > li a.title")[0].click()
+        navigate(driver, by_css(driver, "ol.briefs > li a.title")[0].click)
         assert driver.execute_script("return document.documentElement.scrollWidth") <= width
         shot(driver, "web-phone-record")
     finally:

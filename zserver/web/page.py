@@ -185,11 +185,17 @@ def _limits(form: SearchForm) -> list[Node]:
         if not _LANGUAGE.fullmatch(form.lang):
             raise SearchProblem("A language is a three-letter MARC code such as eng.")
         limits.append(Term("language", form.lang, structure=Structure.KEY))
-    for text, relation, label in ((form.year_from, Relation.GE, "from"), (form.year_to, Relation.LE, "to")):
-        if text:
-            if not _YEAR.fullmatch(text):
-                raise SearchProblem(f"The year {label} must be a number such as 1990.")
-            limits.append(Term("year", text, relation=relation, structure=Structure.YEAR))
+    for text, label in ((form.year_from, "from"), (form.year_to, "to")):
+        if text and not _YEAR.fullmatch(text):
+            raise SearchProblem(f"The year {label} must be a number such as 1990.")
+    if form.year_from and form.year_to:
+        # One range term: a title has several years (008, 260/264), and one of them must lie
+        # in the range; two terms >= and <= could each be met by a different year.
+        limits.append(Term("year", f"{form.year_from}-{form.year_to}", structure=Structure.YEAR))
+    elif form.year_from:
+        limits.append(Term("year", form.year_from, relation=Relation.GE, structure=Structure.YEAR))
+    elif form.year_to:
+        limits.append(Term("year", form.year_to, relation=Relation.LE, structure=Structure.YEAR))
     if form.type:
         limits.append(Term("material_type", form.type, structure=Structure.KEY))
     if form.lib:

@@ -440,16 +440,25 @@ def test_boolean_algebra(catalog) -> None:
 def test_year_relations(catalog) -> None:
     total = count(catalog, "cql.allRecords = 1")
     assert total == count(catalog, "dc.date <> 1999") + count(catalog, "dc.date = 1999")
-    within = count(catalog, 'dc.date within "1990 1999"')
-    assert within == count(catalog, "dc.date >= 1990 and dc.date <= 1999")
-    assert within == count(catalog, "dc.date > 1989 and dc.date < 2000") > 0
+    both = count(catalog, "dc.date >= 1990 and dc.date <= 1999")
+    assert both == count(catalog, "dc.date > 1989 and dc.date < 2000") > 0
+    # A title has several years; `within` wants one of them in the range, the AND only that
+    # some year is >= 1990 and some year <= 1999.
+    assert 0 < count(catalog, 'dc.date within "1990 1999"') <= both
 
 
-@pytest.mark.xfail(strict=False, reason="index.engine: whoosh-reloaded NUMERIC(signed=False) ranges match "
-                   "titles outside the range (dc.date <= 1995 finds 3206 of 3222); drop this mark when fixed")
-@pytest.mark.parametrize("query", ["dc.date <= 1995", "dc.date < 1996", 'dc.date within "1990 1995"'])
+WITHIN_ON_SEVERAL_YEARS = (
+    "sru.cqlmap maps `within \"a b\"` to (>= a AND <= b); a title has several years (008, 260/264 $c), "
+    "so each side can be met by another year: 1378 and 2000 lie 'within 1990 1995'. One range term "
+    "Term(year, 'a-b') would not; drop this mark when cqlmap does that")
+
+
+@pytest.mark.parametrize("query", ["dc.date <= 1995", "dc.date < 1996",
+                                   pytest.param('dc.date within "1990 1995"', marks=pytest.mark.xfail(
+                                       strict=False, reason=WITHIN_ON_SEVERAL_YEARS))])
 def test_year_ranges_hold_only_those_years(catalog, query: str) -> None:
     check_years(catalog, query)
+
 
 
 def test_open_year_ranges_upwards_hold(catalog) -> None:
@@ -463,6 +472,7 @@ def check_years(catalog, query: str) -> None:
     for record in root.xpath("//marc:record", namespaces=NS):
         dates = record.xpath("marc:datafield[@tag='260' or @tag='264']/marc:subfield[@code='c']/text()",
                              namespaces=NS)
+        dates.append(record.xpath("substring(marc:controlfield[@tag='008'], 8, 4)", namespaces=NS))
         years = [int(y) for d in dates for y in re.findall(r"(?<!\d)\d{4}(?!\d)", d)]
         assert any(low <= y <= high for y in years), (query, dates)
 
