@@ -532,11 +532,14 @@ def test_idle_connection_is_closed(server):
         assert connection.recv(100) == b""
 
 
-def test_http_on_the_same_port_is_not_served_yet(server):
-    with socket.create_connection((server.host, server.port), timeout=10) as connection:
-        connection.sendall(b"GET /unikat?operation=explain HTTP/1.0\r\n\r\n")
-        connection.settimeout(10)
-        assert connection.recv(100).startswith(b"HTTP/1.0 501")
+def test_sru_answers_on_the_same_port(server, yaz):
+    import urllib.request
+
+    url = f"http://{server.host}:{server.port}/unikat?version=1.2&operation=searchRetrieve&query=dc.title%3Dhistory"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        body = response.read()
+    assert response.status == 200 and b"numberOfRecords" in body
+    assert "Number of hits:" in yaz(f"find {HISTORY}")   # Z39.50 on the same port at the same time
 
 
 def test_server_logs_one_line_per_request(server, yaz):

@@ -11,9 +11,8 @@ only inside the functions that run it, never before a fork.
 The seam for SRU: Z39.50 and HTTP share the port, and the first byte of a connection tells
 them apart (`sniff`): a BER context-class constructed tag (0xA0-0xBF; initRequest is 0xB4) is
 Z39.50, an ASCII capital letter is an HTTP method. `ProtocolSwitch` buffers until it knows,
-then hands the connection to the protocol built by the matching factory. Until `_run_worker`
-passes an HTTP factory builder to `SwitchFactory` (`http=zserver.net.http.http_site`), HTTP
-requests get "501 Not Implemented".
+then hands the connection to the protocol built by the matching factory: the Z39.50 factory,
+or the twisted.web Site of `zserver.net.http` (SRU, the web page) built on the same catalog.
 
 It must not know what a PDU or a query means.
 """
@@ -35,6 +34,7 @@ from twisted.python.failure import Failure
 
 from index.home import Home
 from index.search import Catalog
+from zserver.net.http import http_site
 from zserver.net.z3950 import DEFAULT_IDLE_TIMEOUT, Z3950Factory, stderr_log
 
 __all__ = ["ProtocolSwitch", "SwitchFactory", "serve", "sniff"]
@@ -155,7 +155,7 @@ def _run_worker(home: Home, sock: socket.socket, log: Callable[[str], None] = st
     config = home.config()
     z3950 = Z3950Factory(home, log=log, clock=reactor)
     idle = float(config.server.get("idle_timeout", DEFAULT_IDLE_TIMEOUT))
-    switch = SwitchFactory(z3950, idle_timeout=idle, clock=reactor)
+    switch = SwitchFactory(z3950, http=http_site, idle_timeout=idle, clock=reactor)
     reactor.adoptStreamPort(sock.fileno(), sock.family, switch)
     sock.close()    # the reactor holds its own duplicate of the descriptor
     reactor.addSystemEventTrigger("before", "shutdown", z3950.close_all)

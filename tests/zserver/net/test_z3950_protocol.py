@@ -188,7 +188,7 @@ def test_switch_hands_z3950_over(factory):
     assert not factory.connections
 
 
-def test_switch_answers_http_with_501_until_sru_exists(factory):
+def test_switch_without_an_http_factory_answers_http_with_501(factory):
     switch = SwitchFactory(factory, clock=factory.clock)
     protocol, transport = connect(factory, switch)
     protocol.dataReceived(b"GET /unikat?version=1.2&operation=explain HTTP/1.1\r\n\r\n")
