@@ -16,12 +16,19 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-# Debian's yaz gives yaz-client, zoomsh and yaz-marcdump for the real-client tests.
+# Debian packages the real-client tests drive: yaz (yaz-client, zoomsh, yaz-marcdump) and
+# chromium with its driver (the web page in a headless browser). Tests skip with a printed
+# reason when a package cannot be installed (no root, no package mirror).
+DEBIAN_PACKAGES := yaz chromium chromium-driver
+CLIENT_COMMANDS := yaz-client chromium chromedriver
+
 yaz:
-	@command -v yaz-client >/dev/null 2>&1 || { \
-	  echo "installing Debian package yaz (real-client tests)"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq yaz >/dev/null) \
-	  || echo "could not install yaz: the yaz-client tests will be skipped"; }
+	@missing=""; for c in $(CLIENT_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages $(DEBIAN_PACKAGES) (missing:$$missing)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null) \
+	  || echo "could not install $(DEBIAN_PACKAGES): the tests that need them will be skipped"; \
+	fi
 
 sample: $(HOME_DIR)/.built
 

@@ -36,7 +36,7 @@ Relations, by the kind of index (word indexes; key indexes such as isbn; year):
     all    word list; each word a term of its own, ANDed, when a word is masked
     any    each word a term of its own, ORed
     < <= > >= <>   the relation on one term (the engine decides which indexes allow it)
-    within "a b"   >= a AND <= b
+    within "a b"   a year range a-b (one term); on other indexes >= a AND <= b
     exact  is `==` (CQL 1.1)
 
 Relation modifiers: relevant (-> Relation.RELEVANCE), string (phrase), word, masked,
@@ -525,8 +525,13 @@ class _ClauseBuilder:
         if len(words) != 2:
             raise _fail(_D.TERM_IN_INVALID_FORMAT, "within needs two values")
         structure = self.structure("within")
-        return And(self.term(words[0], Relation.GE, structure),
-                   self.term(words[1], Relation.LE, structure))
+        low = self.term(words[0], Relation.GE, structure)
+        high = self.term(words[1], Relation.LE, structure)
+        if self.kind == "year":
+            # One range term: a title has several years (008, 260/264), and `>= a AND <= b` would
+            # let one of them satisfy each side (1378 and 2000 "within 1990 1995").
+            return Term(self.index, f"{low.text}-{high.text}", Relation.EQ, structure)
+        return And(low, high)
 
     def term(self, chars: Iterable[_Char], relation: Relation, structure: Structure,
              position: Position = Position.ANY,

@@ -129,8 +129,7 @@ MAPS = [
     ("dc.date >= 1990", year("1990", Relation.GE)),
     ("dc.date <> 1990", year("1990", Relation.NE)),
     ("dc.date == 1990", year("1990", completeness=Completeness.COMPLETE_FIELD)),
-    ("dc.date within \"1990 2000\"",
-     And(year("1990", Relation.GE), year("2000", Relation.LE))),
+    ("dc.date within \"1990 2000\"", year("1990-2000")),
     ("dc.date any \"1990 1991\"", Or(year("1990"), year("1991"))),
     # masking and anchoring
     ("comput*", wl("any", "comput", truncation=Truncation.RIGHT)),

@@ -447,15 +447,7 @@ def test_year_relations(catalog) -> None:
     assert 0 < count(catalog, 'dc.date within "1990 1999"') <= both
 
 
-WITHIN_ON_SEVERAL_YEARS = (
-    "sru.cqlmap maps `within \"a b\"` to (>= a AND <= b); a title has several years (008, 260/264 $c), "
-    "so each side can be met by another year: 1378 and 2000 lie 'within 1990 1995'. One range term "
-    "Term(year, 'a-b') would not; drop this mark when cqlmap does that")
-
-
-@pytest.mark.parametrize("query", ["dc.date <= 1995", "dc.date < 1996",
-                                   pytest.param('dc.date within "1990 1995"', marks=pytest.mark.xfail(
-                                       strict=False, reason=WITHIN_ON_SEVERAL_YEARS))])
+@pytest.mark.parametrize("query", ["dc.date <= 1995", "dc.date < 1996", 'dc.date within "1990 1995"'])
 def test_year_ranges_hold_only_those_years(catalog, query: str) -> None:
     check_years(catalog, query)
 
