@@ -6,7 +6,7 @@ HOME_DIR ?= unikat-home
 PORT ?= 2100
 SAMPLES := sample_data/lib-a.mrc sample_data/lib-b.mrc sample_data/lib-c.xml sample_data/ejournals.pica
 
-.PHONY: install yaz sample serve test integration lint bench clean
+.PHONY: install clients sample serve test integration lint bench clean
 
 install: $(VENV)/.installed
 
@@ -22,7 +22,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 DEBIAN_PACKAGES := yaz chromium chromium-driver
 CLIENT_COMMANDS := yaz-client chromium chromedriver
 
-yaz:
+clients:
 	@missing=""; for c in $(CLIENT_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages $(DEBIAN_PACKAGES) (missing:$$missing)"; \
@@ -46,16 +46,16 @@ $(HOME_DIR)/.built: $(VENV)/.installed $(SAMPLES) sample_data/unikat.toml
 serve: sample
 	$(BIN)/unikat --home $(HOME_DIR) serve --port $(PORT)
 
-test: install yaz
+test: install clients
 	$(BIN)/pytest -q -rs
 
-integration: install yaz
+integration: install clients
 	$(BIN)/pytest -q -rs -m integration
 
 lint: install
 	$(BIN)/ruff check index zserver tests bench
 
-bench: install yaz
+bench: install clients
 	$(BIN)/python bench/run.py
 
 clean:
