@@ -1,25 +1,42 @@
-"""Shared pieces of the benchmarks: LC record subsets, Zebra set-up, measured child processes.
+"""Shared pieces of the benchmarks: LC record subsets, the query mix, Zebra and unikat set-up,
+servers under measurement, memory of process trees, and the latency summary.
 
 Benchmarks compare unikat with Index Data's Zebra on the same records and queries in the same
 run. They are never part of the test suite's timing; a smoke run on 1,000 records keeps them
-working.
+working (tests/bench/test_bench_smoke.py). Every output lands in bench/out (gitignored) unless
+the caller sets BENCH_OUT; nothing here knows how results are reported.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import platform
+import random
 import shutil
+import socket
+import statistics
 import subprocess
+import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-OUT = BENCH / "out"
+OUT = Path(os.environ.get("BENCH_OUT") or BENCH / "out").resolve()
 LC_SCRIPT = REPO.parent / "shared" / "scripts" / "get-lc-books"
 LC_DEFAULT = Path.home() / ".cache" / "lc-books" / "BooksAll.2016.part01.utf8"
 ZEBRA_MODULES = "/usr/lib/x86_64-linux-gnu/idzebra-2.0/modules"
+PQF_PROPERTIES = "/usr/share/yaz/etc/pqf.properties"
+UNIKAT = REPO / ".venv" / "bin" / "unikat"
 
+
+# --- records -------------------------------------------------------------------------------------
 
 def lc_books() -> Path:
     """The 250,000 LC records, fetched with ../shared/scripts/get-lc-books when missing."""
@@ -28,43 +45,280 @@ def lc_books() -> Path:
     if not LC_SCRIPT.exists():
         raise SystemExit(f"LC records missing and {LC_SCRIPT} not found")
     path = subprocess.run([str(LC_SCRIPT)], check=True, capture_output=True, text=True).stdout.strip()
-    return Path(path)
+    return Path(path.splitlines()[-1]) if path else LC_DEFAULT
 
 
 def lc_subset(count: int) -> Path:
-    """A file with the first `count` LC records (cached in bench/out)."""
+    """A file with the first `count` LC records (cached in bench/out; smaller sets are prefixes
+    of larger ones, so a query drawn from the first records hits in every set)."""
     OUT.mkdir(parents=True, exist_ok=True)
     target = OUT / f"lc-{count}.mrc"
     if target.exists():
         return target
+    partial = target.with_suffix(".part")
     # Streamed: holding the 240 MB file in this process would inflate every forked child's peak memory.
-    with open(lc_books(), "rb") as source, open(target, "wb") as out:
+    with open(lc_books(), "rb") as source, open(partial, "wb") as out:
         for _ in range(count):
             head = source.read(5)
             if len(head) < 5:
                 break
             out.write(head + source.read(int(head) - 5))
+    partial.rename(target)
     return target
 
 
-def run_measured(command: list[str], *, cwd: Path | None = None, log: Path | None = None) -> tuple[float, float]:
-    """Run a command; returns (wall seconds, peak resident memory in MB of the process and its children)."""
-    started = time.monotonic()
-    with open(log or os.devnull, "wb") as output:
-        process = subprocess.Popen(command, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.monotonic() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(command)} failed (see {log})")
-    return seconds, usage.ru_maxrss / 1024
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file (hex), read in 1 MB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
+
+# --- the query mix -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Query:
+    """One query of the mix in both query languages. `cql` is None where Zebra's stock
+    pqf.properties has no CQL form (its dc.date is Bib-1 Use 30, which marc21.abs does not
+    index; the year is Use 31), so SRU leaves that kind out."""
+
+    kind: str
+    pqf: str
+    cql: str | None
+
+
+QUERY_KINDS = ("title", "author", "subject", "phrase", "truncation", "and", "or", "year")
+SCAN_KINDS = ("scan title", "scan author", "scan subject")
+
+
+@dataclass
+class _Pools:
+    titles: list[list[str]]
+    authors: list[str]
+    subjects: list[str]
+    years: list[int]
+
+
+def _words(text: str) -> list[str]:
+    from index.searchkeys.normalize import normalize
+
+    return [w for w in normalize(text).split() if w.isascii() and w.isalnum()]
+
+
+def _pools(records: Path, limit: int = 5000) -> _Pools:
+    import pymarc
+
+    pools = _Pools([], [], [], [])
+    with open(records, "rb") as handle:
+        for position, record in enumerate(pymarc.MARCReader(handle, to_unicode=True, force_utf8=True)):
+            if position >= limit:
+                break
+            if record is None:
+                continue
+            if record.get("245") is not None:
+                words = _words(record["245"].get("a") or "")
+                if len([w for w in words if len(w) > 3]) >= 2:
+                    pools.titles.append(words)
+            if record.get("100") is not None:
+                name = _words(record["100"].get("a") or "")
+                if name and len(name[0]) > 2:
+                    pools.authors.append(name[0])
+            for field in record.get_fields("650"):
+                word = _words(field.get("a") or "")
+                if word and len(word[0]) > 3:
+                    pools.subjects.append(word[0])
+            f008 = record.get("008")
+            if f008 is not None and (f008.data or "")[7:11].isdigit():
+                pools.years.append(int(f008.data[7:11]))
+    return pools
+
+
+def query_mix(records: Path, count: int = 200, seed: int = 7) -> list[Query]:
+    """Queries drawn from the first 5,000 records: title words, author names, subject words,
+    two-word title phrases (adjacent words), right truncation on four letters, AND/OR of two
+    indexes, and a title word limited to a publication year range (Z39.50 only). Drawn the same
+    way for every record count, so the mix is the same at 10k, 100k and 250k records."""
+    rng = random.Random(seed)
+    pools = _pools(records)
+    queries = []
+    for number in range(count):
+        kind = QUERY_KINDS[number % len(QUERY_KINDS)]
+        title = rng.choice(pools.titles)
+        word = rng.choice([w for w in title if len(w) > 3])
+        author, subject = rng.choice(pools.authors), rng.choice(pools.subjects)
+        if kind == "title":
+            queries.append(Query(kind, f"@attr 1=4 {word}", f'dc.title="{word}"'))
+        elif kind == "author":
+            queries.append(Query(kind, f"@attr 1=1003 {author}", f'dc.creator="{author}"'))
+        elif kind == "subject":
+            queries.append(Query(kind, f"@attr 1=21 {subject}", f'dc.subject="{subject}"'))
+        elif kind == "phrase":
+            start = rng.randrange(len(title) - 1)
+            phrase = f"{title[start]} {title[start + 1]}"
+            queries.append(Query(kind, f'@attr 1=4 @attr 4=1 "{phrase}"', f'dc.title="{phrase}"'))
+        elif kind == "truncation":
+            queries.append(Query(kind, f"@attr 1=4 @attr 5=1 {word[:4]}", f'dc.title="{word[:4]}*"'))
+        elif kind == "and":
+            queries.append(Query(kind, f"@and @attr 1=4 {word} @attr 1=1003 {author}",
+                                 f'dc.title="{word}" and dc.creator="{author}"'))
+        elif kind == "or":
+            queries.append(Query(kind, f"@or @attr 1=4 {word} @attr 1=21 {subject}",
+                                 f'dc.title="{word}" or dc.subject="{subject}"'))
+        else:
+            year = rng.choice(pools.years)
+            queries.append(Query(kind, f"@and @attr 1=4 {word} @and @attr 1=31 @attr 2=4 {year - 5}"
+                                       f" @attr 1=31 @attr 2=2 {year + 5}", None))
+    rng.shuffle(queries)
+    return queries
+
+
+def scan_mix(records: Path, count: int = 60, seed: int = 11) -> list[Query]:
+    """Scan start terms (PQF, ten terms each) on title, author and subject, from the same records."""
+    rng = random.Random(seed)
+    pools = _pools(records)
+    terms = []
+    for number in range(count):
+        kind = SCAN_KINDS[number % len(SCAN_KINDS)]
+        if kind == "scan title":
+            terms.append(Query(kind, f"@attr 1=4 {rng.choice(rng.choice(pools.titles))}", None))
+        elif kind == "scan author":
+            terms.append(Query(kind, f"@attr 1=1003 {rng.choice(pools.authors)}", None))
+        else:
+            terms.append(Query(kind, f"@attr 1=21 {rng.choice(pools.subjects)}", None))
+    return terms
+
+
+# --- measured child processes and memory ---------------------------------------------------------
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (from /proc; processes that end meanwhile are left out)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        one = todo.pop()
+        tree.append(one)
+        todo.extend(children.get(one, ()))
+    return tree
+
+
+def tree_memory_mb(pid: int) -> tuple[float, float]:
+    """(RSS, PSS) of a process tree in MB. PSS divides shared pages among the processes that map
+    them, so forked servers (Zebra forks per connection, unikat per worker) are not counted
+    twice; RSS is the plain sum and overstates them."""
+    rss = pss = 0
+    for one in process_tree(pid):
+        try:
+            lines = Path(f"/proc/{one}/smaps_rollup").read_text().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            if line.startswith("Rss:"):
+                rss += int(line.split()[1])
+            elif line.startswith("Pss:"):
+                pss += int(line.split()[1])
+    return rss / 1024, pss / 1024
+
+
+class MemorySampler:
+    """Samples a process tree's memory every `interval` seconds in a thread; `peak_rss_mb`,
+    `peak_pss_mb` and `last_pss_mb` afterwards. Use as a context manager."""
+
+    def __init__(self, pid: int, interval: float = 0.5) -> None:
+        self.pid, self.interval = pid, interval
+        self.peak_rss_mb = self.peak_pss_mb = self.last_pss_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            self.sample()
+            if self._stop.wait(self.interval):
+                return
+
+    def sample(self) -> None:
+        rss, pss = tree_memory_mb(self.pid)
+        if rss:
+            self.peak_rss_mb = max(self.peak_rss_mb, rss)
+            self.peak_pss_mb = max(self.peak_pss_mb, pss)
+            self.last_pss_mb = pss
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Wall time and memory of one command: `peak_mb` is the largest single process (the
+    kernel's ru_maxrss), `tree_peak_mb` the sampled peak PSS of the whole process tree."""
+
+    seconds: float
+    peak_mb: float
+    tree_peak_mb: float
+
+
+def _last_line(path: Path) -> str:
+    with open(path, "rb") as handle:
+        handle.seek(max(0, handle.seek(0, os.SEEK_END) - 400))
+        tail = handle.read().decode("utf-8", "replace")
+    lines = [line.strip() for line in tail.replace("\r", "\n").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def run_measured(command: list[str], *, cwd: Path | None = None, log: Path | None = None,
+                 progress: Callable[[str], None] | None = None, every: float = 30.0) -> Measured:
+    """Run a command to its end, its output appended to `log`; SystemExit when it fails.
+    With `progress`, the log's last line is passed to it every `every` seconds."""
+    started = time.monotonic()
+    with open(log or os.devnull, "ab") as output:
+        process = subprocess.Popen(command, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
+        with MemorySampler(process.pid) as sampler:
+            report_at = started + every
+            while True:
+                pid, status, usage = os.wait4(process.pid, os.WNOHANG)   # wait4: keeps the rusage
+                if pid:
+                    break
+                time.sleep(0.05)
+                if progress and log and time.monotonic() >= report_at:
+                    progress(f"{time.monotonic() - started:6.0f}s  {_last_line(log)}")
+                    report_at += every
+        process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.monotonic() - started
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed (see {log})")
+    return Measured(seconds, usage.ru_maxrss / 1024, sampler.peak_pss_mb or usage.ru_maxrss / 1024)
+
+
+# --- homes and configurations --------------------------------------------------------------------
 
 def zebra_available() -> bool:
     return shutil.which("zebraidx") is not None and shutil.which("zebrasrv") is not None
 
 
+def zebra_version() -> str:
+    if not zebra_available():
+        return "-"
+    output = subprocess.run(["zebraidx", "-V"], capture_output=True, text=True).stdout
+    return output.splitlines()[0].strip() if output else "?"
+
+
 def zebra_config(directory: Path) -> Path:
-    """A zebra.cfg for MARC21 in `directory` (as ../shared/anchors/zebra.md verified)."""
+    """A zebra.cfg for MARC21 in a fresh `directory` (as ../shared/anchors/zebra.md verified)."""
     if directory.exists():
         shutil.rmtree(directory)
     (directory / "reg").mkdir(parents=True)
@@ -79,11 +333,41 @@ def zebra_config(directory: Path) -> Path:
     return config
 
 
+def yazgfs_config(target: Path, zebra_dir: Path, port: int) -> Path:
+    """A YAZ frontend config serving `zebra_dir`'s zebra.cfg with Z39.50 and SRU on one port;
+    CQL goes through the stock pqf.properties. MARCXML (SRU schema marcxml, Z39.50 syntax XML
+    with element set F) is made from the stored MARC21 by YAZ, as zebra.md verified."""
+    target.write_text(f"""<yazgfs>
+  <listen id="l1">tcp:127.0.0.1:{port}</listen>
+  <server id="s1" listenref="l1">
+    <directory>{zebra_dir}</directory>
+    <config>zebra.cfg</config>
+    <cql2rpn>{PQF_PROPERTIES}</cql2rpn>
+    <retrievalinfo>
+      <retrieval syntax="usmarc" name="F"/>
+      <retrieval syntax="xml" name="marcxml" identifier="info:srw/schema/1/marcxml-v1.1">
+        <backend syntax="usmarc" name="F">
+          <marc inputformat="marc" outputformat="marcxml" inputcharset="utf-8"/>
+        </backend>
+      </retrieval>
+      <retrieval syntax="xml" name="F">
+        <backend syntax="usmarc" name="F">
+          <marc inputformat="marc" outputformat="marcxml" inputcharset="utf-8"/>
+        </backend>
+      </retrieval>
+    </retrievalinfo>
+  </server>
+</yazgfs>
+""")
+    return target
+
+
 def directory_size_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
 
 
 def unikat_home(directory: Path, library: str = "LC") -> Path:
+    """A fresh unikat home with one library whose holdings are the records themselves."""
     if directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
@@ -93,5 +377,169 @@ def unikat_home(directory: Path, library: str = "LC") -> Path:
     return directory
 
 
+def code_version() -> str:
+    """A digest of what builds a unikat home: every file under index/ (the working tree, so
+    uncommitted changes count) and the Whoosh version."""
+    from whoosh import versionstring
+
+    digest = hashlib.sha256(versionstring().encode())
+    for path in sorted((REPO / "index").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+# --- servers under measurement -------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"server on port {port} did not start")
+
+
+@dataclass
+class Server:
+    """A running server: Z39.50 at port/database, SRU at `sru_url` on the same port."""
+
+    name: str
+    port: int
+    database: str
+    process: subprocess.Popen
+
+    @property
+    def sru_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/{self.database}"
+
+
+@contextmanager
+def serving(size: int, workers: int = 2) -> Iterator[dict[str, Server]]:
+    """unikat (`serve --workers N`) and, when installed, zebrasrv (forking, the default) on the
+    homes bench/load.py built for `size` records; both stopped with SIGTERM afterwards."""
+    servers: dict[str, Server] = {}
+    try:
+        port = free_port()
+        log = open(OUT / f"unikat-serve-{size}.log", "ab")
+        servers["unikat"] = Server("unikat", port, "unikat", subprocess.Popen(
+            [str(UNIKAT), "--home", str(OUT / f"unikat-load-{size}"), "serve", "--port", str(port),
+             "--workers", str(workers)], stdout=log, stderr=subprocess.STDOUT))
+        if zebra_available():
+            port = free_port()
+            config = yazgfs_config(OUT / f"yazgfs-{size}.xml", OUT / f"zebra-load-{size}", port)
+            servers["zebra"] = Server("zebra", port, "Default", subprocess.Popen(
+                ["zebrasrv", "-f", str(config), "-l", str(OUT / f"zebrasrv-{size}.log")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        for server in servers.values():
+            wait_for_port(server.port)
+        yield servers
+    finally:
+        for server in servers.values():
+            server.process.terminate()
+        for server in servers.values():
+            try:
+                server.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.process.kill()
+                server.process.wait()
+
+
+# --- measuring concurrent clients ----------------------------------------------------------------
+
+def quantiles_ms(latencies: list[float]) -> dict[str, float]:
+    """p50/p95/p99 in milliseconds of latencies in seconds."""
+    if not latencies:
+        return {"p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0}
+    if len(latencies) == 1:
+        cuts = latencies * 99
+    else:
+        cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return {"p50_ms": cuts[49] * 1000, "p95_ms": cuts[94] * 1000, "p99_ms": cuts[98] * 1000}
+
+
+def summarize(runs: list[dict], started_at: float) -> dict:
+    """Throughput and latency of concurrent client runs. Each run is {"samples": [(kind,
+    seconds)], "records": n, "ended_at": wall clock, "errors": n}; all started at `started_at`
+    (wall clock). Requests/s count every request of every client over the common window."""
+    window = max(run["ended_at"] for run in runs) - started_at
+    samples = [sample for run in runs for sample in run["samples"]]
+    by_kind: dict[str, list[float]] = {}
+    for kind, seconds in samples:
+        by_kind.setdefault(kind, []).append(seconds)
+    return {
+        "requests": len(samples),
+        "errors": sum(run.get("errors", 0) for run in runs),
+        "seconds": window,
+        "requests_per_second": len(samples) / window if window > 0 else 0.0,
+        "records_per_second": sum(run["records"] for run in runs) / window if window > 0 else 0.0,
+        **quantiles_ms([seconds for _, seconds in samples]),
+        "by_kind": {kind: {"requests": len(values), **quantiles_ms(values)}
+                    for kind, values in sorted(by_kind.items())},
+    }
+
+
+# --- progress -----------------------------------------------------------------------------------
+
+class Log:
+    """Progress lines of one step: printed at once and appended to OUT/<name>.log."""
+
+    def __init__(self, name: str) -> None:
+        OUT.mkdir(parents=True, exist_ok=True)
+        self.path = OUT / f"{name}.log"
+        self.name = name
+
+    def __call__(self, message: str) -> None:
+        line = f"{time.strftime('%H:%M:%S')} [{self.name}] {message}"
+        print(line, flush=True)
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+
+# --- the machine ---------------------------------------------------------------------------------
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def machine() -> dict:
+    """What the figures were measured on."""
+    meminfo = Path("/proc/meminfo").read_text().split()
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    from whoosh import versionstring
+
+    git = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "index", "zserver"],
+                           capture_output=True, text=True)
+    yaz = subprocess.run(["yaz-client", "-V"], capture_output=True, text=True).stdout.split() \
+        if shutil.which("yaz-client") else []
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gb": round(int(meminfo[meminfo.index("MemTotal:") + 1]) / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": sys.version.split()[0],
+        "whoosh": versionstring(),
+        "zebra": zebra_version(),
+        "yaz": next((w for w in yaz if w[:1].isdigit()), "-"),
+        "git": git.stdout.strip() + (" (index/zserver with uncommitted changes)" if dirty.stdout.strip() else ""),
+        "load_average": load_average(),
+    }
+
+
 def ratio(ours: float, theirs: float) -> str:
     return f"{ours / theirs:.2f}x" if theirs else "-"
+
+
+def write_json(path: Path, value: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, indent=1))

@@ -1,11 +1,19 @@
-"""Load + index throughput and peak memory: unikat against zebraidx on the same LC records.
+"""Load + index throughput, disk and peak memory: unikat against zebraidx on the same LC records.
 
-    .venv/bin/python bench/load.py [--sizes 10000,100000]
+    .venv/bin/python bench/load.py [--sizes 10000,100000] [--force] [--reuse-homes]
 
-Prints a table and writes bench/out/load.json. unikat's figure covers reading, validating,
-storing, writing the search-key files and building the Whoosh index (`unikat load`); Zebra's
-covers `zebraidx update` + `commit`. Peak memory is the largest resident set of the process
-tree's main process (Whoosh's writer sub-processes are counted separately by the OS and left out).
+unikat's figure covers reading, validating, storing, consolidating, writing the search-key
+files and building the Whoosh index (`unikat load`); Zebra's covers `zebraidx update` + `commit`.
+Peak memory is given twice: the largest single process (the kernel's ru_maxrss) and the sampled
+peak PSS of the whole process tree. The homes stay in bench/out/unikat-load-N and
+bench/out/zebra-load-N for the search benchmarks.
+
+A home is built again only when needed: each one keeps a stamp (bench-stamp.json) with the
+digest of its record file, the code version (a digest of index/ and the Whoosh version, or
+Zebra's version) and the figures measured when it was built. When both match, the stored
+figures are reported (marked "reused") and nothing is loaded. `--reuse-homes` accepts a unikat
+home built by other code from the same records; `--force` rebuilds everything.
+Writes bench/out/load.json.
 """
 
 from __future__ import annotations
@@ -13,58 +21,116 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
 
 from common import (
     OUT,
-    REPO,
+    UNIKAT,
+    Log,
+    code_version,
     directory_size_mb,
+    file_digest,
     lc_subset,
     ratio,
     run_measured,
     unikat_home,
+    write_json,
     zebra_available,
     zebra_config,
+    zebra_version,
 )
 
-
-def bench_unikat(records, size: int) -> dict:
-    home = unikat_home(OUT / f"unikat-load-{size}")
-    unikat = str(REPO / ".venv" / "bin" / "unikat")
-    seconds, memory = run_measured([unikat, "--home", str(home), "load", "--library", "LC", str(records)],
-                                   log=OUT / f"unikat-load-{size}.log")
-    disk = directory_size_mb(home) - directory_size_mb(home / "rejects")
-    return {"seconds": seconds, "records_per_second": size / seconds, "peak_mb": memory, "disk_mb": disk}
+STAMP = "bench-stamp.json"
 
 
-def bench_zebra(records, size: int) -> dict:
-    directory = OUT / f"zebra-load-{size}"
+def _stamped(directory: Path, records_digest: str, code: str | None) -> dict | None:
+    """The figures stored in a home's stamp when it matches (code None: any code)."""
+    try:
+        stamp = json.loads((directory / STAMP).read_text())
+    except (OSError, ValueError):
+        return None
+    if stamp.get("records") != records_digest or (code is not None and stamp.get("code") != code):
+        return None
+    return {**stamp["result"], "reused": True, "built": stamp.get("built", "?")}
+
+
+def _stamp(directory: Path, records_digest: str, code: str, result: dict) -> dict:
+    built = time.strftime("%Y-%m-%d %H:%M")
+    (directory / STAMP).write_text(json.dumps({"records": records_digest, "code": code, "built": built,
+                                               "result": result}, indent=1))
+    return {**result, "reused": False, "built": built}
+
+
+def load_unikat(records: Path, size: int, digest: str, *, force: bool = False, reuse_homes: bool = False,
+                log: Callable[[str], None] = print) -> dict:
+    """Build (or reuse) bench/out/unikat-load-<size>; returns its load figures."""
+    directory, code = OUT / f"unikat-load-{size}", code_version()
+    if not force and (found := _stamped(directory, digest, None if reuse_homes else code)):
+        log(f"unikat {size:,}: reusing {directory.name} (built {found['built']})")
+        return found
+    log(f"unikat {size:,}: loading and indexing (log: {OUT / f'unikat-load-{size}.log'})")
+    home = unikat_home(directory)
+    load_log = OUT / f"unikat-load-{size}.log"
+    load_log.unlink(missing_ok=True)
+    measured = run_measured([str(UNIKAT), "--home", str(home), "load", "--library", "LC", str(records)],
+                            log=load_log, progress=lambda line: log(f"unikat {size:,}: {line}"))
+    disk = directory_size_mb(home) - (directory_size_mb(home / "rejects") if (home / "rejects").exists() else 0)
+    result = {"seconds": measured.seconds, "records_per_second": size / measured.seconds,
+              "peak_mb": measured.peak_mb, "tree_peak_mb": measured.tree_peak_mb, "disk_mb": disk}
+    return _stamp(directory, digest, code, result)
+
+
+def load_zebra(records: Path, size: int, digest: str, *, force: bool = False,
+               log: Callable[[str], None] = print) -> dict:
+    """Build (or reuse) bench/out/zebra-load-<size>; returns its load figures."""
+    directory, code = OUT / f"zebra-load-{size}", zebra_version()
+    if not force and (found := _stamped(directory, digest, code)):
+        log(f"zebra {size:,}: reusing {directory.name} (built {found['built']})")
+        return found
+    log(f"zebra {size:,}: zebraidx update + commit")
     config = zebra_config(directory)
-    log = OUT / f"zebra-load-{size}.log"
-    s1, m1 = run_measured(["zebraidx", "-c", str(config), "update", str(records)], cwd=directory, log=log)
-    s2, m2 = run_measured(["zebraidx", "-c", str(config), "commit"], cwd=directory, log=log)
-    seconds = s1 + s2
-    return {"seconds": seconds, "records_per_second": size / seconds, "peak_mb": max(m1, m2),
-            "disk_mb": directory_size_mb(directory / "reg")}
+    load_log = OUT / f"zebra-load-{size}.log"
+    load_log.unlink(missing_ok=True)
+    update = run_measured(["zebraidx", "-c", str(config), "update", str(records)], cwd=directory, log=load_log)
+    commit = run_measured(["zebraidx", "-c", str(config), "commit"], cwd=directory, log=load_log)
+    seconds = update.seconds + commit.seconds
+    result = {"seconds": seconds, "records_per_second": size / seconds,
+              "peak_mb": max(update.peak_mb, commit.peak_mb),
+              "tree_peak_mb": max(update.tree_peak_mb, commit.tree_peak_mb),
+              "disk_mb": directory_size_mb(directory / "reg")}
+    return _stamp(directory, digest, code, result)
+
+
+def run(sizes: list[int], *, force: bool = False, reuse_homes: bool = False,
+        log: Callable[[str], None] = print) -> list[dict]:
+    """Load every size into both systems (or reuse the homes); one dict per size."""
+    results = []
+    for size in sizes:
+        records = lc_subset(size)
+        digest = file_digest(records)
+        ours = load_unikat(records, size, digest, force=force, reuse_homes=reuse_homes, log=log)
+        theirs = load_zebra(records, size, digest, force=force, log=log) if zebra_available() else {}
+        results.append({"records": size, "unikat": ours, "zebra": theirs})
+        log(f"{size:,} records: unikat {ours['seconds']:.1f}s ({ours['records_per_second']:.0f} rec/s,"
+            f" {ours['tree_peak_mb']:.0f} MB peak, {ours['disk_mb']:.0f} MB disk)"
+            + (f"; zebra {theirs['seconds']:.1f}s ({theirs['records_per_second']:.0f} rec/s,"
+               f" {theirs['tree_peak_mb']:.0f} MB peak, {theirs['disk_mb']:.0f} MB disk);"
+               f" time unikat/zebra {ratio(ours['seconds'], theirs['seconds'])}" if theirs else "; no zebra"))
+    return results
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--force", action="store_true", help="rebuild even when a home's stamp matches")
+    parser.add_argument("--reuse-homes", action="store_true",
+                        help="reuse a unikat home built from the same records by other code")
     args = parser.parse_args()
-    results = []
-    print(f"{'records':>8} | {'unikat s':>8} {'rec/s':>7} {'MB':>6} {'disk':>6} | {'zebra s':>8} {'rec/s':>7}"
-          f" {'MB':>6} {'disk':>6} | time ratio (unikat/zebra)")
-    for size in (int(s) for s in args.sizes.split(",")):
-        records = lc_subset(size)
-        ours = bench_unikat(records, size)
-        theirs = bench_zebra(records, size) if zebra_available() else {}
-        results.append({"records": size, "unikat": ours, "zebra": theirs})
-        zebra_cells = (f"{theirs['seconds']:8.1f} {theirs['records_per_second']:7.0f} {theirs['peak_mb']:6.0f}"
-                       f" {theirs['disk_mb']:6.0f}") if theirs else f"{'(no zebra)':>30}"
-        print(f"{size:8} | {ours['seconds']:8.1f} {ours['records_per_second']:7.0f} {ours['peak_mb']:6.0f}"
-              f" {ours['disk_mb']:6.0f} | {zebra_cells} | {ratio(ours['seconds'], theirs.get('seconds', 0))}",
-              flush=True)
-    (OUT / "load.json").write_text(json.dumps(results, indent=1))
+    results = run([int(s) for s in args.sizes.split(",")], force=args.force, reuse_homes=args.reuse_homes,
+                  log=Log("load"))
+    write_json(OUT / "load.json", results)
     return 0
 
 

@@ -1,0 +1,188 @@
+"""SRU searchRetrieve throughput and latency: unikat against Zebra's SRU on the same records.
+
+    .venv/bin/python bench/sru.py [--records 100000] [--clients 1,5,20] [--seconds 10]
+
+The queries are the CQL forms of bench/z3950.py's mix (common.query_mix): `dc.title="w"`,
+`dc.creator="a"`, `dc.subject="s"`, phrases `dc.title="a b"`, truncation `dc.title="abcd*"`,
+`and`/`or` of two indexes. Year ranges are left out: Zebra's stock pqf.properties maps
+dc.date to Bib-1 Use 30, which its marc21.abs does not index (SRU diagnostic 16), so the two
+servers cannot be compared on them. Zebra serves SRU through the YAZ frontend with the stock
+/usr/share/yaz/etc/pqf.properties (database Default); unikat on its own port (database unikat).
+
+Each measured request is one SRU 1.2 searchRetrieve over HTTP GET, recordSchema marcxml, with
+maximumRecords 0 (hit count only) or 10; N client processes (http.client, one keep-alive
+connection each) run the mix at once. Hit counts are compared first and differences listed.
+Prints a table and writes bench/out/sru.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import re
+import sys
+import time
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from common import (
+    OUT,
+    Log,
+    MemorySampler,
+    Query,
+    Server,
+    lc_subset,
+    load_average,
+    query_mix,
+    ratio,
+    serving,
+    summarize,
+    write_json,
+)
+
+MAXIMUM_RECORDS = (0, 10)
+_HITS = re.compile(rb"<(?:\w+:)?numberOfRecords>(\d+)<")
+_POSITION = re.compile(rb"<(?:\w+:)?recordPosition>")
+_DIAGNOSTIC = re.compile(rb"<(?:\w+:)?uri>info:srw/diagnostic/1/(\d+)<")
+
+
+def request_path(database: str, cql: str, maximum: int) -> str:
+    """The GET path of an SRU 1.2 searchRetrieve for MARCXML records."""
+    return f"/{database}?" + urlencode({"version": "1.2", "operation": "searchRetrieve", "query": cql,
+                                        "maximumRecords": maximum, "recordSchema": "marcxml"})
+
+
+def parse(body: bytes) -> tuple[int, int]:
+    """(hit count, records returned) of a searchRetrieve response; hit count -N for diagnostic N."""
+    hits = _HITS.search(body)
+    if hits:
+        return int(hits.group(1)), len(_POSITION.findall(body))
+    diagnostic = _DIAGNOSTIC.search(body)
+    return -int(diagnostic.group(1)) if diagnostic else -1, 0
+
+
+class SruClient:
+    """One keep-alive HTTP/1.1 connection; reconnects once when the server closed it."""
+
+    def __init__(self, port: int, database: str) -> None:
+        self.port, self.database = port, database
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.reconnects = 0
+
+    def search(self, cql: str, maximum: int) -> tuple[int, int]:
+        path = request_path(self.database, cql, maximum)
+        for attempt in (1, 2):
+            try:
+                self.connection.request("GET", path)
+                response = self.connection.getresponse()
+                body = response.read()
+                if response.status != 200:
+                    return -response.status, 0
+                return parse(body)
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                if attempt == 2:
+                    raise
+                self.connection.close()
+                self.reconnects += 1
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _client(args: tuple) -> dict:
+    port, database, queries, maximum, start_at, deadline = args
+    client = SruClient(port, database)
+    client.search(queries[0][1], 0)      # connect before the clock starts
+    samples, records, errors, done = [], 0, 0, 0
+    time.sleep(max(0.0, start_at - time.time()))
+    while time.time() < deadline:
+        kind, cql = queries[done % len(queries)]
+        started = time.perf_counter()
+        hits, returned = client.search(cql, maximum)
+        samples.append((kind, time.perf_counter() - started))
+        records += returned
+        errors += hits < 0 or returned < min(maximum, hits)
+        done += 1
+    ended_at = time.time()
+    client.close()
+    return {"samples": samples, "records": records, "errors": errors, "ended_at": ended_at,
+            "reconnects": client.reconnects}
+
+
+def measure(server: Server, queries: list[Query], clients: int, seconds: float, maximum: int) -> dict:
+    """Requests/s, records/s and latency of `clients` concurrent connections for `seconds`."""
+    mix = [(q.kind, q.cql) for q in queries if q.cql]
+    shares = [mix[i::clients] or mix for i in range(clients)]
+    start_at = time.time() + 0.3 + 0.02 * clients
+    with MemorySampler(server.process.pid) as memory, multiprocessing.Pool(clients) as pool:
+        runs = pool.map(_client, [(server.port, server.database, share, maximum, start_at, start_at + seconds)
+                                  for share in shares])
+    return {**summarize(runs, start_at), "reconnects": sum(run["reconnects"] for run in runs),
+            "server_pss_mb": memory.peak_pss_mb, "server_rss_mb": memory.peak_rss_mb}
+
+
+def compare_hits(servers: dict[str, Server], queries: list[Query]) -> list[dict]:
+    """CQL queries whose hit counts differ between the servers (-N: SRU diagnostic N)."""
+    clients = {name: SruClient(server.port, server.database) for name, server in servers.items()}
+    differences = []
+    for query in queries:
+        if query.cql is None:
+            continue
+        counts = {name: client.search(query.cql, 0)[0] for name, client in clients.items()}
+        if len(set(counts.values())) > 1:
+            differences.append({"kind": query.kind, "query": query.cql, **counts})
+    for client in clients.values():
+        client.close()
+    return differences
+
+
+def run(size: int, servers: dict[str, Server], *, clients: list[int], seconds: float,
+        log: Callable[[str], None] = print) -> dict:
+    """The whole SRU comparison on running servers; the dict sru.json holds."""
+    queries = [q for q in query_mix(lc_subset(size)) if q.cql]
+    differences = compare_hits(servers, queries) if len(servers) > 1 else []
+    log(f"{size:,} records: {len(queries)} CQL queries, {len(differences)} with different hit counts")
+    for difference in differences[:10]:
+        log(f"  {difference}")
+    result = {"records": size, "queries": [q.cql for q in queries], "hit_count_differences": differences,
+              "load_average_before": load_average(), "runs": []}
+    for count in clients:
+        for maximum in MAXIMUM_RECORDS:
+            row: dict = {"clients": count, "maximum_records": maximum}
+            for name, server in servers.items():
+                row[name] = measure(server, queries, count, seconds, maximum)
+            row["load_average"] = load_average()
+            result["runs"].append(row)
+            log(f"{count:2} clients max {maximum:2}: " + " | ".join(
+                f"{name} {row[name]['requests_per_second']:6.0f} req/s {row[name]['records_per_second']:6.0f} rec/s"
+                f" p50 {row[name]['p50_ms']:6.2f} p95 {row[name]['p95_ms']:6.2f} ms"
+                f" {row[name]['server_pss_mb']:5.0f} MB {row[name]['errors']} errors" for name in servers)
+                + (f" | req/s unikat/zebra {ratio(row['unikat']['requests_per_second'], row['zebra']['requests_per_second'])}"
+                   if "zebra" in row else ""))
+    result["server_peak_pss_mb"] = {name: max(row[name]["server_pss_mb"] for row in result["runs"])
+                                    for name in servers}
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=100000)
+    parser.add_argument("--clients", default="1,5,20")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=2, help="unikat serve --workers")
+    args = parser.parse_args()
+    log = Log("sru")
+    import load
+
+    load.run([args.records], log=log)
+    with serving(args.records, args.workers) as servers:
+        result = run(args.records, servers, clients=[int(c) for c in args.clients.split(",")],
+                     seconds=args.seconds, log=log)
+    write_json(OUT / "sru.json", result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
