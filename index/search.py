@@ -1,7 +1,8 @@
 """The catalog as the protocol layer sees it: databases, search, result sets, records, scan.
 
-This is the one narrow interface between `zserver` and the catalog. A faster engine can
-replace Whoosh behind it without the protocol layer noticing. Errors are `index.errors`.
+This is the one narrow interface between `zserver` and the catalog. The search engine behind it
+(Whoosh or SQLite, see `index.engines`) is invisible to the protocol layer. Errors are
+`index.errors`.
 
 The authority file is its own database, `authorities`: authority records are titles of material
 type `authority` in the same index, so that database searches only them and every other
@@ -16,11 +17,10 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from index import errors
-from index.engine.keytable import FILE_NAME as KEY_TABLE_FILE
-from index.engine.searcher import Brief, Engine, Hits, ScanEntry, briefs_of, isns_of
+from index import engines, errors
+from index.engine.searcher import Brief, ScanEntry
 from index.home import Home
-from index.query import And, Completeness, Node, Or, Structure, Term
+from index.query import And, AndNot, Completeness, Node, Or, Structure, Term
 from index.records.model import Holding
 from index.searchkeys.spec import MATERIAL_TYPES
 from index.store.catalog import CatalogStore
@@ -67,8 +67,9 @@ class TitleRecord:
 class ResultSet:
     """An ordered set of titles found by one search (a snapshot of the index)."""
 
-    def __init__(self, hits: Hits, database: Database) -> None:
-        self._hits = hits
+    def __init__(self, hits, engine, database: Database) -> None:
+        self._hits = hits          # the engine's own result: Whoosh Hits or SQLite SqlHits
+        self._engine = engine
         self.database = database
 
     @property
@@ -77,10 +78,10 @@ class ResultSet:
 
     def isns(self, start: int = 0, count: int | None = None) -> list[int]:
         """ISNs of the titles at 0-based positions start … start+count-1."""
-        return isns_of(self._hits, start, self.size if count is None else count)
+        return self._engine.isns(self._hits, start, self.size if count is None else count)
 
     def briefs(self, start: int = 0, count: int = 10) -> list[Brief]:
-        return briefs_of(self._hits, start, count)
+        return self._engine.briefs(self._hits, start, count)
 
 
 class Catalog:
@@ -90,11 +91,11 @@ class Catalog:
         self.home = home
         self.config = home.config()
         self.store = CatalogStore(home.store_path)
-        if not (home.whoosh_dir / KEY_TABLE_FILE).exists():   # no index yet, or one of an older layout
+        if not engines.index_ready(home, self.config):   # no index yet, or one of an older layout
             from index.loading.indexing import rebuild
 
             rebuild(home, self.store)
-        self.engine = Engine(home.whoosh_dir)
+        self.engine = engines.open_engine(home, self.config)
         self._checked = time.monotonic()
 
     def close(self) -> None:
@@ -130,22 +131,22 @@ class Catalog:
                *, ranked: bool = False) -> ResultSet:
         sets = result_sets or {}
 
-        def resolve(name: str) -> list[int]:
+        def resolve(name: str):
             found = sets.get(name)
             if found is None:
                 raise errors.ResultSetNotFound(name)
-            return self.engine.docnums_of_isns(found._hits)
+            return found._hits
 
         if database.authorities:
             node = And(node, _AUTHORITY)
         elif database.library is None and self.store.has_authorities():
-            node = And(node, _TITLES)
+            node = AndNot(node, _AUTHORITY) if self.engine.exact_and_not else And(node, _TITLES)
         hits = self.engine.search(node, resolve, library=database.library, ranked=ranked)
-        return ResultSet(hits, database)
+        return ResultSet(hits, self.engine, database)
 
     def sort(self, result_set: ResultSet, keys: Sequence[tuple[str, bool]]) -> ResultSet:
         """A new result set in the order of `keys`: (title|author|year|relevance, descending)."""
-        return ResultSet(self.engine.sort(result_set._hits, keys), result_set.database)
+        return ResultSet(self.engine.sort(result_set._hits, keys), self.engine, result_set.database)
 
     def scan(self, index: str, start: str, *, count: int = 20, preferred_position: int = 1) -> tuple[list[ScanEntry], int]:
         """Terms of `index` around `start` with the number of titles each occurs in; see-from

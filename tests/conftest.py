@@ -49,9 +49,13 @@ def shared(relative: str) -> Path:
     return path
 
 
-def make_home(root: Path, config: str = TEST_CONFIG) -> Home:
+ENGINES = ("whoosh", "sqlite")
+
+
+def make_home(root: Path, config: str = TEST_CONFIG, *, engine: str | None = None) -> Home:
+    """A home with `config`; `engine` adds `[index] engine = ...` (the configuration's default otherwise)."""
     home = Home(root)
-    home.init(config)
+    home.init(config + (f'\n[index]\nengine = "{engine}"\n' if engine else ""))
     return home
 
 

@@ -35,6 +35,7 @@ from index.searchkeys.normalize import normalize, normalize_isbn, normalize_issn
 from index.searchkeys.spec import BY_NAME, IndexKind, IndexSpec
 
 MAX_EXPANSION = 20_000  # terms a truncated or masked term may expand to
+MAX_PHRASE_EXPANSION = 2_000  # words the truncated end of a phrase may expand to
 
 
 class DocnumSet(wq.Query):
@@ -135,13 +136,13 @@ class _Compiler:
             if term.truncation is not Truncation.NONE:
                 raise errors.UnsupportedTruncation("only right truncation with first-in-field")
             return DocnumSet(self.keys.first_words(spec.name, text))
+        if term.structure is Structure.PHRASE and len(text.split()) > 1:
+            if term.truncation is Truncation.NONE:
+                return wq.Phrase(spec.name, text.split())
+            return self.truncated_phrase(spec.name, text.split(), term.truncation)
         words = [self.truncated(spec.name, word, term.truncation) for word in text.split()]
         if len(words) == 1:
             return words[0]
-        if term.structure is Structure.PHRASE:
-            if term.truncation is Truncation.NONE:
-                return wq.Phrase(spec.name, text.split())
-            return spans.SpanNear2(words, slop=1, ordered=True)
         if term.relation is Relation.RELEVANCE:
             return wq.Or(words)
         return wq.And(words)
@@ -164,6 +165,18 @@ class _Compiler:
             return DocnumSet(self.keys.prefix(field, text))
         pattern = {Truncation.LEFT: "*" + text, Truncation.BOTH: "*" + text + "*", Truncation.MASKED: text}[truncation]
         return DocnumSet(self.keys.glob(field, pattern))
+
+    def truncated_phrase(self, field: str, words: list[str], truncation: Truncation) -> wq.Query:
+        """A phrase whose last word is right-truncated: the OR of the phrases of its expansions
+        (Whoosh's span queries fail on multi-term parts)."""
+        if truncation is not Truncation.RIGHT:
+            raise errors.UnsupportedTruncation("phrases truncate on the right only")
+        if self.reader is None:
+            return wq.And([wq.Term(field, w) for w in words[:-1]] + [wq.Prefix(field, words[-1])])
+        endings = [text.decode("utf-8") for text in wq.Prefix(field, words[-1])._btexts(self.reader)]
+        if len(endings) > MAX_PHRASE_EXPANSION:
+            raise errors.TooManyTerms(f"more than {MAX_PHRASE_EXPANSION} words begin with {words[-1]!r}")
+        return wq.Or([wq.Phrase(field, words[:-1] + [ending]) for ending in endings]) if endings else wq.NullQuery
 
     def expand(self, query: wq.Query) -> wq.Query:
         if self.reader is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from index import errors
-from index.engine.compile import DocnumSet, ResolveSet, compile_query
+from index.engine.compile import DocnumSet, compile_query
 from index.engine.keytable import KeyTable
 from index.query import Node
 from index.searchkeys.normalize import normalize
@@ -107,10 +107,14 @@ class Engine:
     def searcher(self) -> Searcher:
         return self._searcher
 
-    def search(self, node: Node, resolve_set: ResolveSet, *, library: str | None = None,
+    # whoosh-reloaded 2.7.5's AndNot matcher can let through a document its right side excludes
+    # (seen with the material_type field), so callers filter with a positive query instead.
+    exact_and_not = False
+
+    def search(self, node: Node, resolve_set: Callable[[str], Hits], *, library: str | None = None,
                ranked: bool = False) -> Hits:
         searcher = self._searcher
-        query = compile_query(node, resolve_set, self, searcher.reader())
+        query = compile_query(node, lambda name: self.docnums_of_isns(resolve_set(name)), self, searcher.reader())
         if library is not None:
             query = wq.And([query, wq.Term("library", normalize(library).replace(" ", ""))])
         if ranked:
@@ -173,6 +177,13 @@ class Engine:
         chosen = all_terms[first:first + count]
         entries = [ScanEntry(t.decode("utf-8"), reader.doc_frequency(index, t)) for t in chosen]
         return entries, at - first + 1
+
+
+    def isns(self, hits: Hits, start: int, count: int) -> list[int]:
+        return isns_of(hits, start, count)
+
+    def briefs(self, hits: Hits, start: int, count: int) -> list[Brief]:
+        return briefs_of(hits, start, count)
 
 
 def isns_of(hits: Hits, start: int, count: int) -> list[int]:

@@ -1,9 +1,9 @@
-"""Keeping the search-key files and the Whoosh index in step with the store.
+"""Keeping the search-key files and the search index in step with the store.
 
 `update` takes the titles the store marked pending (changed or deleted since the last run),
-appends their keys to the search-key files and replaces them in the Whoosh index, then clears
-them. `rebuild` rewrites the search-key files from the whole store and builds a fresh Whoosh
-index from those files.
+appends their keys to the search-key files and replaces them in the index, then clears them.
+`rebuild` rewrites the search-key files from the whole store and builds a fresh index from
+those files. The index is the configured engine's (`index.engines`: Whoosh or SQLite).
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from collections.abc import Callable, Iterator
 
 import pymarc
 
-from index.engine.keytable import FILE_NAME as KEY_TABLE_FILE
-from index.engine.writer import build_index, update_index
+from index import engines
 from index.home import Home
 from index.searchkeys.extract import TitleKeys, extract
 from index.searchkeys.files import SearchKeyFiles
@@ -37,18 +36,19 @@ def update(home: Home, store: CatalogStore, *, progress: Progress | None = None,
     changed, deleted = store.pending()
     if not changed and not deleted:
         return 0, 0
-    if not (home.whoosh_dir / KEY_TABLE_FILE).exists() or len(changed) > store.count_titles() // 2:
+    config = home.config()
+    if not engines.index_ready(home, config) or len(changed) > store.count_titles() // 2:
         return rebuild(home, store, progress=progress, procs=procs), len(deleted)
     titles = list(_title_keys(store, changed))
     SearchKeyFiles(home.searchkeys_dir).append(titles, deleted)
-    update_index(home.whoosh_dir, titles, deleted)
+    engines.update(home, config, titles, deleted)
     store.clear_pending(changed + deleted)
     store.set_meta("indexed_at", time.strftime("%Y-%m-%d %H:%M:%S"))
     return len(titles), len(deleted)
 
 
 def rebuild(home: Home, store: CatalogStore, *, progress: Progress | None = None, procs: int = 1) -> int:
-    """Rewrite every search-key file and rebuild the Whoosh index from them; returns the title count."""
+    """Rewrite every search-key file and rebuild the index from them; returns the title count."""
     total = store.count_titles()
     files = SearchKeyFiles(home.searchkeys_dir)
     done = 0
@@ -63,7 +63,7 @@ def rebuild(home: Home, store: CatalogStore, *, progress: Progress | None = None
 
     changed, deleted = store.pending()
     files.write_full(counted(_title_keys(store, None)))
-    count = build_index(home.whoosh_dir, counted(files.read_all()), procs=procs)
+    count = engines.build(home, home.config(), counted(files.read_all()), procs=procs)
     store.clear_pending(changed + deleted)
     store.set_meta("indexed_at", time.strftime("%Y-%m-%d %H:%M:%S"))
     return count

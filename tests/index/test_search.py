@@ -1,5 +1,7 @@
 """Query semantics on real records: Zebra's own expectations, Bib-1 attributes, result sets, sorting.
 
+Every test runs on both engines (Whoosh and SQLite), which must agree.
+
 Queries are written in PQF, as a Z39.50 client sends them, and go through the same path as the
 server's: PQF → RPN → Bib-1 mapping → neutral tree → Whoosh.
 """
@@ -7,7 +9,7 @@ server's: PQF → RPN → Bib-1 mapping → neutral tree → Whoosh.
 from __future__ import annotations
 
 import pytest
-from conftest import load, make_home, shared
+from conftest import ENGINES, load, make_home, shared
 
 from index import errors
 from index.search import Catalog
@@ -16,16 +18,16 @@ from zserver.z3950.attributes import rpn_to_query
 from zserver.z3950.diagnostics import Z3950Diagnostic
 
 
-@pytest.fixture(scope="module")
-def zebra_sample(tmp_path_factory) -> Catalog:
-    home = make_home(tmp_path_factory.mktemp("zebra-sample"))
+@pytest.fixture(scope="module", params=ENGINES)
+def zebra_sample(request, tmp_path_factory) -> Catalog:
+    home = make_home(tmp_path_factory.mktemp("zebra-sample"), engine=request.param)
     load(home, "A", shared("github/indexdata+idzebra/test/marcxml/sample-marc"))
     return Catalog(home)
 
 
-@pytest.fixture(scope="module")
-def spec_recs(tmp_path_factory) -> Catalog:
-    home = make_home(tmp_path_factory.mktemp("spec-recs"))
+@pytest.fixture(scope="module", params=ENGINES)
+def spec_recs(request, tmp_path_factory) -> Catalog:
+    home = make_home(tmp_path_factory.mktemp("spec-recs"), engine=request.param)
     load(home, "A", shared("github/solrmarc+solrmarc/specTestRecs.mrc"))
     load(home, "B", shared("github/traject+traject/test_data.utf8.mrc"))
     return Catalog(home)

@@ -1,0 +1,128 @@
+"""The SQLite engine's index file: FTS5 for words, the key table for whole keys, a control table.
+
+One file, `index.sqlite`, holds everything a search needs:
+
+    words    FTS5, one column per word index (title, author, subject, ..., any), positions kept;
+             the keys of one title are joined with a separator token so a phrase stays inside
+             one field occurrence. The `ascii` tokenizer splits on ASCII separators only, so
+             pre-normalized keys of every script stay whole words (marks included).
+    keys     whole keys: exact keys of word indexes, every KEY index, and years (four digits)
+    control  the index-control entry of each title: sort keys and the brief display
+
+It is built from the same search keys as the Whoosh index and replaced or updated the same way;
+updates are ordinary transactions, so readers see them at their next query.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from index.searchkeys.extract import TitleKeys
+from index.searchkeys.spec import INDEXES, IndexKind
+
+FILE_NAME = "index.sqlite"
+WORD_COLUMNS = tuple(spec.name for spec in INDEXES if spec.kind is IndexKind.WORDS)
+KEY_FIELDS = tuple(spec.name for spec in INDEXES
+                   if spec.exact_keys_in_table or spec.kind in (IndexKind.KEY, IndexKind.YEAR))
+SEPARATOR = " \u00b6 "   # a token of its own between two keys of one field
+
+_SCHEMA = f"""
+CREATE VIRTUAL TABLE IF NOT EXISTS words USING fts5({", ".join(WORD_COLUMNS)}, tokenize = 'ascii');
+CREATE VIRTUAL TABLE IF NOT EXISTS vocabulary USING fts5vocab(words, 'col');
+CREATE TABLE IF NOT EXISTS keys (
+    field TEXT NOT NULL,
+    key   TEXT NOT NULL,
+    isn   INTEGER NOT NULL,
+    PRIMARY KEY (field, key, isn)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS keys_by_isn ON keys (isn);
+CREATE TABLE IF NOT EXISTS control (
+    isn         INTEGER PRIMARY KEY,
+    sort_title  TEXT NOT NULL,
+    sort_author TEXT NOT NULL,
+    year        INTEGER NOT NULL,
+    brief       TEXT NOT NULL
+);
+"""
+
+
+def connect(directory: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    path = directory / FILE_NAME
+    if readonly:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        directory.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(str(path), check_same_thread=False)
+        db.execute("PRAGMA journal_mode = WAL")
+        db.executescript(_SCHEMA)
+    return db
+
+
+def _key_value(field: str, key: str) -> str:
+    return f"{int(key):04d}" if field == "year" else key
+
+
+def _write(db: sqlite3.Connection, titles: Iterable[TitleKeys]) -> int:
+    count = 0
+    columns = ", ".join(WORD_COLUMNS)
+    insert_words = f"INSERT INTO words (rowid, {columns}) VALUES (?, {', '.join('?' * len(WORD_COLUMNS))})"
+    for title in titles:
+        count += 1
+        db.execute(insert_words, [title.isn, *(SEPARATOR.join(title.keys.get(c, ())) for c in WORD_COLUMNS)])
+        db.executemany("INSERT OR IGNORE INTO keys VALUES (?, ?, ?)",
+                       [(field, _key_value(field, key), title.isn)
+                        for field in KEY_FIELDS for key in title.keys.get(field, ()) if key])
+        c = title.control
+        brief = json.dumps([c.title, c.author, c.year, c.imprint, c.material_type, c.language], ensure_ascii=False)
+        db.execute("INSERT OR REPLACE INTO control VALUES (?, ?, ?, ?, ?)",
+                   (title.isn, c.sort_title, c.sort_author, c.year or 0, brief))
+    return count
+
+
+def build(directory: Path, titles: Iterable[TitleKeys], *, progress: Callable[[int], None] | None = None) -> int:
+    """Build a fresh index file in `directory` (replacing one there); returns the number of titles."""
+    staging = directory.with_name(directory.name + ".new")
+    if staging.exists():
+        shutil.rmtree(staging)
+    db = connect(staging)
+    db.execute("PRAGMA journal_mode = OFF")
+    db.execute("PRAGMA synchronous = OFF")
+    count = 0
+
+    def counted(items: Iterable[TitleKeys]) -> Iterable[TitleKeys]:
+        nonlocal count
+        for item in items:
+            count += 1
+            if progress and count % 1000 == 0:
+                progress(count)
+            yield item
+
+    with db:
+        _write(db, counted(titles))
+    db.execute("INSERT INTO words (words) VALUES ('optimize')")
+    db.commit()
+    db.execute("PRAGMA journal_mode = WAL")
+    db.close()
+    if directory.exists():
+        shutil.rmtree(directory)
+    staging.rename(directory)
+    return count
+
+
+def update(directory: Path, changed: Iterable[TitleKeys], deleted: Iterable[int] = ()) -> int:
+    """Replace `changed` titles and remove `deleted` ISNs in one transaction; returns titles written."""
+    changed = list(changed)
+    gone = [(isn,) for isn in deleted] + [(title.isn,) for title in changed]
+    db = connect(directory)
+    try:
+        with db:
+            db.executemany("DELETE FROM words WHERE rowid = ?", gone)
+            db.executemany("DELETE FROM keys WHERE isn = ?", gone)
+            db.executemany("DELETE FROM control WHERE isn = ?", gone)
+            return _write(db, changed)
+    finally:
+        db.close()
