@@ -9,6 +9,7 @@ the caller sets BENCH_OUT; nothing here knows how results are reported.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -107,6 +108,7 @@ def _words(text: str) -> list[str]:
     return [w for w in normalize(text).split() if w.isascii() and w.isalnum()]
 
 
+@functools.cache
 def _pools(records: Path, limit: int = 5000) -> _Pools:
     import pymarc
 
@@ -468,8 +470,9 @@ def quantiles_ms(latencies: list[float]) -> dict[str, float]:
 
 def summarize(runs: list[dict], started_at: float) -> dict:
     """Throughput and latency of concurrent client runs. Each run is {"samples": [(kind,
-    seconds)], "records": n, "ended_at": wall clock, "errors": n}; all started at `started_at`
-    (wall clock). Requests/s count every request of every client over the common window."""
+    seconds)], "records": n, "ended_at": wall clock, "errors": n, "cpu_seconds": s}; all started
+    at `started_at` (wall clock). Requests/s count every request of every client over the common
+    window; `client_cpu_cores` is the CPU the load generator itself used (it shares the machine)."""
     window = max(run["ended_at"] for run in runs) - started_at
     samples = [sample for run in runs for sample in run["samples"]]
     by_kind: dict[str, list[float]] = {}
@@ -481,6 +484,7 @@ def summarize(runs: list[dict], started_at: float) -> dict:
         "seconds": window,
         "requests_per_second": len(samples) / window if window > 0 else 0.0,
         "records_per_second": sum(run["records"] for run in runs) / window if window > 0 else 0.0,
+        "client_cpu_cores": sum(run.get("cpu_seconds", 0.0) for run in runs) / window if window > 0 else 0.0,
         **quantiles_ms([seconds for _, seconds in samples]),
         "by_kind": {kind: {"requests": len(values), **quantiles_ms(values)}
                     for kind, values in sorted(by_kind.items())},

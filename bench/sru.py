@@ -97,6 +97,7 @@ def _client(args: tuple) -> dict:
     client.search(queries[0][1], 0)      # connect before the clock starts
     samples, records, errors, done = [], 0, 0, 0
     time.sleep(max(0.0, start_at - time.time()))
+    cpu = time.process_time()
     while time.time() < deadline:
         kind, cql = queries[done % len(queries)]
         started = time.perf_counter()
@@ -105,9 +106,9 @@ def _client(args: tuple) -> dict:
         records += returned
         errors += hits < 0 or returned < min(maximum, hits)
         done += 1
-    ended_at = time.time()
+    ended_at, cpu = time.time(), time.process_time() - cpu
     client.close()
-    return {"samples": samples, "records": records, "errors": errors, "ended_at": ended_at,
+    return {"samples": samples, "records": records, "errors": errors, "ended_at": ended_at, "cpu_seconds": cpu,
             "reconnects": client.reconnects}
 
 

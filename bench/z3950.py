@@ -49,6 +49,7 @@ def _client(args: tuple) -> dict:
     client = ZClient("127.0.0.1", port, database)
     samples, records, errors, done = [], 0, 0, 0
     time.sleep(max(0.0, start_at - time.time()))
+    cpu = time.process_time()
     while time.time() < deadline:
         kind, pqf = queries[done % len(queries)]
         started = time.perf_counter()
@@ -63,9 +64,9 @@ def _client(args: tuple) -> dict:
                 errors += returned < min(10, hits)
         samples.append((kind, time.perf_counter() - started))
         done += 1
-    ended_at = time.time()
+    ended_at, cpu = time.time(), time.process_time() - cpu
     client.close()
-    return {"samples": samples, "records": records, "errors": errors, "ended_at": ended_at}
+    return {"samples": samples, "records": records, "errors": errors, "ended_at": ended_at, "cpu_seconds": cpu}
 
 
 def measure(server: Server, queries: list[Query], clients: int, seconds: float, mode: str) -> dict:

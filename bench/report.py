@@ -1,0 +1,307 @@
+"""bench/RESULTS.md from the results bench/run.py collects (bench/out/results.json).
+
+    .venv/bin/python bench/report.py [results.json] [RESULTS.md]
+
+Owns the wording and layout of the report and nothing else: it measures nothing and starts
+nothing. Every table puts unikat and Zebra side by side with a ratio whose direction is
+stated in its header. Sections a person writes (the analysis, the changes and what they
+bought) sit between `<!-- keep:NAME -->` markers and survive regeneration: when the target
+file exists, its kept sections replace the placeholders.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+KEEP = re.compile(r"<!-- keep:(\w+) -->\n(.*?)<!-- /keep:\1 -->", re.S)
+
+PLACEHOLDERS = {
+    "analysis": "_Placeholder for the lead engineer: where unikat is ahead, where behind and why; for each\n"
+                "goal not met (search latency/throughput ratio >= 1.0, load+index within 1.5x of Zebra's time,\n"
+                "serving memory <= 2x Zebra's) what would meet it, with a measured figure (for instance\n"
+                "bench/prototype_fts5.py for a faster engine behind the search interface)._\n",
+    "changes": "_Placeholder: each change made after profiling (py-spy or cProfile) and what it bought,\n"
+               "with before/after figures from this table._\n",
+}
+
+MODE_LABELS = {"search": "search only", "usmarc": "search + present 10 MARC21",
+               "xml": "search + present 10 MARCXML", "scan": "scan (10 terms)"}
+
+
+def _num(value: float | None, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> str:
+    if not numerator or not denominator:
+        return "-"
+    return f"{numerator / denominator:.2f}"
+
+
+def _goal(value: float | None, other: float | None, *, at_least: float | None = None,
+          at_most: float | None = None) -> str:
+    if not value or not other:
+        return "-"
+    share = value / other
+    met = (at_least is None or share >= at_least) and (at_most is None or share <= at_most)
+    return "yes" if met else "no"
+
+
+def _table(header: list[str], rows: list[list[str]], left: int = 1) -> list[str]:
+    """A Markdown table; the first `left` columns are text, the others figures."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i < left else "---:" for i in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _machine(results: dict) -> list[str]:
+    m = results["machine"]
+    rows = [["CPUs (`nproc`)", str(m["nproc"])], ["CPU", m["cpu"]], ["memory", f"{m['memory_gb']} GB"],
+            ["kernel", m["kernel"]], ["Python", m["python"]], ["Whoosh (whoosh-reloaded)", m["whoosh"]],
+            ["Zebra", m["zebra"]], ["YAZ", m["yaz"]], ["unikat commit", m["git"]],
+            ["load average (1/5/15 min) at start", " / ".join(map(str, m["load_average"]))],
+            ["load average at end", " / ".join(map(str, results.get("load_average_end", [])))],
+            ["run started / finished", f"{results['started']} / {results.get('finished', '(unfinished)')}"],
+            ["run time", f"{results.get('seconds', 0) / 60:.1f} min"]]
+    return ["## The machine", ""] + _table(["", ""], rows) + [
+        f"The machine has {m['nproc']} cores and other engineers ran tests on it during the run, so the "
+        "figures are noisy; each table row carries the 1-minute load average measured right after it.", ""]
+
+
+def _reproduce(results: dict) -> list[str]:
+    return ["## Reproduce", "", "```",
+            "make bench                                   # = .venv/bin/python bench/run.py (100k and 250k)",
+            f"{results['command']}   # this report",
+            ".venv/bin/python bench/run.py --quick        # 1,000 records, 2-second measurements",
+            "```", "",
+            "`bench/run.py` installs `idzebra-2.0` with apt-get when `zebraidx` is missing and fetches the LC "
+            "records with `../shared/scripts/get-lc-books` when they are absent. Homes are reused while the "
+            "record file and the code under `index/` are unchanged (stamp `bench-stamp.json` in each home; "
+            "`--force` rebuilds, `--reuse-homes` ignores code changes); reused load figures are those "
+            "measured when the home was built. Raw figures: `bench/results.json`; logs: `bench/out/*.log`.", ""]
+
+
+def _setup(results: dict) -> list[str]:
+    options = results["options"]
+    return ["## What is compared", "",
+            "- Records: the first N records of LC `BooksAll.2016.part01.utf8` (MARC21, UTF-8), the same file "
+            "for both; smaller sets are prefixes of larger ones.",
+            "- Zebra: Debian `idzebra-2.0`, stock `grs.marcxml.marc21` (marc21.abs), served by `zebrasrv` with "
+            "a YAZ frontend config (Z39.50 and SRU on one port, CQL through the stock "
+            "`/usr/share/yaz/etc/pqf.properties`, MARCXML made by YAZ from the stored MARC21). zebrasrv forks "
+            "one process per connection.",
+            f"- unikat: `unikat serve --workers {options['workers']}` (Z39.50 and SRU on one port).",
+            "- Query mix (200 queries, drawn from the first 5,000 records, the same at every size): title word, "
+            "author name, subject word, two-word title phrase, right truncation on four letters, AND (title, "
+            "author), OR (title, subject), title word AND a publication-year range (Z39.50 only). Scan: ten "
+            "terms from a title, author or subject word.",
+            "- Not compared: ISBN/ISSN searches (stock Zebra has no ISBN index, diagnostic 114), sorting "
+            "(Zebra needs sort registers, diagnostic 207), year ranges over SRU (pqf.properties maps dc.date "
+            "to Use 30, which marc21.abs does not index: SRU diagnostic 16).",
+            f"- Throughput: N client processes, each with its own connection, run the mix for "
+            f"{options['seconds']:g} s (Z39.50: our own client on unikat's codec, `bench/zclient.py`; SRU: "
+            "http.client with keep-alive). A request is one search, one search plus a present of up to ten "
+            "records, or one scan. Latency is per request, over all clients. The clients run on the same "
+            f"{results['machine']['nproc']}-core machine as the servers; the CPU they used is in the tables "
+            "(client CPU, in cores).",
+            "- Memory while serving: peak PSS of the server's whole process tree (all workers or forked "
+            "children), sampled every 0.5 s during the measurements; PSS shares shared pages out instead of "
+            "counting them once per process.",
+            "- Ratios: the header says which way is better. Throughput ratios are unikat/Zebra and latency "
+            "ratios Zebra/unikat, so above 1.0 means unikat is ahead; time, disk and memory ratios are "
+            "unikat/Zebra, so below 1.0 means unikat is ahead.", ""]
+
+
+def _load(results: dict) -> list[str]:
+    times, sizes = [], []
+    for entry in results.get("load", []):
+        u, z = entry["unikat"], entry.get("zebra") or {}
+        times.append([f"{entry['records']:,}", _num(u["seconds"], 1), _num(z.get("seconds"), 1),
+                      _ratio(u["seconds"], z.get("seconds")), _goal(u["seconds"], z.get("seconds"), at_most=1.5),
+                      _num(u["records_per_second"]), _num(z.get("records_per_second")),
+                      f"built {u.get('built', '?')}" + (", reused" if u.get("reused") else ""),
+                      _num(entry.get("load_average", [None])[0], 1)])
+        sizes.append([f"{entry['records']:,}", _num(u["disk_mb"]), _num(z.get("disk_mb")),
+                      _ratio(u["disk_mb"], z.get("disk_mb")), _num(u["tree_peak_mb"]), _num(z.get("tree_peak_mb")),
+                      _ratio(u["tree_peak_mb"], z.get("tree_peak_mb")),
+                      f"{_num(u['peak_mb'])} / {_num(z.get('peak_mb'))}"])
+    return ["## Load and index", "",
+            "unikat: `unikat load` (read, validate, store, consolidate, search-key files, Whoosh index); "
+            "Zebra: `zebraidx update` + `commit`. A reused home reports the figures measured when it was "
+            "built.", ""] + _table(
+        ["records", "unikat s", "Zebra s", "time unikat/Zebra (lower better)", "within 1.5x", "unikat rec/s",
+         "Zebra rec/s", "unikat home", "load avg"], times) + [
+            "Disk: the whole home (catalog store, search-key files, Whoosh index) against Zebra's register. "
+            "Peak memory: sampled peak PSS of the process tree while indexing; the last column is the "
+            "kernel's peak RSS of the largest single process.", ""] + _table(
+        ["records", "unikat disk MB", "Zebra disk MB", "disk unikat/Zebra (lower better)", "unikat peak MB",
+         "Zebra peak MB", "memory unikat/Zebra (lower better)", "largest process unikat / Zebra MB"], sizes)
+
+
+def _protocol_rows(result: dict, label: str, key: str) -> list[list[str]]:
+    rows = []
+    for row in result["runs"]:
+        u, z = row["unikat"], row.get("zebra") or {}
+        records = u["records_per_second"] or z.get("records_per_second")
+        rows.append([str(row["clients"]), label(row[key]),
+                     _num(u["requests_per_second"]), _num(z.get("requests_per_second")),
+                     _ratio(u["requests_per_second"], z.get("requests_per_second")),
+                     _goal(u["requests_per_second"], z.get("requests_per_second"), at_least=1.0),
+                     (_num(u["records_per_second"]) + " / " + _num(z.get("records_per_second"))) if records else "-",
+                     f"{_num(u['p50_ms'], 2)} / {_num(u['p95_ms'], 2)} / {_num(u['p99_ms'], 2)}",
+                     f"{_num(z.get('p50_ms'), 2)} / {_num(z.get('p95_ms'), 2)} / {_num(z.get('p99_ms'), 2)}",
+                     _ratio(z.get("p50_ms"), u["p50_ms"]), _ratio(z.get("p95_ms"), u["p95_ms"]),
+                     f"{u['errors']} / {z.get('errors', '-')}",
+                     f"{_num(u.get('client_cpu_cores'), 2)} / {_num(z.get('client_cpu_cores'), 2)}",
+                     _num(row["load_average"][0], 1)])
+    return rows
+
+
+PROTOCOL_HEADER = ["clients", "request", "unikat req/s", "Zebra req/s", "req/s unikat/Zebra (higher better)",
+                   "goal >= 1", "records/s unikat / Zebra", "unikat p50/p95/p99 ms", "Zebra p50/p95/p99 ms",
+                   "p50 Zebra/unikat (higher better)", "p95 Zebra/unikat (higher better)",
+                   "errors unikat / Zebra", "client CPU (cores) unikat / Zebra", "load avg"]
+
+
+def _by_kind(result: dict, mode_key: str, mode: object) -> list[str]:
+    run = next((r for r in result["runs"] if r["clients"] == 1 and r[mode_key] == mode), None)
+    if run is None:
+        return []
+    u, z = run["unikat"]["by_kind"], (run.get("zebra") or {}).get("by_kind", {})
+    rows = [[kind, _num(u[kind]["p50_ms"], 2), _num(u[kind]["p95_ms"], 2), _num(u[kind]["p99_ms"], 2),
+             _num(z.get(kind, {}).get("p50_ms"), 2), _num(z.get(kind, {}).get("p95_ms"), 2),
+             _num(z.get(kind, {}).get("p99_ms"), 2), _ratio(z.get(kind, {}).get("p50_ms"), u[kind]["p50_ms"])]
+            for kind in u]
+    return _table(["query kind", "unikat p50 ms", "p95", "p99", "Zebra p50 ms", "p95", "p99",
+                   "p50 Zebra/unikat (higher better)"], rows)
+
+
+def _differences(result: dict, limit: int = 15) -> list[str]:
+    differences = result.get("hit_count_differences", [])
+    total = len(result["queries"])
+    if not differences:
+        return [f"Hit counts: all {total} queries give the same count on both servers.", ""]
+    kinds: dict[str, int] = {}
+    for difference in differences:
+        kinds[difference["kind"]] = kinds.get(difference["kind"], 0) + 1
+    lines = [f"Hit counts differ for {len(differences)} of {total} queries ("
+             + ", ".join(f"{kind}: {count}" for kind, count in sorted(kinds.items()))
+             + "; negative counts are diagnostics). The first ones:", ""]
+    lines += _table(["kind", "query", "unikat", "Zebra"],
+                    [[d["kind"], f"`{d['query']}`", str(d["unikat"]), str(d.get("zebra", "-"))]
+                     for d in differences[:limit]], left=2)
+    return lines
+
+
+def _z3950(results: dict) -> list[str]:
+    lines = []
+    for result in results.get("z3950", []):
+        lines += [f"## Z39.50, {result['records']:,} records", ""]
+        lines += _differences(result)
+        lines += _table(PROTOCOL_HEADER, _protocol_rows(result, lambda mode: MODE_LABELS[mode], "mode"))
+        lines += ["Latency per query kind, one client, search only:", ""] + _by_kind(result, "mode", "search")
+        lines += ["Scan per index, one client:", ""] + _by_kind(result, "mode", "scan")
+    return lines
+
+
+def _sru(results: dict) -> list[str]:
+    lines = []
+    for result in results.get("sru", []):
+        lines += [f"## SRU, {result['records']:,} records", "",
+                  "searchRetrieve, SRU 1.2, HTTP GET, recordSchema marcxml.", ""]
+        lines += _differences(result)
+        lines += _table(PROTOCOL_HEADER, _protocol_rows(
+            result, lambda maximum: f"maximumRecords={maximum}", "maximum_records"))
+        lines += ["Latency per query kind, one client, maximumRecords=0:", ""] \
+            + _by_kind(result, "maximum_records", 0)
+    return lines
+
+
+def _memory(results: dict) -> list[str]:
+    rows = []
+    for protocol in ("z3950", "sru"):
+        for result in results.get(protocol, []):
+            peaks = result.get("server_peak_pss_mb", {})
+            rss = {name: max(row[name]["server_rss_mb"] for row in result["runs"])
+                   for name in peaks}
+            rows.append([f"{result['records']:,}", "Z39.50" if protocol == "z3950" else "SRU",
+                         _num(peaks.get("unikat")), _num(peaks.get("zebra")),
+                         _ratio(peaks.get("unikat"), peaks.get("zebra")),
+                         _goal(peaks.get("unikat"), peaks.get("zebra"), at_most=2.0),
+                         f"{_num(rss.get('unikat'))} / {_num(rss.get('zebra'))}"])
+    if not rows:
+        return []
+    return ["## Memory while serving", "",
+            f"Peak PSS of the server process tree during the runs above, with up to "
+            f"{max(results['options']['clients'])} clients.", ""] + _table(
+        ["records", "protocol", "unikat MB", "Zebra MB", "unikat/Zebra (lower better)", "within 2x",
+         "RSS sum unikat / Zebra MB"], rows)
+
+
+def _growth(results: dict) -> list[str]:
+    growth = results.get("growth", [])
+    if not growth:
+        return []
+    first = growth[0]
+    rows = []
+    for entry in growth:
+        cells = [f"{entry['records']:,}"]
+        for name in ("unikat", "zebra"):
+            figures = entry.get(name) or {}
+            base = first.get(name) or {}
+            exponent = "-"
+            if figures and base and entry["records"] != first["records"] and base.get("p50_ms"):
+                exponent = f"{math.log(figures['p50_ms'] / base['p50_ms']) / math.log(entry['records'] / first['records']):.2f}"
+            cells += [_num(figures.get("p50_ms"), 2), _num(figures.get("p95_ms"), 2),
+                      _num(figures.get("requests_per_second")), exponent]
+        cells += [_ratio((entry.get("zebra") or {}).get("p50_ms"), entry["unikat"]["p50_ms"]),
+                  _num(entry["load_average"][0], 1)]
+        rows.append(cells)
+    return ["## Growth", "",
+            "The same Z39.50 search mix (search only, one client) at each size. The exponent k fits "
+            f"p50 ∝ N^k against {first['records']:,} records: k < 1 is sub-linear growth, k = 0 none.", ""] + _table(
+        ["records", "unikat p50 ms", "unikat p95 ms", "unikat req/s", "unikat k", "Zebra p50 ms", "Zebra p95 ms",
+         "Zebra req/s", "Zebra k", "p50 Zebra/unikat (higher better)", "load avg"], rows)
+
+
+def _kept(previous: str | None) -> dict[str, str]:
+    return {name: text for name, text in KEEP.findall(previous or "")}
+
+
+def render(results: dict, previous: str | None = None) -> str:
+    """The Markdown report; `previous` is the existing file, whose kept sections are carried over."""
+    kept = {**PLACEHOLDERS, **_kept(previous)}
+    lines = ["# unikat against Zebra: benchmark results", "",
+             "Generated by `bench/run.py` (issue 6); do not edit the tables by hand, re-run instead. The two "
+             "sections at the end are written by a person and kept when the report is generated again.", ""]
+    if results.get("errors"):
+        lines += ["**Steps that failed:** " + "; ".join(results["errors"]), ""]
+    lines += _machine(results) + _reproduce(results) + _setup(results) + _load(results)
+    lines += _z3950(results) + _sru(results) + _memory(results) + _growth(results)
+    lines += ["## Analysis", "", "<!-- keep:analysis -->", kept["analysis"].rstrip("\n"), "<!-- /keep:analysis -->", "",
+              "## Changes and what they bought", "", "<!-- keep:changes -->", kept["changes"].rstrip("\n"),
+              "<!-- /keep:changes -->", ""]
+    return "\n".join(lines)
+
+
+def write(results: dict, target: Path) -> None:
+    previous = target.read_text(encoding="utf-8") if target.exists() else None
+    target.write_text(render(results, previous), encoding="utf-8")
+
+
+def main() -> int:
+    source = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "out" / "results.json"
+    target = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(__file__).parent / "RESULTS.md"
+    write(json.loads(source.read_text()), target)
+    print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
