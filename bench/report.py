@@ -203,6 +203,11 @@ def _z3950(results: dict) -> list[str]:
     lines = []
     for result in results.get("z3950", []):
         lines += [f"## Z39.50, {result['records']:,} records", ""]
+        checked = result.get("zoomsh_check")
+        if checked:
+            lines += [f"The load generator (bench/zclient.py, our codec) against YAZ's zoomsh on the first "
+                      f"{checked['queries']} queries, both servers: {len(checked['mismatches'])} different hit "
+                      "counts" + (f" ({checked['mismatches'][:3]})" if checked["mismatches"] else "") + ".", ""]
         lines += _differences(result)
         lines += _table(PROTOCOL_HEADER, _protocol_rows(result, lambda mode: MODE_LABELS[mode], "mode"))
         lines += ["Latency per query kind, one client, search only:", ""] + _by_kind(result, "mode", "search")

@@ -6,7 +6,8 @@ Needs the homes bench/load.py builds for the same record count (it builds or reu
 Both servers get the same query mix, drawn from the records themselves (common.query_mix:
 title words, author names, subject words, phrases, right truncation, AND, OR, a title word
 in a year range) and a scan mix (ten terms from a title, author or subject word). Before
-timing, every query's hit count is compared between the two servers and differences listed.
+timing, every query's hit count is compared between the two servers and differences listed,
+and our client's counts are checked against YAZ's zoomsh on the first 40 queries.
 
 Each measured request is one search (search only), one search plus a present of up to ten
 records in MARC21 (usmarc) or MARCXML (xml), or one scan; N client processes run the mix at
@@ -19,6 +20,9 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import re
+import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -94,17 +98,44 @@ def compare_hits(servers: dict[str, Server], queries: list[Query]) -> list[dict]
     return differences
 
 
+def zoomsh_counts(server: Server, queries: list[Query]) -> list[int]:
+    """Hit counts of the queries by YAZ's zoomsh (-1: an error), to check our own client."""
+    target = f"tcp:127.0.0.1:{server.port}/{server.database}"
+    commands = [f"connect {target}"] + [f"search {q.pqf}" for q in queries] + ["quit"]
+    output = subprocess.run(["zoomsh", *commands], capture_output=True, text=True, timeout=120).stdout
+    answers = re.findall(rf"^{re.escape(target)}: (?:(\d+) hits|error)", output, re.M)
+    return [int(count) if count else -1 for count in answers]
+
+
+def check_client(servers: dict[str, Server], queries: list[Query]) -> dict:
+    """Our client's hit counts against zoomsh's on the same queries, per server."""
+    if not shutil.which("zoomsh"):
+        return {"queries": 0, "mismatches": ["zoomsh not installed"]}
+    mismatches = []
+    for name, server in servers.items():
+        client = ZClient("127.0.0.1", server.port, server.database)
+        ours = [client.search(q.pqf) for q in queries]
+        client.close()
+        theirs = zoomsh_counts(server, queries)
+        mismatches += [{"server": name, "query": q.pqf, "zclient": a, "zoomsh": b}
+                       for q, a, b in zip(queries, ours, theirs + [None] * len(queries), strict=False) if a != b]
+    return {"queries": len(queries), "servers": list(servers), "mismatches": mismatches}
+
+
 def run(size: int, servers: dict[str, Server], *, clients: list[int], seconds: float,
         log: Callable[[str], None] = print) -> dict:
     """The whole Z39.50 comparison on running servers; the dict z3950.json holds."""
     records = lc_subset(size)
     queries, scans = query_mix(records), scan_mix(records)
     differences = compare_hits(servers, queries) if len(servers) > 1 else []
+    checked = check_client(servers, queries[:40])
+    log(f"{size:,} records: our client against zoomsh on {checked['queries']} queries:"
+        f" {len(checked['mismatches'])} mismatches")
     log(f"{size:,} records: {len(queries)} queries, {len(differences)} with different hit counts")
     for difference in differences[:10]:
         log(f"  {difference}")
     result = {"records": size, "queries": [q.pqf for q in queries], "scans": [q.pqf for q in scans],
-              "hit_count_differences": differences, "load_average_before": load_average(), "runs": []}
+              "hit_count_differences": differences, "zoomsh_check": checked, "load_average_before": load_average(), "runs": []}
     for count in clients:
         for mode in MODES:
             row: dict = {"clients": count, "mode": mode}
