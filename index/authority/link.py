@@ -60,17 +60,19 @@ def _linked_authority(store: CatalogStore, field: Field, kind: str, key: str) ->
     return by_heading[0] if len(by_heading) == 1 else None
 
 
-def link_display(store: CatalogStore, isn: int, marc: bytes, record: pymarc.Record | None = None) -> bytes:
+def link_display(store: CatalogStore, isn: int, marc: bytes, record: pymarc.Record | None = None, *,
+                 new: bool = False) -> bytes:
     """The bibliographic display record with its headings linked; records the title's headings.
 
-    `record` is `marc` already parsed, if the caller has it (it may be changed)."""
+    `record` is `marc` already parsed, if the caller has it (it may be changed); `new`: the title
+    has no headings recorded yet."""
     record = record if record is not None else pymarc.Record(data=marc, to_unicode=True, force_utf8=True)
     delivered_989 = record.get_fields(SEE_FROM_TAG)
     headings = []
     for field in record.fields:
         if field.tag in BIB_HEADING_TAGS and (heading := heading_of(field)) is not None:
             headings.append(heading)
-    store.set_title_headings(isn, [(kind, key) for kind, key, _ in headings])
+    store.set_title_headings(isn, [(kind, key) for kind, key, _ in headings], new=new)
     if not delivered_989 and not store.has_authorities():
         return marc
     for field in delivered_989:

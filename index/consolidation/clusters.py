@@ -113,19 +113,22 @@ def profile_of(candidate: MatchCandidate, store: CatalogStore) -> MatchElements:
     return elements(pymarc.Record(data=marc, to_unicode=True, force_utf8=True))
 
 
-def file_record(store: CatalogStore, record_id: int, profile: MatchElements) -> None:
-    """Store a member record's short form and blocking keys (not for authority records)."""
+def file_record(store: CatalogStore, record_id: int, profile: MatchElements, *, new: bool = False) -> list[str]:
+    """Store a member record's short form and blocking keys (none for authority records);
+    returns the keys. `new`: the record has none stored yet."""
     keys = [] if profile.kind.startswith("z") else blocking_keys(profile)
-    store.set_match_data(record_id, profile.to_json(), keys)
+    store.set_match_data(record_id, profile.to_json(), keys, new=new)
+    return keys
 
 
 def matching_titles(store: CatalogStore, profile: MatchElements, rules: MatchRules,
-                    exclude: int | None = None) -> set[int]:
-    """ISNs of the titles holding a record that matches `profile` (record `exclude` left out)."""
+                    exclude: int | None = None, keys: list[str] | None = None) -> set[int]:
+    """ISNs of the titles holding a record that matches `profile` (record `exclude` left out);
+    `keys` are the profile's blocking keys if the caller has them."""
     if profile.kind.startswith("z"):
         return set()
     found = set()
-    for candidate in store.candidates(blocking_keys(profile)):
+    for candidate in store.candidates(blocking_keys(profile) if keys is None else keys):
         if candidate.id == exclude or candidate.isn in found:
             continue
         if compare(profile, profile_of(candidate, store), rules).matched:

@@ -210,11 +210,11 @@ def _apply(store: CatalogStore, library: LibraryConfig, system: str, load_id: in
             refresh_title(store, isn)
             return "authority", ""
         profile = elements(record) if rules is not None else None
-        store.set_display(isn, link_display(store, isn, marc, record), record_id)
+        store.set_display(isn, link_display(store, isn, marc, record, new=True), record_id)
         if profile is None:
             return "new", ""
-        clusters.file_record(store, record_id, profile)
-        matched = clusters.matching_titles(store, profile, rules, exclude=record_id)
+        keys = clusters.file_record(store, record_id, profile, new=True)
+        matched = clusters.matching_titles(store, profile, rules, exclude=record_id, keys=keys)
         if not matched:
             return "new", ""
         clusters.join(store, record_id, matched, refresh_title)

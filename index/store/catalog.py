@@ -59,6 +59,7 @@ class CatalogStore:
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA synchronous = NORMAL")
+        self.db.execute("PRAGMA cache_size = -65536")   # 64 MiB: matching probes indexes all over a big store
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.executescript(resources.files("index.store").joinpath("schema.sql").read_text())
         self._migrate()
@@ -98,10 +99,11 @@ class CatalogStore:
         return [StoredRecord(*row) for row in rows]
 
     # -- consolidation ------------------------------------------------------------------------
-    def set_match_data(self, record_id: int, profile: str, keys: Iterable[str]) -> None:
-        """Store a member record's short form and replace its blocking keys."""
+    def set_match_data(self, record_id: int, profile: str, keys: Iterable[str], *, new: bool = False) -> None:
+        """Store a member record's short form and replace its blocking keys (`new`: it has none yet)."""
         self.db.execute("UPDATE records SET profile = ? WHERE id = ?", (profile, record_id))
-        self.db.execute("DELETE FROM match_keys WHERE record_id = ?", (record_id,))
+        if not new:
+            self.db.execute("DELETE FROM match_keys WHERE record_id = ?", (record_id,))
         self.db.executemany("INSERT INTO match_keys (key, record_id) VALUES (?, ?)", [(k, record_id) for k in keys])
 
     def candidates(self, keys: Iterable[str]) -> list[MatchCandidate]:
@@ -231,9 +233,10 @@ class CatalogStore:
             " ORDER BY a.heading", (key, *kinds))
         return [heading for (heading,) in rows]
 
-    def set_title_headings(self, isn: int, headings: Iterable[tuple[str, str]]) -> None:
-        """Replace the (kind, key) headings bibliographic title `isn` uses."""
-        self.db.execute("DELETE FROM title_headings WHERE isn = ?", (isn,))
+    def set_title_headings(self, isn: int, headings: Iterable[tuple[str, str]], *, new: bool = False) -> None:
+        """Replace the (kind, key) headings bibliographic title `isn` uses (`new`: it has none yet)."""
+        if not new:
+            self.db.execute("DELETE FROM title_headings WHERE isn = ?", (isn,))
         self.db.executemany("INSERT INTO title_headings (isn, kind, key) VALUES (?, ?, ?)",
                             [(isn, kind, key) for kind, key in dict.fromkeys(headings)])
 

@@ -18,7 +18,7 @@ import pytest
 from conftest import SAMPLE_DATA, load, make_home
 from pymarc import Field, Indicators, Subfield
 
-from index.consolidation.clusters import reconsolidate
+from index.consolidation.clusters import describe, maintenance_keys, reconsolidate
 from index.home import parse_config
 from index.loading import indexing
 from index.loading.load import refresh_title
@@ -226,3 +226,77 @@ def test_three_libraries_load_update_delete_and_match_a_full_rebuild(picked, tmp
     assert all(any(k[0] == "C" for k in keys) for keys in c_holdings)
     assert len(_hits(home, title_query)) == 1 and not _hits(home, title_query, "C")
     _check_equal_to_rebuild(home, tmp_path)
+
+
+def _variant(record: pymarc.Record, control: str, isbns: list[str]) -> pymarc.Record:
+    """A copy of `record` with its own 001, no LC numbers, and the given ISBNs."""
+    copy = pymarc.Record(data=record.as_marc(), to_unicode=True, force_utf8=True)
+    copy.remove_fields("001", "010", "020", "035")
+    copy.add_ordered_field(Field(tag="001", data=control))
+    for isbn in isbns:
+        copy.add_ordered_field(Field(tag="020", indicators=Indicators(" ", " "), subfields=[Subfield("a", isbn)]))
+    return copy
+
+
+def test_a_record_that_bridges_two_titles_joins_them_and_its_deletion_splits_them(picked, tmp_path):
+    """X (hardback ISBN) and Y (paperback ISBN) do not match; Z names both ISBNs and matches
+    each, so the three are one title while Z is there, and two again when Z is deleted."""
+    base = picked["A"][next(iter(picked["A"]))]
+    x = _variant(base, "X1", ["0-306-40615-2"])
+    y = _variant(base, "Y1", ["0-19-852663-6"])
+    z = _variant(base, "Z1", ["0-306-40615-2", "0-19-852663-6"])
+    config = CONFIG
+    for library in ("A", "B", "C"):
+        config = config.replace(f'"{library}-ILS"', f'"{library}-ILS"\nholdings = "record"')
+    home = make_home(tmp_path / "home", config)
+    load(home, "A", _write([x], tmp_path / "x.mrc"))
+    load(home, "B", _write([y], tmp_path / "y.mrc"))
+    assert sorted(len(k) for k in _snapshot(home)) == [1, 1]
+    report = load(home, "C", _write([z], tmp_path / "z.mrc"))
+    assert report.counts["merged"] == 1
+    snapshot = _snapshot(home)
+    assert len(snapshot) == 1 and {k[0] for k in next(iter(snapshot))} == {"A", "B", "C"}
+    store = CatalogStore(home.store_path)
+    try:
+        isn = next(isn for isn, _members in store.clusters())
+        why = describe(store, isn, parse_config(CONFIG).consolidation.rules)
+        assert [m["library"] for m in why["members"]] == ["A", "B", "C"]
+        verdicts = {tuple(p["records"]): p for p in why["pairs"]}
+        assert sum(p["matched"] for p in verdicts.values()) == 2
+        assert any("pass 1: same isbn" in p["why"] for p in verdicts.values())
+        assert any(not p["matched"] and "isbn -0.45" in p["why"] for p in verdicts.values())
+        exported = list(maintenance_keys(store))
+        assert exported == [{"isn": isn, "members": [{"library": lib, "source_system": f"{lib}-ILS", "source_id": sid}
+                                                      for lib, sid in (("A", "X1"), ("B", "Y1"), ("C", "Z1"))]}]
+    finally:
+        store.close()
+    _check_equal_to_rebuild(home, tmp_path)
+    z.leader = str(z.leader)[:5] + "d" + str(z.leader)[6:]
+    load(home, "C", _write([z], tmp_path / "z-delete.mrc"))
+    snapshot = _snapshot(home)
+    assert set(snapshot) == {frozenset({("A", "A-ILS", "X1")}), frozenset({("B", "B-ILS", "Y1")})}
+    assert [value[2][0][0] for _k, value in sorted(snapshot.items(), key=lambda kv: min(kv[0]))] == ["A", "B"]
+    _check_equal_to_rebuild(home, tmp_path)
+
+
+def test_a_store_from_before_consolidation_gets_its_columns(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript("""
+        CREATE TABLE records (id INTEGER PRIMARY KEY, isn INTEGER NOT NULL, library TEXT NOT NULL,
+            source_system TEXT NOT NULL, source_id TEXT NOT NULL, marc BLOB NOT NULL, version TEXT NOT NULL DEFAULT '',
+            quality INTEGER NOT NULL DEFAULT 0, load_id INTEGER, UNIQUE (library, source_system, source_id));
+        CREATE TABLE loads (id INTEGER PRIMARY KEY, library TEXT NOT NULL, source_system TEXT NOT NULL,
+            file TEXT NOT NULL, format TEXT NOT NULL, started TEXT, finished TEXT, read INTEGER NOT NULL DEFAULT 0,
+            new INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL DEFAULT 0, unchanged INTEGER NOT NULL DEFAULT 0,
+            deleted INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0, problems TEXT NOT NULL DEFAULT '{}');
+    """)
+    db.close()
+    store = CatalogStore(path)
+    try:
+        assert "profile" in {row[1] for row in store.db.execute("PRAGMA table_info(records)")}
+        assert "merged" in {row[1] for row in store.db.execute("PRAGMA table_info(loads)")}
+    finally:
+        store.close()
