@@ -31,6 +31,14 @@ def _control_line(keys: TitleKeys) -> str:
     return f"{keys.isn}\t" + "\t".join(_clean(f) for f in fields) + "\n"
 
 
+def _next_line(handle) -> tuple[int, str] | None:
+    line = handle.readline()
+    if not line:
+        return None
+    isn_text, _, key = line.rstrip("\n").partition("\t")
+    return int(isn_text), key
+
+
 def _control_from(parts: list[str]) -> IndexControl:
     sort_title, sort_author, year, language, mtype, title, author, imprint = (parts + [""] * 8)[:8]
     return IndexControl(sort_title, sort_author, int(year) if year else None, language, mtype, title, author, imprint)
@@ -50,10 +58,14 @@ class SearchKeyFiles:
 
     def write_full(self, titles: Iterable[TitleKeys]) -> int:
         """Rewrite every file from `titles` (in ISN order); returns the number of titles."""
-        return self._write(titles, mode="w", tombstones=False, deleted=())
+        self._compact_marker().unlink(missing_ok=True)
+        count = self._write(titles, mode="w", tombstones=False, deleted=())
+        self._compact_marker().write_text("search-key files in ISN order, no appended sections\n")
+        return count
 
     def append(self, titles: Iterable[TitleKeys], deleted: Iterable[int] = ()) -> int:
         """Append changed titles (each after a tombstone) and tombstones of deleted ones."""
+        self._compact_marker().unlink(missing_ok=True)
         return self._write(titles, mode="a", tombstones=True, deleted=deleted)
 
     def _write(self, titles: Iterable[TitleKeys], *, mode: str, tombstones: bool, deleted: Iterable[int]) -> int:
@@ -78,8 +90,38 @@ class SearchKeyFiles:
                 handle.close()
         return count
 
+    def _compact_marker(self) -> Path:
+        return self.directory / "COMPACT"
+
     def read_all(self) -> Iterator[TitleKeys]:
-        """Every live title with its keys, in ISN order, tombstones applied."""
+        """Every live title with its keys, in ISN order, tombstones applied.
+
+        Files as `write_full` left them (marked COMPACT) are read in one streaming pass, in
+        little memory; files with appended sections are gathered in memory first.
+        """
+        if self._compact_marker().exists():
+            return self._stream()
+        return self._gather()
+
+    def _stream(self) -> Iterator[TitleKeys]:
+        handles = {spec.name: open(self.directory / f"{spec.code}.keys", encoding="utf-8") for spec in INDEXES}
+        pending: dict[str, tuple[int, str] | None] = {name: _next_line(h) for name, h in handles.items()}
+        try:
+            with open(self.directory / CONTROL_FILE, encoding="utf-8") as control:
+                for line in control:
+                    isn_text, _, rest = line.rstrip("\n").partition("\t")
+                    title = TitleKeys(isn=int(isn_text), control=_control_from(rest.split("\t")))
+                    for name, handle in handles.items():
+                        while (entry := pending[name]) is not None and entry[0] <= title.isn:
+                            if entry[0] == title.isn:
+                                title.keys.setdefault(name, []).append(entry[1])
+                            pending[name] = _next_line(handle)
+                    yield title
+        finally:
+            for handle in handles.values():
+                handle.close()
+
+    def _gather(self) -> Iterator[TitleKeys]:
         titles: dict[int, TitleKeys] = {}
         control_path = self.directory / CONTROL_FILE
         if not control_path.exists():
