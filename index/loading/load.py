@@ -20,6 +20,7 @@ rejects anything else.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -68,7 +69,7 @@ class LoadReport:
         return text
 
 
-Progress = Callable[[int, int], None]   # (bytes done, bytes total)
+Progress = Callable[[int, int, int], None]   # (work done, work total, records read)
 
 
 def read_delivery(data: bytes, fmt: str, encoding: str | None):
@@ -123,6 +124,7 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
     rejects = _Rejects(home.rejects_dir / f"load-{load_id}-{library.code}.rej", library.code, path.name)
     try:
         pending = 0
+        expected = 0
         store.db.execute("BEGIN IMMEDIATE")
         for item in read_delivery(data, fmt, encoding):
             report.counts["read"] += 1
@@ -141,7 +143,11 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
                 store.db.execute("BEGIN IMMEDIATE")
                 pending = 0
                 if progress:
-                    progress(item.offset or report.counts["read"], len(data))
+                    if fmt == "marcxml":   # no byte offsets from the XML parser: count records instead
+                        expected = expected or len(re.findall(rb"<(?:\w+:)?record[\s>]", data))
+                        progress(report.counts["read"], expected, report.counts["read"])
+                    else:
+                        progress(item.offset, len(data), report.counts["read"])
         report.seconds = time.monotonic() - started
         store.update_load(load_id, report.counts, report.problems, finished=True)
         store.db.execute("COMMIT")
