@@ -6,7 +6,8 @@
 
 Quality is measured on pairs of records: precision = correctly merged pairs / merged pairs,
 recall = correctly merged pairs / pairs that should be merged. "doubtful" counts the wrong merges
-(by the labels) between records that share an identifier, the year and the page count: in the
+(by the labels) between records that share an identifier (ISBN, ISSN, LCCN, OCLC, national
+bibliography or publisher number), the year and the page count: in the
 swissbib set these are mostly one edition that the gold standard itself splits over several
 masters (its masters come from swissbib's own clustering), e.g. three masters of one ISBN. Clusters are those
 `index.consolidation.clusters.components` makes, the same function the store's full
@@ -28,7 +29,8 @@ Labelled sets (../shared/data, see its README):
 
 Throughput (`--sizes`): records/s at each size of loading N LC records into a fresh store with
 consolidation on (reading, storing, matching and merging; the index is not built), of a full
-re-consolidation of that store, and of clustering the same records in memory.
+re-consolidation of that store (`changed`: titles the full run formed differently from the
+incremental one; 0 means the two paths agree), and of clustering the same records in memory.
 """
 
 from __future__ import annotations
@@ -251,6 +253,7 @@ def _same_manifestation(a: MatchElements, b: MatchElements) -> bool:
     """A shared identifier, the same year and the same (or an unstated) page count: a wrong merge
     by the labels that the records themselves contradict (the label is in doubt, not the merge)."""
     shared = any(set(x) & set(y) for x, y in zip(a.strong_ids.values(), b.strong_ids.values(), strict=True))
+    shared = shared or bool({p.split("|")[0] for p in a.pubnum} & {p.split("|")[0] for p in b.pubnum})
     return shared and a.year == b.year and (a.pages is None or b.pages is None or a.pages == b.pages)
 
 
@@ -310,6 +313,7 @@ def throughput(size: int) -> dict:
     return {"records": report.counts["read"], "load_s": round(loaded, 1), "load_per_s": round(size / loaded),
             "merged_on_load": report.counts["merged"], "rebuild_s": round(rebuilt, 1),
             "rebuild_per_s": round(size / rebuilt), "clusters": counts["clusters"],
+            "changed_by_rebuild": counts["titles_changed"],
             "memory_s": round(in_memory, 1), "memory_per_s": round(len(records) / in_memory),
             "memory_clusters": sum(1 for g in groups if len(g) > 1)}
 
@@ -326,14 +330,14 @@ def main() -> int:
         print(f"{r['set']:22} {r['records']:7} {r['clusters']:8} {r['merged_pairs']:7} {r['gold_pairs']:6}"
               f" {r['precision']:9.3f} {r['recall']:7.3f} {r['cross_language']:6} {r['doubtful']:8}")
     print("merged/gold: record pairs; x-lang: merged pairs across languages; doubtful: wrong merges by the"
-          " labels whose records share an identifier, the year and the page count")
+          " labels whose records share an identifier (or publisher number), the year and the page count")
     if args.sizes:
         print(f"\n{'LC records':>10} | {'load s':>7} {'rec/s':>6} {'merged':>6} | {'rebuild s':>9} {'rec/s':>6}"
-              f" {'clusters':>8} | {'memory s':>8} {'rec/s':>6} {'clusters':>8}")
+              f" {'clusters':>8} {'changed':>7} | {'memory s':>8} {'rec/s':>6} {'clusters':>8}")
         for size in (int(s) for s in args.sizes.split(",")):
             t = throughput(size)
             print(f"{t['records']:10} | {t['load_s']:7} {t['load_per_s']:6} {t['merged_on_load']:6} |"
-                  f" {t['rebuild_s']:9} {t['rebuild_per_s']:6} {t['clusters']:8} |"
+                  f" {t['rebuild_s']:9} {t['rebuild_per_s']:6} {t['clusters']:8} {t['changed_by_rebuild']:7} |"
                   f" {t['memory_s']:8} {t['memory_per_s']:6} {t['memory_clusters']:8}", flush=True)
     return 0
 
