@@ -7,6 +7,7 @@ something else. Search terms are normalized exactly as the search keys were.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from whoosh import query as wq
@@ -19,19 +20,17 @@ from index.query import (
     AllRecords,
     And,
     AndNot,
-    Completeness,
     Node,
     Or,
-    Position,
     Prox,
     ProximityUnit,
     Relation,
     ResultSetRef,
-    Structure,
     Term,
     Truncation,
 )
-from index.searchkeys.normalize import normalize, normalize_isbn, normalize_issn, normalize_lccn, normalize_number
+from index.searchkeys import queryterms
+from index.searchkeys.queryterms import WordsKind
 from index.searchkeys.spec import BY_NAME, IndexKind, IndexSpec
 
 MAX_EXPANSION = 20_000  # terms a truncated or masked term may expand to
@@ -107,70 +106,50 @@ class _Compiler:
 
     # -- terms ---------------------------------------------------------------------------
     def term(self, term: Term) -> wq.Query:
-        spec = BY_NAME.get(term.index)
-        if spec is None:
-            raise errors.UnknownSearchKey(term.index)
+        spec = queryterms.index_spec(term)
         if spec.kind is IndexKind.YEAR:
             return self.year(term)
+        queryterms.check_relation(term)
         if term.relation is Relation.NE:
-            return wq.AndNot(wq.Every(), self.term(_with(term, relation=Relation.EQ)))
-        if term.relation not in (Relation.EQ, Relation.RELEVANCE):
-            raise errors.UnsupportedRelation(f"{term.relation.value} on {term.index}")
+            return wq.AndNot(wq.Every(), self.term(replace(term, relation=Relation.EQ)))
         if spec.kind is IndexKind.KEY:
             return self.key(spec, term)
-        return self.words(spec, term)
+        return self.words(spec, term, queryterms.plan_words(spec, term))
 
-    def words(self, spec: IndexSpec, term: Term) -> wq.Query:
-        masked = term.truncation is Truncation.MASKED
-        text = normalize(term.text, keep_masks=masked)
-        if not text.strip("*? "):
-            raise errors.MalformedTerm(f"empty term for {term.index}")
-        whole = term.completeness is Completeness.COMPLETE_FIELD or term.structure is Structure.KEY
-        if (whole or term.position is Position.FIRST_IN_FIELD) and not spec.exact:
-            raise errors.UnsupportedCompleteness(f"{term.index} has no whole-field keys")
-        if whole:
-            return self.table_lookup(spec.name, text, term.truncation)
-        if term.position is Position.FIRST_IN_FIELD:
-            if term.truncation is Truncation.RIGHT:
-                return DocnumSet(self.keys.prefix(spec.name, text))
-            if term.truncation is not Truncation.NONE:
-                raise errors.UnsupportedTruncation("only right truncation with first-in-field")
-            return DocnumSet(self.keys.first_words(spec.name, text))
-        if term.structure is Structure.PHRASE and len(text.split()) > 1:
-            if term.truncation is Truncation.NONE:
-                return wq.Phrase(spec.name, text.split())
-            return self.truncated_phrase(spec.name, text.split(), term.truncation)
-        words = [self.truncated(spec.name, word, term.truncation) for word in text.split()]
+    def words(self, spec: IndexSpec, term: Term, plan: queryterms.WordsPlan) -> wq.Query:
+        if plan.kind is WordsKind.WHOLE:
+            return self.table_lookup(spec.name, plan.text, plan.truncation)
+        if plan.kind is WordsKind.FIRST:
+            if plan.truncation is Truncation.RIGHT:
+                return DocnumSet(self.keys.prefix(spec.name, plan.text))
+            return DocnumSet(self.keys.first_words(spec.name, plan.text))
+        if plan.kind is WordsKind.PHRASE:
+            if plan.truncation is Truncation.NONE:
+                return wq.Phrase(spec.name, plan.words)
+            return self.truncated_phrase(spec.name, plan.words)
+        words = [self.truncated(spec.name, word, plan.truncation) for word in plan.words]
         if len(words) == 1:
             return words[0]
-        if term.relation is Relation.RELEVANCE:
-            return wq.Or(words)
-        return wq.And(words)
+        return wq.Or(words) if term.relation is Relation.RELEVANCE else wq.And(words)
 
     def truncated(self, field: str, text: str, truncation: Truncation) -> wq.Query:
-        if truncation is Truncation.NONE:
+        if not queryterms.is_masked(text, truncation):
             return wq.Term(field, text)
         if truncation is Truncation.RIGHT:
             return self.expand(wq.Prefix(field, text))
-        pattern = {Truncation.LEFT: "*" + text, Truncation.BOTH: "*" + text + "*", Truncation.MASKED: text}[truncation]
-        if truncation is Truncation.MASKED and "*" not in pattern and "?" not in pattern:
-            return wq.Term(field, text)
-        return self.expand(wq.Wildcard(field, pattern))
+        return self.expand(wq.Wildcard(field, queryterms.pattern(text, truncation)))
 
     def table_lookup(self, field: str, text: str, truncation: Truncation) -> wq.Query:
         """Whole keys from the key table; truncation works on the whole key."""
-        if truncation is Truncation.NONE or (truncation is Truncation.MASKED and not any(c in text for c in "*?")):
+        if not queryterms.is_masked(text, truncation):
             return DocnumSet(self.keys.equal(field, text))
         if truncation is Truncation.RIGHT:
             return DocnumSet(self.keys.prefix(field, text))
-        pattern = {Truncation.LEFT: "*" + text, Truncation.BOTH: "*" + text + "*", Truncation.MASKED: text}[truncation]
-        return DocnumSet(self.keys.glob(field, pattern))
+        return DocnumSet(self.keys.glob(field, queryterms.pattern(text, truncation)))
 
-    def truncated_phrase(self, field: str, words: list[str], truncation: Truncation) -> wq.Query:
+    def truncated_phrase(self, field: str, words: list[str]) -> wq.Query:
         """A phrase whose last word is right-truncated: the OR of the phrases of its expansions
         (Whoosh's span queries fail on multi-term parts)."""
-        if truncation is not Truncation.RIGHT:
-            raise errors.UnsupportedTruncation("phrases truncate on the right only")
         if self.reader is None:
             return wq.And([wq.Term(field, w) for w in words[:-1]] + [wq.Prefix(field, words[-1])])
         endings = [text.decode("utf-8") for text in wq.Prefix(field, words[-1])._btexts(self.reader)]
@@ -188,48 +167,28 @@ class _Compiler:
         return query
 
     def key(self, spec: IndexSpec, term: Term) -> wq.Query:
-        if term.structure is Structure.PHRASE and len(term.text.split()) > 1 and spec.name in ("isbn", "issn"):
-            raise errors.UnsupportedStructure(f"phrase on {spec.name}")
+        queryterms.check_key_structure(spec, term)
         if spec.name == "isn":
-            if term.truncation is not Truncation.NONE or not term.text.strip().isdigit():
-                raise errors.MalformedTerm(f"ISN must be a number: {term.text!r}")
-            value = int(term.text)
+            value = queryterms.isn_value(term)
             return wq.NumericRange("isn", value, value)
         if term.truncation is not Truncation.NONE:
-            text = normalize(term.text, keep_masks=True).replace(" ", "")
-            if not text.strip("*?"):
-                raise errors.MalformedTerm(f"empty term for {spec.name}")
+            text = queryterms.truncated_key(spec, term)
             if spec.table:
                 return self.table_lookup(spec.name, text, term.truncation)
             return self.truncated(spec.name, text, term.truncation)
-        forms = _key_forms(spec.name, term.text)
-        if not forms:
-            raise errors.MalformedTerm(f"{term.text!r} is not a valid {spec.label}")
+        forms = queryterms.key_forms(spec, term.text)
         if spec.table:
             return DocnumSet([docnum for form in forms for docnum in self.keys.equal(spec.name, form)])
         return wq.Or([wq.Term(spec.name, form) for form in forms]) if len(forms) > 1 else wq.Term(spec.name, forms[0])
 
     def year(self, term: Term) -> wq.Query:
-        if term.truncation is not Truncation.NONE:
-            raise errors.UnsupportedTruncation("no truncation on years")
-        text = term.text.strip()
-        low, sep, high = text.partition("-")
-        if sep and low.strip().isdigit() and high.strip().isdigit():
-            if term.relation is not Relation.EQ:
-                raise errors.UnsupportedRelation("a year range takes no relation")
-            return wq.TermRange("year", _year(low), _year(high))
-        if not text.isdigit() or len(text) > 4:
-            raise errors.MalformedTerm(f"not a year: {term.text!r}")
-        year = _year(text)
-        if term.relation is Relation.NE:
-            return wq.AndNot(wq.Every(), wq.Term("year", year))
-        if term.relation in (Relation.EQ, Relation.RELEVANCE):
-            return wq.Term("year", year)
-        start, end, startexcl, endexcl = {
-            Relation.LT: (None, year, False, True), Relation.LE: (None, year, False, False),
-            Relation.GE: (year, None, False, False), Relation.GT: (year, None, True, False),
-        }[term.relation]
-        return wq.TermRange("year", start, end, startexcl=startexcl, endexcl=endexcl)
+        years = queryterms.year_range(term)
+        if years.low == years.high and years.low is not None:
+            query = wq.Term("year", years.low)
+        else:
+            query = wq.TermRange("year", years.low, years.high, startexcl=years.low_exclusive,
+                                 endexcl=years.high_exclusive)
+        return wq.AndNot(wq.Every(), query) if years.negated else query
 
     # -- proximity -----------------------------------------------------------------------
     def prox(self, node: Prox) -> wq.Query:
@@ -258,28 +217,3 @@ class _Compiler:
         if isinstance(query, wq.And):  # several words: keep them adjacent in the span
             return spans.SpanNear2(list(query.subqueries), slop=1, ordered=True)
         return query
-
-
-def _key_forms(index: str, text: str) -> list[str]:
-    if index == "isbn":
-        return normalize_isbn(text)
-    if index == "issn":
-        return [f for f in [normalize_issn(text)] if f]
-    if index == "lccn":
-        return [f for f in [normalize_lccn(text)] if f]
-    if index in ("lc_call_number",):
-        return [f for f in [normalize(text)] if f]
-    if index == "identifier":
-        forms = normalize_isbn(text) + [normalize_issn(text), normalize_lccn(text), normalize_number(text)]
-        return list(dict.fromkeys(f for f in forms if f))
-    return [f for f in [normalize_number(text)] if f]
-
-
-def _year(text: str) -> str:
-    return f"{int(text):04d}"
-
-
-def _with(term: Term, **changes) -> Term:
-    from dataclasses import replace
-
-    return replace(term, **changes)

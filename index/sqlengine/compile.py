@@ -11,26 +11,25 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from index import errors
 from index.query import (
     AllRecords,
     And,
     AndNot,
-    Completeness,
     Node,
     Or,
-    Position,
     Prox,
     ProximityUnit,
     Relation,
     ResultSetRef,
-    Structure,
     Term,
     Truncation,
 )
+from index.searchkeys import queryterms
 from index.searchkeys.normalize import normalize
+from index.searchkeys.queryterms import WordsKind
 from index.searchkeys.spec import BY_NAME, IndexKind, IndexSpec
 
 MAX_EXPANSION = 20_000
@@ -99,111 +98,76 @@ class Compiler:
 
     # -- terms -------------------------------------------------------------------------------
     def term(self, term: Term) -> Compiled:
-        spec = BY_NAME.get(term.index)
-        if spec is None:
-            raise errors.UnknownSearchKey(term.index)
+        spec = queryterms.index_spec(term)
         if spec.kind is IndexKind.YEAR:
             return self.year(term)
+        queryterms.check_relation(term)
         if term.relation is Relation.NE:
-            positive = as_sql(self.term(Term(**{**term.__dict__, "relation": Relation.EQ})))
-            return _combine("EXCEPT", Sql("SELECT isn FROM control"), positive)
-        if term.relation not in (Relation.EQ, Relation.RELEVANCE):
-            raise errors.UnsupportedRelation(f"{term.relation.value} on {term.index}")
+            return _combine("EXCEPT", Sql("SELECT isn FROM control"), as_sql(self.term(replace(term, relation=Relation.EQ))))
         if spec.kind is IndexKind.KEY:
             return self.key(spec, term)
-        return self.words(spec, term)
+        return self.words(spec, term, queryterms.plan_words(spec, term))
 
-    def words(self, spec: IndexSpec, term: Term) -> Compiled:
-        masked = term.truncation is Truncation.MASKED
-        text = normalize(term.text, keep_masks=masked)
-        if not text.strip("*? "):
-            raise errors.MalformedTerm(f"empty term for {term.index}")
-        whole = term.completeness is Completeness.COMPLETE_FIELD or term.structure is Structure.KEY
-        if (whole or term.position is Position.FIRST_IN_FIELD) and not spec.exact:
-            raise errors.UnsupportedCompleteness(f"{term.index} has no whole-field keys")
-        if whole:
-            return self.whole_key(spec.name, text, term.truncation)
-        if term.position is Position.FIRST_IN_FIELD:
-            if term.truncation is Truncation.RIGHT:
+    def words(self, spec: IndexSpec, term: Term, plan: queryterms.WordsPlan) -> Compiled:
+        text = plan.text
+        if plan.kind is WordsKind.WHOLE:
+            return self.whole_key(spec.name, text, plan.truncation)
+        if plan.kind is WordsKind.FIRST:
+            if plan.truncation is Truncation.RIGHT:
                 return self.keys("key >= ? AND key < ?", spec.name, text, text + "\U0010ffff")
-            if term.truncation is not Truncation.NONE:
-                raise errors.UnsupportedTruncation("only right truncation with first-in-field")
-            return self.keys("(key = ? OR (key >= ? AND key < ?))", spec.name, text, text + " ",
-                             text + " \U0010ffff")
-        words = text.split()
-        if term.structure is Structure.PHRASE and len(words) > 1:
-            if term.truncation not in (Truncation.NONE, Truncation.RIGHT):
-                raise errors.UnsupportedTruncation("phrases truncate on the right only here")
-            star = "*" if term.truncation is Truncation.RIGHT else ""
-            expression = f"{spec.name} : {quote(' '.join(words))}{star}"
+            return self.keys("(key = ? OR (key >= ? AND key < ?))", spec.name, text, text + " ", text + " \U0010ffff")
+        if plan.kind is WordsKind.PHRASE:
+            star = "*" if plan.truncation is Truncation.RIGHT else ""
+            expression = f"{spec.name} : {quote(text)}{star}"
         else:
-            parts = [self.word(spec.name, word, term.truncation) for word in words]
+            parts = [self.word(spec.name, word, plan.truncation) for word in plan.words]
             joiner = " OR " if term.relation is Relation.RELEVANCE else " AND "
             expression = f"{spec.name} : ({joiner.join(parts)})"
         self.positive.append(expression)
         return Fts(expression)
 
     def word(self, column: str, word: str, truncation: Truncation) -> str:
-        if truncation is Truncation.NONE or (truncation is Truncation.MASKED and not any(c in word for c in "*?")):
+        if not queryterms.is_masked(word, truncation):
             return quote(word)
         if truncation is Truncation.RIGHT:
             return quote(word) + "*"
-        pattern = {Truncation.LEFT: "*" + word, Truncation.BOTH: "*" + word + "*", Truncation.MASKED: word}[truncation]
         terms = [row[0] for row in self.db.execute(
             "SELECT term FROM vocabulary WHERE col = ? AND term GLOB ? LIMIT ?",
-            (column, pattern.replace("[", "[[]"), MAX_EXPANSION + 1))]
+            (column, _glob(queryterms.pattern(word, truncation)), MAX_EXPANSION + 1))]
         if len(terms) > MAX_EXPANSION:
-            raise errors.TooManyTerms(f"more than {MAX_EXPANSION} terms match {pattern}")
+            raise errors.TooManyTerms(f"more than {MAX_EXPANSION} terms match {word}")
         return "(" + " OR ".join(quote(t) for t in terms) + ")" if terms else quote("\u00b6\u00b6")
 
     def keys(self, condition: str, field: str, *params: object) -> Sql:
         return Sql(f"SELECT isn FROM keys WHERE field = ? AND {condition}", (field, *params))
 
     def whole_key(self, field: str, text: str, truncation: Truncation) -> Sql:
-        if truncation is Truncation.NONE or (truncation is Truncation.MASKED and not any(c in text for c in "*?")):
+        if not queryterms.is_masked(text, truncation):
             return self.keys("key = ?", field, text)
         if truncation is Truncation.RIGHT:
             return self.keys("key >= ? AND key < ?", field, text, text + "\U0010ffff")
-        pattern = {Truncation.LEFT: "*" + text, Truncation.BOTH: "*" + text + "*", Truncation.MASKED: text}[truncation]
-        return self.keys("key GLOB ?", field, pattern.replace("[", "[[]"))
+        return self.keys("key GLOB ?", field, _glob(queryterms.pattern(text, truncation)))
 
     def key(self, spec: IndexSpec, term: Term) -> Sql:
-        from index.engine.compile import _key_forms
-
-        if term.structure is Structure.PHRASE and len(term.text.split()) > 1 and spec.name in ("isbn", "issn"):
-            raise errors.UnsupportedStructure(f"phrase on {spec.name}")
+        queryterms.check_key_structure(spec, term)
         if spec.name == "isn":
-            if term.truncation is not Truncation.NONE or not term.text.strip().isdigit():
-                raise errors.MalformedTerm(f"ISN must be a number: {term.text!r}")
-            return Sql("SELECT isn FROM control WHERE isn = ?", (int(term.text),))
+            return Sql("SELECT isn FROM control WHERE isn = ?", (queryterms.isn_value(term),))
         if term.truncation is not Truncation.NONE:
-            text = normalize(term.text, keep_masks=True).replace(" ", "")
-            if not text.strip("*?"):
-                raise errors.MalformedTerm(f"empty term for {spec.name}")
-            return self.whole_key(spec.name, text, term.truncation)
-        forms = _key_forms(spec.name, term.text)
-        if not forms:
-            raise errors.MalformedTerm(f"{term.text!r} is not a valid {spec.label}")
-        marks = ",".join("?" * len(forms))
-        return self.keys(f"key IN ({marks})", spec.name, *forms)
+            return self.whole_key(spec.name, queryterms.truncated_key(spec, term), term.truncation)
+        forms = queryterms.key_forms(spec, term.text)
+        return self.keys(f"key IN ({','.join('?' * len(forms))})", spec.name, *forms)
 
     def year(self, term: Term) -> Sql:
-        if term.truncation is not Truncation.NONE:
-            raise errors.UnsupportedTruncation("no truncation on years")
-        text = term.text.strip()
-        low, sep, high = text.partition("-")
-        if sep and low.strip().isdigit() and high.strip().isdigit():
-            if term.relation is not Relation.EQ:
-                raise errors.UnsupportedRelation("a year range takes no relation")
-            return self.keys("key >= ? AND key <= ?", "year", f"{int(low):04d}", f"{int(high):04d}")
-        if not text.isdigit() or len(text) > 4:
-            raise errors.MalformedTerm(f"not a year: {term.text!r}")
-        year = f"{int(text):04d}"
-        if term.relation is Relation.NE:
-            return _combine("EXCEPT", Sql("SELECT isn FROM control"), self.keys("key = ?", "year", year))
-        operator = {Relation.EQ: "=", Relation.RELEVANCE: "=", Relation.LT: "<", Relation.LE: "<=",
-                    Relation.GE: ">=", Relation.GT: ">"}[term.relation]
-        return self.keys(f"key {operator} ?", "year", year)
+        years = queryterms.year_range(term)
+        conditions, params = [], []
+        if years.low is not None:
+            conditions.append("key > ?" if years.low_exclusive else "key >= ?")
+            params.append(years.low)
+        if years.high is not None:
+            conditions.append("key < ?" if years.high_exclusive else "key <= ?")
+            params.append(years.high)
+        query = self.keys(" AND ".join(conditions), "year", *params)
+        return _combine("EXCEPT", Sql("SELECT isn FROM control"), query) if years.negated else query
 
     # -- proximity -----------------------------------------------------------------------------
     def prox(self, node: Prox) -> Compiled:
@@ -236,6 +200,11 @@ class Compiler:
         isns = [isn for isn, text in rows if _within(text.split(), first, second, distance, node.ordered)
                 != node.exclusion]
         return _isn_set(isns)
+
+
+def _glob(masked: str) -> str:
+    """Our masking (`*` any run, `?` one character) as an SQLite GLOB pattern."""
+    return masked.replace("[", "[[]")
 
 
 def _starts(words: list[str], phrase: list[str]) -> list[int]:

@@ -1,0 +1,157 @@
+"""What a query term means for the search keys, decided once for every engine.
+
+An engine looks keys up its own way (Whoosh queries, SQL); what a term asks for is the same
+for all of them: which keys, whole or word by word, which truncation, which years. This module
+makes those decisions and raises the `index.errors` a term cannot be answered with, so both
+engines (`index.engine`, `index.sqlengine`) answer alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from index import errors
+from index.query import Completeness, Position, Relation, Structure, Term, Truncation
+from index.searchkeys.normalize import normalize, normalize_isbn, normalize_issn, normalize_lccn, normalize_number
+from index.searchkeys.spec import BY_NAME, IndexKind, IndexSpec
+
+
+def index_spec(term: Term) -> IndexSpec:
+    spec = BY_NAME.get(term.index)
+    if spec is None:
+        raise errors.UnknownSearchKey(term.index)
+    return spec
+
+
+def check_relation(term: Term) -> None:
+    """Word and key indexes compare for equality (NE is the engines' complement of EQ)."""
+    if term.relation not in (Relation.EQ, Relation.RELEVANCE, Relation.NE):
+        raise errors.UnsupportedRelation(f"{term.relation.value} on {term.index}")
+
+
+class WordsKind(Enum):
+    WHOLE = "whole"      # the whole field is the term (complete field, or structure key)
+    FIRST = "first"      # the field begins with the term's words
+    PHRASE = "phrase"    # the words, adjacent and in order
+    WORDS = "words"      # every word (any word, for relevance), anywhere in the field
+
+
+@dataclass(frozen=True)
+class WordsPlan:
+    kind: WordsKind
+    text: str                      # normalized; masking characters kept for MASKED
+    truncation: Truncation
+
+    @property
+    def words(self) -> list[str]:
+        return self.text.split()
+
+
+def plan_words(spec: IndexSpec, term: Term) -> WordsPlan:
+    """How to search a term on a word index."""
+    text = normalize(term.text, keep_masks=term.truncation is Truncation.MASKED)
+    if not text.strip("*? "):
+        raise errors.MalformedTerm(f"empty term for {term.index}")
+    whole = term.completeness is Completeness.COMPLETE_FIELD or term.structure is Structure.KEY
+    if (whole or term.position is Position.FIRST_IN_FIELD) and not spec.exact:
+        raise errors.UnsupportedCompleteness(f"{term.index} has no whole-field keys")
+    if whole:
+        return WordsPlan(WordsKind.WHOLE, text, term.truncation)
+    if term.position is Position.FIRST_IN_FIELD:
+        if term.truncation not in (Truncation.NONE, Truncation.RIGHT):
+            raise errors.UnsupportedTruncation("only right truncation with first-in-field")
+        return WordsPlan(WordsKind.FIRST, text, term.truncation)
+    if term.structure is Structure.PHRASE and len(text.split()) > 1:
+        if term.truncation not in (Truncation.NONE, Truncation.RIGHT):
+            raise errors.UnsupportedTruncation("phrases truncate on the right only")
+        return WordsPlan(WordsKind.PHRASE, text, term.truncation)
+    return WordsPlan(WordsKind.WORDS, text, term.truncation)
+
+
+def is_masked(text: str, truncation: Truncation) -> bool:
+    """Whether `text` needs pattern matching (a masked term without masks is a plain term)."""
+    return truncation is not Truncation.NONE and not (
+        truncation is Truncation.MASKED and not any(c in text for c in "*?"))
+
+
+def pattern(text: str, truncation: Truncation) -> str:
+    """The masked form (`*` any run, `?` one character) of a left/both/masked truncated text."""
+    return {Truncation.LEFT: "*" + text, Truncation.BOTH: "*" + text + "*"}.get(truncation, text)
+
+
+def isn_value(term: Term) -> int:
+    if term.truncation is not Truncation.NONE or not term.text.strip().isdigit():
+        raise errors.MalformedTerm(f"ISN must be a number: {term.text!r}")
+    return int(term.text)
+
+
+def check_key_structure(spec: IndexSpec, term: Term) -> None:
+    if term.structure is Structure.PHRASE and len(term.text.split()) > 1 and spec.name in ("isbn", "issn"):
+        raise errors.UnsupportedStructure(f"phrase on {spec.name}")
+
+
+def truncated_key(spec: IndexSpec, term: Term) -> str:
+    """A truncated or masked term on a key index, normalized as its keys are (no spaces)."""
+    text = normalize(term.text, keep_masks=True).replace(" ", "")
+    if not text.strip("*?"):
+        raise errors.MalformedTerm(f"empty term for {spec.name}")
+    return text
+
+
+def key_forms(spec: IndexSpec, text: str) -> list[str]:
+    """The keys a term on a key index equals: an ISBN in both its forms, normalized numbers and codes."""
+    index = spec.name
+    if index == "isbn":
+        forms = normalize_isbn(text)
+    elif index == "issn":
+        forms = [normalize_issn(text)]
+    elif index == "lccn":
+        forms = [normalize_lccn(text)]
+    elif index == "lc_call_number":
+        forms = [normalize(text)]
+    elif index == "identifier":
+        forms = normalize_isbn(text) + [normalize_issn(text), normalize_lccn(text), normalize_number(text)]
+    else:
+        forms = [normalize_number(text)]
+    forms = list(dict.fromkeys(f for f in forms if f))
+    if not forms:
+        raise errors.MalformedTerm(f"{text!r} is not a valid {spec.label}")
+    return forms
+
+
+@dataclass(frozen=True)
+class YearRange:
+    """Years as four-digit keys: `low` … `high` (None: open), or everything but that range."""
+
+    low: str | None
+    high: str | None
+    low_exclusive: bool = False
+    high_exclusive: bool = False
+    negated: bool = False
+
+
+def year_range(term: Term) -> YearRange:
+    if BY_NAME[term.index].kind is not IndexKind.YEAR:
+        raise ValueError(f"{term.index} is not a year index")
+    if term.truncation is not Truncation.NONE:
+        raise errors.UnsupportedTruncation("no truncation on years")
+    text = term.text.strip()
+    low, separator, high = text.partition("-")
+    if separator and low.strip().isdigit() and high.strip().isdigit():
+        if term.relation is not Relation.EQ:
+            raise errors.UnsupportedRelation("a year range takes no relation")
+        return YearRange(_year(low), _year(high))
+    if not text.isdigit() or len(text) > 4:
+        raise errors.MalformedTerm(f"not a year: {term.text!r}")
+    year = _year(text)
+    return {
+        Relation.EQ: YearRange(year, year), Relation.RELEVANCE: YearRange(year, year),
+        Relation.NE: YearRange(year, year, negated=True),
+        Relation.LT: YearRange(None, year, high_exclusive=True), Relation.LE: YearRange(None, year),
+        Relation.GE: YearRange(year, None), Relation.GT: YearRange(year, None, low_exclusive=True),
+    }[term.relation]
+
+
+def _year(text: str) -> str:
+    return f"{int(text):04d}"
