@@ -12,7 +12,6 @@ database leaves them out. A scan marks a term that is a see-from form of an esta
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,20 +19,14 @@ from dataclasses import dataclass
 from index import engines, errors
 from index.engine.searcher import Brief, ScanEntry
 from index.home import Home
-from index.query import And, AndNot, Completeness, Node, Or, Structure, Term
+from index.query import And, AndNot, Completeness, Node, Structure, Term
 from index.records.model import Holding
-from index.searchkeys.spec import MATERIAL_TYPES
 from index.store.catalog import CatalogStore
 
 DEFAULT_ALIAS = "default"
 AUTHORITY_DATABASE = "authorities"
 REFRESH_SECONDS = 1.0
 _AUTHORITY = Term("material_type", "authority", structure=Structure.KEY)
-# Everything but authority records, as a positive filter: whoosh-reloaded 2.7.5's AndNot matcher
-# lets through a document the right side excludes (seen with the material_type field), so the
-# union catalog does not use AndNot to leave the authority file out.
-_TITLES = functools.reduce(Or, [Term("material_type", kind, structure=Structure.KEY)
-                                for kind in MATERIAL_TYPES if kind != "authority"])
 # Heading kinds (index.authority.headings) whose see-from forms a scan of each index shows.
 _NAME_KINDS = {"personal_name": ("personal", "personal-title"), "corporate_name": ("corporate", "corporate-title"),
                "conference_name": ("meeting", "meeting-title")}
@@ -140,7 +133,7 @@ class Catalog:
         if database.authorities:
             node = And(node, _AUTHORITY)
         elif database.library is None and self.store.has_authorities():
-            node = AndNot(node, _AUTHORITY) if self.engine.exact_and_not else And(node, _TITLES)
+            node = AndNot(node, _AUTHORITY)
         hits = self.engine.search(node, resolve, library=database.library, ranked=ranked)
         return ResultSet(hits, self.engine, database)
 

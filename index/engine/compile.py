@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from whoosh import query as wq
-from whoosh.matching import ListMatcher
+from whoosh.matching import AndNotMatcher, ListMatcher
 from whoosh.query import spans
 
 from index import errors
@@ -35,6 +35,21 @@ from index.searchkeys.spec import BY_NAME, IndexKind, IndexSpec
 
 MAX_EXPANSION = 20_000  # terms a truncated or masked term may expand to
 MAX_PHRASE_EXPANSION = 2_000  # words the truncated end of a phrase may expand to
+
+
+class _AndNotMatcher(AndNotMatcher):
+    def _find_first(self) -> None:
+        # whoosh-reloaded 2.7.5 skips the excluded side forward only when both sides start on the
+        # same document, so an excluded document before which the other side starts got through.
+        if self.a.is_active() and self.b.is_active():
+            self._find_next()
+
+
+class ExactAndNot(wq.AndNot):
+    """Whoosh's AndNot with a correct first match (see _AndNotMatcher)."""
+
+    def matcher(self, searcher, context=None):
+        return _AndNotMatcher(self.a.matcher(searcher, context), self.b.matcher(searcher, searcher.boolean_context()))
 
 
 class DocnumSet(wq.Query):
@@ -95,7 +110,7 @@ class _Compiler:
         if isinstance(node, Or):
             return wq.Or([self.compile(node.left), self.compile(node.right)])
         if isinstance(node, AndNot):
-            return wq.AndNot(self.compile(node.left), self.compile(node.right))
+            return ExactAndNot(self.compile(node.left), self.compile(node.right))
         if isinstance(node, Prox):
             return self.prox(node)
         if isinstance(node, ResultSetRef):
@@ -111,7 +126,7 @@ class _Compiler:
             return self.year(term)
         queryterms.check_relation(term)
         if term.relation is Relation.NE:
-            return wq.AndNot(wq.Every(), self.term(replace(term, relation=Relation.EQ)))
+            return ExactAndNot(wq.Every(), self.term(replace(term, relation=Relation.EQ)))
         if spec.kind is IndexKind.KEY:
             return self.key(spec, term)
         return self.words(spec, term, queryterms.plan_words(spec, term))
@@ -188,7 +203,7 @@ class _Compiler:
         else:
             query = wq.TermRange("year", years.low, years.high, startexcl=years.low_exclusive,
                                  endexcl=years.high_exclusive)
-        return wq.AndNot(wq.Every(), query) if years.negated else query
+        return ExactAndNot(wq.Every(), query) if years.negated else query
 
     # -- proximity -----------------------------------------------------------------------
     def prox(self, node: Prox) -> wq.Query:
@@ -209,7 +224,7 @@ class _Compiler:
         mindist = distance if node.relation is Relation.EQ else 1
         near = spans.SpanNear2(subqueries, slop=max(distance, 1), ordered=node.ordered, mindist=max(mindist, 0))
         if node.exclusion:
-            return wq.AndNot(wq.And(subqueries), near)
+            return ExactAndNot(wq.And(subqueries), near)
         return near
 
     def _span_part(self, term: Term) -> wq.Query:

@@ -107,10 +107,6 @@ class Engine:
     def searcher(self) -> Searcher:
         return self._searcher
 
-    # whoosh-reloaded 2.7.5's AndNot matcher can let through a document its right side excludes
-    # (seen with the material_type field), so callers filter with a positive query instead.
-    exact_and_not = False
-
     def search(self, node: Node, resolve_set: Callable[[str], Hits], *, library: str | None = None,
                ranked: bool = False) -> Hits:
         searcher = self._searcher

@@ -35,8 +35,6 @@ class SqlEngine:
     def __init__(self, directory: Path) -> None:
         self.db = connect(Path(directory), readonly=True)
 
-    exact_and_not = True   # EXCEPT is exact: the union catalog leaves the authority file out with AndNot
-
     def close(self) -> None:
         self.db.close()
 

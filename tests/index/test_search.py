@@ -161,3 +161,14 @@ def test_scan_lists_terms_with_counts(zebra_sample):
     entries, position = zebra_sample.scan("title", "how", count=5)
     assert entries and entries[position - 1].term.startswith("how")
     assert all(entry.count >= 1 for entry in entries)
+
+
+def test_and_not_excludes_a_document_before_the_first_one_the_right_side_matches(spec_recs):
+    # whoosh-reloaded 2.7.5's own AndNot let such a document through (index.engine.compile.ExactAndNot)
+    left = spec_recs.search(rpn_to_query(parse_pqf("@attr 1=1016 music")), spec_recs.database("unikat"))
+    right = spec_recs.search(rpn_to_query(parse_pqf("@attr 1=1031 score")), spec_recs.database("unikat"))
+    both = set(left.isns()) & set(right.isns())
+    result = spec_recs.search(rpn_to_query(parse_pqf("@not @attr 1=1016 music @attr 1=1031 score")),
+                              spec_recs.database("unikat"))
+    assert both and not set(result.isns()) & both
+    assert set(result.isns()) == set(left.isns()) - both
