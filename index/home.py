@@ -30,7 +30,24 @@ workers = 2                  # processes sharing the listening socket
 idle_timeout = 900           # seconds without a request before the server closes the connection
 max_message_size = 4194304   # largest PDU accepted and largest response sent, bytes
 max_record_size = 1048576    # exceptionalRecordSize offered in Init
-max_result_sets = 20         # named result sets per session
+max_result_sets = 20         # result sets per Z39.50 session; beyond, the least recently used goes
+
+# The search engine behind the catalog, built from the search-key files: "whoosh" (default) or
+# "sqlite" (SQLite FTS5; several times faster to build and search, see bench/RESULTS.md).
+# After a change, `unikat index --full` builds the new engine's index.
+[index]
+engine = "whoosh"
+
+# SRU (same port as Z39.50). All optional; the values shown are the defaults.
+[sru]
+default_records = 10         # maximumRecords when a request gives none
+maximum_records = 50
+result_set_ttl = 300         # seconds a result set id stays usable
+maximum_result_set_ttl = 3600
+result_sets = 100            # result sets kept per worker process
+default_terms = 20           # scan
+maximum_terms = 100
+maximum_query_length = 2000
 
 # One table per library delivering records. source_system names the system the records come
 # from (part of the maintenance key); holdings says where holdings are:
@@ -52,7 +69,6 @@ password = "secret"
 [databases]
 restricted = []
 
-# CCL qualifiers: name = Bib-1 attributes as YAZ writes them (u=use, r=relation, s=structure, t=truncation).
 # Consolidation (MELVYL): records of all libraries describing the same edition become one title.
 # First pass: a shared LCCN/ISBN/ISSN/OCLC/national bibliography number + same year + same first
 # 15 title letters. Second pass: each element adds its "agree" points when both records agree and
@@ -94,6 +110,7 @@ author = 0.3
 pagination = 0.3
 publisher = 0.1
 
+# CCL qualifiers: name = Bib-1 attributes as YAZ writes them (u=use, r=relation, s=structure, t=truncation).
 [ccl]
 ti = "u=4 s=pw"
 au = "u=1003 s=pw"
