@@ -89,6 +89,7 @@ class Catalog:
 
             rebuild(home, self.store)
         self.engine = engines.open_engine(home, self.config)
+        self._holders = self.store.holding_libraries()   # each holding library is a database too
         self._checked = time.monotonic()
 
     def close(self) -> None:
@@ -99,7 +100,8 @@ class Catalog:
     def databases(self) -> list[Database]:
         restricted = {name.lower() for name in self.config.restricted}
         union = Database(self.config.database, None, self.config.database.lower() in restricted)
-        libraries = [Database(code, code, code.lower() in restricted) for code in self.config.libraries]
+        codes = dict.fromkeys([*self.config.libraries, *self._holders])   # configured first, then holders
+        libraries = [Database(code, code, code.lower() in restricted) for code in codes]
         authorities = Database(AUTHORITY_DATABASE, None, AUTHORITY_DATABASE in restricted, authorities=True)
         return [union, *libraries, authorities]
 
@@ -119,6 +121,7 @@ class Catalog:
         if now - self._checked >= REFRESH_SECONDS:
             self._checked = now
             self.engine.refresh()
+            self._holders = self.store.holding_libraries()
 
     def search(self, node: Node, database: Database, result_sets: Mapping[str, ResultSet] | None = None,
                *, ranked: bool = False) -> ResultSet:

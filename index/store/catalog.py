@@ -395,6 +395,10 @@ class CatalogStore:
             " GROUP BY h.library ORDER BY h.library")
         return {library: (titles, count) for library, titles, count in rows}
 
+    def holding_libraries(self) -> list[str]:
+        """Codes of every library that holds something (a union delivery brings many)."""
+        return [row[0] for row in self.db.execute("SELECT DISTINCT library FROM holdings ORDER BY library")]
+
     def records_per_library(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT library, count(*) FROM records GROUP BY library ORDER BY library"))
 

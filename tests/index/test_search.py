@@ -172,3 +172,15 @@ def test_and_not_excludes_a_document_before_the_first_one_the_right_side_matches
                               spec_recs.database("unikat"))
     assert both and not set(result.isns()) & both
     assert set(result.isns()) == set(left.isns()) - both
+
+
+def test_every_holding_library_is_a_database(tmp_path):
+    from conftest import SAMPLE_DATA
+
+    home = make_home(tmp_path / "home", (SAMPLE_DATA / "unikat.toml").read_text())
+    load(home, "ZDB", SAMPLE_DATA / "ejournals.pica")   # a union delivery: holdings of A, B and "WWW 1"
+    catalog = Catalog(home)
+    names = [database.name for database in catalog.databases()]
+    assert "WWW 1" in names and names.index("ZDB") < names.index("WWW 1")
+    held = catalog.search(rpn_to_query(parse_pqf("@attr 1=1031 ejournal")), catalog.database("www 1"))
+    assert 0 < held.size < catalog.search(rpn_to_query(parse_pqf("@attr 1=1031 ejournal")), catalog.database("unikat")).size
