@@ -34,15 +34,13 @@ from functools import cache
 from pathlib import Path
 
 from lark import Lark, Token, Tree
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from zserver.querylang.errors import (
-    MAX_QUERY_DEPTH,
     QuerySyntaxError,
-    QueryTooComplex,
     TruncationNotAllowed,
     UnknownQualifier,
 )
+from zserver.querylang.grammar import parse_text
 from zserver.querylang.rpn import (
     BIB1_OID,
     Attribute,
@@ -163,38 +161,9 @@ def parse_ccl(text: str, profile: CclProfile | None = None) -> Query:
 
     Raises QuerySyntaxError, UnknownQualifier or TruncationNotAllowed with the position.
     """
-    if not text.strip():
-        raise QuerySyntaxError("empty query", 0)
-    try:
-        tree = _parser().parse(text)
-    except UnexpectedEOF:
-        raise QuerySyntaxError("query ends too early", len(text)) from None
-    except UnexpectedCharacters as error:
-        message = "unterminated quoted string" if text[error.pos_in_stream] == '"' else (
-            f"unexpected character {text[error.pos_in_stream]!r}")
-        raise QuerySyntaxError(message, error.pos_in_stream) from None
-    except UnexpectedInput as error:
-        token = getattr(error, "token", None)
-        if token is None or token.type == "$END":
-            raise QuerySyntaxError("query ends too early", len(text)) from None
-        raise QuerySyntaxError(f"unexpected {str(token)!r}", token.start_pos) from None
-    except LarkError as error:
-        raise QuerySyntaxError(f"cannot parse query: {error}", 0) from None
-    if _tree_depth(tree) > MAX_QUERY_DEPTH:
-        raise QueryTooComplex("query nests too many operators or parentheses", 0)
+    tree = parse_text(_parser(), text)
     builder = _Builder(profile or _default_profile())
     return Query(BIB1_OID, builder.node(tree.children[0], None))
-
-
-def _tree_depth(tree: Tree) -> int:
-    """How deeply the parse tree nests, measured without recursion."""
-    deepest, stack = 0, [(tree, 1)]
-    while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if isinstance(node, Tree):
-            stack.extend((child, depth + 1) for child in node.children)
-    return deepest
 
 
 # --- building the Type-1 tree -------------------------------------------------------------

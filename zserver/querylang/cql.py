@@ -20,11 +20,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from lark import Lark, Token, Tree, v_args
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
+from lark import Lark, Token, v_args
 from lark.visitors import Transformer_NonRecursive
 
-from zserver.querylang.errors import MAX_QUERY_DEPTH, QuerySyntaxError, QueryTooComplex
+from zserver.querylang.grammar import parse_text
 
 SERVER_CHOICE = "cql.serverChoice"
 """The index of a clause that is a bare search term (CQL 1.2)."""
@@ -179,34 +178,7 @@ def _parser() -> Lark:
 
 def parse_cql(text: str) -> CqlQuery:
     """Parse CQL 1.2 `text`. Raises QuerySyntaxError(message, position) on bad syntax."""
-    if not text.strip():
-        raise QuerySyntaxError("empty query", 0)
-    try:
-        tree = _parser().parse(text)
-    except UnexpectedEOF:
-        raise QuerySyntaxError("query ends too early", len(text)) from None
-    except UnexpectedCharacters as error:
-        message = "unterminated quoted string" if text[error.pos_in_stream] == '"' else (
-            f"unexpected character {text[error.pos_in_stream]!r}")
-        raise QuerySyntaxError(message, error.pos_in_stream) from None
-    except UnexpectedInput as error:
-        token = getattr(error, "token", None)
-        if token is None or token.type == "$END":
-            raise QuerySyntaxError("query ends too early", len(text)) from None
-        raise QuerySyntaxError(f"unexpected {str(token)!r}", token.start_pos) from None
-    except LarkError as error:  # any other parser failure is still the query's fault
-        raise QuerySyntaxError(f"cannot parse query: {error}", 0) from None
-    if _tree_depth(tree) > MAX_QUERY_DEPTH:
-        raise QueryTooComplex("query nests too many operators or parentheses", 0)
+    tree = parse_text(_parser(), text)
     return _ToAst().transform(tree)
 
 
-def _tree_depth(tree: Tree) -> int:
-    """How deeply the parse tree nests, measured without recursion."""
-    deepest, stack = 0, [(tree, 1)]
-    while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if isinstance(node, Tree):
-            stack.extend((child, depth + 1) for child in node.children)
-    return deepest
