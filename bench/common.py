@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -232,13 +232,35 @@ def tree_memory_mb(pid: int) -> tuple[float, float]:
     return rss / 1024, pss / 1024
 
 
-class MemorySampler:
-    """Samples a process tree's memory every `interval` seconds in a thread; `peak_rss_mb`,
-    `peak_pss_mb` and `last_pss_mb` afterwards. Use as a context manager."""
+def tree_cpu_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system, own and reaped children's) of each process in the tree."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    times = {}
+    for one in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        times[one] = sum(int(x) for x in fields[11:15]) / ticks     # utime stime cutime cstime
+    return times
+
+
+def busy_cpu_seconds() -> float:
+    """CPU seconds all cores together spent busy (not idle, not waiting for I/O) since boot."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+class Monitor:
+    """Watches a process tree while it works: its memory every `interval` seconds in a thread
+    (`peak_rss_mb`, `peak_pss_mb`, `last_pss_mb`), and on exit the CPU it used (`cpu_seconds`),
+    the CPU the whole machine used (`busy_seconds`) and the wall time (`seconds`).
+    Use as a context manager."""
 
     def __init__(self, pid: int, interval: float = 0.5) -> None:
         self.pid, self.interval = pid, interval
         self.peak_rss_mb = self.peak_pss_mb = self.last_pss_mb = 0.0
+        self.cpu_seconds = self.busy_seconds = self.seconds = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -255,13 +277,18 @@ class MemorySampler:
             self.peak_pss_mb = max(self.peak_pss_mb, pss)
             self.last_pss_mb = pss
 
-    def __enter__(self) -> MemorySampler:
+    def __enter__(self) -> Monitor:
+        self._cpu, self._busy, self._started = tree_cpu_seconds(self.pid), busy_cpu_seconds(), time.monotonic()
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        cpu = tree_cpu_seconds(self.pid)
+        self.cpu_seconds = sum(cpu.values()) - sum(self._cpu.get(pid, 0.0) for pid in cpu)
+        self.busy_seconds = busy_cpu_seconds() - self._busy
+        self.seconds = time.monotonic() - self._started
 
 
 @dataclass(frozen=True)
@@ -289,7 +316,7 @@ def run_measured(command: list[str], *, cwd: Path | None = None, log: Path | Non
     started = time.monotonic()
     with open(log or os.devnull, "ab") as output:
         process = subprocess.Popen(command, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
-        with MemorySampler(process.pid) as sampler:
+        with Monitor(process.pid) as sampler:
             report_at = started + every
             while True:
                 pid, status, usage = os.wait4(process.pid, os.WNOHANG)   # wait4: keeps the rusage
@@ -468,13 +495,23 @@ def quantiles_ms(latencies: list[float]) -> dict[str, float]:
     return {"p50_ms": cuts[49] * 1000, "p95_ms": cuts[94] * 1000, "p99_ms": cuts[98] * 1000}
 
 
-def summarize(runs: list[dict], started_at: float) -> dict:
+def summarize(runs: list[dict], started_at: float, server: Monitor | None = None) -> dict:
     """Throughput and latency of concurrent client runs. Each run is {"samples": [(kind,
     seconds)], "records": n, "ended_at": wall clock, "errors": n, "cpu_seconds": s}; all started
     at `started_at` (wall clock). Requests/s count every request of every client over the common
-    window; `client_cpu_cores` is the CPU the load generator itself used (it shares the machine)."""
+    window; `client_cpu_cores` is the CPU the load generator itself used (it shares the machine).
+    With the `server`'s Monitor: its peak memory, its CPU per request, and the CPU the rest of the
+    machine used meanwhile (`other_cpu_cores`: busy CPU minus server and clients; other people's
+    work, and this process's sampling)."""
     window = max(run["ended_at"] for run in runs) - started_at
     samples = [sample for run in runs for sample in run["samples"]]
+    client_cpu = sum(run.get("cpu_seconds", 0.0) for run in runs)
+    server_figures = {} if server is None else {
+        "server_pss_mb": server.peak_pss_mb, "server_rss_mb": server.peak_rss_mb,
+        "server_cpu_cores": server.cpu_seconds / server.seconds,
+        "server_cpu_ms_per_request": server.cpu_seconds * 1000 / len(samples) if samples else 0.0,
+        "other_cpu_cores": max(0.0, server.busy_seconds - server.cpu_seconds - client_cpu) / server.seconds,
+    }
     by_kind: dict[str, list[float]] = {}
     for kind, seconds in samples:
         by_kind.setdefault(kind, []).append(seconds)
@@ -484,7 +521,8 @@ def summarize(runs: list[dict], started_at: float) -> dict:
         "seconds": window,
         "requests_per_second": len(samples) / window if window > 0 else 0.0,
         "records_per_second": sum(run["records"] for run in runs) / window if window > 0 else 0.0,
-        "client_cpu_cores": sum(run.get("cpu_seconds", 0.0) for run in runs) / window if window > 0 else 0.0,
+        "client_cpu_cores": client_cpu / window if window > 0 else 0.0,
+        **server_figures,
         **quantiles_ms([seconds for _, seconds in samples]),
         "by_kind": {kind: {"requests": len(values), **quantiles_ms(values)}
                     for kind, values in sorted(by_kind.items())},
@@ -538,6 +576,17 @@ def machine() -> dict:
         "git": git.stdout.strip() + (" (index/zserver with uncommitted changes)" if dirty.stdout.strip() else ""),
         "load_average": load_average(),
     }
+
+
+def describe(label: str, row: dict, names: Iterable[str]) -> str:
+    """One progress line for a measured row (both servers side by side)."""
+    cells = [f"{name} {f['requests_per_second']:6.0f} req/s {f['records_per_second']:6.0f} rec/s"
+             f" p50 {f['p50_ms']:6.2f} p95 {f['p95_ms']:6.2f} p99 {f['p99_ms']:6.2f} ms {f['server_pss_mb']:5.0f} MB"
+             f" {f['server_cpu_ms_per_request']:5.2f} cpu-ms/req {f['errors']} errors"
+             for name in names if (f := row[name])]
+    speed = f" | req/s unikat/zebra {ratio(row['unikat']['requests_per_second'], row['zebra']['requests_per_second'])}" \
+        if "zebra" in row and "unikat" in row else ""
+    return f"{label}: " + " | ".join(cells) + speed
 
 
 def ratio(ours: float, theirs: float) -> str:

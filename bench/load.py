@@ -33,6 +33,7 @@ from common import (
     directory_size_mb,
     file_digest,
     lc_subset,
+    load_average,
     ratio,
     run_measured,
     unikat_home,
@@ -112,7 +113,7 @@ def run(sizes: list[int], *, force: bool = False, reuse_homes: bool = False,
         digest = file_digest(records)
         ours = load_unikat(records, size, digest, force=force, reuse_homes=reuse_homes, log=log)
         theirs = load_zebra(records, size, digest, force=force, log=log) if zebra_available() else {}
-        results.append({"records": size, "unikat": ours, "zebra": theirs})
+        results.append({"records": size, "unikat": ours, "zebra": theirs, "load_average": load_average()})
         log(f"{size:,} records: unikat {ours['seconds']:.1f}s ({ours['records_per_second']:.0f} rec/s,"
             f" {ours['tree_peak_mb']:.0f} MB peak, {ours['disk_mb']:.0f} MB disk)"
             + (f"; zebra {theirs['seconds']:.1f}s ({theirs['records_per_second']:.0f} rec/s,"

@@ -96,7 +96,8 @@ def main() -> int:
         common.write_json(common.OUT / "results.json", results)
         report.write(results, report_path)
 
-    def step(name: str, function, *arguments, **keywords):
+    def step(name: str, into: str | None, function, *arguments, **keywords):
+        """Run one step; its value goes to results[into] (a list) before everything is saved."""
         log(f"{name}: start (load average {common.load_average()})")
         began = time.monotonic()
         try:
@@ -107,6 +108,8 @@ def main() -> int:
                 traceback.print_exc(file=handle)
             results["errors"].append(f"{name}: {error}")
             value = None
+        if into and value:
+            results[into] += value if isinstance(value, list) else [value]
         results["steps"].append({"step": name, "seconds": time.monotonic() - began,
                                  "load_average": common.load_average()})
         log(f"{name}: done in {time.monotonic() - began:.0f}s")
@@ -120,30 +123,22 @@ def main() -> int:
         f"output in {common.OUT} and {report_path}")
 
     for size in loaded:
-        for entry in step(f"load {size:,}", load.run, [size], force=args.force, reuse_homes=args.reuse_homes,
-                          log=common.Log("load")) or []:
-            entry["load_average"] = common.load_average()
-            results["load"].append(entry)
+        step(f"load {size:,}", "load", load.run, [size], force=args.force, reuse_homes=args.reuse_homes,
+             log=common.Log("load"))
     ready = {entry["records"] for entry in results["load"]}
 
     def searches(size: int) -> None:
         with common.serving(size, args.workers) as servers:
             if size in sizes:
-                value = step(f"z3950 {size:,}", z3950.run, size, servers, clients=clients, seconds=args.seconds,
-                             log=common.Log("z3950"))
-                if value:
-                    results["z3950"].append(value)
-                value = step(f"sru {size:,}", sru.run, size, servers, clients=clients, seconds=args.seconds,
-                             log=common.Log("sru"))
-                if value:
-                    results["sru"].append(value)
-            value = step(f"growth {size:,}", growth, size, servers, args.seconds, common.Log("growth"))
-            if value:
-                results["growth"].append(value)
+                step(f"z3950 {size:,}", "z3950", z3950.run, size, servers, clients=clients, seconds=args.seconds,
+                     log=common.Log("z3950"))
+                step(f"sru {size:,}", "sru", sru.run, size, servers, clients=clients, seconds=args.seconds,
+                     log=common.Log("sru"))
+            step(f"growth {size:,}", "growth", growth, size, servers, args.seconds, common.Log("growth"))
 
     for size in loaded:
         if size in ready:
-            step(f"servers {size:,}", searches, size)
+            step(f"servers {size:,}", None, searches, size)
 
     results["finished"] = time.strftime("%Y-%m-%d %H:%M")
     save()

@@ -29,13 +29,13 @@ from urllib.parse import urlencode
 from common import (
     OUT,
     Log,
-    MemorySampler,
+    Monitor,
     Query,
     Server,
+    describe,
     lc_subset,
     load_average,
     query_mix,
-    ratio,
     serving,
     summarize,
     write_json,
@@ -117,11 +117,10 @@ def measure(server: Server, queries: list[Query], clients: int, seconds: float, 
     mix = [(q.kind, q.cql) for q in queries if q.cql]
     shares = [mix[i::clients] or mix for i in range(clients)]
     start_at = time.time() + 0.3 + 0.02 * clients
-    with MemorySampler(server.process.pid) as memory, multiprocessing.Pool(clients) as pool:
+    with Monitor(server.process.pid) as monitor, multiprocessing.Pool(clients) as pool:
         runs = pool.map(_client, [(server.port, server.database, share, maximum, start_at, start_at + seconds)
                                   for share in shares])
-    return {**summarize(runs, start_at), "reconnects": sum(run["reconnects"] for run in runs),
-            "server_pss_mb": memory.peak_pss_mb, "server_rss_mb": memory.peak_rss_mb}
+    return {**summarize(runs, start_at, monitor), "reconnects": sum(run["reconnects"] for run in runs)}
 
 
 def compare_hits(servers: dict[str, Server], queries: list[Query]) -> list[dict]:
@@ -156,12 +155,7 @@ def run(size: int, servers: dict[str, Server], *, clients: list[int], seconds: f
                 row[name] = measure(server, queries, count, seconds, maximum)
             row["load_average"] = load_average()
             result["runs"].append(row)
-            log(f"{count:2} clients max {maximum:2}: " + " | ".join(
-                f"{name} {row[name]['requests_per_second']:6.0f} req/s {row[name]['records_per_second']:6.0f} rec/s"
-                f" p50 {row[name]['p50_ms']:6.2f} p95 {row[name]['p95_ms']:6.2f} ms"
-                f" {row[name]['server_pss_mb']:5.0f} MB {row[name]['errors']} errors" for name in servers)
-                + (f" | req/s unikat/zebra {ratio(row['unikat']['requests_per_second'], row['zebra']['requests_per_second'])}"
-                   if "zebra" in row else ""))
+            log(describe(f"{count:2} clients max {maximum:2}", row, servers))
     result["server_peak_pss_mb"] = {name: max(row[name]["server_pss_mb"] for row in result["runs"])
                                     for name in servers}
     return result

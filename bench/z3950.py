@@ -30,13 +30,13 @@ from collections.abc import Callable
 from common import (
     OUT,
     Log,
-    MemorySampler,
+    Monitor,
     Query,
     Server,
+    describe,
     lc_subset,
     load_average,
     query_mix,
-    ratio,
     scan_mix,
     serving,
     summarize,
@@ -79,10 +79,10 @@ def measure(server: Server, queries: list[Query], clients: int, seconds: float, 
     shares = [[(q.kind, q.pqf) for q in queries[i::clients]] or [(q.kind, q.pqf) for q in queries]
               for i in range(clients)]
     start_at = time.time() + 0.3 + 0.02 * clients    # every client connected before the clock starts
-    with MemorySampler(server.process.pid) as memory, multiprocessing.Pool(clients) as pool:
+    with Monitor(server.process.pid) as monitor, multiprocessing.Pool(clients) as pool:
         runs = pool.map(_client, [(server.port, server.database, share, mode, start_at, start_at + seconds)
                                   for share in shares])
-    return {**summarize(runs, start_at), "server_pss_mb": memory.peak_pss_mb, "server_rss_mb": memory.peak_rss_mb}
+    return summarize(runs, start_at, monitor)
 
 
 def compare_hits(servers: dict[str, Server], queries: list[Query]) -> list[dict]:
@@ -143,12 +143,7 @@ def run(size: int, servers: dict[str, Server], *, clients: list[int], seconds: f
                 row[name] = measure(server, scans if mode == "scan" else queries, count, seconds, mode)
             row["load_average"] = load_average()
             result["runs"].append(row)
-            log(f"{count:2} clients {mode:>6}: " + " | ".join(
-                f"{name} {row[name]['requests_per_second']:6.0f} req/s {row[name]['records_per_second']:6.0f} rec/s"
-                f" p50 {row[name]['p50_ms']:6.2f} p95 {row[name]['p95_ms']:6.2f} p99 {row[name]['p99_ms']:6.2f} ms"
-                f" {row[name]['server_pss_mb']:5.0f} MB" for name in servers)
-                + (f" | req/s unikat/zebra {ratio(row['unikat']['requests_per_second'], row['zebra']['requests_per_second'])}"
-                   if "zebra" in row else ""))
+            log(describe(f"{count:2} clients {mode:>6}", row, servers))
     result["server_peak_pss_mb"] = {name: max(row[name]["server_pss_mb"] for row in result["runs"])
                                     for name in servers}
     return result
