@@ -254,30 +254,49 @@ def _memory(results: dict) -> list[str]:
          "RSS sum unikat / Zebra MB"], rows)
 
 
+def _exponent(value: float | None, base: float | None, size: int, base_size: int) -> str:
+    if not value or not base or size == base_size:
+        return "-"
+    return f"{math.log(value / base) / math.log(size / base_size):.2f}"
+
+
 def _growth(results: dict) -> list[str]:
     growth = results.get("growth", [])
     if not growth:
         return []
-    first = growth[0]
+    first, last = growth[0], growth[-1]
     rows = []
     for entry in growth:
         cells = [f"{entry['records']:,}"]
         for name in ("unikat", "zebra"):
-            figures = entry.get(name) or {}
-            base = first.get(name) or {}
-            exponent = "-"
-            if figures and base and entry["records"] != first["records"] and base.get("p50_ms"):
-                exponent = f"{math.log(figures['p50_ms'] / base['p50_ms']) / math.log(entry['records'] / first['records']):.2f}"
-            cells += [_num(figures.get("p50_ms"), 2), _num(figures.get("p95_ms"), 2),
-                      _num(figures.get("requests_per_second")), exponent]
+            figures, base = entry.get(name) or {}, first.get(name) or {}
+            mean = 1000 / figures["requests_per_second"] if figures.get("requests_per_second") else None
+            base_mean = 1000 / base["requests_per_second"] if base.get("requests_per_second") else None
+            cells += [_num(figures.get("p50_ms"), 2), _num(figures.get("p95_ms"), 2), _num(mean, 2),
+                      _exponent(figures.get("p50_ms"), base.get("p50_ms"), entry["records"], first["records"]),
+                      _exponent(mean, base_mean, entry["records"], first["records"])]
         cells += [_ratio((entry.get("zebra") or {}).get("p50_ms"), entry["unikat"]["p50_ms"]),
-                  _num(entry["load_average"][0], 1)]
+                  f"{_num(entry['unikat'].get('other_cpu_cores'), 2)} / "
+                  f"{_num((entry.get('zebra') or {}).get('other_cpu_cores'), 2)}"]
         rows.append(cells)
+    kinds = []
+    for kind in entry["unikat"]["by_kind"]:
+        cells = [kind]
+        for name in ("unikat", "zebra"):
+            values = [((e.get(name) or {}).get("by_kind", {}).get(kind) or {}).get("p50_ms") for e in growth]
+            cells += [" / ".join(_num(v, 2) for v in values),
+                      _exponent(values[-1], values[0], last["records"], first["records"])]
+        kinds.append(cells)
+    sizes = " / ".join(f"{e['records'] // 1000:,}k" for e in growth)
     return ["## Growth", "",
             "The same Z39.50 search mix (search only, one client) at each size. The exponent k fits "
-            f"p50 ∝ N^k against {first['records']:,} records: k < 1 is sub-linear growth, k = 0 none.", ""] + _table(
-        ["records", "unikat p50 ms", "unikat p95 ms", "unikat req/s", "unikat k", "Zebra p50 ms", "Zebra p95 ms",
-         "Zebra req/s", "Zebra k", "p50 Zebra/unikat (higher better)", "load avg"], rows)
+            f"latency ∝ N^k against {first['records']:,} records: k < 1 is sub-linear growth, k = 0 none, "
+            "k = 1 linear. Mean latency is 1 / (requests/s) of the one client.", ""] + _table(
+        ["records", "unikat p50 ms", "unikat p95 ms", "unikat mean ms", "unikat k (p50)", "unikat k (mean)",
+         "Zebra p50 ms", "Zebra p95 ms", "Zebra mean ms", "Zebra k (p50)", "Zebra k (mean)",
+         "p50 Zebra/unikat (higher better)", "others' CPU (cores) unikat / Zebra"], rows) + [
+            f"p50 per query kind at {sizes} records, and k between the smallest and the largest size:", ""] + _table(
+        ["query kind", f"unikat p50 ms ({sizes})", "unikat k", f"Zebra p50 ms ({sizes})", "Zebra k"], kinds)
 
 
 def _kept(previous: str | None) -> dict[str, str]:
