@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from index.engine import keytable
 from index.engine.searcher import Engine as WhooshEngine
 from index.engine.writer import build_index, update_index
 from index.home import Config, Home
@@ -21,6 +20,9 @@ from index.sqlengine import store as sqlstore
 from index.sqlengine.searcher import SqlEngine
 
 ENGINES = ("whoosh", "sqlite")
+# Raised whenever what an index holds changes, so an index of an older layout is rebuilt.
+LAYOUT = "3: years in the key table"
+_LAYOUT_FILE = "LAYOUT"
 
 
 class UnknownEngine(ValueError):
@@ -39,9 +41,9 @@ def index_dir(home: Home, config: Config) -> Path:
 
 
 def index_ready(home: Home, config: Config) -> bool:
-    """Whether an index of the configured engine (in its current layout) exists."""
-    marker = keytable.FILE_NAME if engine_name(config) == "whoosh" else sqlstore.FILE_NAME
-    return (index_dir(home, config) / marker).exists()
+    """Whether an index of the configured engine, in the current layout, exists."""
+    marker = index_dir(home, config) / _LAYOUT_FILE
+    return marker.exists() and marker.read_text(encoding="utf-8").strip() == LAYOUT
 
 
 def open_engine(home: Home, config: Config) -> WhooshEngine | SqlEngine:
@@ -53,8 +55,11 @@ def build(home: Home, config: Config, titles: Iterable[TitleKeys], *,
           progress: Callable[[int], None] | None = None, procs: int = 1) -> int:
     directory = index_dir(home, config)
     if engine_name(config) == "whoosh":
-        return build_index(directory, titles, progress=progress, procs=procs)
-    return sqlstore.build(directory, titles, progress=progress)
+        count = build_index(directory, titles, progress=progress, procs=procs)
+    else:
+        count = sqlstore.build(directory, titles, progress=progress)
+    (directory / _LAYOUT_FILE).write_text(LAYOUT + "\n", encoding="utf-8")
+    return count
 
 
 def update(home: Home, config: Config, changed: list[TitleKeys], deleted: list[int]) -> int:

@@ -87,6 +87,8 @@ class KeyLookup(Protocol):
     def prefix(self, field: str, prefix: str) -> Sequence[int]: ...
     def first_words(self, field: str, words: str) -> Sequence[int]: ...
     def glob(self, field: str, masked: str) -> Sequence[int]: ...
+    def between(self, field: str, low: str | None, high: str | None, *, low_exclusive: bool = False,
+                high_exclusive: bool = False) -> Sequence[int]: ...
 
 
 def compile_query(node: Node, resolve_set: ResolveSet, keys: KeyLookup, reader=None) -> wq.Query:
@@ -198,11 +200,8 @@ class _Compiler:
 
     def year(self, term: Term) -> wq.Query:
         years = queryterms.year_range(term)
-        if years.low == years.high and years.low is not None:
-            query = wq.Term("year", years.low)
-        else:
-            query = wq.TermRange("year", years.low, years.high, startexcl=years.low_exclusive,
-                                 endexcl=years.high_exclusive)
+        query = DocnumSet(self.keys.between("year", years.low, years.high, low_exclusive=years.low_exclusive,
+                                            high_exclusive=years.high_exclusive))
         return ExactAndNot(wq.Every(), query) if years.negated else query
 
     # -- proximity -----------------------------------------------------------------------

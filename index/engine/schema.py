@@ -3,9 +3,9 @@
 Search keys arrive already normalized, so the analyzers only split: a WORDS index is a field
 of words, with positions for phrases and proximity; the keys of one title are joined with a gap
 of `FIELD_GAP` positions so a phrase never spans two fields. A low-cardinality KEY index
-(language, material type, library) is a field of whole keys. Whole keys of word indexes and
-high-cardinality codes are not here but in the key table (`index.engine.keytable`). `year` is
-four-digit keys compared as ranges. The index-control data are column-stored for sorting and stored for brief lists.
+(language, material type, library) is a field of whole keys. Whole keys of word indexes,
+high-cardinality codes and years are in the key table instead (`index.engine.keytable`). The
+index-control data are column-stored for sorting and stored for brief lists.
 """
 
 from __future__ import annotations
@@ -78,8 +78,5 @@ def build_schema() -> fields.Schema:
         if spec.kind is IndexKind.WORDS:
             schema.add(spec.name, fields.TEXT(analyzer=WordTokenizer(), phrase=True))
         elif spec.kind is IndexKind.KEY and not spec.table and spec.name != "isn":
-            schema.add(spec.name, _key_field())
-        elif spec.kind is IndexKind.YEAR:
-            # Four-digit text terms: few distinct values, and their order is the numbers' order.
             schema.add(spec.name, _key_field())
     return schema

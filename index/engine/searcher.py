@@ -93,6 +93,11 @@ class Engine:
     def glob(self, field: str, masked: str) -> list[int]:
         return self._as_docnums(self._keys.glob(field, masked))
 
+    def between(self, field: str, low: str | None, high: str | None, *, low_exclusive: bool = False,
+                high_exclusive: bool = False) -> list[int]:
+        return self._as_docnums(self._keys.between(field, low, high, low_exclusive=low_exclusive,
+                                                   high_exclusive=high_exclusive))
+
     def refresh(self) -> None:
         """Take up index changes committed since the last refresh (cheap when there are none)."""
         fresh = self._searcher.refresh()

@@ -49,9 +49,6 @@ def document(title: TitleKeys) -> dict:
         values = title.keys.get(name)
         if values:
             doc[name] = KEY_SEPARATOR.join(values)
-    years = [f"{int(y):04d}" for y in title.keys.get("year", ()) if y.isdigit()]
-    if years:
-        doc["year"] = KEY_SEPARATOR.join(years)
     return doc
 
 

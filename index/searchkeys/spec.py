@@ -30,7 +30,8 @@ class IndexSpec:
     @property
     def exact_keys_in_table(self) -> bool:
         """Whether this index's whole keys live in the key table (see index.engine.keytable)."""
-        return (self.kind is IndexKind.WORDS and self.exact) or (self.kind is IndexKind.KEY and self.table)
+        return ((self.kind is IndexKind.WORDS and self.exact) or (self.kind is IndexKind.KEY and self.table)
+                or self.kind is IndexKind.YEAR)
 
 
 def _tags(subfields: str, *tags: str) -> dict[str, str]:
