@@ -49,6 +49,10 @@ class SeeReference(ScanEntry):
 
     see: tuple[str, ...] = ()
 
+    @property
+    def display(self) -> str:
+        return f"{self.term} see {'; '.join(self.see)}"
+
 
 @dataclass(frozen=True)
 class TitleRecord:

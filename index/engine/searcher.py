@@ -49,6 +49,11 @@ class ScanEntry:
     term: str
     count: int
 
+    @property
+    def display(self) -> str:
+        """The term as a client shows it (a see-reference adds where to look)."""
+        return self.term
+
 
 SORT_COLUMNS = {"title": "sort_title", "author": "sort_author", "year": "sort_year"}
 

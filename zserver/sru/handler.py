@@ -425,7 +425,7 @@ def _scan(request: SruRequest, catalog: Catalog, settings: SruSettings) -> etree
         first = at_start and i == 0
         last = at_end and i == len(window) - 1
         where = "only" if first and last else "first" if first else "last" if last else "inner"
-        terms.append(TermOut(entry.term, entry.count, where))
+        terms.append(TermOut(entry.term, entry.count, where, entry.display if entry.display != entry.term else None))
     return scan_response(request.version, terms=terms, echo=_scan_echo(request), diagnostics=())
 
 

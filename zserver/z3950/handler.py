@@ -525,7 +525,7 @@ class Handler:
                                     "numberOfEntriesReturned": len(entries), "positionOfTerm": found_at}
         if entries:
             response["entries"] = {"entries": [
-                ("termInfo", {"term": ("general", entry.term.encode("utf-8")), "displayTerm": entry.term,
+                ("termInfo", {"term": ("general", entry.term.encode("utf-8")), "displayTerm": entry.display,
                               "globalOccurrences": entry.count}) for entry in entries]}
         summary = f"scan db={database.name} {term.index}={term.text!r} entries={len(entries)}"
         return Response("scanResponse", response, summary)

@@ -158,6 +158,7 @@ def test_scan_shows_see_references(tmp_path, unambiguous):
         entries, _position = catalog.scan("subject", variant, count=3)
         entry = entries[0]
         assert isinstance(entry, SeeReference) and established in entry.see and entry.count == 1
+        assert entry.display.startswith(f"{entry.term} see ") and established in entry.display  # displayTerm
         plain = [e for e in entries if not isinstance(e, SeeReference)]
         assert all(e.count >= 0 for e in plain)
     finally:
