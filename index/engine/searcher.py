@@ -8,7 +8,7 @@ stored fields of every hit; only the brief entries of a page are read.
 from __future__ import annotations
 
 import json
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +66,7 @@ class Engine:
         self._searcher = self._index.searcher()
         self._lexicons: dict[str, list[bytes]] = {}   # scan's sorted terms per field, for this searcher
         self._docnums: dict[int, int] | None = None   # ISN -> docnum in this searcher
+        self._years: tuple[list[str], list[list[int]]] | None = None   # year keys, docnums of each
         self._directory = Path(directory)
         self._keys = KeyTable(self._directory, readonly=True)
 
@@ -100,8 +101,25 @@ class Engine:
 
     def between(self, field: str, low: str | None, high: str | None, *, low_exclusive: bool = False,
                 high_exclusive: bool = False) -> list[int]:
-        return self._as_docnums(self._keys.between(field, low, high, low_exclusive=low_exclusive,
-                                                   high_exclusive=high_exclusive))
+        if field != "year":
+            return self._as_docnums(self._keys.between(field, low, high, low_exclusive=low_exclusive,
+                                                       high_exclusive=high_exclusive))
+        # Year ranges are frequent and wide (a limit on every search): the docnums of each year
+        # are kept per searcher, so a range is a concatenation, not a query.
+        keys, docnums = self._year_lists()
+        first = 0 if low is None else (bisect_right if low_exclusive else bisect_left)(keys, low)
+        last = len(keys) if high is None else (bisect_left if high_exclusive else bisect_right)(keys, high)
+        return [docnum for per_year in docnums[first:last] for docnum in per_year]
+
+    def _year_lists(self) -> tuple[list[str], list[list[int]]]:
+        if self._years is None:
+            by_year: dict[str, list[int]] = {}
+            mapping = self._docnum_map()
+            for key, isn in self._keys.db.execute("SELECT key, isn FROM keys WHERE field = 'year' ORDER BY key"):
+                if isn in mapping:
+                    by_year.setdefault(key, []).append(mapping[isn])
+            self._years = (list(by_year), list(by_year.values()))
+        return self._years
 
     def refresh(self) -> None:
         """Take up index changes committed since the last refresh (cheap when there are none)."""
@@ -110,6 +128,7 @@ class Engine:
             self._searcher = fresh
             self._lexicons = {}
             self._docnums = None
+            self._years = None
             self._keys.close()   # a full rebuild replaces the directory: reopen the table there
             self._keys = KeyTable(self._directory, readonly=True)
 
