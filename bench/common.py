@@ -552,6 +552,15 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def git_version() -> str:
+    """The commit of the working tree, and whether index/ or zserver/ differ from it (other
+    engineers commit while a long run goes on: the report gives it at the start and the end)."""
+    git = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "index", "zserver"],
+                           capture_output=True, text=True)
+    return git.stdout.strip() + (" (index/zserver with uncommitted changes)" if dirty.stdout.strip() else "")
+
+
 def machine() -> dict:
     """What the figures were measured on."""
     meminfo = Path("/proc/meminfo").read_text().split()
@@ -559,9 +568,6 @@ def machine() -> dict:
                 if line.startswith("model name")), platform.processor())
     from whoosh import versionstring
 
-    git = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "index", "zserver"],
-                           capture_output=True, text=True)
     yaz = subprocess.run(["yaz-client", "-V"], capture_output=True, text=True).stdout.split() \
         if shutil.which("yaz-client") else []
     return {
@@ -573,7 +579,7 @@ def machine() -> dict:
         "whoosh": versionstring(),
         "zebra": zebra_version(),
         "yaz": next((w for w in yaz if w[:1].isdigit()), "-"),
-        "git": git.stdout.strip() + (" (index/zserver with uncommitted changes)" if dirty.stdout.strip() else ""),
+        "git": git_version(),
         "load_average": load_average(),
     }
 

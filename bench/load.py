@@ -79,7 +79,8 @@ def load_unikat(records: Path, size: int, digest: str, *, force: bool = False, r
                             log=load_log, progress=lambda line: log(f"unikat {size:,}: {line}"))
     disk = directory_size_mb(home) - (directory_size_mb(home / "rejects") if (home / "rejects").exists() else 0)
     result = {"seconds": measured.seconds, "records_per_second": size / measured.seconds,
-              "peak_mb": measured.peak_mb, "tree_peak_mb": measured.tree_peak_mb, "disk_mb": disk}
+              "peak_mb": measured.peak_mb, "tree_peak_mb": measured.tree_peak_mb, "disk_mb": disk,
+              "load_average": load_average()}
     return _stamp(directory, digest, code, result)
 
 
@@ -100,7 +101,7 @@ def load_zebra(records: Path, size: int, digest: str, *, force: bool = False,
     result = {"seconds": seconds, "records_per_second": size / seconds,
               "peak_mb": max(update.peak_mb, commit.peak_mb),
               "tree_peak_mb": max(update.tree_peak_mb, commit.tree_peak_mb),
-              "disk_mb": directory_size_mb(directory / "reg")}
+              "disk_mb": directory_size_mb(directory / "reg"), "load_average": load_average()}
     return _stamp(directory, digest, code, result)
 
 
@@ -113,7 +114,7 @@ def run(sizes: list[int], *, force: bool = False, reuse_homes: bool = False,
         digest = file_digest(records)
         ours = load_unikat(records, size, digest, force=force, reuse_homes=reuse_homes, log=log)
         theirs = load_zebra(records, size, digest, force=force, log=log) if zebra_available() else {}
-        results.append({"records": size, "unikat": ours, "zebra": theirs, "load_average": load_average()})
+        results.append({"records": size, "unikat": ours, "zebra": theirs})
         log(f"{size:,} records: unikat {ours['seconds']:.1f}s ({ours['records_per_second']:.0f} rec/s,"
             f" {ours['tree_peak_mb']:.0f} MB peak, {ours['disk_mb']:.0f} MB disk)"
             + (f"; zebra {theirs['seconds']:.1f}s ({theirs['records_per_second']:.0f} rec/s,"

@@ -64,12 +64,13 @@ def _machine(results: dict) -> list[str]:
     m = results["machine"]
     rows = [["CPUs (`nproc`)", str(m["nproc"])], ["CPU", m["cpu"]], ["memory", f"{m['memory_gb']} GB"],
             ["kernel", m["kernel"]], ["Python", m["python"]], ["Whoosh (whoosh-reloaded)", m["whoosh"]],
-            ["Zebra", m["zebra"]], ["YAZ", m["yaz"]], ["unikat commit", m["git"]],
+            ["Zebra", m["zebra"]], ["YAZ", m["yaz"]],
+            ["unikat commit at start / at end", f"{m['git']} / {results.get('git_end', '(unfinished)')}"],
             ["load average (1/5/15 min) at start", " / ".join(map(str, m["load_average"]))],
             ["load average at end", " / ".join(map(str, results.get("load_average_end", [])))],
             ["run started / finished", f"{results['started']} / {results.get('finished', '(unfinished)')}"],
             ["run time", f"{results.get('seconds', 0) / 60:.1f} min"]]
-    return ["## The machine", ""] + _table(["", ""], rows) + [
+    return ["## The machine", ""] + _table(["", ""], rows, left=2) + [
         f"The machine has {m['nproc']} cores and other engineers ran tests on it during the run, so the "
         "figures are noisy. Each Z39.50/SRU row says how much CPU the rest of the machine used during "
         "that measurement (others' CPU, in cores: busy CPU minus the server's and the clients'), and the "
@@ -129,7 +130,7 @@ def _load(results: dict) -> list[str]:
                       _ratio(u["seconds"], z.get("seconds")), _goal(u["seconds"], z.get("seconds"), at_most=1.5),
                       _num(u["records_per_second"]), _num(z.get("records_per_second")),
                       f"built {u.get('built', '?')}" + (", reused" if u.get("reused") else ""),
-                      _num(entry.get("load_average", [None])[0], 1)])
+                      _num((u.get("load_average") or [None])[0], 1)])
         sizes.append([f"{entry['records']:,}", _num(u["disk_mb"]), _num(z.get("disk_mb")),
                       _ratio(u["disk_mb"], z.get("disk_mb")), _num(u["tree_peak_mb"]), _num(z.get("tree_peak_mb")),
                       _ratio(u["tree_peak_mb"], z.get("tree_peak_mb")),
@@ -139,7 +140,7 @@ def _load(results: dict) -> list[str]:
             "Zebra: `zebraidx update` + `commit`. A reused home reports the figures measured when it was "
             "built.", ""] + _table(
         ["records", "unikat s", "Zebra s", "time unikat/Zebra (lower better)", "within 1.5x", "unikat rec/s",
-         "Zebra rec/s", "unikat home", "load avg"], times) + [
+         "Zebra rec/s", "unikat home", "load avg after the unikat load"], times) + [
             "Disk: the whole home (catalog store, search-key files, Whoosh index) against Zebra's register. "
             "Peak memory: sampled peak PSS of the process tree while indexing; the last column is the "
             "kernel's peak RSS of the largest single process.", ""] + _table(

@@ -141,6 +141,7 @@ def main() -> int:
             step(f"servers {size:,}", None, searches, size)
 
     results["finished"] = time.strftime("%Y-%m-%d %H:%M")
+    results["git_end"] = common.git_version()
     save()
     if not args.out:
         shutil.copyfile(common.OUT / "results.json", BENCH / "results.json")
