@@ -30,7 +30,7 @@ the query assigns a default context set (`> "uri"`), which is then the only one 
 
 Relations, by the kind of index (word indexes; key indexes such as isbn; year):
 
-    =      word list (all words, any order) / key / year
+    =      one word: that word; several words: adjacent, a phrase (CQL 1.2: "adj" for strings) / key / year
     ==     the whole field: phrase + COMPLETE_FIELD / key + COMPLETE_FIELD / year
     adj    phrase / key / year
     all    word list; each word a term of its own, ANDed, when a word is masked
@@ -483,7 +483,7 @@ class _ClauseBuilder:
             return Structure.KEY
         if self.kind == "year":
             return Structure.YEAR
-        if relation in ("==", "adj") or self.as_string:
+        if relation in ("==", "adj") or self.as_string or (relation == "=" and len(_words(self.text)) > 1):
             return Structure.PHRASE
         if relation == "any":
             return Structure.WORD

@@ -53,7 +53,7 @@ def year(text: str, relation: Relation = Relation.EQ, **fields) -> Term:
 MAPS = [
     # bare terms: cql.serverChoice =
     ("cat", wl("any", "cat")),
-    ('"fish food"', wl("any", "fish food")),
+    ('"fish food"', phrase("any", "fish food")),   # CQL 1.2: = on several words is adj
     ("cql.serverChoice = cat", wl("any", "cat")),
     ("cql.anywhere = cat", wl("any", "cat")),
     ("cql.keywords = cat", wl("any", "cat")),
@@ -139,14 +139,14 @@ MAPS = [
     ("c*t*r", wl("any", "c*t*r", truncation=Truncation.MASKED)),
     (r"what\?", wl("any", "what?")),
     (r"star\*", wl("any", "star*")),
-    (r'"say \"hi\""', wl("any", 'say "hi"')),
+    (r'"say \"hi\""', phrase("any", 'say "hi"')),
     (r"wh\?t*", wl("any", "wht", truncation=Truncation.RIGHT)),
     ("title =/unmasked a*b", wl("title", "a*b")),
     ("title =/unmasked \"^a\"", wl("title", "^a")),
     ("dc.title = \"^the killing\"",
-     wl("title", "the killing", position=Position.FIRST_IN_FIELD)),
+     phrase("title", "the killing", position=Position.FIRST_IN_FIELD)),
     ("dc.title = \"^the killing fields^\"",
-     wl("title", "the killing fields", completeness=Completeness.COMPLETE_FIELD)),
+     phrase("title", "the killing fields", completeness=Completeness.COMPLETE_FIELD)),
     ("dc.title == \"the killing fi*\"",
      phrase("title", "the killing fi", truncation=Truncation.RIGHT,
             completeness=Completeness.COMPLETE_FIELD)),
