@@ -9,6 +9,7 @@ the caller sets BENCH_OUT; nothing here knows how results are reported.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import hashlib
 import json
@@ -602,3 +603,23 @@ def ratio(ours: float, theirs: float) -> str:
 def write_json(path: Path, value: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(value, indent=1))
+
+
+def protocol_main(name: str, description: str, run: Callable[..., dict]) -> int:
+    """The command line of a protocol benchmark (z3950.py, sru.py): build the homes when
+    missing, serve both systems, run the measurements, write bench/out/<name>.json."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=100000)
+    parser.add_argument("--clients", default="1,5,20")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=2, help="unikat serve --workers")
+    args = parser.parse_args()
+    log = Log(name)
+    import load  # load imports this module
+
+    load.run([args.records], log=log)
+    with serving(args.records, args.workers) as servers:
+        result = run(args.records, servers, clients=[int(c) for c in args.clients.split(",")],
+                     seconds=args.seconds, log=log)
+    write_json(OUT / f"{name}.json", result)
+    return 0

@@ -17,7 +17,6 @@ Prints a table and writes bench/out/sru.json.
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import multiprocessing
 import re
@@ -27,18 +26,15 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from common import (
-    OUT,
-    Log,
     Monitor,
     Query,
     Server,
     describe,
     lc_subset,
     load_average,
+    protocol_main,
     query_mix,
-    serving,
     summarize,
-    write_json,
 )
 
 MAXIMUM_RECORDS = (0, 10)
@@ -162,21 +158,7 @@ def run(size: int, servers: dict[str, Server], *, clients: list[int], seconds: f
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--records", type=int, default=100000)
-    parser.add_argument("--clients", default="1,5,20")
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--workers", type=int, default=2, help="unikat serve --workers")
-    args = parser.parse_args()
-    log = Log("sru")
-    import load
-
-    load.run([args.records], log=log)
-    with serving(args.records, args.workers) as servers:
-        result = run(args.records, servers, clients=[int(c) for c in args.clients.split(",")],
-                     seconds=args.seconds, log=log)
-    write_json(OUT / "sru.json", result)
-    return 0
+    return protocol_main("sru", __doc__, run)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ writes bench/out/z3950.json with p50/p95/p99 overall and per query kind.
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import re
 import shutil
@@ -28,19 +27,16 @@ import time
 from collections.abc import Callable
 
 from common import (
-    OUT,
-    Log,
     Monitor,
     Query,
     Server,
     describe,
     lc_subset,
     load_average,
+    protocol_main,
     query_mix,
     scan_mix,
-    serving,
     summarize,
-    write_json,
 )
 from zclient import ZClient
 
@@ -150,21 +146,7 @@ def run(size: int, servers: dict[str, Server], *, clients: list[int], seconds: f
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--records", type=int, default=100000)
-    parser.add_argument("--clients", default="1,5,20")
-    parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--workers", type=int, default=2, help="unikat serve --workers")
-    args = parser.parse_args()
-    log = Log("z3950")
-    import load
-
-    load.run([args.records], log=log)
-    with serving(args.records, args.workers) as servers:
-        result = run(args.records, servers, clients=[int(c) for c in args.clients.split(",")],
-                     seconds=args.seconds, log=log)
-    write_json(OUT / "z3950.json", result)
-    return 0
+    return protocol_main("z3950", __doc__, run)
 
 
 if __name__ == "__main__":
