@@ -94,6 +94,7 @@ class Catalog:
             rebuild(home, self.store)
         self.engine = engines.open_engine(home, self.config)
         self._holders = self.store.holding_libraries()   # each holding library is a database too
+        self._store_version = self.store.data_version()
         self._checked = time.monotonic()
 
     def close(self) -> None:
@@ -125,7 +126,10 @@ class Catalog:
         if now - self._checked >= REFRESH_SECONDS:
             self._checked = now
             self.engine.refresh()
-            self._holders = self.store.holding_libraries()
+            version = self.store.data_version()
+            if version != self._store_version:   # a load committed: holders may have changed
+                self._store_version = version
+                self._holders = self.store.holding_libraries()
 
     def search(self, node: Node, database: Database, result_sets: Mapping[str, ResultSet] | None = None,
                *, ranked: bool = False) -> ResultSet:

@@ -33,7 +33,6 @@ from index.searchkeys import queryterms
 from index.searchkeys.queryterms import WordsKind
 from index.searchkeys.spec import BY_NAME, IndexKind, IndexSpec
 
-MAX_EXPANSION = 20_000  # terms a truncated or masked term may expand to
 MAX_PHRASE_EXPANSION = 2_000  # words the truncated end of a phrase may expand to
 
 
@@ -93,7 +92,7 @@ class KeyLookup(Protocol):
 
 def compile_query(node: Node, resolve_set: ResolveSet, keys: KeyLookup, reader=None) -> wq.Query:
     """Translate `node`; `resolve_set(name)` gives the docnums of an earlier result set, `keys`
-    looks up whole keys. With a `reader`, truncated words are checked against MAX_EXPANSION.
+    looks up whole keys. With a `reader`, truncated words are checked against queryterms.MAX_EXPANSION.
     """
     return _Compiler(resolve_set, keys, reader).compile(node)
 
@@ -179,8 +178,8 @@ class _Compiler:
             count = 0
             for _ in query._btexts(self.reader):
                 count += 1
-                if count > MAX_EXPANSION:
-                    raise errors.TooManyTerms(f"more than {MAX_EXPANSION} terms match {query!r}")
+                if count > queryterms.MAX_EXPANSION:
+                    raise errors.TooManyTerms(f"more than {queryterms.MAX_EXPANSION} terms match {query!r}")
         return query
 
     def key(self, spec: IndexSpec, term: Term) -> wq.Query:

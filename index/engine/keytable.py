@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from index.searchkeys.extract import TitleKeys
+from index.searchkeys.queryterms import glob_pattern
 from index.searchkeys.spec import INDEXES
 
 FILE_NAME = "keys.sqlite"
@@ -32,11 +33,6 @@ CREATE TABLE IF NOT EXISTS keys (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS keys_by_isn ON keys (isn);
 """
-
-
-def glob_pattern(masked: str) -> str:
-    """Our masking (`*` any run, `?` one character) as an SQLite GLOB pattern."""
-    return "".join(f"[{c}]" if c == "[" else c for c in masked)
 
 
 def _rows(titles: Iterable[TitleKeys]) -> Iterable[tuple[str, str, int]]:
@@ -99,13 +95,6 @@ class KeyTable:
     def glob(self, field: str, masked: str) -> list[int]:
         return [row[0] for row in self.db.execute(
             "SELECT isn FROM keys WHERE field = ? AND key GLOB ?", (field, glob_pattern(masked)))]
-
-    def count_keys(self, field: str, masked: str, limit: int) -> int:
-        """How many distinct keys a masked term matches, counting no further than `limit` + 1."""
-        row = self.db.execute(
-            "SELECT count(*) FROM (SELECT DISTINCT key FROM keys WHERE field = ? AND key GLOB ? LIMIT ?)",
-            (field, glob_pattern(masked), limit + 1)).fetchone()
-        return row[0]
 
     # -- scan ---------------------------------------------------------------------------------
     def scan(self, field: str, start: str, count: int, preferred_position: int) -> tuple[list[tuple[str, int]], int]:

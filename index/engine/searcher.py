@@ -152,9 +152,7 @@ class Engine:
         """The docnums in the current searcher of the titles in `hits` (from an older snapshot)."""
         if hits.searcher is self._searcher:
             return hits.docnums
-        isns = set(isns_of(hits, 0, len(hits.docnums)))
-        column = self._searcher.reader().column_reader("isn")
-        return [d for d in self._searcher.reader().all_doc_ids() if column[d] in isns]
+        return self._as_docnums(isns_of(hits, 0, len(hits.docnums)))
 
     def sort(self, hits: Hits, keys: Sequence[tuple[str, bool]]) -> Hits:
         """A new `Hits` ordered by `keys`: (title|author|year|relevance, descending) pairs."""

@@ -75,6 +75,14 @@ def is_masked(text: str, truncation: Truncation) -> bool:
         truncation is Truncation.MASKED and not any(c in text for c in "*?"))
 
 
+MAX_EXPANSION = 20_000  # terms a truncated or masked word may expand to
+
+
+def glob_pattern(masked: str) -> str:
+    """Our masking (`*` any run, `?` one character) as an SQLite GLOB pattern (`[` taken literally)."""
+    return masked.replace("[", "[[]")
+
+
 def pattern(text: str, truncation: Truncation) -> str:
     """The masked form (`*` any run, `?` one character) of a left/both/masked truncated text."""
     return {Truncation.LEFT: "*" + text, Truncation.BOTH: "*" + text + "*"}.get(truncation, text)

@@ -32,8 +32,6 @@ from index.searchkeys.normalize import normalize
 from index.searchkeys.queryterms import WordsKind
 from index.searchkeys.spec import BY_NAME, IndexKind, IndexSpec
 
-MAX_EXPANSION = 20_000
-
 
 @dataclass(frozen=True)
 class Fts:
@@ -133,9 +131,9 @@ class Compiler:
             return quote(word) + "*"
         terms = [row[0] for row in self.db.execute(
             "SELECT term FROM vocabulary WHERE col = ? AND term GLOB ? LIMIT ?",
-            (column, _glob(queryterms.pattern(word, truncation)), MAX_EXPANSION + 1))]
-        if len(terms) > MAX_EXPANSION:
-            raise errors.TooManyTerms(f"more than {MAX_EXPANSION} terms match {word}")
+            (column, queryterms.glob_pattern(queryterms.pattern(word, truncation)), queryterms.MAX_EXPANSION + 1))]
+        if len(terms) > queryterms.MAX_EXPANSION:
+            raise errors.TooManyTerms(f"more than {queryterms.MAX_EXPANSION} terms match {word}")
         return "(" + " OR ".join(quote(t) for t in terms) + ")" if terms else quote("\u00b6\u00b6")
 
     def keys(self, condition: str, field: str, *params: object) -> Sql:
@@ -146,7 +144,7 @@ class Compiler:
             return self.keys("key = ?", field, text)
         if truncation is Truncation.RIGHT:
             return self.keys("key >= ? AND key < ?", field, text, text + "\U0010ffff")
-        return self.keys("key GLOB ?", field, _glob(queryterms.pattern(text, truncation)))
+        return self.keys("key GLOB ?", field, queryterms.glob_pattern(queryterms.pattern(text, truncation)))
 
     def key(self, spec: IndexSpec, term: Term) -> Sql:
         queryterms.check_key_structure(spec, term)
@@ -200,11 +198,6 @@ class Compiler:
         isns = [isn for isn, text in rows if _within(text.split(), first, second, distance, node.ordered)
                 != node.exclusion]
         return _isn_set(isns)
-
-
-def _glob(masked: str) -> str:
-    """Our masking (`*` any run, `?` one character) as an SQLite GLOB pattern."""
-    return masked.replace("[", "[[]")
 
 
 def _starts(words: list[str], phrase: list[str]) -> list[int]:

@@ -395,6 +395,10 @@ class CatalogStore:
             " GROUP BY h.library ORDER BY h.library")
         return {library: (titles, count) for library, titles, count in rows}
 
+    def data_version(self) -> int:
+        """A number that changes whenever another connection commits to the store."""
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
+
     def holding_libraries(self) -> list[str]:
         """Codes of every library that holds something (a union delivery brings many)."""
         return [row[0] for row in self.db.execute("SELECT DISTINCT library FROM holdings ORDER BY library")]
