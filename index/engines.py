@@ -1,10 +1,10 @@
 """Which search engine a catalog uses, where its files are, and how to build and update it.
 
-Two engines sit behind the same interface (`search`, `sort`, `scan`, `isns`, `briefs`,
-`refresh`, `close`): Whoosh (`index.engine`, the default, as the design card asks) and SQLite
-FTS5 with the key table (`index.sqlengine`, several times faster to build and to search; see
-bench/RESULTS.md). `[index] engine = "whoosh" | "sqlite"` in unikat.toml chooses. Both are
-built from the same search-key files.
+Three engines sit behind the same interface (`search`, `sort`, `scan`, `isns`, `briefs`,
+`refresh`, `close`): Whoosh (`index.engine`, the design card's choice), SQLite FTS5 with a key
+table (`index.sqlengine`) and posting arrays searched with numpy (`index.postings`, the
+fastest to build and to search; see bench/RESULTS.md). `[index] engine = "whoosh" | "sqlite" |
+"postings"` in unikat.toml chooses. All are built from the same search-key files.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from pathlib import Path
 from index.engine.searcher import Engine as WhooshEngine
 from index.engine.writer import build_index, update_index
 from index.home import Config, Home
+from index.postings import writer as postings_writer
+from index.postings.searcher import PostingsEngine
 from index.searchkeys.extract import TitleKeys
 from index.sqlengine import store as sqlstore
 from index.sqlengine.searcher import SqlEngine
 
-ENGINES = ("whoosh", "sqlite")
+ENGINES = ("whoosh", "sqlite", "postings")
 # Raised whenever what an index holds changes, so an index of an older layout is rebuilt.
 LAYOUT = "3: years in the key table"
 _LAYOUT_FILE = "LAYOUT"
@@ -37,7 +39,8 @@ def engine_name(config: Config) -> str:
 
 
 def index_dir(home: Home, config: Config) -> Path:
-    return home.whoosh_dir if engine_name(config) == "whoosh" else home.root / "sqlindex"
+    name = engine_name(config)
+    return {"whoosh": home.whoosh_dir, "sqlite": home.root / "sqlindex", "postings": home.root / "postings"}[name]
 
 
 def index_ready(home: Home, config: Config) -> bool:
@@ -46,24 +49,35 @@ def index_ready(home: Home, config: Config) -> bool:
     return marker.exists() and marker.read_text(encoding="utf-8").strip() == LAYOUT
 
 
-def open_engine(home: Home, config: Config) -> WhooshEngine | SqlEngine:
+def open_engine(home: Home, config: Config) -> WhooshEngine | SqlEngine | PostingsEngine:
     directory = index_dir(home, config)
-    return WhooshEngine(directory) if engine_name(config) == "whoosh" else SqlEngine(directory)
+    return {"whoosh": WhooshEngine, "sqlite": SqlEngine, "postings": PostingsEngine}[engine_name(config)](directory)
 
 
 def build(home: Home, config: Config, titles: Iterable[TitleKeys], *,
           progress: Callable[[int], None] | None = None, procs: int = 1) -> int:
     directory = index_dir(home, config)
-    if engine_name(config) == "whoosh":
+    name = engine_name(config)
+    if name == "whoosh":
         count = build_index(directory, titles, progress=progress, procs=procs)
-    else:
+    elif name == "sqlite":
         count = sqlstore.build(directory, titles, progress=progress)
+    else:
+        count = postings_writer.build(directory, titles, progress=progress)
     (directory / _LAYOUT_FILE).write_text(LAYOUT + "\n", encoding="utf-8")
     return count
 
 
 def update(home: Home, config: Config, changed: list[TitleKeys], deleted: list[int]) -> int:
     directory = index_dir(home, config)
-    if engine_name(config) == "whoosh":
+    name = engine_name(config)
+    if name == "whoosh":
         return update_index(directory, changed, deleted)
-    return sqlstore.update(directory, changed, deleted)
+    if name == "sqlite":
+        return sqlstore.update(directory, changed, deleted)
+    return postings_writer.update(directory, changed, deleted)
+
+
+def needs_rebuild(home: Home, config: Config) -> bool:
+    """Whether the index should be rebuilt after an update (the posting arrays merge segments so)."""
+    return engine_name(config) == "postings" and postings_writer.needs_rebuild(index_dir(home, config))

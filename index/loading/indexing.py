@@ -59,6 +59,8 @@ def update(home: Home, store: CatalogStore, *, progress: Progress | None = None,
     engines.update(home, config, titles, deleted)
     store.clear_pending(changed + deleted)
     store.set_meta("indexed_at", time.strftime("%Y-%m-%d %H:%M:%S"))
+    if engines.needs_rebuild(home, config):   # too many update segments: merge them
+        rebuild(home, store, progress=progress, procs=procs)
     return len(titles), len(deleted)
 
 

@@ -1,0 +1,252 @@
+"""The neutral query tree (`index.query`) answered as sorted ISN arrays.
+
+Each node becomes a sorted, duplicate-free int64 array of ISNs; AND, OR and NOT are numpy set
+operations. Phrases and proximity work on position codes (`ISN << 32 | position`): the words of
+a phrase are adjacent when the codes of word k, less k, meet those of word 0. What a term means
+is decided in `index.searchkeys.queryterms`, as for the other engines, so all answer alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import numpy as np
+
+from index import errors
+from index.postings.layout import GAP, POSITION_BITS, exact_field
+from index.query import (
+    AllRecords,
+    And,
+    AndNot,
+    Node,
+    Or,
+    Prox,
+    ProximityUnit,
+    Relation,
+    ResultSetRef,
+    Term,
+    Truncation,
+)
+from index.searchkeys import queryterms
+from index.searchkeys.normalize import normalize
+from index.searchkeys.queryterms import WordsKind
+from index.searchkeys.spec import BY_NAME, IndexKind, IndexSpec
+
+EMPTY = np.zeros(0, dtype=np.int64)
+
+
+class Lexicon(Protocol):
+    """What evaluation needs from the open index (`index.postings.searcher`)."""
+
+    def docs(self, field: str, term: str) -> np.ndarray: ...
+    def positions(self, field: str, term: str) -> np.ndarray: ...
+    def terms(self, field: str, low: str, high: str) -> list[str]: ...
+    def matching_terms(self, field: str, glob: str) -> list[str]: ...
+    def all_isns(self) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A word of a positive term: relevance ranking counts its occurrences."""
+
+    field: str
+    word: str
+
+
+def intersect(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    if len(left) > len(right):
+        left, right = right, left
+    if not len(left):
+        return EMPTY
+    at = np.searchsorted(right, left)
+    at[at == len(right)] = 0
+    return left[right[at] == left]
+
+
+def union(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    if not len(left):
+        return right
+    if not len(right):
+        return left
+    return np.union1d(left, right)
+
+
+def difference(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    if not len(left) or not len(right):
+        return left
+    at = np.searchsorted(right, left)
+    at[at == len(right)] = 0
+    return left[right[at] != left]
+
+
+def unite(parts: list[np.ndarray]) -> np.ndarray:
+    parts = [part for part in parts if len(part)]
+    if not parts:
+        return EMPTY
+    if len(parts) == 1:
+        return parts[0]
+    return np.unique(np.concatenate(parts))
+
+
+def isns_of(codes: np.ndarray) -> np.ndarray:
+    """The distinct ISNs of sorted position codes."""
+    if not len(codes):
+        return EMPTY
+    isns = codes >> POSITION_BITS
+    first = np.ones(len(isns), dtype=bool)
+    first[1:] = isns[1:] != isns[:-1]
+    return isns[first]
+
+
+class Evaluator:
+    def __init__(self, lexicon: Lexicon, resolve_set: Callable[[str], np.ndarray]) -> None:
+        self.lexicon = lexicon
+        self.resolve_set = resolve_set
+        self.scored: list[Scored] = []
+
+    def evaluate(self, node: Node) -> np.ndarray:
+        if isinstance(node, Term):
+            return self.term(node)
+        if isinstance(node, And):
+            return intersect(self.evaluate(node.left), self.evaluate(node.right))
+        if isinstance(node, Or):
+            return union(self.evaluate(node.left), self.evaluate(node.right))
+        if isinstance(node, AndNot):
+            return difference(self.evaluate(node.left), self.evaluate(node.right))
+        if isinstance(node, Prox):
+            return self.prox(node)
+        if isinstance(node, ResultSetRef):
+            return self.resolve_set(node.name)
+        if isinstance(node, AllRecords):
+            return self.lexicon.all_isns()
+        raise TypeError(f"not a query node: {node!r}")
+
+    # -- terms -------------------------------------------------------------------------------
+    def term(self, term: Term) -> np.ndarray:
+        spec = queryterms.index_spec(term)
+        if spec.kind is IndexKind.YEAR:
+            return self.year(term)
+        queryterms.check_relation(term)
+        if term.relation is Relation.NE:
+            return difference(self.lexicon.all_isns(), self.term(replace(term, relation=Relation.EQ)))
+        if spec.kind is IndexKind.KEY:
+            return self.key(spec, term)
+        return self.words(spec, term, queryterms.plan_words(spec, term))
+
+    def words(self, spec: IndexSpec, term: Term, plan: queryterms.WordsPlan) -> np.ndarray:
+        if plan.kind is WordsKind.WHOLE:
+            return self.whole_key(exact_field(spec.name), plan.text, plan.truncation)
+        if plan.kind is WordsKind.FIRST:
+            field, text = exact_field(spec.name), plan.text
+            if plan.truncation is Truncation.RIGHT:
+                return self.prefixed(field, text)
+            return union(self.lexicon.docs(field, text), self.prefixed(field, text + " "))
+        if plan.kind is WordsKind.PHRASE:
+            self.scored.extend(Scored(spec.name, word) for word in plan.words)
+            return isns_of(self.phrase(spec.name, plan.words, plan.truncation))
+        found = [self.word(spec.name, word, plan.truncation) for word in plan.words]
+        self.scored.extend(Scored(spec.name, word) for word in plan.words)
+        result = found[0]
+        for other in found[1:]:
+            result = union(result, other) if term.relation is Relation.RELEVANCE else intersect(result, other)
+        return result
+
+    def expansions(self, field: str, word: str, truncation: Truncation) -> list[str]:
+        """The terms a truncated or masked word stands for."""
+        if truncation is Truncation.RIGHT:
+            terms = self.lexicon.terms(field, word, word + "\U0010ffff")
+        else:
+            terms = self.lexicon.matching_terms(field, queryterms.glob_pattern(queryterms.pattern(word, truncation)))
+        if len(terms) > queryterms.MAX_EXPANSION:
+            raise errors.TooManyTerms(f"more than {queryterms.MAX_EXPANSION} terms match {word}")
+        return terms
+
+    def word(self, field: str, word: str, truncation: Truncation) -> np.ndarray:
+        if not queryterms.is_masked(word, truncation):
+            return self.lexicon.docs(field, word)
+        return unite([self.lexicon.docs(field, term) for term in self.expansions(field, word, truncation)])
+
+    def word_positions(self, field: str, word: str, truncation: Truncation) -> np.ndarray:
+        if not queryterms.is_masked(word, truncation):
+            return self.lexicon.positions(field, word)
+        parts = [self.lexicon.positions(field, term) for term in self.expansions(field, word, truncation)]
+        parts = [part for part in parts if len(part)]
+        return np.sort(np.concatenate(parts)) if parts else EMPTY
+
+    def phrase(self, field: str, words: list[str], truncation: Truncation) -> np.ndarray:
+        """Position codes where the phrase starts."""
+        starts = self.lexicon.positions(field, words[0])
+        for offset, word in enumerate(words[1:], start=1):
+            if not len(starts):
+                return EMPTY
+            last = offset == len(words) - 1
+            following = self.word_positions(field, word, truncation if last else Truncation.NONE)
+            starts = intersect(starts, following - offset)
+        return starts
+
+    def prefixed(self, field: str, prefix: str) -> np.ndarray:
+        return unite([self.lexicon.docs(field, term) for term in self.lexicon.terms(field, prefix, prefix + "\U0010ffff")])
+
+    def whole_key(self, field: str, text: str, truncation: Truncation) -> np.ndarray:
+        if not queryterms.is_masked(text, truncation):
+            return self.lexicon.docs(field, text)
+        if truncation is Truncation.RIGHT:
+            return self.prefixed(field, text)
+        terms = self.lexicon.matching_terms(field, queryterms.glob_pattern(queryterms.pattern(text, truncation)))
+        return unite([self.lexicon.docs(field, term) for term in terms])
+
+    def key(self, spec: IndexSpec, term: Term) -> np.ndarray:
+        queryterms.check_key_structure(spec, term)
+        if spec.name == "isn":
+            wanted = np.array([queryterms.isn_value(term)], dtype=np.int64)
+            return intersect(wanted, self.lexicon.all_isns())
+        if term.truncation is not Truncation.NONE:
+            return self.whole_key(spec.name, queryterms.truncated_key(spec, term), term.truncation)
+        return unite([self.lexicon.docs(spec.name, form) for form in queryterms.key_forms(spec, term.text)])
+
+    def year(self, term: Term) -> np.ndarray:
+        years = queryterms.year_range(term)
+        low = "" if years.low is None else years.low
+        high = "\U0010ffff" if years.high is None else years.high + "\U0010ffff"
+        chosen = [key for key in self.lexicon.terms("year", low, high)
+                  if not (years.low_exclusive and key == years.low) and not (years.high_exclusive and key == years.high)]
+        found = unite([self.lexicon.docs("year", key) for key in chosen])
+        return difference(self.lexicon.all_isns(), found) if years.negated else found
+
+    # -- proximity -----------------------------------------------------------------------------
+    def prox(self, node: Prox) -> np.ndarray:
+        if node.relation not in (Relation.LE, Relation.LT):
+            raise errors.UnsupportedProximity(f"proximity relation {node.relation.value} (this engine: <= and <)")
+        left, right = node.left, node.right
+        if not (isinstance(left, Term) and isinstance(right, Term)):
+            raise errors.UnsupportedProximity("proximity needs a search term on each side")
+        spec = BY_NAME.get(left.index)
+        if left.index != right.index or spec is None or spec.kind is not IndexKind.WORDS:
+            raise errors.UnsupportedProximity("proximity needs two terms of the same word index")
+        if node.unit is not ProximityUnit.WORD:
+            raise errors.UnsupportedProximity("this engine measures proximity in words only")
+        distance = node.distance - 1 if node.relation is Relation.LT else node.distance
+        if distance < 1:
+            raise errors.UnsupportedProximity("distance below one")
+        distance = min(distance, GAP - 1)    # never across two keys of the field
+        first = self.phrase(spec.name, normalize(left.text).split(), Truncation.NONE)
+        second = self.phrase(spec.name, normalize(right.text).split(), Truncation.NONE)
+        self.scored.extend(Scored(spec.name, word) for t in (left, right) for word in normalize(t.text).split())
+        near = _followed_within(first, second, distance)
+        if not node.ordered:
+            near = union(near, _followed_within(second, first, distance))
+        if node.exclusion:
+            return difference(intersect(isns_of(first), isns_of(second)), near)
+        return near
+
+
+def _followed_within(first: np.ndarray, second: np.ndarray, distance: int) -> np.ndarray:
+    """ISNs where a code of `second` follows one of `first` by 1 … distance positions."""
+    if not len(first) or not len(second):
+        return EMPTY
+    at = np.searchsorted(second, first, side="right")
+    inside = at < len(second)
+    gap = second[at[inside]] - first[inside]
+    return np.unique(first[inside][(gap > 0) & (gap <= distance)] >> POSITION_BITS)

@@ -1,0 +1,74 @@
+"""What the posting-array engine keeps on disk, in one directory.
+
+    lexicon.sqlite   terms     (field, term, segment) -> slices of the segment's arrays
+                     segments  one row per segment (a full build is segment 1; each update adds one)
+                     dropped   (isn, segment): the ISN's postings in segments before `segment` are void
+                     control   the index-control entry of each title: sort keys and the brief display
+    N.docs           int64 ISNs, one sorted run per term of segment N
+    N.positions      int64 codes `ISN << 32 | position`, one sorted run per word term of segment N
+
+Fields: every word index by its name (its words, with positions); `<name>=` for the whole keys
+of a word index (exact search, first-in-field, Scan); key indexes and `year` (four digits) by
+their names, whole keys without positions. The keys of one title in one index follow each other
+with a gap of GAP positions, so phrases and proximity stay inside one field occurrence.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from index.searchkeys.spec import INDEXES, IndexKind
+
+LEXICON = "lexicon.sqlite"
+POSITION_BITS = 32
+GAP = 1 << 12              # positions between two keys of one index in one title
+WORD_FIELDS = tuple(spec.name for spec in INDEXES if spec.kind is IndexKind.WORDS)
+EXACT_FIELDS = tuple(spec.name for spec in INDEXES if spec.kind is IndexKind.WORDS and spec.exact)
+KEY_FIELDS = tuple(spec.name for spec in INDEXES if spec.kind in (IndexKind.KEY, IndexKind.YEAR) and spec.name != "isn")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS terms (
+    field        TEXT NOT NULL,
+    term         TEXT NOT NULL,
+    segment      INTEGER NOT NULL,
+    docs_at      INTEGER NOT NULL,
+    docs         INTEGER NOT NULL,
+    positions_at INTEGER NOT NULL,
+    positions    INTEGER NOT NULL,
+    PRIMARY KEY (field, term, segment)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS segments (id INTEGER PRIMARY KEY, titles INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS dropped (isn INTEGER NOT NULL, segment INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS control (
+    isn         INTEGER PRIMARY KEY,
+    sort_title  TEXT NOT NULL,
+    sort_author TEXT NOT NULL,
+    year        INTEGER NOT NULL,
+    brief       TEXT NOT NULL
+);
+"""
+
+
+def exact_field(name: str) -> str:
+    """The lexicon field of a word index's whole keys."""
+    return name + "="
+
+
+def docs_path(directory: Path, segment: int) -> Path:
+    return directory / f"{segment}.docs"
+
+
+def positions_path(directory: Path, segment: int) -> Path:
+    return directory / f"{segment}.positions"
+
+
+def connect(directory: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    path = directory / LEXICON
+    if readonly:
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    directory.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(str(path), check_same_thread=False)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.executescript(SCHEMA)
+    return db

@@ -1,0 +1,220 @@
+"""The posting-array engine as `Catalog` uses it: result sets are sorted ISN arrays.
+
+Segments are memory-mapped, so worker processes share their pages. `refresh` takes up a new
+segment (an update) or a new directory (a full rebuild) at most as often as `Catalog` asks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from index import errors
+from index.engine.searcher import Brief, ScanEntry
+from index.postings.evaluate import EMPTY, Evaluator, Scored, intersect, unite
+from index.postings.layout import LEXICON, POSITION_BITS, connect, docs_path, exact_field, positions_path
+from index.query import Node
+from index.searchkeys.normalize import normalize
+from index.searchkeys.spec import BY_NAME, IndexKind
+
+SORT_COLUMNS = {"title": "sort_title", "author": "sort_author", "year": "year"}
+
+
+@dataclass
+class ArrayHits:
+    isns: np.ndarray                                       # in result order
+    scored: list[Scored] = field(default_factory=list)    # words that rank these hits
+
+    @property
+    def docnums(self) -> np.ndarray:   # ResultSet.size reads this name
+        return self.isns
+
+
+def _mapped(path: Path) -> np.ndarray:
+    if not path.exists() or path.stat().st_size == 0:
+        return EMPTY
+    return np.memmap(path, dtype="<i8", mode="r")
+
+
+@dataclass
+class _Segment:
+    number: int
+    docs: np.ndarray
+    positions: np.ndarray
+    dropped: np.ndarray     # ISNs whose postings in this segment are void (replaced or deleted later)
+
+    def valid(self, isns: np.ndarray, values: np.ndarray) -> np.ndarray:
+        if not len(self.dropped) or not len(values):
+            return values
+        at = np.searchsorted(self.dropped, isns)
+        at[at == len(self.dropped)] = 0
+        return values[self.dropped[at] != isns]
+
+
+class PostingsEngine:
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self._open()
+
+    def _open(self) -> None:
+        self.db = connect(self.directory, readonly=True)
+        self._inode = os.stat(self.directory / LEXICON).st_ino
+        self._segments: dict[int, _Segment] = {}
+        self._load_segments()
+
+    def _load_segments(self) -> None:
+        self._version = self.db.execute("PRAGMA data_version").fetchone()[0]
+        with self.db:   # one read transaction: segments and drops of the same commit
+            numbers = [row[0] for row in self.db.execute("SELECT id FROM segments ORDER BY id")]
+            drops = self.db.execute("SELECT isn, max(segment) FROM dropped GROUP BY isn ORDER BY isn").fetchall()
+        dropped = np.array(drops, dtype=np.int64).reshape(-1, 2)
+        segments = {}
+        for number in numbers:
+            old = self._segments.get(number)
+            docs = old.docs if old else _mapped(docs_path(self.directory, number))
+            positions = old.positions if old else _mapped(positions_path(self.directory, number))
+            segments[number] = _Segment(number, docs, positions, dropped[dropped[:, 1] > number, 0])
+        self._segments = segments
+        self._all: np.ndarray | None = None
+
+    def close(self) -> None:
+        self.db.close()
+        self._segments = {}
+
+    def refresh(self) -> None:
+        """Take up an update (a new segment) or a rebuild (a new directory) committed since."""
+        try:
+            inode = os.stat(self.directory / LEXICON).st_ino
+        except FileNotFoundError:   # a rebuild is just swapping directories
+            return
+        if inode != self._inode:
+            self.db.close()
+            self._open()
+        elif self.db.execute("PRAGMA data_version").fetchone()[0] != self._version:
+            self._load_segments()
+
+    # -- the lexicon, as evaluation needs it -----------------------------------------------------
+    def _rows(self, sql: str, params: tuple) -> list[tuple[_Segment, int, int]]:
+        segments = self._segments
+        return [(segments[number], at, count) for number, at, count in self.db.execute(sql, params)
+                if count and number in segments]
+
+    def docs(self, field_name: str, term: str) -> np.ndarray:
+        rows = self._rows("SELECT segment, docs_at, docs FROM terms WHERE field = ? AND term = ?", (field_name, term))
+        parts = [segment.valid(found, found) for segment, at, count in rows
+                 for found in (segment.docs[at:at + count],)]
+        return unite(parts)
+
+    def positions(self, field_name: str, term: str) -> np.ndarray:
+        rows = self._rows("SELECT segment, positions_at, positions FROM terms WHERE field = ? AND term = ?",
+                          (field_name, term))
+        parts = [segment.valid(found >> POSITION_BITS, found) for segment, at, count in rows
+                 for found in (segment.positions[at:at + count],)]
+        parts = [part for part in parts if len(part)]
+        if len(parts) <= 1:
+            return parts[0] if parts else EMPTY
+        return np.sort(np.concatenate(parts))
+
+    def terms(self, field_name: str, low: str, high: str) -> list[str]:
+        """Terms of `field_name` from `low` up to but excluding `high`."""
+        return [row[0] for row in self.db.execute(
+            "SELECT DISTINCT term FROM terms WHERE field = ? AND term >= ? AND term < ? ORDER BY term",
+            (field_name, low, high))]
+
+    def matching_terms(self, field_name: str, glob: str) -> list[str]:
+        return [row[0] for row in self.db.execute(
+            "SELECT DISTINCT term FROM terms WHERE field = ? AND term GLOB ? ORDER BY term", (field_name, glob))]
+
+    def all_isns(self) -> np.ndarray:
+        if self._all is None:
+            self._all = np.fromiter((row[0] for row in self.db.execute("SELECT isn FROM control ORDER BY isn")),
+                                    dtype=np.int64)
+        return self._all
+
+    # -- the engine interface --------------------------------------------------------------------
+    def search(self, node: Node, resolve_set: Callable[[str], ArrayHits], *, library: str | None = None,
+               ranked: bool = False) -> ArrayHits:
+        evaluator = Evaluator(self, lambda name: np.sort(resolve_set(name).isns))
+        isns = evaluator.evaluate(node)
+        if library is not None:
+            isns = intersect(isns, self.docs("library", normalize(library).replace(" ", "")))
+        hits = ArrayHits(isns, evaluator.scored)
+        return self.sort(hits, [("relevance", False)]) if ranked else hits
+
+    def _scores(self, hits: ArrayHits) -> np.ndarray:
+        """A tf-idf score per hit: each scored word adds (1 + log tf) × log(1 + N / df)."""
+        isns = hits.isns
+        scores = np.zeros(len(isns))
+        titles = max(len(self.all_isns()), 1)
+        for word in dict.fromkeys(hits.scored):
+            codes = self.positions(word.field, word.word)
+            if not len(codes):
+                continue
+            found, frequency = np.unique(codes >> POSITION_BITS, return_counts=True)
+            at = np.searchsorted(found, isns)
+            at[at == len(found)] = 0
+            match = found[at] == isns
+            scores[match] += (1 + np.log(frequency[at[match]])) * math.log(1 + titles / len(found))
+        return scores
+
+    def sort(self, hits: ArrayHits, keys: Sequence[tuple[str, bool]]) -> ArrayHits:
+        isns = hits.isns
+        for key, descending in reversed(keys):
+            if key == "relevance":
+                scores = self._scores(ArrayHits(isns, hits.scored))
+                order = np.argsort(scores if descending else -scores, kind="stable")
+                isns = isns[order]
+                continue
+            column = SORT_COLUMNS.get(key)
+            if column is None:
+                raise errors.UnknownSortKey(key)
+            values = dict(self.db.execute(
+                f"SELECT isn, {column} FROM control WHERE isn IN (SELECT value FROM json_each(?))",
+                (json.dumps(isns.tolist()),)))
+            listed = sorted(isns.tolist(), key=lambda isn: values.get(isn, ""), reverse=descending)
+            isns = np.array(listed, dtype=np.int64)
+        return ArrayHits(isns, hits.scored)
+
+    def scan(self, index: str, start: str, *, count: int, preferred_position: int = 1) -> tuple[list[ScanEntry], int]:
+        spec = BY_NAME.get(index)
+        if spec is None or index == "isn":
+            raise errors.UnknownSearchKey(index)
+        if spec.kind is IndexKind.YEAR:
+            raise errors.UnsupportedRelation("scan on year")
+        field_name = exact_field(index) if spec.kind is IndexKind.WORDS and spec.exact else index
+        start_key = normalize(start)
+        query = ("SELECT term, sum(docs) FROM terms WHERE field = ? AND term {} ? GROUP BY term "
+                 "ORDER BY term {} LIMIT ?")
+        wanted_before = max(preferred_position - 1, 0)
+        before = self._scan_side(query.format("<", "DESC"), field_name, start_key, wanted_before)
+        after = self._scan_side(query.format(">=", "ASC"), field_name, start_key, count)
+        entries = [ScanEntry(term, hits) for term, hits in list(reversed(before[:wanted_before])) + after]
+        return entries[:count], min(len(before), wanted_before) + 1
+
+    def _scan_side(self, query: str, field_name: str, start: str, count: int) -> list[tuple[str, int]]:
+        if len(self._segments) == 1:
+            return self.db.execute(query, (field_name, start, count)).fetchall()
+        # updates void older postings: count what is still valid, leave out terms left with none
+        pairs = self.db.execute(query, (field_name, start, 2 * count + 10)).fetchall()
+        counted = ((term, len(self.docs(field_name, term))) for term, _ in pairs)
+        return [(term, hits) for term, hits in counted if hits][:count]
+
+    def isns(self, hits: ArrayHits, start: int, count: int) -> list[int]:
+        return hits.isns[start:start + count].tolist()
+
+    def briefs(self, hits: ArrayHits, start: int, count: int) -> list[Brief]:
+        wanted = hits.isns[start:start + count].tolist()
+        stored = dict(self.db.execute(
+            "SELECT isn, brief FROM control WHERE isn IN (SELECT value FROM json_each(?))", (json.dumps(wanted),)))
+        briefs = []
+        for isn in wanted:
+            title, author, year, imprint, mtype, language = json.loads(stored[isn])
+            briefs.append(Brief(isn, title, author, year, imprint, mtype, language))
+        return briefs
+

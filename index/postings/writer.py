@@ -1,0 +1,179 @@
+"""Builds the posting-array engine's files: a full build (one segment) or an update (one more).
+
+A segment is built in memory: every (field, term) gets an id, every occurrence appends the id
+and its code (`ISN << 32 | position`) to two flat arrays; numpy then sorts by (term, code) and
+cuts the runs. That is one Python loop over the words and a few array operations, not a
+per-document write.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from array import array
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from index.postings.layout import (
+    EXACT_FIELDS,
+    GAP,
+    KEY_FIELDS,
+    POSITION_BITS,
+    WORD_FIELDS,
+    connect,
+    docs_path,
+    exact_field,
+    positions_path,
+)
+from index.searchkeys.extract import TitleKeys
+
+MAX_SEGMENTS = 12   # beyond this many segments an update asks for a full rebuild (see needs_rebuild)
+
+
+class _Segment:
+    """The postings of one segment while it is being built."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, dict[str, int]] = {}     # field -> term -> term id
+        self.terms: list[tuple[str, str]] = []       # term id -> (field, term)
+        self.positional: array = array("b")         # term id -> 1 if its positions are kept
+        self.term_ids = array("q")
+        self.codes = array("q")
+        self.titles = 0
+
+    def _id(self, ids: dict[str, int], field: str, term: str, positional: bool) -> int:
+        found = ids.get(term)
+        if found is None:
+            found = ids[term] = len(self.terms)
+            self.terms.append((field, term))
+            self.positional.append(positional)
+        return found
+
+    def add(self, title: TitleKeys) -> None:
+        self.titles += 1
+        base = title.isn << POSITION_BITS
+        term_ids, codes, new_id = self.term_ids, self.codes, self._id
+        for name in WORD_FIELDS:
+            keys = title.keys.get(name)
+            if not keys:
+                continue
+            ids = self.ids.setdefault(name, {})
+            position = base
+            for key in keys:
+                for word in key.split():
+                    found = ids.get(word)
+                    term_ids.append(found if found is not None else new_id(ids, name, word, True))
+                    codes.append(position)
+                    position += 1
+                position += GAP
+        for name in EXACT_FIELDS:
+            self._keys(exact_field(name), title.keys.get(name), base)
+        for name in KEY_FIELDS:
+            keys = title.keys.get(name)
+            if keys and name == "year":
+                keys = [f"{int(key):04d}" for key in keys if key.isdigit()]
+            self._keys(name, keys, base)
+
+    def _keys(self, field: str, keys: list[str] | None, base: int) -> None:
+        if not keys:
+            return
+        ids = self.ids.setdefault(field, {})
+        for key in keys:
+            if key:
+                found = ids.get(key)
+                self.term_ids.append(found if found is not None else self._id(ids, field, key, False))
+                self.codes.append(base)
+
+    def write(self, directory: Path, db: sqlite3.Connection, segment: int) -> None:
+        """Write the segment's arrays and its lexicon rows (in the caller's transaction)."""
+        term_ids = np.frombuffer(self.term_ids, dtype=np.int64) if self.term_ids else np.zeros(0, np.int64)
+        codes = np.frombuffer(self.codes, dtype=np.int64) if self.codes else np.zeros(0, np.int64)
+        order = np.lexsort((codes, term_ids))
+        term_ids, codes = term_ids[order], codes[order]
+        isns = codes >> POSITION_BITS
+        first = np.ones(len(codes), dtype=bool)          # first occurrence of a (term, ISN)
+        first[1:] = (term_ids[1:] != term_ids[:-1]) | (isns[1:] != isns[:-1])
+        docs, doc_terms = isns[first], term_ids[first]
+        positional = np.frombuffer(self.positional, dtype=np.int8).astype(bool) if self.positional else np.zeros(0, bool)
+        kept = positional[term_ids] if len(term_ids) else np.zeros(0, bool)
+        positions, position_terms = codes[kept], term_ids[kept]
+        total = len(self.terms)
+        docs_count = np.bincount(doc_terms, minlength=total)
+        positions_count = np.bincount(position_terms, minlength=total)
+        docs_at = np.concatenate(([0], np.cumsum(docs_count)[:-1])) if total else docs_count
+        positions_at = np.concatenate(([0], np.cumsum(positions_count)[:-1])) if total else positions_count
+        docs.astype("<i8").tofile(docs_path(directory, segment))
+        positions.astype("<i8").tofile(positions_path(directory, segment))
+        rows = ((field, term, segment, int(docs_at[i]), int(docs_count[i]), int(positions_at[i]), int(positions_count[i]))
+                for i, (field, term) in sorted(enumerate(self.terms), key=lambda item: item[1]))
+        db.executemany("INSERT INTO terms VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        db.execute("INSERT INTO segments VALUES (?, ?)", (segment, self.titles))
+
+
+def _control_rows(titles: list[TitleKeys]) -> Iterable[tuple]:
+    for title in titles:
+        c = title.control
+        brief = json.dumps([c.title, c.author, c.year, c.imprint, c.material_type, c.language], ensure_ascii=False)
+        yield title.isn, c.sort_title, c.sort_author, c.year or 0, brief
+
+
+def build(directory: Path, titles: Iterable[TitleKeys], *, progress: Callable[[int], None] | None = None) -> int:
+    """Build a fresh index in `directory` (replacing one there); returns the number of titles."""
+    staging = directory.with_name(directory.name + ".new")
+    if staging.exists():
+        shutil.rmtree(staging)
+    db = connect(staging)
+    db.execute("PRAGMA journal_mode = OFF")
+    db.execute("PRAGMA synchronous = OFF")
+    segment = _Segment()
+    batch: list[TitleKeys] = []
+    with db:
+        for title in titles:
+            segment.add(title)
+            batch.append(title)
+            if len(batch) == 1000:
+                db.executemany("INSERT OR REPLACE INTO control VALUES (?, ?, ?, ?, ?)", _control_rows(batch))
+                batch = []
+                if progress:
+                    progress(segment.titles)
+        db.executemany("INSERT OR REPLACE INTO control VALUES (?, ?, ?, ?, ?)", _control_rows(batch))
+        segment.write(staging, db, 1)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.close()
+    if directory.exists():
+        shutil.rmtree(directory)
+    staging.rename(directory)
+    return segment.titles
+
+
+def update(directory: Path, changed: Iterable[TitleKeys], deleted: Iterable[int] = ()) -> int:
+    """Add a segment with the `changed` titles and void the older postings of them and of
+    `deleted`, in one transaction; returns the number of titles written."""
+    changed = list(changed)
+    gone = sorted(set(deleted) | {title.isn for title in changed})
+    db = connect(directory)
+    try:
+        number = (db.execute("SELECT max(id) FROM segments").fetchone()[0] or 0) + 1
+        segment = _Segment()
+        for title in changed:
+            segment.add(title)
+        with db:
+            segment.write(directory, db, number)   # files first: readers only see committed rows
+            db.executemany("INSERT INTO dropped VALUES (?, ?)", [(isn, number) for isn in gone])
+            db.executemany("DELETE FROM control WHERE isn = ?", [(isn,) for isn in gone])
+            db.executemany("INSERT INTO control VALUES (?, ?, ?, ?, ?)", _control_rows(changed))
+        return len(changed)
+    finally:
+        db.close()
+
+
+def needs_rebuild(directory: Path) -> bool:
+    """Whether updates have added so many segments that searches slow down (rebuild to merge)."""
+    db = connect(directory, readonly=True)
+    try:
+        return db.execute("SELECT count(*) FROM segments").fetchone()[0] > MAX_SEGMENTS
+    finally:
+        db.close()
