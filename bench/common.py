@@ -396,6 +396,16 @@ def directory_size_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
 
 
+def engine() -> str:
+    """The unikat search engine under measurement (`--engine`, default the fastest: postings)."""
+    return os.environ.get("UNIKAT_BENCH_ENGINE", "postings")
+
+
+def unikat_dir(size: int) -> Path:
+    """The benchmark home of `size` records for the engine under measurement."""
+    return OUT / (f"unikat-load-{size}" + ("" if engine() == "whoosh" else f"-{engine()}"))
+
+
 def unikat_home(directory: Path, library: str = "LC") -> Path:
     """A fresh unikat home with one library whose holdings are the records themselves."""
     if directory.exists():
@@ -403,6 +413,7 @@ def unikat_home(directory: Path, library: str = "LC") -> Path:
     directory.mkdir(parents=True)
     (directory / "unikat.toml").write_text(
         f'[catalog]\nname = "benchmark"\n[libraries.{library}]\nsource_system = "LC"\nholdings = "record"\n'
+        f'[index]\nengine = "{engine()}"\n'
     )
     return directory
 
@@ -461,7 +472,7 @@ def serving(size: int, workers: int = 2) -> Iterator[dict[str, Server]]:
         port = free_port()
         log = open(OUT / f"unikat-serve-{size}.log", "ab")
         servers["unikat"] = Server("unikat", port, "unikat", subprocess.Popen(
-            [str(UNIKAT), "--home", str(OUT / f"unikat-load-{size}"), "serve", "--port", str(port),
+            [str(UNIKAT), "--home", str(unikat_dir(size)), "serve", "--port", str(port),
              "--workers", str(workers)], stdout=log, stderr=subprocess.STDOUT))
         if zebra_available():
             port = free_port()
@@ -613,7 +624,9 @@ def protocol_main(name: str, description: str, run: Callable[..., dict]) -> int:
     parser.add_argument("--clients", default="1,5,20")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--workers", type=int, default=2, help="unikat serve --workers")
+    parser.add_argument("--engine", default=engine(), help="unikat's search engine (default postings)")
     args = parser.parse_args()
+    os.environ["UNIKAT_BENCH_ENGINE"] = args.engine
     log = Log(name)
     import load  # load imports this module
 

@@ -31,11 +31,13 @@ from common import (
     Log,
     code_version,
     directory_size_mb,
+    engine,
     file_digest,
     lc_subset,
     load_average,
     ratio,
     run_measured,
+    unikat_dir,
     unikat_home,
     write_json,
     zebra_available,
@@ -67,13 +69,13 @@ def _stamp(directory: Path, records_digest: str, code: str, result: dict) -> dic
 def load_unikat(records: Path, size: int, digest: str, *, force: bool = False, reuse_homes: bool = False,
                 log: Callable[[str], None] = print) -> dict:
     """Build (or reuse) bench/out/unikat-load-<size>; returns its load figures."""
-    directory, code = OUT / f"unikat-load-{size}", code_version()
+    directory, code = unikat_dir(size), code_version()
     if not force and (found := _stamped(directory, digest, None if reuse_homes else code)):
         log(f"unikat {size:,}: reusing {directory.name} (built {found['built']})")
         return found
-    log(f"unikat {size:,}: loading and indexing (log: {OUT / f'unikat-load-{size}.log'})")
+    load_log = OUT / f"{directory.name}.log"
+    log(f"unikat {size:,}: loading and indexing with the {engine()} engine (log: {load_log})")
     home = unikat_home(directory)
-    load_log = OUT / f"unikat-load-{size}.log"
     load_log.unlink(missing_ok=True)
     measured = run_measured([str(UNIKAT), "--home", str(home), "load", "--library", "LC", str(records)],
                             log=load_log, progress=lambda line: log(f"unikat {size:,}: {line}"))

@@ -100,7 +100,8 @@ def _setup(results: dict) -> list[str]:
             "a YAZ frontend config (Z39.50 and SRU on one port, CQL through the stock "
             "`/usr/share/yaz/etc/pqf.properties`, MARCXML made by YAZ from the stored MARC21). zebrasrv forks "
             "one process per connection.",
-            f"- unikat: `unikat serve --workers {options['workers']}` (Z39.50 and SRU on one port).",
+            f"- unikat: `unikat serve --workers {options['workers']}` (Z39.50 and SRU on one port), search engine "
+            f"`{options.get('engine', 'whoosh')}` (`[index] engine` in unikat.toml; `bench/run.py --engine` chooses).",
             "- Query mix (200 queries, drawn from the first 5,000 records, the same at every size): title word, "
             "author name, subject word, two-word title phrase, right truncation on four letters, AND (title, "
             "author), OR (title, subject), title word AND a publication-year range (Z39.50 only). Scan: ten "
@@ -136,12 +137,12 @@ def _load(results: dict) -> list[str]:
                       _ratio(u["tree_peak_mb"], z.get("tree_peak_mb")),
                       f"{_num(u['peak_mb'])} / {_num(z.get('peak_mb'))}"])
     return ["## Load and index", "",
-            "unikat: `unikat load` (read, validate, store, consolidate, search-key files, Whoosh index); "
+            "unikat: `unikat load` (read, validate, store, consolidate, search-key files, search index); "
             "Zebra: `zebraidx update` + `commit`. A reused home reports the figures measured when it was "
             "built.", ""] + _table(
         ["records", "unikat s", "Zebra s", "time unikat/Zebra (lower better)", "within 1.5x", "unikat rec/s",
          "Zebra rec/s", "unikat home", "load avg after the unikat load"], times) + [
-            "Disk: the whole home (catalog store, search-key files, Whoosh index) against Zebra's register. "
+            "Disk: the whole home (catalog store, search-key files, search index) against Zebra's register. "
             "Peak memory: sampled peak PSS of the process tree while indexing; the last column is the "
             "kernel's peak RSS of the largest single process.", ""] + _table(
         ["records", "unikat disk MB", "Zebra disk MB", "disk unikat/Zebra (lower better)", "unikat peak MB",

@@ -40,6 +40,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--clients", default="1,5,20", help="concurrent clients (default 1,5,20)")
     parser.add_argument("--seconds", type=float, help="seconds per measurement (default 10; 2 with --quick)")
     parser.add_argument("--workers", type=int, default=2, help="unikat serve --workers (default 2)")
+    parser.add_argument("--engine", default="postings", choices=("postings", "whoosh", "sqlite"),
+                        help="unikat's search engine under measurement (default postings, the fastest)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1,000 records, 2-second measurements")
     parser.add_argument("--out", type=Path, help="directory for everything; bench/RESULTS.md stays untouched")
     parser.add_argument("--force", action="store_true", help="rebuild homes even when their stamps match")
@@ -69,6 +71,7 @@ def main() -> int:
     args = _arguments()
     if args.out:
         os.environ["BENCH_OUT"] = str(args.out.resolve())
+    os.environ["UNIKAT_BENCH_ENGINE"] = args.engine
     sys.path.insert(0, str(BENCH))
     import common
     import load
@@ -86,7 +89,7 @@ def main() -> int:
         "started": time.strftime("%Y-%m-%d %H:%M"),
         "command": ".venv/bin/python bench/run.py " + " ".join(sys.argv[1:]),
         "options": {"sizes": sizes, "loaded": loaded, "clients": clients, "seconds": args.seconds,
-                    "workers": args.workers},
+                    "workers": args.workers, "engine": args.engine},
         "load": [], "z3950": [], "sru": [], "growth": [], "steps": [], "errors": [],
     }
 

@@ -45,6 +45,7 @@ class Lexicon(Protocol):
     def terms(self, field: str, low: str, high: str) -> list[str]: ...
     def matching_terms(self, field: str, glob: str) -> list[str]: ...
     def all_isns(self) -> np.ndarray: ...
+    def years(self) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,30 @@ class Scored:
     word: str
 
 
+# Two long sorted arrays of values from a dense range (ISNs, not position codes) are combined
+# through a bitmap (linear) rather than by binary search (n log m) or by sorting their
+# concatenation (np.intersect1d and co.).
+_BITMAP_FROM = 4096
+
+
+def _dense(left: np.ndarray, right: np.ndarray) -> bool:
+    return min(len(left), len(right)) >= _BITMAP_FROM and max(left[-1], right[-1]) < 64 * (len(left) + len(right))
+
+
+def _bitmap(*arrays: np.ndarray) -> np.ndarray:
+    marks = np.zeros(max(int(a[-1]) for a in arrays) + 1, dtype=bool)
+    marks[arrays[0]] = True
+    return marks
+
+
 def intersect(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     if len(left) > len(right):
         left, right = right, left
     if not len(left):
         return EMPTY
+    if _dense(left, right):
+        marks = _bitmap(right, left)
+        return left[marks[left]]
     at = np.searchsorted(right, left)
     at[at == len(right)] = 0
     return left[right[at] == left]
@@ -70,15 +90,31 @@ def union(left: np.ndarray, right: np.ndarray) -> np.ndarray:
         return right
     if not len(right):
         return left
-    return np.union1d(left, right)
+    if _dense(left, right):
+        marks = _bitmap(left, right)
+        marks[right] = True
+        return np.flatnonzero(marks).astype(np.int64)
+    return distinct(np.sort(np.concatenate((left, right))))
 
 
 def difference(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     if not len(left) or not len(right):
         return left
+    if _dense(left, right):
+        marks = _bitmap(right, left)
+        return left[~marks[left]]
     at = np.searchsorted(right, left)
     at[at == len(right)] = 0
     return left[right[at] != left]
+
+
+def distinct(ordered: np.ndarray) -> np.ndarray:
+    """A sorted array without its repeats (cheaper than np.unique, which hashes)."""
+    if len(ordered) < 2:
+        return ordered
+    first = np.ones(len(ordered), dtype=bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    return ordered[first]
 
 
 def unite(parts: list[np.ndarray]) -> np.ndarray:
@@ -87,17 +123,12 @@ def unite(parts: list[np.ndarray]) -> np.ndarray:
         return EMPTY
     if len(parts) == 1:
         return parts[0]
-    return np.unique(np.concatenate(parts))
+    return distinct(np.sort(np.concatenate(parts)))
 
 
 def isns_of(codes: np.ndarray) -> np.ndarray:
     """The distinct ISNs of sorted position codes."""
-    if not len(codes):
-        return EMPTY
-    isns = codes >> POSITION_BITS
-    first = np.ones(len(isns), dtype=bool)
-    first[1:] = isns[1:] != isns[:-1]
-    return isns[first]
+    return distinct(codes >> POSITION_BITS)
 
 
 class Evaluator:
@@ -110,6 +141,10 @@ class Evaluator:
         if isinstance(node, Term):
             return self.term(node)
         if isinstance(node, And):
+            if _is_year(node.right):    # a limit: check the years of the other side's titles only
+                return self.year(node.right, self.evaluate(node.left))
+            if _is_year(node.left):
+                return self.year(node.left, self.evaluate(node.right))
             return intersect(self.evaluate(node.left), self.evaluate(node.right))
         if isinstance(node, Or):
             return union(self.evaluate(node.left), self.evaluate(node.right))
@@ -206,14 +241,30 @@ class Evaluator:
             return self.whole_key(spec.name, queryterms.truncated_key(spec, term), term.truncation)
         return unite([self.lexicon.docs(spec.name, form) for form in queryterms.key_forms(spec, term.text)])
 
-    def year(self, term: Term) -> np.ndarray:
-        years = queryterms.year_range(term)
-        low = "" if years.low is None else years.low
-        high = "\U0010ffff" if years.high is None else years.high + "\U0010ffff"
-        chosen = [key for key in self.lexicon.terms("year", low, high)
-                  if not (years.low_exclusive and key == years.low) and not (years.high_exclusive and key == years.high)]
-        found = unite([self.lexicon.docs("year", key) for key in chosen])
-        return difference(self.lexicon.all_isns(), found) if years.negated else found
+    def year(self, node: Node, within: np.ndarray | None = None) -> np.ndarray:
+        """Titles with a year in the term's range (an And of year terms: in every range), of
+        those `within` when given."""
+        if isinstance(node, And):
+            return self.year(node.right, self.year(node.left, within))
+        assert isinstance(node, Term)
+        years = queryterms.year_range(node)
+        isns, values = self.lexicon.years()
+        candidates = self.lexicon.all_isns() if within is None else within
+        if within is not None and len(within) * 8 < len(isns):   # few candidates: look only at their years
+            first, last = np.searchsorted(isns, within, "left"), np.searchsorted(isns, within, "right")
+            counts = last - first
+            starts = np.repeat(first - np.cumsum(counts) + counts, counts)
+            rows = starts + np.arange(int(counts.sum()))
+            isns, values = isns[rows], values[rows]
+        inside = np.ones(len(isns), dtype=bool)
+        if years.low is not None:
+            inside &= values > int(years.low) if years.low_exclusive else values >= int(years.low)
+        if years.high is not None:
+            inside &= values < int(years.high) if years.high_exclusive else values <= int(years.high)
+        found = distinct(isns[inside])
+        if years.negated:
+            return difference(candidates, found)
+        return found if within is None else intersect(found, within)
 
     # -- proximity -----------------------------------------------------------------------------
     def prox(self, node: Prox) -> np.ndarray:
@@ -242,6 +293,12 @@ class Evaluator:
         return near
 
 
+def _is_year(node: Node) -> bool:
+    if isinstance(node, And):
+        return _is_year(node.left) and _is_year(node.right)
+    return isinstance(node, Term) and node.index in BY_NAME and BY_NAME[node.index].kind is IndexKind.YEAR
+
+
 def _followed_within(first: np.ndarray, second: np.ndarray, distance: int) -> np.ndarray:
     """ISNs where a code of `second` follows one of `first` by 1 … distance positions."""
     if not len(first) or not len(second):
@@ -249,4 +306,4 @@ def _followed_within(first: np.ndarray, second: np.ndarray, distance: int) -> np
     at = np.searchsorted(second, first, side="right")
     inside = at < len(second)
     gap = second[at[inside]] - first[inside]
-    return np.unique(first[inside][(gap > 0) & (gap <= distance)] >> POSITION_BITS)
+    return distinct(first[inside][(gap > 0) & (gap <= distance)] >> POSITION_BITS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import mmap
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,9 +38,11 @@ class ArrayHits:
 
 
 def _mapped(path: Path) -> np.ndarray:
+    """The file as a read-only array over a shared mapping (pages shared by all workers)."""
     if not path.exists() or path.stat().st_size == 0:
         return EMPTY
-    return np.memmap(path, dtype="<i8", mode="r")
+    with open(path, "rb") as handle:
+        return np.frombuffer(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ), dtype="<i8")
 
 
 @dataclass
@@ -82,6 +85,7 @@ class PostingsEngine:
             segments[number] = _Segment(number, docs, positions, dropped[dropped[:, 1] > number, 0])
         self._segments = segments
         self._all: np.ndarray | None = None
+        self._years: tuple[np.ndarray, np.ndarray] | None = None
 
     def close(self) -> None:
         self.db.close()
@@ -136,6 +140,19 @@ class PostingsEngine:
             self._all = np.fromiter((row[0] for row in self.db.execute("SELECT isn FROM control ORDER BY isn")),
                                     dtype=np.int64)
         return self._all
+
+    def years(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ISN, year) pairs of every title, sorted by ISN: a year range is one masked pass."""
+        if self._years is None:
+            isns, years = [EMPTY], [EMPTY]
+            for year in self.terms("year", "", "\U0010ffff"):
+                found = self.docs("year", year)
+                isns.append(found)
+                years.append(np.full(len(found), int(year), dtype=np.int64))
+            isn_column, year_column = np.concatenate(isns), np.concatenate(years)
+            order = np.argsort(isn_column, kind="stable")
+            self._years = isn_column[order], year_column[order]
+        return self._years
 
     # -- the engine interface --------------------------------------------------------------------
     def search(self, node: Node, resolve_set: Callable[[str], ArrayHits], *, library: str | None = None,

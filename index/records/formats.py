@@ -8,11 +8,13 @@ publication, physical description, series, notes, standard number).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import pymarc
 from lxml import etree
 
+from index.records import iso2709
 from index.records.model import Holding
 
 MARCXML_NS = "http://www.loc.gov/MARC21/slim"
@@ -25,28 +27,44 @@ def parse(marc: bytes) -> pymarc.Record:
     return pymarc.Record(data=marc, to_unicode=True, force_utf8=True, utf8_handling="replace")
 
 
-def marcxml_element(record: pymarc.Record) -> etree._Element:
-    root = etree.Element(_M + "record", nsmap={None: MARCXML_NS})
-    etree.SubElement(root, _M + "leader").text = _xml_safe(str(record.leader))
-    for field in record.fields:
-        if field.is_control_field():
-            etree.SubElement(root, _M + "controlfield", tag=field.tag).text = _xml_safe(field.data or "")
-            continue
-        element = etree.SubElement(root, _M + "datafield", tag=field.tag,
-                                   ind1=field.indicator1 or " ", ind2=field.indicator2 or " ")
-        for subfield in field.subfields:
-            etree.SubElement(element, _M + "subfield", code=subfield.code).text = _xml_safe(subfield.value)
-    return root
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _xml_safe(text: str) -> str:
     """XML 1.0 cannot carry most control characters; MARC data sometimes has them."""
-    return "".join(c if c in "\t\n\r" or ord(c) >= 0x20 else " " for c in text)
+    return _CONTROL.sub(" ", text)
+
+
+def _text(text: str) -> str:
+    """Character data as lxml writes it (so both MARCXML paths give the same bytes)."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    return _CONTROL.sub(" ", text) if _CONTROL.search(text) else text
+
+
+def _attribute(value: str) -> str:
+    return _text(value).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
 
 
 def to_marcxml(marc: bytes) -> bytes:
-    """One MARCXML `record` element (UTF-8, no XML declaration)."""
-    return etree.tostring(marcxml_element(parse(marc)), encoding="utf-8")
+    """One MARCXML `record` element (UTF-8, no XML declaration), written straight from the
+    stored ISO 2709 bytes: the bytes lxml writes for the element built from a pymarc Record, three times faster
+    (tests/index/records/test_marcxml.py)."""
+    parts = [f'<record xmlns="{MARCXML_NS}"><leader>{_text(iso2709.leader(marc))}</leader>']
+    for field in iso2709.fields(marc):
+        if isinstance(field, iso2709.ControlField):
+            parts.append(f'<controlfield tag="{_attribute(field.tag)}">{_text(field.data)}</controlfield>')
+            continue
+        parts.append(f'<datafield tag="{_attribute(field.tag)}" ind1="{_attribute(field.indicator1)}" '
+                     f'ind2="{_attribute(field.indicator2)}">')
+        parts.extend(f'<subfield code="{_attribute(code)}">{_text(value)}</subfield>' for code, value in field.subfields)
+        parts.append("</datafield>")
+    parts.append("</record>")
+    return "".join(parts).encode("utf-8")
+
+
+def marcxml_tree(marc: bytes) -> etree._Element:
+    """The MARCXML `record` element of a stored record, for embedding in a larger document."""
+    return etree.fromstring(to_marcxml(marc))
 
 
 def _subfields(field: pymarc.Field, codes: str) -> list[str]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from index.records.formats import marcxml_element, parse, to_dc, to_isbd
+from index.records.formats import marcxml_tree, to_dc, to_isbd
 from index.records.model import Holding
 from index.search import TitleRecord
 from zserver.sru.diagnostics import SruDiagnostic
@@ -66,7 +66,7 @@ class RecordSchema:
 
 
 def _marcxml(record: TitleRecord, _names: Mapping[str, str]) -> etree._Element:
-    return marcxml_element(parse(record.marc))
+    return marcxml_tree(record.marc)
 
 
 def _dc(record: TitleRecord, _names: Mapping[str, str]) -> etree._Element:
@@ -101,7 +101,7 @@ def holdings_element(holdings: Sequence[Holding], names: Mapping[str, str],
 def _opac(record: TitleRecord, names: Mapping[str, str]) -> etree._Element:
     root = etree.Element(f"{{{OPAC_NS}}}opacRecord", nsmap={None: OPAC_NS})
     bibliographic = etree.SubElement(root, f"{{{OPAC_NS}}}bibliographicRecord")
-    bibliographic.append(marcxml_element(parse(record.marc)))
+    bibliographic.append(marcxml_tree(record.marc))
     root.append(holdings_element(record.holdings, names))
     return root
 
