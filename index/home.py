@@ -32,8 +32,9 @@ max_message_size = 4194304   # largest PDU accepted and largest response sent, b
 max_record_size = 1048576    # exceptionalRecordSize offered in Init
 max_result_sets = 20         # result sets per Z39.50 session; beyond, the least recently used goes
 
-# The search engine behind the catalog, built from the search-key files: "whoosh" (default) or
-# "sqlite" (SQLite FTS5; several times faster to build and search, see bench/RESULTS.md).
+# The search engine behind the catalog, built from the search-key files: "whoosh" (default),
+# "sqlite" (SQLite FTS5) or "postings" (posting arrays searched with numpy: by far the fastest
+# to build and to search, and the smallest while serving; see bench/RESULTS.md).
 # After a change, `unikat index --full` builds the new engine's index.
 [index]
 engine = "whoosh"

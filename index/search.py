@@ -1,7 +1,7 @@
 """The catalog as the protocol layer sees it: databases, search, result sets, records, scan.
 
 This is the one narrow interface between `zserver` and the catalog. The search engine behind it
-(Whoosh or SQLite, see `index.engines`) is invisible to the protocol layer. Errors are
+(Whoosh, SQLite or posting arrays, see `index.engines`) is invisible to the protocol layer. Errors are
 `index.errors`.
 
 The authority file is its own database, `authorities`: authority records are titles of material

@@ -3,7 +3,7 @@
 `update` takes the titles the store marked pending (changed or deleted since the last run),
 appends their keys to the search-key files and replaces them in the index, then clears them.
 `rebuild` rewrites the search-key files from the whole store and builds a fresh index from
-those files. The index is the configured engine's (`index.engines`: Whoosh or SQLite).
+those files. The index is the configured engine's (`index.engines`: Whoosh, SQLite or posting arrays).
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ def update(home: Home, store: CatalogStore, *, progress: Progress | None = None,
 
 
 def rebuild(home: Home, store: CatalogStore, *, progress: Progress | None = None, procs: int = 1) -> int:
-    """Rewrite every search-key file and rebuild the index from them; returns the title count."""
+    """Rewrite every search-key file and build the index from the same keys in one pass; returns
+    the title count."""
     total = store.count_titles()
     files = SearchKeyFiles(home.searchkeys_dir)
     done = 0
@@ -75,12 +76,12 @@ def rebuild(home: Home, store: CatalogStore, *, progress: Progress | None = None
         for title in titles:
             done += 1
             if progress and done % 1000 == 0:
-                progress(done, 2 * total)
+                progress(done, total)
             yield title
 
     changed, deleted = store.pending()
-    files.write_full(counted(_title_keys(store, None, procs)))
-    count = engines.build(home, home.config(), counted(files.read_all()), procs=procs)
+    # one pass: each title's keys go to the search-key files, then into the index
+    count = engines.build(home, home.config(), counted(files.writing_full(_title_keys(store, None, procs))), procs=procs)
     store.clear_pending(changed + deleted)
     store.set_meta("indexed_at", time.strftime("%Y-%m-%d %H:%M:%S"))
     return count

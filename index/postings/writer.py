@@ -8,6 +8,7 @@ per-document write.
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import sqlite3
@@ -34,41 +35,35 @@ MAX_SEGMENTS = 12   # beyond this many segments an update asks for a full rebuil
 
 
 class _Segment:
-    """The postings of one segment while it is being built."""
+    """The postings of one segment while it is being built.
+
+    Each occurrence appends a provisional term id and its code; `dict.setdefault` with a running
+    counter assigns ids inside C loops (`array.extend(map(...))`), so ids are sparse. `write`
+    ranks the terms in lexicon order and renumbers the occurrences by that rank.
+    """
 
     def __init__(self) -> None:
-        self.ids: dict[str, dict[str, int]] = {}     # field -> term -> term id
-        self.terms: list[tuple[str, str]] = []       # term id -> (field, term)
-        self.positional: array = array("b")         # term id -> 1 if its positions are kept
+        self.ids: dict[str, dict[str, int]] = {}     # field -> term -> provisional id
+        self.counter = itertools.count()
         self.term_ids = array("q")
         self.codes = array("q")
         self.titles = 0
 
-    def _id(self, ids: dict[str, int], field: str, term: str, positional: bool) -> int:
-        found = ids.get(term)
-        if found is None:
-            found = ids[term] = len(self.terms)
-            self.terms.append((field, term))
-            self.positional.append(positional)
-        return found
-
     def add(self, title: TitleKeys) -> None:
         self.titles += 1
         base = title.isn << POSITION_BITS
-        term_ids, codes, new_id = self.term_ids, self.codes, self._id
+        term_ids, codes, counter = self.term_ids, self.codes, self.counter
         for name in WORD_FIELDS:
             keys = title.keys.get(name)
             if not keys:
                 continue
-            ids = self.ids.setdefault(name, {})
+            assign = self.ids.setdefault(name, {}).setdefault
             position = base
             for key in keys:
-                for word in key.split():
-                    found = ids.get(word)
-                    term_ids.append(found if found is not None else new_id(ids, name, word, True))
-                    codes.append(position)
-                    position += 1
-                position += GAP
+                words = key.split()
+                term_ids.extend(map(assign, words, counter))
+                codes.extend(range(position, position + len(words)))
+                position += len(words) + GAP
         for name in EXACT_FIELDS:
             self._keys(exact_field(name), title.keys.get(name), base)
         for name in KEY_FIELDS:
@@ -78,18 +73,25 @@ class _Segment:
             self._keys(name, keys, base)
 
     def _keys(self, field: str, keys: list[str] | None, base: int) -> None:
-        if not keys:
-            return
-        ids = self.ids.setdefault(field, {})
-        for key in keys:
-            if key:
-                found = ids.get(key)
-                self.term_ids.append(found if found is not None else self._id(ids, field, key, False))
-                self.codes.append(base)
+        if keys:
+            keys = [key for key in keys if key]
+            self.term_ids.extend(map(self.ids.setdefault(field, {}).setdefault, keys, self.counter))
+            self.codes.extend(itertools.repeat(base, len(keys)))
 
     def write(self, directory: Path, db: sqlite3.Connection, segment: int) -> None:
         """Write the segment's arrays and its lexicon rows (in the caller's transaction)."""
-        term_ids = np.frombuffer(self.term_ids, dtype=np.int64) if self.term_ids else np.zeros(0, np.int64)
+        fields, terms, provisional, positional = [], [], [], []
+        for field in sorted(self.ids):
+            ids = self.ids[field]
+            ordered = sorted(ids)
+            fields.extend(itertools.repeat(field, len(ordered)))
+            terms.extend(ordered)
+            provisional.extend(map(ids.__getitem__, ordered))
+            positional.extend(itertools.repeat(field in WORD_FIELDS, len(ordered)))
+        total = len(terms)
+        rank = np.zeros(max(provisional, default=-1) + 1, dtype=np.int64)
+        rank[np.array(provisional, dtype=np.int64)] = np.arange(total)
+        term_ids = rank[np.frombuffer(self.term_ids, dtype=np.int64)] if self.term_ids else np.zeros(0, np.int64)
         codes = np.frombuffer(self.codes, dtype=np.int64) if self.codes else np.zeros(0, np.int64)
         order = np.lexsort((codes, term_ids))
         term_ids, codes = term_ids[order], codes[order]
@@ -97,19 +99,17 @@ class _Segment:
         first = np.ones(len(codes), dtype=bool)          # first occurrence of a (term, ISN)
         first[1:] = (term_ids[1:] != term_ids[:-1]) | (isns[1:] != isns[:-1])
         docs, doc_terms = isns[first], term_ids[first]
-        positional = np.frombuffer(self.positional, dtype=np.int8).astype(bool) if self.positional else np.zeros(0, bool)
-        kept = positional[term_ids] if len(term_ids) else np.zeros(0, bool)
+        kept = np.array(positional, dtype=bool)[term_ids] if len(term_ids) else np.zeros(0, bool)
         positions, position_terms = codes[kept], term_ids[kept]
-        total = len(self.terms)
         docs_count = np.bincount(doc_terms, minlength=total)
         positions_count = np.bincount(position_terms, minlength=total)
-        docs_at = np.concatenate(([0], np.cumsum(docs_count)[:-1])) if total else docs_count
-        positions_at = np.concatenate(([0], np.cumsum(positions_count)[:-1])) if total else positions_count
+        docs_at = np.cumsum(docs_count) - docs_count
+        positions_at = np.cumsum(positions_count) - positions_count
         docs.astype("<i8").tofile(docs_path(directory, segment))
         positions.astype("<i8").tofile(positions_path(directory, segment))
-        rows = ((field, term, segment, int(docs_at[i]), int(docs_count[i]), int(positions_at[i]), int(positions_count[i]))
-                for i, (field, term) in sorted(enumerate(self.terms), key=lambda item: item[1]))
-        db.executemany("INSERT INTO terms VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        db.executemany("INSERT INTO terms VALUES (?, ?, ?, ?, ?, ?, ?)", zip(
+            fields, terms, itertools.repeat(segment), docs_at.tolist(), docs_count.tolist(),
+            positions_at.tolist(), positions_count.tolist(), strict=False))
         db.execute("INSERT INTO segments VALUES (?, ?)", (segment, self.titles))
 
 

@@ -8,6 +8,7 @@ publication, physical description, series, notes, standard number).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -35,13 +36,20 @@ def _xml_safe(text: str) -> str:
     return _CONTROL.sub(" ", text)
 
 
+_MARKUP = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _text(text: str) -> str:
     """Character data as lxml writes it (so both MARCXML paths give the same bytes)."""
+    if not _MARKUP.search(text):   # the common case: nothing to escape
+        return text
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
-    return _CONTROL.sub(" ", text) if _CONTROL.search(text) else text
+    return _CONTROL.sub(" ", text)
 
 
+@functools.lru_cache(maxsize=4096)
 def _attribute(value: str) -> str:
+    """An attribute value (tags, indicators, codes: few distinct ones, hence the cache)."""
     return _text(value).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
 
 

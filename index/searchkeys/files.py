@@ -5,8 +5,8 @@ the keywords of a key are its words. `IC.tsv` is the index control file, one lin
 ISN, sort title, sort author, year, language, material type, brief title, brief author, imprint.
 A full write lists titles in ISN order. An incremental update appends a section per changed
 title, opened by a tombstone line `ISN<TAB>` that voids that title's earlier lines (a deleted
-title is just the tombstone). `write_full` compacts the files again. The Whoosh index is built
-from what `read_all` returns.
+title is just the tombstone). `write_full` compacts the files again. A full rebuild builds the
+index from the titles as `writing_full` writes them (one pass); `read_all` reads them back.
 """
 
 from __future__ import annotations
@@ -58,25 +58,28 @@ class SearchKeyFiles:
 
     def write_full(self, titles: Iterable[TitleKeys]) -> int:
         """Rewrite every file from `titles` (in ISN order); returns the number of titles."""
+        return sum(1 for _ in self.writing_full(titles))
+
+    def writing_full(self, titles: Iterable[TitleKeys]) -> Iterator[TitleKeys]:
+        """Rewrite every file from `titles` (in ISN order), passing each title on once its lines
+        are written, so an index can be built from exactly these keys in the same pass."""
         self._compact_marker().unlink(missing_ok=True)
-        count = self._write(titles, mode="w", tombstones=False, deleted=())
+        yield from self._writing(titles, mode="w", tombstones=False, deleted=())
         self._compact_marker().write_text("search-key files in ISN order, no appended sections\n")
-        return count
 
     def append(self, titles: Iterable[TitleKeys], deleted: Iterable[int] = ()) -> int:
         """Append changed titles (each after a tombstone) and tombstones of deleted ones."""
         self._compact_marker().unlink(missing_ok=True)
-        return self._write(titles, mode="a", tombstones=True, deleted=deleted)
+        return sum(1 for _ in self._writing(titles, mode="a", tombstones=True, deleted=deleted))
 
-    def _write(self, titles: Iterable[TitleKeys], *, mode: str, tombstones: bool, deleted: Iterable[int]) -> int:
+    def _writing(self, titles: Iterable[TitleKeys], *, mode: str, tombstones: bool,
+                 deleted: Iterable[int]) -> Iterator[TitleKeys]:
         handles = self._open_all(mode)
-        count = 0
         try:
             for isn in deleted:
                 for handle in handles.values():
                     handle.write(f"{isn}\t\n")
             for title in titles:
-                count += 1
                 for name, values in title.keys.items():
                     handle = handles[name]
                     if tombstones:
@@ -85,10 +88,10 @@ class SearchKeyFiles:
                 if tombstones:
                     handles[CONTROL_FILE].write(f"{title.isn}\t\n")
                 handles[CONTROL_FILE].write(_control_line(title))
+                yield title
         finally:
             for handle in handles.values():
                 handle.close()
-        return count
 
     def _compact_marker(self) -> Path:
         return self.directory / "COMPACT"

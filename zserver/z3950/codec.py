@@ -337,6 +337,11 @@ def decode_pdu(data: bytes, charset: str = "utf-8") -> tuple[str, dict]:
         raise CodecError("truncated PDU")
     if end != len(data):
         raise CodecError(f"{len(data) - end} bytes after the PDU")
+    try:   # asn1tools follows indefinite lengths itself, except inside ANY, where it raises
+        name, value = specification().decode("PDU", data)
+        return name, _from_wire(value, charset)
+    except _VALUE_ERRORS:
+        pass   # normalise to definite lengths: decodes ANY too, and places errors precisely
     tag = _read_header(data, 0).tag
     definite, _ = _to_definite(data, 0, 0)
     try:
