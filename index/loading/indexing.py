@@ -8,6 +8,7 @@ those files. The index is the configured engine's (`index.engines`: Whoosh, SQLi
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from index.searchkeys.files import SearchKeyFiles
 from index.store.catalog import CatalogStore
 
 Progress = Callable[[int, int], None]   # (titles done, titles total)
+_BATCH = 8192   # titles handed to the extraction processes at a time
 
 
 def _extract(row: tuple[int, bytes, list]) -> TitleKeys:
@@ -39,7 +41,9 @@ def _title_keys(store: CatalogStore, isns: list[int] | None, procs: int = 1) -> 
         yield from map(_extract, rows)
         return
     with multiprocessing.get_context("fork").Pool(procs) as pool:
-        yield from pool.imap(_extract, rows, chunksize=256)
+        # in batches: Pool.imap would read every row at once and queue results without bound
+        while batch := list(itertools.islice(rows, _BATCH)):
+            yield from pool.imap(_extract, batch, chunksize=256)
 
 
 def update(home: Home, store: CatalogStore, *, progress: Progress | None = None, procs: int = 1) -> tuple[int, int]:

@@ -1,6 +1,7 @@
 """The posting-array engine as `Catalog` uses it: result sets are sorted ISN arrays.
 
-Segments are memory-mapped, so worker processes share their pages. `refresh` takes up a new
+Segment files are read a slice at a time (pread), through the kernel's page cache that all
+worker processes share. `refresh` takes up a new
 segment (an update) or a new directory (a full rebuild) at most as often as `Catalog` asks.
 """
 
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import mmap
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,19 +37,34 @@ class ArrayHits:
         return self.isns
 
 
-def _mapped(path: Path) -> np.ndarray:
-    """The file as a read-only array over a shared mapping (pages shared by all workers)."""
-    if not path.exists() or path.stat().st_size == 0:
-        return EMPTY
-    with open(path, "rb") as handle:
-        return np.frombuffer(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ), dtype="<i8")
+class _PostingFile:
+    """One segment file of int64 values, read a slice at a time with pread(2).
+
+    Not memory-mapped on purpose: the pages stay in the kernel's page cache, shared by every
+    worker and reclaimable, and a worker's memory holds only the slices it is using (as Zebra
+    and SQLite read their files)."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_RDONLY) if path.exists() else None
+
+    def __getitem__(self, wanted: slice) -> np.ndarray:
+        count = wanted.stop - wanted.start
+        if self.fd is None or count <= 0:
+            return EMPTY
+        data = os.pread(self.fd, 8 * count, 8 * wanted.start)
+        return np.frombuffer(data, dtype="<i8").astype(np.int64, copy=False)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 @dataclass
 class _Segment:
     number: int
-    docs: np.ndarray
-    positions: np.ndarray
+    docs: _PostingFile
+    positions: _PostingFile
     dropped: np.ndarray     # ISNs whose postings in this segment are void (replaced or deleted later)
 
     def valid(self, isns: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -80,8 +95,8 @@ class PostingsEngine:
         segments = {}
         for number in numbers:
             old = self._segments.get(number)
-            docs = old.docs if old else _mapped(docs_path(self.directory, number))
-            positions = old.positions if old else _mapped(positions_path(self.directory, number))
+            docs = old.docs if old else _PostingFile(docs_path(self.directory, number))
+            positions = old.positions if old else _PostingFile(positions_path(self.directory, number))
             segments[number] = _Segment(number, docs, positions, dropped[dropped[:, 1] > number, 0])
         self._segments = segments
         self._all: np.ndarray | None = None
@@ -89,6 +104,9 @@ class PostingsEngine:
 
     def close(self) -> None:
         self.db.close()
+        for segment in self._segments.values():
+            segment.docs.close()
+            segment.positions.close()
         self._segments = {}
 
     def refresh(self) -> None:
@@ -98,7 +116,7 @@ class PostingsEngine:
         except FileNotFoundError:   # a rebuild is just swapping directories
             return
         if inode != self._inode:
-            self.db.close()
+            self.close()
             self._open()
         elif self.db.execute("PRAGMA data_version").fetchone()[0] != self._version:
             self._load_segments()

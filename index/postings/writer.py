@@ -45,11 +45,16 @@ class _Segment:
     def __init__(self) -> None:
         self.ids: dict[str, dict[str, int]] = {}     # field -> term -> provisional id
         self.counter = itertools.count()
-        self.term_ids = array("q")
+        self.term_ids = array("i")    # provisional ids, one per occurrence (2**31 per segment)
         self.codes = array("q")
         self.titles = 0
+        self.last_isn = -1
 
     def add(self, title: TitleKeys) -> None:
+        """Add a title; titles come in ascending ISN order."""
+        if title.isn <= self.last_isn:
+            raise ValueError(f"titles out of ISN order: {title.isn} after {self.last_isn}")
+        self.last_isn = title.isn
         self.titles += 1
         base = title.isn << POSITION_BITS
         term_ids, codes, counter = self.term_ids, self.codes, self.counter
@@ -89,20 +94,28 @@ class _Segment:
             provisional.extend(map(ids.__getitem__, ordered))
             positional.extend(itertools.repeat(field in WORD_FIELDS, len(ordered)))
         total = len(terms)
-        rank = np.zeros(max(provisional, default=-1) + 1, dtype=np.int64)
-        rank[np.array(provisional, dtype=np.int64)] = np.arange(total)
-        term_ids = rank[np.frombuffer(self.term_ids, dtype=np.int64)] if self.term_ids else np.zeros(0, np.int64)
-        codes = np.frombuffer(self.codes, dtype=np.int64) if self.codes else np.zeros(0, np.int64)
-        order = np.lexsort((codes, term_ids))
-        term_ids, codes = term_ids[order], codes[order]
+        rank = np.zeros(max(provisional, default=-1) + 1, dtype=np.int32)
+        rank[np.array(provisional, dtype=np.int64)] = np.arange(total, dtype=np.int32)
+        term_ids = rank[np.frombuffer(self.term_ids, dtype=np.int32)] if self.term_ids else np.zeros(0, np.int32)
+        del rank, provisional
+        # titles were added in ISN order and positions grow within a title, so a stable sort by
+        # term leaves each term's codes sorted
+        order = np.argsort(term_ids, kind="stable")
+        term_ids = term_ids[order]
+        codes = np.frombuffer(self.codes, dtype=np.int64)[order] if self.codes else np.zeros(0, np.int64)
+        del order
+        self.term_ids, self.codes = array("i"), array("q")
         isns = codes >> POSITION_BITS
         first = np.ones(len(codes), dtype=bool)          # first occurrence of a (term, ISN)
         first[1:] = (term_ids[1:] != term_ids[:-1]) | (isns[1:] != isns[:-1])
         docs, doc_terms = isns[first], term_ids[first]
+        del isns, first
         kept = np.array(positional, dtype=bool)[term_ids] if len(term_ids) else np.zeros(0, bool)
         positions, position_terms = codes[kept], term_ids[kept]
+        del codes, kept, term_ids
         docs_count = np.bincount(doc_terms, minlength=total)
         positions_count = np.bincount(position_terms, minlength=total)
+        del doc_terms, position_terms
         docs_at = np.cumsum(docs_count) - docs_count
         positions_at = np.cumsum(positions_count) - positions_count
         docs.astype("<i8").tofile(docs_path(directory, segment))
@@ -158,7 +171,7 @@ def update(directory: Path, changed: Iterable[TitleKeys], deleted: Iterable[int]
     try:
         number = (db.execute("SELECT max(id) FROM segments").fetchone()[0] or 0) + 1
         segment = _Segment()
-        for title in changed:
+        for title in sorted(changed, key=lambda t: t.isn):   # the segment needs ISN order
             segment.add(title)
         with db:
             segment.write(directory, db, number)   # files first: readers only see committed rows

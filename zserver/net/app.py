@@ -19,6 +19,7 @@ It must not know what a PDU or a query means.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import socket
@@ -241,6 +242,22 @@ def _supervise(home: Home, sock: socket.socket, workers: int) -> int:
     return 1 if failed else 0
 
 
+def _preload() -> None:
+    """Build, before forking, what every worker builds on its first request (the compiled ASN.1
+    specification, about 20 MB; the query grammars), so the workers share those pages instead
+    of each holding a copy; then freeze the heap so the workers' garbage collector does not
+    copy it by touching it."""
+    from zserver.querylang.ccl import _parser as ccl_parser
+    from zserver.querylang.cql import _parser as cql_parser
+    from zserver.z3950.codec import specification
+
+    specification()
+    ccl_parser()
+    cql_parser()
+    gc.collect()
+    gc.freeze()
+
+
 def serve(home: Home, host: str | None = None, port: int | None = None, workers: int | None = None) -> int:
     """Serve Z39.50 on host:port with `workers` processes; None takes `[server]` from
     unikat.toml (host 127.0.0.1, port 2100, workers 2). Port 0 picks a free port; the
@@ -253,6 +270,8 @@ def serve(home: Home, host: str | None = None, port: int | None = None, workers:
     if not engines.index_ready(home, config):
         _supervisor_log(f"no index of the current layout in {engines.index_dir(home, config)}: building it first")
     Catalog(home).close()   # builds a missing index once, here, not in every worker
+    if workers > 1:
+        _preload()
     sock = _listen(host, port)
     _supervisor_log(f"listening on {host}:{sock.getsockname()[1]} with {max(1, workers)} worker(s)")
     if workers <= 1:
