@@ -94,6 +94,7 @@ class Catalog:
             rebuild(home, self.store)
         self.engine = engines.open_engine(home, self.config)
         self._holders = self.store.holding_libraries()   # each holding library is a database too
+        self._authorities = self.store.has_authorities()
         self._store_version = self.store.data_version()
         self._checked = time.monotonic()
 
@@ -130,6 +131,7 @@ class Catalog:
             if version != self._store_version:   # a load committed: holders may have changed
                 self._store_version = version
                 self._holders = self.store.holding_libraries()
+                self._authorities = self.store.has_authorities()
 
     def search(self, node: Node, database: Database, result_sets: Mapping[str, ResultSet] | None = None,
                *, ranked: bool = False) -> ResultSet:
@@ -143,7 +145,7 @@ class Catalog:
 
         if database.authorities:
             node = And(node, _AUTHORITY)
-        elif database.library is None and self.store.has_authorities():
+        elif database.library is None and self._authorities:
             node = AndNot(node, _AUTHORITY)
         hits = self.engine.search(node, resolve, library=database.library, ranked=ranked)
         return ResultSet(hits, self.engine, database)
