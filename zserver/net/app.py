@@ -66,6 +66,9 @@ class ProtocolSwitch(Protocol, TimeoutMixin):
     factory: SwitchFactory
 
     def connectionMade(self) -> None:
+        # requests and answers are single messages: send each at once, never wait for an ACK
+        if hasattr(self.transport, "setTcpNoDelay"):
+            self.transport.setTcpNoDelay(True)
         self._inner: Protocol | None = None
         self._buffer = b""
         if self.factory.clock is not None:
@@ -157,7 +160,7 @@ def _run_worker(home: Home, sock: socket.socket, log: Callable[[str], None] = st
     config = home.config()
     z3950 = Z3950Factory(home, log=log, clock=reactor)
     idle = float(config.server.get("idle_timeout", DEFAULT_IDLE_TIMEOUT))
-    switch = SwitchFactory(z3950, http=http_site, idle_timeout=idle, clock=reactor)
+    switch = SwitchFactory(z3950, http=lambda catalog: http_site(catalog, log=log), idle_timeout=idle, clock=reactor)
     reactor.adoptStreamPort(sock.fileno(), sock.family, switch)
     sock.close()    # the reactor holds its own duplicate of the descriptor
     reactor.addSystemEventTrigger("before", "shutdown", z3950.close_all)

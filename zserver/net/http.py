@@ -34,6 +34,7 @@ from twisted.web import http, resource, server
 
 from index.errors import RecordNotFound
 from index.search import Catalog
+from zserver.net.z3950 import stderr_log
 from zserver.sru.diagnostics import SruDiagnostic, SruDiagnosticCode
 from zserver.sru.handler import SruState, failure, handle
 from zserver.sru.request import FormError, SruSettings, decode_form, parse_request
@@ -153,10 +154,16 @@ class HttpCore:
 
 
 class _Request(server.Request):
-    """A request that stops buffering a body beyond MAX_BODY_BYTES (and notes it)."""
+    """A request that stops buffering a body beyond MAX_BODY_BYTES (and notes it), and
+    notes when it was complete (for the access log)."""
 
     body_too_large = False
     _body_size = 0
+    started = 0.0
+
+    def process(self) -> None:
+        self.started = time.perf_counter()
+        super().process()
 
     def gotLength(self, length: int | None) -> None:
         if length is not None and length > MAX_BODY_BYTES:
@@ -226,9 +233,26 @@ def _host(request: server.Request) -> tuple[str | None, int | None]:
     return getattr(address, "host", None), getattr(address, "port", None)
 
 
-def http_site(catalog: Catalog, *, clock: Callable[[], float] = time.time) -> server.Site:
+class _Site(server.Site):
+    """twisted.web's Site, with one access-log line per request in our log format."""
+
+    def __init__(self, root: resource.Resource, log: Callable[[str], None]) -> None:
+        super().__init__(root)
+        self.access_log = log
+
+    def log(self, request: _Request) -> None:   # twisted.web calls this when a request ends
+        address = request.getClientAddress()
+        peer = f"{getattr(address, 'host', address)}:{getattr(address, 'port', '')}"
+        elapsed = (time.perf_counter() - request.started) * 1000 if request.started else 0.0
+        uri = request.uri.decode("latin-1")
+        self.access_log(f"{peer} {request.method.decode('latin-1')} {uri[:500]} {request.code} "
+                        f"{request.sentLength}B {elapsed:.1f}ms")
+
+
+def http_site(catalog: Catalog, *, clock: Callable[[], float] = time.time,
+              log: Callable[[str], None] = stderr_log) -> server.Site:
     """The twisted.web Site serving SRU, the web page and static files from `catalog`."""
-    site = server.Site(HttpResource(HttpCore(catalog, clock=clock)))
+    site = _Site(HttpResource(HttpCore(catalog, clock=clock)), log)
     site.requestFactory = _Request
     site.protocol = _Channel
     site.displayTracebacks = False

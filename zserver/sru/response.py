@@ -15,12 +15,13 @@ Element order follows the SRU 1.2 `srw-types.xsd` and the searchRetrieve 1.0 (SR
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from lxml import etree
 
-from index.records.formats import marcxml_tree, to_dc, to_isbd
+from index.records.formats import marcxml_tree, to_dc, to_isbd, to_marcxml
 from index.records.model import Holding
 from index.search import TitleRecord
 from zserver.sru.diagnostics import SruDiagnostic
@@ -62,11 +63,11 @@ class RecordSchema:
     title: str
     aliases: tuple[str, ...]
     holdings: bool
-    render: Callable[[TitleRecord, Mapping[str, str]], etree._Element]
+    render: Callable[[TitleRecord, Mapping[str, str]], etree._Element | bytes]
 
 
-def _marcxml(record: TitleRecord, _names: Mapping[str, str]) -> etree._Element:
-    return marcxml_tree(record.marc)
+def _marcxml(record: TitleRecord, _names: Mapping[str, str]) -> bytes:
+    return to_marcxml(record.marc)   # spliced into the serialized response (see _Builder.record)
 
 
 def _dc(record: TitleRecord, _names: Mapping[str, str]) -> etree._Element:
@@ -129,12 +130,12 @@ def find_schema(name: str) -> RecordSchema | None:
     return None
 
 
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def xml_text(text: str) -> str:
     """`text` with the characters XML 1.0 cannot carry replaced by U+FFFD."""
-    return "".join(
-        c if (c in "\t\n\r" or "\x20" <= c <= "\ud7ff" or "\ue000" <= c <= "\ufffd"
-              or c >= "\U00010000") else "\ufffd"
-        for c in text)
+    return _NOT_XML.sub("\ufffd", text)
 
 
 # --- the response documents ----------------------------------------------------------------
@@ -145,9 +146,16 @@ class RecordOut:
 
     position: int
     schema: str
-    data: etree._Element | None = None
+    data: etree._Element | bytes | None = None
     diagnostic: SruDiagnostic | None = None
 
+
+# A serialized record travels through the tree as the text of this processing instruction and is
+# unwrapped by `serialize`. Escaped XML never contains "?>" (">" is always escaped), and text
+# from requests cannot form "<?" (its "<" is escaped), so the markers are unambiguous.
+_SPLICE = "unikat-record"
+_SPLICED_START = b"<?" + _SPLICE.encode() + b" "
+_SPLICED = re.compile(rb"<\?" + _SPLICE.encode() + rb" (.*?)\?>", re.S)
 
 _MESSAGES_NOT_IN_TABLE = {235: "Database does not exist"}
 """Standard messages of codes that `sru.diagnostics` does not list (yet)."""
@@ -200,13 +208,21 @@ class _Builder:
             if value is not None:
                 self.add(echoed, field_name, value)
 
-    def record(self, parent: etree._Element, schema: str, data: etree._Element,
+    def record(self, parent: etree._Element, schema: str, data: etree._Element | bytes,
                escaping: Escaping, position: int | None) -> None:
+        """One record. `data` as bytes is a serialized element: it goes into the response as it
+        is (`serialize` splices it in), not parsed into the tree to be serialized again."""
         record = self.add(parent, "record")
         self.add(record, "recordSchema", schema)
         self.add(record, "recordPacking" if self.version.is_1x else "recordXMLEscaping", escaping.value)
         holder = self.add(record, "recordData")
-        if escaping is Escaping.XML:
+        if isinstance(data, bytes):
+            text = data.decode("utf-8")
+            if escaping is Escaping.XML:
+                holder.append(etree.ProcessingInstruction(_SPLICE, text))
+            else:
+                holder.text = text
+        elif escaping is Escaping.XML:
             holder.append(data)
         else:
             holder.text = etree.tostring(data, encoding="unicode")
@@ -303,4 +319,7 @@ def serialize(root: etree._Element, *, stylesheet: str | None = None) -> bytes:
     head = b'<?xml version="1.0" encoding="UTF-8"?>\n'
     if stylesheet:
         head += f'<?xml-stylesheet type="text/xsl" href="{stylesheet}"?>\n'.encode()
-    return head + etree.tostring(root, encoding="utf-8")
+    body = etree.tostring(root, encoding="utf-8")
+    if _SPLICED_START in body:
+        body = _SPLICED.sub(rb"\1", body)
+    return head + body

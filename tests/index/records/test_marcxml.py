@@ -7,7 +7,7 @@ import pytest
 from conftest import SAMPLE_DATA, shared
 from lxml import etree
 
-from index.records.formats import MARCXML_NS, marcxml_tree, parse, to_marcxml
+from index.records.formats import MARCXML_NS, _whole_record_marcxml, marcxml_tree, parse, to_marcxml
 
 
 def _stored(records) -> list[bytes]:
@@ -68,3 +68,14 @@ def test_markup_and_control_characters_are_escaped_as_lxml_does():
     marc = record.as_marc()
     assert to_marcxml(marc) == _by_pymarc(marc)
     assert marcxml_tree(marc).find("{http://www.loc.gov/MARC21/slim}controlfield").text == "a&b<c>"
+
+
+def test_odd_indicators_and_codes_take_the_field_by_field_path_with_the_same_result():
+    record = pymarc.Record(force_utf8=True)
+    record.leader = pymarc.Leader("00000nam a2200000 a 4500")
+    record.add_field(pymarc.Field(tag="001", data="x\x1fy"))
+    record.add_field(pymarc.Field(tag="245", indicators=["&", '"'], subfields=[
+        pymarc.Subfield("<", "odd code"), pymarc.Subfield("a", "plain")]))
+    marc = record.as_marc()
+    assert _whole_record_marcxml(marc) is None
+    assert to_marcxml(marc) == _by_pymarc(marc)
