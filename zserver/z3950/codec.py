@@ -258,18 +258,21 @@ def _to_definite(buf: bytes, offset: int, depth: int) -> tuple[bytes, int]:
 
 
 def _from_wire(value: Any, charset: str) -> Any:
-    if isinstance(value, str):
+    kind = type(value)   # exact types: asn1tools builds only these (and this runs per node)
+    if kind is str:
+        if value.isascii():
+            return value
         try:
             return value.encode("latin-1").decode(charset)
         except UnicodeError:
             return value
-    if isinstance(value, dict):
+    if kind is dict:
         return {key: _from_wire(item, charset) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_from_wire(item, charset) for item in value]
-    if isinstance(value, tuple):
+    if kind is tuple:
         return tuple(_from_wire(item, charset) for item in value)
-    if isinstance(value, bytearray):
+    if kind is list:
+        return [_from_wire(item, charset) for item in value]
+    if kind is bytearray:
         return bytes(value)
     return value
 
