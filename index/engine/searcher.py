@@ -21,8 +21,8 @@ from index import errors
 from index.engine.compile import DocnumSet, compile_query
 from index.engine.keytable import KeyTable
 from index.query import Node
+from index.searchkeys import queryterms
 from index.searchkeys.normalize import normalize
-from index.searchkeys.spec import BY_NAME, IndexKind
 
 
 @dataclass
@@ -178,13 +178,7 @@ class Engine:
         Scans the whole-field keys of word indexes (what a librarian browses) and the keys of key
         indexes, with the number of titles each key occurs in.
         """
-        spec = BY_NAME.get(index)
-        if spec is None:
-            raise errors.UnknownSearchKey(index)
-        if spec.kind is IndexKind.YEAR:
-            raise errors.UnsupportedRelation("scan on year")
-        if index == "isn":
-            raise errors.UnknownSearchKey("isn cannot be scanned")
+        spec = queryterms.scannable(index)
         start_key = normalize(start)
         if spec.exact_keys_in_table:
             pairs, position = self._keys.scan(index, start_key, count, preferred_position)

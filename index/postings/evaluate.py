@@ -23,7 +23,6 @@ from index.query import (
     Node,
     Or,
     Prox,
-    ProximityUnit,
     Relation,
     ResultSetRef,
     Term,
@@ -268,20 +267,9 @@ class Evaluator:
 
     # -- proximity -----------------------------------------------------------------------------
     def prox(self, node: Prox) -> np.ndarray:
-        if node.relation not in (Relation.LE, Relation.LT):
-            raise errors.UnsupportedProximity(f"proximity relation {node.relation.value} (this engine: <= and <)")
-        left, right = node.left, node.right
-        if not (isinstance(left, Term) and isinstance(right, Term)):
-            raise errors.UnsupportedProximity("proximity needs a search term on each side")
-        spec = BY_NAME.get(left.index)
-        if left.index != right.index or spec is None or spec.kind is not IndexKind.WORDS:
-            raise errors.UnsupportedProximity("proximity needs two terms of the same word index")
-        if node.unit is not ProximityUnit.WORD:
-            raise errors.UnsupportedProximity("this engine measures proximity in words only")
-        distance = node.distance - 1 if node.relation is Relation.LT else node.distance
-        if distance < 1:
-            raise errors.UnsupportedProximity("distance below one")
-        distance = min(distance, GAP - 1)    # never across two keys of the field
+        proximity = queryterms.word_proximity(node)
+        spec, left, right = proximity.spec, proximity.left, proximity.right
+        distance = min(proximity.distance, GAP - 1)    # never across two keys of the field
         first = self.phrase(spec.name, normalize(left.text).split(), Truncation.NONE)
         second = self.phrase(spec.name, normalize(right.text).split(), Truncation.NONE)
         self.scored.extend(Scored(spec.name, word) for t in (left, right) for word in normalize(t.text).split())

@@ -18,6 +18,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from index import controltable
 from index.searchkeys.spec import INDEXES, IndexKind
 
 LEXICON = "lexicon.sqlite"
@@ -40,14 +41,7 @@ CREATE TABLE IF NOT EXISTS terms (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS segments (id INTEGER PRIMARY KEY, titles INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dropped (isn INTEGER NOT NULL, segment INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS control (
-    isn         INTEGER PRIMARY KEY,
-    sort_title  TEXT NOT NULL,
-    sort_author TEXT NOT NULL,
-    year        INTEGER NOT NULL,
-    brief       TEXT NOT NULL
-);
-"""
+""" + controltable.SCHEMA
 
 
 def exact_field(name: str) -> str:

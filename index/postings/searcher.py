@@ -7,7 +7,6 @@ segment (an update) or a new directory (a full rebuild) at most as often as `Cat
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -16,15 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from index import errors
+from index import controltable
 from index.engine.searcher import Brief, ScanEntry
 from index.postings.evaluate import EMPTY, Evaluator, Scored, intersect, unite
 from index.postings.layout import LEXICON, POSITION_BITS, connect, docs_path, exact_field, positions_path
 from index.query import Node
+from index.searchkeys import queryterms
 from index.searchkeys.normalize import normalize
-from index.searchkeys.spec import BY_NAME, IndexKind
-
-SORT_COLUMNS = {"title": "sort_title", "author": "sort_author", "year": "year"}
+from index.searchkeys.spec import IndexKind
 
 
 @dataclass
@@ -206,22 +204,11 @@ class PostingsEngine:
                 order = np.argsort(scores if descending else -scores, kind="stable")
                 isns = isns[order]
                 continue
-            column = SORT_COLUMNS.get(key)
-            if column is None:
-                raise errors.UnknownSortKey(key)
-            values = dict(self.db.execute(
-                f"SELECT isn, {column} FROM control WHERE isn IN (SELECT value FROM json_each(?))",
-                (json.dumps(isns.tolist()),)))
-            listed = sorted(isns.tolist(), key=lambda isn: values.get(isn, ""), reverse=descending)
-            isns = np.array(listed, dtype=np.int64)
+            isns = np.array(controltable.sorted_by(self.db, isns.tolist(), key, descending), dtype=np.int64)
         return ArrayHits(isns, hits.scored)
 
     def scan(self, index: str, start: str, *, count: int, preferred_position: int = 1) -> tuple[list[ScanEntry], int]:
-        spec = BY_NAME.get(index)
-        if spec is None or index == "isn":
-            raise errors.UnknownSearchKey(index)
-        if spec.kind is IndexKind.YEAR:
-            raise errors.UnsupportedRelation("scan on year")
+        spec = queryterms.scannable(index)
         field_name = exact_field(index) if spec.kind is IndexKind.WORDS and spec.exact else index
         start_key = normalize(start)
         query = ("SELECT term, sum(docs) FROM terms WHERE field = ? AND term {} ? GROUP BY term "
@@ -244,12 +231,4 @@ class PostingsEngine:
         return hits.isns[start:start + count].tolist()
 
     def briefs(self, hits: ArrayHits, start: int, count: int) -> list[Brief]:
-        wanted = hits.isns[start:start + count].tolist()
-        stored = dict(self.db.execute(
-            "SELECT isn, brief FROM control WHERE isn IN (SELECT value FROM json_each(?))", (json.dumps(wanted),)))
-        briefs = []
-        for isn in wanted:
-            title, author, year, imprint, mtype, language = json.loads(stored[isn])
-            briefs.append(Brief(isn, title, author, year, imprint, mtype, language))
-        return briefs
-
+        return controltable.briefs(self.db, hits.isns[start:start + count].tolist())

@@ -9,7 +9,6 @@ per-document write.
 from __future__ import annotations
 
 import itertools
-import json
 import shutil
 import sqlite3
 from array import array
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index import controltable
 from index.postings.layout import (
     EXACT_FIELDS,
     GAP,
@@ -126,13 +126,6 @@ class _Segment:
         db.execute("INSERT INTO segments VALUES (?, ?)", (segment, self.titles))
 
 
-def _control_rows(titles: list[TitleKeys]) -> Iterable[tuple]:
-    for title in titles:
-        c = title.control
-        brief = json.dumps([c.title, c.author, c.year, c.imprint, c.material_type, c.language], ensure_ascii=False)
-        yield title.isn, c.sort_title, c.sort_author, c.year or 0, brief
-
-
 def build(directory: Path, titles: Iterable[TitleKeys], *, progress: Callable[[int], None] | None = None) -> int:
     """Build a fresh index in `directory` (replacing one there); returns the number of titles."""
     staging = directory.with_name(directory.name + ".new")
@@ -148,11 +141,11 @@ def build(directory: Path, titles: Iterable[TitleKeys], *, progress: Callable[[i
             segment.add(title)
             batch.append(title)
             if len(batch) == 1000:
-                db.executemany("INSERT OR REPLACE INTO control VALUES (?, ?, ?, ?, ?)", _control_rows(batch))
+                controltable.write(db, batch)
                 batch = []
                 if progress:
                     progress(segment.titles)
-        db.executemany("INSERT OR REPLACE INTO control VALUES (?, ?, ?, ?, ?)", _control_rows(batch))
+        controltable.write(db, batch)
         segment.write(staging, db, 1)
     db.execute("PRAGMA journal_mode = WAL")
     db.close()
@@ -177,7 +170,7 @@ def update(directory: Path, changed: Iterable[TitleKeys], deleted: Iterable[int]
             segment.write(directory, db, number)   # files first: readers only see committed rows
             db.executemany("INSERT INTO dropped VALUES (?, ?)", [(isn, number) for isn in gone])
             db.executemany("DELETE FROM control WHERE isn = ?", [(isn,) for isn in gone])
-            db.executemany("INSERT INTO control VALUES (?, ?, ?, ?, ?)", _control_rows(changed))
+            controltable.write(db, changed)
         return len(changed)
     finally:
         db.close()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from index import errors
-from index.query import Completeness, Position, Relation, Structure, Term, Truncation
+from index.query import Completeness, Position, Prox, ProximityUnit, Relation, Structure, Term, Truncation
 from index.searchkeys.normalize import normalize, normalize_isbn, normalize_issn, normalize_lccn, normalize_number
 from index.searchkeys.spec import BY_NAME, IndexKind, IndexSpec
 
@@ -21,6 +21,16 @@ def index_spec(term: Term) -> IndexSpec:
     spec = BY_NAME.get(term.index)
     if spec is None:
         raise errors.UnknownSearchKey(term.index)
+    return spec
+
+
+def scannable(index: str) -> IndexSpec:
+    """The index a Scan names; years and ISNs are not scanned."""
+    spec = BY_NAME.get(index)
+    if spec is None or index == "isn":
+        raise errors.UnknownSearchKey(index)
+    if spec.kind is IndexKind.YEAR:
+        raise errors.UnsupportedRelation("scan on year")
     return spec
 
 
@@ -163,3 +173,32 @@ def year_range(term: Term) -> YearRange:
 
 def _year(text: str) -> str:
     return f"{int(text):04d}"
+
+
+@dataclass(frozen=True)
+class WordProximity:
+    """Two terms of one word index at most `distance` words apart (`distance` >= 1)."""
+
+    spec: IndexSpec
+    left: Term
+    right: Term
+    distance: int
+
+
+def word_proximity(node: Prox) -> WordProximity:
+    """A proximity node as the engines that count in words read it (SQLite and posting
+    arrays; Whoosh also takes `=` and field units)."""
+    if node.relation not in (Relation.LE, Relation.LT):
+        raise errors.UnsupportedProximity(f"proximity relation {node.relation.value} (this engine: <= and <)")
+    left, right = node.left, node.right
+    if not (isinstance(left, Term) and isinstance(right, Term)):
+        raise errors.UnsupportedProximity("proximity needs a search term on each side")
+    spec = BY_NAME.get(left.index)
+    if left.index != right.index or spec is None or spec.kind is not IndexKind.WORDS:
+        raise errors.UnsupportedProximity("proximity needs two terms of the same word index")
+    if node.unit is not ProximityUnit.WORD:
+        raise errors.UnsupportedProximity("this engine measures proximity in words only")
+    distance = node.distance - 1 if node.relation is Relation.LT else node.distance
+    if distance < 1:
+        raise errors.UnsupportedProximity("distance below one")
+    return WordProximity(spec, left, right, distance)

@@ -21,7 +21,6 @@ from index.query import (
     Node,
     Or,
     Prox,
-    ProximityUnit,
     Relation,
     ResultSetRef,
     Term,
@@ -30,7 +29,7 @@ from index.query import (
 from index.searchkeys import queryterms
 from index.searchkeys.normalize import normalize
 from index.searchkeys.queryterms import WordsKind
-from index.searchkeys.spec import BY_NAME, IndexKind, IndexSpec
+from index.searchkeys.spec import IndexKind, IndexSpec
 
 
 @dataclass(frozen=True)
@@ -169,19 +168,8 @@ class Compiler:
 
     # -- proximity -----------------------------------------------------------------------------
     def prox(self, node: Prox) -> Compiled:
-        if node.relation not in (Relation.LE, Relation.LT):
-            raise errors.UnsupportedProximity(f"proximity relation {node.relation.value} (this engine: <= and <)")
-        left, right = node.left, node.right
-        if not (isinstance(left, Term) and isinstance(right, Term)):
-            raise errors.UnsupportedProximity("proximity needs a search term on each side")
-        spec = BY_NAME.get(left.index)
-        if left.index != right.index or spec is None or spec.kind is not IndexKind.WORDS:
-            raise errors.UnsupportedProximity("proximity needs two terms of the same word index")
-        if node.unit is not ProximityUnit.WORD:
-            raise errors.UnsupportedProximity("this engine measures proximity in words only")
-        distance = node.distance - 1 if node.relation is Relation.LT else node.distance
-        if distance < 1:
-            raise errors.UnsupportedProximity("distance below one")
+        proximity = queryterms.word_proximity(node)
+        spec, left, right, distance = proximity.spec, proximity.left, proximity.right, proximity.distance
         phrases = [quote(normalize(t.text)) for t in (left, right)]
         near = f"{spec.name} : NEAR({phrases[0]} {phrases[1]}, {distance - 1})"
         if node.ordered or node.exclusion:

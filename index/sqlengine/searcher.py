@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index import errors
+from index import controltable
 from index.engine.searcher import Brief, ScanEntry
 from index.query import Node
+from index.searchkeys import queryterms
 from index.searchkeys.normalize import normalize
-from index.searchkeys.spec import BY_NAME, IndexKind
+from index.searchkeys.spec import IndexKind
 from index.sqlengine.compile import Compiler, Sql, as_sql
 from index.sqlengine.store import connect
-
-SORT_COLUMNS = {"title": "sort_title", "author": "sort_author", "year": "year"}
 
 
 @dataclass
@@ -70,21 +68,11 @@ class SqlEngine:
                 scores = self._scores(hits)
                 isns.sort(key=lambda isn: scores.get(isn, 0.0), reverse=not descending)
                 continue
-            column = SORT_COLUMNS.get(key)
-            if column is None:
-                raise errors.UnknownSortKey(key)
-            values = dict(self.db.execute(
-                f"SELECT isn, {column} FROM control WHERE isn IN (SELECT value FROM json_each(?))",
-                (json.dumps(isns),)))
-            isns.sort(key=lambda isn: values.get(isn, ""), reverse=descending)
+            isns = controltable.sorted_by(self.db, isns, key, descending)
         return SqlHits(isns, hits.ranking, scores)
 
     def scan(self, index: str, start: str, *, count: int, preferred_position: int = 1) -> tuple[list[ScanEntry], int]:
-        spec = BY_NAME.get(index)
-        if spec is None or index == "isn":
-            raise errors.UnknownSearchKey(index)
-        if spec.kind is IndexKind.YEAR:
-            raise errors.UnsupportedRelation("scan on year")
+        spec = queryterms.scannable(index)
         start_key = normalize(start)
         before_count = max(preferred_position - 1, 0)
         if spec.exact_keys_in_table or spec.kind is IndexKind.KEY:
@@ -100,11 +88,4 @@ class SqlEngine:
         return hits.isns[start:start + count]
 
     def briefs(self, hits: SqlHits, start: int, count: int) -> list[Brief]:
-        wanted = hits.isns[start:start + count]
-        stored = dict(self.db.execute(
-            "SELECT isn, brief FROM control WHERE isn IN (SELECT value FROM json_each(?))", (json.dumps(wanted),)))
-        briefs = []
-        for isn in wanted:
-            title, author, year, imprint, mtype, language = json.loads(stored[isn])
-            briefs.append(Brief(isn, title, author, year, imprint, mtype, language))
-        return briefs
+        return controltable.briefs(self.db, hits.isns[start:start + count])

@@ -15,12 +15,12 @@ updates are ordinary transactions, so readers see them at their next query.
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from index import controltable
 from index.searchkeys.extract import TitleKeys
 from index.searchkeys.spec import INDEXES, IndexKind
 
@@ -40,14 +40,7 @@ CREATE TABLE IF NOT EXISTS keys (
     PRIMARY KEY (field, key, isn)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS keys_by_isn ON keys (isn);
-CREATE TABLE IF NOT EXISTS control (
-    isn         INTEGER PRIMARY KEY,
-    sort_title  TEXT NOT NULL,
-    sort_author TEXT NOT NULL,
-    year        INTEGER NOT NULL,
-    brief       TEXT NOT NULL
-);
-"""
+""" + controltable.SCHEMA
 
 
 def connect(directory: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -76,10 +69,7 @@ def _write(db: sqlite3.Connection, titles: Iterable[TitleKeys]) -> int:
         db.executemany("INSERT OR IGNORE INTO keys VALUES (?, ?, ?)",
                        [(field, _key_value(field, key), title.isn)
                         for field in KEY_FIELDS for key in title.keys.get(field, ()) if key])
-        c = title.control
-        brief = json.dumps([c.title, c.author, c.year, c.imprint, c.material_type, c.language], ensure_ascii=False)
-        db.execute("INSERT OR REPLACE INTO control VALUES (?, ?, ?, ?, ?)",
-                   (title.isn, c.sort_title, c.sort_author, c.year or 0, brief))
+        controltable.write(db, [title])
     return count
 
 
