@@ -86,9 +86,12 @@ class PostingsEngine:
 
     def _load_segments(self) -> None:
         self._version = self.db.execute("PRAGMA data_version").fetchone()[0]
-        with self.db:   # one read transaction: segments and drops of the same commit
+        self.db.execute("BEGIN")   # one read transaction: segments and drops of the same commit
+        try:
             numbers = [row[0] for row in self.db.execute("SELECT id FROM segments ORDER BY id")]
             drops = self.db.execute("SELECT isn, max(segment) FROM dropped GROUP BY isn ORDER BY isn").fetchall()
+        finally:
+            self.db.execute("COMMIT")
         dropped = np.array(drops, dtype=np.int64).reshape(-1, 2)
         segments = {}
         for number in numbers:
