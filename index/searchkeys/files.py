@@ -24,6 +24,15 @@ def _clean(text: str) -> str:
     return text.replace("\t", " ").replace("\n", " ")
 
 
+def _key_lines(isn: int, values: list[str]) -> str:
+    """The lines of one title's keys in one file, built in one go (keys rarely need cleaning)."""
+    probe = "".join(values)
+    if "\t" in probe or "\n" in probe:
+        values = [_clean(value) for value in values]
+    prefix = f"{isn}\t"
+    return prefix + ("\n" + prefix).join(values) + "\n"
+
+
 def _control_line(keys: TitleKeys) -> str:
     c = keys.control
     fields = [c.sort_title, c.sort_author, "" if c.year is None else str(c.year), c.language,
@@ -84,7 +93,8 @@ class SearchKeyFiles:
                     handle = handles[name]
                     if tombstones:
                         handle.write(f"{title.isn}\t\n")
-                    handle.writelines(f"{title.isn}\t{_clean(v)}\n" for v in values)
+                    if values:
+                        handle.write(_key_lines(title.isn, values))
                 if tombstones:
                     handles[CONTROL_FILE].write(f"{title.isn}\t\n")
                 handles[CONTROL_FILE].write(_control_line(title))
