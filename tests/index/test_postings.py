@@ -3,6 +3,8 @@ operations phrases and proximity rest on."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from conftest import SAMPLE_DATA, load, make_home
@@ -109,3 +111,18 @@ def test_proximity_counts_positions_within_one_title_only():
     assert _followed_within(second, first, 1).tolist() == [2]
     assert _followed_within(first, second, 1).tolist() == []
     assert isns_of(_codes((1, 0), (1, 3), (7, 2))).tolist() == [1, 7]
+
+
+def test_an_open_catalog_takes_up_a_full_rebuild(tmp_path):
+    home = make_home(tmp_path / "home", (SAMPLE_DATA / "unikat.toml").read_text(), engine="postings")
+    load(home, "A", SAMPLE_DATA / "lib-a.mrc")
+    catalog = Catalog(home)
+    query = rpn_to_query(parse_pqf("@attr 1=4 history"))
+    before = catalog.search(query, catalog.database("unikat")).isns()
+    store = CatalogStore(home.store_path)
+    indexing.rebuild(home, store)   # a new directory replaces the one the catalog has open
+    store.close()
+    catalog.refresh(now=float("inf"))
+    assert catalog.engine._inode == os.stat(home.root / "postings" / "lexicon.sqlite").st_ino   # reopened
+    assert catalog.search(query, catalog.database("unikat")).isns() == before
+    assert catalog.scan("title", "history", count=3)[0]
