@@ -13,6 +13,7 @@ import argparse
 import functools
 import hashlib
 import json
+import multiprocessing
 import os
 import platform
 import random
@@ -505,6 +506,37 @@ def quantiles_ms(latencies: list[float]) -> dict[str, float]:
     else:
         cuts = statistics.quantiles(latencies, n=100, method="inclusive")
     return {"p50_ms": cuts[49] * 1000, "p95_ms": cuts[94] * 1000, "p99_ms": cuts[98] * 1000}
+
+
+def run_clients(server: Server, worker: Callable[[tuple], dict], mix: list, clients: int, seconds: float,
+                setting: object) -> tuple[list[dict], Monitor, float]:
+    """`clients` processes of `worker` against `server` for `seconds`, each on its own share of
+    `mix`, all starting together; returns their runs, the server's memory monitor and the start.
+    Each worker gets (port, database, share, setting, start_at, deadline)."""
+    shares = [mix[i::clients] or mix for i in range(clients)]
+    start_at = time.time() + 0.3 + 0.02 * clients    # every client connected before the clock starts
+    with Monitor(server.process.pid) as monitor, multiprocessing.Pool(clients) as pool:
+        runs = pool.map(worker, [(server.port, server.database, share, setting, start_at, start_at + seconds)
+                                 for share in shares])
+    return runs, monitor, start_at
+
+
+def measure_rows(servers: dict[str, Server], clients: list[int], settings: Iterable, key: str,
+                 measure: Callable[[Server, int, object], dict], label: Callable[[int, object], str],
+                 log: Callable[[str], None]) -> dict:
+    """Every client count × setting measured on every server: the rows, and each server's peak
+    PSS over all of them."""
+    rows = []
+    for count in clients:
+        for setting in settings:
+            row: dict = {"clients": count, key: setting}
+            for name, server in servers.items():
+                row[name] = measure(server, count, setting)
+            row["load_average"] = load_average()
+            rows.append(row)
+            log(describe(label(count, setting), row, servers))
+    peak = {name: max(row[name]["server_pss_mb"] for row in rows) for name in servers}
+    return {"runs": rows, "server_peak_pss_mb": peak}
 
 
 def summarize(runs: list[dict], started_at: float, server: Monitor | None = None) -> dict:

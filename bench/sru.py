@@ -18,7 +18,6 @@ Prints a table and writes bench/out/sru.json.
 from __future__ import annotations
 
 import http.client
-import multiprocessing
 import re
 import sys
 import time
@@ -26,14 +25,14 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from common import (
-    Monitor,
     Query,
     Server,
-    describe,
     lc_subset,
     load_average,
+    measure_rows,
     protocol_main,
     query_mix,
+    run_clients,
     summarize,
 )
 
@@ -111,11 +110,7 @@ def _client(args: tuple) -> dict:
 def measure(server: Server, queries: list[Query], clients: int, seconds: float, maximum: int) -> dict:
     """Requests/s, records/s and latency of `clients` concurrent connections for `seconds`."""
     mix = [(q.kind, q.cql) for q in queries if q.cql]
-    shares = [mix[i::clients] or mix for i in range(clients)]
-    start_at = time.time() + 0.3 + 0.02 * clients
-    with Monitor(server.process.pid) as monitor, multiprocessing.Pool(clients) as pool:
-        runs = pool.map(_client, [(server.port, server.database, share, maximum, start_at, start_at + seconds)
-                                  for share in shares])
+    runs, monitor, start_at = run_clients(server, _client, mix, clients, seconds, maximum)
     return {**summarize(runs, start_at, monitor), "reconnects": sum(run["reconnects"] for run in runs)}
 
 
@@ -143,18 +138,11 @@ def run(size: int, servers: dict[str, Server], *, clients: list[int], seconds: f
     for difference in differences[:10]:
         log(f"  {difference}")
     result = {"records": size, "queries": [q.cql for q in queries], "hit_count_differences": differences,
-              "load_average_before": load_average(), "runs": []}
-    for count in clients:
-        for maximum in MAXIMUM_RECORDS:
-            row: dict = {"clients": count, "maximum_records": maximum}
-            for name, server in servers.items():
-                row[name] = measure(server, queries, count, seconds, maximum)
-            row["load_average"] = load_average()
-            result["runs"].append(row)
-            log(describe(f"{count:2} clients max {maximum:2}", row, servers))
-    result["server_peak_pss_mb"] = {name: max(row[name]["server_pss_mb"] for row in result["runs"])
-                                    for name in servers}
-    return result
+              "load_average_before": load_average()}
+    return {**result, **measure_rows(
+        servers, clients, MAXIMUM_RECORDS, "maximum_records",
+        lambda server, count, maximum: measure(server, queries, count, seconds, maximum),
+        lambda count, maximum: f"{count:2} clients max {maximum:2}", log)}
 
 
 def main() -> int:

@@ -18,7 +18,6 @@ writes bench/out/z3950.json with p50/p95/p99 overall and per query kind.
 
 from __future__ import annotations
 
-import multiprocessing
 import re
 import shutil
 import subprocess
@@ -27,14 +26,14 @@ import time
 from collections.abc import Callable
 
 from common import (
-    Monitor,
     Query,
     Server,
-    describe,
     lc_subset,
     load_average,
+    measure_rows,
     protocol_main,
     query_mix,
+    run_clients,
     scan_mix,
     summarize,
 )
@@ -72,12 +71,8 @@ def _client(args: tuple) -> dict:
 def measure(server: Server, queries: list[Query], clients: int, seconds: float, mode: str) -> dict:
     """Requests/s, records/s and latency of `clients` concurrent connections running `queries`
     (each client its own share of the mix) for `seconds`; the server's peak PSS meanwhile."""
-    shares = [[(q.kind, q.pqf) for q in queries[i::clients]] or [(q.kind, q.pqf) for q in queries]
-              for i in range(clients)]
-    start_at = time.time() + 0.3 + 0.02 * clients    # every client connected before the clock starts
-    with Monitor(server.process.pid) as monitor, multiprocessing.Pool(clients) as pool:
-        runs = pool.map(_client, [(server.port, server.database, share, mode, start_at, start_at + seconds)
-                                  for share in shares])
+    mix = [(q.kind, q.pqf) for q in queries]
+    runs, monitor, start_at = run_clients(server, _client, mix, clients, seconds, mode)
     return summarize(runs, start_at, monitor)
 
 
@@ -131,18 +126,11 @@ def run(size: int, servers: dict[str, Server], *, clients: list[int], seconds: f
     for difference in differences[:10]:
         log(f"  {difference}")
     result = {"records": size, "queries": [q.pqf for q in queries], "scans": [q.pqf for q in scans],
-              "hit_count_differences": differences, "zoomsh_check": checked, "load_average_before": load_average(), "runs": []}
-    for count in clients:
-        for mode in MODES:
-            row: dict = {"clients": count, "mode": mode}
-            for name, server in servers.items():
-                row[name] = measure(server, scans if mode == "scan" else queries, count, seconds, mode)
-            row["load_average"] = load_average()
-            result["runs"].append(row)
-            log(describe(f"{count:2} clients {mode:>6}", row, servers))
-    result["server_peak_pss_mb"] = {name: max(row[name]["server_pss_mb"] for row in result["runs"])
-                                    for name in servers}
-    return result
+              "hit_count_differences": differences, "zoomsh_check": checked, "load_average_before": load_average()}
+    return {**result, **measure_rows(
+        servers, clients, MODES, "mode",
+        lambda server, count, mode: measure(server, scans if mode == "scan" else queries, count, seconds, mode),
+        lambda count, mode: f"{count:2} clients {mode:>6}", log)}
 
 
 def main() -> int:

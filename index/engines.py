@@ -9,7 +9,9 @@ fastest to build and to search; see bench/RESULTS.md). `[index] engine = "whoosh
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from index.engine.searcher import Engine as WhooshEngine
@@ -21,10 +23,31 @@ from index.searchkeys.extract import TitleKeys
 from index.sqlengine import store as sqlstore
 from index.sqlengine.searcher import SqlEngine
 
-ENGINES = ("whoosh", "sqlite", "postings")
 # Raised whenever what an index holds changes, so an index of an older layout is rebuilt.
 LAYOUT = "3: years in the key table"
 _LAYOUT_FILE = "LAYOUT"
+
+SearchEngine = WhooshEngine | SqlEngine | PostingsEngine
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """One engine: its directory in the home and its functions."""
+
+    directory: str
+    open: Callable[[Path], SearchEngine]
+    build: Callable[[Path, Iterable[TitleKeys], int], int]   # into a new, empty directory
+    update: Callable[[Path, list[TitleKeys], list[int]], int]
+    needs_rebuild: Callable[[Path], bool] = lambda directory: False
+
+
+_KINDS = {
+    "whoosh": _Kind("whoosh", WhooshEngine, build_index, update_index),
+    "sqlite": _Kind("sqlindex", SqlEngine, lambda d, titles, procs: sqlstore.build(d, titles), sqlstore.update),
+    "postings": _Kind("postings", PostingsEngine, lambda d, titles, procs: postings_writer.build(d, titles),
+                      postings_writer.update, postings_writer.needs_rebuild),
+}
+ENGINES = tuple(_KINDS)
 
 
 class UnknownEngine(ValueError):
@@ -39,8 +62,7 @@ def engine_name(config: Config) -> str:
 
 
 def index_dir(home: Home, config: Config) -> Path:
-    name = engine_name(config)
-    return {"whoosh": home.whoosh_dir, "sqlite": home.root / "sqlindex", "postings": home.root / "postings"}[name]
+    return home.root / _KINDS[engine_name(config)].directory
 
 
 def index_ready(home: Home, config: Config) -> bool:
@@ -49,35 +71,30 @@ def index_ready(home: Home, config: Config) -> bool:
     return marker.exists() and marker.read_text(encoding="utf-8").strip() == LAYOUT
 
 
-def open_engine(home: Home, config: Config) -> WhooshEngine | SqlEngine | PostingsEngine:
-    directory = index_dir(home, config)
-    return {"whoosh": WhooshEngine, "sqlite": SqlEngine, "postings": PostingsEngine}[engine_name(config)](directory)
+def open_engine(home: Home, config: Config) -> SearchEngine:
+    return _KINDS[engine_name(config)].open(index_dir(home, config))
 
 
-def build(home: Home, config: Config, titles: Iterable[TitleKeys], *,
-          progress: Callable[[int], None] | None = None, procs: int = 1) -> int:
+def build(home: Home, config: Config, titles: Iterable[TitleKeys], *, procs: int = 1) -> int:
+    """Build a fresh index beside the current one and swap it in when complete; returns the
+    number of titles. Open engines notice the new directory at their next refresh."""
     directory = index_dir(home, config)
-    name = engine_name(config)
-    if name == "whoosh":
-        count = build_index(directory, titles, progress=progress, procs=procs)
-    elif name == "sqlite":
-        count = sqlstore.build(directory, titles, progress=progress)
-    else:
-        count = postings_writer.build(directory, titles, progress=progress)
-    (directory / _LAYOUT_FILE).write_text(LAYOUT + "\n", encoding="utf-8")
+    staging = directory.with_name(directory.name + ".new")
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    count = _KINDS[engine_name(config)].build(staging, titles, procs)
+    (staging / _LAYOUT_FILE).write_text(LAYOUT + "\n", encoding="utf-8")
+    if directory.exists():
+        shutil.rmtree(directory)
+    staging.rename(directory)
     return count
 
 
 def update(home: Home, config: Config, changed: list[TitleKeys], deleted: list[int]) -> int:
-    directory = index_dir(home, config)
-    name = engine_name(config)
-    if name == "whoosh":
-        return update_index(directory, changed, deleted)
-    if name == "sqlite":
-        return sqlstore.update(directory, changed, deleted)
-    return postings_writer.update(directory, changed, deleted)
+    return _KINDS[engine_name(config)].update(index_dir(home, config), changed, deleted)
 
 
 def needs_rebuild(home: Home, config: Config) -> bool:
     """Whether the index should be rebuilt after an update (the posting arrays merge segments so)."""
-    return engine_name(config) == "postings" and postings_writer.needs_rebuild(index_dir(home, config))
+    return _KINDS[engine_name(config)].needs_rebuild(index_dir(home, config))

@@ -213,10 +213,6 @@ class Home:
         return self.root / "searchkeys"
 
     @property
-    def whoosh_dir(self) -> Path:
-        return self.root / "whoosh"
-
-    @property
     def rejects_dir(self) -> Path:
         return self.root / "rejects"
 

@@ -71,7 +71,7 @@ class ResultSet:
 
     @property
     def size(self) -> int:
-        return len(self._hits.docnums)
+        return len(self._hits)
 
     def isns(self, start: int = 0, count: int | None = None) -> list[int]:
         """ISNs of the titles at 0-based positions start … start+count-1."""

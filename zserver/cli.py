@@ -119,13 +119,14 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    from index import engines
     from index.loading import indexing
 
     home = _home(args)
     store = _open_store(home)
     started = time.monotonic()
     try:
-        if args.full or not home.whoosh_dir.exists():
+        if args.full or not engines.index_ready(home, home.config()):
             progress = Progress("indexing", "titles")
             count = indexing.rebuild(home, store, progress=progress, procs=args.procs)
             progress.done()

@@ -24,7 +24,7 @@ FILE_NAME = "keys.sqlite"
 # Indexes whose whole keys live here: every exact (whole-field) key, and high-cardinality codes.
 TABLE_FIELDS = frozenset(spec.name for spec in INDEXES if spec.exact_keys_in_table)
 
-_SCHEMA = """
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS keys (
     field TEXT NOT NULL,
     key   TEXT NOT NULL,
@@ -50,7 +50,7 @@ class KeyTable:
         else:
             self.db = sqlite3.connect(str(path), check_same_thread=False)
             self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.executescript(_SCHEMA)
+            self.db.executescript(SCHEMA)
 
     def close(self) -> None:
         self.db.close()

@@ -32,6 +32,9 @@ class Hits:
     query: wq.Query
     scores: dict[int, float] = field(default_factory=dict)
 
+    def __len__(self) -> int:
+        return len(self.docnums)
+
 
 @dataclass(frozen=True)
 class Brief:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -52,19 +51,14 @@ def document(title: TitleKeys) -> dict:
     return doc
 
 
-def build_index(directory: Path, titles: Iterable[TitleKeys], *, progress: Callable[[int], None] | None = None,
-                procs: int = 1) -> int:
-    """Build a fresh index in `directory` (replacing one there); returns the number of titles."""
-    staging = directory.with_name(directory.name + ".new")
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    ix = whoosh_index.create_in(str(staging), build_schema())
+def build_index(directory: Path, titles: Iterable[TitleKeys], procs: int = 1) -> int:
+    """Build an index in the new, empty `directory`; returns the number of titles."""
+    ix = whoosh_index.create_in(str(directory), build_schema())
     options = {"limitmb": 256, "codec": _codec()}
     if procs > 1:
         options.update(procs=procs, multisegment=True)
     writer = ix.writer(**options)
-    keys = KeyTable(staging)
+    keys = KeyTable(directory)
     count = 0
     batch: list[TitleKeys] = []
     for title in titles:
@@ -74,15 +68,10 @@ def build_index(directory: Path, titles: Iterable[TitleKeys], *, progress: Calla
         if len(batch) == 1000:
             keys.add(batch)
             batch = []
-            if progress:
-                progress(count)
     keys.add(batch)
     keys.close()
     writer.commit()
     ix.close()
-    if directory.exists():
-        shutil.rmtree(directory)
-    staging.rename(directory)
     return count
 
 

@@ -116,6 +116,12 @@ def distinct(ordered: np.ndarray) -> np.ndarray:
     return ordered[first]
 
 
+def runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a sorted array and how often each occurs."""
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    return ordered[starts], np.diff(np.append(starts, len(ordered)))
+
+
 def unite(parts: list[np.ndarray]) -> np.ndarray:
     parts = [part for part in parts if len(part)]
     if not parts:

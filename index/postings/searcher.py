@@ -17,7 +17,7 @@ import numpy as np
 
 from index import controltable
 from index.engine.searcher import Brief, ScanEntry
-from index.postings.evaluate import EMPTY, Evaluator, Scored, intersect, unite
+from index.postings.evaluate import EMPTY, Evaluator, Scored, intersect, runs, unite
 from index.postings.layout import LEXICON, POSITION_BITS, connect, docs_path, exact_field, positions_path
 from index.query import Node
 from index.searchkeys import queryterms
@@ -30,9 +30,8 @@ class ArrayHits:
     isns: np.ndarray                                       # in result order
     scored: list[Scored] = field(default_factory=list)    # words that rank these hits
 
-    @property
-    def docnums(self) -> np.ndarray:   # ResultSet.size reads this name
-        return self.isns
+    def __len__(self) -> int:
+        return len(self.isns)
 
 
 class _PostingFile:
@@ -192,7 +191,7 @@ class PostingsEngine:
             codes = self.positions(word.field, word.word)
             if not len(codes):
                 continue
-            found, frequency = np.unique(codes >> POSITION_BITS, return_counts=True)
+            found, frequency = runs(codes >> POSITION_BITS)
             at = np.searchsorted(found, isns)
             at[at == len(found)] = 0
             match = found[at] == isns

@@ -9,10 +9,9 @@ per-document write.
 from __future__ import annotations
 
 import itertools
-import shutil
 import sqlite3
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -126,32 +125,21 @@ class _Segment:
         db.execute("INSERT INTO segments VALUES (?, ?)", (segment, self.titles))
 
 
-def build(directory: Path, titles: Iterable[TitleKeys], *, progress: Callable[[int], None] | None = None) -> int:
-    """Build a fresh index in `directory` (replacing one there); returns the number of titles."""
-    staging = directory.with_name(directory.name + ".new")
-    if staging.exists():
-        shutil.rmtree(staging)
-    db = connect(staging)
+def build(directory: Path, titles: Iterable[TitleKeys]) -> int:
+    """Build an index in the new, empty `directory` (one segment); returns the number of titles."""
+    db = connect(directory)
     db.execute("PRAGMA journal_mode = OFF")
     db.execute("PRAGMA synchronous = OFF")
     segment = _Segment()
-    batch: list[TitleKeys] = []
+    titles = iter(titles)
     with db:
-        for title in titles:
-            segment.add(title)
-            batch.append(title)
-            if len(batch) == 1000:
-                controltable.write(db, batch)
-                batch = []
-                if progress:
-                    progress(segment.titles)
-        controltable.write(db, batch)
-        segment.write(staging, db, 1)
+        for batch in iter(lambda: list(itertools.islice(titles, 1000)), []):
+            for title in batch:
+                segment.add(title)
+            controltable.write(db, batch)
+        segment.write(directory, db, 1)
     db.execute("PRAGMA journal_mode = WAL")
     db.close()
-    if directory.exists():
-        shutil.rmtree(directory)
-    staging.rename(directory)
     return segment.titles
 
 

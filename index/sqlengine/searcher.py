@@ -22,9 +22,8 @@ class SqlHits:
     ranking: list[str] = field(default_factory=list)   # FTS expressions that score these hits
     scores: dict[int, float] = field(default_factory=dict)
 
-    @property
-    def docnums(self) -> list[int]:   # the Whoosh engine's name for the same thing
-        return self.isns
+    def __len__(self) -> int:
+        return len(self.isns)
 
 
 class SqlEngine:

@@ -15,12 +15,12 @@ updates are ordinary transactions, so readers see them at their next query.
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from index import controltable
+from index.engine import keytable
 from index.searchkeys.extract import TitleKeys
 from index.searchkeys.spec import INDEXES, IndexKind
 
@@ -33,14 +33,7 @@ SEPARATOR = " \u00b6 "   # a token of its own between two keys of one field
 _SCHEMA = f"""
 CREATE VIRTUAL TABLE IF NOT EXISTS words USING fts5({", ".join(WORD_COLUMNS)}, tokenize = 'ascii');
 CREATE VIRTUAL TABLE IF NOT EXISTS vocabulary USING fts5vocab(words, 'col');
-CREATE TABLE IF NOT EXISTS keys (
-    field TEXT NOT NULL,
-    key   TEXT NOT NULL,
-    isn   INTEGER NOT NULL,
-    PRIMARY KEY (field, key, isn)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS keys_by_isn ON keys (isn);
-""" + controltable.SCHEMA
+""" + keytable.SCHEMA + controltable.SCHEMA
 
 
 def connect(directory: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -73,33 +66,17 @@ def _write(db: sqlite3.Connection, titles: Iterable[TitleKeys]) -> int:
     return count
 
 
-def build(directory: Path, titles: Iterable[TitleKeys], *, progress: Callable[[int], None] | None = None) -> int:
-    """Build a fresh index file in `directory` (replacing one there); returns the number of titles."""
-    staging = directory.with_name(directory.name + ".new")
-    if staging.exists():
-        shutil.rmtree(staging)
-    db = connect(staging)
+def build(directory: Path, titles: Iterable[TitleKeys]) -> int:
+    """Build an index file in the new, empty `directory`; returns the number of titles."""
+    db = connect(directory)
     db.execute("PRAGMA journal_mode = OFF")
     db.execute("PRAGMA synchronous = OFF")
-    count = 0
-
-    def counted(items: Iterable[TitleKeys]) -> Iterable[TitleKeys]:
-        nonlocal count
-        for item in items:
-            count += 1
-            if progress and count % 1000 == 0:
-                progress(count)
-            yield item
-
     with db:
-        _write(db, counted(titles))
+        count = _write(db, titles)
     db.execute("INSERT INTO words (words) VALUES ('optimize')")
     db.commit()
     db.execute("PRAGMA journal_mode = WAL")
     db.close()
-    if directory.exists():
-        shutil.rmtree(directory)
-    staging.rename(directory)
     return count
 
 

@@ -73,8 +73,8 @@ class HttpCore:
     def __init__(self, catalog: Catalog, *, clock: Callable[[], float] = time.time) -> None:
         self.catalog = catalog
         self.clock = clock
-        settings = SruSettings.from_config(catalog.config.raw.get("sru", {}))
-        self.sru_state = SruState(settings.result_sets)
+        self.sru_settings = SruSettings.from_config(catalog.config.raw.get("sru", {}))
+        self.sru_state = SruState(self.sru_settings.result_sets)
 
     def respond(self, method: str, uri: bytes, body: bytes = b"", *, content_type: str = "",
                 host: str | None = None, port: int | None = None,
@@ -122,7 +122,7 @@ class HttpCore:
         self.catalog.refresh()
         if sru:
             request = parse_request(params, database, host=host, port=port)
-            answer = handle(request, self.catalog, self.sru_state, now=self.clock())
+            answer = handle(request, self.catalog, self.sru_state, now=self.clock(), settings=self.sru_settings)
             return HttpAnswer(answer.status, (("Content-Type", answer.content_type),), answer.body)
         if not segments:
             return HttpAnswer(200, _HTML_HEADERS, search_page(params, self.catalog))

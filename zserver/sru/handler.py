@@ -259,14 +259,15 @@ def _sort_key_parameter(item: str) -> tuple[str, bool]:
 # --- the operations ----------------------------------------------------------------------
 
 def handle(request: SruRequest, catalog: Catalog, state: SruState | None = None, *,
-           now: float = 0.0) -> SruResponse:
+           now: float = 0.0, settings: SruSettings | None = None) -> SruResponse:
     """Answer `request` from `catalog`. `now` is the current time in seconds (any epoch the
-    caller keeps using); `state` holds result sets between requests (None: none kept).
+    caller keeps using); `state` holds result sets between requests (None: none kept);
+    `settings` are the catalog's `[sru]` settings (read from its configuration when None).
 
     Client mistakes become SRU diagnostics in a 200 response; an unknown database gives
     diagnostic 235 with HTTP status 404. Our own bugs raise.
     """
-    settings = SruSettings.from_config(catalog.config.raw.get("sru", {}))
+    settings = settings or SruSettings.from_config(catalog.config.raw.get("sru", {}))
     state = state if state is not None else SruState(settings.result_sets)
     status = 200
     if request.problem is not None:
