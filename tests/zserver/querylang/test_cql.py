@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from conftest import CQL_1_2_OVERRIDES, YAZ_TESTS, yaz_cql_samples
 
 from zserver.querylang.cql import (
     SERVER_CHOICE,
@@ -18,8 +17,6 @@ from zserver.querylang.cql import (
     parse_cql,
 )
 from zserver.querylang.errors import QuerySyntaxError, QueryTooComplex
-
-YAZ_TESTS = Path(__file__).resolve().parents[4] / "shared/data/github/indexdata+yaz/test"
 
 
 def bare(term: str) -> SearchClause:
@@ -142,36 +139,7 @@ def test_syntax_errors(text: str, position: int) -> None:
     assert caught.value.position == position
 
 
-def _yaz_samples() -> list[tuple[str, str, bool]]:
-    """(id, query, must_fail) from YAZ's test/cql2xcqlsample and its cql/N.M.err files."""
-    sample = YAZ_TESTS / "cql2xcqlsample"
-    if not sample.exists():
-        return []
-    cases = []
-    section = number = 0
-    in_comment = False
-    for line in sample.read_text(encoding="utf-8").split("\n"):
-        if not line:
-            continue
-        if line.startswith("#"):
-            in_comment = True
-            continue
-        if in_comment:
-            section, number = section + 1, 0
-        in_comment = False
-        number += 1
-        error = (YAZ_TESTS / "cql" / f"{section}.{number}.err").read_text().strip()
-        cases.append((f"{section}.{number}", line, bool(error)))
-    return cases
-
-
-# Where YAZ and CQL 1.2 disagree we follow CQL 1.2:
-# 10.9 `title = ("x")`: the sample itself files it under "should error"; YAZ accepts it.
-# Section 11 is YAZ's "free-form term" extension (`a b` as one term), not CQL 1.2; of it,
-# `a b c`, `and b c` and `a any b` are index-relation-term clauses in CQL 1.2 and parse.
-CQL_1_2_OVERRIDES = {"10.9": True, "11.1": True, "11.3": True, "11.5": True, "11.7": True}
-
-YAZ_SAMPLES = _yaz_samples()
+YAZ_SAMPLES = yaz_cql_samples()
 
 
 @pytest.mark.skipif(not YAZ_SAMPLES, reason="YAZ's CQL test data (../shared/data) absent")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from conftest import CQL_1_2_OVERRIDES, yaz_cql_samples
 from lxml import etree
 
 from index.search import Catalog
@@ -29,7 +29,6 @@ NS = {
     "isbd": ISBD_NS, "opac": OPAC_NS,
 }
 VERSIONS = ("1.1", "1.2", "2.0")
-YAZ_TESTS = Path(__file__).resolve().parents[4] / "shared/data/github/indexdata+yaz/test"
 
 
 @pytest.fixture(scope="module")
@@ -570,32 +569,8 @@ def test_forged_result_set_ids_are_51(catalog) -> None:
 
 # --- YAZ's CQL samples, end to end -------------------------------------------------------
 
-def _yaz_samples() -> list[tuple[str, str, bool]]:
-    """(id, query, YAZ fails it) from YAZ's test/cql2xcqlsample and its cql/N.M.err files."""
-    sample = YAZ_TESTS / "cql2xcqlsample"
-    if not sample.exists():
-        return []
-    cases = []
-    section = number = 0
-    in_comment = False
-    for line in sample.read_text(encoding="utf-8").split("\n"):
-        if not line:
-            continue
-        if line.startswith("#"):
-            in_comment = True
-            continue
-        if in_comment:
-            section, number = section + 1, 0
-        in_comment = False
-        number += 1
-        error = (YAZ_TESTS / "cql" / f"{section}.{number}.err").read_text().strip()
-        cases.append((f"{section}.{number}", line, bool(error)))
-    return cases
-
-
-# Where YAZ and CQL 1.2 differ we follow CQL 1.2, as tests/zserver/querylang/test_cql.py says.
-CQL_1_2_OVERRIDES = {"10.9": True, "11.1": True, "11.3": True, "11.5": True, "11.7": True}
-YAZ_SAMPLES = _yaz_samples()
+# Where YAZ and CQL 1.2 differ we follow CQL 1.2 (CQL_1_2_OVERRIDES, explained in tests/conftest.py).
+YAZ_SAMPLES = yaz_cql_samples()
 # What a query that parses may still be refused for: context sets, indexes, relations and
 # modifiers the samples invent, empty or malformed terms, masking and anchoring positions.
 SEMANTIC_CODES = {15, 16, 19, 20, 21, 22, 27, 29, 30, 31, 32, 36, 37, 40, 41, 42, 43, 44, 46, 48, 51}
