@@ -40,7 +40,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--clients", default="1,5,20", help="concurrent clients (default 1,5,20)")
     parser.add_argument("--seconds", type=float, help="seconds per measurement (default 10; 2 with --quick)")
     parser.add_argument("--workers", type=int, default=2, help="unikat serve --workers (default 2)")
-    parser.add_argument("--engine", default="postings", choices=("postings", "whoosh", "sqlite"),
+    parser.add_argument("--engine", default="postings", choices=("postings", "whoosh"),
                         help="unikat's search engine under measurement (default postings, the fastest)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1,000 records, 2-second measurements")
     parser.add_argument("--out", type=Path, help="directory for everything; bench/RESULTS.md stays untouched")

@@ -1,7 +1,7 @@
 """The neutral query tree: every query language (Type-1 RPN, PQF, CCL, CQL) becomes these nodes.
 
 This module owns the vocabulary of searching; it knows no protocol codes (Bib-1, SRU) and no
-engine (Whoosh). `zserver` maps protocol attributes onto these nodes; `index.engine.compile`
+engine (Whoosh). `zserver` maps protocol attributes onto these nodes; `index.engines.whoosh.compile`
 turns them into engine queries. Every node is a frozen dataclass, so trees compare by value.
 """
 

@@ -1,7 +1,7 @@
 """The catalog as the protocol layer sees it: databases, search, result sets, records, scan.
 
 This is the one narrow interface between `zserver` and the catalog. The search engine behind it
-(Whoosh, SQLite or posting arrays, see `index.engines`) is invisible to the protocol layer. Errors are
+(Whoosh or posting arrays, see `index.engines`) is invisible to the protocol layer. Errors are
 `index.errors`.
 
 The authority file is its own database, `authorities`: authority records are titles of material
@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from index import engines, errors
-from index.engine.searcher import Brief, ScanEntry
+from index.engines.base import Brief, ScanEntry, SortKey
 from index.home import Home
 from index.query import And, AndNot, Completeness, Node, Structure, Term
 from index.records.model import Holding
@@ -65,20 +65,20 @@ class ResultSet:
     """An ordered set of titles found by one search (a snapshot of the index)."""
 
     def __init__(self, hits, engine, database: Database) -> None:
-        self._hits = hits          # the engine's own result: Whoosh Hits or SQLite SqlHits
+        self.hits = hits           # the engine's own result (index.engines.base.Hits)
         self._engine = engine
         self.database = database
 
     @property
     def size(self) -> int:
-        return len(self._hits)
+        return len(self.hits)
 
     def isns(self, start: int = 0, count: int | None = None) -> list[int]:
         """ISNs of the titles at 0-based positions start … start+count-1."""
-        return self._engine.isns(self._hits, start, self.size if count is None else count)
+        return self._engine.isns(self.hits, start, self.size if count is None else count)
 
     def briefs(self, start: int = 0, count: int = 10) -> list[Brief]:
-        return self._engine.briefs(self._hits, start, count)
+        return self._engine.briefs(self.hits, start, count)
 
 
 class Catalog:
@@ -141,18 +141,20 @@ class Catalog:
             found = sets.get(name)
             if found is None:
                 raise errors.ResultSetNotFound(name)
-            return found._hits
+            return found.hits
 
         if database.authorities:
             node = And(node, _AUTHORITY)
         elif database.library is None and self._authorities:
             node = AndNot(node, _AUTHORITY)
-        hits = self.engine.search(node, resolve, library=database.library, ranked=ranked)
+        if database.library is not None:
+            node = And(node, Term("library", database.library, structure=Structure.KEY))
+        hits = self.engine.search(node, resolve, ranked=ranked)
         return ResultSet(hits, self.engine, database)
 
-    def sort(self, result_set: ResultSet, keys: Sequence[tuple[str, bool]]) -> ResultSet:
-        """A new result set in the order of `keys`: (title|author|year|relevance, descending)."""
-        return ResultSet(self.engine.sort(result_set._hits, keys), self.engine, result_set.database)
+    def sort(self, result_set: ResultSet, keys: Sequence[SortKey]) -> ResultSet:
+        """A new result set in the order of `keys`."""
+        return ResultSet(self.engine.sort(result_set.hits, keys), self.engine, result_set.database)
 
     def scan(self, index: str, start: str, *, count: int = 20, preferred_position: int = 1) -> tuple[list[ScanEntry], int]:
         """Terms of `index` around `start` with the number of titles each occurs in; see-from

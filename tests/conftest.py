@@ -49,7 +49,7 @@ def shared(relative: str) -> Path:
     return path
 
 
-ENGINES = ("whoosh", "sqlite", "postings")
+ENGINES = ("whoosh", "postings")
 
 
 def make_home(root: Path, config: str = TEST_CONFIG, *, engine: str | None = None) -> Home:

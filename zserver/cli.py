@@ -149,6 +149,7 @@ def _parse_pqf(text: str):
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from index.engines.base import SortKey
     from index.search import Catalog
     from zserver.querylang.errors import QuerySyntaxError
     from zserver.z3950.diagnostics import Z3950Diagnostic, diagnostic_for
@@ -159,7 +160,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         node = _parse_pqf(args.query)
         result = catalog.search(node, database, ranked=args.ranked)
         if args.sort:
-            keys = [(key.lstrip("-"), key.startswith("-")) for key in args.sort.split(",")]
+            keys = [SortKey.named(key.lstrip("-"), key.startswith("-")) for key in args.sort.split(",")]
             result = catalog.sort(result, keys)
     except QuerySyntaxError as error:
         print(f"unikat: query syntax error: {error}", file=sys.stderr)

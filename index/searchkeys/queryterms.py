@@ -3,7 +3,7 @@
 An engine looks keys up its own way (Whoosh queries, SQL); what a term asks for is the same
 for all of them: which keys, whole or word by word, which truncation, which years. This module
 makes those decisions and raises the `index.errors` a term cannot be answered with, so both
-engines (`index.engine`, `index.sqlengine`) answer alike.
+engines (`index.engines.whoosh`, `index.sqlengine`) answer alike.
 """
 
 from __future__ import annotations

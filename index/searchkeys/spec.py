@@ -29,7 +29,7 @@ class IndexSpec:
 
     @property
     def exact_keys_in_table(self) -> bool:
-        """Whether this index's whole keys live in the key table (see index.engine.keytable)."""
+        """Whether this index's whole keys live in the key table (see index.engines.whoosh.keytable)."""
         return ((self.kind is IndexKind.WORDS and self.exact) or (self.kind is IndexKind.KEY and self.table)
                 or self.kind is IndexKind.YEAR)
 

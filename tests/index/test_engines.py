@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import ENGINES, SAMPLE_DATA, load, make_home
 
+from index.engines.base import SortKey
 from index.search import Catalog
 from zserver.querylang.pqf import parse_pqf
 from zserver.z3950.attributes import rpn_to_query
@@ -49,7 +50,7 @@ def test_engines_agree_on_sorting_and_scan(catalogs):
     orders, scans = {}, {}
     for engine, catalog in catalogs.items():
         result = catalog.search(rpn_to_query(parse_pqf("@attr 1=4 history")), catalog.database("unikat"))
-        orders[engine] = catalog.sort(result, [("year", True), ("title", False)]).isns()
+        orders[engine] = catalog.sort(result, [SortKey.named("year", True), SortKey.named("title")]).isns()
         scans[engine] = catalog.scan("title", "history", count=10, preferred_position=3)
     for engine in ENGINES[1:]:
         assert orders[engine] == orders["whoosh"], engine

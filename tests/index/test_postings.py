@@ -1,4 +1,4 @@
-"""The posting-array engine (index.postings): updates as segments, their merge, and the array
+"""The posting-array engine (index.engines.postings): updates as segments, their merge, and the array
 operations phrases and proximity rest on."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import pytest
 from conftest import SAMPLE_DATA, load, make_home
 from test_engines import QUERIES
 
+from index.engines.postings import writer
+from index.engines.postings.evaluate import _followed_within, difference, intersect, isns_of, union
+from index.engines.postings.layout import POSITION_BITS, connect
 from index.loading import indexing
-from index.postings import writer
-from index.postings.evaluate import _followed_within, difference, intersect, isns_of, union
-from index.postings.layout import POSITION_BITS, connect
 from index.search import Catalog
 from index.store.catalog import CatalogStore
 from zserver.querylang.pqf import parse_pqf

@@ -12,6 +12,7 @@ import pytest
 from conftest import ENGINES, load, make_home, shared
 
 from index import errors
+from index.engines.base import SortKey
 from index.search import Catalog
 from zserver.querylang.pqf import parse_pqf
 from zserver.z3950.attributes import rpn_to_query
@@ -148,13 +149,13 @@ def test_library_databases_limit_to_that_librarys_holdings(spec_recs):
 
 def test_sort_by_title_year_and_author(spec_recs):
     result = spec_recs.search(rpn_to_query(parse_pqf("@attr 1=1016 the")), spec_recs.database("unikat"))
-    by_year = spec_recs.sort(result, [("year", False)])
+    by_year = spec_recs.sort(result, [SortKey.named("year")])
     years = [b.year or 0 for b in by_year.briefs(0, by_year.size)]
     assert years == sorted(years)
-    by_title = spec_recs.sort(result, [("title", True)])
+    by_title = spec_recs.sort(result, [SortKey.named("title", True)])
     assert by_title.size == result.size
     with pytest.raises(errors.UnknownSortKey):
-        spec_recs.sort(result, [("colour", False)])
+        spec_recs.sort(result, [SortKey.named("colour")])
 
 
 def test_scan_lists_terms_with_counts(zebra_sample):
@@ -164,7 +165,7 @@ def test_scan_lists_terms_with_counts(zebra_sample):
 
 
 def test_and_not_excludes_a_document_before_the_first_one_the_right_side_matches(spec_recs):
-    # whoosh-reloaded 2.7.5's own AndNot let such a document through (index.engine.compile.ExactAndNot)
+    # whoosh-reloaded 2.7.5's own AndNot let such a document through (index.engines.whoosh.compile.ExactAndNot)
     left = spec_recs.search(rpn_to_query(parse_pqf("@attr 1=1016 music")), spec_recs.database("unikat"))
     right = spec_recs.search(rpn_to_query(parse_pqf("@attr 1=1031 score")), spec_recs.database("unikat"))
     both = set(left.isns()) & set(right.isns())

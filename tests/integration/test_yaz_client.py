@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from index.engines.base import SortKey
 from index.home import Home
 from index.records.formats import parse
 from index.search import Catalog
@@ -422,7 +423,7 @@ def test_sort(server, marcdump, yaz, catalog, tmp_path, spec, key, descending):
     output = yaz(f"find {HISTORY}", f"sort {spec}", "show 1+6", marc_file=dump)
     assert "Received SortResponse: status=success" in output
     result = catalog.search(rpn_to_query(parse_pqf(HISTORY)), catalog.database("unikat"))
-    isns = catalog.sort(result, [(key, descending)]).isns(0, 6)
+    isns = catalog.sort(result, [SortKey.named(key, descending)]).isns(0, 6)
     expected = [[parse(title.marc)["001"].data] for title in catalog.records(isns)]
     assert [record["001"] for record in marcdump(dump)] == expected
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from index.engines.base import SortField, SortKey
 from index.errors import CatalogError, UnknownDatabase
 from index.query import And, AndNot, Node, Or, Prox, Relation, ResultSetRef, Term
 from index.search import Catalog, Database, ResultSet
@@ -187,7 +188,7 @@ class _Run:
         cql = parse_cql(query)
         node = cql_to_query(cql)
         keys = _sort_keys(cql, sort_keys)
-        ranked = _ranked(node) or any(key == "relevance" for key, _ in keys)
+        ranked = _ranked(node) or any(key.field is SortField.RELEVANCE for key in keys)
         sets = _Sets(self, depth)
         if isinstance(node, ResultSetRef):
             found = sets.get(node.name)
@@ -217,11 +218,11 @@ _SORT_INDEXES = {"title": "title", "author": "author", "personal_name": "author"
                  "corporate_name": "author", "conference_name": "author", "year": "year"}
 
 
-def _sort_keys(cql: CqlQuery, sort_keys: str | None) -> list[tuple[str, bool]]:
-    """(catalog sort key, descending) pairs from CQL sortBy or the sortKeys parameter."""
+def _sort_keys(cql: CqlQuery, sort_keys: str | None) -> list[SortKey]:
+    """The catalog's sort keys from CQL sortBy or the sortKeys parameter."""
     if cql.sort_keys and sort_keys:
         raise SruDiagnostic(_D.UNSUPPORTED_PARAMETER_VALUE, "sortKeys together with sortBy")
-    keys: list[tuple[str, bool]] = []
+    keys: list[SortKey] = []
     if sort_keys:
         for item in sort_keys.split():
             keys.append(_sort_key_parameter(item))
@@ -230,13 +231,13 @@ def _sort_keys(cql: CqlQuery, sort_keys: str | None) -> list[tuple[str, bool]]:
             key = _SORT_INDEXES.get(criterion.index)
             if key is None:
                 raise SruDiagnostic(_D.UNSUPPORTED_PATH_FOR_SORT, criterion.index)
-            keys.append((key, criterion.descending))
-    if len({key for key, _ in keys}) != len(keys):
-        raise SruDiagnostic(_D.DUPLICATE_SORT_KEYS, " ".join(key for key, _ in keys))
+            keys.append(SortKey.named(key, criterion.descending))
+    if len({key.field for key in keys}) != len(keys):
+        raise SruDiagnostic(_D.DUPLICATE_SORT_KEYS, " ".join(key.field.value for key in keys))
     return keys
 
 
-def _sort_key_parameter(item: str) -> tuple[str, bool]:
+def _sort_key_parameter(item: str) -> SortKey:
     """One SRU 1.1 sortKeys item: `path,schema,ascending,caseSensitive,missingValue`."""
     parts = item.split(",")
     path = parts[0]
@@ -253,7 +254,7 @@ def _sort_key_parameter(item: str) -> tuple[str, bool]:
         raise SruDiagnostic(_D.UNSUPPORTED_CASE, parts[3])
     if len(parts) > 4 and parts[4] not in ("", "highValue", "lowValue", "omit"):
         raise SruDiagnostic(_D.UNSUPPORTED_MISSING_VALUE_ACTION, parts[4])
-    return key, ascending == "0"
+    return SortKey.named(key, ascending == "0")
 
 
 # --- the operations ----------------------------------------------------------------------

@@ -26,6 +26,7 @@ from lxml import etree
 from lxml.html import builder as E
 from lxml.html import tostring
 
+from index.engines.base import SortField, SortKey
 from index.errors import CatalogError
 from index.query import And, Node, Relation, Structure, Term, Truncation
 from index.records.formats import isbd_areas, parse
@@ -44,12 +45,12 @@ PAGE_SIZE = 20
 MAX_QUERY_LENGTH = 1000
 STYLESHEET = "/static/unikat.css"
 
-SORTS: dict[str, tuple[str, list[tuple[str, bool]]]] = {
-    "relevance": ("Relevance", [("relevance", False)]),
-    "title": ("Title", [("title", False)]),
-    "author": ("Author", [("author", False)]),
-    "year": ("Newest first", [("year", True)]),
-    "year-asc": ("Oldest first", [("year", False)]),
+SORTS: dict[str, tuple[str, list[SortKey]]] = {
+    "relevance": ("Relevance", [SortKey(SortField.RELEVANCE)]),
+    "title": ("Title", [SortKey(SortField.TITLE)]),
+    "author": ("Author", [SortKey(SortField.AUTHOR)]),
+    "year": ("Newest first", [SortKey(SortField.YEAR, descending=True)]),
+    "year-asc": ("Oldest first", [SortKey(SortField.YEAR)]),
 }
 """Sort choice -> (label, Catalog.sort keys)."""
 

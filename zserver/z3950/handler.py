@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, NamedTuple
 
+from index.engines.base import SortKey
 from index.errors import CatalogError, UnknownDatabase
 from index.query import And, AndNot, Node, Or, Prox, Relation, Term
 from index.search import Catalog, Database, ResultSet
@@ -552,11 +553,11 @@ class Handler:
             raise Z3950Diagnostic(Bib1Diagnostic.TOO_MANY_SORT_KEYS, str(MAX_SORT_KEYS))
         result = self.catalog.sort(source, keys)
         self.association.result_sets[target] = result
-        shown = ",".join(("-" if descending else "") + key for key, descending in keys)
+        shown = ",".join(("-" if key.descending else "") + key.field.value for key in keys)
         return Response("sortResponse", {"sortStatus": 0, "resultCount": result.size},
                         f"sort {inputs[0]}->{target} by {shown}")
 
-    def _sort_key(self, spec: Mapping[str, Any]) -> tuple[str, bool]:
+    def _sort_key(self, spec: Mapping[str, Any]) -> SortKey:
         relation = spec["sortRelation"]
         if relation not in (0, 1):
             raise Z3950Diagnostic(Bib1Diagnostic.ILLEGAL_SORT_RELATION, str(relation))
@@ -566,7 +567,7 @@ class Handler:
         kind, element = spec["sortElement"]
         if kind != "generic":
             raise Z3950Diagnostic(Bib1Diagnostic.DATABASE_SPECIFIC_SORT_NOT_SUPPORTED)
-        return _sort_field(element), relation == 1
+        return SortKey.named(_sort_field(element), relation == 1)
 
     def _sort_failure(self, value: Mapping[str, Any], diagnostic: Z3950Diagnostic) -> Response:
         exists = value["sortedResultSetName"] in self.association.result_sets

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
+from index.engines.base import SortKey
 from index.errors import CatalogError
 from index.home import parse_config
 from index.query import AllRecords, ResultSetRef, Term
@@ -109,7 +110,7 @@ def test_scan_and_sort_flags_tell_the_truth(catalog, entry) -> None:
     assert entry.scan == can_scan
     result_set = catalog.search(cql_to_query(parse_cql("cql.allRecords = 1")), catalog.database("unikat"))
     try:
-        catalog.sort(result_set, [(entry.id, False)])
+        catalog.sort(result_set, [SortKey.named(entry.id)])
         can_sort = True
     except CatalogError:
         can_sort = False

@@ -8,6 +8,7 @@ import pytest
 from conftest import CQL_1_2_OVERRIDES, yaz_cql_samples
 from lxml import etree
 
+from index.engines.base import SortKey
 from index.search import Catalog
 from zserver.sru.handler import SruState, handle, result_set_id
 from zserver.sru.request import SruSettings, parse_request
@@ -489,7 +490,7 @@ def _ids(root) -> list[str]:
 
 def test_sort_by_title_matches_the_catalog(catalog) -> None:
     _, root = run(catalog, {"query": "history sortBy dc.title", "maximumRecords": "15"})
-    result_set = catalog.sort(catalog.search(_term("history"), catalog.database("unikat")), [("title", False)])
+    result_set = catalog.sort(catalog.search(_term("history"), catalog.database("unikat")), [SortKey.named("title")])
     expected = [_control_number(catalog, isn) for isn in result_set.isns(0, 15)]
     assert _ids(root) == expected
 

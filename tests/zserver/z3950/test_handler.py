@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from index.engines.base import SortKey
 from index.records.formats import MARCXML_NS, parse
 from index.search import Catalog
 from zserver.querylang.pqf import parse_pqf
@@ -639,7 +640,7 @@ def test_sort_keys(handler, catalog, element, key, relation):
     search(handler)
     value = sort(handler, sort_spec(element, relation), output="sorted")
     assert value == {"sortStatus": 0, "resultCount": handler.association.result_sets["1"].size}
-    expected = catalog.sort(handler.association.result_sets["1"], [(key, relation == 1)]).isns()
+    expected = catalog.sort(handler.association.result_sets["1"], [SortKey.named(key, relation == 1)]).isns()
     assert handler.association.result_sets["sorted"].isns() == expected
 
 

@@ -4,7 +4,7 @@ Search keys arrive already normalized, so the analyzers only split: a WORDS inde
 of words, with positions for phrases and proximity; the keys of one title are joined with a gap
 of `FIELD_GAP` positions so a phrase never spans two fields. A low-cardinality KEY index
 (language, material type, library) is a field of whole keys. Whole keys of word indexes,
-high-cardinality codes and years are in the key table instead (`index.engine.keytable`). The
+high-cardinality codes and years are in the key table instead (`index.engines.whoosh.keytable`). The
 index-control data are column-stored for sorting and stored for brief lists.
 """
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index import controltable
-from index.postings.layout import (
+from index.engines.postings import controltable
+from index.engines.postings.layout import (
     EXACT_FIELDS,
     GAP,
     KEY_FIELDS,

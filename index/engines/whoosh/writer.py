@@ -7,10 +7,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.codec.whoosh3 import W3Codec, W3TermInfo
+from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter
+from whoosh.matching import ListMatcher
 
-from index.engine.keytable import KeyTable
-from index.engine.schema import KEY_SEPARATOR, build_schema
+from index.engines.whoosh.keytable import KeyTable
+from index.engines.whoosh.schema import KEY_SEPARATOR, build_schema
 from index.searchkeys.extract import TitleKeys
 from index.searchkeys.spec import INDEXES, IndexKind
 
@@ -18,16 +19,38 @@ _WORDS = [spec.name for spec in INDEXES if spec.kind is IndexKind.WORDS]
 _KEYS = [spec.name for spec in INDEXES if spec.kind is IndexKind.KEY and not spec.table and spec.name != "isn"]
 
 
-# whoosh-reloaded 2.7.5 calls `set_inline` where its term info defines `set_inlined`, so posting
-# lists are never inlined. Most of our keys (call numbers, control numbers, exact titles) occur
-# once; inlining them into the term table saves a posting block each and about a third of the
-# index build time. The reader side already handles inlined postings.
-if not hasattr(W3TermInfo, "set_inline"):
-    W3TermInfo.set_inline = W3TermInfo.set_inlined
+class _InliningPostingsWriter(W3PostingsWriter):
+    def start_postings(self, format_, terminfo) -> None:
+        # whoosh-reloaded 2.7.5 calls `set_inline` where its term info defines `set_inlined`.
+        terminfo.set_inline = terminfo.set_inlined
+        super().start_postings(format_, terminfo)
 
 
-def _codec() -> W3Codec:
-    return W3Codec(inlinelimit=2, compression=1)
+class Codec(W3Codec):
+    """Whoosh's codec with posting lists of one title inlined into the term table.
+
+    Most of our keys (call numbers, control numbers, exact titles) occur once; inlining saves a
+    posting block each and about a third of the build time. Whoosh 2.7.5 never inlines (its
+    writer calls a method of a misspelt name) and so never read inlined postings back in a
+    segment merge: their `ListMatcher` answers `''` (a str) as the value of a posting without
+    values, which the merge's pool refuses (`AssertionError: vbytes=''`), so the first merge of
+    update segments failed. Both ends are fixed here; an index records this class as its codec.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(inlinelimit=2, compression=1)
+
+    def postings_writer(self, dbfile, byteids=False):
+        return _InliningPostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
+                                       compression=self._compression, inlinelimit=self._inlinelimit)
+
+    def postings_reader(self, dbfile, terminfo, format_, term=None, scorer=None):
+        if terminfo.is_inlined():
+            ids, weights, values = terminfo.inlined_postings()
+            if not values:
+                values = (b"",) * len(ids)
+            return ListMatcher(ids, weights, values, format_, scorer=scorer, term=term, terminfo=terminfo)
+        return super().postings_reader(dbfile, terminfo, format_, term=term, scorer=scorer)
 
 
 def document(title: TitleKeys) -> dict:
@@ -54,7 +77,7 @@ def document(title: TitleKeys) -> dict:
 def build_index(directory: Path, titles: Iterable[TitleKeys], procs: int = 1) -> int:
     """Build an index in the new, empty `directory`; returns the number of titles."""
     ix = whoosh_index.create_in(str(directory), build_schema())
-    options = {"limitmb": 256, "codec": _codec()}
+    options = {"limitmb": 256, "codec": Codec()}
     if procs > 1:
         options.update(procs=procs, multisegment=True)
     writer = ix.writer(**options)
@@ -83,7 +106,7 @@ def update_index(directory: Path, changed: Iterable[TitleKeys], deleted: Iterabl
     changed = list(changed)
     deleted = list(deleted)
     ix = whoosh_index.open_dir(str(directory))
-    writer = ix.writer(limitmb=256, codec=_codec())
+    writer = ix.writer(limitmb=256, codec=Codec())
     for isn in deleted:
         writer.delete_by_term("isn", isn)
     for title in changed:

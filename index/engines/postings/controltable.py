@@ -1,8 +1,7 @@
-"""The index-control table of the SQLite-based engines (`index.sqlengine`, `index.postings`).
+"""The index-control table of the posting-array engine.
 
 MELVYL's index control entry of each title (`index.searchkeys.extract.IndexControl`) as one
-row: the sort keys and the brief display. Both engines keep it in their index file, write it
-from the same search keys and read sort values and brief lists from it the same way.
+row: the sort keys and the brief display.
 """
 
 from __future__ import annotations
@@ -11,8 +10,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 
-from index import errors
-from index.engine.searcher import Brief
+from index.engines.base import Brief, SortField
 from index.searchkeys.extract import TitleKeys
 
 SCHEMA = """
@@ -24,7 +22,7 @@ CREATE TABLE IF NOT EXISTS control (
     brief       TEXT NOT NULL
 );
 """
-SORT_COLUMNS = {"title": "sort_title", "author": "sort_author", "year": "year"}
+SORT_COLUMNS = {SortField.TITLE: "sort_title", SortField.AUTHOR: "sort_author", SortField.YEAR: "year"}
 
 
 def rows(titles: Iterable[TitleKeys]) -> Iterable[tuple]:
@@ -44,13 +42,9 @@ def _selected(db: sqlite3.Connection, column: str, isns: Sequence[int]) -> dict[
                            (json.dumps(list(isns)),)))
 
 
-def sorted_by(db: sqlite3.Connection, isns: Sequence[int], key: str, descending: bool) -> list[int]:
-    """`isns` in the order of sort key `key` (title, author or year), stable."""
-    column = SORT_COLUMNS.get(key)
-    if column is None:
-        raise errors.UnknownSortKey(key)
-    values = _selected(db, column, isns)
-    return sorted(isns, key=lambda isn: values.get(isn, ""), reverse=descending)
+def sort_values(db: sqlite3.Connection, isns: Sequence[int], field: SortField) -> dict[int, object]:
+    """The sort value of each of `isns` for `field` (title, author or year)."""
+    return _selected(db, SORT_COLUMNS[field], isns)
 
 
 def briefs(db: sqlite3.Connection, isns: Sequence[int]) -> list[Brief]:

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from index import controltable
-from index.engine.searcher import Brief, ScanEntry
-from index.postings.evaluate import EMPTY, Evaluator, Scored, intersect, runs, unite
-from index.postings.layout import LEXICON, POSITION_BITS, connect, docs_path, exact_field, positions_path
+from index.engines.base import RELEVANCE, Brief, ResolveSet, ScanEntry, SortField, SortKey, scan_window, sort_order
+from index.engines.postings import controltable
+from index.engines.postings.evaluate import EMPTY, Evaluator, Scored, runs, unite
+from index.engines.postings.layout import LEXICON, POSITION_BITS, connect, docs_path, exact_field, positions_path
 from index.query import Node
 from index.searchkeys import queryterms
 from index.searchkeys.normalize import normalize
@@ -173,14 +173,10 @@ class PostingsEngine:
         return self._years
 
     # -- the engine interface --------------------------------------------------------------------
-    def search(self, node: Node, resolve_set: Callable[[str], ArrayHits], *, library: str | None = None,
-               ranked: bool = False) -> ArrayHits:
+    def search(self, node: Node, resolve_set: ResolveSet, *, ranked: bool = False) -> ArrayHits:
         evaluator = Evaluator(self, lambda name: np.sort(resolve_set(name).isns))
-        isns = evaluator.evaluate(node)
-        if library is not None:
-            isns = intersect(isns, self.docs("library", normalize(library).replace(" ", "")))
-        hits = ArrayHits(isns, evaluator.scored)
-        return self.sort(hits, [("relevance", False)]) if ranked else hits
+        hits = ArrayHits(evaluator.translate(node), evaluator.scored)
+        return self.sort(hits, [RELEVANCE]) if ranked else hits
 
     def _scores(self, hits: ArrayHits) -> np.ndarray:
         """A tf-idf score per hit: each scored word adds (1 + log tf) × log(1 + N / df)."""
@@ -198,16 +194,17 @@ class PostingsEngine:
             scores[match] += (1 + np.log(frequency[at[match]])) * math.log(1 + titles / len(found))
         return scores
 
-    def sort(self, hits: ArrayHits, keys: Sequence[tuple[str, bool]]) -> ArrayHits:
-        isns = hits.isns
-        for key, descending in reversed(keys):
-            if key == "relevance":
-                scores = self._scores(ArrayHits(isns, hits.scored))
-                order = np.argsort(scores if descending else -scores, kind="stable")
-                isns = isns[order]
-                continue
-            isns = np.array(controltable.sorted_by(self.db, isns.tolist(), key, descending), dtype=np.int64)
-        return ArrayHits(isns, hits.scored)
+    def sort(self, hits: ArrayHits, keys: Sequence[SortKey]) -> ArrayHits:
+        isns = hits.isns.tolist()
+
+        def column(field: SortField):
+            if field is SortField.RELEVANCE:
+                return self._scores(hits).tolist().__getitem__
+            values = controltable.sort_values(self.db, isns, field)
+            return lambda at: values.get(isns[at], "")
+
+        order = sort_order(len(isns), keys, column)
+        return ArrayHits(hits.isns[np.array(order, dtype=np.int64)] if order else hits.isns, hits.scored)
 
     def scan(self, index: str, start: str, *, count: int, preferred_position: int = 1) -> tuple[list[ScanEntry], int]:
         spec = queryterms.scannable(index)
@@ -215,11 +212,9 @@ class PostingsEngine:
         start_key = normalize(start)
         query = ("SELECT term, sum(docs) FROM terms WHERE field = ? AND term {} ? GROUP BY term "
                  "ORDER BY term {} LIMIT ?")
-        wanted_before = max(preferred_position - 1, 0)
-        before = self._scan_side(query.format("<", "DESC"), field_name, start_key, wanted_before)
+        before = self._scan_side(query.format("<", "DESC"), field_name, start_key, max(preferred_position - 1, 0))
         after = self._scan_side(query.format(">=", "ASC"), field_name, start_key, count)
-        entries = [ScanEntry(term, hits) for term, hits in list(reversed(before[:wanted_before])) + after]
-        return entries[:count], min(len(before), wanted_before) + 1
+        return scan_window(before, after, count, preferred_position)
 
     def _scan_side(self, query: str, field_name: str, start: str, count: int) -> list[tuple[str, int]]:
         if len(self._segments) == 1:

@@ -97,13 +97,12 @@ class KeyTable:
             "SELECT isn FROM keys WHERE field = ? AND key GLOB ?", (field, glob_pattern(masked)))]
 
     # -- scan ---------------------------------------------------------------------------------
-    def scan(self, field: str, start: str, count: int, preferred_position: int) -> tuple[list[tuple[str, int]], int]:
-        """(key, titles) pairs around `start` and the 1-based position of the first key >= start."""
-        before = self.db.execute(
+    def scan(self, field: str, start: str, before: int, after: int) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+        """(key, titles) pairs: up to `before` keys below `start` (nearest first), up to `after` from it on."""
+        below = self.db.execute(
             "SELECT key, count(*) FROM keys WHERE field = ? AND key < ? GROUP BY key ORDER BY key DESC LIMIT ?",
-            (field, start, max(preferred_position - 1, 0))).fetchall()
-        after = self.db.execute(
+            (field, start, before)).fetchall()
+        above = self.db.execute(
             "SELECT key, count(*) FROM keys WHERE field = ? AND key >= ? GROUP BY key ORDER BY key LIMIT ?",
-            (field, start, count)).fetchall()
-        entries = list(reversed(before)) + after
-        return entries[:count], len(before) + 1
+            (field, start, after)).fetchall()
+        return below, above

@@ -9,25 +9,15 @@ is decided in `index.searchkeys.queryterms`, as for the other engines, so all an
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from index import errors
-from index.postings.layout import GAP, POSITION_BITS, exact_field
-from index.query import (
-    AllRecords,
-    And,
-    AndNot,
-    Node,
-    Or,
-    Prox,
-    Relation,
-    ResultSetRef,
-    Term,
-    Truncation,
-)
+from index.engines.base import Translator
+from index.engines.postings.layout import GAP, POSITION_BITS, exact_field
+from index.query import And, Node, Prox, Relation, Term, Truncation
 from index.searchkeys import queryterms
 from index.searchkeys.normalize import normalize
 from index.searchkeys.queryterms import WordsKind
@@ -37,7 +27,7 @@ EMPTY = np.zeros(0, dtype=np.int64)
 
 
 class Lexicon(Protocol):
-    """What evaluation needs from the open index (`index.postings.searcher`)."""
+    """What evaluation needs from the open index (`index.engines.postings.searcher`)."""
 
     def docs(self, field: str, term: str) -> np.ndarray: ...
     def positions(self, field: str, term: str) -> np.ndarray: ...
@@ -136,45 +126,35 @@ def isns_of(codes: np.ndarray) -> np.ndarray:
     return distinct(codes >> POSITION_BITS)
 
 
-class Evaluator:
+class Evaluator(Translator[np.ndarray]):
     def __init__(self, lexicon: Lexicon, resolve_set: Callable[[str], np.ndarray]) -> None:
         self.lexicon = lexicon
         self.resolve_set = resolve_set
         self.scored: list[Scored] = []
 
-    def evaluate(self, node: Node) -> np.ndarray:
-        if isinstance(node, Term):
-            return self.term(node)
-        if isinstance(node, And):
-            if _is_year(node.right):    # a limit: check the years of the other side's titles only
-                return self.year(node.right, self.evaluate(node.left))
-            if _is_year(node.left):
-                return self.year(node.left, self.evaluate(node.right))
-            return intersect(self.evaluate(node.left), self.evaluate(node.right))
-        if isinstance(node, Or):
-            return union(self.evaluate(node.left), self.evaluate(node.right))
-        if isinstance(node, AndNot):
-            return difference(self.evaluate(node.left), self.evaluate(node.right))
-        if isinstance(node, Prox):
-            return self.prox(node)
-        if isinstance(node, ResultSetRef):
-            return self.resolve_set(node.name)
-        if isinstance(node, AllRecords):
-            return self.lexicon.all_isns()
-        raise TypeError(f"not a query node: {node!r}")
+    def conjunction(self, node: And) -> np.ndarray:
+        if _is_year(node.right):    # a limit: check the years of the other side's titles only
+            return self.year(node.right, self.translate(node.left))
+        if _is_year(node.left):
+            return self.year(node.left, self.translate(node.right))
+        return super().conjunction(node)
+
+    def all_of(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        return intersect(left, right)
+
+    def any_of(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        return union(left, right)
+
+    def but_not(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        return difference(left, right)
+
+    def everything(self) -> np.ndarray:
+        return self.lexicon.all_isns()
+
+    def result_set(self, name: str) -> np.ndarray:
+        return self.resolve_set(name)
 
     # -- terms -------------------------------------------------------------------------------
-    def term(self, term: Term) -> np.ndarray:
-        spec = queryterms.index_spec(term)
-        if spec.kind is IndexKind.YEAR:
-            return self.year(term)
-        queryterms.check_relation(term)
-        if term.relation is Relation.NE:
-            return difference(self.lexicon.all_isns(), self.term(replace(term, relation=Relation.EQ)))
-        if spec.kind is IndexKind.KEY:
-            return self.key(spec, term)
-        return self.words(spec, term, queryterms.plan_words(spec, term))
-
     def words(self, spec: IndexSpec, term: Term, plan: queryterms.WordsPlan) -> np.ndarray:
         if plan.kind is WordsKind.WHOLE:
             return self.whole_key(exact_field(spec.name), plan.text, plan.truncation)
@@ -238,7 +218,6 @@ class Evaluator:
         return unite([self.lexicon.docs(field, term) for term in terms])
 
     def key(self, spec: IndexSpec, term: Term) -> np.ndarray:
-        queryterms.check_key_structure(spec, term)
         if spec.name == "isn":
             wanted = np.array([queryterms.isn_value(term)], dtype=np.int64)
             return intersect(wanted, self.lexicon.all_isns())

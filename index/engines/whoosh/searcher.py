@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,9 +17,9 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from index import errors
-from index.engine.compile import DocnumSet, compile_query
-from index.engine.keytable import KeyTable
+from index.engines.base import Brief, ResolveSet, ScanEntry, SortField, SortKey, scan_window, sort_order
+from index.engines.whoosh.compile import DocnumSet, compile_query
+from index.engines.whoosh.keytable import KeyTable
 from index.query import Node
 from index.searchkeys import queryterms
 from index.searchkeys.normalize import normalize
@@ -36,29 +36,7 @@ class Hits:
         return len(self.docnums)
 
 
-@dataclass(frozen=True)
-class Brief:
-    isn: int
-    title: str
-    author: str
-    year: int | None
-    imprint: str
-    material_type: str
-    language: str
-
-
-@dataclass(frozen=True)
-class ScanEntry:
-    term: str
-    count: int
-
-    @property
-    def display(self) -> str:
-        """The term as a client shows it (a see-reference adds where to look)."""
-        return self.term
-
-
-SORT_COLUMNS = {"title": "sort_title", "author": "sort_author", "year": "sort_year"}
+SORT_COLUMNS = {SortField.TITLE: "sort_title", SortField.AUTHOR: "sort_author", SortField.YEAR: "sort_year"}
 
 
 class Engine:
@@ -139,12 +117,9 @@ class Engine:
     def searcher(self) -> Searcher:
         return self._searcher
 
-    def search(self, node: Node, resolve_set: Callable[[str], Hits], *, library: str | None = None,
-               ranked: bool = False) -> Hits:
+    def search(self, node: Node, resolve_set: ResolveSet, *, ranked: bool = False) -> Hits:
         searcher = self._searcher
         query = compile_query(node, lambda name: self.docnums_of_isns(resolve_set(name)), self, searcher.reader())
-        if library is not None:
-            query = wq.And([query, wq.Term("library", normalize(library).replace(" ", ""))])
         if ranked:
             results = searcher.search(query, limit=None)
             top = results.top_n
@@ -157,23 +132,23 @@ class Engine:
             return hits.docnums
         return self._as_docnums(isns_of(hits, 0, len(hits.docnums)))
 
-    def sort(self, hits: Hits, keys: Sequence[tuple[str, bool]]) -> Hits:
-        """A new `Hits` ordered by `keys`: (title|author|year|relevance, descending) pairs."""
-        docnums = list(hits.docnums)
+    def sort(self, hits: Hits, keys: Sequence[SortKey]) -> Hits:
+        """A new `Hits` in the order of `keys`."""
+        docnums = hits.docnums
         scores = hits.scores
-        for key, descending in reversed(keys):
-            if key == "relevance":
+
+        def column(field: SortField):
+            nonlocal scores
+            if field is SortField.RELEVANCE:
                 if not scores:
                     results = hits.searcher.search(hits.query, limit=None, filter=DocnumSet(docnums))
                     scores = {d: s for s, d in results.top_n}
-                docnums.sort(key=lambda d: scores.get(d, 0.0), reverse=not descending)
-                continue
-            column_name = SORT_COLUMNS.get(key)
-            if column_name is None:
-                raise errors.UnknownSortKey(key)
-            column = hits.searcher.reader().column_reader(column_name)
-            docnums.sort(key=lambda d: column[d], reverse=descending)
-        return Hits(hits.searcher, docnums, hits.query, scores)
+                return lambda at: scores.get(docnums[at], 0.0)
+            values = hits.searcher.reader().column_reader(SORT_COLUMNS[field])
+            return lambda at: values[docnums[at]]
+
+        order = sort_order(len(docnums), keys, column)
+        return Hits(hits.searcher, [docnums[at] for at in order], hits.query, scores)
 
     def scan(self, index: str, start: str, *, count: int, preferred_position: int = 1) -> tuple[list[ScanEntry], int]:
         """Terms of `index` around `start`: returns the entries and the position of `start` in them (1-based).
@@ -183,9 +158,10 @@ class Engine:
         """
         spec = queryterms.scannable(index)
         start_key = normalize(start)
+        wanted_before = max(preferred_position - 1, 0)
         if spec.exact_keys_in_table:
-            pairs, position = self._keys.scan(index, start_key, count, preferred_position)
-            return [ScanEntry(term, hits) for term, hits in pairs], position
+            before, after = self._keys.scan(index, start_key, wanted_before, count)
+            return scan_window(before, after, count, preferred_position)
         reader = self._searcher.reader()
         if index not in reader.indexed_field_names():
             return [], 1
@@ -193,11 +169,13 @@ class Engine:
         if all_terms is None:
             all_terms = self._lexicons[index] = list(reader.lexicon(index))
         at = bisect_left(all_terms, start_key.encode("utf-8"))
-        first = max(0, at - (preferred_position - 1))
-        chosen = all_terms[first:first + count]
-        entries = [ScanEntry(t.decode("utf-8"), reader.doc_frequency(index, t)) for t in chosen]
-        return entries, at - first + 1
 
+        def entry(term: bytes) -> tuple[str, int]:
+            return term.decode("utf-8"), reader.doc_frequency(index, term)
+
+        before = [entry(term) for term in reversed(all_terms[max(0, at - wanted_before):at])]
+        after = [entry(term) for term in all_terms[at:at + count]]
+        return scan_window(before, after, count, preferred_position)
 
     def isns(self, hits: Hits, start: int, count: int) -> list[int]:
         return isns_of(hits, start, count)

@@ -1,10 +1,10 @@
 """Which search engine a catalog uses, where its files are, and how to build and update it.
 
-Three engines sit behind the same interface (`search`, `sort`, `scan`, `isns`, `briefs`,
-`refresh`, `close`): Whoosh (`index.engine`, the design card's choice), SQLite FTS5 with a key
-table (`index.sqlengine`) and posting arrays searched with numpy (`index.postings`, the
-fastest to build and to search; see bench/RESULTS.md). `[index] engine = "whoosh" | "sqlite" |
-"postings"` in unikat.toml chooses. All are built from the same search-key files.
+Two engines provide `index.engines.base.SearchEngine`: Whoosh (`index.engines.whoosh`, the
+design card's choice and the default) and posting arrays searched with numpy
+(`index.engines.postings`, the fastest to build and to search, for production; see
+bench/RESULTS.md). `[index] engine = "whoosh" | "postings"` in unikat.toml chooses. Both are
+built from the same search-key files.
 """
 
 from __future__ import annotations
@@ -14,20 +14,17 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.engine.searcher import Engine as WhooshEngine
-from index.engine.writer import build_index, update_index
+from index.engines.base import SearchEngine
+from index.engines.postings import writer as postings_writer
+from index.engines.postings.searcher import PostingsEngine
+from index.engines.whoosh.searcher import Engine as WhooshEngine
+from index.engines.whoosh.writer import build_index, update_index
 from index.home import Config, Home
-from index.postings import writer as postings_writer
-from index.postings.searcher import PostingsEngine
 from index.searchkeys.extract import TitleKeys
-from index.sqlengine import store as sqlstore
-from index.sqlengine.searcher import SqlEngine
 
 # Raised whenever what an index holds changes, so an index of an older layout is rebuilt.
-LAYOUT = "3: years in the key table"
+LAYOUT = "4: whoosh inlined postings survive merges"
 _LAYOUT_FILE = "LAYOUT"
-
-SearchEngine = WhooshEngine | SqlEngine | PostingsEngine
 
 
 @dataclass(frozen=True)
@@ -43,7 +40,6 @@ class _Kind:
 
 _KINDS = {
     "whoosh": _Kind("whoosh", WhooshEngine, build_index, update_index),
-    "sqlite": _Kind("sqlindex", SqlEngine, lambda d, titles, procs: sqlstore.build(d, titles), sqlstore.update),
     "postings": _Kind("postings", PostingsEngine, lambda d, titles, procs: postings_writer.build(d, titles),
                       postings_writer.update, postings_writer.needs_rebuild),
 }

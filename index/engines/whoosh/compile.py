@@ -7,7 +7,6 @@ something else. Search terms are normalized exactly as the search keys were.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Protocol
 
 from whoosh import query as wq
@@ -15,20 +14,9 @@ from whoosh.matching import AndNotMatcher, ListMatcher
 from whoosh.query import spans
 
 from index import errors
-from index.engine.schema import FIELD_GAP
-from index.query import (
-    AllRecords,
-    And,
-    AndNot,
-    Node,
-    Or,
-    Prox,
-    ProximityUnit,
-    Relation,
-    ResultSetRef,
-    Term,
-    Truncation,
-)
+from index.engines.base import Translator
+from index.engines.whoosh.schema import FIELD_GAP
+from index.query import Node, Prox, ProximityUnit, Relation, Term, Truncation
 from index.searchkeys import queryterms
 from index.searchkeys.queryterms import WordsKind
 from index.searchkeys.spec import BY_NAME, IndexKind, IndexSpec
@@ -80,7 +68,7 @@ ResolveSet = Callable[[str], Sequence[int]]
 
 
 class KeyLookup(Protocol):
-    """The key table, answering with document numbers (see index.engine.keytable)."""
+    """The key table, answering with document numbers (see index.engines.whoosh.keytable)."""
 
     def equal(self, field: str, key: str) -> Sequence[int]: ...
     def prefix(self, field: str, prefix: str) -> Sequence[int]: ...
@@ -94,44 +82,31 @@ def compile_query(node: Node, resolve_set: ResolveSet, keys: KeyLookup, reader=N
     """Translate `node`; `resolve_set(name)` gives the docnums of an earlier result set, `keys`
     looks up whole keys. With a `reader`, truncated words are checked against queryterms.MAX_EXPANSION.
     """
-    return _Compiler(resolve_set, keys, reader).compile(node)
+    return _Compiler(resolve_set, keys, reader).translate(node)
 
 
-class _Compiler:
+class _Compiler(Translator[wq.Query]):
     def __init__(self, resolve_set: ResolveSet, keys: KeyLookup, reader) -> None:
         self.resolve_set = resolve_set
         self.keys = keys
         self.reader = reader
 
-    def compile(self, node: Node) -> wq.Query:
-        if isinstance(node, Term):
-            return self.term(node)
-        if isinstance(node, And):
-            return wq.And([self.compile(node.left), self.compile(node.right)])
-        if isinstance(node, Or):
-            return wq.Or([self.compile(node.left), self.compile(node.right)])
-        if isinstance(node, AndNot):
-            return ExactAndNot(self.compile(node.left), self.compile(node.right))
-        if isinstance(node, Prox):
-            return self.prox(node)
-        if isinstance(node, ResultSetRef):
-            return DocnumSet(self.resolve_set(node.name))
-        if isinstance(node, AllRecords):
-            return wq.Every()
-        raise TypeError(f"not a query node: {node!r}")
+    def all_of(self, left: wq.Query, right: wq.Query) -> wq.Query:
+        return wq.And([left, right])
+
+    def any_of(self, left: wq.Query, right: wq.Query) -> wq.Query:
+        return wq.Or([left, right])
+
+    def but_not(self, left: wq.Query, right: wq.Query) -> wq.Query:
+        return ExactAndNot(left, right)
+
+    def everything(self) -> wq.Query:
+        return wq.Every()
+
+    def result_set(self, name: str) -> wq.Query:
+        return DocnumSet(self.resolve_set(name))
 
     # -- terms ---------------------------------------------------------------------------
-    def term(self, term: Term) -> wq.Query:
-        spec = queryterms.index_spec(term)
-        if spec.kind is IndexKind.YEAR:
-            return self.year(term)
-        queryterms.check_relation(term)
-        if term.relation is Relation.NE:
-            return ExactAndNot(wq.Every(), self.term(replace(term, relation=Relation.EQ)))
-        if spec.kind is IndexKind.KEY:
-            return self.key(spec, term)
-        return self.words(spec, term, queryterms.plan_words(spec, term))
-
     def words(self, spec: IndexSpec, term: Term, plan: queryterms.WordsPlan) -> wq.Query:
         if plan.kind is WordsKind.WHOLE:
             return self.table_lookup(spec.name, plan.text, plan.truncation)
@@ -183,7 +158,6 @@ class _Compiler:
         return query
 
     def key(self, spec: IndexSpec, term: Term) -> wq.Query:
-        queryterms.check_key_structure(spec, term)
         if spec.name == "isn":
             value = queryterms.isn_value(term)
             return wq.NumericRange("isn", value, value)
@@ -201,7 +175,7 @@ class _Compiler:
         years = queryterms.year_range(term)
         query = DocnumSet(self.keys.between("year", years.low, years.high, low_exclusive=years.low_exclusive,
                                             high_exclusive=years.high_exclusive))
-        return ExactAndNot(wq.Every(), query) if years.negated else query
+        return self.but_not(self.everything(), query) if years.negated else query
 
     # -- proximity -----------------------------------------------------------------------
     def prox(self, node: Prox) -> wq.Query:

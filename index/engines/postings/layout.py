@@ -18,7 +18,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from index import controltable
+from index.engines.postings import controltable
 from index.searchkeys.spec import INDEXES, IndexKind
 
 LEXICON = "lexicon.sqlite"

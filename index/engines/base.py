@@ -1,0 +1,202 @@
+"""What a search engine provides, and what is the same for every engine.
+
+`Catalog` (index.search) talks to an engine only through `SearchEngine`. An engine answers the
+neutral query tree (`index.query`) with its own `Hits`; the value types it hands back (`Brief`,
+`ScanEntry`) and takes (`SortKey`) are defined here, once. So is the shared skeleton: the
+dispatch of query nodes and terms (`Translator`), the order of a multi-key sort (`sort_order`)
+and the window of a scan (`scan_window`). What a term means is decided in
+`index.searchkeys.queryterms`; an engine only looks keys up its own way.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from enum import Enum
+from typing import Generic, Protocol, TypeVar
+
+from index import errors
+from index.query import (
+    AllRecords,
+    And,
+    AndNot,
+    Node,
+    Or,
+    Prox,
+    Relation,
+    ResultSetRef,
+    Term,
+)
+from index.searchkeys import queryterms
+from index.searchkeys.spec import IndexKind, IndexSpec
+
+
+@dataclass(frozen=True)
+class Brief:
+    """A title's brief entry (MELVYL's index-control data) for result lists."""
+
+    isn: int
+    title: str
+    author: str
+    year: int | None
+    imprint: str
+    material_type: str
+    language: str
+
+
+@dataclass(frozen=True)
+class ScanEntry:
+    term: str
+    count: int
+
+    @property
+    def display(self) -> str:
+        """The term as a client shows it (a see-reference adds where to look)."""
+        return self.term
+
+
+class SortField(Enum):
+    TITLE = "title"
+    AUTHOR = "author"
+    YEAR = "year"
+    RELEVANCE = "relevance"
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One key of a sort. Relevance puts the best match first unless `descending` is set
+    (Z39.50 and SRU name the direction of the score, not of the rank)."""
+
+    field: SortField
+    descending: bool = False
+
+    @classmethod
+    def named(cls, name: str, descending: bool = False) -> SortKey:
+        """The key of a sort field's name; `UnknownSortKey` for any other name."""
+        try:
+            return cls(SortField(name), descending)
+        except ValueError:
+            raise errors.UnknownSortKey(name) from None
+
+
+RELEVANCE = SortKey(SortField.RELEVANCE)
+
+
+class Hits(Protocol):
+    """An engine's result: a snapshot of matching titles in their order."""
+
+    def __len__(self) -> int: ...
+
+
+H = TypeVar("H", bound=Hits)
+ResolveSet = Callable[[str], H]
+
+
+class SearchEngine(Protocol[H]):
+    """An open index. `refresh` takes up what a load or rebuild committed since; hits taken
+    before stay valid (a snapshot)."""
+
+    def search(self, node: Node, resolve_set: ResolveSet, *, ranked: bool = False) -> H: ...
+    def sort(self, hits: H, keys: Sequence[SortKey]) -> H: ...
+    def scan(self, index: str, start: str, *, count: int, preferred_position: int = 1) -> tuple[list[ScanEntry], int]: ...
+    def isns(self, hits: H, start: int, count: int) -> list[int]: ...
+    def briefs(self, hits: H, start: int, count: int) -> list[Brief]: ...
+    def refresh(self) -> None: ...
+    def close(self) -> None: ...
+
+
+# -- the shared skeleton -------------------------------------------------------------------------
+
+Q = TypeVar("Q")
+
+
+class Translator(ABC, Generic[Q]):
+    """Turns the neutral query tree into an engine's form `Q` (a Whoosh query, an ISN array).
+
+    The dispatch of nodes and the first decisions on a term (year, key or words; `<>` as the
+    complement of `=`) are made here for every engine; the engine supplies how each is looked up.
+    """
+
+    def translate(self, node: Node) -> Q:
+        if isinstance(node, Term):
+            return self.term(node)
+        if isinstance(node, And):
+            return self.conjunction(node)
+        if isinstance(node, Or):
+            return self.any_of(self.translate(node.left), self.translate(node.right))
+        if isinstance(node, AndNot):
+            return self.but_not(self.translate(node.left), self.translate(node.right))
+        if isinstance(node, Prox):
+            return self.prox(node)
+        if isinstance(node, ResultSetRef):
+            return self.result_set(node.name)
+        if isinstance(node, AllRecords):
+            return self.everything()
+        raise TypeError(f"not a query node: {node!r}")
+
+    def conjunction(self, node: And) -> Q:
+        return self.all_of(self.translate(node.left), self.translate(node.right))
+
+    def term(self, term: Term) -> Q:
+        spec = queryterms.index_spec(term)
+        if spec.kind is IndexKind.YEAR:
+            return self.year(term)
+        queryterms.check_relation(term)
+        if term.relation is Relation.NE:
+            return self.but_not(self.everything(), self.term(replace(term, relation=Relation.EQ)))
+        if spec.kind is IndexKind.KEY:
+            queryterms.check_key_structure(spec, term)
+            return self.key(spec, term)
+        return self.words(spec, term, queryterms.plan_words(spec, term))
+
+    @abstractmethod
+    def all_of(self, left: Q, right: Q) -> Q: ...
+
+    @abstractmethod
+    def any_of(self, left: Q, right: Q) -> Q: ...
+
+    @abstractmethod
+    def but_not(self, left: Q, right: Q) -> Q: ...
+
+    @abstractmethod
+    def everything(self) -> Q: ...
+
+    @abstractmethod
+    def result_set(self, name: str) -> Q: ...
+
+    @abstractmethod
+    def year(self, term: Term) -> Q: ...
+
+    @abstractmethod
+    def key(self, spec: IndexSpec, term: Term) -> Q: ...
+
+    @abstractmethod
+    def words(self, spec: IndexSpec, term: Term, plan: queryterms.WordsPlan) -> Q: ...
+
+    @abstractmethod
+    def prox(self, node: Prox) -> Q: ...
+
+
+Column = Callable[[int], object]   # the sort value of the item at a position of the hits
+
+
+def sort_order(count: int, keys: Sequence[SortKey], column: Callable[[SortField], Column]) -> list[int]:
+    """The positions 0 … count-1 of some hits in the order of `keys` (stable: equal values keep
+    their order). `column(field)` gives each position's value; for relevance, its score."""
+    order = list(range(count))
+    for key in reversed(keys):
+        values = column(key.field)
+        best_first = key.field is SortField.RELEVANCE and not key.descending
+        order.sort(key=values, reverse=key.descending or best_first)
+    return order
+
+
+def scan_window(before: Sequence[tuple[str, int]], after: Sequence[tuple[str, int]], count: int,
+                preferred_position: int) -> tuple[list[ScanEntry], int]:
+    """A scan's entries from the terms just before the start term (nearest first) and those from
+    it on; returns them and the 1-based position of the start term in them."""
+    wanted_before = max(preferred_position - 1, 0)
+    taken = list(before[:wanted_before])
+    entries = [ScanEntry(term, hits) for term, hits in [*reversed(taken), *after]]
+    return entries[:count], len(taken) + 1
