@@ -65,5 +65,10 @@ class UnknownSortKey(CatalogError):
     """The catalog cannot sort by this key."""
 
 
+class IndexNotBuilt(CatalogError):
+    """The home has no index of the configured engine in the current layout: `unikat index`
+    (or `unikat serve`) builds it; opening a catalog never does."""
+
+
 class LoadError(CatalogError):
     """A source file cannot be read at all (the load of that file stops; records are kept)."""

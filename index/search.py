@@ -82,16 +82,16 @@ class ResultSet:
 
 
 class Catalog:
-    """An open catalog home: the store for records, the engine for searching."""
+    """An open catalog home: the store for records, the engine for searching. Opening never
+    builds: without an index of the current layout it raises `IndexNotBuilt`."""
 
     def __init__(self, home: Home) -> None:
         self.home = home
         self.config = home.config()
-        self.store = CatalogStore(home.store_path)
         if not engines.index_ready(home, self.config):   # no index yet, or one of an older layout
-            from index.loading.indexing import rebuild
-
-            rebuild(home, self.store)
+            raise errors.IndexNotBuilt(f"no index of the current layout in {engines.index_dir(home, self.config)}:"
+                                       " run 'unikat index'")
+        self.store = CatalogStore(home.store_path)
         self.engine = engines.open_engine(home, self.config)
         self._holders = self.store.holding_libraries()   # each holding library is a database too
         self._authorities = self.store.has_authorities()

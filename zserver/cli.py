@@ -123,22 +123,34 @@ def cmd_index(args: argparse.Namespace) -> int:
     from index.loading import indexing
 
     home = _home(args)
-    store = _open_store(home)
     started = time.monotonic()
-    try:
-        if args.full or not engines.index_ready(home, home.config()):
-            progress = Progress("indexing", "titles")
-            count = indexing.rebuild(home, store, progress=progress, procs=args.procs)
-            progress.done()
-            what = f"rebuilt search-key files and index: {count} titles"
-        else:
+    if args.full or not engines.index_ready(home, home.config()):
+        count = _rebuild(home, args.procs)
+        what = f"rebuilt search-key files and index: {count} titles"
+    else:
+        store = _open_store(home)
+        try:
             written, removed = indexing.update(home, store)
-            what = f"index updated: {written} titles written, {removed} removed"
-    finally:
-        store.close()
+        finally:
+            store.close()
+        what = f"index updated: {written} titles written, {removed} removed"
     elapsed = time.monotonic() - started
     print(f"{what} in {elapsed:.1f}s")
     return 0
+
+
+def _rebuild(home: Home, procs: int) -> int:
+    """Rewrite the search-key files and build the index from the whole store, with progress."""
+    from index.loading import indexing
+
+    store = _open_store(home)
+    try:
+        progress = Progress("indexing", "titles")
+        count = indexing.rebuild(home, store, progress=progress, procs=procs)
+        progress.done()
+        return count
+    finally:
+        store.close()
 
 
 def _parse_pqf(text: str):
@@ -300,9 +312,16 @@ def cmd_clusters(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from index import engines
     from zserver.net.app import serve
 
-    return serve(_home(args), host=args.host, port=args.port, workers=args.workers)
+    home = _home(args)
+    config = home.config()
+    if not engines.index_ready(home, config):
+        print(f"unikat: no index of the current layout in {engines.index_dir(home, config)}: building it first",
+              file=sys.stderr)
+        _rebuild(home, _procs())
+    return serve(home, host=args.host, port=args.port, workers=args.workers)
 
 
 def build_parser() -> argparse.ArgumentParser:

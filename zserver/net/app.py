@@ -33,7 +33,6 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 
-from index import engines
 from index.home import Home
 from index.search import Catalog
 from zserver.net.http import http_site
@@ -270,9 +269,7 @@ def serve(home: Home, host: str | None = None, port: int | None = None, workers:
     host = host or str(server.get("host", "127.0.0.1"))
     port = int(server.get("port", 2100)) if port is None else port
     workers = int(server.get("workers", 2)) if workers is None else workers
-    if not engines.index_ready(home, config):
-        _supervisor_log(f"no index of the current layout in {engines.index_dir(home, config)}: building it first")
-    Catalog(home).close()   # builds a missing index once, here, not in every worker
+    Catalog(home).close()   # fails here, once, if the index is missing (`unikat serve` builds it first)
     if workers > 1:
         _preload()
     sock = _listen(host, port)

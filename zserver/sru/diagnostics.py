@@ -16,6 +16,7 @@ from enum import IntEnum
 
 from index.errors import (
     CatalogError,
+    IndexNotBuilt,
     LoadError,
     MalformedTerm,
     RecordNotFound,
@@ -312,6 +313,7 @@ CATALOG_ERRORS: dict[type[CatalogError], SruDiagnosticCode] = {
     # database path before a search is tried.
     UnknownDatabase: SruDiagnosticCode.GENERAL_SYSTEM_ERROR,
     UnknownSortKey: SruDiagnosticCode.UNSUPPORTED_PATH_FOR_SORT,
+    IndexNotBuilt: SruDiagnosticCode.GENERAL_SYSTEM_ERROR,
     LoadError: SruDiagnosticCode.GENERAL_SYSTEM_ERROR,
 }
 """Every CatalogError subclass -> its SRU code (a test checks the table is complete)."""

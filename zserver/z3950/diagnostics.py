@@ -17,6 +17,7 @@ from typing import Any
 
 from index.errors import (
     CatalogError,
+    IndexNotBuilt,
     LoadError,
     MalformedTerm,
     RecordNotFound,
@@ -216,6 +217,7 @@ CATALOG_ERRORS: dict[type[CatalogError], Bib1Diagnostic] = {
     RecordNotFound: Bib1Diagnostic.RECORD_DELETED,
     UnknownDatabase: Bib1Diagnostic.DATABASE_DOES_NOT_EXIST,
     UnknownSortKey: Bib1Diagnostic.CANNOT_SORT_ACCORDING_TO_SEQUENCE,
+    IndexNotBuilt: Bib1Diagnostic.TEMPORARY_SYSTEM_ERROR,
     LoadError: Bib1Diagnostic.PERMANENT_SYSTEM_ERROR,
 }
 """Every CatalogError subclass -> its Bib-1 condition (a test checks the table is complete)."""
