@@ -262,9 +262,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_clusters(args: argparse.Namespace) -> int:
     """Show one cluster and why its members matched, list clusters, write them all as JSON,
     or re-consolidate the whole store (`--rebuild`)."""
-    from index.consolidation.clusters import describe, maintenance_keys, reconsolidate
+    from index.consolidation.clusters import describe, maintenance_keys
     from index.loading import indexing
-    from index.loading.load import refresh_title
+    from index.titles import reconsolidate
 
     home = _home(args)
     rules = home.config().consolidation.rules
@@ -273,7 +273,7 @@ def cmd_clusters(args: argparse.Namespace) -> int:
         if args.rebuild:
             progress = Progress("re-consolidating", "records")
             with store.transaction():
-                counts = reconsolidate(store, rules, refresh_title, progress)
+                counts = reconsolidate(store, rules, progress)
             progress.done()
             written, removed = indexing.update(home, store, procs=_procs())
             print(f"re-consolidated {counts['records']} records: {counts['titles']} titles, {counts['clusters']}"

@@ -16,13 +16,12 @@ finds the titles filed under the established form, and a scan lists the variants
 library delivers itself is dropped from the display (its record keeps it).
 
 **Current.** Every title's headings are kept in the store (`title_headings`); when an authority
-record is added, changed or deleted, the titles using any of its old or new headings are
-refreshed (re-merged and re-linked) through the caller's `refresh`.
+record is added, changed or deleted, `authority_changed` and `authority_removed` name the titles
+using any of its old or new headings, and `index.titles` refreshes them (re-merged and re-linked).
+This module never calls back into `index.titles`.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import pymarc
 from pymarc import Field, Indicators, Subfield
@@ -39,7 +38,6 @@ from index.store.catalog import CatalogStore
 __all__ = ["SEE_FROM_TAG", "authority_changed", "authority_removed", "link_display"]
 
 SEE_FROM_TAG = "989"
-Refresh = Callable[[CatalogStore, int], None]
 
 
 def _authority_number(store: CatalogStore, isn: int, cache: dict[int, str]) -> str:
@@ -101,18 +99,17 @@ def link_display(store: CatalogStore, isn: int, marc: bytes, record: pymarc.Reco
     return record.as_marc()
 
 
-def authority_changed(store: CatalogStore, isn: int, marc: bytes, refresh: Refresh) -> None:
-    """Record authority title `isn`'s headings and identifiers; refresh the titles using any of
-    its old or new headings."""
+def authority_changed(store: CatalogStore, isn: int, marc: bytes) -> list[int]:
+    """Record authority title `isn`'s headings and identifiers (`marc` its record, ISO 2709);
+    returns the ISNs of the titles using any of its old or new headings, in order, to be refreshed."""
     record = pymarc.Record(data=marc, to_unicode=True, force_utf8=True)
     old = {(kind, key) for _form, kind, key, _text in store.authority_headings(isn)}
     forms = authority_forms(record)
     store.set_authority(isn, [(f.form, f.kind, f.key, f.text) for f in forms], authority_ids(record))
-    for title in sorted(store.titles_with_headings(old | {(f.kind, f.key) for f in forms})):
-        refresh(store, title)
+    return sorted(store.titles_with_headings(old | {(f.kind, f.key) for f in forms}))
 
 
-def authority_removed(store: CatalogStore, headings: list[tuple[str, str, str, str]], refresh: Refresh) -> None:
-    """After an authority title is gone: refresh the titles that used its headings."""
-    for title in sorted(store.titles_with_headings({(kind, key) for _form, kind, key, _text in headings})):
-        refresh(store, title)
+def authority_removed(store: CatalogStore, headings: list[tuple[str, str, str, str]]) -> list[int]:
+    """After an authority title is gone (`headings` its (form, kind, key, heading) as they were):
+    the ISNs of the titles that used them, in order, to be refreshed."""
+    return sorted(store.titles_with_headings({(kind, key) for _form, kind, key, _text in headings}))

@@ -12,9 +12,9 @@ sets). The store functions keep titles equal to clusters as records come and go:
 - an updated record: `recluster` its title (the title may split, the record may join others);
 - a deleted record: `recluster` what is left (a title of one record is just a title again);
 - `reconsolidate`: everything from scratch, as a check and after changing the rules.
-After each change the caller's `refresh(store, isn)` re-chooses the master and rebuilds the
-merged record. This module knows the store's consolidation methods, not SQL, file formats or
-the search engine.
+Each returns the ISNs of the titles it re-formed; choosing their masters and rebuilding their
+merged records is `index.titles`' work, which calls these functions (never the other way round).
+This module knows the store's consolidation methods, not SQL, file formats or the search engine.
 """
 
 from __future__ import annotations
@@ -29,11 +29,10 @@ from index.consolidation.keys import MatchElements, blocking_keys, elements
 from index.consolidation.match import MatchRules, Verdict, compare
 from index.store.catalog import CatalogStore, MatchCandidate
 
-__all__ = ["Refresh", "UnionFind", "candidate_pairs", "components", "describe", "file_record", "join",
+__all__ = ["UnionFind", "candidate_pairs", "components", "describe", "file_record", "join",
            "maintenance_keys", "matching_titles", "reconsolidate", "recluster", "settle"]
 
 K = TypeVar("K", bound=Hashable)
-Refresh = Callable[[CatalogStore, int], None]   # re-choose a title's master and rebuild its display
 
 
 class UnionFind:
@@ -109,7 +108,7 @@ def profile_of(candidate: MatchCandidate, store: CatalogStore) -> MatchElements:
     """A member's stored short form (made from its MARC when a store predates consolidation)."""
     if candidate.profile:
         return MatchElements.from_json(candidate.profile)
-    marc = store.db.execute("SELECT marc FROM records WHERE id = ?", (candidate.id,)).fetchone()[0]
+    marc = store.record_marc(candidate.id)
     return elements(pymarc.Record(data=marc, to_unicode=True, force_utf8=True))
 
 
@@ -136,8 +135,9 @@ def matching_titles(store: CatalogStore, profile: MatchElements, rules: MatchRul
     return found
 
 
-def join(store: CatalogStore, record_id: int, isns: set[int], refresh: Refresh) -> int:
-    """Make record `record_id` and the titles `isns` one title (the lowest ISN); returns it."""
+def join(store: CatalogStore, record_id: int, isns: set[int]) -> int:
+    """Make record `record_id` and the titles `isns` one title (the lowest ISN); returns it,
+    to be refreshed."""
     own = store.title_of_record(record_id)
     target = min(isns | {own})
     for isn in sorted(isns | {own}):
@@ -146,15 +146,13 @@ def join(store: CatalogStore, record_id: int, isns: set[int], refresh: Refresh) 
         for member in store.match_profiles(isn):
             store.move_record(member.id, target)
         store.remove_title(isn)
-    refresh(store, target)
     return target
 
 
-def recluster(store: CatalogStore, isn: int, rules: MatchRules, refresh: Refresh,
-              changed: int | None = None) -> list[int]:
+def recluster(store: CatalogStore, isn: int, rules: MatchRules, changed: int | None = None) -> list[int]:
     """Re-evaluate title `isn` after a member changed or left: split it into the groups its
     remaining members form, and let the changed record `changed` join whatever it now matches.
-    Returns the ISNs of the titles that exist afterwards."""
+    Returns the ISNs of the titles that exist afterwards, each to be refreshed."""
     members = store.match_profiles(isn)
     if not members:
         return []
@@ -165,15 +163,15 @@ def recluster(store: CatalogStore, isn: int, rules: MatchRules, refresh: Refresh
         extra = [m.id for other in sorted(outside) for m in store.match_profiles(other)]
         if extra:
             groups = [g + extra if changed in g else g for g in groups]
-    return settle(store, groups, refresh)
+    return settle(store, groups)
 
 
-def settle(store: CatalogStore, groups: list[list[int]], refresh: Refresh) -> list[int]:
-    """Make each group of member record ids one title and refresh each.
+def settle(store: CatalogStore, groups: list[list[int]]) -> list[int]:
+    """Make each group of member record ids one title; returns the groups' ISNs, to be refreshed.
 
     ISNs stay put as far as possible: groups in order of their oldest member each keep the lowest
     ISN one of their members already has, unless an earlier group took it; a group left without
-    one gets a new title. Titles no group keeps are removed. Returns the groups' ISNs.
+    one gets a new title. Titles no group keeps are removed.
     """
     current = {record_id: store.title_of_record(record_id) for group in groups for record_id in group}
     involved = set(current.values())
@@ -192,16 +190,15 @@ def settle(store: CatalogStore, groups: list[list[int]], refresh: Refresh) -> li
         result.append(isn)
     for isn in sorted(involved - used):
         store.remove_title(isn)
-    for isn in result:
-        refresh(store, isn)
     return result
 
 
-def reconsolidate(store: CatalogStore, rules: MatchRules, refresh: Refresh,
-                  progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+def reconsolidate(store: CatalogStore, rules: MatchRules,
+                  progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, int], list[int]]:
     """Full re-consolidation from the store: every member's short form and blocking keys made
     anew from its MARC, clusters found from scratch, titles re-formed (keeping ISNs where the
-    membership allows). Returns counts: records, titles, clusters, titles changed."""
+    membership allows). Returns counts (records, titles, clusters, titles changed) and the ISNs
+    of the titles re-formed, each to be refreshed."""
     rows = list(store.all_match_records())
     profiles: dict[int, MatchElements] = {}
     before: dict[int, int] = {}
@@ -220,15 +217,16 @@ def reconsolidate(store: CatalogStore, rules: MatchRules, refresh: Refresh,
         old_groups[isn].add(record_id)
     unchanged = {frozenset(g) for g in old_groups.values()}
     changed_groups = [g for g in groups if frozenset(g) not in unchanged]
-    touched = settle(store, changed_groups, refresh) if changed_groups else []
-    return {"records": len(rows), "titles": len(groups), "clusters": sum(1 for g in groups if len(g) > 1),
-            "titles_changed": len(touched)}
+    touched = settle(store, changed_groups) if changed_groups else []
+    counts = {"records": len(rows), "titles": len(groups), "clusters": sum(1 for g in groups if len(g) > 1),
+              "titles_changed": len(touched)}
+    return counts, touched
 
 
 def describe(store: CatalogStore, isn: int, rules: MatchRules) -> dict:
     """One title as a cluster: its members (maintenance key, quality, master or not) and, for
     every pair of members that share a blocking key, the match decision and why."""
-    master = store.db.execute("SELECT master FROM titles WHERE isn = ?", (isn,)).fetchone()
+    master = store.master(isn)
     members = store.records_of_title(isn)
     stored = {c.id: c for c in store.match_profiles(isn)}
     profiles = {m.id: profile_of(stored[m.id], store) for m in members}
@@ -239,7 +237,7 @@ def describe(store: CatalogStore, isn: int, rules: MatchRules) -> dict:
         pairs.append({"records": [a, b], "matched": verdict.matched, "why": verdict.explain()})
     return {
         "isn": isn,
-        "master": master[0] if master else None,
+        "master": master,
         "members": [{"record": m.id, "library": m.library, "source_system": m.source_system,
                      "source_id": m.source_id, "quality": m.quality, "title": profiles[m.id].title,
                      "year": profiles[m.id].year} for m in members],

@@ -6,11 +6,11 @@ them) put the record into the home's reject file with its position and reason; l
 are counted per kind. Work is committed in batches, so a crash loses nothing already committed
 and a re-run of the same file changes nothing (every record is then `unchanged`).
 
-Consolidation (`index.consolidation`, `[consolidation]` in unikat.toml) runs inside the same
+Title maintenance (`index.titles`, with `[consolidation]` in unikat.toml) runs inside the same
 transaction: a new record joins every title it matches (counted as `merged`), an updated record
 has its title re-evaluated, a deleted record leaves its title, which is re-evaluated too (and
-goes back to a plain title when one member is left). `refresh_title` re-chooses a title's master
-and rebuilds its merged display record, with its headings linked to the authority file.
+goes back to a plain title when one member is left). This module decides what a record is and
+what happens to it; it issues no SQL and no BEGIN or COMMIT (`CatalogStore.transaction` does).
 
 Authority records (leader/06 `z`, also GND records the PICA reader marks so) go into the
 authority file whatever the load: they have no holdings and are never consolidated; each
@@ -25,15 +25,13 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 import pymarc
 
-from index.authority.link import authority_changed, authority_removed, link_display
-from index.consolidation import clusters
-from index.consolidation.keys import elements
+from index import titles
 from index.consolidation.match import MatchRules
-from index.consolidation.merge import Member, merged_record, ordered_members
 from index.home import Home, LibraryConfig
 from index.records.marc import detect_format, holdings_from_852, read_marc21, read_marcxml
 from index.records.model import Holding, LoadProblem, SourceRecord
@@ -122,39 +120,38 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
     load_id = store.start_load(library.code, system, str(path), fmt)
     report = LoadReport(load_id, library.code, str(path), fmt)
     rejects = _Rejects(home.rejects_dir / f"load-{load_id}-{library.code}.rej", library.code, path.name)
+    items = iter(read_delivery(data, fmt, encoding))
+    expected = 0
     try:
-        pending = 0
-        expected = 0
-        store.db.execute("BEGIN IMMEDIATE")
-        for item in read_delivery(data, fmt, encoding):
-            report.counts["read"] += 1
-            outcome, reason = _apply(store, library, system, load_id, item, report.problems, rules, authority_only)
-            if outcome in ("merged", "authority"):
-                report.counts["new"] += 1
-            report.counts[outcome] += 1
-            if outcome == "rejected":
-                store.add_reject(load_id, item.position, item.offset, reason, item.raw)
-                rejects.write(item.position, item.offset, reason, item.raw)
-                report.reject_file = rejects.path
-            pending += 1
-            if pending >= BATCH:
-                store.update_load(load_id, report.counts, report.problems, finished=False)
-                store.db.execute("COMMIT")
-                store.db.execute("BEGIN IMMEDIATE")
-                pending = 0
-                if progress:
-                    if fmt == "marcxml":   # no byte offsets from the XML parser: count records instead
-                        expected = expected or len(re.findall(rb"<(?:\w+:)?record[\s>]", data))
-                        progress(report.counts["read"], expected, report.counts["read"])
-                    else:
-                        progress(item.offset, len(data), report.counts["read"])
-        report.seconds = time.monotonic() - started
-        store.update_load(load_id, report.counts, report.problems, finished=True)
-        store.db.execute("COMMIT")
-    except BaseException:
-        if store.db.in_transaction:
-            store.db.execute("ROLLBACK")
-        raise
+        while True:
+            # One transaction per BATCH records, the load's counts with them: a crash loses at most
+            # the batch under way, and the titles it touched stay `pending` for the index.
+            with store.transaction():
+                batch = 0
+                for item in islice(items, BATCH):
+                    batch += 1
+                    report.counts["read"] += 1
+                    outcome, reason = _apply(store, library, system, load_id, item, report.problems, rules,
+                                             authority_only)
+                    if outcome in ("merged", "authority"):
+                        report.counts["new"] += 1
+                    report.counts[outcome] += 1
+                    if outcome == "rejected":
+                        store.add_reject(load_id, item.position, item.offset, reason, item.raw)
+                        rejects.write(item.position, item.offset, reason, item.raw)
+                        report.reject_file = rejects.path
+                finished = batch < BATCH
+                if finished:
+                    report.seconds = time.monotonic() - started
+                store.update_load(load_id, report.counts, report.problems, finished=finished)
+            if finished:
+                break
+            if progress:
+                if fmt == "marcxml":   # no byte offsets from the XML parser: count records instead
+                    expected = expected or len(re.findall(rb"<(?:\w+:)?record[\s>]", data))
+                    progress(report.counts["read"], expected, report.counts["read"])
+                else:
+                    progress(item.offset, len(data), report.counts["read"])
     finally:
         rejects.close()
     return report
@@ -179,15 +176,7 @@ def _apply(store: CatalogStore, library: LibraryConfig, system: str, load_id: in
         if existing is None:
             problems["delete of an unknown record"] += 1
             return "unchanged", ""
-        authority = store.bibtype(existing.isn).startswith("z")
-        headings = store.authority_headings(existing.isn) if authority else []
-        store.delete_record(existing.id)
-        if authority:
-            authority_removed(store, headings, refresh_title)
-        elif rules is not None:
-            clusters.recluster(store, existing.isn, rules, refresh_title)
-        elif store.display(existing.isn) is not None:
-            refresh_title(store, existing.isn)
+        titles.delete_record(store, existing, rules)
         return "deleted", ""
     if authority:
         if not any(f.tag.startswith("1") for f in record.fields if not f.is_control_field()):
@@ -212,27 +201,12 @@ def _apply(store: CatalogStore, library: LibraryConfig, system: str, load_id: in
     if existing is None:
         isn = store.add_title(marc, bibtype=str(record.leader)[6:8])
         record_id = store.add_record(isn, library.code, system, source_id, marc, version, quality, load_id, holdings)
-        if authority:
-            refresh_title(store, isn)
-            return "authority", ""
-        profile = elements(record) if rules is not None else None
-        store.set_display(isn, link_display(store, isn, marc, record, new=True), record_id)
-        if profile is None:
-            return "new", ""
-        keys = clusters.file_record(store, record_id, profile, new=True)
-        matched = clusters.matching_titles(store, profile, rules, exclude=record_id, keys=keys)
-        if not matched:
-            return "new", ""
-        clusters.join(store, record_id, matched, refresh_title)
-        return "merged", ""
+        merged = titles.record_added(store, isn, record_id, marc, record, rules)
+        return ("authority" if authority else "merged" if merged else "new"), ""
     if existing.marc == marc and store.record_holdings(existing.id) == holdings:
         return "unchanged", ""
     store.replace_record(existing.id, marc, version, quality, load_id, holdings)
-    if rules is None or authority:
-        refresh_title(store, existing.isn)
-        return "updated", ""
-    clusters.file_record(store, existing.id, elements(record))
-    clusters.recluster(store, existing.isn, rules, refresh_title, changed=existing.id)
+    titles.record_changed(store, existing.isn, existing.id, record, rules)
     return "updated", ""
 
 
@@ -253,18 +227,3 @@ def _holdings(library: LibraryConfig, record: pymarc.Record, delivered: list[Hol
         return own or list(delivered), []
     return holdings_from_852(record, library.code)
 
-
-def refresh_title(store: CatalogStore, isn: int) -> None:
-    """Choose the title's master (best quality, then oldest) and set its merged display record,
-    its headings linked to the authority file. For an authority record: file its headings and
-    re-link the titles using them."""
-    members = [Member(m.id, m.library, m.source_system, m.source_id, m.quality, m.marc)
-               for m in store.records_of_title(isn)]
-    if not members:
-        return
-    master = ordered_members(members)[0]
-    if store.bibtype(isn).startswith("z"):
-        store.set_display(isn, master.marc, master.id)
-        authority_changed(store, isn, master.marc, refresh_title)
-        return
-    store.set_display(isn, link_display(store, isn, merged_record(members)), master.id)

@@ -75,11 +75,16 @@ class CatalogStore:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
+        """One write transaction: begun at once (`BEGIN IMMEDIATE`, so a second writer waits here,
+        not half-way), committed when the block ends, rolled back if it raises (any exception,
+        KeyboardInterrupt too: what the block wrote is lost, what earlier blocks committed stays).
+        Every change made in the block, `pending` marks included, commits or vanishes together."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:   # SQLite may have rolled back already (a full disk, say)
+                self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
 
@@ -91,6 +96,10 @@ class CatalogStore:
             (library, source_system, source_id),
         ).fetchone()
         return StoredRecord(*row) if row else None
+
+    def record_marc(self, record_id: int) -> bytes:
+        """The member record as stored (ISO 2709, UTF-8)."""
+        return self.db.execute("SELECT marc FROM records WHERE id = ?", (record_id,)).fetchone()[0]
 
     def records_of_title(self, isn: int) -> list[StoredRecord]:
         rows = self.db.execute(
@@ -152,6 +161,11 @@ class CatalogStore:
         self.db.execute("DELETE FROM title_headings WHERE isn = ?", (isn,))
         self._forget_authority(isn)
         self.db.execute("INSERT OR REPLACE INTO pending (isn, deleted) VALUES (?, 1)", (isn,))
+
+    def master(self, isn: int) -> int | None:
+        """The id of the member record title `isn` shows (None: no such title, or none chosen yet)."""
+        row = self.db.execute("SELECT master FROM titles WHERE isn = ?", (isn,)).fetchone()
+        return row[0] if row else None
 
     def bibtype(self, isn: int) -> str:
         row = self.db.execute("SELECT bibtype FROM titles WHERE isn = ?", (isn,)).fetchone()

@@ -39,3 +39,22 @@ def test_crash_mid_load_then_rerun(tmp_path, monkeypatch):
     catalog = Catalog(home)
     assert catalog.search(Term("library", "A"), catalog.database("unikat")).size == catalog.store.count_titles() == 1200
     assert catalog.store.pending() == ([], [])
+
+
+def test_a_transaction_that_raises_leaves_nothing_behind(tmp_path):
+    from index.store.catalog import CatalogStore
+
+    store = CatalogStore(tmp_path / "catalog.sqlite")
+    try:
+        with store.transaction():
+            kept = store.add_title(b"kept", "am")
+        with pytest.raises(KeyboardInterrupt), store.transaction():
+            store.add_title(b"lost", "am")
+            raise KeyboardInterrupt("power cut")
+        assert store.displays([kept, kept + 1]) == {kept: b"kept"}
+        assert store.pending() == ([kept], [])
+        with store.transaction():   # the store takes the next transaction as before
+            store.mark_pending(kept + 5)
+        assert store.pending() == ([kept, kept + 5], [])
+    finally:
+        store.close()

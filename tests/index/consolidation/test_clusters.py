@@ -18,14 +18,14 @@ import pytest
 from conftest import SAMPLE_DATA, load, make_home
 from pymarc import Field, Indicators, Subfield
 
-from index.consolidation.clusters import describe, maintenance_keys, reconsolidate
+from index.consolidation.clusters import describe, maintenance_keys
 from index.home import parse_config
 from index.loading import indexing
-from index.loading.load import refresh_title
 from index.query import Structure, Term
 from index.records.marc import read_marc21, read_marcxml
 from index.search import Catalog
 from index.store.catalog import CatalogStore
+from index.titles import reconsolidate
 
 CONFIG = """
 [catalog]
@@ -111,7 +111,7 @@ def _rebuilt(home, tmp_path: Path) -> dict:
     store = CatalogStore(copy.store_path)
     try:
         with store.transaction():
-            reconsolidate(store, parse_config(CONFIG).consolidation.rules, refresh_title)
+            reconsolidate(store, parse_config(CONFIG).consolidation.rules)
         indexing.rebuild(copy, store)
     finally:
         store.close()
