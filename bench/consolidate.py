@@ -283,10 +283,10 @@ def throughput(size: int) -> dict:
 
     from common import OUT, lc_subset
 
-    from index.consolidation.clusters import reconsolidate
     from index.home import Home
-    from index.loading.load import load_file, refresh_title
+    from index.loading.load import load_file
     from index.store.catalog import CatalogStore
+    from index.titles import reconsolidate
 
     path = lc_subset(size)
     root = OUT / f"consolidate-{size}"
@@ -302,7 +302,7 @@ def throughput(size: int) -> dict:
         loaded = time.perf_counter() - started
         started = time.perf_counter()
         with store.transaction():
-            counts = reconsolidate(store, home.config().consolidation.rules, refresh_title)
+            counts = reconsolidate(store, home.config().consolidation.rules)
         rebuilt = time.perf_counter() - started
     finally:
         store.close()

@@ -22,8 +22,7 @@ KEEP = re.compile(r"<!-- keep:(\w+) -->\n(.*?)<!-- /keep:\1 -->", re.S)
 PLACEHOLDERS = {
     "analysis": "_Placeholder for the lead engineer: where unikat is ahead, where behind and why; for each\n"
                 "goal not met (search latency/throughput ratio >= 1.0, load+index within 1.5x of Zebra's time,\n"
-                "serving memory <= 2x Zebra's) what would meet it, with a measured figure (for instance\n"
-                "bench/prototype_fts5.py for a faster engine behind the search interface)._\n",
+                "serving memory <= 2x Zebra's) what would meet it, with a measured figure._\n",
     "changes": "_Placeholder: each change made after profiling (py-spy or cProfile) and what it bought,\n"
                "with before/after figures from this table._\n",
 }

@@ -71,21 +71,28 @@ def update(home: Home, store: CatalogStore, *, progress: Progress | None = None,
 def rebuild(home: Home, store: CatalogStore, *, progress: Progress | None = None, procs: int = 1) -> int:
     """Rewrite every search-key file and build the index from the same keys in one pass; returns
     the title count."""
-    total = store.count_titles()
     files = SearchKeyFiles(home.searchkeys_dir)
-    done = 0
-
-    def counted(titles: Iterator[TitleKeys]) -> Iterator[TitleKeys]:
-        nonlocal done
-        for title in titles:
-            done += 1
-            if progress and done % 1000 == 0:
-                progress(done, total)
-            yield title
-
     changed, deleted = store.pending()
     # one pass: each title's keys go to the search-key files, then into the index
-    count = engines.build(home, home.config(), counted(files.writing_full(_title_keys(store, None, procs))), procs=procs)
+    titles = files.writing_full(_title_keys(store, None, procs))
+    count = engines.build(home, home.config(), _counted(titles, store.count_titles(), progress), procs=procs)
     store.clear_pending(changed + deleted)
     store.set_meta("indexed_at", time.strftime("%Y-%m-%d %H:%M:%S"))
     return count
+
+
+def build_from_keys(home: Home, *, progress: Progress | None = None) -> int:
+    """Build the index from the search-key files alone, as MELVYL did: the store is not read.
+    Gives the same index as the load pass that wrote the files; returns the title count."""
+    files = SearchKeyFiles(home.searchkeys_dir)
+    return engines.build(home, home.config(), _counted(files.read_all(), files.count_titles(), progress))
+
+
+def _counted(titles: Iterator[TitleKeys], total: int, progress: Progress | None) -> Iterator[TitleKeys]:
+    """`titles` passed on, reporting progress every 1,000."""
+    done = 0
+    for title in titles:
+        done += 1
+        if progress and done % 1000 == 0:
+            progress(done, total)
+        yield title

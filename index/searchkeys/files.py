@@ -116,6 +116,14 @@ class SearchKeyFiles:
             return self._stream()
         return self._gather()
 
+    def count_titles(self) -> int:
+        """Titles in the control file (an upper bound when sections were appended)."""
+        path = self.directory / CONTROL_FILE
+        if not path.exists():
+            return 0
+        with open(path, "rb") as handle:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+
     def _stream(self) -> Iterator[TitleKeys]:
         handles = {spec.name: open(self.directory / f"{spec.code}.keys", encoding="utf-8") for spec in INDEXES}
         pending: dict[str, tuple[int, str] | None] = {name: _next_line(h) for name, h in handles.items()}

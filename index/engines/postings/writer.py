@@ -1,17 +1,22 @@
 """Builds the posting-array engine's files: a full build (one segment) or an update (one more).
 
-A segment is built in memory: every (field, term) gets an id, every occurrence appends the id
-and its code (`ISN << 32 | position`) to two flat arrays; numpy then sorts by (term, code) and
-cuts the runs. That is one Python loop over the words and a few array operations, not a
-per-document write.
+Titles are taken in bounded runs: every (field, term) of a run gets an id, every occurrence
+appends the id and its code (`ISN << 32 | position`) to two flat arrays; numpy then sorts by
+(term, code) and cuts the runs of each term. That is one Python loop over the words and a few
+array operations, not a per-document write. A segment that fits in one run is written
+directly; a larger one is written run by run to temporary files and merged on disk, term by
+term, as Lucene and Zebra merge: the memory of a build does not grow with the catalog.
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
+import shutil
 import sqlite3
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,30 +36,52 @@ from index.engines.postings.layout import (
 from index.searchkeys.extract import TitleKeys
 
 MAX_SEGMENTS = 12   # beyond this many segments an update asks for a full rebuild (see needs_rebuild)
+RUN_OCCURRENCES = 4_000_000   # term occurrences held in memory before a run goes to disk (~12 bytes each)
+_MERGE_CHUNK = 100_000        # lexicon entries merged at a time
 
 
-class _Segment:
-    """The postings of one segment while it is being built.
+@dataclass
+class _Postings:
+    """One run's postings, sorted by (field, term): each term's distinct ISNs (`docs`) and,
+    for word fields, its position codes, with the count of each per term."""
+
+    fields: list[str]
+    terms: list[str]
+    docs: np.ndarray
+    docs_count: np.ndarray
+    positions: np.ndarray
+    positions_count: np.ndarray
+
+    def write(self, directory: Path, db: sqlite3.Connection, segment: int, titles: int) -> None:
+        """Write as segment `segment` with its lexicon rows (in the caller's transaction)."""
+        self.docs.astype("<i8").tofile(docs_path(directory, segment))
+        self.positions.astype("<i8").tofile(positions_path(directory, segment))
+        docs_at = np.cumsum(self.docs_count) - self.docs_count
+        positions_at = np.cumsum(self.positions_count) - self.positions_count
+        db.executemany("INSERT INTO terms VALUES (?, ?, ?, ?, ?, ?, ?)", zip(
+            self.fields, self.terms, itertools.repeat(segment), docs_at.tolist(), self.docs_count.tolist(),
+            positions_at.tolist(), self.positions_count.tolist(), strict=False))   # repeat() is endless
+        db.execute("INSERT INTO segments VALUES (?, ?)", (segment, titles))
+
+
+class _Run:
+    """The postings of titles taken in ISN order, while they are collected.
 
     Each occurrence appends a provisional term id and its code; `dict.setdefault` with a running
-    counter assigns ids inside C loops (`array.extend(map(...))`), so ids are sparse. `write`
+    counter assigns ids inside C loops (`array.extend(map(...))`), so ids are sparse. `sorted`
     ranks the terms in lexicon order and renumbers the occurrences by that rank.
     """
 
     def __init__(self) -> None:
         self.ids: dict[str, dict[str, int]] = {}     # field -> term -> provisional id
         self.counter = itertools.count()
-        self.term_ids = array("i")    # provisional ids, one per occurrence (2**31 per segment)
+        self.term_ids = array("i")    # provisional ids, one per occurrence (2**31 per run)
         self.codes = array("q")
-        self.titles = 0
-        self.last_isn = -1
+
+    def __len__(self) -> int:
+        return len(self.codes)
 
     def add(self, title: TitleKeys) -> None:
-        """Add a title; titles come in ascending ISN order."""
-        if title.isn <= self.last_isn:
-            raise ValueError(f"titles out of ISN order: {title.isn} after {self.last_isn}")
-        self.last_isn = title.isn
-        self.titles += 1
         base = title.isn << POSITION_BITS
         term_ids, codes, counter = self.term_ids, self.codes, self.counter
         for name in WORD_FIELDS:
@@ -82,8 +109,8 @@ class _Segment:
             self.term_ids.extend(map(self.ids.setdefault(field, {}).setdefault, keys, self.counter))
             self.codes.extend(itertools.repeat(base, len(keys)))
 
-    def write(self, directory: Path, db: sqlite3.Connection, segment: int) -> None:
-        """Write the segment's arrays and its lexicon rows (in the caller's transaction)."""
+    def sorted(self) -> _Postings:
+        """The run's postings by term; empties the run."""
         fields, terms, provisional, positional = [], [], [], []
         for field in sorted(self.ids):
             ids = self.ids[field]
@@ -92,6 +119,7 @@ class _Segment:
             terms.extend(ordered)
             provisional.extend(map(ids.__getitem__, ordered))
             positional.extend(itertools.repeat(field in WORD_FIELDS, len(ordered)))
+        self.ids = {}
         total = len(terms)
         rank = np.zeros(max(provisional, default=-1) + 1, dtype=np.int32)
         rank[np.array(provisional, dtype=np.int64)] = np.arange(total, dtype=np.int32)
@@ -112,17 +140,133 @@ class _Segment:
         kept = np.array(positional, dtype=bool)[term_ids] if len(term_ids) else np.zeros(0, bool)
         positions, position_terms = codes[kept], term_ids[kept]
         del codes, kept, term_ids
-        docs_count = np.bincount(doc_terms, minlength=total)
-        positions_count = np.bincount(position_terms, minlength=total)
-        del doc_terms, position_terms
-        docs_at = np.cumsum(docs_count) - docs_count
-        positions_at = np.cumsum(positions_count) - positions_count
-        docs.astype("<i8").tofile(docs_path(directory, segment))
-        positions.astype("<i8").tofile(positions_path(directory, segment))
-        db.executemany("INSERT INTO terms VALUES (?, ?, ?, ?, ?, ?, ?)", zip(
-            fields, terms, itertools.repeat(segment), docs_at.tolist(), docs_count.tolist(),
-            positions_at.tolist(), positions_count.tolist(), strict=False))
+        return _Postings(fields, terms, docs, np.bincount(doc_terms, minlength=total),
+                         positions, np.bincount(position_terms, minlength=total))
+
+
+class _SpilledRun:
+    """A sorted run on disk: its lexicon as lines `field NUL term`, its counts and arrays."""
+
+    def __init__(self, directory: Path, number: int, postings: _Postings) -> None:
+        self.stem = directory / f"run-{number}"
+        with open(self.stem.with_suffix(".terms"), "w", encoding="utf-8") as handle:
+            handle.writelines(f"{field}\0{term}\n" for field, term in zip(postings.fields, postings.terms, strict=True))
+        np.stack([postings.docs_count, postings.positions_count], axis=1).astype("<i8").tofile(
+            self.stem.with_suffix(".counts"))
+        postings.docs.astype("<i8").tofile(self.stem.with_suffix(".docs"))
+        postings.positions.astype("<i8").tofile(self.stem.with_suffix(".positions"))
+        self.docs_read = self.positions_read = 0   # how far the merge has read each array
+
+    def entries(self, number: int) -> Iterator[tuple[str, str, int, int, int]]:
+        """(field, term, run number, docs, positions) in lexicon order."""
+        counts = np.fromfile(self.stem.with_suffix(".counts"), dtype="<i8").reshape(-1, 2).tolist()
+        with open(self.stem.with_suffix(".terms"), encoding="utf-8") as handle:
+            for line, (docs, positions) in zip(handle, counts, strict=True):
+                field, _, term = line[:-1].partition("\0")
+                yield field, term, number, docs, positions
+
+    def read(self, suffix: str, count: int) -> np.ndarray:
+        """The next `count` values of the run's docs or positions."""
+        at = self.docs_read if suffix == ".docs" else self.positions_read
+        values = np.fromfile(self.stem.with_suffix(suffix), dtype="<i8", count=count, offset=8 * at)
+        if suffix == ".docs":
+            self.docs_read += count
+        else:
+            self.positions_read += count
+        return values
+
+
+class _SegmentBuilder:
+    """Collects the titles of one segment in ISN order, in runs of at most RUN_OCCURRENCES."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.run = _Run()
+        self.spilled: list[_SpilledRun] = []
+        self.titles = 0
+        self.last_isn = -1
+
+    def add(self, title: TitleKeys) -> None:
+        """Add a title; titles come in ascending ISN order."""
+        if title.isn <= self.last_isn:
+            raise ValueError(f"titles out of ISN order: {title.isn} after {self.last_isn}")
+        self.last_isn = title.isn
+        self.titles += 1
+        self.run.add(title)
+        if len(self.run) >= RUN_OCCURRENCES:
+            self._spill()
+
+    def _spill(self) -> None:
+        runs = self.directory / "runs"
+        runs.mkdir(exist_ok=True)
+        self.spilled.append(_SpilledRun(runs, len(self.spilled), self.run.sorted()))
+
+    def write(self, db: sqlite3.Connection, segment: int) -> None:
+        """Write the segment and its lexicon rows (in the caller's transaction)."""
+        if not self.spilled:
+            self.run.sorted().write(self.directory, db, segment, self.titles)
+            return
+        if len(self.run):
+            self._spill()
+        try:
+            self._merge(db, segment)
+        finally:
+            shutil.rmtree(self.directory / "runs", ignore_errors=True)
+
+    def _merge(self, db: sqlite3.Connection, segment: int) -> None:
+        """Merge the spilled runs term by term into the segment's files. Runs hold ascending,
+        disjoint ranges of ISNs, so a term's postings are its runs' postings one after another."""
+        runs = self.spilled
+        merged = heapq.merge(*(run.entries(number) for number, run in enumerate(runs)))
+        docs_at = positions_at = 0
+        with open(docs_path(self.directory, segment), "wb") as docs_file, \
+                open(positions_path(self.directory, segment), "wb") as positions_file:
+            while chunk := list(itertools.islice(merged, _MERGE_CHUNK)):
+                rows = []
+                docs_wanted, positions_wanted = [0] * len(runs), [0] * len(runs)
+                slices: list[tuple[int, int, int]] = []    # (run, docs, positions) in merged order
+                previous = None
+                for field, term, number, docs, positions in chunk:
+                    slices.append((number, docs, positions))
+                    docs_wanted[number] += docs
+                    positions_wanted[number] += positions
+                    if (field, term) == previous:
+                        row = rows[-1]
+                        rows[-1] = (field, term, segment, row[3], row[4] + docs, row[5], row[6] + positions)
+                    else:
+                        rows.append((field, term, segment, docs_at, docs, positions_at, positions))
+                        previous = (field, term)
+                    docs_at += docs
+                    positions_at += positions
+                docs_file.write(_in_merged_order(runs, ".docs", docs_wanted, [(r, d) for r, d, _ in slices]))
+                positions_file.write(_in_merged_order(runs, ".positions", positions_wanted,
+                                                      [(r, p) for r, _, p in slices]))
+                # a term cut by the chunk's end continues in the next chunk: merge its two rows
+                first = rows[0]
+                last_row = db.execute("SELECT docs_at, docs, positions_at, positions FROM terms "
+                                      "WHERE field = ? AND term = ? AND segment = ?", first[:3]).fetchone()
+                if last_row is not None:
+                    rows[0] = (*first[:3], last_row[0], last_row[1] + first[4], last_row[2], last_row[3] + first[6])
+                db.executemany("INSERT OR REPLACE INTO terms VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         db.execute("INSERT INTO segments VALUES (?, ?)", (segment, self.titles))
+
+
+def _in_merged_order(runs: list[_SpilledRun], suffix: str, wanted: list[int], slices: list[tuple[int, int]]) -> bytes:
+    """The values of `slices` ((run, count) in merged order) read from the runs, as bytes."""
+    parts = [run.read(suffix, count) for run, count in zip(runs, wanted, strict=True)]
+    starts = np.cumsum([0, *wanted[:-1]])          # where each run's part begins in the buffer
+    buffer = np.concatenate(parts)
+    counts = np.array([count for _, count in slices], dtype=np.int64)
+    if not len(counts) or not counts.sum():
+        return b""
+    taken = np.zeros(len(runs), dtype=np.int64)
+    offsets = np.empty(len(slices), dtype=np.int64)
+    for at, (run, count) in enumerate(slices):    # each slice continues where its run stopped
+        offsets[at] = starts[run] + taken[run]
+        taken[run] += count
+    ends = np.cumsum(counts)
+    index = np.repeat(offsets - (ends - counts), counts) + np.arange(ends[-1])
+    return buffer[index].astype("<i8").tobytes()
 
 
 def build(directory: Path, titles: Iterable[TitleKeys]) -> int:
@@ -130,14 +274,14 @@ def build(directory: Path, titles: Iterable[TitleKeys]) -> int:
     db = connect(directory)
     db.execute("PRAGMA journal_mode = OFF")
     db.execute("PRAGMA synchronous = OFF")
-    segment = _Segment()
+    segment = _SegmentBuilder(directory)
     titles = iter(titles)
     with db:
         for batch in iter(lambda: list(itertools.islice(titles, 1000)), []):
             for title in batch:
                 segment.add(title)
             controltable.write(db, batch)
-        segment.write(directory, db, 1)
+        segment.write(db, 1)
     db.execute("PRAGMA journal_mode = WAL")
     db.close()
     return segment.titles
@@ -151,11 +295,11 @@ def update(directory: Path, changed: Iterable[TitleKeys], deleted: Iterable[int]
     db = connect(directory)
     try:
         number = (db.execute("SELECT max(id) FROM segments").fetchone()[0] or 0) + 1
-        segment = _Segment()
+        segment = _SegmentBuilder(directory)
         for title in sorted(changed, key=lambda t: t.isn):   # the segment needs ISN order
             segment.add(title)
         with db:
-            segment.write(directory, db, number)   # files first: readers only see committed rows
+            segment.write(db, number)   # files first: readers only see committed rows
             db.executemany("INSERT INTO dropped VALUES (?, ?)", [(isn, number) for isn in gone])
             db.executemany("DELETE FROM control WHERE isn = ?", [(isn,) for isn in gone])
             controltable.write(db, changed)

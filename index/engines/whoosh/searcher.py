@@ -8,6 +8,7 @@ stored fields of every hit; only the brief entries of a page are read.
 from __future__ import annotations
 
 import json
+import os
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -47,8 +48,10 @@ class Engine:
         self._searcher = self._index.searcher()
         self._lexicons: dict[str, list[bytes]] = {}   # scan's sorted terms per field, for this searcher
         self._docnums: dict[int, int] | None = None   # ISN -> docnum in this searcher
+        self._out_of_order: dict[int, int] | None = None   # docnum -> ISN where updates broke ISN order
         self._years: tuple[list[str], list[list[int]]] | None = None   # year keys, docnums of each
         self._directory = Path(directory)
+        self._inode = os.stat(self._directory).st_ino   # a full rebuild puts a new directory here
         self._keys = KeyTable(self._directory, readonly=True)
 
     def close(self) -> None:
@@ -62,6 +65,17 @@ class Engine:
             column = reader.column_reader("isn")
             self._docnums = {column[docnum]: docnum for docnum in reader.all_doc_ids()}
         return self._docnums
+
+    def _in_isn_order(self, docnums: list[int]) -> list[int]:
+        """`docnums` (ascending) in the order of their ISNs. A full build adds titles in ISN
+        order; an update re-adds changed titles at the end, and then the order needs the ISNs."""
+        if self._out_of_order is None:
+            docnums_by_isn = self._docnum_map()
+            isns = list(docnums_by_isn)   # in docnum order: the dict was filled so
+            in_order = all(a < b for a, b in zip(isns, isns[1:], strict=False))
+            self._out_of_order = {} if in_order else {d: isn for isn, d in docnums_by_isn.items()}
+        isn_of = self._out_of_order
+        return sorted(docnums, key=isn_of.__getitem__) if isn_of else docnums
 
     def _as_docnums(self, isns: Iterable[int]) -> list[int]:
         docnums = self._docnum_map()
@@ -103,15 +117,29 @@ class Engine:
         return self._years
 
     def refresh(self) -> None:
-        """Take up index changes committed since the last refresh (cheap when there are none)."""
-        fresh = self._searcher.refresh()
-        if fresh is not self._searcher:
-            self._searcher = fresh
-            self._lexicons = {}
-            self._docnums = None
-            self._years = None
-            self._keys.close()   # a full rebuild replaces the directory: reopen the table there
-            self._keys = KeyTable(self._directory, readonly=True)
+        """Take up an update (a new generation) or a rebuild (a new directory) committed since
+        the last refresh; cheap when there is none.
+
+        A new searcher, not Whoosh's `Searcher.refresh()`: that reuses the reader of every segment
+        it already had (matched by segment id), with the deletions the segment had then, so titles
+        an update replaced or deleted were still found; and whoosh-reloaded 2.7.5 keeps the readers
+        of segments a merge removed. The old searcher stays open for the hits taken from it.
+        """
+        try:
+            inode = os.stat(self._directory).st_ino
+            if inode == self._inode and self._index.latest_generation() == self._searcher.reader().generation():
+                return
+        except FileNotFoundError:   # a rebuild is just swapping directories
+            return
+        self._index = whoosh_index.open_dir(str(self._directory))
+        self._inode = inode
+        self._searcher = self._index.searcher()
+        self._lexicons = {}
+        self._docnums = None
+        self._out_of_order = None
+        self._years = None
+        self._keys.close()   # a full rebuild replaces the directory: reopen the table there
+        self._keys = KeyTable(self._directory, readonly=True)
 
     @property
     def searcher(self) -> Searcher:
@@ -124,7 +152,7 @@ class Engine:
             results = searcher.search(query, limit=None)
             top = results.top_n
             return Hits(searcher, [docnum for _, docnum in top], query, {d: s for s, d in top})
-        return Hits(searcher, sorted(set(query.docs(searcher))), query)
+        return Hits(searcher, self._in_isn_order(sorted(set(query.docs(searcher)))), query)
 
     def docnums_of_isns(self, hits: Hits) -> list[int]:
         """The docnums in the current searcher of the titles in `hits` (from an older snapshot)."""

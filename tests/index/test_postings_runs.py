@@ -1,0 +1,40 @@
+"""A posting-array segment built in bounded runs merged on disk is the segment built in memory."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import SAMPLE_DATA, load, make_home
+
+from index.engines.postings import writer
+from index.engines.postings.layout import connect, docs_path, positions_path
+from index.searchkeys.files import SearchKeyFiles
+
+LOADS = (("A", "lib-a.mrc"), ("B", "lib-b.mrc"), ("C", "lib-c.xml"), ("ZDB", "ejournals.pica"))
+
+
+@pytest.fixture(scope="module")
+def titles(tmp_path_factory):
+    """The search keys of the sample catalog, as its search-key files hold them."""
+    home = make_home(tmp_path_factory.mktemp("runs"), (SAMPLE_DATA / "unikat.toml").read_text(), engine="postings")
+    for library, name in LOADS:
+        load(home, library, SAMPLE_DATA / name)
+    return list(SearchKeyFiles(home.searchkeys_dir).read_all())
+
+
+def _built(directory, titles) -> tuple[list, bytes, bytes]:
+    directory.mkdir()
+    assert writer.build(directory, titles) == len(titles)
+    db = connect(directory, readonly=True)
+    rows = db.execute("SELECT * FROM terms ORDER BY field, term").fetchall()
+    db.close()
+    assert not (directory / "runs").exists(), "the runs are removed after the merge"
+    return rows, docs_path(directory, 1).read_bytes(), positions_path(directory, 1).read_bytes()
+
+
+@pytest.mark.parametrize("run_size", [5_000, 40_000])
+def test_runs_merged_on_disk_give_the_segment_built_in_memory(tmp_path, monkeypatch, titles, run_size):
+    in_memory = _built(tmp_path / "memory", titles)
+    assert len(in_memory[0]) > 10_000 and len(in_memory[1]) > 0
+    monkeypatch.setattr(writer, "RUN_OCCURRENCES", run_size)
+    monkeypatch.setattr(writer, "_MERGE_CHUNK", 1000)    # terms continue across chunk ends
+    assert _built(tmp_path / "runs", titles) == in_memory
