@@ -14,8 +14,9 @@ import sys
 import time
 from pathlib import Path
 
+from index.config import ConfigError
 from index.errors import CatalogError
-from index.home import ConfigError, Home
+from index.home import Home
 
 
 class Progress:
@@ -73,7 +74,7 @@ def _open_store(home: Home):
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from index.home import LibraryConfig
+    from index.config import LibraryConfig
     from index.loading import indexing
     from index.loading.load import load_file
 

@@ -46,15 +46,8 @@ _KINDS = {
 ENGINES = tuple(_KINDS)
 
 
-class UnknownEngine(ValueError):
-    """unikat.toml names an engine that does not exist."""
-
-
 def engine_name(config: Config) -> str:
-    name = str(config.raw.get("index", {}).get("engine", "whoosh")).lower()
-    if name not in ENGINES:
-        raise UnknownEngine(f"unikat.toml: [index] engine must be one of {', '.join(ENGINES)}, not {name!r}")
-    return name
+    return config.index.engine   # one of ENGINES: index.config checked it when parsing
 
 
 def index_dir(home: Home, config: Config) -> Path:

@@ -31,8 +31,9 @@ from pathlib import Path
 import pymarc
 
 from index import titles
+from index.config import LibraryConfig
 from index.consolidation.match import MatchRules
-from index.home import Home, LibraryConfig
+from index.home import Home
 from index.records.marc import detect_format, holdings_from_852, read_marc21, read_marcxml
 from index.records.model import Holding, LoadProblem, SourceRecord
 from index.records.quality import quality_score

@@ -158,8 +158,8 @@ def _run_worker(home: Home, sock: socket.socket, log: Callable[[str], None] = st
 
     config = home.config()
     z3950 = Z3950Factory(home, log=log, clock=reactor)
-    idle = float(config.server.get("idle_timeout", DEFAULT_IDLE_TIMEOUT))
-    switch = SwitchFactory(z3950, http=lambda catalog: http_site(catalog, log=log), idle_timeout=idle, clock=reactor)
+    switch = SwitchFactory(z3950, http=lambda catalog: http_site(catalog, log=log),
+                           idle_timeout=config.server.idle_timeout, clock=reactor)
     reactor.adoptStreamPort(sock.fileno(), sock.family, switch)
     sock.close()    # the reactor holds its own duplicate of the descriptor
     reactor.addSystemEventTrigger("before", "shutdown", z3950.close_all)
@@ -266,9 +266,9 @@ def serve(home: Home, host: str | None = None, port: int | None = None, workers:
     "listening on" line on stderr says which. Returns the exit status."""
     config = home.config()
     server = config.server
-    host = host or str(server.get("host", "127.0.0.1"))
-    port = int(server.get("port", 2100)) if port is None else port
-    workers = int(server.get("workers", 2)) if workers is None else workers
+    host = host or server.host
+    port = server.port if port is None else port
+    workers = server.workers if workers is None else workers
     Catalog(home).close()   # fails here, once, if the index is missing (`unikat serve` builds it first)
     if workers > 1:
         _preload()

@@ -37,7 +37,7 @@ from index.search import Catalog
 from zserver.net.z3950 import stderr_log
 from zserver.sru.diagnostics import SruDiagnostic, SruDiagnosticCode
 from zserver.sru.handler import SruState, failure, handle
-from zserver.sru.request import FormError, SruSettings, decode_form, parse_request
+from zserver.sru.request import FormError, decode_form, parse_request
 from zserver.web import STATIC_DIR, error_page, record_page, search_page
 
 MAX_URI_BYTES = 8192
@@ -73,7 +73,7 @@ class HttpCore:
     def __init__(self, catalog: Catalog, *, clock: Callable[[], float] = time.time) -> None:
         self.catalog = catalog
         self.clock = clock
-        self.sru_settings = SruSettings.from_config(catalog.config.raw.get("sru", {}))
+        self.sru_settings = catalog.config.sru
         self.sru_state = SruState(self.sru_settings.result_sets)
 
     def respond(self, method: str, uri: bytes, body: bytes = b"", *, content_type: str = "",

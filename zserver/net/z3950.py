@@ -28,6 +28,7 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 
+from index.config import ServerConfig
 from index.home import Home
 from index.search import Catalog
 from zserver.querylang.ccl import DEFAULT_QUALIFIERS, CclProfile
@@ -37,7 +38,7 @@ from zserver.z3950.session import CloseReason, ProtocolViolation, Request, Sessi
 
 __all__ = ["Z3950Factory", "Z3950Protocol", "stderr_log"]
 
-DEFAULT_IDLE_TIMEOUT = 900.0
+DEFAULT_IDLE_TIMEOUT = ServerConfig.idle_timeout
 
 
 def stderr_log(line: str, role: str = "worker") -> None:
@@ -146,7 +147,7 @@ class Z3950Factory(Factory):
         config = self.catalog.config
         self.limits = Limits.from_config(config.server)
         self.ccl_profile = CclProfile(config.ccl or DEFAULT_QUALIFIERS)
-        self.idle_timeout = float(config.server.get("idle_timeout", DEFAULT_IDLE_TIMEOUT))
+        self.idle_timeout = config.server.idle_timeout
 
     def stopFactory(self) -> None:
         if self.catalog is not None:

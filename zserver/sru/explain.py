@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from index.home import Config
+from index.config import Config
 from index.search import Database
 from index.searchkeys.spec import BY_NAME, SORT_KEYS, IndexKind
 from zserver.sru.cqlmap import ALL_RECORDS, DEFAULT_PREFIXES, DEFAULT_SEARCH_ORDER, INDEXES, RESULT_SET_ID

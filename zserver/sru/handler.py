@@ -268,7 +268,7 @@ def handle(request: SruRequest, catalog: Catalog, state: SruState | None = None,
     Client mistakes become SRU diagnostics in a 200 response; an unknown database gives
     diagnostic 235 with HTTP status 404. Our own bugs raise.
     """
-    settings = settings or SruSettings.from_config(catalog.config.raw.get("sru", {}))
+    settings = settings or catalog.config.sru
     state = state if state is not None else SruState(settings.result_sets)
     status = 200
     if request.problem is not None:
@@ -321,8 +321,8 @@ def _failure(request: SruRequest, diagnostic: SruDiagnostic) -> etree._Element:
 def _explain(request: SruRequest, catalog: Catalog, database: Database, settings: SruSettings,
              diagnostics: tuple[SruDiagnostic, ...]) -> etree._Element:
     server = catalog.config.server
-    host = request.host or str(server.get("host", "localhost"))
-    port = request.port or int(server.get("port", 2100))
+    host = request.host or server.host
+    port = request.port or server.port
     record = explain_record(catalog.config, database, settings, host=host, port=port,
                             version=request.version)
     return explain_response(request.version, record=record, escaping=request.escaping,

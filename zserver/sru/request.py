@@ -33,6 +33,7 @@ from enum import Enum
 from typing import Any
 from urllib.parse import parse_qsl
 
+from index.config import SruConfig
 from zserver.sru.diagnostics import SruDiagnostic, SruDiagnosticCode
 
 _D = SruDiagnosticCode
@@ -69,32 +70,9 @@ CONTENT_TYPES = ("text/xml", "application/xml", "application/sru+xml")
 """Response media types we can send (httpAccept); the first is the default."""
 
 
-@dataclass(frozen=True)
-class SruSettings:
-    """Defaults and limits of the SRU service, from the `[sru]` table of unikat.toml.
-
-    Published in explain's configInfo. `result_sets` bounds each worker process's cache.
-    """
-
-    default_records: int = 10
-    maximum_records: int = 50
-    default_schema: str = "marcxml"
-    result_set_ttl: int = 300
-    maximum_result_set_ttl: int = 3600
-    result_sets: int = 100
-    default_terms: int = 20
-    maximum_terms: int = 100
-    maximum_query_length: int = 2000
-
-    @classmethod
-    def from_config(cls, table: Mapping[str, Any]) -> SruSettings:
-        """Read the `[sru]` table; unknown keys and values of the wrong type are ignored."""
-        values: dict[str, Any] = {}
-        for name, default in cls().__dict__.items():
-            value = table.get(name)
-            if value is not None and type(value) is type(default):
-                values[name] = value
-        return cls(**values)
+SruSettings = SruConfig
+"""Defaults and limits of the SRU service: the `[sru]` section of unikat.toml, checked when
+the configuration is parsed (`index.config.SruConfig`; `catalog.config.sru`)."""
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, NamedTuple
 
+from index.config import ServerConfig
 from index.engines.base import SortKey
 from index.errors import CatalogError, UnknownDatabase
 from index.query import And, AndNot, Node, Or, Prox, Relation, Term
@@ -118,16 +119,13 @@ class PresentStatus:
 class Limits:
     """The target's side of the negotiation, from `[server]` in unikat.toml (bytes, counts)."""
 
-    max_message_size: int = 4 * 1024 * 1024
-    max_record_size: int = 1024 * 1024
-    max_result_sets: int = 20
+    max_message_size: int = ServerConfig.max_message_size
+    max_record_size: int = ServerConfig.max_record_size
+    max_result_sets: int = ServerConfig.max_result_sets
 
     @classmethod
-    def from_config(cls, server: Mapping[str, Any]) -> Limits:
-        default = cls()
-        return cls(int(server.get("max_message_size", default.max_message_size)),
-                   int(server.get("max_record_size", default.max_record_size)),
-                   int(server.get("max_result_sets", default.max_result_sets)))
+    def from_config(cls, server: ServerConfig) -> Limits:
+        return cls(server.max_message_size, server.max_record_size, server.max_result_sets)
 
 
 @dataclass

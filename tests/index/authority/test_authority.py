@@ -68,7 +68,7 @@ def _bibs(headings: list[str], path: Path) -> Path:
 
 
 def _authority_file(home) -> object:
-    from index.home import LibraryConfig
+    from index.config import LibraryConfig
 
     return LibraryConfig(code="AUTH", name="Authority file", source_system="IISG", holdings="record",
                          require_holdings=False)

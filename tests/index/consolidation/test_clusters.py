@@ -18,8 +18,8 @@ import pytest
 from conftest import SAMPLE_DATA, load, make_home
 from pymarc import Field, Indicators, Subfield
 
+from index.config import parse_config
 from index.consolidation.clusters import describe, maintenance_keys
-from index.home import parse_config
 from index.loading import indexing
 from index.query import Structure, Term
 from index.records.marc import read_marc21, read_marcxml

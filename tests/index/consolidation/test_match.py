@@ -12,10 +12,10 @@ import pytest
 from conftest import REPO, shared
 from pymarc import Field, Indicators, Subfield
 
+from index.config import DEFAULT_CONFIG, ConfigError, parse_config
 from index.consolidation.clusters import candidate_pairs, components
 from index.consolidation.keys import MatchElements, blocking_keys, elements, title_key
 from index.consolidation.match import MatchRules, compare
-from index.home import DEFAULT_CONFIG, ConfigError, parse_config
 from index.records.marc import read_marc21, read_marcxml
 
 LABELS = REPO / "bench" / "labels"

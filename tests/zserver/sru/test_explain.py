@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
+from index.config import parse_config
 from index.engines.base import SortKey
 from index.errors import CatalogError
-from index.home import parse_config
 from index.query import AllRecords, ResultSetRef, Term
 from index.search import Catalog, Database
 from index.searchkeys.spec import INDEXES as SPEC_INDEXES
 from zserver.querylang.cql import parse_cql
 from zserver.sru.cqlmap import DEFAULT_PREFIXES, INDEXES, cql_to_query
 from zserver.sru.explain import explain_record, index_entries
-from zserver.sru.request import SruSettings, Version
+from zserver.sru.request import Version
 from zserver.sru.response import SCHEMAS, ZEEREX_NS
 
 NS = {"zr": ZEEREX_NS}
@@ -37,8 +37,7 @@ default_schema = "dc"
 
 
 def record(database: Database = Database("unikat", None), version: Version = Version.V2_0):
-    settings = SruSettings.from_config(CONFIG.raw["sru"])
-    return explain_record(CONFIG, database, settings, host="catalog.example.org", port=210, version=version)
+    return explain_record(CONFIG, database, CONFIG.sru, host="catalog.example.org", port=210, version=version)
 
 
 def test_server_and_database_info() -> None:

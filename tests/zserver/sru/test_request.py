@@ -9,7 +9,6 @@ from zserver.sru.request import (
     Escaping,
     FormError,
     Operation,
-    SruSettings,
     Version,
     decode_form,
     parse_request,
@@ -161,10 +160,3 @@ def test_decode_form(raw: bytes, expected) -> None:
 def test_decode_form_refuses(raw: bytes) -> None:
     with pytest.raises(FormError):
         decode_form(raw)
-
-
-def test_settings_from_config() -> None:
-    settings = SruSettings.from_config({"maximum_records": 25, "default_schema": "dc",
-                                        "result_set_ttl": "soon", "unknown": 1})
-    assert (settings.maximum_records, settings.default_schema) == (25, "dc")
-    assert settings.result_set_ttl == SruSettings().result_set_ttl

@@ -1,0 +1,356 @@
+"""unikat.toml: its default text, and the one parser that turns it into typed, checked sections.
+
+This module owns the file's shape: which sections and keys exist, what each value may be,
+and the defaults. `parse_config` reads the whole file once, when a command starts; an unknown
+section or key, a value of the wrong type or out of range raises `ConfigError` naming the
+file, the section and key, and what is allowed, so a mistake stops `unikat` at start instead
+of surfacing in some later request.
+
+    [catalog]          Config.name, Config.database
+    [server]           ServerConfig
+    [index]            IndexConfig
+    [sru]              SruConfig (`zserver.sru` knows it as `SruSettings`)
+    [libraries.CODE]   LibraryConfig, one per library
+    [users.NAME]       Config.users: name -> password
+    [databases]        Config.restricted
+    [consolidation]    ConsolidationConfig (the match rules checked by `MatchRules.from_table`)
+    [ccl]              Config.ccl: qualifier name -> Bib-1 attribute line
+
+It knows no protocol and does not import `zserver`: a CCL line is checked here as a string
+and parsed by `zserver.querylang.ccl`; a recordSchema name is looked up by the SRU handler.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from index.consolidation.match import MatchRules
+
+__all__ = ["DEFAULT_CONFIG", "ENGINES", "HOLDINGS", "Config", "ConfigError", "ConsolidationConfig",
+           "IndexConfig", "LibraryConfig", "ServerConfig", "SruConfig", "parse_config"]
+
+ENGINES = ("whoosh", "postings")
+"""Search engine names for `[index] engine`; `index.engines` has one implementation of each."""
+
+HOLDINGS = ("852", "record", "pica")
+"""Where a library's holdings are (`[libraries.CODE] holdings`), as `index.loading.load` reads them."""
+
+DEFAULT_CONFIG = '''# unikat configuration. Paths are relative to this file's directory.
+
+[catalog]
+name = "unikat union catalog"
+# The union catalog's database name over Z39.50 and SRU; "Default" is an alias.
+database = "unikat"
+
+[server]
+host = "127.0.0.1"
+port = 2100
+workers = 2                  # processes sharing the listening socket
+idle_timeout = 900           # seconds without a request before the server closes the connection
+max_message_size = 4194304   # largest PDU accepted and largest response sent, bytes
+max_record_size = 1048576    # exceptionalRecordSize offered in Init
+max_result_sets = 20         # result sets per Z39.50 session; beyond, the least recently used goes
+
+# The search engine behind the catalog, built from the search-key files: "whoosh" (default) or
+# "postings" (posting arrays searched with numpy: by far the fastest to build and to search,
+# and the smallest while serving; see bench/RESULTS.md).
+# After a change, `unikat index --full` builds the new engine's index.
+[index]
+engine = "whoosh"
+
+# SRU (same port as Z39.50). All optional; the values shown are the defaults.
+[sru]
+default_records = 10         # maximumRecords when a request gives none
+maximum_records = 50
+default_schema = "marcxml"   # recordSchema when a request gives none
+result_set_ttl = 300         # seconds a result set id stays usable
+maximum_result_set_ttl = 3600
+result_sets = 100            # result sets kept per worker process
+default_terms = 20           # scan
+maximum_terms = 100
+maximum_query_length = 2000
+
+# One table per library delivering records. source_system names the system the records come
+# from (part of the maintenance key); holdings says where holdings are:
+#   "852"    - MARC 852 fields ($a library, $b location, $h call number, $z note)
+#   "record" - each record stands for one copy of the library
+#   "pica"   - PICA+ local and copy levels
+# require_holdings rejects records without holdings (MELVYL: a severe error).
+[libraries.A]
+name = "Library A"
+source_system = "A-ILS"
+holdings = "852"
+require_holdings = true
+priority = 0
+
+# Users for Init idPass authentication; restricted databases need a successful login.
+[users.librarian]
+password = "secret"
+
+[databases]
+restricted = []
+
+# Consolidation (MELVYL): records of all libraries describing the same edition become one title.
+# First pass: a shared LCCN/ISBN/ISSN/OCLC/national bibliography number + same year + same first
+# 15 title letters. Second pass: each element adds its "agree" points when both records agree and
+# takes away its "disagree" points when they differ; records match at `threshold`. Different
+# languages, editions, volumes or carriers (print/online/microform) never match. `unikat clusters
+# --rebuild` applies changed rules to the whole catalog. Defaults shown; tuned with
+# bench/consolidate.py on labelled sets.
+[consolidation]
+enabled = true
+threshold = 0.8
+
+[consolidation.agree]
+lccn = 0.5
+isbn = 0.45
+issn = 0.4
+oclc = 0.5
+nbn = 0.5
+pubnum = 0.45
+title = 0.35
+date = 0.15
+edition = 0.1
+country = 0.05
+author = 0.15
+pagination = 0.2
+publisher = 0.1
+
+[consolidation.disagree]
+lccn = 0.5
+isbn = 0.45
+issn = 0.4
+oclc = 0.1
+nbn = 0.3
+pubnum = 0.2
+title = 0.6
+date = 1.0
+edition = 0.05
+country = 0.1
+author = 0.3
+pagination = 0.3
+publisher = 0.1
+
+# CCL qualifiers: name = Bib-1 attributes as YAZ writes them (u=use, r=relation, s=structure, t=truncation).
+[ccl]
+ti = "u=4 s=pw"
+au = "u=1003 s=pw"
+su = "u=21 s=pw"
+isbn = "u=7"
+issn = "u=8"
+year = "u=31 r=o s=pw"
+any = "u=1016 s=al,pw"
+term = "u=1016 s=al,pw"
+'''
+
+
+# --- the sections --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """`[server]`: where `unikat serve` listens, with how many processes, and the Z39.50
+    limits: sizes in bytes, the idle timeout in seconds, result sets per session."""
+
+    host: str = "127.0.0.1"
+    port: int = 2100                      # 0 picks a free port
+    workers: int = 2
+    idle_timeout: float = 900.0
+    max_message_size: int = 4 * 1024 * 1024
+    max_record_size: int = 1024 * 1024
+    max_result_sets: int = 20
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """`[index]`: the search engine behind the catalog, one of `ENGINES`."""
+
+    engine: str = "whoosh"
+
+
+@dataclass(frozen=True)
+class SruConfig:
+    """`[sru]`: defaults and limits of the SRU service, published in explain's configInfo.
+    Record counts, seconds for the result-set lifetimes; `result_sets` bounds each worker
+    process's cache of result sets."""
+
+    default_records: int = 10
+    maximum_records: int = 50
+    default_schema: str = "marcxml"
+    result_set_ttl: int = 300
+    maximum_result_set_ttl: int = 3600
+    result_sets: int = 100
+    default_terms: int = 20
+    maximum_terms: int = 100
+    maximum_query_length: int = 2000
+
+
+@dataclass(frozen=True)
+class LibraryConfig:
+    """`[libraries.CODE]`: one library delivering records."""
+
+    code: str
+    name: str
+    source_system: str
+    holdings: str = "852"
+    require_holdings: bool = True
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class ConsolidationConfig:
+    """`[consolidation]`: whether loading merges records into titles, and the match rules."""
+
+    enabled: bool = True
+    rules: MatchRules = field(default_factory=MatchRules)
+
+
+@dataclass
+class Config:
+    """The whole of unikat.toml. `[catalog]` and `[databases]` are kept as the three plain
+    fields every layer reads (`name`, `database`, `restricted`)."""
+
+    name: str = "unikat union catalog"
+    database: str = "unikat"
+    server: ServerConfig = field(default_factory=ServerConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    sru: SruConfig = field(default_factory=SruConfig)
+    libraries: dict[str, LibraryConfig] = field(default_factory=dict)
+    users: dict[str, str] = field(default_factory=dict)
+    restricted: tuple[str, ...] = ()
+    ccl: dict[str, str] = field(default_factory=dict)
+    consolidation: ConsolidationConfig = field(default_factory=ConsolidationConfig)
+
+
+class ConfigError(Exception):
+    """unikat.toml is missing or wrong; the message names the file, the key and what is allowed."""
+
+
+# --- what each key accepts -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Rule:
+    """What one key accepts: `allowed` completes "must be ...", `accepts` tests the TOML
+    value, `convert` turns an accepted value into the field's type."""
+
+    allowed: str
+    accepts: Callable[[Any], bool]
+    convert: Callable[[Any], Any] = lambda value: value
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)   # TOML true is no number
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _integer(low: int, high: int | None = None, what: str = "an integer") -> _Rule:
+    allowed = f"{what} >= {low}" if high is None else f"{what} from {low} to {high}"
+    return _Rule(allowed, lambda value: _is_integer(value) and low <= value and (high is None or value <= high))
+
+
+def _one_of(names: tuple[str, ...]) -> _Rule:
+    return _Rule("one of " + ", ".join(f'"{name}"' for name in names),
+                 lambda value: isinstance(value, str) and value in names)
+
+
+_TEXT = _Rule("a non-empty string", lambda value: isinstance(value, str) and bool(value.strip()))
+_FLAG = _Rule("true or false", lambda value: isinstance(value, bool))
+_NAMES = _Rule("a list of strings", lambda value: isinstance(value, list) and all(isinstance(v, str) for v in value),
+               tuple)
+_POINTS = _Rule("a table of element = points", lambda value: isinstance(value, dict))
+_SECONDS = _Rule("a number of seconds > 0", lambda value: _is_number(value) and value > 0, float)
+_TTL = _integer(0, what="a whole number of seconds")
+_BYTES = _integer(1, what="a number of bytes")
+
+_CATALOG = {"name": _TEXT, "database": _TEXT}
+_SERVER = {"host": _TEXT, "port": _integer(0, 65535), "workers": _integer(1), "idle_timeout": _SECONDS,
+           "max_message_size": _BYTES, "max_record_size": _BYTES, "max_result_sets": _integer(1)}
+_INDEX = {"engine": _one_of(ENGINES)}
+_SRU = {"default_records": _integer(0), "maximum_records": _integer(1), "default_schema": _TEXT,
+        "result_set_ttl": _TTL, "maximum_result_set_ttl": _TTL, "result_sets": _integer(1),
+        "default_terms": _integer(1), "maximum_terms": _integer(1),
+        "maximum_query_length": _integer(1, what="a number of characters")}
+_LIBRARY = {"name": _TEXT, "source_system": _TEXT, "holdings": _one_of(HOLDINGS), "require_holdings": _FLAG,
+            "priority": _Rule("an integer", _is_integer)}
+_USER = {"password": _Rule("a string", lambda value: isinstance(value, str))}
+_DATABASES = {"restricted": _NAMES}
+_CONSOLIDATION = {"enabled": _FLAG, "threshold": _Rule("a number > 0", lambda value: _is_number(value) and value > 0),
+                  "agree": _POINTS, "disagree": _POINTS}
+_CCL_LINE = _Rule('Bib-1 attributes as YAZ writes them, such as "u=4 s=pw"',
+                  lambda value: isinstance(value, str) and bool(value.strip()))
+
+_SECTIONS = ("catalog", "server", "index", "sru", "libraries", "users", "databases", "consolidation", "ccl")
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+def parse_config(text: str, source: str = "unikat.toml") -> Config:
+    """Parse and check the text of unikat.toml; `source` names the file in messages.
+
+    Raises ConfigError for TOML syntax, an unknown section or key, a value of the wrong type
+    or out of range, e.g. `unikat.toml: [server] idle_timeout: must be a number of seconds
+    > 0, not 'abc'`. Absent sections and keys take the defaults of DEFAULT_CONFIG.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{source}: {error}") from None
+    for name in data:
+        if name not in _SECTIONS:
+            raise ConfigError(f"{source}: unknown section [{name}] (allowed: {', '.join(_SECTIONS)})")
+    section = {name: _table(source, name, data.get(name, {})) for name in _SECTIONS}
+    catalog = _values(source, "catalog", section["catalog"], _CATALOG)
+    libraries = {}
+    for code, table in section["libraries"].items():
+        values = _values(source, f"libraries.{code}", table, _LIBRARY)
+        libraries[code] = LibraryConfig(**{"code": code, "name": code, "source_system": code, **values})
+    users = {}
+    for name, table in section["users"].items():
+        values = _values(source, f"users.{name}", table, _USER)
+        if "password" not in values:
+            raise ConfigError(f"{source}: [users.{name}] password: missing (must be {_USER['password'].allowed})")
+        users[name] = values["password"]
+    ccl = section["ccl"]
+    return Config(
+        **catalog,
+        server=ServerConfig(**_values(source, "server", section["server"], _SERVER)),
+        index=IndexConfig(**_values(source, "index", section["index"], _INDEX)),
+        sru=SruConfig(**_values(source, "sru", section["sru"], _SRU)),
+        libraries=libraries, users=users,
+        restricted=_values(source, "databases", section["databases"], _DATABASES).get("restricted", ()),
+        ccl=_values(source, "ccl", ccl, dict.fromkeys(ccl, _CCL_LINE)),
+        consolidation=_consolidation(source, section["consolidation"]),
+    )
+
+
+def _table(source: str, title: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: [{title}] must be a table, not {value!r}")
+    return value
+
+
+def _values(source: str, title: str, table: Any, rules: Mapping[str, _Rule]) -> dict[str, Any]:
+    """The checked and converted values of the keys `table` gives, by key."""
+    values = {}
+    for key, value in _table(source, title, table).items():
+        rule = rules.get(key)
+        if rule is None:
+            raise ConfigError(f"{source}: [{title}] unknown key {key!r} (allowed: {', '.join(rules)})")
+        if not rule.accepts(value):
+            raise ConfigError(f"{source}: [{title}] {key}: must be {rule.allowed}, not {value!r}")
+        values[key] = rule.convert(value)
+    return values
+
+
+def _consolidation(source: str, table: dict[str, Any]) -> ConsolidationConfig:
+    values = _values(source, "consolidation", table, _CONSOLIDATION)
+    try:
+        rules = MatchRules.from_table(table)
+    except ValueError as error:   # an unknown element or negative points in agree/disagree
+        raise ConfigError(f"{source}: {error}") from None
+    return ConsolidationConfig(values.get("enabled", True), rules)
