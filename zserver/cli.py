@@ -125,7 +125,12 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     home = _home(args)
     started = time.monotonic()
-    if args.full or not engines.index_ready(home, home.config()):
+    if args.from_keys:
+        progress = Progress("indexing", "titles")
+        count = indexing.build_from_keys(home, progress=progress)
+        progress.done()
+        what = f"built the index from the search-key files: {count} titles"
+    elif args.full or not engines.index_ready(home, home.config()):
         count = _rebuild(home, args.procs)
         what = f"rebuilt search-key files and index: {count} titles"
     else:
@@ -345,6 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     index = commands.add_parser("index", help="update or rebuild the search-key files and the index")
     index.add_argument("--full", action="store_true", help="rewrite everything from the store")
+    index.add_argument("--from-keys", action="store_true",
+                       help="build the index from the search-key files alone, without reading the store")
     index.add_argument("--procs", type=int, default=_procs(), help="index writer processes for --full")
     index.set_defaults(func=cmd_index)
 

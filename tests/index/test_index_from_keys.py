@@ -3,6 +3,10 @@ the store, gives the same index as the load pass that wrote them."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+
 import pymarc
 import pytest
 from conftest import ENGINES, SAMPLE_DATA, load, make_home
@@ -35,13 +39,19 @@ def fingerprint(home) -> dict:
         catalog.close()
 
 
-def build_without_store(home) -> int:
-    """Build from the search-key files with the store out of reach."""
+def build_without_store(home, *, command: bool = False) -> int:
+    """Build from the search-key files with the store out of reach (`unikat index --from-keys`
+    when `command`)."""
     store = home.store_path
     hidden = store.with_name("hidden.sqlite")
     store.rename(hidden)
     try:
-        return indexing.build_from_keys(home)
+        if not command:
+            return indexing.build_from_keys(home)
+        done = subprocess.run([sys.executable, "-m", "zserver", "--home", str(home.root), "index", "--from-keys"],
+                              capture_output=True, text=True, check=True)
+        assert not store.exists(), "the build opened the store"
+        return int(re.search(r"search-key files: (\d+) titles", done.stdout).group(1))
     finally:
         hidden.rename(store)
 
@@ -57,7 +67,7 @@ def test_a_build_from_the_search_key_files_gives_the_same_index(tmp_path, engine
     store = CatalogStore(home.store_path)
     titles = store.count_titles()
     store.close()
-    assert build_without_store(home) == titles
+    assert build_without_store(home, command=True) == titles
     assert fingerprint(home) == before
 
 

@@ -159,11 +159,16 @@ class _SpilledRun:
 
     def entries(self, number: int) -> Iterator[tuple[str, str, int, int, int]]:
         """(field, term, run number, docs, positions) in lexicon order."""
-        counts = np.fromfile(self.stem.with_suffix(".counts"), dtype="<i8").reshape(-1, 2).tolist()
         with open(self.stem.with_suffix(".terms"), encoding="utf-8") as handle:
-            for line, (docs, positions) in zip(handle, counts, strict=True):
+            for line, (docs, positions) in zip(handle, self._counts(), strict=True):
                 field, _, term = line[:-1].partition("\0")
                 yield field, term, number, docs, positions
+
+    def _counts(self, block: int = 65_536) -> Iterator[list[int]]:
+        """The (docs, positions) counts per term, read a block at a time: all runs are open at once."""
+        with open(self.stem.with_suffix(".counts"), "rb") as handle:
+            while data := handle.read(16 * block):
+                yield from np.frombuffer(data, dtype="<i8").reshape(-1, 2).tolist()
 
     def read(self, suffix: str, count: int) -> np.ndarray:
         """The next `count` values of the run's docs or positions."""
