@@ -37,4 +37,5 @@ def test_runs_merged_on_disk_give_the_segment_built_in_memory(tmp_path, monkeypa
     assert len(in_memory[0]) > 10_000 and len(in_memory[1]) > 0
     monkeypatch.setattr(writer, "RUN_OCCURRENCES", run_size)
     monkeypatch.setattr(writer, "_MERGE_CHUNK", 1000)    # terms continue across chunk ends
+    monkeypatch.setattr(writer, "_MERGE_VALUES", 3000)
     assert _built(tmp_path / "runs", titles) == in_memory

@@ -36,8 +36,9 @@ from index.engines.postings.layout import (
 from index.searchkeys.extract import TitleKeys
 
 MAX_SEGMENTS = 12   # beyond this many segments an update asks for a full rebuild (see needs_rebuild)
-RUN_OCCURRENCES = 4_000_000   # term occurrences held in memory before a run goes to disk (~12 bytes each)
-_MERGE_CHUNK = 100_000        # lexicon entries merged at a time
+RUN_OCCURRENCES = 2_000_000   # term occurrences held in memory before a run goes to disk (~12 bytes each)
+_MERGE_CHUNK = 100_000        # lexicon entries merged at a time, at most
+_MERGE_VALUES = 1_000_000     # ... and postings (ISNs and position codes), unless one term has more
 
 
 @dataclass
@@ -226,7 +227,7 @@ class _SegmentBuilder:
         docs_at = positions_at = 0
         with open(docs_path(self.directory, segment), "wb") as docs_file, \
                 open(positions_path(self.directory, segment), "wb") as positions_file:
-            while chunk := list(itertools.islice(merged, _MERGE_CHUNK)):
+            while chunk := _chunk(merged):
                 rows = []
                 docs_wanted, positions_wanted = [0] * len(runs), [0] * len(runs)
                 slices: list[tuple[int, int, int]] = []    # (run, docs, positions) in merged order
@@ -254,6 +255,17 @@ class _SegmentBuilder:
                     rows[0] = (*first[:3], last_row[0], last_row[1] + first[4], last_row[2], last_row[3] + first[6])
                 db.executemany("INSERT OR REPLACE INTO terms VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         db.execute("INSERT INTO segments VALUES (?, ?)", (segment, self.titles))
+
+
+def _chunk(entries: Iterator[tuple[str, str, int, int, int]]) -> list[tuple[str, str, int, int, int]]:
+    """The next entries of the merge, as many as keep the chunk's postings bounded."""
+    chunk, values = [], 0
+    for entry in entries:
+        chunk.append(entry)
+        values += entry[3] + entry[4]
+        if len(chunk) >= _MERGE_CHUNK or values >= _MERGE_VALUES:
+            break
+    return chunk
 
 
 def _in_merged_order(runs: list[_SpilledRun], suffix: str, wanted: list[int], slices: list[tuple[int, int]]) -> bytes:
