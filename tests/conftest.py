@@ -69,15 +69,45 @@ def load(home: Home, library: str, path: Path, **options):
         store.close()
 
 
+SAMPLE_LOADS = (("A", "lib-a.mrc"), ("B", "lib-b.mrc"), ("C", "lib-c.xml"), ("ZDB", "ejournals.pica"))
+
+
+class SampleHomes:
+    """The sample catalog of each engine, built at its first request and then kept: a home with
+    sample_data/unikat.toml and `[index] engine = ...`, loaded library by library from sample_data/
+    (three libraries and the PICA+ e-journals). Read-only for the tests: copy it to change it."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp_path_factory = tmp_path_factory
+        self._homes: dict[str, Home] = {}
+
+    def __getitem__(self, engine: str) -> Home:
+        if engine not in self._homes:
+            root = self._tmp_path_factory.mktemp(f"sample-home-{engine}")
+            home = make_home(root, (SAMPLE_DATA / "unikat.toml").read_text(), engine=engine)
+            for library, name in SAMPLE_LOADS:
+                load(home, library, SAMPLE_DATA / name)
+            self._homes[engine] = home
+        return self._homes[engine]
+
+
 @pytest.fixture(scope="session")
-def sample_home(tmp_path_factory) -> Home:
-    """A home loaded from sample_data/ (three libraries and the PICA+ e-journals), built once."""
-    root = tmp_path_factory.mktemp("sample-home")
-    config = (SAMPLE_DATA / "unikat.toml").read_text()
-    home = make_home(root, config)
-    for library, name in (("A", "lib-a.mrc"), ("B", "lib-b.mrc"), ("C", "lib-c.xml"), ("ZDB", "ejournals.pica")):
-        load(home, library, SAMPLE_DATA / name)
-    return home
+def sample_homes(tmp_path_factory) -> SampleHomes:
+    """Every engine's sample home, for tests that compare engines side by side."""
+    return SampleHomes(tmp_path_factory)
+
+
+@pytest.fixture(scope="session", params=ENGINES, ids=ENGINES)
+def sample_home(request, sample_homes: SampleHomes) -> Home:
+    """The sample catalog, once per engine: every test using it (directly or through a catalog,
+    handler or server fixture) runs on each engine. pytest groups the tests by engine, so each
+    engine's home and the servers over it are set up once."""
+    return sample_homes[request.param]
+
+
+def engine_of(request: pytest.FixtureRequest) -> str:
+    """The engine the requesting test runs on: its `sample_home` parameter."""
+    return request.node.callspec.params["sample_home"]
 
 
 @pytest.fixture()

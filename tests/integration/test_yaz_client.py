@@ -84,38 +84,49 @@ def _drain(stream, lines: list[str], ready: threading.Event, found: dict) -> Non
         if match:
             found["address"] = (match.group(1), int(match.group(2)))
         found["serving"] = found.get("serving", 0) + line.count(" serving")
-        if found.get("address") and found.get("serving", 0) >= 2:
+        if found.get("address") and found["serving"] >= found["workers"]:
             ready.set()
     ready.set()
 
 
-@pytest.fixture(scope="session")
-def server(server_home) -> Server:
-    """`unikat serve` with two workers on a free loopback port; stopped with SIGTERM."""
-    require("yaz-client")
+def start_serving(home: Home, workers: int = 2) -> Server:
+    """`unikat serve` over `home` with `workers` worker processes on a free loopback port."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "zserver.cli", "--home", str(server_home.root), "serve",
-         "--host", "127.0.0.1", "--port", "0", "--workers", "2"],
+        [sys.executable, "-m", "zserver.cli", "--home", str(home.root), "serve",
+         "--host", "127.0.0.1", "--port", "0", "--workers", str(workers)],
         cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     lines: list[str] = []
     ready = threading.Event()
-    found: dict = {}
+    found: dict = {"workers": workers}
     threading.Thread(target=_drain, args=(process.stderr, lines, ready, found), daemon=True).start()
     if not ready.wait(60) or "address" not in found:
         process.kill()
         pytest.fail("unikat serve did not start:\n" + "\n".join(lines))
     host, port = found["address"]
     _wait_for_port(host, port)
-    running = Server(host, port, server_home, process, lines)
-    yield running
-    process.send_signal(signal.SIGTERM)
+    return Server(host, port, home, process, lines)
+
+
+def stop_serving(server: Server) -> None:
+    """SIGTERM; the server must stop cleanly and have logged no traceback."""
+    server.process.send_signal(signal.SIGTERM)
     try:
-        code = process.wait(20)
+        code = server.process.wait(20)
     except subprocess.TimeoutExpired:
-        process.kill()
+        server.process.kill()
         pytest.fail("unikat serve did not stop on SIGTERM")
+    lines = server.log
     assert code == 0, "\n".join(lines)
     assert not [line for line in lines if "Traceback" in line or "internal error" in line], "\n".join(lines)
+
+
+@pytest.fixture(scope="session")
+def server(server_home) -> Server:
+    """`unikat serve` over the sample catalog of each engine in turn; stopped with SIGTERM."""
+    require("yaz-client")
+    running = start_serving(server_home)
+    yield running
+    stop_serving(running)
 
 
 def _wait_for_port(host: str, port: int) -> None:
@@ -129,34 +140,45 @@ def _wait_for_port(host: str, port: int) -> None:
     pytest.fail(f"nothing listens on {host}:{port}")
 
 
+def run_yaz_client(server: Server, directory: Path, *commands: str, database: str = "unikat",
+                   before_open: tuple[str, ...] = (), marc_file: Path | None = None, timeout: float = 60) -> str:
+    """Run yaz-client with a command file in `directory` (`before_open`, open, the commands);
+    returns stdout."""
+    script = directory / f"yaz-{time.monotonic_ns()}.cmd"
+    script.write_text("\n".join([*before_open, f"open {server.target}/{database}", *commands]) + "\n",
+                      encoding="utf-8")
+    arguments = [require("yaz-client"), "-f", str(script)]
+    if marc_file is not None:
+        arguments[1:1] = ["-m", str(marc_file)]
+    done = subprocess.run(arguments, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+    return done.stdout.decode("utf-8", "replace")
+
+
 @pytest.fixture()
 def yaz(server, tmp_path):
-    """Run yaz-client with a command file (`before_open`, open, the commands); returns stdout."""
-    program = require("yaz-client")
+    """yaz-client against the server: `yaz(*commands, database=..., before_open=..., marc_file=...)`."""
+    require("yaz-client")
 
-    def run(*commands: str, database: str = "unikat", before_open: tuple[str, ...] = (),
-            marc_file: Path | None = None, timeout: float = 60) -> str:
-        script = tmp_path / f"yaz-{time.monotonic_ns()}.cmd"
-        script.write_text("\n".join([*before_open, f"open {server.target}/{database}", *commands]) + "\n",
-                          encoding="utf-8")
-        arguments = [program, "-f", str(script)]
-        if marc_file is not None:
-            arguments[1:1] = ["-m", str(marc_file)]
-        done = subprocess.run(arguments, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
-        return done.stdout.decode("utf-8", "replace")
+    def run(*commands: str, **options) -> str:
+        return run_yaz_client(server, tmp_path, *commands, **options)
 
     return run
 
 
+def run_zoomsh(server: Server, *commands: str, database: str = "unikat", timeout: float = 60) -> str:
+    """Run zoomsh connected to the server with the given commands; returns stdout."""
+    done = subprocess.run([require("zoomsh"), f"connect {server.target}/{database}", *commands, "quit"],
+                          stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+    return done.stdout.decode("utf-8", "replace")
+
+
 @pytest.fixture()
 def zoom(server):
-    """Run zoomsh connected to the server with the given commands; returns stdout."""
-    program = require("zoomsh")
+    """zoomsh against the server: `zoom(*commands, database=...)`."""
+    require("zoomsh")
 
-    def run(*commands: str, database: str = "unikat", timeout: float = 60) -> str:
-        done = subprocess.run([program, f"connect {server.target}/{database}", *commands, "quit"],
-                              stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
-        return done.stdout.decode("utf-8", "replace")
+    def run(*commands: str, **options) -> str:
+        return run_zoomsh(server, *commands, **options)
 
     return run
 

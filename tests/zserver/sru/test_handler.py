@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import CQL_1_2_OVERRIDES, yaz_cql_samples
+from conftest import CQL_1_2_OVERRIDES, engine_of, yaz_cql_samples
 from lxml import etree
 
 from index.engines.base import SortKey
@@ -419,8 +419,19 @@ FINDS = [
 ]
 
 
+# What one engine cannot do yet, (query, engine) -> why. Each is a strict expected failure: it
+# reports XPASS, and fails, once the engine learns the construct, so the entry goes then.
+ENGINE_GAPS = {
+    ("dc.title = water prox/unit=element dc.title = resources", "postings"):
+        "the posting arrays measure proximity in words only (queryterms.word_proximity): diagnostic 42",
+}
+
+
 @pytest.mark.parametrize("query", FINDS)
-def test_cql_constructs_search_the_catalog(catalog, query: str) -> None:
+def test_cql_constructs_search_the_catalog(request, catalog, query: str) -> None:
+    gap = ENGINE_GAPS.get((query, engine_of(request)))
+    if gap:
+        request.applymarker(pytest.mark.xfail(reason=gap, strict=True))
     _, root = run(catalog, {"query": query, "maximumRecords": "1", "recordSchema": "dc"})
     assert diagnostics(root) == []
     assert hits(root) > 0
