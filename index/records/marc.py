@@ -2,7 +2,9 @@
 
 pymarc parses and decodes; this module finds record boundaries itself so that every record,
 good or bad, keeps its byte offset and raw bytes for the reject file, and it turns pymarc's
-MARC-8 complaints (written to stderr) into counted light problems. It knows nothing of the
+MARC-8 complaints (written to stderr) into counted light problems. Finding (`iso2709_records`,
+`marcxml_records`) and parsing (`decode_iso2709`, `decode_marcxml`) are separate steps, so a load
+can find records in one process and parse them in others; `read_marc21` and `read_marcxml` do both. It knows nothing of the
 store. Holdings come from 852 fields (MARC21 holdings location): $a library, $b location,
 $h/$i call number, $z note, $u URL; `$z Reference only` (or $t/`nicht ausleihbar`) marks a
 copy that cannot be lent.
@@ -20,7 +22,7 @@ from pathlib import Path
 import pymarc
 from lxml import etree
 
-from index.records.model import Holding, LoadProblem, SourceRecord
+from index.records.model import Holding, LoadProblem, RawRecord, SourceRecord
 
 MARCXML_NS = "http://www.loc.gov/MARC21/slim"
 _RECORD_END = b"\x1d"
@@ -38,7 +40,12 @@ def detect_format(head: bytes) -> str:
 
 
 def read_marc21(data: bytes, *, encoding: str | None = None) -> Iterator[SourceRecord | LoadProblem]:
-    """Read ISO 2709 records. `encoding` forces `utf-8` or `marc-8`; default is leader/09.
+    """Read ISO 2709 records. `encoding` forces `utf-8` or `marc-8`; default is leader/09."""
+    return (decode_iso2709(raw, encoding) for raw in iso2709_records(data))
+
+
+def iso2709_records(data: bytes) -> Iterator[RawRecord]:
+    """The records of an ISO 2709 file, found by their length and terminator but not parsed.
 
     A record whose length field is wrong is cut at the next record terminator instead, so
     one bad record never hides the ones after it.
@@ -50,7 +57,7 @@ def read_marc21(data: bytes, *, encoding: str | None = None) -> Iterator[SourceR
             continue
         position += 1
         chunk = _next_chunk(data, offset)
-        yield _decode_iso2709(chunk, position, offset, encoding)
+        yield RawRecord(chunk, position, offset)
         offset += len(chunk)
 
 
@@ -65,7 +72,9 @@ def _next_chunk(data: bytes, offset: int) -> bytes:
     return data[offset:] if end < 0 else data[offset : end + 1]
 
 
-def _decode_iso2709(chunk: bytes, position: int, offset: int, encoding: str | None) -> SourceRecord | LoadProblem:
+def decode_iso2709(raw: RawRecord, encoding: str | None = None) -> SourceRecord | LoadProblem:
+    """Parse one ISO 2709 record (`encoding` as for `read_marc21`)."""
+    chunk, position, offset = raw.raw, raw.position, raw.offset
     if len(chunk) < 24 or not chunk[:5].isdigit():
         return LoadProblem(chunk, position, offset, "not an ISO 2709 record (no leader)")
     if not chunk.endswith(_RECORD_END):
@@ -129,6 +138,14 @@ def _to_nfc(record: pymarc.Record) -> None:
 
 def read_marcxml(data: bytes) -> Iterator[SourceRecord | LoadProblem]:
     """Read MARCXML records (a `collection` or a single `record`, with or without namespace)."""
+    for item in marcxml_records(data):
+        yield item if isinstance(item, LoadProblem) else decode_marcxml(item)
+
+
+def marcxml_records(data: bytes) -> Iterator[RawRecord | LoadProblem]:
+    """Each `record` element of a MARCXML file as its own XML text (namespace declared), not yet
+    made a MARC record; a file that is not well-formed ends with a `LoadProblem`. `raw` keeps the
+    whitespace that followed the element, as a reject file shows it; the record is `body`."""
     parser = etree.XMLPullParser(events=("end",), recover=False, huge_tree=True)
     position = 0
     try:
@@ -142,16 +159,26 @@ def read_marcxml(data: bytes) -> Iterator[SourceRecord | LoadProblem]:
         if etree.QName(element).localname != "record":
             continue
         position += 1
-        raw = etree.tostring(element, encoding="utf-8")
-        try:
-            record = _record_from_xml(element)
-        except ValueError as error:
-            yield LoadProblem(raw, position, 0, f"unreadable MARCXML record: {error}")
+        body = etree.tostring(element, encoding="utf-8", with_tail=False)
+        tail = element.tail or ""
+        if not tail or (tail.isspace() and "\r" not in tail):   # written as it is (usually a line break)
+            raw = body + tail.encode("utf-8")
         else:
-            yield _source_record(record, raw, position, 0, [])
+            raw = etree.tostring(element, encoding="utf-8")
+        yield RawRecord(raw, position, 0, end=len(body))
         element.clear()
     if failure:
         yield LoadProblem(b"", position + 1, 0, failure)
+
+
+def decode_marcxml(raw: RawRecord) -> SourceRecord | LoadProblem:
+    """Make one MARCXML `record` element (as `marcxml_records` found it) a MARC record."""
+    try:
+        element = etree.fromstring(raw.body, etree.XMLParser(huge_tree=True))
+        record = _record_from_xml(element)
+    except (ValueError, etree.XMLSyntaxError) as error:
+        return LoadProblem(raw.raw, raw.position, 0, f"unreadable MARCXML record: {error}")
+    return _source_record(record, raw.raw, raw.position, 0, [])
 
 
 def _record_from_xml(element: etree._Element) -> pymarc.Record:

@@ -46,6 +46,24 @@ class SourceRecord:
 
 
 @dataclass(frozen=True)
+class RawRecord:
+    """One record's bytes as delivered, found but not yet parsed (loading parses it in a worker).
+
+    `raw` is what a reject file keeps; the record proper is `raw[:end]` (`end` None: all of it;
+    a MARCXML record's `raw` also holds the whitespace that followed it in the file).
+    """
+
+    raw: bytes
+    position: int
+    offset: int
+    end: int | None = None
+
+    @property
+    def body(self) -> bytes:
+        return self.raw if self.end is None else self.raw[:self.end]
+
+
+@dataclass(frozen=True)
 class LoadProblem:
     """A record that could not be read at all; it goes to the reject file with `reason`."""
 

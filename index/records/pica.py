@@ -1,8 +1,9 @@
 """PICA+ reader: normalized and plain PICA+ records into MARC21 `SourceRecord`s with holdings.
 
-This module owns the PICA side of loading: finding record boundaries and parsing both
-serializations into a small `PicaRecord`, grouping its fields into levels, and mapping it onto
-our internal model (MARC21 + `Holding`s). It knows nothing of the store or of search keys.
+This module owns the PICA side of loading: finding record boundaries (`pica_records`), parsing
+both serializations into a small `PicaRecord`, grouping its fields into levels, and mapping it
+onto our internal model (MARC21 + `Holding`s) (`decode_pica`, one record at a time). It knows
+nothing of the store or of search keys.
 
 Serializations (`detect_pica_serialization` tells them apart by the bytes):
 - **normalized**: a field is `TAG[/OCC] ` + subfields, each `\\x1f` + code + value, and ends with
@@ -84,7 +85,7 @@ from typing import Literal, NamedTuple
 import pymarc
 from pymarc import Field, Indicators, Subfield
 
-from index.records.model import Holding, LoadProblem, SourceRecord
+from index.records.model import Holding, LoadProblem, RawRecord, SourceRecord
 
 __all__ = [
     "PicaCopy",
@@ -296,12 +297,17 @@ def read_pica(data: bytes | str | PathLike[str], *, library: str | None = None) 
     """
     if not isinstance(data, bytes):
         data = Path(data).read_bytes()
+    serialization, records = pica_records(data)
+    return (decode_pica(raw, serialization, library) for raw in records)
+
+
+def pica_records(data: bytes) -> tuple[Serialization, Iterator[RawRecord]]:
+    """The serialization of a PICA+ file and its records, found but not parsed."""
     start = len(_BOM) if data.startswith(_BOM) else 0
     serialization = detect_pica_serialization(data[start:])
     chunk_reader = {"normalized": _normalized_chunks, "plain": _plain_chunks, "import": _import_chunks}
     chunks = chunk_reader[serialization](data, start)
-    for position, (offset, raw) in enumerate(chunks, 1):
-        yield _read_one(raw, position, offset, serialization, library)
+    return serialization, (RawRecord(raw, position, offset) for position, (offset, raw) in enumerate(chunks, 1))
 
 
 def _normalized_chunks(data: bytes, start: int) -> Iterator[tuple[int, bytes]]:
@@ -338,17 +344,17 @@ def _plain_chunks(data: bytes, start: int) -> Iterator[tuple[int, bytes]]:
         yield record_start, data[record_start:offset]
 
 
-def _read_one(
-    raw: bytes, position: int, offset: int, serialization: Serialization, library: str | None
-) -> SourceRecord | LoadProblem:
+def decode_pica(raw: RawRecord, serialization: Serialization, library: str | None = None) -> SourceRecord | LoadProblem:
+    """Parse one PICA+ record of a file in `serialization` and map it onto MARC21 (see `read_pica`)."""
     try:
-        record = parse_pica_record(raw, serialization)
+        record = parse_pica_record(raw.raw, serialization)
     except PicaSyntaxError as error:
-        return LoadProblem(raw, position, offset, f"unreadable PICA+ record: {error}")
+        return LoadProblem(raw.raw, raw.position, raw.offset, f"unreadable PICA+ record: {error}")
     if not record.ppn:
-        return LoadProblem(raw, position, offset, "PICA+ record without PPN (003@ $0)")
+        return LoadProblem(raw.raw, raw.position, raw.offset, "PICA+ record without PPN (003@ $0)")
     marc, holdings, problems = _convert(record, library)
-    return SourceRecord(record=marc, raw=raw, position=position, offset=offset, holdings=holdings, problems=problems)
+    return SourceRecord(record=marc, raw=raw.raw, position=raw.position, offset=raw.offset, holdings=holdings,
+                        problems=problems)
 
 
 # -- mapping onto MARC21 ---------------------------------------------------------------------
