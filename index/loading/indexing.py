@@ -17,12 +17,14 @@ import pymarc
 
 from index import engines
 from index.home import Home
+from index.loading import handover
 from index.searchkeys.extract import TitleKeys, extract
 from index.searchkeys.files import SearchKeyFiles
 from index.store.catalog import CatalogStore
 
 Progress = Callable[[int, int], None]   # (titles done, titles total)
 _BATCH = 8192   # titles handed to the extraction processes at a time
+_POOL_AT = 1024   # titles to extract in a batch that make extraction processes worth starting
 
 
 def _extract(row: tuple[int, bytes, list]) -> TitleKeys:
@@ -33,17 +35,30 @@ def _extract(row: tuple[int, bytes, list]) -> TitleKeys:
 def _title_keys(store: CatalogStore, isns: list[int] | None, procs: int = 1) -> Iterator[TitleKeys]:
     """Search keys of the given titles (all titles when None), in ISN order.
 
-    Parsing and extraction are pure and CPU-bound: with `procs` > 1 they run in that many
-    processes (the GIL would serialize threads), the order of the titles kept.
+    A title whose keys a load handed over (`index.loading.handover`) for exactly its display
+    record and holdings gets those; the others are parsed and extracted. That work is pure and
+    CPU-bound: with `procs` > 1 and enough of it, it runs in that many processes (the GIL would
+    serialize threads), the order of the titles kept.
     """
     rows = store.titles_with_holdings(isns)
-    if procs <= 1:
-        yield from map(_extract, rows)
-        return
-    with multiprocessing.get_context("fork").Pool(procs) as pool:
-        # in batches: Pool.imap would read every row at once and queue results without bound
+    pool = None
+    try:
         while batch := list(itertools.islice(rows, _BATCH)):
-            yield from pool.imap(_extract, batch, chunksize=256)
+            offered = store.offered_keys(row[0] for row in batch)
+            handed = {isn: offered[isn][1] for isn, display, holdings in batch
+                      if isn in offered and offered[isn][0] == handover.digest(display, holdings)}
+            missing = [row for row in batch if row[0] not in handed]
+            if procs > 1 and len(missing) >= _POOL_AT:
+                pool = pool or multiprocessing.get_context("fork").Pool(procs)
+                # in batches: Pool.imap would read every row at once and queue results without bound
+                extracted = pool.imap(_extract, missing, chunksize=256)
+            else:
+                extracted = map(_extract, missing)
+            for isn, _display, _holdings in batch:
+                yield handover.unpack(isn, handed[isn]) if isn in handed else next(extracted)
+    finally:
+        if pool is not None:
+            pool.terminate()
 
 
 def update(home: Home, store: CatalogStore, *, progress: Progress | None = None, procs: int = 1) -> tuple[int, int]:

@@ -2,7 +2,8 @@
 
 The store is the truth; everything else can be rebuilt from it. It holds records as ISO 2709
 bytes (UTF-8) and knows no file formats and no search engine. Each change of a title also
-marks it `pending` in the same transaction, so the index can always catch up after a crash.
+marks it `pending` in the same transaction, so the index can always catch up after a crash;
+search keys a load already worked out wait beside the marks (`offer_keys`), opaque bytes here.
 
 For consolidation it keeps each member record's short form (`profile`, JSON) and blocking keys
 (`match_keys`), and moves member records between titles; what matches what is decided in
@@ -372,11 +373,32 @@ class CatalogStore:
         return [isn for isn, d in rows if not d], [isn for isn, d in rows if d]
 
     def clear_pending(self, isns: Iterable[int]) -> None:
+        """The titles are in the index: forget their pending marks and the keys offered for them."""
+        rows = [(isn,) for isn in isns]
         with self.transaction():
-            self.db.executemany("DELETE FROM pending WHERE isn = ?", [(isn,) for isn in isns])
+            self.db.executemany("DELETE FROM pending WHERE isn = ?", rows)
+            self.db.executemany("DELETE FROM pending_keys WHERE isn = ?", rows)
 
     def clear_all_pending(self) -> None:
         self.db.execute("DELETE FROM pending")
+        self.db.execute("DELETE FROM pending_keys")
+
+    def offer_keys(self, isn: int, digest: bytes, keys: bytes) -> None:
+        """Keep search keys worked out for title `isn` (`digest`: of what they were worked out
+        from) for the index phase; replaces keys offered before."""
+        self.db.execute("INSERT OR REPLACE INTO pending_keys (isn, digest, keys) VALUES (?, ?, ?)", (isn, digest, keys))
+
+    def offered_keys(self, isns: Iterable[int]) -> dict[int, tuple[bytes, bytes]]:
+        """ISN -> (digest, keys) of the given titles that have keys offered."""
+        isns = list(isns)
+        found: dict[int, tuple[bytes, bytes]] = {}
+        for start in range(0, len(isns), 500):
+            chunk = isns[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for isn, digest, keys in self.db.execute(
+                    f"SELECT isn, digest, keys FROM pending_keys WHERE isn IN ({marks})", chunk):
+                found[isn] = (digest, keys)
+        return found
 
     # -- loads and rejects ------------------------------------------------------------------
     def start_load(self, library: str, source_system: str, file: str, fmt: str) -> int:

@@ -110,6 +110,17 @@ CREATE TABLE IF NOT EXISTS pending (
     deleted  INTEGER NOT NULL DEFAULT 0
 );
 
+-- Search keys a load worked out for a title's display record as it was then (`index.loading.handover`),
+-- kept until the title's pending mark is cleared. The index phase takes them instead of parsing the
+-- display record again when `digest` (of the display record and the holdings) still matches; a
+-- title whose display or holdings changed since is parsed and extracted as always. Written in the
+-- same transaction as the title, so a crash leaves no keys without their title.
+CREATE TABLE IF NOT EXISTS pending_keys (
+    isn     INTEGER PRIMARY KEY,
+    digest  BLOB NOT NULL,
+    keys    BLOB NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
