@@ -8,7 +8,10 @@ and returns the ISNs it touched, `consolidation.merge` chooses a master and buil
 record, `authority.link` links headings and names the titles an authority change affects.
 Those modules never call back here, so no refresh callback is passed around.
 
-- `record_added`, `record_changed`, `delete_record`: one member record, as a load applies it;
+- `record_added`, `record_changed`, `delete_record`: one member record, as a load applies it,
+  described by its `RecordFacts` (worked out where the record was parsed: a load's worker
+  processes), so title maintenance parses a record again only to link its headings to the
+  authority file;
 - `reconsolidate`: every title re-formed from scratch (`unikat clusters --rebuild`);
 - `refresh_title`: one title's master, merged display record and heading links.
 
@@ -19,17 +22,41 @@ methods, not SQL, file formats or the search engine.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pymarc
 
-from index.authority.link import authority_changed, authority_removed, link_display
+from index.authority.headings import BIB_HEADING_TAGS, heading_of
+from index.authority.link import SEE_FROM_TAG, authority_changed, authority_removed, link_display
 from index.consolidation import clusters
-from index.consolidation.keys import elements
+from index.consolidation.keys import MatchElements, elements
 from index.consolidation.match import MatchRules
 from index.consolidation.merge import Member, merged_record, ordered_members
 from index.store.catalog import CatalogStore, StoredRecord
 
-__all__ = ["delete_record", "reconsolidate", "record_added", "record_changed", "refresh_title"]
+__all__ = ["RecordFacts", "delete_record", "facts", "reconsolidate", "record_added", "record_changed",
+           "refresh_title"]
+
+
+@dataclass(frozen=True)
+class RecordFacts:
+    """What title maintenance needs to know of a member record besides its ISO 2709 bytes."""
+
+    authority: bool                           # leader/06 `z`
+    profile: MatchElements | None             # consolidation short form; None without consolidation
+    headings: tuple[tuple[str, str], ...]     # (kind, key) of its bibliographic headings
+    see_from: bool                            # it carries 989 fields of its own (`index.authority.link`)
+
+
+def facts(record: pymarc.Record, *, consolidate: bool) -> RecordFacts:
+    """The facts of a parsed record, as a load's worker processes work them out."""
+    authority = _is_authority(record)
+    headings = tuple((heading[0], heading[1]) for field in record.fields
+                     if field.tag in BIB_HEADING_TAGS and (heading := heading_of(field)) is not None)
+    return RecordFacts(authority=authority,
+                       profile=elements(record) if consolidate and not authority else None,
+                       headings=headings,
+                       see_from=any(field.tag == SEE_FROM_TAG for field in record.fields))
 
 
 def refresh_title(store: CatalogStore, isn: int) -> None:
@@ -48,37 +75,40 @@ def refresh_title(store: CatalogStore, isn: int) -> None:
     store.set_display(isn, link_display(store, isn, merged_record(members)), master.id)
 
 
-def record_added(store: CatalogStore, isn: int, record_id: int, marc: bytes, record: pymarc.Record,
+def record_added(store: CatalogStore, isn: int, record_id: int, marc: bytes, facts: RecordFacts,
                  rules: MatchRules | None) -> bool:
-    """Set up the title `isn` just made for new member record `record_id` (`marc` as stored,
-    `record` the same parsed; it may be changed here): its display record, and with `rules` (None: no
-    consolidation) its match data and a join with every title it matches. Returns True when the
-    record joined existing titles. An authority record files its headings and re-links the titles
-    using them."""
-    if _is_authority(record):
+    """Set up the title `isn` just made for new member record `record_id` (`marc` as stored):
+    its display record, and with `rules` (None: no consolidation) its match data and a join with
+    every title it matches. Returns True when the record joined existing titles. An authority
+    record files its headings and re-links the titles using them."""
+    if facts.authority:
         refresh_title(store, isn)
         return False
-    profile = elements(record) if rules is not None else None
-    store.set_display(isn, link_display(store, isn, marc, record, new=True), record_id)
-    if profile is None:
+    if facts.see_from or store.has_authorities():
+        display = link_display(store, isn, marc, new=True)
+    else:   # nothing to link: `link_display` would only record the headings
+        store.set_title_headings(isn, facts.headings, new=True)
+        display = marc
+    store.set_display(isn, display, record_id)
+    if rules is None or facts.profile is None:
         return False
-    keys = clusters.file_record(store, record_id, profile, new=True)
-    matched = clusters.matching_titles(store, profile, rules, exclude=record_id, keys=keys)
+    keys = clusters.file_record(store, record_id, facts.profile, new=True)
+    matched = clusters.matching_titles(store, facts.profile, rules, exclude=record_id, keys=keys)
     if not matched:
         return False
     refresh_title(store, clusters.join(store, record_id, matched))
     return True
 
 
-def record_changed(store: CatalogStore, isn: int, record_id: int, record: pymarc.Record,
+def record_changed(store: CatalogStore, isn: int, record_id: int, facts: RecordFacts,
                    rules: MatchRules | None) -> None:
-    """Re-evaluate title `isn` after its member record `record_id` was replaced by `record`:
-    with `rules`, the title may split and the record join other titles; every title that
-    results is refreshed."""
-    if rules is None or _is_authority(record):
+    """Re-evaluate title `isn` after its member record `record_id` was replaced by one with
+    `facts`: with `rules`, the title may split and the record join other titles; every title
+    that results is refreshed."""
+    if rules is None or facts.authority or facts.profile is None:
         refresh_title(store, isn)
         return
-    clusters.file_record(store, record_id, elements(record))
+    clusters.file_record(store, record_id, facts.profile)
     _refresh_all(store, clusters.recluster(store, isn, rules, changed=record_id))
 
 

@@ -14,16 +14,18 @@ from index.search import Catalog
 
 def test_crash_mid_load_then_rerun(tmp_path, monkeypatch):
     home = make_home(tmp_path / "home", (SAMPLE_DATA / "unikat.toml").read_text())
-    real_reader = loading.read_delivery
+    real_apply = loading._apply
+    applied = 0
 
-    def dying_reader(*args, **kwargs):
-        for position, item in enumerate(real_reader(*args, **kwargs), 1):
-            if position == 450:
-                raise KeyboardInterrupt("power cut")
-            yield item
+    def dying_apply(*args, **kwargs):
+        nonlocal applied
+        applied += 1
+        if applied == 450:
+            raise KeyboardInterrupt("power cut")
+        return real_apply(*args, **kwargs)
 
     monkeypatch.setattr(loading, "BATCH", 100)
-    monkeypatch.setattr(loading, "read_delivery", dying_reader)
+    monkeypatch.setattr(loading, "_apply", dying_apply)
     with pytest.raises(KeyboardInterrupt):
         load(home, "A", SAMPLE_DATA / "lib-a.mrc")
     db = sqlite3.connect(home.store_path)
@@ -33,7 +35,7 @@ def test_crash_mid_load_then_rerun(tmp_path, monkeypatch):
     assert db.execute("SELECT count(*) FROM pending").fetchone()[0] == 400   # none of them indexed yet
     db.close()
 
-    monkeypatch.setattr(loading, "read_delivery", real_reader)
+    monkeypatch.setattr(loading, "_apply", real_apply)
     report = load(home, "A", SAMPLE_DATA / "lib-a.mrc")
     assert report.counts["unchanged"] == 400 and report.counts["new"] == 800
     catalog = Catalog(home)

@@ -1,0 +1,181 @@
+"""One delivered record made ready for the catalog: the part of loading that needs the parsed
+record and not the store, done in a load's worker processes (`index.loading.pipeline`).
+
+`Preparer.batch` takes records as the main process found them in the delivery (`RawRecord`s,
+not yet parsed) and returns a `Prepared` for each: whether the record is rejected and why, its
+light problems, its maintenance key parts (001, 005), its ISO 2709 bytes, quality score and
+holdings, what title maintenance needs to know of it (`index.titles.RecordFacts`: consolidation
+profile, headings), and its search keys as a title showing this record would have them
+(`index.loading.handover`). Every record is parsed once, here. All of it is plain values, small
+to pickle back.
+
+The checks are MELVYL's (see `index.loading.load`), in the order a record meets them; those
+that need the store (is the maintenance key known? is the record unchanged?) are left to the
+main process. This module never touches the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pymarc
+
+from index import titles
+from index.config import LibraryConfig
+from index.loading import handover
+from index.records.marc import decode_iso2709, decode_marcxml, holdings_from_852
+from index.records.model import Holding, LoadProblem, RawRecord, SourceRecord
+from index.records.quality import quality_score
+from index.searchkeys.extract import extract
+from index.searchkeys.normalize import isbn_checksum_ok
+
+__all__ = ["Prepared", "Preparer"]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A delivered record ready for the main process. `reject` is the reason it goes to the
+    reject file ("" when it does not); `problems` are the light problems to count, whatever the
+    outcome. A `deleted` record carries only its `source_id`. `keys` (packed, see
+    `index.loading.handover`; None when they could not be worked out) belong to the display
+    record `marc` with the holdings `holdings`, whose digest is `digest`."""
+
+    reject: str = ""
+    problems: tuple[str, ...] = ()
+    deleted: bool = False
+    source_id: str = ""
+    version: str = ""
+    bibtype: str = ""
+    marc: bytes = b""
+    quality: int = 0
+    holdings: tuple[Holding, ...] = ()
+    facts: titles.RecordFacts | None = None
+    keys: bytes | None = None
+    digest: bytes = b""
+
+
+@dataclass(frozen=True)
+class Preparer:
+    """How the records of one delivery are prepared: for `library`, from `fmt` (`marc21` with
+    `encoding`, `marcxml`, or `pica` in `serialization`); `authority_only` rejects everything but
+    authority records; `consolidate` works out consolidation profiles."""
+
+    library: LibraryConfig
+    fmt: str
+    encoding: str | None = None
+    serialization: str = ""
+    authority_only: bool = False
+    consolidate: bool = True
+
+    def batch(self, items: list[RawRecord | LoadProblem]) -> list[Prepared]:
+        return [self.prepare(item) for item in items]
+
+    def prepare(self, item: RawRecord | LoadProblem) -> Prepared:
+        if isinstance(item, LoadProblem):
+            return Prepared(reject=item.reason)
+        decoded = self._decode(item)
+        if isinstance(decoded, LoadProblem):
+            return Prepared(reject=decoded.reason)
+        return self._checked(decoded)
+
+    def _decode(self, item: RawRecord) -> SourceRecord | LoadProblem:
+        if self.fmt == "marc21":
+            return decode_iso2709(item, self.encoding)
+        if self.fmt == "marcxml":
+            return decode_marcxml(item)
+        if self.fmt == "pica":
+            from index.records.pica import decode_pica
+
+            return decode_pica(item, self.serialization)
+        raise ValueError(f"unknown format {self.fmt!r} (marc21, marcxml or pica)")
+
+    def _checked(self, item: SourceRecord) -> Prepared:
+        record = item.record
+        authority = str(record.leader)[6:7] == "z"
+        if self.authority_only and not authority:
+            return Prepared(reject="not an authority record (leader/06 is not z)")
+        problems = list(item.problems)
+        source_id = (record.get("001").data or "").strip() if record.get("001") else ""
+        if not source_id:
+            return Prepared(reject="no control number (001): the record cannot be maintained", problems=tuple(problems))
+        if item.deleted:
+            return Prepared(deleted=True, source_id=source_id, problems=tuple(problems))
+        if authority:
+            if not any(f.tag.startswith("1") for f in record.fields if not f.is_control_field()):
+                return Prepared(reject="authority record without a heading (1XX)", problems=tuple(problems))
+            holdings: list[Holding] = []
+        else:
+            if record.get("245") is None or not any(sf.value.strip() for sf in record.get("245").subfields):
+                return Prepared(reject="no title (245)", problems=tuple(problems))
+            holdings, holding_problems = _holdings(self.library, record, item.holdings)
+            problems += holding_problems
+            if self.library.require_holdings and not holdings:
+                return Prepared(reject=f"no holdings of library {self.library.code}", problems=tuple(problems))
+        for field_ in record.get_fields("020"):
+            problems += ["ISBN with a bad checksum" for value in field_.get_subfields("a") if not isbn_checksum_ok(value)]
+        version = (record.get("005").data or "") if record.get("005") else ""
+        marc = record.as_marc()
+        if not _fits_iso2709(marc, record):
+            return Prepared(reject="record too large for ISO 2709 (a field over 9,999 or the record over 99,999 bytes)",
+                            problems=tuple(problems))
+        keys = _search_keys(record, marc, holdings)
+        return Prepared(problems=tuple(problems), source_id=source_id, version=version,
+                        bibtype=str(record.leader)[6:8], marc=marc,
+                        quality=quality_score(record) + self.library.priority, holdings=tuple(holdings),
+                        facts=titles.facts(record, consolidate=self.consolidate),
+                        keys=None if keys is None else handover.pack(keys), digest=handover.digest(marc, holdings))
+
+
+def _search_keys(record: pymarc.Record, marc: bytes, holdings: list[Holding]):
+    """The keys of a title whose display record is `marc` (`record` as parsed before it was
+    written) and whose holdings are `holdings`, as the index phase would extract them from the
+    store: from `record` itself when reading `marc` back gives the same fields, else from `marc`
+    read back. None when `marc` cannot be read back: the index phase meets it as it always did."""
+    if not _reads_back(record):
+        try:
+            record = pymarc.Record(data=marc, to_unicode=True, force_utf8=True)
+        except Exception:   # pymarc raises many kinds for broken structure
+            return None
+    return extract(0, record, holdings)
+
+
+def _reads_back(record: pymarc.Record) -> bool:
+    """Whether pymarc reads the ISO 2709 it writes of `record` back into the same fields. It
+    does not when a tag is not three characters, an indicator or subfield code not one ASCII
+    character, or a subfield holds a subfield delimiter (MARCXML can say all of these)."""
+    leader = str(record.leader)
+    if len(leader) != 24 or not leader.isascii() or not record.fields:
+        return False
+    for field_ in record.fields:
+        if len(field_.tag) != 3 or not field_.tag.isascii():
+            return False
+        if field_.control_field:
+            if not isinstance(field_.data, str):
+                return False
+            continue
+        first, second = field_.indicator1, field_.indicator2
+        if not (isinstance(first, str) and isinstance(second, str) and len(first) == len(second) == 1
+                and (first + second).isascii() and "\x1f" not in first + second):
+            return False
+        for code, value in field_.subfields:
+            if len(code) != 1 or not code.isascii() or code == "\x1f" or not isinstance(value, str) or "\x1f" in value:
+                return False
+    return True
+
+
+def _fits_iso2709(marc: bytes, record: pymarc.Record) -> bool:
+    """ISO 2709 lengths have 4 (field) and 5 (record) digits; pymarc writes longer ones unchecked."""
+    base = int(marc[12:17]) if marc[12:17].isdigit() else 0
+    return len(marc) <= 99_999 and base - 25 == 12 * len(record.fields)
+
+
+def _holdings(library: LibraryConfig, record: pymarc.Record, delivered: list[Holding]) -> tuple[list[Holding], list[str]]:
+    if library.holdings == "record":
+        return [Holding(library=library.code)], []
+    if library.holdings == "pica" or delivered:
+        own = [h for h in delivered if h.library == library.code]
+        if library.holdings == "pica" and not own and delivered:
+            # A PICA+ delivery from a union catalog carries many libraries' holdings; keep them all.
+            return list(delivered), []
+        return own or list(delivered), []
+    return holdings_from_852(record, library.code)
