@@ -1,11 +1,20 @@
-"""A load that dies half-way keeps what it committed, leaves the store consistent, and a re-run finishes it."""
+"""A load that dies half-way keeps what it committed, leaves the store consistent, and a re-run
+finishes it: the same store, search-key files and hits as a load that never died."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_DATA, load, make_home
+from conftest import REPO, SAMPLE_DATA, load, make_home
+from test_pipeline import LC_CONFIG, hit_counts, key_files, lc_slice, store_contents
 
 from index.loading import load as loading
 from index.query import Term
@@ -60,3 +69,110 @@ def test_a_transaction_that_raises_leaves_nothing_behind(tmp_path):
         assert store.pending() == ([kept, kept + 5], [])
     finally:
         store.close()
+
+
+# -- kill -9 ------------------------------------------------------------------------------------
+
+def _newest_load(home) -> tuple[int, int, bool] | None:
+    """(id, records read, finished) of the newest load in the store, read while it runs."""
+    if not home.store_path.exists():
+        return None
+    db = sqlite3.connect(home.store_path, timeout=5)
+    try:
+        row = db.execute("SELECT id, read, finished IS NOT NULL FROM loads ORDER BY id DESC LIMIT 1").fetchone()
+    except sqlite3.OperationalError:   # the schema is still being made
+        return None
+    finally:
+        db.close()
+    return row
+
+
+def _group_alive(group: int) -> bool:
+    """Whether a process of process group `group` is still running (zombies count as gone)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            return True
+    return False
+
+
+def _load(home, delivery: Path, kill_when: Callable[[float, int], bool] | None = None) -> int:
+    """Run `unikat load` on `delivery`; with `kill_when`, SIGKILL its main process (workers are
+    left to notice) as soon as `kill_when(seconds since start, id of the load before)` holds.
+    Returns the exit status (-9 when killed)."""
+    before = (_newest_load(home) or (0, 0, False))[0]
+    command = [sys.executable, "-m", "zserver", "--home", str(home.root), "load", "--library", "LC", str(delivery)]
+    with open(home.root / "out.log", "ab") as log:
+        process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=log, start_new_session=True)
+    started = time.monotonic()
+    try:
+        while kill_when is not None and process.poll() is None:
+            if kill_when(time.monotonic() - started, before):
+                process.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.01)
+        status = process.wait(timeout=120)
+        deadline = time.monotonic() + 15
+        while _group_alive(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        orphans = _group_alive(process.pid)
+    finally:
+        if process.poll() is None or _group_alive(process.pid):
+            os.killpg(process.pid, signal.SIGKILL)
+    assert not orphans, "worker processes outlived the killed load"
+    return status
+
+
+def _running(home, before: int) -> tuple[int, bool] | None:
+    """(records read, finished) of the load started after load `before`, once it exists."""
+    newest = _newest_load(home)
+    return (newest[1], bool(newest[2])) if newest and newest[0] > before else None
+
+
+def _into_the_load(home, delay: float) -> Callable[[float, int], bool]:
+    """A kill point `delay` seconds after the load started (its row is in the store)."""
+    started: list[float] = []
+
+    def kill_when(seconds: float, before: int) -> bool:
+        if not started and _running(home, before) is not None:
+            started.append(seconds)
+        return bool(started) and seconds - started[0] >= delay
+
+    return kill_when
+
+
+def _writing_keys(home, since: float) -> bool:
+    control = home.searchkeys_dir / "IC.tsv"
+    return control.exists() and control.stat().st_mtime > since and control.stat().st_size > 0
+
+
+def test_kill_9_at_any_point_then_rerun_gives_the_same_catalog(tmp_path):
+    """`unikat load` of 3,000 LC records killed with SIGKILL again and again, each time further on
+    (early in the first batch, just after a commit, late in the load, between the load and the
+    index, while the search-key files are written), then run to its end: the store,
+    the search-key files and the hit counts are those of a load into a fresh home that was never
+    killed."""
+    delivery = lc_slice(3000, tmp_path / "lc-3000.mrc")
+    reference = make_home(tmp_path / "reference", LC_CONFIG)
+    assert _load(reference, delivery) == 0
+
+    home = make_home(tmp_path / "killed", LC_CONFIG)
+    kill_points = {
+        "0.1 s into the load (the first batch under way)": _into_the_load(home, 0.1),
+        "just after the first commit": lambda seconds, before: (
+            (run := _running(home, before)) is not None and run[0] >= 1000),
+        "late in the load": lambda seconds, before: (run := _running(home, before)) is not None and run[0] >= 2000,
+        "between load and index": lambda seconds, before: (run := _running(home, before)) is not None and run[1],
+        "writing the search-key files": lambda seconds, before: (
+            (run := _running(home, before)) is not None and run[1] and _writing_keys(home, time.time() - seconds)),
+    }
+    for point, kill_when in kill_points.items():
+        assert _load(home, delivery, kill_when) == -signal.SIGKILL, f"the load ended before the kill point: {point}"
+    assert _load(home, delivery) == 0
+
+    assert store_contents(home) == store_contents(reference)
+    assert key_files(home) == key_files(reference)
+    assert hit_counts(home) == hit_counts(reference)
