@@ -165,7 +165,7 @@ class _SpilledRun:
                 field, _, term = line[:-1].partition("\0")
                 yield field, term, number, docs, positions
 
-    def _counts(self, block: int = 65_536) -> Iterator[list[int]]:
+    def _counts(self, block: int = 4096) -> Iterator[list[int]]:
         """The (docs, positions) counts per term, read a block at a time: all runs are open at once."""
         with open(self.stem.with_suffix(".counts"), "rb") as handle:
             while data := handle.read(16 * block):
@@ -228,31 +228,28 @@ class _SegmentBuilder:
         with open(docs_path(self.directory, segment), "wb") as docs_file, \
                 open(positions_path(self.directory, segment), "wb") as positions_file:
             while chunk := _chunk(merged):
-                rows = []
-                docs_wanted, positions_wanted = [0] * len(runs), [0] * len(runs)
-                slices: list[tuple[int, int, int]] = []    # (run, docs, positions) in merged order
-                previous = None
-                for field, term, number, docs, positions in chunk:
-                    slices.append((number, docs, positions))
-                    docs_wanted[number] += docs
-                    positions_wanted[number] += positions
-                    if (field, term) == previous:
-                        row = rows[-1]
-                        rows[-1] = (field, term, segment, row[3], row[4] + docs, row[5], row[6] + positions)
-                    else:
-                        rows.append((field, term, segment, docs_at, docs, positions_at, positions))
-                        previous = (field, term)
-                    docs_at += docs
-                    positions_at += positions
-                docs_file.write(_in_merged_order(runs, ".docs", docs_wanted, [(r, d) for r, d, _ in slices]))
-                positions_file.write(_in_merged_order(runs, ".positions", positions_wanted,
-                                                      [(r, p) for r, _, p in slices]))
-                # a term cut by the chunk's end continues in the next chunk: merge its two rows
-                first = rows[0]
-                last_row = db.execute("SELECT docs_at, docs, positions_at, positions FROM terms "
-                                      "WHERE field = ? AND term = ? AND segment = ?", first[:3]).fetchone()
-                if last_row is not None:
-                    rows[0] = (*first[:3], last_row[0], last_row[1] + first[4], last_row[2], last_row[3] + first[6])
+                fields, terms, numbers, docs, positions = zip(*chunk, strict=True)
+                fields, terms = np.array(fields, dtype=object), np.array(terms, dtype=object)
+                numbers, docs, positions = np.array(numbers), np.array(docs), np.array(positions)
+                docs_file.write(_in_merged_order(runs, ".docs", numbers, docs))
+                positions_file.write(_in_merged_order(runs, ".positions", numbers, positions))
+                # one lexicon row per term: its entries (one per run holding it) follow each other
+                first = np.ones(len(chunk), dtype=bool)
+                first[1:] = (fields[1:] != fields[:-1]) | (terms[1:] != terms[:-1])
+                starts = np.flatnonzero(first)
+                docs_count, positions_count = np.add.reduceat(docs, starts), np.add.reduceat(positions, starts)
+                rows = list(zip(fields[starts].tolist(), terms[starts].tolist(), itertools.repeat(segment),
+                                (docs_at + np.cumsum(docs_count) - docs_count).tolist(), docs_count.tolist(),
+                                (positions_at + np.cumsum(positions_count) - positions_count).tolist(),
+                                positions_count.tolist(), strict=False))
+                docs_at += int(docs.sum())
+                positions_at += int(positions.sum())
+                # a term cut by the chunk's end continues in the next chunk: add up its two rows
+                head = rows[0]
+                earlier = db.execute("SELECT docs_at, docs, positions_at, positions FROM terms "
+                                     "WHERE field = ? AND term = ? AND segment = ?", head[:3]).fetchone()
+                if earlier is not None:
+                    rows[0] = (*head[:3], earlier[0], earlier[1] + head[4], earlier[2], earlier[3] + head[6])
                 db.executemany("INSERT OR REPLACE INTO terms VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         db.execute("INSERT INTO segments VALUES (?, ?)", (segment, self.titles))
 
@@ -268,19 +265,18 @@ def _chunk(entries: Iterator[tuple[str, str, int, int, int]]) -> list[tuple[str,
     return chunk
 
 
-def _in_merged_order(runs: list[_SpilledRun], suffix: str, wanted: list[int], slices: list[tuple[int, int]]) -> bytes:
-    """The values of `slices` ((run, count) in merged order) read from the runs, as bytes."""
-    parts = [run.read(suffix, count) for run, count in zip(runs, wanted, strict=True)]
-    starts = np.cumsum([0, *wanted[:-1]])          # where each run's part begins in the buffer
-    buffer = np.concatenate(parts)
-    counts = np.array([count for _, count in slices], dtype=np.int64)
-    if not len(counts) or not counts.sum():
+def _in_merged_order(runs: list[_SpilledRun], suffix: str, numbers: np.ndarray, counts: np.ndarray) -> bytes:
+    """The values of a chunk's slices (`counts[i]` values of run `numbers[i]`, in merged order),
+    read from the runs, as bytes. Each run's slices of the chunk follow each other in its file."""
+    wanted = np.bincount(numbers, weights=counts, minlength=len(runs)).astype(np.int64)
+    buffer = np.concatenate([run.read(suffix, int(count)) for run, count in zip(runs, wanted, strict=True)])
+    if not len(buffer):
         return b""
-    taken = np.zeros(len(runs), dtype=np.int64)
-    offsets = np.empty(len(slices), dtype=np.int64)
-    for at, (run, count) in enumerate(slices):    # each slice continues where its run stopped
-        offsets[at] = starts[run] + taken[run]
-        taken[run] += count
+    # the buffer holds the runs' parts in run order, so a slice begins where the slices of
+    # lower runs and the run's earlier slices end
+    by_run = np.argsort(numbers, kind="stable")
+    offsets = np.empty(len(counts), dtype=np.int64)
+    offsets[by_run] = np.cumsum(counts[by_run]) - counts[by_run]
     ends = np.cumsum(counts)
     index = np.repeat(offsets - (ends - counts), counts) + np.arange(ends[-1])
     return buffer[index].astype("<i8").tobytes()
