@@ -1,4 +1,4 @@
-"""The engines behind `Catalog` (Whoosh, SQLite FTS5, posting arrays) find the same titles for the same queries."""
+"""The engines behind `Catalog` (Whoosh, posting arrays) find the same titles for the same queries."""
 
 from __future__ import annotations
 
