@@ -25,6 +25,7 @@ from index.store.catalog import CatalogStore
 Progress = Callable[[int, int], None]   # (titles done, titles total)
 _BATCH = 8192   # titles handed to the extraction processes at a time
 _POOL_AT = 1024   # titles to extract in a batch that make extraction processes worth starting
+_HANDED_AT_ONCE = 500   # handed-over keys read from the store at a time
 
 
 def _extract(row: tuple[int, bytes, list]) -> TitleKeys:
@@ -44,9 +45,9 @@ def _title_keys(store: CatalogStore, isns: list[int] | None, procs: int = 1) -> 
     pool = None
     try:
         while batch := list(itertools.islice(rows, _BATCH)):
-            offered = store.offered_keys(row[0] for row in batch)
-            handed = {isn: offered[isn][1] for isn, display, holdings in batch
-                      if isn in offered and offered[isn][0] == handover.digest(display, holdings)}
+            offered = store.offered_digests(row[0] for row in batch)
+            handed = {isn for isn, display, holdings in batch
+                      if isn in offered and offered[isn] == handover.digest(display, holdings)}
             missing = [row for row in batch if row[0] not in handed]
             if procs > 1 and len(missing) >= _POOL_AT:
                 pool = pool or multiprocessing.get_context("fork").Pool(procs)
@@ -54,8 +55,11 @@ def _title_keys(store: CatalogStore, isns: list[int] | None, procs: int = 1) -> 
                 extracted = pool.imap(_extract, missing, chunksize=256)
             else:
                 extracted = map(_extract, missing)
-            for isn, _display, _holdings in batch:
-                yield handover.unpack(isn, handed[isn]) if isn in handed else next(extracted)
+            for start in range(0, len(batch), _HANDED_AT_ONCE):
+                part = batch[start:start + _HANDED_AT_ONCE]
+                keys = store.offered_keys(isn for isn, _display, _holdings in part if isn in handed)
+                for isn, _display, _holdings in part:
+                    yield handover.unpack(isn, keys[isn]) if isn in handed else next(extracted)
     finally:
         if pool is not None:
             pool.terminate()

@@ -388,17 +388,20 @@ class CatalogStore:
         from) for the index phase; replaces keys offered before."""
         self.db.execute("INSERT OR REPLACE INTO pending_keys (isn, digest, keys) VALUES (?, ?, ?)", (isn, digest, keys))
 
-    def offered_keys(self, isns: Iterable[int]) -> dict[int, tuple[bytes, bytes]]:
-        """ISN -> (digest, keys) of the given titles that have keys offered."""
+    def offered_digests(self, isns: Iterable[int]) -> dict[int, bytes]:
+        """ISN -> digest of the given titles that have keys offered."""
+        return dict(self._offered("digest", isns))
+
+    def offered_keys(self, isns: Iterable[int]) -> dict[int, bytes]:
+        """ISN -> keys of the given titles that have keys offered."""
+        return dict(self._offered("keys", isns))
+
+    def _offered(self, column: str, isns: Iterable[int]) -> Iterator[tuple[int, bytes]]:
         isns = list(isns)
-        found: dict[int, tuple[bytes, bytes]] = {}
         for start in range(0, len(isns), 500):
             chunk = isns[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            for isn, digest, keys in self.db.execute(
-                    f"SELECT isn, digest, keys FROM pending_keys WHERE isn IN ({marks})", chunk):
-                found[isn] = (digest, keys)
-        return found
+            yield from self.db.execute(f"SELECT isn, {column} FROM pending_keys WHERE isn IN ({marks})", chunk)
 
     # -- loads and rejects ------------------------------------------------------------------
     def start_load(self, library: str, source_system: str, file: str, fmt: str) -> int:
