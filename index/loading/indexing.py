@@ -9,15 +9,15 @@ those files. The index is the configured engine's (`index.engines`: Whoosh, SQLi
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 
 import pymarc
 
 from index import engines
 from index.home import Home
-from index.loading import handover
+from index.loading import handover, pipeline
 from index.searchkeys.extract import TitleKeys, extract
 from index.searchkeys.files import SearchKeyFiles
 from index.store.catalog import CatalogStore
@@ -42,17 +42,17 @@ def _title_keys(store: CatalogStore, isns: list[int] | None, procs: int = 1) -> 
     serialize threads), the order of the titles kept.
     """
     rows = store.titles_with_holdings(isns)
-    pool = None
-    try:
+    with ExitStack() as stack:
+        executor = None
         while batch := list(itertools.islice(rows, _BATCH)):
             offered = store.offered_digests(row[0] for row in batch)
             handed = {isn for isn, display, holdings in batch
                       if isn in offered and offered[isn] == handover.digest(display, holdings)}
             missing = [row for row in batch if row[0] not in handed]
             if procs > 1 and len(missing) >= _POOL_AT:
-                pool = pool or multiprocessing.get_context("fork").Pool(procs)
-                # in batches: Pool.imap would read every row at once and queue results without bound
-                extracted = pool.imap(_extract, missing, chunksize=256)
+                executor = executor or stack.enter_context(pipeline.worker_processes(procs))
+                # in batches: the executor would take every row at once and queue results without bound
+                extracted = executor.map(_extract, missing, chunksize=256)
             else:
                 extracted = map(_extract, missing)
             for start in range(0, len(batch), _HANDED_AT_ONCE):
@@ -60,9 +60,6 @@ def _title_keys(store: CatalogStore, isns: list[int] | None, procs: int = 1) -> 
                 keys = store.offered_keys(isn for isn, _display, _holdings in part if isn in handed)
                 for isn, _display, _holdings in part:
                     yield handover.unpack(isn, keys[isn]) if isn in handed else next(extracted)
-    finally:
-        if pool is not None:
-            pool.terminate()
 
 
 def update(home: Home, store: CatalogStore, *, progress: Progress | None = None, procs: int = 1) -> tuple[int, int]:

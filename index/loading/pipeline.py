@@ -11,8 +11,10 @@ so a slow main process holds back the split, and a slow worker holds back the ma
 A delivery of one batch or less, or `workers` 0, is prepared in the main process.
 
 Workers are forked (they inherit the loaded modules and never touch the store) and ignore
-SIGINT: an interrupt is the main process's to handle; leaving the block ends them. When the main
-process is killed, the workers' task pipe closes and they end too.
+SIGINT: an interrupt is the main process's to handle; leaving the block ends them. A worker that
+dies (killed, out of memory) fails the load at once (`BrokenProcessPool`) instead of leaving it
+waiting, and workers whose main process died end by themselves (`worker_processes`), so a
+`kill -9` of a load leaves nothing behind but what it committed.
 """
 
 from __future__ import annotations
@@ -20,15 +22,18 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from itertools import chain, islice
 
 from index.loading.prepare import Prepared, Preparer
 from index.records.model import LoadProblem, RawRecord
 
-__all__ = ["BATCH", "IN_FLIGHT", "cores", "preparing"]
+__all__ = ["BATCH", "IN_FLIGHT", "cores", "preparing", "worker_processes"]
 
 BATCH = 200       # records a worker takes at a time
 IN_FLIGHT = 2     # batches out per worker
@@ -42,14 +47,26 @@ def cores() -> int:
 
 
 @contextmanager
+def worker_processes(workers: int) -> Iterator[ProcessPoolExecutor]:
+    """`workers` forked processes that ignore SIGINT and end when this process ends, however it
+    ends; leaving the block waits for the batches under way and cancels the rest."""
+    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_worker_started, initargs=(os.getpid(),))
+    try:
+        yield executor
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
 def preparing(preparer: Preparer, items: Iterable[Item], workers: int) -> Iterator[Iterator[tuple[Item, Prepared]]]:
     batches = _batches(items)
     first = next(batches, [])
     if workers <= 0 or len(first) < BATCH:
         yield _inline(preparer, chain([first], batches))
         return
-    with multiprocessing.get_context("fork").Pool(workers, initializer=_ignore_interrupts) as pool:
-        yield _ordered(pool, preparer, chain([first], batches), workers * IN_FLIGHT)
+    with worker_processes(workers) as executor:
+        yield _ordered(executor, preparer, chain([first], batches), workers * IN_FLIGHT)
 
 
 def _batches(items: Iterable[Item]) -> Iterator[list[Item]]:
@@ -63,17 +80,27 @@ def _inline(preparer: Preparer, batches: Iterator[list[Item]]) -> Iterator[tuple
         yield from zip(batch, preparer.batch(batch), strict=True)
 
 
-def _ordered(pool, preparer: Preparer, batches: Iterator[list[Item]], limit: int) -> Iterator[tuple[Item, Prepared]]:
+def _ordered(executor: ProcessPoolExecutor, preparer: Preparer, batches: Iterator[list[Item]],
+             limit: int) -> Iterator[tuple[Item, Prepared]]:
     out: deque = deque()
     for batch in batches:
-        out.append((batch, pool.apply_async(preparer.batch, (batch,))))
+        out.append((batch, executor.submit(preparer.batch, batch)))
         if len(out) >= limit:
-            batch, result = out.popleft()
-            yield from zip(batch, result.get(), strict=True)
+            batch, future = out.popleft()
+            yield from zip(batch, future.result(), strict=True)
     while out:
-        batch, result = out.popleft()
-        yield from zip(batch, result.get(), strict=True)
+        batch, future = out.popleft()
+        yield from zip(batch, future.result(), strict=True)
 
 
-def _ignore_interrupts() -> None:
+def _worker_started(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_end_with, args=(parent,), name="end with the main process", daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """End this worker when its main process is gone (a worker blocked on its task queue would
+    never notice on its own)."""
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(1)
