@@ -43,7 +43,9 @@ Item = RawRecord | LoadProblem
 
 def cores() -> int:
     """The cores this process may run on: the default number of workers."""
-    return len(os.sched_getaffinity(0))
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 @contextmanager
@@ -60,6 +62,8 @@ def worker_processes(workers: int) -> Iterator[ProcessPoolExecutor]:
 
 @contextmanager
 def preparing(preparer: Preparer, items: Iterable[Item], workers: int) -> Iterator[Iterator[tuple[Item, Prepared]]]:
+    """(item, prepared) for each of `items`, in their order, prepared by `workers` processes
+    (0: in this one); the processes end when the block does."""
     batches = _batches(items)
     first = next(batches, [])
     if workers <= 0 or len(first) < BATCH:

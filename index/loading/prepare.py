@@ -26,7 +26,7 @@ from index.loading import handover
 from index.records.marc import decode_iso2709, decode_marcxml, holdings_from_852
 from index.records.model import Holding, LoadProblem, RawRecord, SourceRecord
 from index.records.quality import quality_score
-from index.searchkeys.extract import extract
+from index.searchkeys.extract import TitleKeys, extract
 from index.searchkeys.normalize import isbn_checksum_ok
 
 __all__ = ["Prepared", "Preparer"]
@@ -126,7 +126,7 @@ class Preparer:
                         keys=None if keys is None else handover.pack(keys), digest=handover.digest(marc, holdings))
 
 
-def _search_keys(record: pymarc.Record, marc: bytes, holdings: list[Holding]):
+def _search_keys(record: pymarc.Record, marc: bytes, holdings: list[Holding]) -> TitleKeys | None:
     """The keys of a title whose display record is `marc` (`record` as parsed before it was
     written) and whose holdings are `holdings`, as the index phase would extract them from the
     store: from `record` itself when reading `marc` back gives the same fields, else from `marc`
