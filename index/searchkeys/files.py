@@ -48,6 +48,28 @@ def _next_line(handle) -> tuple[int, str] | None:
     return int(isn_text), key
 
 
+def _cut_partial_line(path: Path) -> None:
+    """Drop a last line an interrupted append left without its newline. Its title is still
+    pending in the store, so the next append writes its whole section again."""
+    if not path.exists():
+        return
+    with open(path, "rb+") as handle:
+        end = handle.seek(0, 2)
+        at = end
+        while at > 0:
+            start = max(0, at - 4096)
+            handle.seek(start)
+            block = handle.read(at - start)
+            if at == end and block.endswith(b"\n"):
+                return
+            newline = block.rfind(b"\n")
+            if newline >= 0:
+                handle.truncate(start + newline + 1)
+                return
+            at = start
+        handle.truncate(0)
+
+
 def _control_from(parts: list[str]) -> IndexControl:
     sort_title, sort_author, year, language, mtype, title, author, imprint = (parts + [""] * 8)[:8]
     return IndexControl(sort_title, sort_author, int(year) if year else None, language, mtype, title, author, imprint)
@@ -61,9 +83,12 @@ class SearchKeyFiles:
 
     def _open_all(self, mode: str) -> dict[str, object]:
         self.directory.mkdir(parents=True, exist_ok=True)
-        handles = {spec.name: open(self.directory / f"{spec.code}.keys", mode, encoding="utf-8") for spec in INDEXES}
-        handles[CONTROL_FILE] = open(self.directory / CONTROL_FILE, mode, encoding="utf-8")
-        return handles
+        paths = {spec.name: self.directory / f"{spec.code}.keys" for spec in INDEXES}
+        paths[CONTROL_FILE] = self.directory / CONTROL_FILE
+        if mode == "a":
+            for path in paths.values():
+                _cut_partial_line(path)
+        return {name: open(path, mode, encoding="utf-8") for name, path in paths.items()}
 
     def write_full(self, titles: Iterable[TitleKeys]) -> int:
         """Rewrite every file from `titles` (in ISN order); returns the number of titles."""

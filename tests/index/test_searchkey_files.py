@@ -25,3 +25,19 @@ def test_full_write_streams_back_and_appends_apply(tmp_path):
     assert set(gathered) == {1, 2} and gathered[2]["title"] == ["drinking water"]
     files.write_full(files.read_all())
     assert as_dict(files) == gathered
+
+
+def test_an_append_cut_short_is_repaired_by_the_next(tmp_path):
+    """A load killed while appending leaves half a line; its titles are still pending and are
+    appended again in full."""
+    files = SearchKeyFiles(tmp_path / "keys")
+    files.write_full([title(1, "killing fields"), title(2, "water supply")])
+    files.append([title(2, "drinking water")])
+    expected = as_dict(files)
+    titles_file = tmp_path / "keys" / "TI.keys"
+    whole = titles_file.read_bytes()
+    titles_file.write_bytes(whole + b"2\tdrinking wa")            # the next append, cut short
+    (tmp_path / "keys" / "IC.tsv").write_bytes((tmp_path / "keys" / "IC.tsv").read_bytes()[:-3])
+    files.append([title(2, "drinking water")])
+    assert as_dict(files) == expected
+    assert all(line.count("\t") == 1 for line in titles_file.read_text().splitlines())

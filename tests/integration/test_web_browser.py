@@ -68,15 +68,21 @@ def by_css(driver, selector: str):
 
 
 def navigate(driver, action) -> None:
-    """Run `action` (a click, Enter) and wait until the browser has loaded the next page."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
+    """Run `action` (a click, Enter) and wait until the browser has loaded the next page.
+
+    The old page is marked in its window object, which a new document does not have. (Waiting
+    for the old <html> element to go stale raced with chromedriver, which can answer "Node with
+    given id does not belong to the document" instead of a stale element while it navigates.)"""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    page = driver.find_element(By.TAG_NAME, "html")
+    driver.execute_script("window.unikatOldPage = true")
     action()
-    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(page))
-    WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+    def loaded(d) -> bool:
+        return d.execute_script("return window.unikatOldPage === undefined && document.readyState === 'complete'")
+
+    WebDriverWait(driver, 20, ignored_exceptions=(WebDriverException,)).until(loaded)
 
 
 def hit_count(driver) -> int:
