@@ -24,6 +24,8 @@ rejects anything else.
 
 from __future__ import annotations
 
+import mmap
+import os
 import re
 import time
 from collections import Counter
@@ -73,6 +75,15 @@ class LoadReport:
 Progress = Callable[[int, int, int], None]   # (work done, work total, records read)
 
 
+def _delivery(path: Path, fmt: str | None) -> bytes | mmap.mmap:
+    """The delivery's bytes: an ISO 2709 file (or one whose format is still to be seen) is
+    mapped, not read, so the load's memory does not grow with the file."""
+    with open(path, "rb") as handle:
+        if fmt not in (None, "marc21") or not os.fstat(handle.fileno()).st_size:
+            return handle.read()
+        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+
+
 def split_delivery(data: bytes, fmt: str) -> tuple[str, Iterator[RawRecord | LoadProblem]]:
     """The records of a delivery, found but not parsed, and the PICA+ serialization ("" for MARC)."""
     if fmt == "marc21":
@@ -115,10 +126,12 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
     from index.errors import LoadError
 
     try:
-        data = path.read_bytes()
+        data = _delivery(path, fmt)
     except OSError as error:
         raise LoadError(f"cannot read {path}: {error.strerror}") from None
     fmt = fmt or detect_format(data[:64])
+    if fmt != "marc21" and isinstance(data, mmap.mmap):   # the XML and PICA+ readers take bytes
+        data = path.read_bytes()
     system = source_system or library.source_system
     consolidation = home.config().consolidation
     rules = consolidation.rules if consolidation.enabled else None
@@ -159,8 +172,12 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
                         progress(report.counts["read"], expected, report.counts["read"])
                     else:
                         progress(item.offset, len(data), report.counts["read"])
+                if isinstance(data, mmap.mmap) and item.offset >= mmap.PAGESIZE:   # read: not needed again
+                    data.madvise(mmap.MADV_DONTNEED, 0, item.offset - item.offset % mmap.PAGESIZE)
     finally:
         rejects.close()
+        if isinstance(data, mmap.mmap):
+            data.close()
     return report
 
 
