@@ -108,9 +108,10 @@ def cmd_load(args: argparse.Namespace) -> int:
                 print(f"  light problem: {kind}: {count}")
             totals["read"] += report.counts["read"]
             totals["rejected"] += report.counts["rejected"]
-        progress = Progress("indexing", "titles")
-        written, removed = indexing.update(home, store, progress=progress, procs=_procs())
+        progress, merging = Progress("indexing", "titles"), Progress("merging index runs", "terms")
+        written, removed = indexing.update(home, store, progress=progress, procs=_procs(), merging=merging)
         progress.done()
+        merging.done()
     finally:
         store.close()
     elapsed = time.monotonic() - started
@@ -126,9 +127,10 @@ def cmd_index(args: argparse.Namespace) -> int:
     home = _home(args)
     started = time.monotonic()
     if args.from_keys:
-        progress = Progress("indexing", "titles")
-        count = indexing.build_from_keys(home, progress=progress)
+        progress, merging = Progress("indexing", "titles"), Progress("merging index runs", "terms")
+        count = indexing.build_from_keys(home, progress=progress, merging=merging)
         progress.done()
+        merging.done()
         what = f"built the index from the search-key files: {count} titles"
     elif args.full or not engines.index_ready(home, home.config()):
         count = _rebuild(home, args.procs)
@@ -151,9 +153,10 @@ def _rebuild(home: Home, procs: int) -> int:
 
     store = _open_store(home)
     try:
-        progress = Progress("indexing", "titles")
-        count = indexing.rebuild(home, store, progress=progress, procs=procs)
+        progress, merging = Progress("indexing", "titles"), Progress("merging index runs", "terms")
+        count = indexing.rebuild(home, store, progress=progress, procs=procs, merging=merging)
         progress.done()
+        merging.done()
         return count
     finally:
         store.close()

@@ -22,6 +22,8 @@ from index.engines.whoosh.writer import build_index, update_index
 from index.home import Config, Home
 from index.searchkeys.extract import TitleKeys
 
+Progress = Callable[[int, int], None]   # (done, total) of a long step, here: merging runs on disk
+
 # Raised whenever what an index holds changes, so an index of an older layout is rebuilt.
 LAYOUT = "4: whoosh inlined postings survive merges"
 _LAYOUT_FILE = "LAYOUT"
@@ -33,14 +35,15 @@ class _Kind:
 
     directory: str
     open: Callable[[Path], SearchEngine]
-    build: Callable[[Path, Iterable[TitleKeys], int], int]   # into a new, empty directory
+    build: Callable[[Path, Iterable[TitleKeys], int, Progress | None], int]   # into a new, empty directory
     update: Callable[[Path, list[TitleKeys], list[int]], int]
     needs_rebuild: Callable[[Path], bool] = lambda directory: False
 
 
 _KINDS = {
-    "whoosh": _Kind("whoosh", WhooshEngine, build_index, update_index),
-    "postings": _Kind("postings", PostingsEngine, lambda d, titles, procs: postings_writer.build(d, titles),
+    "whoosh": _Kind("whoosh", WhooshEngine, lambda d, titles, procs, merging: build_index(d, titles, procs),
+                    update_index),
+    "postings": _Kind("postings", PostingsEngine, lambda d, titles, procs, merging: postings_writer.build(d, titles, merging),
                       postings_writer.update, postings_writer.needs_rebuild),
 }
 ENGINES = tuple(_KINDS)
@@ -64,7 +67,8 @@ def open_engine(home: Home, config: Config) -> SearchEngine:
     return _KINDS[engine_name(config)].open(index_dir(home, config))
 
 
-def build(home: Home, config: Config, titles: Iterable[TitleKeys], *, procs: int = 1) -> int:
+def build(home: Home, config: Config, titles: Iterable[TitleKeys], *, procs: int = 1,
+          merging: Progress | None = None) -> int:
     """Build a fresh index beside the current one and swap it in when complete; returns the
     number of titles. Open engines notice the new directory at their next refresh."""
     directory = index_dir(home, config)
@@ -72,7 +76,7 @@ def build(home: Home, config: Config, titles: Iterable[TitleKeys], *, procs: int
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
-    count = _KINDS[engine_name(config)].build(staging, titles, procs)
+    count = _KINDS[engine_name(config)].build(staging, titles, procs, merging)
     (staging / _LAYOUT_FILE).write_text(LAYOUT + "\n", encoding="utf-8")
     if directory.exists():
         shutil.rmtree(directory)

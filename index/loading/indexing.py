@@ -62,7 +62,8 @@ def _title_keys(store: CatalogStore, isns: list[int] | None, procs: int = 1) -> 
                     yield handover.unpack(isn, keys[isn]) if isn in handed else next(extracted)
 
 
-def update(home: Home, store: CatalogStore, *, progress: Progress | None = None, procs: int = 1) -> tuple[int, int]:
+def update(home: Home, store: CatalogStore, *, progress: Progress | None = None, procs: int = 1,
+           merging: Progress | None = None) -> tuple[int, int]:
     """Bring the index up to date with pending changes; returns (titles written, titles removed).
 
     When most titles changed (a first load), a full rebuild is faster than replacing them one by
@@ -73,35 +74,38 @@ def update(home: Home, store: CatalogStore, *, progress: Progress | None = None,
         return 0, 0
     config = home.config()
     if not engines.index_ready(home, config) or len(changed) > store.count_titles() // 2:
-        return rebuild(home, store, progress=progress, procs=procs), len(deleted)
+        return rebuild(home, store, progress=progress, procs=procs, merging=merging), len(deleted)
     titles = list(_title_keys(store, changed))
     SearchKeyFiles(home.searchkeys_dir).append(titles, deleted)
     engines.update(home, config, titles, deleted)
     store.clear_pending(changed + deleted)
     store.set_meta("indexed_at", time.strftime("%Y-%m-%d %H:%M:%S"))
     if engines.needs_rebuild(home, config):   # too many update segments: merge them
-        rebuild(home, store, progress=progress, procs=procs)
+        rebuild(home, store, progress=progress, procs=procs, merging=merging)
     return len(titles), len(deleted)
 
 
-def rebuild(home: Home, store: CatalogStore, *, progress: Progress | None = None, procs: int = 1) -> int:
+def rebuild(home: Home, store: CatalogStore, *, progress: Progress | None = None, procs: int = 1,
+            merging: Progress | None = None) -> int:
     """Rewrite every search-key file and build the index from the same keys in one pass; returns
-    the title count."""
+    the title count. `progress` follows the titles, `merging` a merge of index runs on disk."""
     files = SearchKeyFiles(home.searchkeys_dir)
     changed, deleted = store.pending()
     # one pass: each title's keys go to the search-key files, then into the index
     titles = files.writing_full(_title_keys(store, None, procs))
-    count = engines.build(home, home.config(), _counted(titles, store.count_titles(), progress), procs=procs)
+    count = engines.build(home, home.config(), _counted(titles, store.count_titles(), progress), procs=procs,
+                          merging=merging)
     store.clear_pending(changed + deleted)
     store.set_meta("indexed_at", time.strftime("%Y-%m-%d %H:%M:%S"))
     return count
 
 
-def build_from_keys(home: Home, *, progress: Progress | None = None) -> int:
+def build_from_keys(home: Home, *, progress: Progress | None = None, merging: Progress | None = None) -> int:
     """Build the index from the search-key files alone, as MELVYL did: the store is not read.
     Gives the same index as the load pass that wrote the files; returns the title count."""
     files = SearchKeyFiles(home.searchkeys_dir)
-    return engines.build(home, home.config(), _counted(files.read_all(), files.count_titles(), progress))
+    return engines.build(home, home.config(), _counted(files.read_all(), files.count_titles(), progress),
+                         merging=merging)
 
 
 def _counted(titles: Iterator[TitleKeys], total: int, progress: Progress | None) -> Iterator[TitleKeys]:

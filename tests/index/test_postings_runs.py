@@ -21,9 +21,9 @@ def titles(tmp_path_factory):
     return list(SearchKeyFiles(home.searchkeys_dir).read_all())
 
 
-def _built(directory, titles) -> tuple[list, bytes, bytes]:
+def _built(directory, titles, merging=None) -> tuple[list, bytes, bytes]:
     directory.mkdir()
-    assert writer.build(directory, titles) == len(titles)
+    assert writer.build(directory, titles, merging) == len(titles)
     db = connect(directory, readonly=True)
     rows = db.execute("SELECT * FROM terms ORDER BY field, term").fetchall()
     db.close()
@@ -38,4 +38,6 @@ def test_runs_merged_on_disk_give_the_segment_built_in_memory(tmp_path, monkeypa
     monkeypatch.setattr(writer, "RUN_OCCURRENCES", run_size)
     monkeypatch.setattr(writer, "_MERGE_CHUNK", 1000)    # terms continue across chunk ends
     monkeypatch.setattr(writer, "_MERGE_VALUES", 3000)
-    assert _built(tmp_path / "runs", titles) == in_memory
+    merged: list[tuple[int, int]] = []
+    assert _built(tmp_path / "runs", titles, lambda done, total: merged.append((done, total))) == in_memory
+    assert len(merged) > 1 and merged[-1][0] == merged[-1][1], "a merge reports its progress to the end"

@@ -15,7 +15,7 @@ import itertools
 import shutil
 import sqlite3
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,6 +150,7 @@ class _SpilledRun:
 
     def __init__(self, directory: Path, number: int, postings: _Postings) -> None:
         self.stem = directory / f"run-{number}"
+        self.terms = len(postings.terms)
         with open(self.stem.with_suffix(".terms"), "w", encoding="utf-8") as handle:
             handle.writelines(f"{field}\0{term}\n" for field, term in zip(postings.fields, postings.terms, strict=True))
         np.stack([postings.docs_count, postings.positions_count], axis=1).astype("<i8").tofile(
@@ -207,7 +208,7 @@ class _SegmentBuilder:
         runs.mkdir(exist_ok=True)
         self.spilled.append(_SpilledRun(runs, len(self.spilled), self.run.sorted()))
 
-    def write(self, db: sqlite3.Connection, segment: int) -> None:
+    def write(self, db: sqlite3.Connection, segment: int, merging: Callable[[int, int], None] | None = None) -> None:
         """Write the segment and its lexicon rows (in the caller's transaction)."""
         if not self.spilled:
             self.run.sorted().write(self.directory, db, segment, self.titles)
@@ -215,16 +216,17 @@ class _SegmentBuilder:
         if len(self.run):
             self._spill()
         try:
-            self._merge(db, segment)
+            self._merge(db, segment, merging)
         finally:
             shutil.rmtree(self.directory / "runs", ignore_errors=True)
 
-    def _merge(self, db: sqlite3.Connection, segment: int) -> None:
+    def _merge(self, db: sqlite3.Connection, segment: int, progress: Callable[[int, int], None] | None) -> None:
         """Merge the spilled runs term by term into the segment's files. Runs hold ascending,
         disjoint ranges of ISNs, so a term's postings are its runs' postings one after another."""
         runs = self.spilled
         merged = heapq.merge(*(run.entries(number) for number, run in enumerate(runs)))
-        docs_at = positions_at = 0
+        docs_at = positions_at = done = 0
+        total = sum(run.terms for run in runs)
         with open(docs_path(self.directory, segment), "wb") as docs_file, \
                 open(positions_path(self.directory, segment), "wb") as positions_file:
             while chunk := _chunk(merged):
@@ -251,6 +253,9 @@ class _SegmentBuilder:
                 if earlier is not None:
                     rows[0] = (*head[:3], earlier[0], earlier[1] + head[4], earlier[2], earlier[3] + head[6])
                 db.executemany("INSERT OR REPLACE INTO terms VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
         db.execute("INSERT INTO segments VALUES (?, ?)", (segment, self.titles))
 
 
@@ -282,8 +287,9 @@ def _in_merged_order(runs: list[_SpilledRun], suffix: str, numbers: np.ndarray, 
     return buffer[index].astype("<i8").tobytes()
 
 
-def build(directory: Path, titles: Iterable[TitleKeys]) -> int:
-    """Build an index in the new, empty `directory` (one segment); returns the number of titles."""
+def build(directory: Path, titles: Iterable[TitleKeys], merging: Callable[[int, int], None] | None = None) -> int:
+    """Build an index in the new, empty `directory` (one segment); returns the number of titles.
+    `merging(done, total)` follows a merge of runs, in lexicon entries."""
     db = connect(directory)
     db.execute("PRAGMA journal_mode = OFF")
     db.execute("PRAGMA synchronous = OFF")
@@ -294,7 +300,7 @@ def build(directory: Path, titles: Iterable[TitleKeys]) -> int:
             for title in batch:
                 segment.add(title)
             controltable.write(db, batch)
-        segment.write(db, 1)
+        segment.write(db, 1, merging)
     db.execute("PRAGMA journal_mode = WAL")
     db.close()
     return segment.titles
