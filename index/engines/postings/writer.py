@@ -36,8 +36,8 @@ from index.engines.postings.layout import (
 from index.searchkeys.extract import TitleKeys
 
 MAX_SEGMENTS = 12   # beyond this many segments an update asks for a full rebuild (see needs_rebuild)
-RUN_OCCURRENCES = 2_000_000   # term occurrences held in memory before a run goes to disk (~12 bytes each)
-_MERGE_CHUNK = 100_000        # lexicon entries merged at a time, at most
+RUN_OCCURRENCES = 1_000_000   # term occurrences held in memory before a run goes to disk (~12 bytes each)
+_MERGE_CHUNK = 25_000        # lexicon entries merged at a time, at most
 _MERGE_VALUES = 1_000_000     # ... and postings (ISNs and position codes), unless one term has more
 
 
