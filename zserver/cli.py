@@ -101,7 +101,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         for name in args.files:
             progress = Progress(f"loading {name}", "records")
             report = load_file(home, store, library, Path(name), fmt=args.format, encoding=args.encoding,
-                               source_system=args.source, progress=progress, authority_only=args.authority)
+                               source_system=args.source, progress=progress, authority_only=args.authority,
+                               workers=args.workers)
             progress.done()
             print(report.summary())
             for kind, count in sorted(report.problems.items()):
@@ -348,6 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--format", choices=["marc21", "marcxml", "pica"], help="default: detected")
     load.add_argument("--encoding", choices=["utf-8", "marc-8"], help="MARC21 encoding (default: leader/09)")
     load.add_argument("--holdings", choices=["852", "record", "pica"], help="override the library's holdings rule")
+    load.add_argument("--workers", type=int, help="processes that parse the records (default: one per core;"
+                      " 0: parse in the loading process)")
     load.add_argument("files", nargs="+")
     load.set_defaults(func=cmd_load)
 

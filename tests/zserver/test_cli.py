@@ -75,3 +75,17 @@ def test_bad_query_and_unknown_library_give_clear_errors(cli_home):
     assert syntax.returncode == 2 and "syntax" in syntax.stderr
     unknown = unikat(cli_home, "load", "--library", "NOPE", str(SAMPLE_DATA / "lib-a.mrc"), check=False)
     assert unknown.returncode == 2 and "not in" in unknown.stderr
+
+
+def test_load_with_and_without_worker_processes_gives_the_same_catalog(tmp_path):
+    answers = []
+    for workers in ("0", "2"):
+        home = tmp_path / f"workers-{workers}"
+        unikat(home, "init")
+        (home / "unikat.toml").write_text((SAMPLE_DATA / "unikat.toml").read_text())
+        for library, name in (("A", "lib-a.mrc"), ("C", "lib-c.xml")):
+            unikat(home, "load", "--workers", workers, "--library", library, str(SAMPLE_DATA / name))
+        answers.append([unikat(home, "search", query, "--json").stdout
+                        for query in ("@attr 1=4 history", "@attr 1=1003 smith", "@attr 1=21 united")])
+    assert all(json.loads(answer)["hits"] > 0 for answer in answers[0])
+    assert answers[0] == answers[1]
