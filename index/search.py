@@ -161,7 +161,7 @@ class Catalog:
         forms of the authority file come as `SeeReference`s."""
         entries, position = self.engine.scan(index, start, count=count, preferred_position=preferred_position)
         kinds = _SEE_KINDS.get(index)
-        if not kinds or not self.store.has_authorities():
+        if not kinds or not self._authorities:
             return entries, position
         union = self.databases()[0]
         result: list[ScanEntry] = []

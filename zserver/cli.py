@@ -12,6 +12,8 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from index.config import ConfigError
@@ -47,6 +49,17 @@ class Progress:
     def done(self) -> None:
         if self.active:
             print("\r" + " " * 70 + "\r", end="", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def _index_progress() -> Iterator[dict[str, Progress]]:
+    """The progress displays of an index build, as keyword arguments of `index.loading.indexing`."""
+    shown = {"progress": Progress("indexing", "titles"), "merging": Progress("merging index runs", "terms")}
+    try:
+        yield shown
+    finally:
+        for display in shown.values():
+            display.done()
 
 
 def _procs() -> int:
@@ -109,10 +122,8 @@ def cmd_load(args: argparse.Namespace) -> int:
                 print(f"  light problem: {kind}: {count}")
             totals["read"] += report.counts["read"]
             totals["rejected"] += report.counts["rejected"]
-        progress, merging = Progress("indexing", "titles"), Progress("merging index runs", "terms")
-        written, removed = indexing.update(home, store, progress=progress, procs=_procs(), merging=merging)
-        progress.done()
-        merging.done()
+        with _index_progress() as shown:
+            written, removed = indexing.update(home, store, procs=_procs(), **shown)
     finally:
         store.close()
     elapsed = time.monotonic() - started
@@ -128,10 +139,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     home = _home(args)
     started = time.monotonic()
     if args.from_keys:
-        progress, merging = Progress("indexing", "titles"), Progress("merging index runs", "terms")
-        count = indexing.build_from_keys(home, progress=progress, merging=merging)
-        progress.done()
-        merging.done()
+        with _index_progress() as shown:
+            count = indexing.build_from_keys(home, **shown)
         what = f"built the index from the search-key files: {count} titles"
     elif args.full or not engines.index_ready(home, home.config()):
         count = _rebuild(home, args.procs)
@@ -154,11 +163,8 @@ def _rebuild(home: Home, procs: int) -> int:
 
     store = _open_store(home)
     try:
-        progress, merging = Progress("indexing", "titles"), Progress("merging index runs", "terms")
-        count = indexing.rebuild(home, store, progress=progress, procs=procs, merging=merging)
-        progress.done()
-        merging.done()
-        return count
+        with _index_progress() as shown:
+            return indexing.rebuild(home, store, procs=procs, **shown)
     finally:
         store.close()
 

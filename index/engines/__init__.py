@@ -14,15 +14,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.engines.base import SearchEngine
+from index.engines.base import Progress, SearchEngine
 from index.engines.postings import writer as postings_writer
 from index.engines.postings.searcher import PostingsEngine
 from index.engines.whoosh.searcher import Engine as WhooshEngine
 from index.engines.whoosh.writer import build_index, update_index
 from index.home import Config, Home
 from index.searchkeys.extract import TitleKeys
-
-Progress = Callable[[int, int], None]   # (done, total) of a long step, here: merging runs on disk
 
 # Raised whenever what an index holds changes, so an index of an older layout is rebuilt.
 LAYOUT = "4: whoosh inlined postings survive merges"

@@ -82,6 +82,8 @@ class SortKey:
 
 RELEVANCE = SortKey(SortField.RELEVANCE)
 
+Progress = Callable[[int, int], None]   # (done, total) of a long step: titles indexed, runs merged
+
 
 class Hits(Protocol):
     """An engine's result: a snapshot of matching titles in their order."""

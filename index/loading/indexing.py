@@ -3,26 +3,26 @@
 `update` takes the titles the store marked pending (changed or deleted since the last run),
 appends their keys to the search-key files and replaces them in the index, then clears them.
 `rebuild` rewrites the search-key files from the whole store and builds a fresh index from
-those files. The index is the configured engine's (`index.engines`: Whoosh, SQLite or posting arrays).
+those files. The index is the configured engine's (`index.engines`: Whoosh or posting arrays).
 """
 
 from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 
 import pymarc
 
 from index import engines
+from index.engines.base import Progress
 from index.home import Home
 from index.loading import handover, pipeline
 from index.searchkeys.extract import TitleKeys, extract
 from index.searchkeys.files import SearchKeyFiles
 from index.store.catalog import CatalogStore
 
-Progress = Callable[[int, int], None]   # (titles done, titles total)
 _BATCH = 8192   # titles handed to the extraction processes at a time
 _POOL_AT = 1024   # titles to extract in a batch that make extraction processes worth starting
 _HANDED_AT_ONCE = 500   # handed-over keys read from the store at a time

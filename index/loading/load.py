@@ -75,13 +75,16 @@ class LoadReport:
 Progress = Callable[[int, int, int], None]   # (work done, work total, records read)
 
 
-def _delivery(path: Path, fmt: str | None) -> bytes | mmap.mmap:
-    """The delivery's bytes: an ISO 2709 file (or one whose format is still to be seen) is
-    mapped, not read, so the load's memory does not grow with the file."""
+def _delivery(path: Path, fmt: str | None) -> tuple[str, bytes | mmap.mmap]:
+    """The delivery's format (given, or seen in its first bytes) and its bytes: an ISO 2709 file
+    is mapped, not read, so the load's memory does not grow with the file (the XML and PICA+
+    readers take bytes)."""
     with open(path, "rb") as handle:
-        if fmt not in (None, "marc21") or not os.fstat(handle.fileno()).st_size:
-            return handle.read()
-        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        fmt = fmt or detect_format(handle.read(64))
+        if fmt != "marc21" or not os.fstat(handle.fileno()).st_size:
+            handle.seek(0)
+            return fmt, handle.read()
+        return fmt, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 def split_delivery(data: bytes, fmt: str) -> tuple[str, Iterator[RawRecord | LoadProblem]]:
@@ -126,12 +129,9 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
     from index.errors import LoadError
 
     try:
-        data = _delivery(path, fmt)
+        fmt, data = _delivery(path, fmt)
     except OSError as error:
         raise LoadError(f"cannot read {path}: {error.strerror}") from None
-    fmt = fmt or detect_format(data[:64])
-    if fmt != "marc21" and isinstance(data, mmap.mmap):   # the XML and PICA+ readers take bytes
-        data = path.read_bytes()
     system = source_system or library.source_system
     consolidation = home.config().consolidation
     rules = consolidation.rules if consolidation.enabled else None

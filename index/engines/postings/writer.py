@@ -15,12 +15,13 @@ import itertools
 import shutil
 import sqlite3
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from index.engines.base import Progress
 from index.engines.postings import controltable
 from index.engines.postings.layout import (
     EXACT_FIELDS,
@@ -157,7 +158,7 @@ class _SpilledRun:
             self.stem.with_suffix(".counts"))
         postings.docs.astype("<i8").tofile(self.stem.with_suffix(".docs"))
         postings.positions.astype("<i8").tofile(self.stem.with_suffix(".positions"))
-        self.docs_read = self.positions_read = 0   # how far the merge has read each array
+        self.read_to = {".docs": 0, ".positions": 0}   # how far the merge has read each array
 
     def entries(self, number: int) -> Iterator[tuple[str, str, int, int, int]]:
         """(field, term, run number, docs, positions) in lexicon order."""
@@ -174,12 +175,8 @@ class _SpilledRun:
 
     def read(self, suffix: str, count: int) -> np.ndarray:
         """The next `count` values of the run's docs or positions."""
-        at = self.docs_read if suffix == ".docs" else self.positions_read
-        values = np.fromfile(self.stem.with_suffix(suffix), dtype="<i8", count=count, offset=8 * at)
-        if suffix == ".docs":
-            self.docs_read += count
-        else:
-            self.positions_read += count
+        values = np.fromfile(self.stem.with_suffix(suffix), dtype="<i8", count=count, offset=8 * self.read_to[suffix])
+        self.read_to[suffix] += count
         return values
 
 
@@ -208,7 +205,7 @@ class _SegmentBuilder:
         runs.mkdir(exist_ok=True)
         self.spilled.append(_SpilledRun(runs, len(self.spilled), self.run.sorted()))
 
-    def write(self, db: sqlite3.Connection, segment: int, merging: Callable[[int, int], None] | None = None) -> None:
+    def write(self, db: sqlite3.Connection, segment: int, merging: Progress | None = None) -> None:
         """Write the segment and its lexicon rows (in the caller's transaction)."""
         if not self.spilled:
             self.run.sorted().write(self.directory, db, segment, self.titles)
@@ -220,13 +217,14 @@ class _SegmentBuilder:
         finally:
             shutil.rmtree(self.directory / "runs", ignore_errors=True)
 
-    def _merge(self, db: sqlite3.Connection, segment: int, progress: Callable[[int, int], None] | None) -> None:
+    def _merge(self, db: sqlite3.Connection, segment: int, progress: Progress | None) -> None:
         """Merge the spilled runs term by term into the segment's files. Runs hold ascending,
         disjoint ranges of ISNs, so a term's postings are its runs' postings one after another."""
         runs = self.spilled
         merged = heapq.merge(*(run.entries(number) for number, run in enumerate(runs)))
         docs_at = positions_at = done = 0
         total = sum(run.terms for run in runs)
+        last = None   # the previous chunk's last lexicon row
         with open(docs_path(self.directory, segment), "wb") as docs_file, \
                 open(positions_path(self.directory, segment), "wb") as positions_file:
             while chunk := _chunk(merged):
@@ -246,12 +244,11 @@ class _SegmentBuilder:
                                 positions_count.tolist(), strict=False))
                 docs_at += int(docs.sum())
                 positions_at += int(positions.sum())
-                # a term cut by the chunk's end continues in the next chunk: add up its two rows
-                head = rows[0]
-                earlier = db.execute("SELECT docs_at, docs, positions_at, positions FROM terms "
-                                     "WHERE field = ? AND term = ? AND segment = ?", head[:3]).fetchone()
-                if earlier is not None:
-                    rows[0] = (*head[:3], earlier[0], earlier[1] + head[4], earlier[2], earlier[3] + head[6])
+                # a term cut by the chunk's end continues in this one: its row adds up both parts
+                if last is not None and rows[0][:2] == last[:2]:
+                    head = rows[0]
+                    rows[0] = (*head[:3], last[3], last[4] + head[4], last[5], last[6] + head[6])
+                last = rows[-1]
                 db.executemany("INSERT OR REPLACE INTO terms VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
                 done += len(chunk)
                 if progress:
@@ -287,7 +284,7 @@ def _in_merged_order(runs: list[_SpilledRun], suffix: str, numbers: np.ndarray, 
     return buffer[index].astype("<i8").tobytes()
 
 
-def build(directory: Path, titles: Iterable[TitleKeys], merging: Callable[[int, int], None] | None = None) -> int:
+def build(directory: Path, titles: Iterable[TitleKeys], merging: Progress | None = None) -> int:
     """Build an index in the new, empty `directory` (one segment); returns the number of titles.
     `merging(done, total)` follows a merge of runs, in lexicon entries."""
     db = connect(directory)
