@@ -36,9 +36,10 @@ from twisted.python.failure import Failure
 from index.home import Home
 from index.search import Catalog
 from zserver.net.http import http_site
-from zserver.net.z3950 import DEFAULT_IDLE_TIMEOUT, Z3950Factory, stderr_log
+from zserver.net.log import stderr_log
+from zserver.net.z3950 import DEFAULT_IDLE_TIMEOUT, Z3950Factory
 
-__all__ = ["ProtocolSwitch", "SwitchFactory", "serve", "sniff"]
+__all__ = ["ProtocolSwitch", "SwitchFactory", "preload", "serve", "sniff"]
 
 _NOT_IMPLEMENTED = (b"HTTP/1.0 501 Not Implemented\r\nContent-Type: text/plain; charset=utf-8\r\n"
                     b"Connection: close\r\n\r\nThis port speaks Z39.50; SRU over HTTP is not served yet.\r\n")
@@ -244,18 +245,16 @@ def _supervise(home: Home, sock: socket.socket, workers: int) -> int:
     return 1 if failed else 0
 
 
-def _preload() -> None:
+def preload() -> None:
     """Build, before forking, what every worker builds on its first request (the compiled ASN.1
     specification, about 20 MB; the query grammars), so the workers share those pages instead
     of each holding a copy; then freeze the heap so the workers' garbage collector does not
     copy it by touching it."""
-    from zserver.querylang.ccl import _parser as ccl_parser
-    from zserver.querylang.cql import _parser as cql_parser
+    from zserver import querylang
     from zserver.z3950.codec import specification
 
     specification()
-    ccl_parser()
-    cql_parser()
+    querylang.preload()
     gc.collect()
     gc.freeze()
 
@@ -271,7 +270,7 @@ def serve(home: Home, host: str | None = None, port: int | None = None, workers:
     workers = server.workers if workers is None else workers
     Catalog(home).close()   # fails here, once, if the index is missing (`unikat serve` builds it first)
     if workers > 1:
-        _preload()
+        preload()
     sock = _listen(host, port)
     _supervisor_log(f"listening on {host}:{sock.getsockname()[1]} with {max(1, workers)} worker(s)")
     if workers <= 1:

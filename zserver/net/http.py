@@ -34,7 +34,7 @@ from twisted.web import http, resource, server
 
 from index.errors import RecordNotFound
 from index.search import Catalog
-from zserver.net.z3950 import stderr_log
+from zserver.net.log import stderr_log
 from zserver.sru.diagnostics import SruDiagnostic, SruDiagnosticCode
 from zserver.sru.handler import SruState, failure, handle
 from zserver.sru.request import FormError, decode_form, parse_request

@@ -16,12 +16,9 @@ does not import the reactor (a clock can be passed in for tests).
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 import traceback
 from collections.abc import Callable
-from datetime import datetime
 
 from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import Factory, Protocol
@@ -31,22 +28,15 @@ from twisted.python.failure import Failure
 from index.config import ServerConfig
 from index.home import Home
 from index.search import Catalog
+from zserver.net.log import stderr_log
 from zserver.querylang.ccl import DEFAULT_QUALIFIERS, CclProfile
 from zserver.z3950.diagnostics import Bib1Diagnostic, Z3950Diagnostic
 from zserver.z3950.handler import Handler, Limits
 from zserver.z3950.session import CloseReason, ProtocolViolation, Request, Session, close_pdu
 
-__all__ = ["Z3950Factory", "Z3950Protocol", "stderr_log"]
+__all__ = ["Z3950Factory", "Z3950Protocol"]
 
 DEFAULT_IDLE_TIMEOUT = ServerConfig.idle_timeout
-
-
-def stderr_log(line: str, role: str = "worker") -> None:
-    """One log line on stderr: local time, role and process id, the line. Written with one
-    write(2), so lines of processes sharing stderr do not interleave (up to PIPE_BUF)."""
-    stamp = datetime.now().astimezone().isoformat(timespec="milliseconds")
-    sys.stderr.flush()
-    os.write(sys.stderr.fileno(), f"{stamp} {role} {os.getpid()} {line}\n".encode("utf-8", "replace"))
 
 
 def _peer(address: IAddress) -> str:

@@ -8,6 +8,7 @@ knows no protocol diagnostic codes: it raises `errors.QueryError` subclasses, wh
 protocol's diagnostics module maps in one table.
 """
 
+from zserver.querylang import ccl, cql
 from zserver.querylang.ccl import DEFAULT_QUALIFIERS, CclProfile, parse_ccl
 from zserver.querylang.cql import (
     SERVER_CHOICE,
@@ -84,9 +85,16 @@ __all__ = [
     "UnsupportedOperand",
     "UnsupportedTermType",
     "parse_ccl",
+    "preload",
     "parse_cql",
     "parse_pqf",
     "rpn_from_asn1",
     "rpn_to_asn1",
     "rpn_to_pqf",
 ]
+
+
+def preload() -> None:
+    """Build the CCL and CQL parsers now (a server does so before forking its workers)."""
+    ccl._parser()
+    cql._parser()
