@@ -24,6 +24,9 @@ from index.searchkeys import queryterms
 from index.searchkeys.normalize import normalize
 from index.searchkeys.spec import IndexKind
 
+LEXICON_CACHE = 20_000
+"""Lexicon rows a worker keeps (a few MB)."""
+
 
 @dataclass
 class ArrayHits:
@@ -99,6 +102,7 @@ class PostingsEngine:
             positions = old.positions if old else _PostingFile(positions_path(self.directory, number))
             segments[number] = _Segment(number, docs, positions, dropped[dropped[:, 1] > number, 0])
         self._segments = segments
+        self._lexicon: dict[tuple[str, tuple], list[tuple[_Segment, int, int]]] = {}
         self._all: np.ndarray | None = None
         self._years: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -123,9 +127,19 @@ class PostingsEngine:
 
     # -- the lexicon, as evaluation needs it -----------------------------------------------------
     def _rows(self, sql: str, params: tuple) -> list[tuple[_Segment, int, int]]:
-        segments = self._segments
-        return [(segments[number], at, count) for number, at, count in self.db.execute(sql, params)
-                if count and number in segments]
+        """The lexicon rows of one term; the looked-up ones are kept until the segments change
+        (most requests ask for words asked for before, and a lookup costs more than the rest
+        of a one-word search)."""
+        key = (sql, params)
+        rows = self._lexicon.get(key)
+        if rows is None:
+            if len(self._lexicon) >= LEXICON_CACHE:
+                self._lexicon.clear()
+            segments = self._segments
+            rows = [(segments[number], at, count) for number, at, count in self.db.execute(sql, params)
+                    if count and number in segments]
+            self._lexicon[key] = rows
+        return rows
 
     def docs(self, field_name: str, term: str) -> np.ndarray:
         rows = self._rows("SELECT segment, docs_at, docs FROM terms WHERE field = ? AND term = ?", (field_name, term))
