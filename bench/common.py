@@ -464,17 +464,33 @@ class Server:
         return f"http://127.0.0.1:{self.port}/{self.database}"
 
 
+def unikat_command(unikat_src: Path | None = None) -> tuple[list[str], dict | None, Path | None]:
+    """How to start unikat: this checkout's entry point, or with `unikat_src` the code of another
+    checkout (a git worktree of an older commit, for "before" figures) run by this venv's Python
+    from that directory. Returns (command prefix, environment, working directory)."""
+    if unikat_src is None:
+        return [str(UNIKAT)], None, None
+    if not (unikat_src / "zserver" / "__init__.py").exists():
+        # Without it the venv's editable finder would quietly serve this checkout's code instead.
+        raise SystemExit(f"{unikat_src} has no zserver package")
+    # PYTHONPATH comes before the venv's editable finder (which maps zserver/index to this checkout).
+    environment = {**os.environ, "PYTHONPATH": str(unikat_src)}
+    return [str(REPO / ".venv" / "bin" / "python"), "-m", "zserver"], environment, unikat_src
+
+
 @contextmanager
-def serving(size: int, workers: int = 2) -> Iterator[dict[str, Server]]:
-    """unikat (`serve --workers N`) and, when installed, zebrasrv (forking, the default) on the
-    homes bench/load.py built for `size` records; both stopped with SIGTERM afterwards."""
+def serving(size: int, workers: int = 2, unikat_src: Path | None = None) -> Iterator[dict[str, Server]]:
+    """unikat (`serve --workers N`; the code of `unikat_src` when given, see unikat_command) and,
+    when installed, zebrasrv (forking, the default) on the homes bench/load.py built for `size`
+    records; both stopped with SIGTERM afterwards."""
     servers: dict[str, Server] = {}
     try:
         port = free_port()
         log = open(OUT / f"unikat-serve-{size}.log", "ab")
+        command, environment, cwd = unikat_command(unikat_src)
         servers["unikat"] = Server("unikat", port, "unikat", subprocess.Popen(
-            [str(UNIKAT), "--home", str(unikat_dir(size)), "serve", "--port", str(port),
-             "--workers", str(workers)], stdout=log, stderr=subprocess.STDOUT))
+            [*command, "--home", str(unikat_dir(size)), "serve", "--port", str(port),
+             "--workers", str(workers)], stdout=log, stderr=subprocess.STDOUT, env=environment, cwd=cwd))
         if zebra_available():
             port = free_port()
             config = yazgfs_config(OUT / f"yazgfs-{size}.xml", OUT / f"zebra-load-{size}", port)
@@ -596,11 +612,12 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def git_version() -> str:
-    """The commit of the working tree, and whether index/ or zserver/ differ from it (other
-    engineers commit while a long run goes on: the report gives it at the start and the end)."""
-    git = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "index", "zserver"],
+def git_version(repo: Path = REPO) -> str:
+    """The commit of a working tree (this one unless told), and whether its index/ or zserver/
+    differ from it (other engineers commit while a long run goes on: the report gives it at the
+    start and the end)."""
+    git = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "index", "zserver"],
                            capture_output=True, text=True)
     return git.stdout.strip() + (" (index/zserver with uncommitted changes)" if dirty.stdout.strip() else "")
 

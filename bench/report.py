@@ -6,7 +6,9 @@ Owns the wording and layout of the report and nothing else: it measures nothing 
 nothing. Every table puts unikat and Zebra side by side with a ratio whose direction is
 stated in its header. Sections a person writes (the analysis, the changes and what they
 bought) sit between `<!-- keep:NAME -->` markers and survive regeneration: when the target
-file exists, its kept sections replace the placeholders.
+file exists, its kept sections replace the placeholders. The yaz-client session table
+(bench/session.py, results["session"]) is kept the same way when the results have none, and
+write_session writes that section alone.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sys
 from pathlib import Path
 
 KEEP = re.compile(r"<!-- keep:(\w+) -->\n(.*?)<!-- /keep:\1 -->", re.S)
+KEEP_SESSION = re.compile(r"<!-- keep:session -->\n.*?<!-- /keep:session -->", re.S)
 
 PLACEHOLDERS = {
     "analysis": "_Placeholder for the lead engineer: where unikat is ahead, where behind and why; for each\n"
@@ -300,6 +303,84 @@ def _growth(results: dict) -> list[str]:
         ["query kind", f"unikat p50 ms ({sizes})", "unikat k", f"Zebra p50 ms ({sizes})", "Zebra k"], kinds)
 
 
+def _session(entries: list[dict]) -> list[str]:
+    """The yaz-client session table (bench/session.py), one row per size and unikat code."""
+    rows = []
+    for e in entries:
+        u, z = e["unikat"], e.get("zebra") or {}
+
+        def pair(key: str, digits: int = 2, u=u, z=z) -> str:
+            return f"{_num(u.get(key), digits)} / {_num(z.get(key), digits)}"
+
+        load = [f"{min(f['load_average']):.1f}–{max(f['load_average']):.1f}" if f.get("load_average") else "-"
+                for f in (u, z)]
+        code = e["label"] + (f" (`{e['unikat_code']}`)" if e["unikat_code"] != e["label"] else "")
+        rows.append([f"{e['records']:,}", code, _num(u["seconds"], 3),
+                     _num(z.get("seconds"), 3), _ratio(u["seconds"], z.get("seconds")),
+                     _goal(u["seconds"], z.get("seconds"), at_most=1.0), pair("fastest_seconds", 3),
+                     _ratio(u.get("fastest_seconds"), z.get("fastest_seconds")), pair("server_cpu_ms_per_request", 3),
+                     _ratio(u["server_cpu_seconds"], z.get("server_cpu_seconds")),
+                     pair("one_word_search_p50_ms"), pair("present_p50_ms"),
+                     f"{'yes' if u['answered_all'] else 'NO'} / {'yes' if z.get('answered_all') else '-'}",
+                     f"{load[0]} / {load[1]}", pair("others_cpu_cores"), e["measured"]])
+    if not rows:
+        return []
+    first = entries[0]
+    return ["## One yaz-client session", "",
+            f"Issue 11's first goal: one `yaz-client -f script` process runs {first['searches']} PQF searches (the "
+            f"query mix, cycled) and {first['presents']} `show 1+{first['present_size']}` of MARC21 records "
+            "(`format usmarc`, `elements F`; each after a search that found ten or more records on both servers). "
+            "Time: the median of the timed sessions (yaz-client started to exited; the servers take turns; a "
+            "search-only and a full session before them are not timed); the fastest session is the one least "
+            "disturbed by other work on the machine. Server CPU: the server's process tree "
+            "during the session, from /proc, per request (searches + presents). p50: yaz-client's own "
+            "\"Elapsed\" per request over all timed sessions; one-word = title, author and subject searches. "
+            "Load: the 1-minute load average after each session (lowest–highest). unikat code: the checkout "
+            "served (`bench/session.py --unikat-src DIR --label NAME`; same home, same Zebra register).", ""] + _table(
+        ["records", "unikat code", "unikat s", "Zebra s", "time unikat/Zebra (lower better)", "goal <= 1",
+         "fastest session s unikat / Zebra", "fastest unikat/Zebra",
+         "server CPU ms/request unikat / Zebra", "CPU unikat/Zebra (lower better)",
+         "one-word search p50 ms unikat / Zebra", "present 10 p50 ms unikat / Zebra", "answered all unikat / Zebra",
+         "load avg unikat / Zebra", "others' CPU (cores) unikat / Zebra", "measured"], rows, left=2) + [
+            "Commands: " + "; ".join(sorted({f"`{e['command']}`" for e in entries})) + ".", "",
+            "Where a session's time goes: yaz-client's \"Elapsed\" summed per query kind and for the presents "
+            "(ms, median of the timed sessions; the rest of the wall time is connecting, yaz-client's own work "
+            "and process start).", ""] + _session_kinds(entries)
+
+
+def _session_kinds(entries: list[dict]) -> list[str]:
+    kinds = sorted({kind for e in entries for name in ("unikat", "zebra")
+                    for kind in (e.get(name) or {}).get("elapsed_ms_by_kind", {}) if kind != "present"})
+    rows = []
+    for e in entries:
+        for name, label in (("unikat", "unikat " + e["label"]), ("zebra", "Zebra")):
+            spent = (e.get(name) or {}).get("elapsed_ms_by_kind")
+            if spent:
+                rows.append([f"{e['records']:,}", label] + [_num(spent.get(kind)) for kind in kinds + ["present"]]
+                            + [_num(sum(spent.values()))])
+    return _table(["records", "server"] + kinds + ["present 10", "all"], rows, left=2) if rows else []
+
+
+def _session_block(section: list[str]) -> list[str]:
+    """A generated section that survives a regeneration without its figures (bench/run.py does not
+    measure sessions): kept between markers like the written sections."""
+    return ["<!-- keep:session -->", "\n".join(section).rstrip("\n"), "<!-- /keep:session -->", ""]
+
+
+def write_session(entries: list[dict], target: Path) -> None:
+    """Write the session section into the report at `target`, in place of the old one, else before
+    the analysis, else at the end; the rest of the file is left as it is."""
+    block = "\n".join(_session_block(_session(entries)))
+    text = target.read_text(encoding="utf-8") if target.exists() else ""
+    if KEEP_SESSION.search(text):
+        text = KEEP_SESSION.sub(lambda _: block.rstrip("\n"), text, count=1)
+    elif "## Analysis\n" in text:
+        text = text.replace("## Analysis\n", block + "\n## Analysis\n", 1)
+    else:
+        text += ("\n" if text and not text.endswith("\n") else "") + block
+    target.write_text(text, encoding="utf-8")
+
+
 def _kept(previous: str | None) -> dict[str, str]:
     return {name: text for name, text in KEEP.findall(previous or "")}
 
@@ -314,6 +395,10 @@ def render(results: dict, previous: str | None = None) -> str:
         lines += ["**Steps that failed:** " + "; ".join(results["errors"]), ""]
     lines += _machine(results) + _reproduce(results) + _setup(results) + _load(results)
     lines += _z3950(results) + _sru(results) + _memory(results) + _growth(results)
+    if results.get("session"):
+        lines += _session_block(_session(results["session"]))
+    elif "session" in kept:
+        lines += _session_block([kept["session"]])
     lines += ["## Analysis", "", "<!-- keep:analysis -->", kept["analysis"].rstrip("\n"), "<!-- /keep:analysis -->", "",
               "## Changes and what they bought", "", "<!-- keep:changes -->", kept["changes"].rstrip("\n"),
               "<!-- /keep:changes -->", ""]
