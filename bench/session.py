@@ -41,12 +41,15 @@ import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 SEARCHES, PRESENTS, PRESENT_SIZE = 540, 100, 10
+TIMEOUT = 120
+"""Seconds one yaz-client session may take (they take about one)."""
 ONE_WORD = ("title", "author", "subject")
 """The query kinds of a one-word search (the issue's p50 goal)."""
 
@@ -136,11 +139,16 @@ def run_session(server, commands: Path, output: Path, common) -> dict:
         started = time.perf_counter()
         process = subprocess.Popen(["yaz-client", "-f", str(commands)], stdout=sink,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        _, status, usage = os.wait4(process.pid, 0)      # wait4: yaz-client's own CPU
+        # A blocking wait4 (yaz-client's own CPU, no polling delay in the wall time); a server that
+        # stops answering must not hang the benchmark.
+        watchdog = threading.Timer(TIMEOUT, process.kill)
+        watchdog.start()
+        _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
+        watchdog.cancel()
         time.sleep(0.2)     # Zebra's child for this connection ends and is reaped: its CPU is counted
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"yaz-client failed against {server.name} (see {output})")
+        raise SystemExit(f"yaz-client failed or took over {TIMEOUT} s against {server.name} (see {output})")
     client = usage.ru_utime + usage.ru_stime
     return {"seconds": seconds, "server_cpu_seconds": monitor.cpu_seconds, "client_cpu_seconds": client,
             "others_cpu_cores": max(0.0, monitor.busy_seconds - monitor.cpu_seconds - client) / monitor.seconds,

@@ -32,7 +32,7 @@ def test_session_against_both_servers(tmp_path: Path) -> None:
     run = subprocess.run(
         [sys.executable, str(REPO / "bench" / "session.py"), "--sizes", "1000", "--repetitions", "1",
          "--out", str(tmp_path), "--unikat-src", str(REPO), "--label", "smoke"],
-        capture_output=True, text=True, timeout=85, cwd=REPO)
+        capture_output=True, text=True, timeout=150, cwd=REPO)
 
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     entry, = json.loads((tmp_path / "results.json").read_text())["session"]
