@@ -315,7 +315,8 @@ def _session(entries: list[dict]) -> list[str]:
         load = [f"{min(f['load_average']):.1f}–{max(f['load_average']):.1f}" if f.get("load_average") else "-"
                 for f in (u, z)]
         code = e["label"] + (f" (`{e['unikat_code']}`)" if e["unikat_code"] != e["label"] else "")
-        rows.append([f"{e['records']:,}", code, _num(u["seconds"], 3),
+        mix = "without " + ", ".join(e["skip_kinds"]) if e.get("skip_kinds") else "all"
+        rows.append([f"{e['records']:,}", code, mix, _num(u["seconds"], 3),
                      _num(z.get("seconds"), 3), _ratio(u["seconds"], z.get("seconds")),
                      _goal(u["seconds"], z.get("seconds"), at_most=1.0), pair("fastest_seconds", 3),
                      _ratio(u.get("fastest_seconds"), z.get("fastest_seconds")), pair("server_cpu_ms_per_request", 3),
@@ -337,11 +338,11 @@ def _session(entries: list[dict]) -> list[str]:
             "\"Elapsed\" per request over all timed sessions; one-word = title, author and subject searches. "
             "Load: the 1-minute load average after each session (lowest–highest). unikat code: the checkout "
             "served (`bench/session.py --unikat-src DIR --label NAME`; same home, same Zebra register).", ""] + _table(
-        ["records", "unikat code", "unikat s", "Zebra s", "time unikat/Zebra (lower better)", "goal <= 1",
+        ["records", "unikat code", "query kinds", "unikat s", "Zebra s", "time unikat/Zebra (lower better)", "goal <= 1",
          "fastest session s unikat / Zebra", "fastest unikat/Zebra",
          "server CPU ms/request unikat / Zebra", "CPU unikat/Zebra (lower better)",
          "one-word search p50 ms unikat / Zebra", "present 10 p50 ms unikat / Zebra", "answered all unikat / Zebra",
-         "load avg unikat / Zebra", "others' CPU (cores) unikat / Zebra", "measured"], rows, left=2) + [
+         "load avg unikat / Zebra", "others' CPU (cores) unikat / Zebra", "measured"], rows, left=3) + [
             "Commands: " + "; ".join(sorted({f"`{e['command']}`" for e in entries})) + ".", "",
             "Where a session's time goes: yaz-client's \"Elapsed\" summed per query kind and for the presents "
             "(ms, median of the timed sessions; the rest of the wall time is connecting, yaz-client's own work "
@@ -353,7 +354,8 @@ def _session_kinds(entries: list[dict]) -> list[str]:
                     for kind in (e.get(name) or {}).get("elapsed_ms_by_kind", {}) if kind != "present"})
     rows = []
     for e in entries:
-        for name, label in (("unikat", "unikat " + e["label"]), ("zebra", "Zebra")):
+        mix = " (without " + ", ".join(e["skip_kinds"]) + ")" if e.get("skip_kinds") else ""
+        for name, label in (("unikat", "unikat " + e["label"] + mix), ("zebra", "Zebra" + mix)):
             spent = (e.get(name) or {}).get("elapsed_ms_by_kind")
             if spent:
                 rows.append([f"{e['records']:,}", label] + [_num(spent.get(kind)) for kind in kinds + ["present"]]

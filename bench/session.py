@@ -12,7 +12,8 @@
 One `yaz-client -f script` process runs 540 PQF searches (the 200 queries of common.query_mix,
 cycled) and, after about every fifth search, `show 1+10` of MARC21 records (`format usmarc`,
 `elements F`): 100 presents of 10 records. The shows follow searches that found at least ten
-records on both servers, so every present returns ten. Both servers serve the homes bench/load.py
+records on both servers, so every present returns ten. `--skip-kinds year` leaves a kind out
+(Zebra's year ranges grow with the catalog and dominate its session at 100k). Both servers serve the homes bench/load.py
 builds (built or reused here, as bench/run.py does), unikat with `serve --workers N` and the
 postings engine unless `--engine whoosh`; `--unikat-src DIR` runs the unikat
 code of another checkout (PYTHONPATH=DIR, cwd DIR, this venv's Python) on the same home.
@@ -27,8 +28,8 @@ without a diagnostic, and every show returned ten records.
 
 The last timed session's output is bench/out/session-<size>-<server>.log and its script
 bench/out/session-<size>-<server>.txt (the same for both but for the address). Results are
-merged into bench/results.json ("session", one entry per size and label, a newer run replacing
-an older one) and its section of bench/RESULTS.md is written again (report.write_session);
+merged into bench/results.json ("session", one entry per size, label and `--skip-kinds`, a newer
+run replacing an older one) and its section of bench/RESULTS.md is written again (report.write_session);
 with `--out DIR` everything goes to DIR instead and bench/ stays untouched.
 """
 
@@ -63,6 +64,7 @@ def _arguments() -> argparse.Namespace:
                         help="unikat's search engine, i.e. which home (default postings)")
     parser.add_argument("--unikat-src", type=Path, help="serve unikat from this checkout (e.g. /work/before)")
     parser.add_argument("--label", help="name of the unikat code in the report (default: its commit)")
+    parser.add_argument("--skip-kinds", default="", help="query kinds left out of the mix, e.g. year (default none)")
     parser.add_argument("--reuse-homes", action="store_true", help="reuse unikat homes built by other code")
     parser.add_argument("--force", action="store_true", help="rebuild homes even when their stamps match")
     parser.add_argument("--out", type=Path, help="directory for everything; bench/ stays untouched")
@@ -192,11 +194,13 @@ def summarize(runs: list[dict], kinds: list[str], shows: int) -> dict:
     }
 
 
-def measure(size: int, repetitions: int, workers: int, unikat_src: Path | None, log: Callable[[str], None]) -> dict:
-    """Both servers on the homes of `size` records: hit counts, warm-up, timed sessions."""
+def measure(size: int, repetitions: int, workers: int, unikat_src: Path | None, skip: list[str],
+            log: Callable[[str], None]) -> dict:
+    """Both servers on the homes of `size` records: hit counts, warm-up, timed sessions; the
+    query mix without the kinds in `skip`."""
     import common
 
-    queries = common.query_mix(common.lc_subset(size))
+    queries = [q for q in common.query_mix(common.lc_subset(size)) if q.kind not in skip]
     session = searches(queries)
     pqfs, kinds = [q.pqf for q in session], [q.kind for q in session]
     with common.serving(size, workers, unikat_src) as servers:
@@ -224,15 +228,19 @@ def measure(size: int, repetitions: int, workers: int, unikat_src: Path | None, 
                     f" {'answered all' if answered_all(run, len(shows)) else 'NOT ALL ANSWERED'},"
                     f" load {run['load_average'][0]}")
     entry = {name: summarize(server_runs, kinds, len(shows)) for name, server_runs in runs.items()}
-    return {"records": size, "searches": SEARCHES, "presents": len(shows), "present_size": PRESENT_SIZE,
+    return {"records": size, "skip_kinds": skip, "searches": SEARCHES, "presents": len(shows), "present_size": PRESENT_SIZE,
             "repetitions": repetitions, "hit_count_differences": len(differences), **entry}
 
 
 def merge(path: Path, entries: list[dict]) -> dict:
-    """`entries` into the "session" list of the results file at `path` (one per size and label)."""
+    """`entries` into the "session" list of the results file at `path` (one per size, label and mix)."""
     results = json.loads(path.read_text()) if path.exists() else {}
-    fresh = {(e["records"], e["label"]) for e in entries}
-    kept = [e for e in results.get("session", []) if (e["records"], e["label"]) not in fresh]
+
+    def key(entry: dict) -> tuple:
+        return entry["records"], entry["label"], tuple(entry.get("skip_kinds", ()))
+
+    fresh = {key(e) for e in entries}
+    kept = [e for e in results.get("session", []) if key(e) not in fresh]
     results["session"] = sorted(kept + entries, key=lambda e: (e["records"], e["measured"]))
     return results
 
@@ -250,6 +258,9 @@ def main() -> int:
     source = args.unikat_src.resolve() if args.unikat_src else None
     code = common.git_version(source or common.REPO)
     label = args.label or code.split()[0]
+    skip = sorted(kind for kind in args.skip_kinds.split(",") if kind)
+    if unknown := set(skip) - set(common.QUERY_KINDS):
+        raise SystemExit(f"unknown query kinds {sorted(unknown)}; the kinds are {', '.join(common.QUERY_KINDS)}")
     log = common.Log("session")
     log(f"unikat code: {source or common.REPO} ({code}), label {label!r}, engine {common.engine()}")
     entries = []
@@ -260,7 +271,7 @@ def main() -> int:
                  "engine": common.engine(), "workers": args.workers, "measured": measured,
                  "command": ".venv/bin/python bench/session.py " + " ".join(sys.argv[1:]),
                  "main_code": common.git_version(),
-                 **measure(size, args.repetitions, args.workers, source, log)}
+                 **measure(size, args.repetitions, args.workers, source, skip, log)}
         u, z = entry["unikat"], entry.get("zebra")
         log(f"{size:,} records: unikat {u['seconds']:.3f} s, {u['server_cpu_ms_per_request']:.3f} CPU ms/request"
             + (f"; zebra {z['seconds']:.3f} s, {z['server_cpu_ms_per_request']:.3f} CPU ms/request;"
