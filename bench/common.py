@@ -439,9 +439,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, seconds: float = 120) -> None:
+def wait_for_port(port: int, seconds: float = 120, process: subprocess.Popen | None = None) -> None:
+    """Wait until something listens on `port`; SystemExit at once when `process` (the server) has ended."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise SystemExit(f"server for port {port} ended with status {process.returncode} (see its log in {OUT})")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return
@@ -498,7 +501,7 @@ def serving(size: int, workers: int = 2, unikat_src: Path | None = None) -> Iter
                 ["zebrasrv", "-f", str(config), "-l", str(OUT / f"zebrasrv-{size}.log")],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         for server in servers.values():
-            wait_for_port(server.port)
+            wait_for_port(server.port, process=server.process)
         yield servers
     finally:
         for server in servers.values():
