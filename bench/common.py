@@ -677,13 +677,15 @@ def protocol_main(name: str, description: str, run: Callable[..., dict]) -> int:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--workers", type=int, default=2, help="unikat serve --workers")
     parser.add_argument("--engine", default=engine(), help="unikat's search engine (default postings)")
+    parser.add_argument("--unikat-src", type=Path, help="serve unikat from this checkout (before/after figures)")
+    parser.add_argument("--reuse-homes", action="store_true", help="reuse unikat homes built by other code")
     args = parser.parse_args()
     os.environ["UNIKAT_BENCH_ENGINE"] = args.engine
     log = Log(name)
     import load  # load imports this module
 
-    load.run([args.records], log=log)
-    with serving(args.records, args.workers) as servers:
+    load.run([args.records], reuse_homes=args.reuse_homes, log=log)
+    with serving(args.records, args.workers, args.unikat_src and args.unikat_src.resolve()) as servers:
         result = run(args.records, servers, clients=[int(c) for c in args.clients.split(",")],
                      seconds=args.seconds, log=log)
     write_json(OUT / f"{name}.json", result)
