@@ -4,6 +4,10 @@ This is the one narrow interface between `zserver` and the catalog. The search e
 (Whoosh or posting arrays, see `index.engines`) is invisible to the protocol layer. Errors are
 `index.errors`.
 
+One search is one call, `Catalog.search`: the query tree in, a result set out. It decides
+relevance ranking, applies the sort keys, resolves result-set references and limits to the
+database's view, so that Z39.50, SRU and the web page do each of these the same way.
+
 The authority file is its own database, `authorities`: authority records are titles of material
 type `authority` in the same index, so that database searches only them and every other
 database leaves them out. A scan marks a term that is a see-from form of an established heading
@@ -13,13 +17,14 @@ database leaves them out. A scan marks a term that is a see-from form of an esta
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from index import engines, errors
-from index.engines.base import Brief, ScanEntry, SortKey
+from index.engines.base import RELEVANCE, Brief, ScanEntry, SortField, SortKey
 from index.home import Home
-from index.query import And, AndNot, Completeness, Node, Structure, Term
+from index.query import And, AndNot, Completeness, Node, Or, Prox, Relation, ResultSetRef, Structure, Term
 from index.records.model import Holding
 from index.store.catalog import CatalogStore
 
@@ -81,6 +86,11 @@ class ResultSet:
         return self._engine.briefs(self.hits, start, count)
 
 
+ResultSetLookup = Callable[[str], ResultSet | None]
+"""The result sets a query may refer to by name: the set, or None when there is none by that
+name (a Z39.50 association's `dict.get`; SRU's cache that can also run a search again)."""
+
+
 class Catalog:
     """An open catalog home: the store for records, the engine for searching. Opening never
     builds: without an index of the current layout it raises `IndexNotBuilt`."""
@@ -97,6 +107,9 @@ class Catalog:
         self._authorities = self.store.has_authorities()
         self._store_version = self.store.data_version()
         self._checked = time.monotonic()
+        # code -> name of each configured library, for holdings shown to a client
+        self.library_names: Mapping[str, str] = MappingProxyType(
+            {code: library.name for code, library in self.config.libraries.items()})
 
     def close(self) -> None:
         self.engine.close()
@@ -133,12 +146,41 @@ class Catalog:
                 self._holders = self.store.holding_libraries()
                 self._authorities = self.store.has_authorities()
 
-    def search(self, node: Node, database: Database, result_sets: Mapping[str, ResultSet] | None = None,
-               *, ranked: bool = False) -> ResultSet:
-        sets = result_sets or {}
+    def search(self, node: Node, database: Database, legacy_sets: Mapping[str, ResultSet] | None = None, /, *,
+               sort: Sequence[SortKey] = (), result_sets: ResultSetLookup | None = None,
+               ranked: bool | None = None) -> ResultSet:
+        """The titles of `database` that `node` finds, in the order of `sort`.
+
+        Ranked by relevance when a term of `node` asks for it (`Relation.RELEVANCE`) or a sort
+        key is relevance. `result_sets` looks up the sets that `ResultSetRef`s name; a node that
+        is only such a reference gives that set itself (sorted: a sorted copy), and only on the
+        database it was made on. Raises `ResultSetNotFound` for a name with no set (or one of
+        another database), and the `CatalogError`s of the query's terms and of `sort`.
+
+        The old form `search(node, database, sets_by_name, ranked=...)` (ranking decided by the
+        caller, no sort, a reference searched again like any node) is still taken, until
+        zserver.z3950.handler calls the form above; it goes then.
+        """
+        if legacy_sets is not None or ranked is not None:
+            if sort or result_sets is not None:
+                raise TypeError("the old form of Catalog.search takes no sort or result_sets")
+            return self._select(node, database, (legacy_sets or {}).get, ranked=bool(ranked))
+        lookup = result_sets if result_sets is not None else _no_result_sets
+        if isinstance(node, ResultSetRef):
+            return self._earlier(node.name, database, lookup, sort)
+        by_relevance = any(key.field is SortField.RELEVANCE for key in sort)
+        result = self._select(node, database, lookup, ranked=by_relevance or _asks_relevance(node))
+        # Ranked hits are already best first: sorting them by relevance alone would only cost
+        # a second scoring pass (the web page's default order).
+        if sort and list(sort) != [RELEVANCE]:
+            result = self.sort(result, sort)
+        return result
+
+    def _select(self, node: Node, database: Database, lookup: ResultSetLookup, *, ranked: bool) -> ResultSet:
+        """The engine's search of `node` within the view of `database`."""
 
         def resolve(name: str):
-            found = sets.get(name)
+            found = lookup(name)
             if found is None:
                 raise errors.ResultSetNotFound(name)
             return found.hits
@@ -151,6 +193,15 @@ class Catalog:
             node = And(node, Term("library", database.library, structure=Structure.KEY))
         hits = self.engine.search(node, resolve, ranked=ranked)
         return ResultSet(hits, self.engine, database)
+
+    def _earlier(self, name: str, database: Database, lookup: ResultSetLookup, sort: Sequence[SortKey]) -> ResultSet:
+        """The set a query that only names it gives: itself, or a sorted copy."""
+        found = lookup(name)
+        if found is None:
+            raise errors.ResultSetNotFound(name)
+        if found.database.name.lower() != database.name.lower():
+            raise errors.ResultSetNotFound(f"{name} (another database)")
+        return self.sort(found, sort) if sort else found
 
     def sort(self, result_set: ResultSet, keys: Sequence[SortKey]) -> ResultSet:
         """A new result set in the order of `keys`."""
@@ -191,3 +242,16 @@ class Catalog:
         if found is None:
             raise errors.RecordNotFound(str(isn))
         return found
+
+
+def _no_result_sets(name: str) -> ResultSet | None:
+    return None
+
+
+def _asks_relevance(node: Node) -> bool:
+    """Whether a term anywhere in `node` asks for relevance ranking."""
+    if isinstance(node, Term):
+        return node.relation is Relation.RELEVANCE
+    if isinstance(node, And | Or | AndNot | Prox):
+        return _asks_relevance(node.left) or _asks_relevance(node.right)
+    return False

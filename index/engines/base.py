@@ -63,6 +63,24 @@ class SortField(Enum):
     RELEVANCE = "relevance"
 
 
+SORT_NAMES: dict[str, SortField] = {
+    **{field.value: field for field in SortField},
+    "date": SortField.YEAR,
+    "score": SortField.RELEVANCE, "rank": SortField.RELEVANCE,
+    "creator": SortField.AUTHOR, "personal_name": SortField.AUTHOR,
+    "corporate_name": SortField.AUTHOR, "conference_name": SortField.AUTHOR,
+}
+"""Every name a client may sort by -> its field: the field names, and the aliases of Z39.50
+sortfield names and SRU sort paths (dc.date, dc.creator, the name indexes, score, rank).
+Lower case; the one table of them, for every protocol."""
+
+
+def sort_field(name: str) -> SortField | None:
+    """The field a client's sort name stands for (`SORT_NAMES`; case and surrounding space
+    ignored); None for a name that is none."""
+    return SORT_NAMES.get(name.strip().lower())
+
+
 @dataclass(frozen=True)
 class SortKey:
     """One key of a sort. Relevance puts the best match first unless `descending` is set
@@ -73,7 +91,8 @@ class SortKey:
 
     @classmethod
     def named(cls, name: str, descending: bool = False) -> SortKey:
-        """The key of a sort field's name; `UnknownSortKey` for any other name."""
+        """The key of a sort field's own name (no alias: `sort_field` reads those); raises
+        `UnknownSortKey` for any other name."""
         try:
             return cls(SortField(name), descending)
         except ValueError:

@@ -12,7 +12,7 @@ import pytest
 from conftest import ENGINES, load, make_home, shared
 
 from index import errors
-from index.engines.base import SortKey
+from index.engines.base import RELEVANCE, SortField, SortKey, sort_field
 from index.search import Catalog
 from zserver.querylang.pqf import parse_pqf
 from zserver.z3950.attributes import rpn_to_query
@@ -185,3 +185,139 @@ def test_every_holding_library_is_a_database(tmp_path):
     assert "WWW 1" in names and names.index("ZDB") < names.index("WWW 1")
     held = catalog.search(rpn_to_query(parse_pqf("@attr 1=1031 ejournal")), catalog.database("www 1"))
     assert 0 < held.size < catalog.search(rpn_to_query(parse_pqf("@attr 1=1031 ejournal")), catalog.database("unikat")).size
+
+
+# -- the one search step: ranking, sort keys, result-set references, database views ------------
+# On the sample catalog (sample_data/), once per engine.
+
+HISTORY = "@attr 1=4 history"
+RANKED = "@attr 1=1016 @attr 2=102 history"
+
+
+@pytest.fixture(scope="module")
+def sample(sample_home) -> Catalog:
+    catalog = Catalog(sample_home)
+    yield catalog
+    catalog.close()
+
+
+def query(pqf: str):
+    return rpn_to_query(parse_pqf(pqf))
+
+
+@pytest.mark.parametrize("pqf, sort, ranked", [
+    (HISTORY, (), False),
+    (RANKED, (), True),
+    ("@and @attr 1=4 history @attr 2=102 @attr 1=21 history", (), True),
+    ("@or @attr 1=4 water @not @attr 1=4 history @attr 2=102 @attr 1=21 france", (), True),
+    ("@prox 0 3 1 2 k 2 @attr 1=4 history @attr 2=102 @attr 1=4 america", (), True),
+    (HISTORY, (RELEVANCE,), True),
+    (HISTORY, (SortKey(SortField.YEAR, True), SortKey(SortField.RELEVANCE, True)), True),
+    (HISTORY, (SortKey(SortField.TITLE),), False),
+])
+def test_search_ranks_when_a_term_or_a_sort_key_asks_for_relevance(sample, monkeypatch, pqf, sort, ranked):
+    seen = []
+    original = sample.engine.search
+
+    def spy(node, resolve, *, ranked=False):
+        seen.append(ranked)
+        return original(node, resolve, ranked=ranked)
+
+    monkeypatch.setattr(sample.engine, "search", spy)
+    sample.search(query(pqf), sample.database("unikat"), sort=sort)
+    assert seen == [ranked]
+
+
+def test_a_relevance_sort_is_the_ranked_order(sample):
+    union = sample.database("unikat")
+    ranked = sample.search(query(RANKED), union)
+    assert ranked.isns() != sorted(ranked.isns())          # ranked, not in ISN order
+    # search skips sorting ranked hits by relevance alone: they are in that order already
+    assert sample.search(query(RANKED), union, sort=[RELEVANCE]).isns() == sample.sort(ranked, [RELEVANCE]).isns()
+    assert sample.search(query(HISTORY), union, sort=[RELEVANCE]).size == sample.search(query(HISTORY), union).size
+
+
+def test_search_applies_the_sort_keys(sample):
+    union = sample.database("unikat")
+    keys = [SortKey(SortField.YEAR, True), SortKey(SortField.TITLE)]
+    result = sample.search(query(HISTORY), union, sort=keys)
+    assert result.isns() == sample.sort(sample.search(query(HISTORY), union), keys).isns()
+    years = [brief.year or 0 for brief in result.briefs(0, result.size)]
+    assert years == sorted(years, reverse=True) and len(set(years)) > 1
+    worst_first = sample.search(query(RANKED), union, sort=[SortKey(SortField.RELEVANCE, True)])
+    assert worst_first.isns() == sample.sort(sample.search(query(RANKED), union),
+                                             [SortKey(SortField.RELEVANCE, True)]).isns()
+
+
+@pytest.mark.parametrize("name, field", [
+    ("title", SortField.TITLE), ("author", SortField.AUTHOR), ("year", SortField.YEAR),
+    ("relevance", SortField.RELEVANCE), ("date", SortField.YEAR), ("Date", SortField.YEAR),
+    (" score ", SortField.RELEVANCE), ("rank", SortField.RELEVANCE), ("creator", SortField.AUTHOR),
+    ("personal_name", SortField.AUTHOR), ("corporate_name", SortField.AUTHOR),
+    ("conference_name", SortField.AUTHOR),
+    ("colour", None), ("subject", None), ("", None),
+])
+def test_sort_names_and_their_aliases(name, field):
+    assert sort_field(name) is field
+
+
+def test_sort_key_named_takes_only_field_names():
+    assert SortKey.named("year", True) == SortKey(SortField.YEAR, True)
+    with pytest.raises(errors.UnknownSortKey) as raised:
+        SortKey.named("date")
+    assert raised.value.detail == "date"
+
+
+def test_references_resolve_through_the_lookup(sample):
+    union = sample.database("unikat")
+    history = sample.search(query(HISTORY), union)
+    smith = sample.search(query("@attr 1=1003 smith"), union)
+    sets = {"h": history, "s": smith}
+    both = sample.search(query("@or @set h @set s"), union, result_sets=sets.get)
+    assert set(both.isns()) == set(history.isns()) | set(smith.isns())
+    asked = []
+    sample.search(query("@and @set h @attr 1=4 america"), union, result_sets=lambda name: asked.append(name) or history)
+    assert asked == ["h"]
+    with pytest.raises(errors.ResultSetNotFound) as raised:
+        sample.search(query("@and @set nosuch @attr 1=4 history"), union, result_sets=sets.get)
+    assert raised.value.detail == "nosuch"
+    with pytest.raises(errors.ResultSetNotFound):
+        sample.search(query("@and @set h @attr 1=4 history"), union)    # no lookup: no sets
+
+
+def test_a_query_that_only_names_a_set_gives_that_set(sample):
+    union = sample.database("unikat")
+    history = sample.search(query(HISTORY), union)
+    before = history.isns()
+    sets = {"h": history}
+    assert sample.search(query("@set h"), union, result_sets=sets.get) is history
+    by_title = sample.search(query("@set h"), union, result_sets=sets.get, sort=[SortKey(SortField.TITLE)])
+    assert by_title is not history and by_title.isns() == sample.sort(history, [SortKey(SortField.TITLE)]).isns()
+    assert by_title.isns() != before and sorted(by_title.isns()) == before == history.isns()
+    with pytest.raises(errors.ResultSetNotFound) as raised:
+        sample.search(query("@set h"), sample.database("A"), result_sets=sets.get)
+    assert raised.value.detail == "h (another database)"
+    with pytest.raises(errors.ResultSetNotFound) as raised:
+        sample.search(query("@set nosuch"), union, result_sets=sets.get)
+    assert raised.value.detail == "nosuch"
+
+
+def test_a_library_database_sees_that_librarys_titles_only(sample):
+    union, library_a = sample.database("unikat"), sample.database("A")
+    everywhere = set(sample.search(query(HISTORY), union).isns())
+    in_a = sample.search(query(HISTORY), library_a, sort=[SortKey(SortField.TITLE)])
+    assert in_a.database is library_a and 0 < in_a.size < len(everywhere)
+    assert set(in_a.isns()) < everywhere
+    for title in sample.records(in_a.isns(), with_holdings=True):
+        assert any(holding.library == "A" for holding in title.holdings)
+    # a union set named on A's database is seen through A's view
+    combined = sample.search(query("@and @set h @attr 1=4 history"), library_a,
+                             result_sets={"h": sample.search(query(HISTORY), union)}.get)
+    assert set(combined.isns()) == set(in_a.isns())
+
+
+def test_library_names_come_from_the_configuration(sample):
+    assert dict(sample.library_names) == {code: library.name for code, library in sample.config.libraries.items()}
+    assert sample.library_names["A"] == "Library A (sample, MARC21 ISO 2709)"
+    with pytest.raises(TypeError):
+        sample.library_names["X"] = "someone else's"   # type: ignore[index]

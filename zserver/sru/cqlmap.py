@@ -1,4 +1,4 @@
-"""CQL syntax tree -> `index.query` nodes and sort criteria: what a CQL query means here.
+"""CQL syntax tree -> `index.query` nodes, sort criteria and scan starts: what CQL means here.
 
 This module owns the CQL semantics unikat supports: context sets and their indexes, relations
 and relation modifiers, masking and anchoring, proximity and the sortBy clause. It raises
@@ -51,6 +51,10 @@ inside a masked term are dropped, index.query having no escape for them).
 
 Proximity: `prox/unit=word|element/distance<n/ordered|unordered`, default distance 1 for
 words (0 for elements), relation `<=`, unordered.
+
+Scan (SRU scanClause): one index, the relation `=`, `==`, `exact`, `adj`, `all`, `any`, `>=`
+or `scr` without modifiers, and a term: unescaped, with `*` and `^` at its ends dropped (a
+scan starts at a term; it does not match one).
 """
 
 from __future__ import annotations
@@ -160,7 +164,7 @@ INDEXES: dict[str, dict[str, str]] = {
 class SortCriterion(NamedTuple):
     """One sort key of a `sortBy` clause: a logical index name and the direction.
 
-    A pair, as `index.search.Catalog.sort` takes its keys."""
+    The index is a sort name for `index.engines.base.sort_field`."""
 
     index: str
     descending: bool = False
@@ -265,6 +269,31 @@ def sort_criteria(query: CqlQuery) -> tuple[SortCriterion, ...]:
                 raise _fail(_D.UNSUPPORTED_SORT_TYPE, modifier.name)
         criteria.append(SortCriterion(index, descending))
     return tuple(criteria)
+
+
+_SCAN_RELATIONS = {"=", "==", "exact", "adj", "all", "any", ">=", "scr"}
+
+
+def scan_start(query: CqlQuery) -> tuple[str, str]:
+    """The logical index and start term of a parsed scanClause (`dc.title = "hist"`).
+
+    Raises SruDiagnostic 48 (not one clause), 19 (relation), 20 (relation modifier), 16 or 15
+    (index, context set).
+    """
+    clause = query.root
+    if not isinstance(clause, SearchClause) or query.sort_keys:
+        raise _fail(_D.QUERY_FEATURE_UNSUPPORTED, "a scan clause is one index, relation and term")
+    relation = clause.relation.lower().rpartition(".")[2]
+    if relation not in _SCAN_RELATIONS:
+        raise _fail(_D.UNSUPPORTED_RELATION, clause.relation)
+    if clause.modifiers:
+        raise _fail(_D.UNSUPPORTED_RELATION_MODIFIER, clause.modifiers[0].name)
+    index = _Scope(DEFAULT_PREFIXES, None).with_assignments(query.prefixes).index(clause.index)
+    if index in (ALL_RECORDS, RESULT_SET_ID):
+        raise _fail(_D.UNSUPPORTED_INDEX, f"{clause.index} cannot be scanned")
+    # Unmasked: `*`, `?` and `^` are plain characters here, and those at the ends go.
+    text = "".join(char.char for char in _read_term(clause.term, masking=False).chars)
+    return index, text.strip("*^")
 
 
 def _node(node: CqlNode, scope: _Scope) -> Node:

@@ -20,18 +20,17 @@ import base64
 import json
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from lxml import etree
 
-from index.engines.base import SortField, SortKey
+from index.engines.base import SortKey, sort_field
 from index.errors import CatalogError, UnknownDatabase
-from index.query import And, AndNot, Node, Or, Prox, Relation, ResultSetRef, Term
+from index.query import ResultSetRef
 from index.search import Catalog, Database, ResultSet
-from zserver.querylang.cql import CqlQuery, SearchClause, parse_cql
+from zserver.querylang.cql import CqlQuery, parse_cql
 from zserver.querylang.errors import QueryError
-from zserver.sru.cqlmap import cql_to_query, sort_criteria
+from zserver.sru.cqlmap import cql_to_query, scan_start, sort_criteria
 from zserver.sru.diagnostics import (
     SruDiagnostic,
     SruDiagnosticCode,
@@ -125,46 +124,6 @@ def _search_of(name: str) -> tuple[str, str, str | None] | None:
     return None
 
 
-class _Sets(Mapping[str, ResultSet]):
-    """The result sets a query may name: the cache first, else the search the id carries."""
-
-    def __init__(self, run: _Run, depth: int) -> None:
-        self._run = run
-        self._depth = depth
-
-    def __getitem__(self, name: str) -> ResultSet:
-        found = self.get(name)
-        if found is None:
-            raise KeyError(name)
-        return found
-
-    def get(self, name: str, default: ResultSet | None = None) -> ResultSet | None:  # type: ignore[override]
-        run = self._run
-        found = run.state.get(name, run.now, run.ttl)
-        if found is not None:
-            return found
-        search = _search_of(name)
-        if search is None or self._depth >= _MAX_NESTED_SETS:
-            return default
-        database_name, query, sort_keys = search
-        try:
-            database = run.catalog.database(database_name)
-            result_set = run.search(database, query, sort_keys, self._depth + 1)
-        except (SruDiagnostic, CatalogError, QueryError):
-            return default
-        run.state.put(name, result_set, run.now, run.ttl)
-        return result_set
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._run.state.names())
-
-    def __len__(self) -> int:
-        return len(self._run.state)
-
-    def __bool__(self) -> bool:
-        return True     # Catalog.search reads `result_sets or {}`; ids not cached still resolve
-
-
 @dataclass
 class _Run:
     catalog: Catalog
@@ -188,34 +147,28 @@ class _Run:
         cql = parse_cql(query)
         node = cql_to_query(cql)
         keys = _sort_keys(cql, sort_keys)
-        ranked = _ranked(node) or any(key.field is SortField.RELEVANCE for key in keys)
-        sets = _Sets(self, depth)
-        if isinstance(node, ResultSetRef):
-            found = sets.get(node.name)
-            if found is None:
-                raise SruDiagnostic(_D.RESULT_SET_DOES_NOT_EXIST, node.name)
-            if found.database.name.lower() != database.name.lower():
-                raise SruDiagnostic(_D.RESULT_SET_DOES_NOT_EXIST, f"{node.name} (another database)")
-            if not keys:
-                return found, node.name
-            result_set = found
-        else:
-            result_set = self.catalog.search(node, database, sets, ranked=ranked)
-        if keys:
-            result_set = self.catalog.sort(result_set, keys)
-        return result_set, None
+        result_set = self.catalog.search(node, database, sort=keys,
+                                         result_sets=lambda name: self.result_set(name, depth))
+        earlier = node.name if isinstance(node, ResultSetRef) and not keys else None
+        return result_set, earlier
 
-
-def _ranked(node: Node) -> bool:
-    if isinstance(node, Term):
-        return node.relation is Relation.RELEVANCE
-    if isinstance(node, And | Or | AndNot | Prox):
-        return _ranked(node.left) or _ranked(node.right)
-    return False
-
-
-_SORT_INDEXES = {"title": "title", "author": "author", "personal_name": "author",
-                 "corporate_name": "author", "conference_name": "author", "year": "year"}
+    def result_set(self, name: str, depth: int) -> ResultSet | None:
+        """The set a query at nesting `depth` names: the cache first, else the search the id
+        carries (at most _MAX_NESTED_SETS deep); None when there is none."""
+        found = self.state.get(name, self.now, self.ttl)
+        if found is not None:
+            return found
+        search = _search_of(name)
+        if search is None or depth >= _MAX_NESTED_SETS:
+            return None
+        database_name, query, sort_keys = search
+        try:
+            database = self.catalog.database(database_name)
+            found = self.search(database, query, sort_keys, depth + 1)
+        except (SruDiagnostic, CatalogError, QueryError):
+            return None
+        self.state.put(name, found, self.now, self.ttl)
+        return found
 
 
 def _sort_keys(cql: CqlQuery, sort_keys: str | None) -> list[SortKey]:
@@ -228,10 +181,10 @@ def _sort_keys(cql: CqlQuery, sort_keys: str | None) -> list[SortKey]:
             keys.append(_sort_key_parameter(item))
     else:
         for criterion in sort_criteria(cql):
-            key = _SORT_INDEXES.get(criterion.index)
-            if key is None:
+            field = sort_field(criterion.index)
+            if field is None:
                 raise SruDiagnostic(_D.UNSUPPORTED_PATH_FOR_SORT, criterion.index)
-            keys.append(SortKey.named(key, criterion.descending))
+            keys.append(SortKey(field, criterion.descending))
     if len({key.field for key in keys}) != len(keys):
         raise SruDiagnostic(_D.DUPLICATE_SORT_KEYS, " ".join(key.field.value for key in keys))
     return keys
@@ -241,11 +194,8 @@ def _sort_key_parameter(item: str) -> SortKey:
     """One SRU 1.1 sortKeys item: `path,schema,ascending,caseSensitive,missingValue`."""
     parts = item.split(",")
     path = parts[0]
-    key = _SORT_INDEXES.get(path.lower().rpartition(".")[2].replace("creator", "author")
-                            .replace("date", "year"))
-    if path.lower() in ("relevance", "cql.relevance", "rank"):
-        key = "relevance"
-    if key is None:
+    field = sort_field(path.rpartition(".")[2])   # the path's index, without its context set
+    if field is None:
         raise SruDiagnostic(_D.UNSUPPORTED_PATH_FOR_SORT, path)
     ascending = parts[2] if len(parts) > 2 and parts[2] else "1"
     if ascending not in ("0", "1"):
@@ -254,7 +204,7 @@ def _sort_key_parameter(item: str) -> SortKey:
         raise SruDiagnostic(_D.UNSUPPORTED_CASE, parts[3])
     if len(parts) > 4 and parts[4] not in ("", "highValue", "lowValue", "omit"):
         raise SruDiagnostic(_D.UNSUPPORTED_MISSING_VALUE_ACTION, parts[4])
-    return SortKey.named(key, ascending == "0")
+    return SortKey(field, ascending == "0")
 
 
 # --- the operations ----------------------------------------------------------------------
@@ -384,7 +334,7 @@ def _search_retrieve(request: SruRequest, run: _Run, database: Database) -> etre
     elif count > 0:
         isns = result_set.isns(start - 1, count)
         titles = run.catalog.records(isns, with_holdings=schema.holdings)
-        names = {code: library.name for code, library in run.catalog.config.libraries.items()}
+        names = run.catalog.library_names
         for offset, (isn, title) in enumerate(zip(isns, titles, strict=True)):
             position = start + offset
             if title is None:
@@ -400,12 +350,9 @@ def _search_retrieve(request: SruRequest, run: _Run, database: Database) -> etre
         next_position=next_position, echo=_search_echo(request), diagnostics=diagnostics)
 
 
-_SCAN_RELATIONS = {"=", "==", "exact", "adj", "all", "any", ">=", "scr"}
-
-
 def _scan(request: SruRequest, catalog: Catalog, settings: SruSettings) -> etree._Element:
     try:
-        index, term = _scan_start(request.scan_clause or "")
+        index, term = scan_start(parse_cql(request.scan_clause or ""))
         count = min(request.maximum_terms or settings.default_terms, settings.maximum_terms)
         position = request.response_position
         if position > count + 1:
@@ -429,31 +376,3 @@ def _scan(request: SruRequest, catalog: Catalog, settings: SruSettings) -> etree
         where = "only" if first and last else "first" if first else "last" if last else "inner"
         terms.append(TermOut(entry.term, entry.count, where, entry.display if entry.display != entry.term else None))
     return scan_response(request.version, terms=terms, echo=_scan_echo(request), diagnostics=())
-
-
-def _scan_start(clause_text: str) -> tuple[str, str]:
-    """The logical index and start term of a CQL scanClause (`dc.title = "hist"`)."""
-    cql = parse_cql(clause_text)
-    clause = cql.root
-    if not isinstance(clause, SearchClause) or cql.sort_keys:
-        raise SruDiagnostic(_D.QUERY_FEATURE_UNSUPPORTED, "a scan clause is one index, relation and term")
-    relation = clause.relation.lower().rpartition(".")[2]
-    if relation not in _SCAN_RELATIONS:
-        raise SruDiagnostic(_D.UNSUPPORTED_RELATION, clause.relation)
-    if clause.modifiers:
-        raise SruDiagnostic(_D.UNSUPPORTED_RELATION_MODIFIER, clause.modifiers[0].name)
-    # cqlmap resolves the index (prefixes, context sets) on a stand-in term.
-    probe = cql_to_query(CqlQuery(SearchClause(clause.index, "=", "1"), prefixes=cql.prefixes))
-    if not isinstance(probe, Term):
-        raise SruDiagnostic(_D.UNSUPPORTED_INDEX, f"{clause.index} cannot be scanned")
-    term = []
-    escaped = False
-    for char in clause.term:
-        if escaped or char != "\\":
-            term.append(char)
-            escaped = False
-        else:
-            escaped = True
-    text = "".join(term).strip("*^")
-    return probe.index, text
-

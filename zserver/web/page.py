@@ -52,7 +52,7 @@ SORTS: dict[str, tuple[str, list[SortKey]]] = {
     "year": ("Newest first", [SortKey(SortField.YEAR, descending=True)]),
     "year-asc": ("Oldest first", [SortKey(SortField.YEAR)]),
 }
-"""Sort choice -> (label, Catalog.sort keys)."""
+"""Sort choice -> (label, the sort keys of Catalog.search)."""
 
 LANGUAGES = {
     "eng": "English", "ger": "German", "fre": "French", "spa": "Spanish", "ita": "Italian",
@@ -293,8 +293,8 @@ def _sru_link(catalog: Catalog, form: SearchForm | None) -> etree._Element:
 def _search_form(form: SearchForm, catalog: Catalog) -> etree._Element:
     languages = _options(catalog, "language", lambda code: LANGUAGES.get(code, code))
     types = _options(catalog, "material_type", lambda code: code.capitalize())
-    library_names = {normalize(code).replace(" ", ""): library.name
-                     for code, library in catalog.config.libraries.items()}
+    # The library index holds the codes normalized, without spaces.
+    library_names = {normalize(code).replace(" ", ""): name for code, name in catalog.library_names.items()}
     libraries = _options(catalog, "library", lambda code: library_names.get(code, code.upper()))
     limits = E.E.details(
         E.CLASS("limits"),
@@ -369,9 +369,7 @@ def _results(form: SearchForm, catalog: Catalog) -> list[etree._Element]:
         database = catalog.database(config.database)
         if database.restricted:
             raise SearchProblem("This catalog is open to signed-in users only.")
-        result_set = catalog.search(node, database, {}, ranked=form.sort == "relevance")
-        if form.sort != "relevance":
-            result_set = catalog.sort(result_set, SORTS[form.sort][1])
+        result_set = catalog.search(node, database, sort=SORTS[form.sort][1])
     except CatalogError as error:
         raise SearchProblem(f"Cannot run this search: {error.detail or type(error).__name__}.") from None
     size = result_set.size
@@ -454,12 +452,11 @@ def _holdings_section(holdings: Sequence[Holding], catalog: Catalog) -> etree._E
     if not holdings:
         section.append(E.P("No library holds this title."))
         return section
-    libraries = catalog.config.libraries
+    names = catalog.library_names
     table = E.TABLE(E.THEAD(E.TR(*[E.TH(label) for label in _HOLDINGS_COLUMNS])))
     body = E.TBODY()
     for holding in sorted(holdings, key=lambda h: (h.library, h.location, h.call_number)):
-        library = libraries.get(holding.library)
-        name = library.name if library is not None else holding.library
+        name = names.get(holding.library, holding.library)
         url_cell = E.TD()
         if holding.url:
             if holding.url.lower().startswith(("http://", "https://")):

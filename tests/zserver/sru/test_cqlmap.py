@@ -25,6 +25,7 @@ from zserver.sru.cqlmap import (
     UNIKAT_CONTEXT_SET,
     SortCriterion,
     cql_to_query,
+    scan_start,
     sort_criteria,
 )
 from zserver.sru.diagnostics import SruDiagnostic, SruDiagnosticCode
@@ -275,3 +276,38 @@ def test_unikat_set_covers_every_logical_index() -> None:
         "series", "publisher", "any", "isbn", "issn", "lccn", "oclc", "local_number",
         "identifier", "dewey", "lc_call_number", "isn", "language", "material_type",
         "library", "year"}
+
+
+# --- scan clauses --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("clause, expected", [
+    ('dc.title = "hist"', ("title", "hist")),
+    ("title = hist*", ("title", "hist")),
+    ("dc.title = ^hist^", ("title", "hist")),
+    ("dc.title exact \"the river\"", ("title", "the river")),
+    ("cql.serverChoice >= water", ("any", "water")),
+    ("dc.title cql.any water", ("title", "water")),
+    ("bath.personalName scr smith", ("personal_name", "smith")),
+    ('dc.creator = "o\\"reilly"', ("author", 'o"reilly')),
+    ("dc.title = a\\*b?c", ("title", "a*b?c")),                 # escapes go; no masking in a scan
+    ('> x = "info:srw/cql-context-set/1/dc-v1.1" x.subject = war', ("subject", "war")),
+])
+def test_scan_start(clause, expected):
+    assert scan_start(parse_cql(clause)) == expected
+
+
+@pytest.mark.parametrize("clause, code, details", [
+    ("dc.title = a and dc.title = b", 48, "a scan clause is one index, relation and term"),
+    ("dc.title = a sortBy dc.title", 48, "a scan clause is one index, relation and term"),
+    ("dc.title < a", 19, "<"),
+    ("dc.title within \"a b\"", 19, "within"),
+    ("dc.title =/string a", 20, "string"),
+    ("cql.allRecords = 1", 16, "cql.allRecords cannot be scanned"),
+    ("cql.resultSetId = x", 16, "cql.resultSetId cannot be scanned"),
+    ("dc.nosuch = x", 16, "dc.nosuch"),
+    ("nosuch.title = x", 15, "nosuch"),
+])
+def test_scan_start_refuses(clause, code, details):
+    with pytest.raises(SruDiagnostic) as raised:
+        scan_start(parse_cql(clause))
+    assert (raised.value.code, raised.value.details) == (code, details)
