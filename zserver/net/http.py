@@ -1,11 +1,19 @@
 """HTTP on the shared port: SRU at `/<database>`, the web page at `/`, records, static files.
 
-This module owns the HTTP side of the server: `http_site(catalog)` builds the twisted.web
-`Site` that `zserver.net.app` hands connections to once their first bytes look like HTTP.
-The routing and the limits live in `HttpCore`, a plain object (method, raw URI, body ->
-status, headers, body) tested without a reactor; the Twisted `Resource` only converts a
-request, calls the core and writes its answer. Searching, SRU and HTML are the cores'
-(`zserver.sru.handler`, `zserver.web.page`).
+This module owns the HTTP side of the server: `http_site(catalog)` builds the Twisted factory
+that `zserver.net.app` hands connections to once their first bytes look like HTTP. The routing
+and the limits live in `HttpCore`, a plain object (method, raw URI, body -> status, headers,
+body) tested without a reactor. `HttpProtocol` moves bytes: it feeds them to an `httptools`
+request parser, hands each complete request to the core and writes the answer itself.
+Searching, SRU and HTML are the cores' (`zserver.sru.handler`, `zserver.web.page`).
+
+Why httptools: twisted.web's Site and Request cost about 0.3 ms a request (measured), as
+much as a hit-count SRU search itself, for machinery we do not use (resources, sessions,
+producers). Parsing HTTP/1.1 safely is the hard part, and not ours to own: httptools wraps
+llhttp, the parser of Node.js, which is maintained, fuzzed and strict where request smuggling
+hides (Content-Length beside Transfer-Encoding, bad chunk sizes, obsolete line folding, bare
+LF line ends). A parser of our own would have to learn those lessons again. What is written
+here is only our part: limits, keep-alive, the answer bytes and the access log.
 
 Paths:
     /                      the search page (GET; `?q=...` searches)
@@ -14,23 +22,39 @@ Paths:
     /<database>            SRU (GET, or POST form-encoded); no parameters: explain
 
 Hostile or broken requests get a 4xx answer with a body saying why, never a traceback:
-an address over MAX_URI_BYTES (414), a body over MAX_BODY_BYTES (413), parameters that are
-not UTF-8 or too many (400), a POST that is not form-encoded (415), other methods (405), an
-unknown database (404, SRU diagnostic 235). SRU answers are SRU responses with diagnostics;
-web answers are HTML pages. Our own failures are logged and answered with status 500
+an address over MAX_URI_BYTES (414), a body over MAX_BODY_BYTES (413, the body is read and
+dropped, never kept), parameters that are not UTF-8 or too many (400), a POST that is not
+form-encoded (415), other methods (405), an unknown database (404, SRU diagnostic 235). SRU
+answers are SRU responses with diagnostics; web answers are HTML pages. What cannot be parsed
+at all gets a short text answer and the connection is closed: a request target over
+MAX_TARGET_BYTES (414), headers over MAX_HEAD_BYTES or MAX_HEADERS (431), anything llhttp
+refuses (400). Our own failures are logged with their traceback and answered with status 500
 (SRU diagnostic 1). This is the only place in the HTTP path that catches `Exception`.
+
+HTTP/1.1 connections stay open unless the client says `Connection: close`, HTTP/1.0 ones only
+with `Connection: keep-alive`; pipelined requests are answered in order, each as soon as it is
+complete; `Expect: 100-continue` gets `100 Continue`, or the 413 at once when the declared body
+is too large (and then the connection closes: the client may or may not send the body). An
+upgrade (`Upgrade:`, CONNECT) is answered as a plain request, then the connection closes.
+A connection without a byte for IDLE_TIMEOUT seconds is closed.
 """
 
 from __future__ import annotations
 
 import re
 import time
+import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http import HTTPStatus
 from urllib.parse import unquote_to_bytes
 
-from twisted.logger import Logger
-from twisted.web import http, resource, server
+import httptools
+from twisted.internet.interfaces import IAddress, IReactorTime
+from twisted.internet.protocol import Factory, Protocol
+from twisted.protocols.policies import TimeoutMixin
+from twisted.python.failure import Failure
 
 from index.errors import RecordNotFound
 from index.search import Catalog
@@ -40,9 +64,17 @@ from zserver.sru.handler import SruState, failure, handle
 from zserver.sru.request import FormError, decode_form, parse_request
 from zserver.web import STATIC_DIR, error_page, record_page, search_page
 
+__all__ = ["MAX_BODY_BYTES", "MAX_URI_BYTES", "HttpAnswer", "HttpCore", "HttpFactory", "HttpProtocol",
+           "http_site"]
+
 MAX_URI_BYTES = 8192
 MAX_BODY_BYTES = 64 * 1024
 MAX_FIELDS = 100
+MAX_TARGET_BYTES = 16384    # a longer request target is not read on (414, close); HttpCore refuses past MAX_URI_BYTES
+MAX_HEAD_BYTES = 16384      # header names and values of one request together (431, close)
+MAX_HEADERS = 100
+IDLE_TIMEOUT = 120.0        # seconds without a byte from the client
+_MAX_HEAD_READ = MAX_TARGET_BYTES + MAX_HEAD_BYTES + 1024   # all before the body, with line ends
 
 _STATIC_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\.(css|png|svg|ico|txt)")
 _STATIC_TYPES = {"css": "text/css; charset=utf-8", "png": "image/png", "svg": "image/svg+xml",
@@ -153,108 +185,253 @@ class HttpCore:
                                                          self.catalog.config.name))
 
 
-class _Request(server.Request):
-    """A request that stops buffering a body beyond MAX_BODY_BYTES (and notes it), and
-    notes when it was complete (for the access log)."""
 
-    body_too_large = False
-    _body_size = 0
-    started = 0.0
+# -- the wire --------------------------------------------------------------------------------
 
-    def process(self) -> None:
-        self.started = time.perf_counter()
-        super().process()
+@dataclass(slots=True)
+class _Message:
+    """What the parser has told us so far about one request."""
 
-    def gotLength(self, length: int | None) -> None:
-        if length is not None and length > MAX_BODY_BYTES:
-            self.body_too_large = True
-            length = 0
-        super().gotLength(length)
+    method: str = "-"
+    url: list[bytes] = field(default_factory=list)
+    url_size: int = 0
+    head_size: int = 0
+    headers: int = 0
+    head_done: bool = False
+    host: str = ""
+    content_type: str = ""
+    content_length: int = 0
+    expect_continue: bool = False
+    body: list[bytes] = field(default_factory=list)
+    body_size: int = 0
+    body_too_large: bool = False
 
-    def handleContentChunk(self, data: bytes) -> None:
-        self._body_size += len(data)
-        if self.body_too_large or self._body_size > MAX_BODY_BYTES:
-            self.body_too_large = True
+    def uri(self) -> bytes:
+        return b"".join(self.url)
+
+
+class _Stop(Exception):
+    """Raised in a parser callback once the connection is closing: parse no further."""
+
+
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_REASONS = {status.value: status.phrase.encode("ascii") for status in HTTPStatus}
+
+
+class HttpProtocol(Protocol, TimeoutMixin):
+    """One HTTP/1.x connection. httptools calls the `on_*` methods while `dataReceived` feeds
+    it; each complete request is answered from `on_message_complete`, so pipelined requests
+    are answered in order. After a `_close` nothing more is parsed."""
+
+    factory: HttpFactory
+
+    def connectionMade(self) -> None:
+        factory = self.factory
+        if factory.timer is not None:
+            self.callLater = factory.timer.callLater
+        self.peer = _peer(self.transport.getPeer())
+        self._parser = httptools.HttpRequestParser(self)
+        self._message = _Message()
+        self._messages = 0
+        self._spill = 0
+        self._closing = False
+        self.setTimeout(factory.idle_timeout)
+
+    def dataReceived(self, data: bytes) -> None:
+        if self._closing:
             return
-        super().handleContentChunk(data)
-
-
-class _Channel(http.HTTPChannel):
-    """HTTPChannel answering an over-long request line (414) or header line (431) before it
-    closes, where Twisted would close silently."""
-
-    def lineLengthExceeded(self, line: bytes) -> None:
-        status = b"414 URI Too Long" if not self._receivedHeaderSize else b"431 Request Header Fields Too Large"
-        body = b"The request line or a header line is longer than %d bytes.\n" % self.MAX_LENGTH
-        self.transport.write(b"HTTP/1.1 " + status + b"\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                             b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
-        self.loseConnection()
-
-
-class HttpResource(resource.Resource):
-    """The whole URL space; hands every request to the `HttpCore`."""
-
-    isLeaf = True
-    _log = Logger()
-
-    def __init__(self, core: HttpCore) -> None:
-        super().__init__()
-        self.core = core
-
-    def render(self, request: server.Request) -> bytes:
+        self.resetTimeout()
+        messages, in_head = self._messages, not self._message.head_done
         try:
-            method = request.method.decode("latin-1")
-            body = b""
-            if request.content is not None and method == "POST":
-                request.content.seek(0)
-                body = request.content.read(MAX_BODY_BYTES + 1)
-            host, port = _host(request)
-            answer = self.core.respond(
-                "GET" if method == "HEAD" else method, request.uri, body,
-                content_type=(request.getHeader(b"content-type") or b"").decode("latin-1"),
-                host=host, port=port, body_too_large=getattr(request, "body_too_large", False))
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._close()   # the request was answered (Connection: close); we speak nothing else
+        except httptools.HttpParserCallbackError as error:
+            if not self._closing:   # not our _Stop: a bug in a callback
+                self._internal_error(self._message, error.__context__ or error)
+        except httptools.HttpParserError as error:
+            self._refuse(400, f"Malformed HTTP request: {error}.")
+        else:
+            # httptools gathers a header line itself before on_header: bound a head that
+            # keeps growing over several reads here (within one read it is bounded by the read)
+            if in_head and messages == self._messages and not self._message.head_done:
+                self._spill += len(data)
+                if self._spill > _MAX_HEAD_READ:
+                    self._refuse_head(self._message)
+
+    # httptools callbacks, in the order it calls them
+
+    def on_message_begin(self) -> None:
+        self._messages += 1
+        self._spill = 0
+        self._message = _Message()
+
+    def on_url(self, piece: bytes) -> None:
+        message = self._message
+        if not message.url:
+            message.method = self._parser.get_method().decode("ascii")
+        message.url.append(piece)
+        message.url_size += len(piece)
+        if message.url_size > MAX_TARGET_BYTES:
+            self._refuse_head(message)
+            raise _Stop
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        message = self._message
+        message.head_size += len(name) + len(value) + 4
+        message.headers += 1
+        if message.head_size > MAX_HEAD_BYTES or message.headers > MAX_HEADERS:
+            self._refuse_head(message)
+            raise _Stop
+        if message.head_done:   # a trailer after a chunked body: counted, not used
+            return
+        name = name.lower()
+        if name == b"host":
+            message.host = value.decode("latin-1")
+        elif name == b"content-type":
+            message.content_type = value.decode("latin-1")
+        elif name == b"content-length":   # llhttp has checked it is digits
+            message.content_length = int(value)
+        elif name == b"expect":
+            message.expect_continue = value.lower() == b"100-continue"
+
+    def on_headers_complete(self) -> None:
+        message = self._message
+        message.head_done = True
+        message.body_too_large = message.content_length > MAX_BODY_BYTES
+        if message.expect_continue and self._parser.get_http_version() == "1.1":
+            if message.body_too_large:   # refuse before the client sends it (RFC 9110, 10.1.1)
+                self._answer(message, keep_alive=False)
+                raise _Stop
+            self.transport.write(_CONTINUE)
+
+    def on_body(self, piece: bytes) -> None:
+        message = self._message
+        message.body_size += len(piece)
+        if message.body_too_large or message.body_size > MAX_BODY_BYTES:
+            message.body_too_large = True   # read on and drop, to answer 413 in turn
+            message.body.clear()
+            return
+        message.body.append(piece)
+
+    def on_message_complete(self) -> None:
+        parser = self._parser
+        self._answer(self._message, keep_alive=parser.should_keep_alive() and not parser.should_upgrade())
+        if self._closing:
+            raise _Stop
+
+    # answers
+
+    def _answer(self, message: _Message, *, keep_alive: bool) -> None:
+        """Answer one complete request through the core (and close unless `keep_alive`)."""
+        started = time.perf_counter()
+        method, uri = message.method, message.uri()
+        try:
+            host, port = _host(message.host, self.transport.getHost())
+            answer = self.factory.core.respond(
+                "GET" if method == "HEAD" else method, uri,
+                b"".join(message.body) if method == "POST" else b"",
+                content_type=message.content_type, host=host, port=port,
+                body_too_large=message.body_too_large)
         except Exception:
-            self._log.failure("HTTP request {uri!r} failed", uri=request.uri)
-            answer = self.core.internal_error(request.uri)
-        request.setResponseCode(answer.status)
-        for name, value in answer.headers:
-            request.setHeader(name, value)
-        request.setHeader("X-Content-Type-Options", "nosniff")
-        return answer.body
+            self.factory.log(f"{self.peer} internal error in {method} {uri[:500].decode('latin-1')}:\n"
+                             f"{traceback.format_exc().rstrip()}")
+            answer = self.factory.core.internal_error(uri)
+        self._send(message, answer, keep_alive=keep_alive, started=started)
+
+    def _send(self, message: _Message, answer: HttpAnswer, *, keep_alive: bool, started: float) -> None:
+        head_only = message.method == "HEAD"
+        if not keep_alive:
+            connection = b"Connection: close\r\n"
+        elif self._parser.get_http_version() == "1.0":
+            connection = b"Connection: keep-alive\r\n"
+        else:
+            connection = b""
+        head = [b"HTTP/1.1 %d %s\r\n" % (answer.status, _REASONS.get(answer.status, b"Unknown")),
+                self.factory.date_line(), b"Server: unikat\r\nX-Content-Type-Options: nosniff\r\n"]
+        head.extend(f"{name}: {value}\r\n".encode("latin-1") for name, value in answer.headers)
+        head.append(b"Content-Length: %d\r\n%s\r\n" % (len(answer.body), connection))
+        self.transport.writeSequence([b"".join(head)] if head_only else [b"".join(head), answer.body])
+        sent = 0 if head_only else len(answer.body)
+        elapsed = (time.perf_counter() - started) * 1000
+        self.factory.log(f"{self.peer} {message.method} {message.uri()[:500].decode('latin-1')} "
+                         f"{answer.status} {sent}B {elapsed:.1f}ms")
+        if not keep_alive:
+            self._close()
+
+    def _refuse_head(self, message: _Message) -> None:
+        """The request target or the headers are too long: 414 or 431, then close."""
+        if message.url_size > MAX_TARGET_BYTES:
+            self._refuse(414, f"The request target is longer than {MAX_TARGET_BYTES} bytes.")
+        else:
+            self._refuse(431, f"The request headers are larger than {MAX_HEAD_BYTES} bytes "
+                              f"or more than {MAX_HEADERS}.")
+
+    def _refuse(self, status: int, text: str) -> None:
+        """A request we cannot read: a short text answer, then close."""
+        body = (text + "\n").encode("utf-8")
+        answer = HttpAnswer(status, (("Content-Type", "text/plain; charset=utf-8"),), body)
+        self._send(self._message, answer, keep_alive=False, started=time.perf_counter())
+
+    def _internal_error(self, message: _Message, error: BaseException) -> None:
+        trace = "".join(traceback.format_exception(error)).rstrip()
+        self.factory.log(f"{self.peer} internal error reading HTTP:\n{trace}")
+        self._send(message, self.factory.core.internal_error(message.uri()), keep_alive=False,
+                   started=time.perf_counter())
+
+    def _close(self) -> None:
+        self._closing = True
+        self.setTimeout(None)
+        self.transport.loseConnection()
+
+    def timeoutConnection(self) -> None:
+        self._close()
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        self._closing = True
+        self.setTimeout(None)
 
 
-def _host(request: server.Request) -> tuple[str | None, int | None]:
+def _peer(address: IAddress) -> str:
+    host, port = getattr(address, "host", None), getattr(address, "port", None)
+    return f"{host}:{port}" if host is not None else str(address)
+
+
+def _host(header: str, address: IAddress) -> tuple[str | None, int | None]:
     """Host and port the client addressed (Host header), else the socket's."""
-    header = (request.getHeader(b"host") or b"").decode("latin-1").strip()
-    match = re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?", header)
+    match = re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?", header.strip())
     if match:
         return match.group(1), int(match.group(2)) if match.group(2) else 80
-    address = request.getHost()
     return getattr(address, "host", None), getattr(address, "port", None)
 
 
-class _Site(server.Site):
-    """twisted.web's Site, with one access-log line per request in our log format."""
+class HttpFactory(Factory):
+    """What the HTTP connections of one worker process share: the core (and so the SRU result
+    sets), the access log, the idle timeout and the `Date` header of the current second."""
 
-    def __init__(self, root: resource.Resource, log: Callable[[str], None]) -> None:
-        super().__init__(root)
-        self.access_log = log
+    protocol = HttpProtocol
 
-    def log(self, request: _Request) -> None:   # twisted.web calls this when a request ends
-        address = request.getClientAddress()
-        peer = f"{getattr(address, 'host', address)}:{getattr(address, 'port', '')}"
-        elapsed = (time.perf_counter() - request.started) * 1000 if request.started else 0.0
-        uri = request.uri.decode("latin-1")
-        self.access_log(f"{peer} {request.method.decode('latin-1')} {uri[:500]} {request.code} "
-                        f"{request.sentLength}B {elapsed:.1f}ms")
+    def __init__(self, core: HttpCore, *, log: Callable[[str], None] = stderr_log,
+                 timer: IReactorTime | None = None, idle_timeout: float = IDLE_TIMEOUT) -> None:
+        self.core = core
+        self.log = log
+        self.timer = timer
+        self.idle_timeout = idle_timeout
+        self._date_second = -1
+        self._date_line = b""
+
+    def date_line(self) -> bytes:
+        """The `Date:` header line (RFC 9110, 6.6.1), formatted once a second."""
+        second = int(self.core.clock())
+        if second != self._date_second:
+            self._date_second = second
+            self._date_line = b"Date: %s\r\n" % formatdate(second, usegmt=True).encode("ascii")
+        return self._date_line
 
 
 def http_site(catalog: Catalog, *, clock: Callable[[], float] = time.time,
-              log: Callable[[str], None] = stderr_log) -> server.Site:
-    """The twisted.web Site serving SRU, the web page and static files from `catalog`."""
-    site = _Site(HttpResource(HttpCore(catalog, clock=clock)), log)
-    site.requestFactory = _Request
-    site.protocol = _Channel
-    site.displayTracebacks = False
-    site.timeOut = 120
-    return site
+              log: Callable[[str], None] = stderr_log, timer: IReactorTime | None = None) -> HttpFactory:
+    """The factory serving SRU, the web page and static files from `catalog` over HTTP/1.x.
+    `clock` gives wall-clock seconds (result-set lifetimes, `Date`); `timer` schedules the idle
+    timeout (the global reactor when None); `log` takes the access log and tracebacks."""
+    return HttpFactory(HttpCore(catalog, clock=clock), log=log, timer=timer)
