@@ -177,7 +177,7 @@ def _parse_pqf(text: str):
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from index.engines.base import SortKey
+    from index.engines.base import RELEVANCE, SortKey
     from index.search import Catalog
     from zserver.querylang.errors import QuerySyntaxError
     from zserver.z3950.diagnostics import Z3950Diagnostic, diagnostic_for
@@ -186,10 +186,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     try:
         database = catalog.database(args.db or catalog.config.database)
         node = _parse_pqf(args.query)
-        result = catalog.search(node, database, ranked=args.ranked)
-        if args.sort:
-            keys = [SortKey.named(key.lstrip("-"), key.startswith("-")) for key in args.sort.split(",")]
-            result = catalog.sort(result, keys)
+        keys = [SortKey.named(key.lstrip("-"), key.startswith("-")) for key in args.sort.split(",")] \
+            if args.sort else []
+        # --ranked alone orders by relevance; with --sort it orders titles that sort equal
+        result = catalog.search(node, database, sort=[*keys, RELEVANCE] if args.ranked else keys)
     except QuerySyntaxError as error:
         print(f"unikat: query syntax error: {error}", file=sys.stderr)
         return 2
