@@ -17,7 +17,7 @@ It must not know sessions, result sets, the index or how records are made
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from zserver.z3950.codec import CodecError, decode_type, encode_type
 __all__ = [
     "DecodedRecord",
     "Oid",
+    "charset_negotiation",
     "charset_proposal",
     "charset_response",
     "decode_record",
@@ -240,13 +241,20 @@ def find_charset_negotiation(init: dict) -> tuple[str, dict] | None:
     """The CharSetandLanguageNegotiation in an Init request or response value
     (``("proposal", {...})`` or ``("response", {...})``), or None.
     Raises CodecError if it is present but malformed."""
+    return charset_negotiation(init.get("otherInfo"), init.get("userInformationField"))
+
+
+def charset_negotiation(other_info: Iterable[Mapping] | None,
+                        user_information: Mapping | None) -> tuple[str, dict] | None:
+    """The CharSetandLanguageNegotiation among an Init PDU's otherInfo units and its
+    userInformationField EXTERNAL (either may be None), as `find_charset_negotiation`."""
     externals = []
-    for info in init.get("otherInfo", []):
+    for info in other_info or ():
         kind, value = info["information"]
         if kind == "externallyDefinedInfo":
             externals.append(value)
-    if "userInformationField" in init:
-        externals.append(init["userInformationField"])
+    if user_information is not None:
+        externals.append(user_information)
     for external in externals:
         form, payload = external["encoding"]
         if (external.get("direct-reference") == Oid.CHARSET_NEGOTIATION_3
