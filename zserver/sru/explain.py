@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from index.config import Config
+from index.engines.base import sort_field
 from index.search import Database
 from index.searchkeys.spec import BY_NAME, SORT_KEYS, IndexKind
 from zserver.sru.cqlmap import ALL_RECORDS, DEFAULT_PREFIXES, DEFAULT_SEARCH_ORDER, INDEXES, RESULT_SET_ID
@@ -69,7 +70,8 @@ def scannable(index: str) -> bool:
 
 
 def sortable(index: str) -> bool:
-    return index in SORT_KEYS
+    """Whether sortBy (and the sortKeys parameter) can sort by the logical index `index`."""
+    return sort_field(index) is not None
 
 
 def index_entries() -> list[IndexEntry]:
