@@ -7,6 +7,8 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
+import time
 
 import pytest
 from test_yaz_client import Server, start_serving, stop_serving
@@ -94,6 +96,31 @@ def test_pipelined_requests_are_answered_in_order(server: Server) -> None:
     statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", received)
     assert statuses == [b"200", b"200", b"404", b"200"]
     assert received.index(b"numberOfRecords") < received.index(b"text/css") < received.index(b"</html>")
+
+
+def test_deep_pipelining_while_reading_slowly(server: Server) -> None:
+    """More answers than the socket buffers hold: the server stops reading while they wait
+    (flow control) and still answers every request, in order."""
+    count = 2000
+    requests = b"".join(b"GET /static/unikat.css?n=%d HTTP/1.1\r\nHost: x\r\n\r\n" % n for n in range(count))
+    requests += b"GET /static/unikat.css?n=last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    with socket.socket() as connection:
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)   # a small window
+        connection.settimeout(30)
+        connection.connect((server.host, server.port))
+        sender = threading.Thread(target=connection.sendall, args=(requests,))
+        sender.start()
+        time.sleep(1.0)   # the answers pile up: the server's buffers fill
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+        sender.join(30)
+    assert received.count(b"HTTP/1.1 200 OK\r\n") == count + 1
+    lengths = {int(n) for n in re.findall(rb"\r\nContent-Length: (\d+)\r\n", received)}
+    assert len(lengths) == 1 and len(received) > (count + 1) * lengths.pop()
+    time.sleep(0.5)   # the log is read from the server's stderr by a thread
+    served = [line.split("?n=")[1].split()[0] for line in server.log if "/static/unikat.css?n=" in line]
+    assert served == [str(n) for n in range(count)] + ["last"]
 
 
 def test_hostile_requests_over_curl_and_sockets(server: Server) -> None:

@@ -44,17 +44,20 @@ from __future__ import annotations
 import re
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
+from functools import partial
 from http import HTTPStatus
 from urllib.parse import unquote_to_bytes
 
 import httptools
-from twisted.internet.interfaces import IAddress, IReactorTime
+from twisted.internet.interfaces import IAddress, IPushProducer, IReactorTime
 from twisted.internet.protocol import Factory, Protocol
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from index.errors import RecordNotFound
 from index.search import Catalog
@@ -193,6 +196,7 @@ class _Message:
     """What the parser has told us so far about one request."""
 
     method: str = "-"
+    version: str = "1.1"
     url: list[bytes] = field(default_factory=list)
     url_size: int = 0
     head_size: int = 0
@@ -211,17 +215,25 @@ class _Message:
 
 
 class _Stop(Exception):
-    """Raised in a parser callback once the connection is closing: parse no further."""
+    """Raised in a parser callback after the connection's last request: parse no further."""
 
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _REASONS = {status.value: status.phrase.encode("ascii") for status in HTTPStatus}
 
 
+@implementer(IPushProducer)
 class HttpProtocol(Protocol, TimeoutMixin):
     """One HTTP/1.x connection. httptools calls the `on_*` methods while `dataReceived` feeds
     it; each complete request is answered from `on_message_complete`, so pipelined requests
-    are answered in order. After a `_close` nothing more is parsed."""
+    are answered in order.
+
+    Everything written goes through `_queue`, which writes at once unless the transport's
+    buffer is full (it calls `pauseProducing`, as it did for twisted.web's channel): then the
+    writes wait, in order, and no more is read until the client has read and the transport
+    calls `resumeProducing`. So a client that sends requests without reading the answers makes
+    us hold at most one read's worth of requests, never their answers. After the last answer
+    (Connection: close, or a refusal) nothing more is read."""
 
     factory: HttpFactory
 
@@ -234,30 +246,34 @@ class HttpProtocol(Protocol, TimeoutMixin):
         self._message = _Message()
         self._messages = 0
         self._spill = 0
+        self._pending: deque[Callable[[], None]] = deque()
+        self._paused = False
+        self._reading_done = False
         self._closing = False
+        self.transport.registerProducer(self, True)
         self.setTimeout(factory.idle_timeout)
 
     def dataReceived(self, data: bytes) -> None:
-        if self._closing:
+        if self._reading_done:
             return
         self.resetTimeout()
         messages, in_head = self._messages, not self._message.head_done
         try:
             self._parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self._close()   # the request was answered (Connection: close); we speak nothing else
         except httptools.HttpParserCallbackError as error:
-            if not self._closing:   # not our _Stop: a bug in a callback
-                self._internal_error(self._message, error.__context__ or error)
+            if not self._reading_done:   # not our _Stop: a bug in a callback
+                self._queue(partial(self._internal_error, self._message, error.__context__ or error), last=True)
         except httptools.HttpParserError as error:
-            self._refuse(400, f"Malformed HTTP request: {error}.")
+            self._queue(partial(self._refuse, self._message, 400, f"Malformed HTTP request: {error}."), last=True)
         else:
             # httptools gathers a header line itself before on_header: bound a head that
             # keeps growing over several reads here (within one read it is bounded by the read)
             if in_head and messages == self._messages and not self._message.head_done:
                 self._spill += len(data)
                 if self._spill > _MAX_HEAD_READ:
-                    self._refuse_head(self._message)
+                    self._queue(partial(self._refuse_head, self._message), last=True)
+        if self._pending and not self._closing:
+            self.transport.pauseProducing()   # read on when the client has read what waits
 
     # httptools callbacks, in the order it calls them
 
@@ -273,7 +289,7 @@ class HttpProtocol(Protocol, TimeoutMixin):
         message.url.append(piece)
         message.url_size += len(piece)
         if message.url_size > MAX_TARGET_BYTES:
-            self._refuse_head(message)
+            self._queue(partial(self._refuse_head, message), last=True)
             raise _Stop
 
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -281,7 +297,7 @@ class HttpProtocol(Protocol, TimeoutMixin):
         message.head_size += len(name) + len(value) + 4
         message.headers += 1
         if message.head_size > MAX_HEAD_BYTES or message.headers > MAX_HEADERS:
-            self._refuse_head(message)
+            self._queue(partial(self._refuse_head, message), last=True)
             raise _Stop
         if message.head_done:   # a trailer after a chunked body: counted, not used
             return
@@ -298,12 +314,13 @@ class HttpProtocol(Protocol, TimeoutMixin):
     def on_headers_complete(self) -> None:
         message = self._message
         message.head_done = True
+        message.version = self._parser.get_http_version()
         message.body_too_large = message.content_length > MAX_BODY_BYTES
-        if message.expect_continue and self._parser.get_http_version() == "1.1":
+        if message.expect_continue and message.version == "1.1":
             if message.body_too_large:   # refuse before the client sends it (RFC 9110, 10.1.1)
-                self._answer(message, keep_alive=False)
+                self._queue(partial(self._answer, message, keep_alive=False), last=True)
                 raise _Stop
-            self.transport.write(_CONTINUE)
+            self._queue(partial(self.transport.write, _CONTINUE))
 
     def on_body(self, piece: bytes) -> None:
         message = self._message
@@ -316,9 +333,36 @@ class HttpProtocol(Protocol, TimeoutMixin):
 
     def on_message_complete(self) -> None:
         parser = self._parser
-        self._answer(self._message, keep_alive=parser.should_keep_alive() and not parser.should_upgrade())
-        if self._closing:
+        # an upgrade (h2c, websocket, CONNECT) is answered as a plain request; then we close
+        keep_alive = parser.should_keep_alive() and not parser.should_upgrade()
+        self._queue(partial(self._answer, self._message, keep_alive=keep_alive), last=not keep_alive)
+        if not keep_alive:
             raise _Stop
+
+    # flow control (IPushProducer): the transport calls these as its write buffer fills and drains
+
+    def pauseProducing(self) -> None:
+        self._paused = True
+
+    def resumeProducing(self) -> None:
+        self._paused = False
+        self._drain()
+        if not self._pending and not self._reading_done:
+            self.transport.resumeProducing()
+
+    def stopProducing(self) -> None:
+        self._pending.clear()
+
+    def _queue(self, write: Callable[[], None], *, last: bool = False) -> None:
+        """Run `write` after what waits before it; `last`: read no more after this request."""
+        if last:
+            self._reading_done = True
+        self._pending.append(write)
+        self._drain()
+
+    def _drain(self) -> None:
+        while self._pending and not self._paused and not self._closing:
+            self._pending.popleft()()
 
     # answers
 
@@ -343,7 +387,7 @@ class HttpProtocol(Protocol, TimeoutMixin):
         head_only = message.method == "HEAD"
         if not keep_alive:
             connection = b"Connection: close\r\n"
-        elif self._parser.get_http_version() == "1.0":
+        elif message.version == "1.0":
             connection = b"Connection: keep-alive\r\n"
         else:
             connection = b""
@@ -362,16 +406,16 @@ class HttpProtocol(Protocol, TimeoutMixin):
     def _refuse_head(self, message: _Message) -> None:
         """The request target or the headers are too long: 414 or 431, then close."""
         if message.url_size > MAX_TARGET_BYTES:
-            self._refuse(414, f"The request target is longer than {MAX_TARGET_BYTES} bytes.")
+            self._refuse(message, 414, f"The request target is longer than {MAX_TARGET_BYTES} bytes.")
         else:
-            self._refuse(431, f"The request headers are larger than {MAX_HEAD_BYTES} bytes "
-                              f"or more than {MAX_HEADERS}.")
+            self._refuse(message, 431, f"The request headers are larger than {MAX_HEAD_BYTES} bytes "
+                                       f"or more than {MAX_HEADERS}.")
 
-    def _refuse(self, status: int, text: str) -> None:
+    def _refuse(self, message: _Message, status: int, text: str) -> None:
         """A request we cannot read: a short text answer, then close."""
         body = (text + "\n").encode("utf-8")
         answer = HttpAnswer(status, (("Content-Type", "text/plain; charset=utf-8"),), body)
-        self._send(self._message, answer, keep_alive=False, started=time.perf_counter())
+        self._send(message, answer, keep_alive=False, started=time.perf_counter())
 
     def _internal_error(self, message: _Message, error: BaseException) -> None:
         trace = "".join(traceback.format_exception(error)).rstrip()
@@ -380,7 +424,8 @@ class HttpProtocol(Protocol, TimeoutMixin):
                    started=time.perf_counter())
 
     def _close(self) -> None:
-        self._closing = True
+        self._reading_done = self._closing = True
+        self._pending.clear()
         self.setTimeout(None)
         self.transport.loseConnection()
 
@@ -388,7 +433,8 @@ class HttpProtocol(Protocol, TimeoutMixin):
         self._close()
 
     def connectionLost(self, reason: Failure | None = None) -> None:
-        self._closing = True
+        self._reading_done = self._closing = True
+        self._pending.clear()
         self.setTimeout(None)
 
 

@@ -65,15 +65,15 @@ class RecordingCore:
 
 
 class Connection:
-    """One protocol on a StringTransport; `send` feeds bytes in pieces of `chunk`."""
+    """One protocol on a StringTransport (or `transport`); `send` feeds bytes in pieces of `chunk`."""
 
-    def __init__(self, core=None, chunk: int | None = None) -> None:
+    def __init__(self, core=None, chunk: int | None = None, transport=StringTransport) -> None:
         self.core = core or RecordingCore()
         self.lines: list[str] = []
         self.clock = Clock()
         self.factory = HttpFactory(self.core, log=self.lines.append, timer=self.clock)
         self.protocol = self.factory.buildProtocol(PEER)
-        self.transport = StringTransport(hostAddress=HOST, peerAddress=PEER)
+        self.transport = transport(hostAddress=HOST, peerAddress=PEER)
         self.protocol.makeConnection(self.transport)
         self.chunk = chunk
 
@@ -334,6 +334,50 @@ def test_an_upgrade_is_answered_plainly_then_closed() -> None:
                     + get("/b"))
     (answer,) = connection.answers()
     assert answer.status == 200 and answer.headers["connection"] == "close" and connection.closed
+
+
+# --- flow control --------------------------------------------------------------------------
+
+class FillingTransport(StringTransport):
+    """A transport whose write buffer is full after every write, as a client that reads slowly."""
+
+    def write(self, data: bytes) -> None:
+        super().write(data)
+        self.producer.pauseProducing()
+
+    def writeSequence(self, data) -> None:
+        super().writeSequence(data)
+        self.producer.pauseProducing()
+
+
+def test_answers_wait_while_the_client_does_not_read() -> None:
+    connection = Connection()
+    connection.protocol.pauseProducing()
+    connection.send(get("/a") + get("/b") + post("/c", b"", "Content-Length: 1", "Expect: 100-continue"))
+    assert connection.transport.value() == b"" and connection.core.calls == []
+    assert connection.transport.producerState == "paused"   # no more is read meanwhile
+    connection.protocol.resumeProducing()
+    data = connection.transport.value()
+    assert data.endswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+    assert [a.body for a in parse_answers(data.rpartition(b"HTTP/1.1 100")[0])] == [b"/a", b"/b"]
+    assert connection.transport.producerState == "producing"
+    connection.transport.clear()
+    connection.send(b"x")
+    assert [a.body for a in connection.answers()] == [b"/c"]
+
+
+def test_one_answer_per_drained_buffer_in_order() -> None:
+    connection = Connection(transport=FillingTransport)
+    connection.send(get("/a") + get("/b") + get("/c", "Connection: close") + get("/d"))
+    assert [a.body for a in connection.answers()] == [b"/a"]
+    assert connection.transport.producerState == "paused"
+    connection.send(get("/late"))   # a read that was under way: nothing more is parsed after the close
+    connection.protocol.resumeProducing()
+    assert [a.body for a in connection.answers()] == [b"/b"]
+    connection.protocol.resumeProducing()
+    (last,) = connection.answers()
+    assert last.body == b"/c" and last.headers["connection"] == "close" and connection.closed
+    assert [c.uri for c in connection.core.calls] == [b"/a", b"/b", b"/c"]
 
 
 # --- errors of ours, time, the log -------------------------------------------------------
