@@ -32,7 +32,8 @@ from zserver.net.log import stderr_log
 from zserver.querylang.ccl import DEFAULT_QUALIFIERS, CclProfile
 from zserver.z3950.diagnostics import Bib1Diagnostic, Z3950Diagnostic
 from zserver.z3950.handler import Handler, Limits
-from zserver.z3950.session import CloseReason, ProtocolViolation, Request, Session, close_pdu
+from zserver.z3950.pdus import Pdu
+from zserver.z3950.session import CloseReason, ProtocolViolation, Session, close_pdu
 
 __all__ = ["Z3950Factory", "Z3950Protocol"]
 
@@ -65,37 +66,37 @@ class Z3950Protocol(Protocol, TimeoutMixin):
         session.receive_data(data)
         while not session.closed:
             event = session.next_event()
-            if isinstance(event, Request):
+            if isinstance(event, Pdu):
                 self.transport.write(self._respond(event))
             elif isinstance(event, ProtocolViolation):
                 self.factory.log(f"{self.peer} protocol error: {event.reason}")
-                self.transport.write(session.send("close", close_pdu(CloseReason.PROTOCOL_ERROR, event.reason)))
+                self.transport.write(session.send(close_pdu(CloseReason.PROTOCOL_ERROR, event.reason)))
             else:
                 break
         if session.closed:
             self._drop()
 
-    def _respond(self, request: Request) -> bytes:
+    def _respond(self, request: Pdu) -> bytes:
         started = time.perf_counter()
         try:
-            response = self.handler.handle(request.name, request.value)
-            data = self.session.send(response.name, response.value)
+            response = self.handler.handle(request)
+            data = self.session.send(response.pdu)
         except Exception:
             return self._system_error(request, traceback.format_exc())
         elapsed = (time.perf_counter() - started) * 1000
         self.factory.log(f"{self.peer} {response.summary} {elapsed:.1f}ms")
         return data
 
-    def _system_error(self, request: Request, trace: str) -> bytes:
+    def _system_error(self, request: Pdu, trace: str) -> bytes:
         """Our bug: log it, answer with diagnostic 1 (or Close systemProblem if that fails too)."""
-        self.factory.log(f"{self.peer} internal error in {request.name}:\n{trace.rstrip()}")
+        name = request.asn1_name
+        self.factory.log(f"{self.peer} internal error in {name}:\n{trace.rstrip()}")
         diagnostic = Z3950Diagnostic(Bib1Diagnostic.PERMANENT_SYSTEM_ERROR, "internal error")
         try:
-            response = self.handler.failure(request.name, request.value, diagnostic)
-            return self.session.send(response.name, response.value)
+            return self.session.send(self.handler.failure(request, diagnostic).pdu)
         except Exception:
-            self.factory.log(f"{self.peer} internal error answering {request.name}:\n{traceback.format_exc().rstrip()}")
-        return self.session.send("close", close_pdu(CloseReason.SYSTEM_PROBLEM, "internal error"))
+            self.factory.log(f"{self.peer} internal error answering {name}:\n{traceback.format_exc().rstrip()}")
+        return self.session.send(close_pdu(CloseReason.SYSTEM_PROBLEM, "internal error"))
 
     def timeoutConnection(self) -> None:
         data = self.session.idle_close(self.factory.idle_timeout, self.factory.idle_timeout)
@@ -107,7 +108,7 @@ class Z3950Protocol(Protocol, TimeoutMixin):
     def close(self, reason: CloseReason, message: str = "") -> None:
         """Send our Close (e.g. shutdown) and drop the connection."""
         if not self.session.closed:
-            self.transport.write(self.session.send("close", close_pdu(reason, message)))
+            self.transport.write(self.session.send(close_pdu(reason, message)))
         self._drop()
 
     def _drop(self) -> None:

@@ -4,8 +4,8 @@ This module owns what each service means for unikat (Z39.50-2003 section 3.2): I
 and size negotiation, idPass/open authentication against `[users]`, UTF-8 character-set
 negotiation), Search (Type-1 and Type-101 RPN, Type-2 CCL; named result sets; piggy-backed
 present), Present, Delete result set, Scan, Sort and Close; Extended Services are refused.
-`Handler.handle(name, value)` takes a decoded request PDU and returns the response PDU. The
-per-association state (user, charset, sizes, result sets) lives in an `Association`.
+`Handler.handle(pdu)` takes a request PDU (`pdus.py`, as the session gives it) and returns the
+response PDU. The per-association state (user, charset, sizes, result sets) lives in an `Association`.
 
 It must not know bytes, sockets, Twisted or the state table (`session.py` enforces the order
 of PDUs); records are rendered by `present.py`.
@@ -48,8 +48,8 @@ Choices where Bib-1 or the standard leave room (YAZ's GFS and Zebra as the model
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from typing import Any, NamedTuple
 
@@ -60,10 +60,10 @@ from index.query import And, AndNot, Node, Or, Prox, Relation, Term
 from index.search import Catalog, Database, ResultSet
 from zserver.querylang.ccl import DEFAULT_QUALIFIERS, CclProfile, parse_ccl
 from zserver.querylang.errors import QueryError
-from zserver.querylang.rpn import BIB1_OID, AttributesPlusTerm, rpn_from_asn1
+from zserver.querylang.rpn import BIB1_OID, AttributesPlusTerm, ComplexValue, rpn_from_asn1
 from zserver.z3950 import present
 from zserver.z3950.attributes import Bib1Use, rpn_to_query, term_for
-from zserver.z3950.codec import CodecError, bit_string, bit_string_positions, encode_type
+from zserver.z3950.codec import CodecError, encode_type
 from zserver.z3950.diagnostics import (
     Bib1Diagnostic,
     Z3950Diagnostic,
@@ -71,15 +71,36 @@ from zserver.z3950.diagnostics import (
     diagnostic_for_query_error,
     to_default_diag_format,
 )
+from zserver.z3950.pdus import (
+    Close,
+    CloseReason,
+    DeleteResultSetRequest,
+    DeleteResultSetResponse,
+    ExtendedServicesRequest,
+    ExtendedServicesResponse,
+    InitRequest,
+    InitResponse,
+    ListStatus,
+    Pdu,
+    PresentRequest,
+    PresentResponse,
+    ScanRequest,
+    ScanResponse,
+    SearchRequest,
+    SearchResponse,
+    SortKeySpec,
+    SortRequest,
+    SortResponse,
+    close_pdu,
+)
 from zserver.z3950.records import (
     Oid,
+    charset_negotiation,
     charset_response,
     external_asn1,
-    find_charset_negotiation,
     name_plus_record,
     negotiated_charsets,
 )
-from zserver.z3950.session import CloseReason, close_pdu
 
 __all__ = ["Association", "Handler", "Limits", "Response"]
 
@@ -144,8 +165,7 @@ class Association:
 class Response(NamedTuple):
     """A response PDU to send, and one line saying what happened (for the log)."""
 
-    name: str
-    value: dict[str, Any]
+    pdu: Pdu
     summary: str
 
 
@@ -161,11 +181,12 @@ def _as_diagnostic(error: Exception) -> Z3950Diagnostic:
 _PEER_ERRORS = (Z3950Diagnostic, CatalogError, QueryError)
 
 
-def _with_reference(request: Mapping[str, Any], value: dict[str, Any]) -> dict[str, Any]:
-    """The response value with the request's referenceId echoed first (3.4: reference-id)."""
-    if "referenceId" in request:
-        return {"referenceId": request["referenceId"], **value}
-    return value
+def _with_reference(request: Pdu, response: Response) -> Response:
+    """The response with the request's referenceId echoed (3.4: reference-id)."""
+    reference_id = request.reference_id   # type: ignore[attr-defined]
+    if reference_id is None:
+        return response
+    return Response(replace(response.pdu, reference_id=reference_id), response.summary)
 
 
 def _package_version() -> str:
@@ -204,37 +225,37 @@ class Handler:
         self.association = Association(preferred_message_size=self.limits.max_message_size,
                                        exceptional_record_size=self.limits.max_record_size)
         self._library_names = {code: library.name for code, library in catalog.config.libraries.items()}
-        self._services = {
-            "initRequest": (self._init, self._init_failure),
-            "searchRequest": (self._search, self._search_failure),
-            "presentRequest": (self._present, self._present_failure),
-            "deleteResultSetRequest": (self._delete, self._delete_failure),
-            "scanRequest": (self._scan, self._scan_failure),
-            "sortRequest": (self._sort, self._sort_failure),
-            "extendedServicesRequest": (self._extended_services, self._extended_services_failure),
-            "close": (self._close, None),
+        self._services: dict[type[Pdu], tuple[Callable[[Any], Response],
+                                              Callable[[Any, Z3950Diagnostic], Response] | None]] = {
+            InitRequest: (self._init, self._init_failure),
+            SearchRequest: (self._search, self._search_failure),
+            PresentRequest: (self._present, self._present_failure),
+            DeleteResultSetRequest: (self._delete, self._delete_failure),
+            ScanRequest: (self._scan, self._scan_failure),
+            SortRequest: (self._sort, self._sort_failure),
+            ExtendedServicesRequest: (self._extended_services, self._extended_services_failure),
+            Close: (self._close, None),
         }
 
     # -- the one place where a peer's mistake becomes an answer --------------------------------
-    def handle(self, name: str, value: Mapping[str, Any]) -> Response:
-        """The response to one request PDU (`name` as `codec.decode_pdu` gives it)."""
-        service, failure = self._services[name]
+    def handle(self, request: Pdu) -> Response:
+        """The response to one request PDU (as `Session.next_event` gives it)."""
+        service, failure = self._services[type(request)]
         try:
-            response = service(value)
+            response = service(request)
         except _PEER_ERRORS as error:
             if failure is None:
                 raise
-            response = failure(value, _as_diagnostic(error))
-        return response._replace(value=_with_reference(value, response.value))
+            response = failure(request, _as_diagnostic(error))
+        return _with_reference(request, response)
 
-    def failure(self, name: str, value: Mapping[str, Any], diagnostic: Z3950Diagnostic) -> Response:
+    def failure(self, request: Pdu, diagnostic: Z3950Diagnostic) -> Response:
         """The failed response to a request, carrying `diagnostic` (used by `zserver.net` for
         an unexpected error: diagnostic 1, permanent system error)."""
-        _, failure = self._services[name]
+        _, failure = self._services[type(request)]
         if failure is None:
-            return Response("close", close_pdu(CloseReason.SYSTEM_PROBLEM, diagnostic.addinfo), "close system problem")
-        response = failure(value, diagnostic)
-        return response._replace(value=_with_reference(value, response.value))
+            return Response(close_pdu(CloseReason.SYSTEM_PROBLEM, diagnostic.addinfo), "close system problem")
+        return _with_reference(request, failure(request, diagnostic))
 
     def _diag(self, diagnostic: Z3950Diagnostic) -> dict[str, Any]:
         return to_default_diag_format(diagnostic, self.association.version)
@@ -243,43 +264,42 @@ class Handler:
         return f"{what} diag={diagnostic.code}" + (f" ({diagnostic.addinfo})" if diagnostic.addinfo else "")
 
     # -- Init (3.2.1) ------------------------------------------------------------------------
-    def _init(self, value: Mapping[str, Any]) -> Response:
+    def _init(self, request: InitRequest) -> Response:
         association = self.association
-        versions = bit_string_positions(value["protocolVersion"]) & {0, 1, 2}
+        versions = request.protocol_version & {0, 1, 2}
         association.version = max(versions, default=2) + 1
-        association.preferred_message_size = max(1, min(value["preferredMessageSize"],
+        association.preferred_message_size = max(1, min(request.preferred_message_size,
                                                          self.limits.max_message_size))
         association.exceptional_record_size = max(association.preferred_message_size,
-                                                  min(value["exceptionalRecordSize"], self.limits.max_record_size))
-        proposed = bit_string_positions(value["options"])
-        options = proposed & SUPPORTED_OPTIONS
+                                                  min(request.exceptional_record_size, self.limits.max_record_size))
+        options = request.options & SUPPORTED_OPTIONS
         association.named_result_sets = Option.NAMED_RESULT_SETS in options
-        response = self._init_response(value, options, result=True)
-        if Option.NEGOTIATION_MODEL in proposed and self._negotiate_charset(value):
-            response["options"] = bit_string(options | {Option.NEGOTIATION_MODEL}, 24)
-            response["otherInfo"] = [charset_response("UTF-8", records_in_selected_charsets=True)]
-        association.user = self._authenticate(value.get("idAuthentication"))
+        other_info = None
+        if Option.NEGOTIATION_MODEL in request.options and self._negotiate_charset(request):
+            options |= {Option.NEGOTIATION_MODEL}
+            other_info = (charset_response("UTF-8", records_in_selected_charsets=True),)
+        association.user = self._authenticate(request.id_authentication)
         summary = f"init user={association.user or '-'} charset={association.charset or '-'}"
-        return Response("initResponse", response, summary)
+        return Response(self._init_response(request, options, True, other_info=other_info), summary)
 
-    def _init_response(self, value: Mapping[str, Any], options: set[int] | frozenset[int],
-                       result: bool) -> dict[str, Any]:
-        versions = bit_string_positions(value["protocolVersion"]) & {0, 1, 2}
-        return {
-            "protocolVersion": bit_string(versions or {2}, 8),
-            "options": bit_string(options, 24),
-            "preferredMessageSize": self.association.preferred_message_size,
-            "exceptionalRecordSize": self.association.exceptional_record_size,
-            "result": result,
-            "implementationId": IMPLEMENTATION_ID,
-            "implementationName": IMPLEMENTATION_NAME,
-            "implementationVersion": _package_version(),
-        }
+    def _init_response(self, request: InitRequest, options: frozenset[int], result: bool,
+                       **optional: Any) -> InitResponse:
+        return InitResponse(
+            protocol_version=(request.protocol_version & {0, 1, 2}) or frozenset({2}),
+            options=options,
+            preferred_message_size=self.association.preferred_message_size,
+            exceptional_record_size=self.association.exceptional_record_size,
+            result=result,
+            implementation_id=IMPLEMENTATION_ID,
+            implementation_name=IMPLEMENTATION_NAME,
+            implementation_version=_package_version(),
+            **optional,
+        )
 
-    def _negotiate_charset(self, value: Mapping[str, Any]) -> bool:
+    def _negotiate_charset(self, request: InitRequest) -> bool:
         """Accept UTF-8 when the client proposes it (Negotiation-3); True when answered."""
         try:
-            negotiation = find_charset_negotiation(value)
+            negotiation = charset_negotiation(request.other_info, request.user_information_field)
         except CodecError:
             return False            # a malformed proposal is ignored, as no proposal
         if negotiation is None or negotiation[0] != "proposal":
@@ -297,7 +317,7 @@ class Handler:
         if kind == "open":
             user, _, password = body.partition("/")
         elif kind == "idPass":
-            user, password = body.get("userId", ""), body.get("password", "")
+            user, password = body.user_id or "", body.password or ""
         else:
             return None             # anonymous, or an "other" scheme we do not check
         if not user:
@@ -307,10 +327,10 @@ class Handler:
             raise Z3950Diagnostic(Bib1Diagnostic.INIT_AC_BAD_USERID_OR_PASSWORD, user)
         return user
 
-    def _init_failure(self, value: Mapping[str, Any], diagnostic: Z3950Diagnostic) -> Response:
-        response = self._init_response(value, bit_string_positions(value["options"]) & SUPPORTED_OPTIONS, False)
-        response["userInformationField"] = self._init_diagnostics(diagnostic)
-        return Response("initResponse", response, self._diag_summary("init rejected", diagnostic))
+    def _init_failure(self, request: InitRequest, diagnostic: Z3950Diagnostic) -> Response:
+        response = self._init_response(request, request.options & SUPPORTED_OPTIONS, False,
+                                       user_information_field=self._init_diagnostics(diagnostic))
+        return Response(response, self._diag_summary("init rejected", diagnostic))
 
     def _init_diagnostics(self, diagnostic: Z3950Diagnostic) -> dict[str, Any]:
         """userinfo-1 holding a diag-1 DiagnosticFormat, as YAZ's zget_init_diagnostics."""
@@ -321,7 +341,7 @@ class Handler:
                              [{"information": ("externallyDefinedInfo", inner)}])
 
     # -- shared steps ------------------------------------------------------------------------
-    def _database(self, names: list[str]) -> Database:
+    def _database(self, names: tuple[str, ...]) -> Database:
         if not names:
             raise Z3950Diagnostic(Bib1Diagnostic.DATABASE_UNAVAILABLE, "no database named")
         if len(names) > 1:
@@ -402,116 +422,125 @@ class Handler:
         return {"name": database.name, "record": ("surrogateDiagnostic", ("defaultFormat", diagnostic))}
 
     # -- Search (3.2.2) ----------------------------------------------------------------------
-    def _search(self, value: Mapping[str, Any]) -> Response:
-        name = value["resultSetName"]
-        self._may_create(name, value["replaceIndicator"])
-        database = self._database(value["databaseNames"])
-        node = self._query(value["query"])
+    def _search(self, request: SearchRequest) -> Response:
+        name = request.result_set_name
+        self._may_create(name, request.replace_indicator)
+        database = self._database(request.database_names)
+        node = self._query(request.query)
         self.catalog.refresh()
         result = self.catalog.search(node, database, self.association.result_sets,
                                      ranked=_uses_relevance(node))
         self.association.result_sets[name] = result
-        response: dict[str, Any] = {"resultCount": result.size, "numberOfRecordsReturned": 0,
-                                    "nextResultSetPosition": 1, "searchStatus": True}
-        response.update(self._piggyback(value, result))
-        summary = f"search db={database.name} set={name} hits={result.size}"
-        if response["numberOfRecordsReturned"]:
-            summary += f" records={response['numberOfRecordsReturned']}"
-        return Response("searchResponse", response, summary)
+        response = self._piggyback(request, result)
+        summary = f"search db={database.name} set={name} hits={response.result_count}"
+        if response.number_of_records_returned:
+            summary += f" records={response.number_of_records_returned}"
+        return Response(response, summary)
 
-    def _piggyback(self, value: Mapping[str, Any], result: ResultSet) -> dict[str, Any]:
-        """Records for the search response per small/medium/large set bounds (3.2.2.1.4)."""
-        if result.size <= value["smallSetUpperBound"]:
-            count, names = result.size, value.get("smallSetElementSetNames")
-        elif result.size >= value["largeSetLowerBound"]:
+    def _piggyback(self, request: SearchRequest, result: ResultSet) -> SearchResponse:
+        """The search response, with records per small/medium/large set bounds (3.2.2.1.4)."""
+        size = result.size
+        if size <= request.small_set_upper_bound:
+            count, names = size, request.small_set_element_set_names
+        elif size >= request.large_set_lower_bound:
             count, names = 0, None
         else:
-            count, names = min(value["mediumSetPresentNumber"], result.size), value.get("mediumSetElementSetNames")
+            count, names = min(request.medium_set_present_number, size), request.medium_set_element_set_names
         if count <= 0:
-            return {}
+            return SearchResponse(result_count=size, number_of_records_returned=0,
+                                  next_result_set_position=1, search_status=True)
         try:
-            how = present.composition(value.get("preferredRecordSyntax"), names)
+            how = present.composition(request.preferred_record_syntax, names)
             records, status = self._records(result, 1, count, how)
         except _PEER_ERRORS as error:
-            return {"presentStatus": PresentStatus.FAILURE,
-                    "records": ("nonSurrogateDiagnostic", self._diag(_as_diagnostic(error)))}
-        return {"numberOfRecordsReturned": len(records), "nextResultSetPosition": 1 + len(records),
-                "presentStatus": status, "records": ("responseRecords", records)}
+            return SearchResponse(result_count=size, number_of_records_returned=0,
+                                  next_result_set_position=1, search_status=True,
+                                  present_status=PresentStatus.FAILURE,
+                                  records=("nonSurrogateDiagnostic", self._diag(_as_diagnostic(error))))
+        return SearchResponse(result_count=size, number_of_records_returned=len(records),
+                              next_result_set_position=1 + len(records), search_status=True,
+                              present_status=status, records=("responseRecords", records))
 
-    def _search_failure(self, value: Mapping[str, Any], diagnostic: Z3950Diagnostic) -> Response:
-        response = {"resultCount": 0, "numberOfRecordsReturned": 0, "nextResultSetPosition": 0,
-                    "searchStatus": False, "resultSetStatus": 3,   # none
-                    "records": ("nonSurrogateDiagnostic", self._diag(diagnostic))}
-        return Response("searchResponse", response, self._diag_summary("search", diagnostic))
+    def _search_failure(self, request: SearchRequest, diagnostic: Z3950Diagnostic) -> Response:
+        response = SearchResponse(result_count=0, number_of_records_returned=0, next_result_set_position=0,
+                                  search_status=False, result_set_status=3,   # none
+                                  records=("nonSurrogateDiagnostic", self._diag(diagnostic)))
+        return Response(response, self._diag_summary("search", diagnostic))
 
     # -- Present (3.2.3) ---------------------------------------------------------------------
-    def _present(self, value: Mapping[str, Any]) -> Response:
-        name = value["resultSetId"]
+    def _present(self, request: PresentRequest) -> Response:
+        name = request.result_set_id
         result = self._result_set(name)
-        if value.get("additionalRanges"):
+        if request.additional_ranges:
             raise Z3950Diagnostic(Bib1Diagnostic.PRESENT_ADDITIONAL_RANGES_NOT_SUPPORTED)
-        how = self._composition(value)
-        start, count = value["resultSetStartPoint"], value["numberOfRecordsRequested"]
+        how = self._composition(request)
+        start, count = request.result_set_start_point, request.number_of_records_requested
         if start < 1 or count < 0 or (count > 0 and start > result.size):
             raise Z3950Diagnostic(Bib1Diagnostic.PRESENT_REQUEST_OUT_OF_RANGE, str(start))
         count = max(0, min(count, result.size - start + 1))
         records, status = self._records(result, start, count, how) if count > 0 else ([], PresentStatus.SUCCESS)
-        response = {"numberOfRecordsReturned": len(records), "nextResultSetPosition": start + len(records),
-                    "presentStatus": status, "records": ("responseRecords", records)}
+        response = PresentResponse(number_of_records_returned=len(records),
+                                   next_result_set_position=start + len(records),
+                                   present_status=status, records=("responseRecords", records))
         summary = (f"present set={name} {start}+{count} {how.syntax.value}/{how.element_set.value}"
                    f" returned={len(records)}")
-        return Response("presentResponse", response, summary)
+        return Response(response, summary)
 
-    def _composition(self, value: Mapping[str, Any]) -> present.Composition:
-        composition = value.get("recordComposition")
+    def _composition(self, request: PresentRequest) -> present.Composition:
+        composition = request.record_composition
         if composition is None:
-            return present.composition(value.get("preferredRecordSyntax"), None)
+            return present.composition(request.preferred_record_syntax, None)
         kind, body = composition
         if kind != "simple":
             raise Z3950Diagnostic(Bib1Diagnostic.PRESENT_COMP_SPEC_NOT_SUPPORTED)
-        return present.composition(value.get("preferredRecordSyntax"), body)
+        return present.composition(request.preferred_record_syntax, body)
 
-    def _present_failure(self, value: Mapping[str, Any], diagnostic: Z3950Diagnostic) -> Response:
-        response = {"numberOfRecordsReturned": 0, "nextResultSetPosition": value["resultSetStartPoint"],
-                    "presentStatus": PresentStatus.FAILURE,
-                    "records": ("nonSurrogateDiagnostic", self._diag(diagnostic))}
-        return Response("presentResponse", response, self._diag_summary("present", diagnostic))
+    def _present_failure(self, request: PresentRequest, diagnostic: Z3950Diagnostic) -> Response:
+        response = PresentResponse(number_of_records_returned=0,
+                                   next_result_set_position=request.result_set_start_point,
+                                   present_status=PresentStatus.FAILURE,
+                                   records=("nonSurrogateDiagnostic", self._diag(diagnostic)))
+        return Response(response, self._diag_summary("present", diagnostic))
 
     # -- Delete (3.2.4) ----------------------------------------------------------------------
-    def _delete(self, value: Mapping[str, Any]) -> Response:
+    def _delete(self, request: DeleteResultSetRequest) -> Response:
         sets = self.association.result_sets
-        if value["deleteFunction"] == 1:    # all
+        if request.delete_function == 1:    # all
             deleted = len(sets)
             sets.clear()
-            return Response("deleteResultSetResponse", {"deleteOperationStatus": 0}, f"delete all ({deleted})")
-        statuses = []
-        for name in value.get("resultSetList", []):
-            statuses.append({"id": name, "status": 0 if sets.pop(name, None) is not None else 1})
-        failed = [status["status"] for status in statuses if status["status"] != 0]
+            return Response(DeleteResultSetResponse(delete_operation_status=0), f"delete all ({deleted})")
+        statuses = tuple(ListStatus(name, 0 if sets.pop(name, None) is not None else 1)
+                         for name in request.result_set_list or ())
+        failed = [status.status for status in statuses if status.status != 0]
         overall = 0 if not failed else (failed[0] if len(statuses) == 1 else 9)  # 9: notAllRequested...
-        response = {"deleteOperationStatus": overall, "deleteListStatuses": statuses}
-        names = ",".join(status["id"] for status in statuses)
-        return Response("deleteResultSetResponse", response, f"delete {names} status={overall}")
+        response = DeleteResultSetResponse(delete_operation_status=overall, delete_list_statuses=statuses)
+        names = ",".join(status.id for status in statuses)
+        return Response(response, f"delete {names} status={overall}")
 
-    def _delete_failure(self, value: Mapping[str, Any], diagnostic: Z3950Diagnostic) -> Response:
-        response = {"deleteOperationStatus": 3, "deleteMessage": f"{diagnostic.code} {diagnostic.addinfo}".strip()}
-        return Response("deleteResultSetResponse", response, self._diag_summary("delete", diagnostic))
+    def _delete_failure(self, request: DeleteResultSetRequest, diagnostic: Z3950Diagnostic) -> Response:
+        response = DeleteResultSetResponse(delete_operation_status=3,
+                                           delete_message=f"{diagnostic.code} {diagnostic.addinfo}".strip())
+        return Response(response, self._diag_summary("delete", diagnostic))
 
     # -- Scan (3.2.8.1) ----------------------------------------------------------------------
-    def _scan(self, value: Mapping[str, Any]) -> Response:
-        database = self._database(value["databaseNames"])
-        if value.get("stepSize", 0) != 0:
-            raise Z3950Diagnostic(Bib1Diagnostic.SCAN_ONLY_ZERO_STEP_SIZE, str(value["stepSize"]))
-        count = value["numberOfTermsRequested"]
+    def _scan(self, request: ScanRequest) -> Response:
+        database = self._database(request.database_names)
+        step_size = request.step_size or 0
+        if step_size != 0:
+            raise Z3950Diagnostic(Bib1Diagnostic.SCAN_ONLY_ZERO_STEP_SIZE, str(step_size))
+        count = request.number_of_terms_requested
         if count < 0:
             raise Z3950Diagnostic(Bib1Diagnostic.SCAN_MALFORMED, "numberOfTermsRequested")
         if count > MAX_SCAN_TERMS:
             raise Z3950Diagnostic(Bib1Diagnostic.SCAN_TOO_MANY_TERMS_REQUESTED, str(MAX_SCAN_TERMS))
-        position = value.get("preferredPositionInResponse", 1)
+        position = request.preferred_position_in_response
+        if position is None:
+            position = 1
         if not 1 <= position <= count + 1:
             raise Z3950Diagnostic(Bib1Diagnostic.SCAN_POSITION_IN_RESPONSE_UNSUPPORTED, str(position))
-        query = rpn_from_asn1({"attributeSet": value.get("attributeSet", BIB1_OID),
-                               "rpn": ("op", ("attrTerm", value["termListAndStartPoint"]))})
+        attribute_set = request.attribute_set if request.attribute_set is not None else BIB1_OID
+        query = rpn_from_asn1({"attributeSet": attribute_set,
+                               "rpn": ("op", ("attrTerm", request.term_list_and_start_point))})
         root = query.root
         assert isinstance(root, AttributesPlusTerm)
         term = term_for(root, query.attribute_set)
@@ -520,31 +549,31 @@ class Handler:
         if count > 0:
             self.catalog.refresh()
             entries, found_at = self.catalog.scan(term.index, term.text, count=count, preferred_position=position)
-        response: dict[str, Any] = {"stepSize": 0, "scanStatus": 0 if len(entries) == count else 5,
-                                    "numberOfEntriesReturned": len(entries), "positionOfTerm": found_at}
-        if entries:
-            response["entries"] = {"entries": [
+        response = ScanResponse(
+            step_size=0, scan_status=0 if len(entries) == count else 5, number_of_entries_returned=len(entries),
+            position_of_term=found_at,
+            entries={"entries": [
                 ("termInfo", {"term": ("general", entry.term.encode("utf-8")), "displayTerm": entry.display,
-                              "globalOccurrences": entry.count}) for entry in entries]}
+                              "globalOccurrences": entry.count}) for entry in entries]} if entries else None)
         summary = f"scan db={database.name} {term.index}={term.text!r} entries={len(entries)}"
-        return Response("scanResponse", response, summary)
+        return Response(response, summary)
 
-    def _scan_failure(self, value: Mapping[str, Any], diagnostic: Z3950Diagnostic) -> Response:
-        response = {"stepSize": 0, "scanStatus": 6, "numberOfEntriesReturned": 0,
-                    "entries": {"nonsurrogateDiagnostics": [("defaultFormat", self._diag(diagnostic))]}}
-        return Response("scanResponse", response, self._diag_summary("scan", diagnostic))
+    def _scan_failure(self, request: ScanRequest, diagnostic: Z3950Diagnostic) -> Response:
+        response = ScanResponse(step_size=0, scan_status=6, number_of_entries_returned=0,
+                                entries={"nonsurrogateDiagnostics": [("defaultFormat", self._diag(diagnostic))]})
+        return Response(response, self._diag_summary("scan", diagnostic))
 
     # -- Sort (3.2.7) ------------------------------------------------------------------------
-    def _sort(self, value: Mapping[str, Any]) -> Response:
-        inputs = value["inputResultSetNames"]
+    def _sort(self, request: SortRequest) -> Response:
+        inputs = request.input_result_set_names
         if not inputs:
             raise Z3950Diagnostic(Bib1Diagnostic.SORT_NO_RESULT_SET_NAME)
         if len(inputs) > 1:
             raise Z3950Diagnostic(Bib1Diagnostic.SORT_TOO_MANY_INPUT_RESULTS, "1")
         source = self._result_set(inputs[0])
-        target = value["sortedResultSetName"]
+        target = request.sorted_result_set_name
         self._may_create(target)
-        keys = [self._sort_key(spec) for spec in value["sortSequence"]]
+        keys = [self._sort_key(spec) for spec in request.sort_sequence]
         if not keys:
             raise Z3950Diagnostic(Bib1Diagnostic.CANNOT_SORT_ACCORDING_TO_SEQUENCE, "no sort keys")
         if len(keys) > MAX_SORT_KEYS:
@@ -552,44 +581,46 @@ class Handler:
         result = self.catalog.sort(source, keys)
         self.association.result_sets[target] = result
         shown = ",".join(("-" if key.descending else "") + key.field.value for key in keys)
-        return Response("sortResponse", {"sortStatus": 0, "resultCount": result.size},
+        return Response(SortResponse(sort_status=0, result_count=result.size),
                         f"sort {inputs[0]}->{target} by {shown}")
 
-    def _sort_key(self, spec: Mapping[str, Any]) -> SortKey:
-        relation = spec["sortRelation"]
+    def _sort_key(self, spec: SortKeySpec) -> SortKey:
+        relation = spec.sort_relation
         if relation not in (0, 1):
             raise Z3950Diagnostic(Bib1Diagnostic.ILLEGAL_SORT_RELATION, str(relation))
-        missing = spec.get("missingValueAction")
+        missing = spec.missing_value_action
         if missing is not None and missing[0] != "null":
             raise Z3950Diagnostic(Bib1Diagnostic.UNSUPPORTED_MISSING_DATA_ACTION, missing[0])
-        kind, element = spec["sortElement"]
+        kind, element = spec.sort_element
         if kind != "generic":
             raise Z3950Diagnostic(Bib1Diagnostic.DATABASE_SPECIFIC_SORT_NOT_SUPPORTED)
         return SortKey.named(_sort_field(element), relation == 1)
 
-    def _sort_failure(self, value: Mapping[str, Any], diagnostic: Z3950Diagnostic) -> Response:
-        exists = value["sortedResultSetName"] in self.association.result_sets
-        response = {"sortStatus": 2, "resultSetStatus": 3 if exists else 4,   # unchanged / none
-                    "diagnostics": [("defaultFormat", self._diag(diagnostic))]}
-        return Response("sortResponse", response, self._diag_summary("sort", diagnostic))
+    def _sort_failure(self, request: SortRequest, diagnostic: Z3950Diagnostic) -> Response:
+        exists = request.sorted_result_set_name in self.association.result_sets
+        response = SortResponse(sort_status=2, result_set_status=3 if exists else 4,   # unchanged / none
+                                diagnostics=(("defaultFormat", self._diag(diagnostic)),))
+        return Response(response, self._diag_summary("sort", diagnostic))
 
     # -- Extended Services (3.2.9): not offered ------------------------------------------------
-    def _extended_services(self, value: Mapping[str, Any]) -> Response:
-        raise Z3950Diagnostic(Bib1Diagnostic.ES_SERVICE_NOT_SUPPORTED, value["packageType"])
+    def _extended_services(self, request: ExtendedServicesRequest) -> Response:
+        raise Z3950Diagnostic(Bib1Diagnostic.ES_SERVICE_NOT_SUPPORTED, request.package_type)
 
-    def _extended_services_failure(self, value: Mapping[str, Any], diagnostic: Z3950Diagnostic) -> Response:
-        response = {"operationStatus": 3, "diagnostics": [("defaultFormat", self._diag(diagnostic))]}
-        return Response("extendedServicesResponse", response, self._diag_summary("es", diagnostic))
+    def _extended_services_failure(self, request: ExtendedServicesRequest,
+                                   diagnostic: Z3950Diagnostic) -> Response:
+        response = ExtendedServicesResponse(operation_status=3,
+                                            diagnostics=(("defaultFormat", self._diag(diagnostic)),))
+        return Response(response, self._diag_summary("es", diagnostic))
 
     # -- Close (3.2.11) ----------------------------------------------------------------------
-    def _close(self, value: Mapping[str, Any]) -> Response:
-        reason = value["closeReason"]
+    def _close(self, request: Close) -> Response:
+        reason = request.close_reason
         self.association.result_sets.clear()
         try:
             shown = CloseReason(reason).name.lower()
         except ValueError:
             shown = str(reason)
-        return Response("close", close_pdu(CloseReason.FINISHED, "Association terminated by client"),
+        return Response(close_pdu(CloseReason.FINISHED, "Association terminated by client"),
                         f"close by client ({shown})")
 
 
@@ -603,17 +634,17 @@ def _sort_field(element: tuple[str, Any]) -> str:
         return key
     if kind != "sortAttributes":
         raise Z3950Diagnostic(Bib1Diagnostic.CANNOT_SORT_ACCORDING_TO_SEQUENCE, kind)
-    if body["id"] != BIB1_OID:
-        raise Z3950Diagnostic(Bib1Diagnostic.UNSUPPORTED_ATTRIBUTE_SET, body["id"])
+    if body.id != BIB1_OID:
+        raise Z3950Diagnostic(Bib1Diagnostic.UNSUPPORTED_ATTRIBUTE_SET, body.id)
     shown = []
-    for attribute in body["list"]:
-        form, item = attribute["attributeValue"]
-        values = [item] if form == "numeric" else [v for _, v in item.get("list", [])]
+    for attribute in body.attributes:
+        value = attribute.value
+        values = value.items if isinstance(value, ComplexValue) else (value,)
         for candidate in values:
-            shown.append(f"{attribute['attributeType']}={candidate}")
-            if attribute["attributeType"] == 2 and candidate == 102:
+            shown.append(f"{attribute.type}={candidate}")
+            if attribute.type == 2 and candidate == 102:
                 return "relevance"
-            if attribute["attributeType"] != 1:
+            if attribute.type != 1:
                 continue
             if isinstance(candidate, str):
                 key = _SORT_FIELDS.get(candidate.strip().lower())

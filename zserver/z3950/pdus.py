@@ -397,10 +397,6 @@ PDU_CLASSES: dict[str, type[Pdu]] = {cls.asn1_name: cls for cls in (
 # One (read, write) pair per field that is not taken as asn1tools gives it. A field name means
 # the same ASN.1 type in every PDU that has it (otherInfo, databaseNames, diagnostics, ...).
 
-def _tuple(items: list) -> tuple:
-    return tuple(items)
-
-
 def _bits(length: int) -> tuple[Callable, Callable]:
     """A named-bit BIT STRING as the frozenset of its bit numbers; sent `length` bits long
     (longer if a bit needs it). Trailing zero bits carry no meaning (X.680 22.7), so a
@@ -499,7 +495,7 @@ def _sequence(members: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in members.items() if value is not None}
 
 
-_TUPLE = (_tuple, list)
+_TUPLE = (tuple, list)
 _CONVERSIONS: dict[str, tuple[Callable, Callable]] = {
     "protocol_version": _bits(8),
     "options": _bits(24),
@@ -524,43 +520,59 @@ def _asn1_key(attribute: str) -> str:
     return first + "".join(part.capitalize() for part in rest)
 
 
-_FIELDS: dict[type[Pdu], tuple[tuple[str, str, Callable | None], ...]] = {
-    cls: tuple((f.name, _asn1_key(f.name), _CONVERSIONS.get(f.name, (None, None))[1])
-               for f in fields(cls) if f.name != "wire_size")
-    for cls in PDU_CLASSES.values()
-}
-"""PDU class -> (attribute, ASN.1 member name, write) per field, in ASN.1 order."""
+# from_asn1 and to_asn1 run once per request each. As dataclasses makes each class's __init__,
+# each PDU class gets its own reader and writer, generated from its fields: straight-line code,
+# a third of the time of a loop over a field table (0.3 against 1.0 us for a SearchResponse).
+# Per ASN.1 member the reader and the writer say:
+#     item = value.get("databaseNames")                  item = pdu.database_names
+#     if item is not None:                               if item is not None:
+#         members["database_names"] = read_database_names(item)   value["databaseNames"] = write_...(item)
+# The reader fills the new object's __dict__ where __init__ would assign field by field through
+# the frozen guard; members asn1tools left out are absent OPTIONAL ones, None by class default.
 
-_READERS: dict[type[Pdu], dict[str, tuple[str, Callable | None]]] = {
-    cls: {key: (attribute, _CONVERSIONS.get(attribute, (None, None))[0]) for attribute, key, _ in members}
-    for cls, members in _FIELDS.items()
-}
-"""PDU class -> ASN.1 member name -> (attribute, read)."""
+def _generate(cls: type[Pdu]) -> tuple[Callable, Callable]:
+    """The reader (asn1tools value, wire size -> PDU) and the writer (PDU -> value) of `cls`."""
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    read = ["def read(value, wire_size):",
+            "    pdu = new(cls)",
+            "    members = pdu.__dict__",
+            "    if wire_size:",
+            "        members['wire_size'] = wire_size"]
+    write = ["def write(pdu):",
+             "    value = {}"]
+    for f in fields(cls):
+        attribute, key = f.name, _asn1_key(f.name)
+        if attribute == "wire_size":
+            continue
+        read_item = write_item = "item"
+        if attribute in _CONVERSIONS:
+            namespace[f"read_{attribute}"], namespace[f"write_{attribute}"] = _CONVERSIONS[attribute]
+            read_item, write_item = f"read_{attribute}(item)", f"write_{attribute}(item)"
+        read += [f"    item = value.get({key!r})",
+                 "    if item is not None:",
+                 f"        members[{attribute!r}] = {read_item}"]
+        write += [f"    item = pdu.{attribute}",
+                  "    if item is not None:",
+                  f"        value[{key!r}] = {write_item}"]
+    exec("\n".join([*read, "    return pdu", *write, "    return value"]), namespace)
+    return namespace["read"], namespace["write"]
+
+
+_GENERATED = {cls: _generate(cls) for cls in PDU_CLASSES.values()}
+_READERS: dict[str, Callable[[Mapping[str, Any], int], Pdu]] = {
+    name: _GENERATED[cls][0] for name, cls in PDU_CLASSES.items()}
+_WRITERS: dict[type[Pdu], Callable[[Pdu], dict[str, Any]]] = {cls: write for cls, (_, write) in _GENERATED.items()}
 
 
 def from_asn1(name: str, value: Mapping[str, Any], wire_size: int = 0) -> Pdu:
     """The PDU for `codec.decode_pdu`'s (alternative name, value); `wire_size` is its size in
     bytes when it came off the wire. `value` must be as asn1tools decodes it (nothing is
-    checked again); its nested parts are shared, not copied."""
-    cls = PDU_CLASSES[name]
-    readers = _READERS[cls]
-    members: dict[str, Any] = {"wire_size": wire_size}
-    for key, item in value.items():
-        attribute, read = readers[key]
-        members[attribute] = item if read is None else read(item)
-    # What __init__ would do, without its per-field frozen assignment (this runs per request):
-    # the members asn1tools left out are absent OPTIONAL ones, whose default None the class holds.
-    pdu = object.__new__(cls)
-    pdu.__dict__.update(members)
-    return pdu
+    checked again: a member asn1tools left out is an absent OPTIONAL one, None, which the class
+    holds as its default); its nested parts are shared, not copied."""
+    return _READERS[name](value, wire_size)
 
 
 def to_asn1(pdu: Pdu) -> tuple[str, dict[str, Any]]:
     """The (alternative name, value) `codec.encode_pdu` takes for `pdu`; None fields are left
     out (absent OPTIONAL members)."""
-    value: dict[str, Any] = {}
-    for attribute, key, write in _FIELDS[type(pdu)]:
-        item = getattr(pdu, attribute)
-        if item is not None:
-            value[key] = item if write is None else write(item)
-    return pdu.asn1_name, value
+    return pdu.asn1_name, _WRITERS[type(pdu)](pdu)

@@ -1,9 +1,10 @@
 """The sans-I/O Z39.50 session: bytes in, request events out; response PDUs in, bytes out.
 
-This module owns one association's byte buffer, its framing into PDUs (via `codec`), and the
-enforcement of `state.py`'s table, in the manner of h11: `receive_data(bytes)` stores what
-arrived, `next_event()` returns the next `Request` (or `NEED_DATA`, `PAUSED`, or once a
-`ProtocolViolation`), and `send(name, value)` checks that the PDU may be sent now and returns
+This module owns one association's byte buffer, its framing into PDUs (via `codec`, made
+typed by `pdus.from_asn1`), and the enforcement of `state.py`'s table, in the manner of h11:
+`receive_data(bytes)` stores what arrived, `next_event()` returns the next request PDU (an
+`InitRequest`, `SearchRequest`, ... or `Close`, its `wire_size` set; else `NEED_DATA`, `PAUSED`,
+or once a `ProtocolViolation`), and `send(pdu)` checks that the PDU may be sent now and returns
 its bytes. A client's mistake (garbage, an oversized or undecodable PDU, an unknown PDU, a PDU
 out of order) becomes a `ProtocolViolation` event, after which only our Close may be sent.
 Our own mistake (sending a PDU the table does not allow) raises `LocalProtocolError`.
@@ -15,8 +16,6 @@ argument (`idle_close`), and what a request means is `handler.py`'s business.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
-from typing import Any
 
 from zserver.z3950.codec import (
     DEFAULT_MAX_PDU_SIZE,
@@ -27,7 +26,8 @@ from zserver.z3950.codec import (
     encode_pdu,
     find_pdu_end,
 )
-from zserver.z3950.state import OPEN_STATES, RECEIVE, RESPONSE_TO, SEND, State
+from zserver.z3950.pdus import Close, CloseReason, Pdu, close_pdu, from_asn1, to_asn1
+from zserver.z3950.state import OPEN_STATES, RECEIVE, RESPONSE_TO, SEND, State, event_type
 
 __all__ = [
     "NEED_DATA",
@@ -35,35 +35,9 @@ __all__ = [
     "CloseReason",
     "LocalProtocolError",
     "ProtocolViolation",
-    "Request",
     "Session",
     "close_pdu",
 ]
-
-
-class CloseReason(IntEnum):
-    """`CloseReason` of the Close PDU (Z39.50-2003 section 3.2.11.1.5)."""
-
-    FINISHED = 0
-    SHUTDOWN = 1
-    SYSTEM_PROBLEM = 2
-    COST_LIMIT = 3
-    RESOURCES = 4
-    SECURITY_VIOLATION = 5
-    PROTOCOL_ERROR = 6
-    LACK_OF_ACTIVITY = 7
-    PEER_ABORT = 8
-    UNSPECIFIED = 9
-
-
-@dataclass(frozen=True)
-class Request:
-    """One decoded PDU from the client: its CHOICE name (`"searchRequest"`), the asn1tools
-    value, and its size on the wire in bytes."""
-
-    name: str
-    value: dict[str, Any]
-    size: int
 
 
 @dataclass(frozen=True)
@@ -88,22 +62,11 @@ NEED_DATA = _Sentinel("NEED_DATA")
 PAUSED = _Sentinel("PAUSED")
 """A response is due first (or the association is over): send it, then ask again."""
 
-Event = Request | ProtocolViolation | _Sentinel
+Event = Pdu | ProtocolViolation | _Sentinel
 
 
 class LocalProtocolError(Exception):
     """We tried to send a PDU the state table does not allow (a bug on our side)."""
-
-
-def close_pdu(reason: CloseReason, message: str = "", reference_id: bytes | None = None) -> dict[str, Any]:
-    """The value of a Close PDU with `reason` and an optional diagnosticInformation text."""
-    value: dict[str, Any] = {}
-    if reference_id is not None:
-        value["referenceId"] = reference_id
-    value["closeReason"] = int(reason)
-    if message:
-        value["diagnosticInformation"] = message
-    return value
 
 
 class Session:
@@ -114,7 +77,7 @@ class Session:
         self.state = State.AWAITING_INIT
         self._buffer = bytearray()
         self._fresh = False           # bytes arrived since framing last said "incomplete"
-        self._due: str | None = None  # the response PDU we owe
+        self._due: type[Pdu] | None = None  # the response PDU we owe
 
     @property
     def closed(self) -> bool:
@@ -122,8 +85,8 @@ class Session:
         return self.state is State.CLOSED
 
     @property
-    def response_due(self) -> str | None:
-        """The PDU name we owe the client, if any."""
+    def response_due(self) -> type[Pdu] | None:
+        """The PDU class we owe the client, if any."""
         return self._due
 
     def receive_data(self, data: bytes) -> None:
@@ -133,7 +96,7 @@ class Session:
             self._fresh = True
 
     def next_event(self) -> Event:
-        """The next event: a `Request`, `NEED_DATA`, `PAUSED`, or once a `ProtocolViolation`."""
+        """The next event: a request PDU, `NEED_DATA`, `PAUSED`, or once a `ProtocolViolation`."""
         if self._due is not None or self.state not in OPEN_STATES:
             return PAUSED
         if not self._fresh:
@@ -155,12 +118,13 @@ class Session:
             return self._violation(str(error))
         except CodecError as error:
             return self._violation(f"undecodable PDU: {error}")
-        following = RECEIVE.get((self.state, name))
+        pdu = from_asn1(name, value, wire_size=len(data))
+        following = RECEIVE.get((self.state, type(pdu)))
         if following is None:
             return self._violation(f"{name} not allowed in state {self.state.value}")
         self.state = following
-        self._due = RESPONSE_TO[name]
-        return Request(name, value, len(data))
+        self._due = RESPONSE_TO[type(pdu)]
+        return pdu
 
     def _violation(self, reason: str) -> ProtocolViolation:
         self.state = State.ERROR
@@ -168,18 +132,19 @@ class Session:
         self._due = None
         return ProtocolViolation(reason)
 
-    def send(self, name: str, value: dict[str, Any]) -> bytes:
+    def send(self, pdu: Pdu) -> bytes:
         """Encode one PDU to send. Close may always be sent (until closed); any other PDU
-        must be the response due. Raises LocalProtocolError otherwise, CodecError for a value
-        that does not fit the ASN.1 (both our bugs)."""
-        if name != "close" and name != self._due:
-            raise LocalProtocolError(f"cannot send {name} now (due: {self._due}, state {self.state.value})")
-        following = SEND.get((self.state, name))
+        must be the response due. Where the association goes next is `state.SEND`'s (a rejected
+        InitResponse ends it). Raises LocalProtocolError otherwise, CodecError for a value that
+        does not fit the ASN.1 (both our bugs)."""
+        name = pdu.asn1_name
+        if type(pdu) is not Close and type(pdu) is not self._due:
+            due = self._due.asn1_name if self._due is not None else None
+            raise LocalProtocolError(f"cannot send {name} now (due: {due}, state {self.state.value})")
+        following = SEND.get((self.state, event_type(pdu)))
         if following is None:
             raise LocalProtocolError(f"cannot send {name} in state {self.state.value}")
-        data = encode_pdu(name, value)
-        if name == "initResponse" and not value.get("result", False):
-            following = State.CLOSED    # Z39.50 3.2.1.1.5: a rejected Init ends the association
+        data = encode_pdu(*to_asn1(pdu))
         self.state = following
         self._due = None
         if following is State.CLOSED:
@@ -191,5 +156,4 @@ class Session:
         reaches `limit_seconds`; None while within the limit or once the association is over."""
         if self.state is State.CLOSED or idle_seconds < limit_seconds:
             return None
-        return self.send("close", close_pdu(CloseReason.LACK_OF_ACTIVITY,
-                                            f"no request for {idle_seconds:.0f} seconds"))
+        return self.send(close_pdu(CloseReason.LACK_OF_ACTIVITY, f"no request for {idle_seconds:.0f} seconds"))

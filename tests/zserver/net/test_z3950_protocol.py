@@ -122,7 +122,7 @@ def test_our_bug_gets_diagnostic_1_and_a_logged_traceback(factory, monkeypatch):
     protocol.dataReceived(INIT)
     pdus(transport)
 
-    def broken(name, value):
+    def broken(request):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(protocol.handler, "handle", broken)

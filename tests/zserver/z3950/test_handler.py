@@ -1,6 +1,7 @@
 """The Z39.50 handler against a real catalog built from sample_data/ (real LC records of three
-libraries and PICA+ e-journals): every service, every diagnostic path. Every response is
-encoded and decoded again, so it also fits our ASN.1."""
+libraries and PICA+ e-journals): every service, every diagnostic path. Requests are typed PDUs
+(`pdus.py`); every response is written with `to_asn1`, encoded and decoded again, so it also fits
+our ASN.1 and reads back as the same PDU."""
 
 from __future__ import annotations
 
@@ -14,20 +15,44 @@ from index.engines.base import SortKey
 from index.records.formats import MARCXML_NS, parse
 from index.search import Catalog
 from zserver.querylang.pqf import parse_pqf
-from zserver.querylang.rpn import rpn_to_asn1
+from zserver.querylang.rpn import Attribute, rpn_to_asn1
 from zserver.z3950.attributes import rpn_to_query
-from zserver.z3950.codec import bit_string, bit_string_positions, decode_pdu, decode_type, encode_pdu
+from zserver.z3950.codec import decode_pdu, decode_type, encode_pdu
 from zserver.z3950.diagnostics import Z3950Diagnostic
 from zserver.z3950.handler import USERINFO_1, Handler, Limits, Option
+from zserver.z3950.pdus import (
+    Close,
+    DeleteResultSetRequest,
+    DeleteResultSetResponse,
+    ExtendedServicesResponse,
+    IdPass,
+    InitResponse,
+    ListStatus,
+    Pdu,
+    PresentRequest,
+    PresentResponse,
+    Range,
+    ScanRequest,
+    ScanResponse,
+    SearchRequest,
+    SearchResponse,
+    SortAttributes,
+    SortKeySpec,
+    SortRequest,
+    SortResponse,
+    from_asn1,
+    to_asn1,
+)
 from zserver.z3950.present import brief_marc
-from zserver.z3950.records import Oid, decode_record, find_charset_negotiation, negotiated_charsets
+from zserver.z3950.records import Oid, charset_negotiation, decode_record, negotiated_charsets
+from zserver.z3950.state import RESPONSE_TO
 
 PDUS = Path(__file__).resolve().parents[2] / "data" / "pdus"
 HISTORY = "@attr 1=4 history"
 
 
-def captured(name: str) -> dict:
-    return decode_pdu((PDUS / f"{name}.ber").read_bytes())[1]
+def captured(name: str):
+    return from_asn1(*decode_pdu((PDUS / f"{name}.ber").read_bytes()))
 
 
 @pytest.fixture(scope="module")
@@ -38,55 +63,53 @@ def catalog(sample_home):
     opened.close()
 
 
-def answer(handler: Handler, name: str, value: dict) -> tuple[str, dict]:
-    response = handler.handle(name, value)
-    data = encode_pdu(response.name, response.value)
-    assert decode_pdu(data) == (response.name, response.value)
+def answer(handler: Handler, request: Pdu) -> Pdu:
+    response = handler.handle(request)
+    assert from_asn1(*decode_pdu(encode_pdu(*to_asn1(response.pdu)))) == response.pdu
     assert response.summary
-    return response.name, response.value
+    return response.pdu
 
 
-def init_value(**changes) -> dict:
-    return {**captured("init-plain-01-c-initRequest"), **changes}
+def init_request(**changes):
+    return dataclasses.replace(captured("init-plain-01-c-initRequest"), **changes)
 
 
 @pytest.fixture()
 def handler(catalog) -> Handler:
     opened = Handler(catalog, Limits(max_result_sets=5))
-    name, value = answer(opened, "initRequest", init_value())
-    assert value["result"] is True
+    assert answer(opened, init_request()).result is True
     return opened
 
 
-def search_value(pqf: str = HISTORY, **changes) -> dict:
-    value = {"smallSetUpperBound": 0, "largeSetLowerBound": 1, "mediumSetPresentNumber": 0,
-             "replaceIndicator": True, "resultSetName": "1", "databaseNames": ["unikat"],
-             "query": ("type-1", rpn_to_asn1(parse_pqf(pqf)))}
-    value.update(changes)
-    return value
+def search_request(pqf: str = HISTORY, **changes) -> SearchRequest:
+    request = SearchRequest(small_set_upper_bound=0, large_set_lower_bound=1, medium_set_present_number=0,
+                            replace_indicator=True, result_set_name="1", database_names=("unikat",),
+                            query=("type-1", rpn_to_asn1(parse_pqf(pqf))))
+    return dataclasses.replace(request, **changes)
 
 
-def present_value(result_set: str = "1", start: int = 1, count: int = 1, syntax: str | None = None,
-                  element_set: str | None = None, **changes) -> dict:
-    value = {"resultSetId": result_set, "resultSetStartPoint": start, "numberOfRecordsRequested": count}
-    if element_set is not None:
-        value["recordComposition"] = ("simple", ("genericElementSetName", element_set))
-    if syntax is not None:
-        value["preferredRecordSyntax"] = syntax
-    value.update(changes)
-    return value
+def present_request(result_set: str = "1", start: int = 1, count: int = 1, syntax: str | None = None,
+                    element_set: str | None = None, *, request: PresentRequest | None = None,
+                    **changes) -> PresentRequest:
+    if request is None:
+        composition = None if element_set is None else ("simple", ("genericElementSetName", element_set))
+        request = PresentRequest(result_set_id=result_set, result_set_start_point=start,
+                                 number_of_records_requested=count, record_composition=composition,
+                                 preferred_record_syntax=syntax)
+    return dataclasses.replace(request, **changes)
 
 
-def search(handler: Handler, pqf: str = HISTORY, **changes) -> dict:
-    name, value = answer(handler, "searchRequest", search_value(pqf, **changes))
-    assert name == "searchResponse"
-    return value
+def search(handler: Handler, pqf: str = HISTORY, *, request: SearchRequest | None = None,
+           **changes) -> SearchResponse:
+    response = answer(handler, dataclasses.replace(request, **changes) if request else search_request(pqf, **changes))
+    assert isinstance(response, SearchResponse)
+    return response
 
 
-def present(handler: Handler, **arguments) -> dict:
-    name, value = answer(handler, "presentRequest", present_value(**arguments))
-    assert name == "presentResponse"
-    return value
+def present(handler: Handler, **arguments) -> PresentResponse:
+    response = answer(handler, present_request(**arguments))
+    assert isinstance(response, PresentResponse)
+    return response
 
 
 def diagnostic(records: tuple) -> tuple[int, str]:
@@ -98,17 +121,17 @@ def diagnostic(records: tuple) -> tuple[int, str]:
 
 def search_fails(handler: Handler, code: int, pqf: str = HISTORY, **changes) -> str:
     value = search(handler, pqf, **changes)
-    assert value["searchStatus"] is False
-    assert value["resultSetStatus"] == 3 and value["resultCount"] == 0
-    found, addinfo = diagnostic(value["records"])
+    assert value.search_status is False
+    assert value.result_set_status == 3 and value.result_count == 0
+    found, addinfo = diagnostic(value.records)
     assert found == code, addinfo
     return addinfo
 
 
 def present_fails(handler: Handler, code: int, **arguments) -> str:
     value = present(handler, **arguments)
-    assert value["presentStatus"] == 5 and value["numberOfRecordsReturned"] == 0
-    found, addinfo = diagnostic(value["records"])
+    assert value.present_status == 5 and value.number_of_records_returned == 0
+    found, addinfo = diagnostic(value.records)
     assert found == code, addinfo
     return addinfo
 
@@ -117,8 +140,8 @@ def expected_isns(catalog: Catalog, pqf: str, database: str = "unikat") -> list[
     return catalog.search(rpn_to_query(parse_pqf(pqf)), catalog.database(database)).isns()
 
 
-def records_of(value: dict) -> list:
-    kind, records = value["records"]
+def records_of(value: SearchResponse | PresentResponse) -> list:
+    kind, records = value.records
     assert kind == "responseRecords"
     return records
 
@@ -139,34 +162,34 @@ def surrogate(entry: dict) -> int:
 
 def test_init_negotiates_options_and_sizes(catalog):
     handler = Handler(catalog, Limits(max_message_size=1 << 20, max_record_size=1 << 21))
-    name, value = answer(handler, "initRequest", init_value(preferredMessageSize=100_000))
-    assert name == "initResponse" and value["result"] is True
-    assert value["implementationId"] == "unikat"
-    assert value["implementationName"] and value["implementationVersion"]
-    assert bit_string_positions(value["protocolVersion"]) == {0, 1, 2}
-    assert bit_string_positions(value["options"]) == {Option.SEARCH, Option.PRESENT, Option.DEL_SET, Option.SCAN,
-                                                      Option.SORT, Option.NAMED_RESULT_SETS}
-    assert value["preferredMessageSize"] == 100_000
-    assert value["exceptionalRecordSize"] == 1 << 21
-    assert "otherInfo" not in value and "userInformationField" not in value
+    value = answer(handler, init_request(preferred_message_size=100_000))
+    assert isinstance(value, InitResponse) and value.result is True
+    assert value.implementation_id == "unikat"
+    assert value.implementation_name and value.implementation_version
+    assert value.protocol_version == {0, 1, 2}
+    assert value.options == {Option.SEARCH, Option.PRESENT, Option.DEL_SET, Option.SCAN,
+                             Option.SORT, Option.NAMED_RESULT_SETS}
+    assert value.preferred_message_size == 100_000
+    assert value.exceptional_record_size == 1 << 21
+    assert value.other_info is None and value.user_information_field is None
 
 
 def test_init_offers_only_what_the_client_asked_for(catalog):
     handler = Handler(catalog)
-    _, value = answer(handler, "initRequest", init_value(options=bit_string({0, 1, 10, 19}, 24)))
-    assert bit_string_positions(value["options"]) == {Option.SEARCH, Option.PRESENT}
+    value = answer(handler, init_request(options=frozenset({0, 1, 10, 19})))
+    assert value.options == {Option.SEARCH, Option.PRESENT}
 
 
 def test_init_echoes_reference_id(catalog):
-    _, value = answer(Handler(catalog), "initRequest", init_value(referenceId=b"ref-7"))
-    assert value["referenceId"] == b"ref-7"
+    value = answer(Handler(catalog), init_request(reference_id=b"ref-7"))
+    assert value.reference_id == b"ref-7"
 
 
 def test_init_accepts_utf8_charset_negotiation(catalog):
     handler = Handler(catalog)
-    _, value = answer(handler, "initRequest", captured("zoomsh-charset-01-c-initRequest"))
-    assert Option.NEGOTIATION_MODEL in bit_string_positions(value["options"])
-    negotiation = find_charset_negotiation(value)
+    value = answer(handler, captured("zoomsh-charset-01-c-initRequest"))
+    assert Option.NEGOTIATION_MODEL in value.options
+    negotiation = charset_negotiation(value.other_info, value.user_information_field)
     assert negotiation[0] == "response"
     assert negotiated_charsets(negotiation) == ["UTF-8"]
     assert negotiation[1]["recordsInSelectedCharSets"] is True
@@ -176,34 +199,34 @@ def test_init_accepts_utf8_charset_negotiation(catalog):
 def test_init_without_utf8_in_the_proposal_is_not_answered(catalog):
     from zserver.z3950.records import charset_proposal
 
-    value = init_value(otherInfo=[charset_proposal(["ISO-8859-1"])], options=bit_string({0, 1, 17}, 24))
-    _, response = answer(Handler(catalog), "initRequest", value)
-    assert find_charset_negotiation(response) is None
-    assert Option.NEGOTIATION_MODEL not in bit_string_positions(response["options"])
+    value = init_request(other_info=(charset_proposal(["ISO-8859-1"]),), options=frozenset({0, 1, 17}))
+    response = answer(Handler(catalog), value)
+    assert charset_negotiation(response.other_info, response.user_information_field) is None
+    assert Option.NEGOTIATION_MODEL not in response.options
 
 
 @pytest.mark.parametrize("credentials", [
-    ("idPass", {"userId": "librarian", "password": "secret"}),
-    ("idPass", {"groupId": "staff", "userId": "librarian", "password": "secret"}),
+    ("idPass", IdPass(user_id="librarian", password="secret")),
+    ("idPass", IdPass(group_id="staff", user_id="librarian", password="secret")),
     ("open", "librarian/secret"),
 ])
 def test_init_with_good_credentials(catalog, credentials):
     handler = Handler(catalog)
-    _, value = answer(handler, "initRequest", init_value(idAuthentication=credentials))
-    assert value["result"] is True
+    value = answer(handler, init_request(id_authentication=credentials))
+    assert value.result is True
     assert handler.association.user == "librarian"
 
 
 @pytest.mark.parametrize("credentials", [("anonymous", None), ("open", "")])
 def test_init_anonymous(catalog, credentials):
     handler = Handler(catalog)
-    assert answer(handler, "initRequest", init_value(idAuthentication=credentials))[1]["result"] is True
+    assert answer(handler, init_request(id_authentication=credentials)).result is True
     assert handler.association.user is None
 
 
-def init_diagnostic(value: dict) -> tuple[int, str]:
+def init_diagnostic(value: InitResponse) -> tuple[int, str]:
     """The diagnostic in a rejected InitResponse: userinfo-1 -> diag-1 -> DefaultDiagFormat."""
-    external = value["userInformationField"]
+    external = value.user_information_field
     assert external["direct-reference"] == USERINFO_1
     units = decode_type("OtherInformation", external["encoding"][1])
     kind, inner = units[0]["information"]
@@ -215,7 +238,7 @@ def init_diagnostic(value: dict) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("init_pdu, credentials", [
-    ("init-plain-01-c-initRequest", ("idPass", {"userId": "librarian", "password": "wrong"})),
+    ("init-plain-01-c-initRequest", ("idPass", IdPass(user_id="librarian", password="wrong"))),
     ("init-plain-01-c-initRequest", ("open", "librarian/wrong")),
     ("init-plain-01-c-initRequest", ("open", "nobody")),
     ("init-idpass-charset-01-c-initRequest", None),     # alice/secret, as yaz-client sent it
@@ -224,9 +247,9 @@ def init_diagnostic(value: dict) -> tuple[int, str]:
 def test_init_with_bad_credentials_is_rejected(catalog, init_pdu, credentials):
     value = captured(init_pdu)
     if credentials is not None:
-        value["idAuthentication"] = credentials
-    name, response = answer(Handler(catalog), "initRequest", value)
-    assert name == "initResponse" and response["result"] is False
+        value = dataclasses.replace(value, id_authentication=credentials)
+    response = answer(Handler(catalog), value)
+    assert isinstance(response, InitResponse) and response.result is False
     code, addinfo = init_diagnostic(response)
     assert code == 1011
     assert addinfo in ("librarian", "nobody", "alice", "opensesame")
@@ -236,28 +259,28 @@ def test_init_with_bad_credentials_is_rejected(catalog, init_pdu, credentials):
 
 def test_search_type_1(handler, catalog):
     value = search(handler)
-    assert value == {"resultCount": len(expected_isns(catalog, HISTORY)), "numberOfRecordsReturned": 0,
-                     "nextResultSetPosition": 1, "searchStatus": True}
-    assert value["resultCount"] > 10
+    assert value == SearchResponse(result_count=len(expected_isns(catalog, HISTORY)), number_of_records_returned=0,
+                                   next_result_set_position=1, search_status=True)
+    assert value.result_count > 10
     assert handler.association.result_sets["1"].isns() == expected_isns(catalog, HISTORY)
 
 
 def test_search_type_101_and_reference_id(handler, catalog):
-    value = search(handler, query=("type-101", rpn_to_asn1(parse_pqf(HISTORY))), referenceId=b"abc")
-    assert value["referenceId"] == b"abc"
-    assert value["resultCount"] == len(expected_isns(catalog, HISTORY))
+    value = search(handler, query=("type-101", rpn_to_asn1(parse_pqf(HISTORY))), reference_id=b"abc")
+    assert value.reference_id == b"abc"
+    assert value.result_count == len(expected_isns(catalog, HISTORY))
 
 
 def test_search_captured_requests(handler):
     for name in ("search-rpn-03-c-searchRequest", "piggyback-03-c-searchRequest", "search-ccl-03-c-searchRequest"):
-        value = search(handler, **captured(name))
-        assert value["searchStatus"] is True
+        value = search(handler, request=captured(name))
+        assert value.search_status is True
 
 
 def test_search_type_2_ccl(handler, catalog):
     value = search(handler, query=("type-2", b"ti=history and au=smith"))
-    assert value["resultCount"] == len(expected_isns(catalog, "@and @attr 1=4 history @attr 1=1003 smith"))
-    assert value["resultCount"] >= 1
+    assert value.result_count == len(expected_isns(catalog, "@and @attr 1=4 history @attr 1=1003 smith"))
+    assert value.result_count >= 1
 
 
 @pytest.mark.parametrize("ccl, code", [("ti=(history", 108), ("nosuch=history", 114), ("", 108)])
@@ -283,55 +306,55 @@ def test_search_query_diagnostics(handler, pqf, code):
 
 
 def test_search_database_diagnostics(handler):
-    assert search_fails(handler, 109, databaseNames=["nosuch"]) == "nosuch"
-    assert search_fails(handler, 111, databaseNames=["unikat", "A"]) == "1"
-    search_fails(handler, 109, databaseNames=[])
-    assert search_fails(handler, 236, databaseNames=["B"]) == "B"
+    assert search_fails(handler, 109, database_names=("nosuch",)) == "nosuch"
+    assert search_fails(handler, 111, database_names=("unikat", "A")) == "1"
+    search_fails(handler, 109, database_names=())
+    assert search_fails(handler, 236, database_names=("B",)) == "B"
 
 
 def test_restricted_database_after_login(catalog):
     handler = Handler(catalog)
-    credentials = ("idPass", {"userId": "librarian", "password": "secret"})
-    answer(handler, "initRequest", init_value(idAuthentication=credentials))
-    value = search(handler, databaseNames=["B"])
-    assert value["resultCount"] == len(expected_isns(catalog, HISTORY, "B"))
+    credentials = ("idPass", IdPass(user_id="librarian", password="secret"))
+    answer(handler, init_request(id_authentication=credentials))
+    value = search(handler, database_names=("B",))
+    assert value.result_count == len(expected_isns(catalog, HISTORY, "B"))
 
 
 def test_default_database_alias_and_library_view(handler, catalog):
-    assert search(handler, databaseNames=["Default"])["resultCount"] == len(expected_isns(catalog, HISTORY))
-    in_a = search(handler, databaseNames=["A"], resultSetName="a")["resultCount"]
+    assert search(handler, database_names=("Default",)).result_count == len(expected_isns(catalog, HISTORY))
+    in_a = search(handler, database_names=("A",), result_set_name="a").result_count
     assert in_a == len(expected_isns(catalog, HISTORY, "A")) < len(expected_isns(catalog, HISTORY))
 
 
 def test_named_result_sets_and_set_references(handler, catalog):
-    search(handler, resultSetName="first")
-    search(handler, "@attr 1=1003 smith", resultSetName="second")
-    value = search(handler, "@or @set first @set second", resultSetName="both")
+    search(handler, result_set_name="first")
+    search(handler, "@attr 1=1003 smith", result_set_name="second")
+    value = search(handler, "@or @set first @set second", result_set_name="both")
     expected = set(expected_isns(catalog, HISTORY)) | set(expected_isns(catalog, "@attr 1=1003 smith"))
-    assert value["resultCount"] == len(expected)
+    assert value.result_count == len(expected)
 
 
 def test_replace_indicator_off(handler):
     search(handler)
-    assert search_fails(handler, 21, replaceIndicator=False) == "1"
-    assert search(handler, replaceIndicator=False, resultSetName="2")["searchStatus"] is True
+    assert search_fails(handler, 21, replace_indicator=False) == "1"
+    assert search(handler, replace_indicator=False, result_set_name="2").search_status is True
 
 
 def test_result_sets_beyond_the_limit_drop_the_least_recently_used(handler):
     for number in range(5):
-        search(handler, resultSetName=str(number))
-    present(handler, resultSetId="0")                                     # set 0 is now the most recently used
-    assert search(handler, resultSetName="5")["searchStatus"] is True
-    assert search_fails(handler, 30, "@set 1", resultSetName="x") == "1"  # the least recently used went
-    assert search(handler, "@set 0", resultSetName="6")["searchStatus"] is True
+        search(handler, result_set_name=str(number))
+    present(handler, result_set_id="0")                                     # set 0 is now the most recently used
+    assert search(handler, result_set_name="5").search_status is True
+    assert search_fails(handler, 30, "@set 1", result_set_name="x") == "1"  # the least recently used went
+    assert search(handler, "@set 0", result_set_name="6").search_status is True
     assert len(handler.association.result_sets) == 5
 
 
 def test_result_set_names_need_the_option(catalog):
     handler = Handler(catalog)
-    answer(handler, "initRequest", init_value(options=bit_string({0, 1}, 24)))
-    search_fails(handler, 22, resultSetName="1")
-    assert search(handler, resultSetName="default")["searchStatus"] is True
+    answer(handler, init_request(options=frozenset({0, 1})))
+    search_fails(handler, 22, result_set_name="1")
+    assert search(handler, result_set_name="default").search_status is True
 
 
 def test_relevance_ranking(handler, catalog, monkeypatch):
@@ -354,10 +377,10 @@ def test_relevance_ranking(handler, catalog, monkeypatch):
 def test_small_set_gets_all_records(handler, catalog):
     pqf = "@attr 1=1003 smith"
     size = len(expected_isns(catalog, pqf))
-    value = search(handler, pqf, smallSetUpperBound=size, largeSetLowerBound=size + 10,
-                   smallSetElementSetNames=("genericElementSetName", "B"), preferredRecordSyntax=Oid.MARC21)
-    assert value["numberOfRecordsReturned"] == size == len(records_of(value))
-    assert value["nextResultSetPosition"] == size + 1 and value["presentStatus"] == 0
+    value = search(handler, pqf, small_set_upper_bound=size, large_set_lower_bound=size + 10,
+                   small_set_element_set_names=("genericElementSetName", "B"), preferred_record_syntax=Oid.MARC21)
+    assert value.number_of_records_returned == size == len(records_of(value))
+    assert value.next_result_set_position == size + 1 and value.present_status == 0
     first = retrieval(records_of(value)[0])
     assert first.syntax == Oid.MARC21
     assert {f.tag for f in parse(first.content).fields} <= {"001", "003", "005", "008", "020", "022", "100",
@@ -365,22 +388,22 @@ def test_small_set_gets_all_records(handler, catalog):
 
 
 def test_medium_set_gets_medium_set_present_number(handler):
-    value = search(handler, **captured("piggyback-03-c-searchRequest") | {"databaseNames": ["unikat"]})
-    assert value["resultCount"] > 5
-    assert value["numberOfRecordsReturned"] == 3 and value["nextResultSetPosition"] == 4
+    value = search(handler, request=captured("piggyback-03-c-searchRequest"), database_names=("unikat",))
+    assert value.result_count > 5
+    assert value.number_of_records_returned == 3 and value.next_result_set_position == 4
 
 
 def test_large_set_gets_none(handler):
-    value = search(handler, smallSetUpperBound=1, largeSetLowerBound=2, mediumSetPresentNumber=5)
-    assert value["numberOfRecordsReturned"] == 0 and "records" not in value
+    value = search(handler, small_set_upper_bound=1, large_set_lower_bound=2, medium_set_present_number=5)
+    assert value.number_of_records_returned == 0 and value.records is None
 
 
 def test_piggyback_problem_keeps_the_search(handler):
-    value = search(handler, smallSetUpperBound=0, largeSetLowerBound=10_000, mediumSetPresentNumber=2,
-                   preferredRecordSyntax=Oid.GRS1)
-    assert value["searchStatus"] is True and value["resultCount"] > 0
-    assert value["presentStatus"] == 5
-    assert diagnostic(value["records"]) == (239, Oid.GRS1)
+    value = search(handler, small_set_upper_bound=0, large_set_lower_bound=10_000, medium_set_present_number=2,
+                   preferred_record_syntax=Oid.GRS1)
+    assert value.search_status is True and value.result_count > 0
+    assert value.present_status == 5
+    assert diagnostic(value.records) == (239, Oid.GRS1)
     assert "1" in handler.association.result_sets
 
 
@@ -389,8 +412,8 @@ def test_piggyback_problem_keeps_the_search(handler):
 def test_present_usmarc_full_is_the_stored_record(handler, catalog):
     search(handler)
     value = present(handler, start=2, count=3, syntax=Oid.MARC21, element_set="F")
-    assert value["numberOfRecordsReturned"] == 3 and value["nextResultSetPosition"] == 5
-    assert value["presentStatus"] == 0
+    assert value.number_of_records_returned == 3 and value.next_result_set_position == 5
+    assert value.present_status == 0
     isns = expected_isns(catalog, HISTORY)[1:4]
     stored = [title.marc for title in catalog.records(isns)]
     for entry, marc in zip(records_of(value), stored, strict=True):
@@ -448,26 +471,26 @@ def test_present_opac_has_holdings(handler, catalog):
 
 
 def test_present_opac_urls_go_into_public_note(handler, catalog):
-    value = search(handler, "@attr 1=1031 ejournal", resultSetName="ej")
-    assert value["resultCount"] > 0
-    entries = records_of(present(handler, result_set="ej", count=value["resultCount"], syntax=Oid.OPAC))
+    value = search(handler, "@attr 1=1031 ejournal", result_set_name="ej")
+    assert value.result_count > 0
+    entries = records_of(present(handler, result_set="ej", count=value.result_count, syntax=Oid.OPAC))
     notes = [item.get("publicNote", "") for entry in entries
              for _, item in retrieval(entry).content["holdingsData"]]
     assert any("http" in note for note in notes)
 
 
 def test_present_opac_in_a_library_view_shows_its_holdings_only(handler):
-    search(handler, databaseNames=["A"])
+    search(handler, database_names=("A",))
     for entry in records_of(present(handler, count=5, syntax=Oid.OPAC)):
         assert entry["name"] == "A"
         assert {item["nucCode"] for _, item in retrieval(entry).content["holdingsData"]} == {"A"}
 
 
 def test_present_clips_at_the_end_and_allows_zero(handler):
-    size = search(handler)["resultCount"]
+    size = search(handler).result_count
     value = present(handler, start=size - 1, count=10)
-    assert value["numberOfRecordsReturned"] == 2 and value["nextResultSetPosition"] == size + 1
-    assert present(handler, start=1, count=0)["numberOfRecordsReturned"] == 0
+    assert value.number_of_records_returned == 2 and value.next_result_set_position == size + 1
+    assert present(handler, start=1, count=0).number_of_records_returned == 0
 
 
 @pytest.mark.parametrize("arguments, code", [
@@ -477,9 +500,9 @@ def test_present_clips_at_the_end_and_allows_zero(handler):
     ({"result_set": "nosuch"}, 30),
     ({"syntax": Oid.GRS1}, 239),
     ({"element_set": "X"}, 25),
-    ({"recordComposition": ("simple", ("databaseSpecific", [{"dbName": "unikat", "esn": "F"}]))}, 26),
-    ({"recordComposition": ("complex", {"selectAlternativeSyntax": False})}, 244),
-    ({"additionalRanges": [{"startingPosition": 5, "numberOfRecords": 1}]}, 243),
+    ({"record_composition": ("simple", ("databaseSpecific", [{"dbName": "unikat", "esn": "F"}]))}, 26),
+    ({"record_composition": ("complex", {"selectAlternativeSyntax": False})}, 244),
+    ({"additional_ranges": (Range(5, 1),)}, 243),
 ])
 def test_present_diagnostics(handler, arguments, code):
     search(handler)
@@ -490,9 +513,9 @@ def test_present_captured_requests(handler):
     search(handler)
     for name in ("present-usmarc-05-c-presentRequest", "present-xml-05-c-presentRequest",
                  "present-sutrs-05-c-presentRequest", "present-opac-05-c-presentRequest"):
-        value = present(handler, **captured(name))
-        assert value["presentStatus"] == 0 and value["numberOfRecordsReturned"] >= 1
-    present_fails(handler, 13, **captured("diagnostics-05-c-presentRequest") | {"resultSetStartPoint": 5000})
+        value = present(handler, request=captured(name))
+        assert value.present_status == 0 and value.number_of_records_returned >= 1
+    present_fails(handler, 13, request=captured("diagnostics-05-c-presentRequest"), result_set_start_point=5000)
 
 
 def sizes(catalog: Catalog, count: int) -> list[int]:
@@ -504,8 +527,8 @@ def test_present_stops_at_the_preferred_message_size(handler, catalog):
     search(handler)
     handler.association.preferred_message_size = first + second + third - 1
     value = present(handler, count=3)
-    assert value["presentStatus"] == 2    # partial-2
-    assert value["numberOfRecordsReturned"] == 2 and value["nextResultSetPosition"] == 3
+    assert value.present_status == 2    # partial-2
+    assert value.number_of_records_returned == 2 and value.next_result_set_position == 3
 
 
 def test_record_over_preferred_size_alone_or_as_surrogate_16(handler, catalog):
@@ -547,88 +570,89 @@ def test_brief_marc_keeps_the_essentials(catalog):
 
 # -- Scan ------------------------------------------------------------------------------------
 
-def scan_value(term: str = "history", use: int = 4, count: int = 5, position: int = 1, **changes) -> dict:
-    value = {"databaseNames": ["unikat"], "attributeSet": Oid.BIB1_ATTRIBUTES,
-             "termListAndStartPoint": {"attributes": [{"attributeType": 1, "attributeValue": ("numeric", use)}],
+def scan_request(term: str = "history", use: int = 4, count: int = 5, position: int = 1, *,
+                 request: ScanRequest | None = None, **changes) -> ScanRequest:
+    if request is None:
+        request = ScanRequest(
+            database_names=("unikat",), attribute_set=Oid.BIB1_ATTRIBUTES,
+            term_list_and_start_point={"attributes": [{"attributeType": 1, "attributeValue": ("numeric", use)}],
                                        "term": ("general", term.encode())},
-             "stepSize": 0, "numberOfTermsRequested": count, "preferredPositionInResponse": position}
-    value.update(changes)
-    return value
+            step_size=0, number_of_terms_requested=count, preferred_position_in_response=position)
+    return dataclasses.replace(request, **changes)
 
 
-def scan(handler: Handler, *arguments, **changes) -> dict:
-    name, value = answer(handler, "scanRequest", scan_value(*arguments, **changes))
-    assert name == "scanResponse"
-    return value
+def scan(handler: Handler, *arguments, **changes) -> ScanResponse:
+    response = answer(handler, scan_request(*arguments, **changes))
+    assert isinstance(response, ScanResponse)
+    return response
 
 
 def test_scan_titles(handler, catalog):
     value = scan(handler, "history", count=5, position=2)
     entries, position = catalog.scan("title", "history", count=5, preferred_position=2)
-    assert value["scanStatus"] == 0 and value["numberOfEntriesReturned"] == 5
-    assert value["positionOfTerm"] == position
+    assert value.scan_status == 0 and value.number_of_entries_returned == 5
+    assert value.position_of_term == position
     got = [(info["term"][1].decode(), info["displayTerm"], info["globalOccurrences"])
-           for kind, info in value["entries"]["entries"]]
+           for kind, info in value.entries["entries"]]
     assert got == [(entry.term, entry.term, entry.count) for entry in entries]
 
 
 def test_scan_captured_requests(handler):
     for name in ("scan-03-c-scanRequest", "scan-05-c-scanRequest", "zoomsh-charset-07-c-scanRequest"):
-        value = scan(handler, **captured(name))
-        assert value["scanStatus"] in (0, 5)
+        value = scan(handler, request=captured(name))
+        assert value.scan_status in (0, 5)
 
 
 def test_scan_at_the_end_of_the_list_is_partial_5(handler):
     term = "\u9fff"     # walk to the end of the title list, 50 terms at a time
     for _ in range(100):
         value = scan(handler, term, count=50, position=1)
-        if value["numberOfEntriesReturned"] < 50:
+        if value.number_of_entries_returned < 50:
             break
-        term = value["entries"]["entries"][-1][1]["displayTerm"]
-    assert value["scanStatus"] == 5 and value["numberOfEntriesReturned"] < 50
+        term = value.entries["entries"][-1][1]["displayTerm"]
+    assert value.scan_status == 5 and value.number_of_entries_returned < 50
 
 
 def test_scan_zero_terms(handler):
     value = scan(handler, count=0, position=1)
-    assert value["scanStatus"] == 0 and value["numberOfEntriesReturned"] == 0
+    assert value.scan_status == 0 and value.number_of_entries_returned == 0
 
 
 @pytest.mark.parametrize("changes, code", [
-    ({"stepSize": 1}, 205),
-    ({"numberOfTermsRequested": 5000}, 1029),
-    ({"numberOfTermsRequested": -1}, 228),
-    ({"preferredPositionInResponse": 0}, 233),
-    ({"preferredPositionInResponse": 7}, 233),
-    ({"databaseNames": ["nosuch"]}, 109),
-    ({"databaseNames": ["B"]}, 236),
-    ({"attributeSet": "1.2.840.10003.3.5"}, 121),
-    ({"termListAndStartPoint": {"attributes": [{"attributeType": 1, "attributeValue": ("numeric", 9999)}],
-                                "term": ("general", b"x")}}, 114),
+    ({"step_size": 1}, 205),
+    ({"number_of_terms_requested": 5000}, 1029),
+    ({"number_of_terms_requested": -1}, 228),
+    ({"preferred_position_in_response": 0}, 233),
+    ({"preferred_position_in_response": 7}, 233),
+    ({"database_names": ("nosuch",)}, 109),
+    ({"database_names": ("B",)}, 236),
+    ({"attribute_set": "1.2.840.10003.3.5"}, 121),
+    ({"term_list_and_start_point": {"attributes": [{"attributeType": 1, "attributeValue": ("numeric", 9999)}],
+                                    "term": ("general", b"x")}}, 114),
 ])
 def test_scan_diagnostics(handler, changes, code):
     value = scan(handler, **changes)
-    assert value["scanStatus"] == 6 and value["numberOfEntriesReturned"] == 0
-    ((form, diag),) = value["entries"]["nonsurrogateDiagnostics"]
+    assert value.scan_status == 6 and value.number_of_entries_returned == 0
+    ((form, diag),) = value.entries["nonsurrogateDiagnostics"]
     assert diag["condition"] == code
 
 
 # -- Sort ------------------------------------------------------------------------------------
 
-def sort_spec(element: tuple, relation: int = 0, **changes) -> dict:
-    return {"sortElement": ("generic", element), "sortRelation": relation, "caseSensitivity": 1,
-            "missingValueAction": ("null", None), **changes}
+def sort_spec(element: tuple, relation: int = 0, **changes) -> SortKeySpec:
+    return dataclasses.replace(SortKeySpec(("generic", element), relation, 1, ("null", None)), **changes)
 
 
 def use(value: int | str) -> tuple:
-    form = ("numeric", value) if isinstance(value, int) else ("complex", {"list": [("string", value)]})
-    return ("sortAttributes", {"id": Oid.BIB1_ATTRIBUTES, "list": [{"attributeType": 1, "attributeValue": form}]})
+    """A Bib-1 Use sort key; a str value is the complex form with one string (`@attr 1=author`)."""
+    return ("sortAttributes", SortAttributes(Oid.BIB1_ATTRIBUTES, (Attribute(1, value),)))
 
 
-def sort(handler: Handler, *specs: dict, inputs=("1",), output: str = "1") -> dict:
-    name, value = answer(handler, "sortRequest", {"inputResultSetNames": list(inputs), "sortedResultSetName": output,
-                                                  "sortSequence": list(specs)})
-    assert name == "sortResponse"
-    return value
+def sort(handler: Handler, *specs: SortKeySpec, inputs=("1",), output: str = "1") -> SortResponse:
+    response = answer(handler, SortRequest(input_result_set_names=tuple(inputs), sorted_result_set_name=output,
+                                           sort_sequence=specs))
+    assert isinstance(response, SortResponse)
+    return response
 
 
 @pytest.mark.parametrize("element, key", [
@@ -639,20 +663,18 @@ def sort(handler: Handler, *specs: dict, inputs=("1",), output: str = "1") -> di
 def test_sort_keys(handler, catalog, element, key, relation):
     search(handler)
     value = sort(handler, sort_spec(element, relation), output="sorted")
-    assert value == {"sortStatus": 0, "resultCount": handler.association.result_sets["1"].size}
+    assert value == SortResponse(sort_status=0, result_count=handler.association.result_sets["1"].size)
     expected = catalog.sort(handler.association.result_sets["1"], [SortKey.named(key, relation == 1)]).isns()
     assert handler.association.result_sets["sorted"].isns() == expected
 
 
 def test_sort_by_relevance_and_captured_requests(handler):
     search(handler)
-    relevance = ("sortAttributes", {"id": Oid.BIB1_ATTRIBUTES,
-                                    "list": [{"attributeType": 2, "attributeValue": ("numeric", 102)}]})
-    assert sort(handler, sort_spec(relevance))["sortStatus"] == 0
-    assert sort(handler, sort_spec(("sortfield", "rank")))["sortStatus"] == 0
+    relevance = ("sortAttributes", SortAttributes(Oid.BIB1_ATTRIBUTES, (Attribute(2, 102),)))
+    assert sort(handler, sort_spec(relevance)).sort_status == 0
+    assert sort(handler, sort_spec(("sortfield", "rank"))).sort_status == 0
     for name in ("sort-05-c-sortRequest", "sort-07-c-sortRequest"):
-        _, value = answer(handler, "sortRequest", captured(name))
-        assert value["sortStatus"] == 0
+        assert answer(handler, captured(name)).sort_status == 0
 
 
 def test_sort_in_place_keeps_the_titles(handler):
@@ -662,9 +684,9 @@ def test_sort_in_place_keeps_the_titles(handler):
     assert sorted(handler.association.result_sets["1"].isns()) == before
 
 
-def sort_fails(value: dict, code: int) -> None:
-    assert value["sortStatus"] == 2
-    ((form, diag),) = value["diagnostics"]
+def sort_fails(value: SortResponse, code: int) -> None:
+    assert value.sort_status == 2
+    ((form, diag),) = value.diagnostics
     assert diag["condition"] == code
 
 
@@ -673,11 +695,10 @@ def sort_fails(value: dict, code: int) -> None:
     (sort_spec(("elementSpec", {"elementSpec": ("elementSetName", "F")})), 207),
     (sort_spec(use(21)), 207),
     (sort_spec(use(4), 3), 214),
-    (sort_spec(use(4), missingValueAction=("abort", None)), 213),
-    (sort_spec(use(4), missingValueAction=("missingValueData", b"x")), 213),
-    ({"sortElement": ("datbaseSpecific", [{"databaseName": "unikat", "dbSort": ("sortfield", "title")}]),
-      "sortRelation": 0, "caseSensitivity": 0}, 210),
-    (sort_spec(("sortAttributes", {"id": "1.2.840.10003.3.5", "list": []})), 121),
+    (sort_spec(use(4), missing_value_action=("abort", None)), 213),
+    (sort_spec(use(4), missing_value_action=("missingValueData", b"x")), 213),
+    (SortKeySpec(("datbaseSpecific", [{"databaseName": "unikat", "dbSort": ("sortfield", "title")}]), 0, 0), 210),
+    (sort_spec(("sortAttributes", SortAttributes("1.2.840.10003.3.5", ()))), 121),
 ])
 def test_sort_key_diagnostics(handler, spec, code):
     search(handler)
@@ -692,57 +713,57 @@ def test_sort_set_diagnostics(handler):
     sort_fails(sort(handler), 207)
     sort_fails(sort(handler, *[sort_spec(use(4))] * 6), 211)
     for number in range(4):
-        search(handler, resultSetName=f"s{number}")
+        search(handler, result_set_name=f"s{number}")
     sort(handler, sort_spec(use(4)), output="sixth")
     assert len(handler.association.result_sets) == 5
 
 
 # -- Delete, Extended Services, Close ---------------------------------------------------------
 
-def delete(handler: Handler, *names: str, all_sets: bool = False) -> dict:
-    value = {"deleteFunction": 1 if all_sets else 0}
-    if names:
-        value["resultSetList"] = list(names)
-    name, response = answer(handler, "deleteResultSetRequest", value)
-    assert name == "deleteResultSetResponse"
+def delete(handler: Handler, *names: str, all_sets: bool = False) -> DeleteResultSetResponse:
+    request = DeleteResultSetRequest(delete_function=1 if all_sets else 0, result_set_list=names or None)
+    response = answer(handler, request)
+    assert isinstance(response, DeleteResultSetResponse)
     return response
 
 
 def test_delete_one_and_several(handler):
     for name in ("1", "2", "3"):
-        search(handler, resultSetName=name)
-    assert delete(handler, "1") == {"deleteOperationStatus": 0, "deleteListStatuses": [{"id": "1", "status": 0}]}
-    assert delete(handler, "1") == {"deleteOperationStatus": 1, "deleteListStatuses": [{"id": "1", "status": 1}]}
-    assert delete(handler, "2", "nosuch", "3") == {
-        "deleteOperationStatus": 9,
-        "deleteListStatuses": [{"id": "2", "status": 0}, {"id": "nosuch", "status": 1}, {"id": "3", "status": 0}]}
+        search(handler, result_set_name=name)
+    assert delete(handler, "1") == DeleteResultSetResponse(delete_operation_status=0,
+                                                           delete_list_statuses=(ListStatus("1", 0),))
+    assert delete(handler, "1") == DeleteResultSetResponse(delete_operation_status=1,
+                                                           delete_list_statuses=(ListStatus("1", 1),))
+    assert delete(handler, "2", "nosuch", "3") == DeleteResultSetResponse(
+        delete_operation_status=9,
+        delete_list_statuses=(ListStatus("2", 0), ListStatus("nosuch", 1), ListStatus("3", 0)))
     assert handler.association.result_sets == {}
     present_fails(handler, 30)
 
 
 def test_delete_all(handler):
-    search(handler, resultSetName="a")
-    search(handler, resultSetName="b")
-    assert delete(handler, all_sets=True) == {"deleteOperationStatus": 0}
+    search(handler, result_set_name="a")
+    search(handler, result_set_name="b")
+    assert delete(handler, all_sets=True) == DeleteResultSetResponse(delete_operation_status=0)
     assert handler.association.result_sets == {}
 
 
 def test_delete_captured(handler):
     search(handler)
-    assert delete(handler, *captured("delete-07-c-deleteResultSetRequest")["resultSetList"])["deleteOperationStatus"] == 0
+    assert answer(handler, captured("delete-07-c-deleteResultSetRequest")).delete_operation_status == 0
 
 
 def test_extended_services_are_refused(handler):
-    name, value = answer(handler, "extendedServicesRequest", captured("itemorder-05-c-extendedServicesRequest"))
-    assert name == "extendedServicesResponse" and value["operationStatus"] == 3
-    ((form, diag),) = value["diagnostics"]
+    value = answer(handler, captured("itemorder-05-c-extendedServicesRequest"))
+    assert isinstance(value, ExtendedServicesResponse) and value.operation_status == 3
+    ((form, diag),) = value.diagnostics
     assert diag["condition"] == 221
 
 
 def test_close_by_client(handler):
     search(handler)
-    name, value = answer(handler, "close", captured("init-plain-03-c-close"))
-    assert name == "close" and value["closeReason"] == 0
+    value = answer(handler, captured("init-plain-03-c-close"))
+    assert isinstance(value, Close) and value.close_reason == 0
     assert handler.association.result_sets == {}
 
 
@@ -750,20 +771,21 @@ def test_close_by_client(handler):
 
 def test_failure_answers_each_request_kind(handler):
     system_error = Z3950Diagnostic(1, "internal error")
-    requests = {"initRequest": init_value(), "searchRequest": search_value(), "presentRequest": present_value(),
-                "scanRequest": scan_value(), "deleteResultSetRequest": {"deleteFunction": 1},
-                "sortRequest": {"inputResultSetNames": ["1"], "sortedResultSetName": "1", "sortSequence": []},
-                "extendedServicesRequest": captured("itemorder-05-c-extendedServicesRequest")}
-    for name, value in requests.items():
-        response = handler.failure(name, {**value, "referenceId": b"r"}, system_error)
-        assert response.value["referenceId"] == b"r"
-        encode_pdu(response.name, response.value)
-    assert handler.failure("close", {"closeReason": 0}, system_error).value["closeReason"] == 2
+    requests = [init_request(), search_request(), present_request(), scan_request(),
+                DeleteResultSetRequest(delete_function=1),
+                SortRequest(input_result_set_names=("1",), sorted_result_set_name="1", sort_sequence=()),
+                captured("itemorder-05-c-extendedServicesRequest")]
+    for request in requests:
+        response = handler.failure(dataclasses.replace(request, reference_id=b"r"), system_error)
+        assert type(response.pdu) is RESPONSE_TO[type(request)]
+        assert response.pdu.reference_id == b"r"
+        encode_pdu(*to_asn1(response.pdu))
+    assert handler.failure(Close(close_reason=0), system_error).pdu.close_reason == 2
 
 
 def test_version_2_clients_get_v2_addinfo(catalog):
     handler = Handler(catalog)
-    answer(handler, "initRequest", init_value(protocolVersion=bit_string({0, 1}, 8)))
+    answer(handler, init_request(protocol_version=frozenset({0, 1})))
     assert handler.association.version == 2
-    value = search(handler, databaseNames=["nosuch"])
-    assert value["records"][1]["addinfo"] == ("v2Addinfo", "nosuch")
+    value = search(handler, database_names=("nosuch",))
+    assert value.records[1]["addinfo"] == ("v2Addinfo", "nosuch")

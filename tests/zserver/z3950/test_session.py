@@ -8,25 +8,37 @@ from pathlib import Path
 import pytest
 
 from zserver.z3950.codec import decode_pdu, encode_pdu
+from zserver.z3950.pdus import (
+    PDU_CLASSES,
+    Close,
+    InitRequest,
+    InitResponse,
+    SearchRequest,
+    SearchResponse,
+    from_asn1,
+    to_asn1,
+)
 from zserver.z3950.session import (
     NEED_DATA,
     PAUSED,
     CloseReason,
     LocalProtocolError,
     ProtocolViolation,
-    Request,
     Session,
     close_pdu,
 )
-from zserver.z3950.state import RECEIVE, RESPONSE_TO, SEND, SERVICE_RESPONSES, State
+from zserver.z3950.state import RECEIVE, REJECTED, RESPONSE_TO, SEND, SERVICE_RESPONSES, State, event_type
 
 PDUS = Path(__file__).resolve().parents[2] / "data" / "pdus"
 CLIENT_PDUS = sorted(PDUS.glob("*-c-*.ber"))
 INIT = (PDUS / "init-plain-01-c-initRequest.ber").read_bytes()
 SEARCH = (PDUS / "search-rpn-03-c-searchRequest.ber").read_bytes()
-ACCEPTED = {"protocolVersion": (b"\xe0", 8), "options": (b"\xe0\x00\x00", 24), "preferredMessageSize": 1 << 20,
-            "exceptionalRecordSize": 1 << 20, "result": True}
-SEARCH_RESPONSE = {"resultCount": 0, "numberOfRecordsReturned": 0, "nextResultSetPosition": 1, "searchStatus": True}
+ACCEPTED = InitResponse(protocol_version=frozenset({0, 1, 2}), options=frozenset({0, 1, 2}),
+                        preferred_message_size=1 << 20, exceptional_record_size=1 << 20, result=True)
+REJECTED_INIT = InitResponse(protocol_version=frozenset({0, 1, 2}), options=frozenset({0, 1, 2}),
+                             preferred_message_size=1 << 20, exceptional_record_size=1 << 20, result=False)
+SEARCH_RESPONSE = SearchResponse(result_count=0, number_of_records_returned=0, next_result_set_position=1,
+                                 search_status=True)
 
 
 def open_session(max_pdu_size: int = 1 << 20) -> Session:
@@ -34,8 +46,8 @@ def open_session(max_pdu_size: int = 1 << 20) -> Session:
     session = Session(max_pdu_size)
     session.receive_data(INIT)
     event = session.next_event()
-    assert isinstance(event, Request) and event.name == "initRequest"
-    session.send("initResponse", ACCEPTED)
+    assert isinstance(event, InitRequest)
+    session.send(ACCEPTED)
     assert session.state is State.OPEN
     return session
 
@@ -43,15 +55,6 @@ def open_session(max_pdu_size: int = 1 << 20) -> Session:
 def ready_for(data: bytes) -> Session:
     name, _ = decode_pdu(data)
     return Session() if name in ("initRequest", "close") else open_session()
-
-
-def events(session: Session) -> list:
-    found = []
-    while True:
-        event = session.next_event()
-        if event is NEED_DATA or event is PAUSED:
-            return found + [event]
-        found.append(event)
 
 
 def test_there_are_client_captures():
@@ -64,9 +67,10 @@ def test_captured_request_whole(path):
     session = ready_for(data)
     session.receive_data(data)
     event = session.next_event()
-    assert event == Request(*decode_pdu(data), len(data))
+    assert event == from_asn1(*decode_pdu(data))
+    assert event.wire_size == len(data)
     assert session.next_event() is PAUSED
-    assert session.response_due == RESPONSE_TO[event.name]
+    assert session.response_due is RESPONSE_TO[type(event)]
 
 
 @pytest.mark.parametrize("path", CLIENT_PDUS, ids=lambda path: path.stem)
@@ -77,7 +81,8 @@ def test_captured_request_byte_by_byte(path):
         session.receive_data(data[position:position + 1])
         assert session.next_event() is NEED_DATA
     session.receive_data(data[-1:])
-    assert session.next_event() == Request(*decode_pdu(data), len(data))
+    event = session.next_event()
+    assert event == from_asn1(*decode_pdu(data)) and event.wire_size == len(data)
 
 
 @pytest.mark.parametrize("path", CLIENT_PDUS, ids=lambda path: path.stem)
@@ -86,7 +91,7 @@ def test_captured_request_with_trailing_bytes(path):
     session = ready_for(data)
     session.receive_data(data + SEARCH[:7])
     event = session.next_event()
-    assert event == Request(*decode_pdu(data), len(data))
+    assert event == from_asn1(*decode_pdu(data)) and event.wire_size == len(data)
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64, 1000])
@@ -100,20 +105,19 @@ def test_pipelined_requests_in_any_chunks(chunk):
             event = session.next_event()
             if event is NEED_DATA:
                 break
-            assert isinstance(event, Request)
-            names.append(event.name)
-            session.send(*(("initResponse", ACCEPTED) if event.name == "initRequest"
-                           else ("searchResponse", SEARCH_RESPONSE)))
-    assert names == ["initRequest", "searchRequest", "searchRequest"]
+            assert isinstance(event, InitRequest | SearchRequest)
+            names.append(type(event))
+            session.send(ACCEPTED if isinstance(event, InitRequest) else SEARCH_RESPONSE)
+    assert names == [InitRequest, SearchRequest, SearchRequest]
 
 
 def test_paused_until_the_response_is_sent():
     session = Session()
     session.receive_data(INIT + SEARCH)
-    assert session.next_event().name == "initRequest"
+    assert isinstance(session.next_event(), InitRequest)
     assert session.next_event() is PAUSED
-    session.send("initResponse", ACCEPTED)
-    assert session.next_event().name == "searchRequest"
+    session.send(ACCEPTED)
+    assert isinstance(session.next_event(), SearchRequest)
 
 
 @pytest.mark.parametrize("garbage", [b"GET / HTTP/1.0\r\n\r\n", b"\x30\x03\x02\x01\x01", b"\xb4\xff\x00",
@@ -127,7 +131,7 @@ def test_garbage_is_a_violation(garbage):
     assert session.next_event() is PAUSED
     session.receive_data(INIT)
     assert session.next_event() is PAUSED
-    data = session.send("close", close_pdu(CloseReason.PROTOCOL_ERROR, event.reason))
+    data = session.send(close_pdu(CloseReason.PROTOCOL_ERROR, event.reason))
     assert decode_pdu(data) == ("close", {"closeReason": 6, "diagnosticInformation": event.reason})
     assert session.closed
 
@@ -147,7 +151,7 @@ def test_oversize_pdu_is_a_violation_before_it_arrives_whole(start):
 def test_pdu_at_the_size_limit_is_accepted():
     session = Session(max_pdu_size=len(INIT))
     session.receive_data(INIT)
-    assert session.next_event().name == "initRequest"
+    assert isinstance(session.next_event(), InitRequest)
 
 
 def test_unknown_pdu_is_a_violation():
@@ -183,7 +187,7 @@ def test_second_init_is_a_violation():
 
 def test_a_response_pdu_from_the_client_is_a_violation():
     session = open_session()
-    session.receive_data(encode_pdu("searchResponse", SEARCH_RESPONSE))
+    session.receive_data(encode_pdu(*to_asn1(SEARCH_RESPONSE)))
     assert isinstance(session.next_event(), ProtocolViolation)
 
 
@@ -191,8 +195,8 @@ def test_client_close_before_init():
     session = Session()
     session.receive_data((PDUS / "init-plain-03-c-close.ber").read_bytes())
     event = session.next_event()
-    assert event.name == "close" and session.state is State.CLOSING
-    session.send("close", close_pdu(CloseReason.FINISHED))
+    assert isinstance(event, Close) and session.state is State.CLOSING
+    session.send(close_pdu(CloseReason.FINISHED))
     assert session.closed
     assert session.next_event() is PAUSED
 
@@ -200,11 +204,11 @@ def test_client_close_before_init():
 def test_client_close_after_init():
     session = open_session()
     session.receive_data((PDUS / "init-plain-03-c-close.ber").read_bytes() + SEARCH)
-    assert session.next_event().name == "close"
+    assert isinstance(session.next_event(), Close)
     assert session.next_event() is PAUSED
     with pytest.raises(LocalProtocolError):
-        session.send("searchResponse", SEARCH_RESPONSE)
-    session.send("close", close_pdu(CloseReason.FINISHED))
+        session.send(SEARCH_RESPONSE)
+    session.send(close_pdu(CloseReason.FINISHED))
     assert session.closed
 
 
@@ -212,7 +216,7 @@ def test_rejected_init_closes():
     session = Session()
     session.receive_data(INIT)
     session.next_event()
-    session.send("initResponse", {**ACCEPTED, "result": False})
+    session.send(REJECTED_INIT)
     assert session.closed
     session.receive_data(SEARCH)
     assert session.next_event() is PAUSED
@@ -221,19 +225,19 @@ def test_rejected_init_closes():
 def test_sending_out_of_turn_is_our_bug():
     session = Session()
     with pytest.raises(LocalProtocolError):
-        session.send("initResponse", ACCEPTED)
+        session.send(ACCEPTED)
     session.receive_data(INIT)
     session.next_event()
     with pytest.raises(LocalProtocolError):
-        session.send("searchResponse", SEARCH_RESPONSE)
-    session.send("close", close_pdu(CloseReason.SHUTDOWN))
+        session.send(SEARCH_RESPONSE)
+    session.send(close_pdu(CloseReason.SHUTDOWN))
     with pytest.raises(LocalProtocolError):
-        session.send("close", close_pdu(CloseReason.SHUTDOWN))
+        session.send(close_pdu(CloseReason.SHUTDOWN))
 
 
 def test_server_close_at_any_open_state():
     for session in (Session(), open_session()):
-        data = session.send("close", close_pdu(CloseReason.SHUTDOWN, "bye", reference_id=b"r1"))
+        data = session.send(close_pdu(CloseReason.SHUTDOWN, "bye", reference_id=b"r1"))
         assert decode_pdu(data) == ("close", {"referenceId": b"r1", "closeReason": 1, "diagnosticInformation": "bye"})
         assert session.closed
 
@@ -254,10 +258,20 @@ def test_idle_close_before_init():
 
 
 def test_table_is_consistent():
+    requests = set(RESPONSE_TO)
     for (_state, request), following in RECEIVE.items():
-        assert request in RESPONSE_TO
+        assert request in requests
         assert (following, RESPONSE_TO[request]) in SEND or following is State.CLOSING
     for response in SERVICE_RESPONSES.values():
         assert (State.OPEN, response) in SEND
     assert not any(state is State.CLOSED for state, _ in RECEIVE)
     assert not any(state is State.CLOSED for state, _ in SEND)
+    assert set(RESPONSE_TO) | set(RESPONSE_TO.values()) == set(PDU_CLASSES.values())
+
+
+def test_rejected_init_is_a_rule_of_the_table():
+    assert event_type(ACCEPTED) is InitResponse
+    assert event_type(REJECTED_INIT) == (InitResponse, REJECTED)
+    assert SEND[(State.INITIALIZING, InitResponse)] is State.OPEN
+    assert SEND[(State.INITIALIZING, (InitResponse, REJECTED))] is State.CLOSED
+    assert event_type(SEARCH_RESPONSE) is SearchResponse
