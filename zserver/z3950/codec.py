@@ -7,7 +7,9 @@ This module owns:
   definite and indefinite lengths, with a size limit (``find_pdu_end``);
 - turning one PDU's bytes into ``(alternative name, value)`` and back
   (``decode_pdu``, ``encode_pdu``), and the same for the types carried inside
-  EXTERNALs (``decode_type``, ``encode_type``);
+  EXTERNALs (``decode_type``, ``encode_type``); the PDUs of every session go
+  through the hand-written BER of ``fastber.py`` first, everything else (and
+  ``*_reference``, for tests and benchmarks) through asn1tools;
 - mapping every asn1tools or BER failure to ``CodecError`` and its subclasses.
 
 Values are asn1tools' plain Python form: SEQUENCE -> dict keyed by the ASN.1
@@ -30,6 +32,8 @@ from typing import Any, NamedTuple
 import asn1tools
 from asn1tools.codecs.ber import DecodeTagError
 
+from zserver.z3950 import fastber
+
 __all__ = [
     "DEFAULT_MAX_PDU_SIZE",
     "CodecError",
@@ -39,8 +43,10 @@ __all__ = [
     "bit_string",
     "bit_string_positions",
     "decode_pdu",
+    "decode_pdu_reference",
     "decode_type",
     "encode_pdu",
+    "encode_pdu_reference",
     "encode_type",
     "find_pdu_end",
     "specification",
@@ -333,7 +339,20 @@ def decode_pdu(data: bytes, charset: str = "utf-8") -> tuple[str, dict]:
     ...) and its value.  InternationalStrings are read in ``charset``.
     Raises UnknownPduError for a PDU type not in our ASN.1 text, FramingError
     for malformed BER and CodecError for anything else that does not decode.
+
+    The requests of every session are read by ``fastber``; whatever it does
+    not take is read by asn1tools (``decode_pdu_reference``), with the same
+    result either way.
     """
+    data = bytes(data)
+    fast = fastber.decode_pdu(data, charset)
+    if fast is not None:
+        return fast
+    return decode_pdu_reference(data, charset)
+
+
+def decode_pdu_reference(data: bytes, charset: str = "utf-8") -> tuple[str, dict]:
+    """``decode_pdu`` by asn1tools alone: the reference the fast path is held to."""
     data = bytes(data)
     end = find_pdu_end(data, max_size=_NO_LIMIT)
     if end is None:
@@ -361,7 +380,19 @@ def decode_pdu(data: bytes, charset: str = "utf-8") -> tuple[str, dict]:
 def encode_pdu(name: str, value: dict, charset: str = "utf-8") -> bytes:
     """BER-encode one PDU (definite lengths).  ``name`` is the PDU CHOICE
     alternative, e.g. ``"initResponse"``.  Raises CodecError for a value that
-    does not fit the ASN.1 text (a bug on our side, not the peer's)."""
+    does not fit the ASN.1 text (a bug on our side, not the peer's).
+
+    The usual responses are written by ``fastber``, byte for byte as
+    asn1tools writes them; anything else by asn1tools (``encode_pdu_reference``).
+    """
+    fast = fastber.encode_pdu(name, value, charset)
+    if fast is not None:
+        return fast
+    return encode_pdu_reference(name, value, charset)
+
+
+def encode_pdu_reference(name: str, value: dict, charset: str = "utf-8") -> bytes:
+    """``encode_pdu`` by asn1tools alone: the reference the fast path is held to."""
     return encode_type("PDU", (name, value), charset)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from zserver.z3950 import fastber
 from zserver.z3950.codec import (
     CodecError,
     FramingError,
@@ -595,3 +596,15 @@ def test_codec_imports_no_twisted_or_index():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=Path(__file__).resolve().parents[3])
     assert result.stdout.strip() == "[]"
+
+
+def test_pdus_go_to_fastber_first_and_to_asn1tools_when_it_declines(monkeypatch):
+    data = pdu("init-plain-03-c-close")
+    monkeypatch.setattr(fastber, "decode_pdu", lambda data, charset: ("close", {"closeReason": 7}))
+    monkeypatch.setattr(fastber, "encode_pdu", lambda name, value, charset: b"fast")
+    assert decode_pdu(data) == ("close", {"closeReason": 7})
+    assert encode_pdu("close", {"closeReason": 0}) == b"fast"
+    monkeypatch.setattr(fastber, "decode_pdu", lambda data, charset: None)
+    monkeypatch.setattr(fastber, "encode_pdu", lambda name, value, charset: None)
+    assert decode_pdu(data) == ("close", {"closeReason": 0})
+    assert encode_pdu("close", {"closeReason": 0}) == data
