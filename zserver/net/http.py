@@ -188,7 +188,6 @@ class HttpCore:
                                                          self.catalog.config.name))
 
 
-
 # -- the wire --------------------------------------------------------------------------------
 
 @dataclass(slots=True)
