@@ -52,6 +52,7 @@ _MAX_RPN_DEPTH = 100
 # What codec.find_pdu_end accepts: at most 4 length octets and 4 octets of
 # tag number; the fast path must not accept what the framer refuses.
 _MAX_LENGTH_OCTETS = 4
+_MAX_TAG_OCTETS = 4
 
 
 # ================================================================ decoding
@@ -185,7 +186,7 @@ def _any(data: bytes, pos: int, limit: int) -> tuple[bytes, int]:
     start = pos
     if data[pos] & 0x1F == 0x1F:
         pos += 1
-        for _ in range(4):
+        for _ in range(_MAX_TAG_OCTETS):
             if not data[pos] & 0x80:
                 break
             pos += 1
@@ -342,7 +343,7 @@ def _complex_attribute(data: bytes, pos: int, limit: int, charset: str) -> tuple
     return value, _close(data, pos, end)
 
 
-# Term alternatives read here: identifier -> (name, reader)
+# Term alternatives read here: identifier -> name
 _TERMS = {
     b"\x9f\x2d": "general",              # [45] IMPLICIT OCTET STRING
     b"\x9f\x81\x57": "numeric",          # [215] IMPLICIT INTEGER
@@ -671,14 +672,15 @@ def decode_pdu(data: bytes, charset: str = "utf-8") -> tuple[str, dict] | None:
 # (asn1tools.codecs.type_checker) refuses -- a tuple for a SEQUENCE OF,
 # anything but None for a NULL, a BIT STRING with fewer octets than bits.
 
-_SHORT_LENGTHS = [bytes([n]) for n in range(128)] + [bytes([0x81, n]) for n in range(128, 256)]
-_SMALL_INTEGERS = [bytes([1, n]) for n in range(128)]   # length and content of 0..127
+# length octets of 0..255, and the length and content octets of the INTEGERs 0..127
+_LENGTHS = [bytes([n]) for n in range(128)] + [bytes([0x81, n]) for n in range(128, 256)]
+_SMALL_INTEGERS = [bytes([1, n]) for n in range(128)]
 
 
 def _length(size: int) -> bytes:
     """Definite length octets, as few as possible (asn1tools' form)."""
     if size < 256:
-        return _SHORT_LENGTHS[size]
+        return _LENGTHS[size]
     if size < 65536:
         return b"\x82" + size.to_bytes(2, "big")
     octets = size.to_bytes((size.bit_length() + 7) // 8, "big")
@@ -688,7 +690,7 @@ def _length(size: int) -> bytes:
 def _tlv(tag: bytes, body: bytes) -> bytes:
     size = len(body)
     if size < 128:
-        return tag + _SHORT_LENGTHS[size] + body
+        return tag + _LENGTHS[size] + body
     return b"".join((tag, _length(size), body))   # one copy of a long body, not two
 
 
