@@ -48,7 +48,7 @@ Choices where Bib-1 or the standard leave room (YAZ's GFS and Zebra as the model
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from typing import Any, NamedTuple
@@ -183,10 +183,9 @@ _PEER_ERRORS = (Z3950Diagnostic, CatalogError, QueryError)
 
 def _with_reference(request: Pdu, response: Response) -> Response:
     """The response with the request's referenceId echoed (3.4: reference-id)."""
-    reference_id = request.reference_id   # type: ignore[attr-defined]
-    if reference_id is None:
+    if request.reference_id is None:
         return response
-    return Response(replace(response.pdu, reference_id=reference_id), response.summary)
+    return Response(replace(response.pdu, reference_id=request.reference_id), response.summary)
 
 
 def _package_version() -> str:
@@ -282,8 +281,9 @@ class Handler:
         summary = f"init user={association.user or '-'} charset={association.charset or '-'}"
         return Response(self._init_response(request, options, True, other_info=other_info), summary)
 
-    def _init_response(self, request: InitRequest, options: frozenset[int], result: bool,
-                       **optional: Any) -> InitResponse:
+    def _init_response(self, request: InitRequest, options: frozenset[int], result: bool, *,
+                       other_info: tuple[Mapping[str, Any], ...] | None = None,
+                       user_information_field: Mapping[str, Any] | None = None) -> InitResponse:
         return InitResponse(
             protocol_version=(request.protocol_version & {0, 1, 2}) or frozenset({2}),
             options=options,
@@ -293,7 +293,8 @@ class Handler:
             implementation_id=IMPLEMENTATION_ID,
             implementation_name=IMPLEMENTATION_NAME,
             implementation_version=_package_version(),
-            **optional,
+            user_information_field=user_information_field,
+            other_info=other_info,
         )
 
     def _negotiate_charset(self, request: InitRequest) -> bool:

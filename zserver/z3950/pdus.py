@@ -151,12 +151,13 @@ class ListStatus:
 
 @dataclass(frozen=True, kw_only=True)
 class Pdu:
-    """What every PDU has: its name in the PDU CHOICE (`asn1_name`), and, for one decoded by a
-    `Session`, its size on the wire in bytes (`wire_size`, 0 for one built in code; not part
-    of equality)."""
+    """What every PDU has: its name in the PDU CHOICE (`asn1_name`), its referenceId (3.4:
+    the target echoes the request's in the response), and, for one decoded by a `Session`, its
+    size on the wire in bytes (`wire_size`, 0 for one built in code; not part of equality)."""
 
     asn1_name: ClassVar[str]
     wire_size: int = field(default=0, compare=False, repr=False)
+    reference_id: bytes | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,7 +166,6 @@ class InitRequest(Pdu):
     or ("other", External)."""
 
     asn1_name: ClassVar[str] = "initRequest"
-    reference_id: bytes | None = None
     protocol_version: frozenset[int]
     options: frozenset[int]
     preferred_message_size: int
@@ -181,7 +181,6 @@ class InitRequest(Pdu):
 @dataclass(frozen=True, kw_only=True)
 class InitResponse(Pdu):
     asn1_name: ClassVar[str] = "initResponse"
-    reference_id: bytes | None = None
     protocol_version: frozenset[int]
     options: frozenset[int]
     preferred_message_size: int
@@ -200,7 +199,6 @@ class SearchRequest(Pdu):
     the element set names are ElementSetNames CHOICEs."""
 
     asn1_name: ClassVar[str] = "searchRequest"
-    reference_id: bytes | None = None
     small_set_upper_bound: int
     large_set_lower_bound: int
     medium_set_present_number: int
@@ -220,7 +218,6 @@ class SearchResponse(Pdu):
     """3.2.2.2. `records` is the Records CHOICE (responseRecords, nonSurrogateDiagnostic, ...)."""
 
     asn1_name: ClassVar[str] = "searchResponse"
-    reference_id: bytes | None = None
     result_count: int
     number_of_records_returned: int
     next_result_set_position: int
@@ -237,7 +234,6 @@ class PresentRequest(Pdu):
     """3.2.3.1. `record_composition`: ("simple", ElementSetNames) or ("complex", CompSpec)."""
 
     asn1_name: ClassVar[str] = "presentRequest"
-    reference_id: bytes | None = None
     result_set_id: str
     result_set_start_point: int
     number_of_records_requested: int
@@ -253,7 +249,6 @@ class PresentRequest(Pdu):
 @dataclass(frozen=True, kw_only=True)
 class PresentResponse(Pdu):
     asn1_name: ClassVar[str] = "presentResponse"
-    reference_id: bytes | None = None
     number_of_records_returned: int
     next_result_set_position: int
     present_status: int
@@ -266,7 +261,6 @@ class DeleteResultSetRequest(Pdu):
     """3.2.4.1. `delete_function`: 0 list, 1 all."""
 
     asn1_name: ClassVar[str] = "deleteResultSetRequest"
-    reference_id: bytes | None = None
     delete_function: int
     result_set_list: tuple[str, ...] | None = None
     other_info: tuple[Unit, ...] | None = None
@@ -275,7 +269,6 @@ class DeleteResultSetRequest(Pdu):
 @dataclass(frozen=True, kw_only=True)
 class DeleteResultSetResponse(Pdu):
     asn1_name: ClassVar[str] = "deleteResultSetResponse"
-    reference_id: bytes | None = None
     delete_operation_status: int
     delete_list_statuses: tuple[ListStatus, ...] | None = None
     number_not_deleted: int | None = None
@@ -290,7 +283,6 @@ class ScanRequest(Pdu):
     by `querylang.rpn.rpn_from_asn1`, which answers unsupported terms with a diagnostic)."""
 
     asn1_name: ClassVar[str] = "scanRequest"
-    reference_id: bytes | None = None
     database_names: tuple[str, ...]
     attribute_set: str | None = None
     term_list_and_start_point: Mapping[str, Any]
@@ -305,7 +297,6 @@ class ScanResponse(Pdu):
     """3.2.8.1.2. `entries` is a ListEntries in asn1tools form."""
 
     asn1_name: ClassVar[str] = "scanResponse"
-    reference_id: bytes | None = None
     step_size: int | None = None
     scan_status: int
     number_of_entries_returned: int
@@ -318,7 +309,6 @@ class ScanResponse(Pdu):
 @dataclass(frozen=True, kw_only=True)
 class SortRequest(Pdu):
     asn1_name: ClassVar[str] = "sortRequest"
-    reference_id: bytes | None = None
     input_result_set_names: tuple[str, ...]
     sorted_result_set_name: str
     sort_sequence: tuple[SortKeySpec, ...]
@@ -330,7 +320,6 @@ class SortResponse(Pdu):
     """3.2.7.1.3. `diagnostics` are DiagRec CHOICEs."""
 
     asn1_name: ClassVar[str] = "sortResponse"
-    reference_id: bytes | None = None
     sort_status: int
     result_set_status: int | None = None
     diagnostics: tuple[Choice, ...] | None = None
@@ -343,7 +332,6 @@ class ExtendedServicesRequest(Pdu):
     """3.2.9.1. The task package stays an EXTERNAL (unikat offers no Extended Service)."""
 
     asn1_name: ClassVar[str] = "extendedServicesRequest"
-    reference_id: bytes | None = None
     function: int
     package_type: str
     package_name: str | None = None
@@ -360,7 +348,6 @@ class ExtendedServicesRequest(Pdu):
 @dataclass(frozen=True, kw_only=True)
 class ExtendedServicesResponse(Pdu):
     asn1_name: ClassVar[str] = "extendedServicesResponse"
-    reference_id: bytes | None = None
     operation_status: int
     diagnostics: tuple[Choice, ...] | None = None
     task_package: External | None = None
@@ -373,7 +360,6 @@ class Close(Pdu):
     outside `CloseReason`."""
 
     asn1_name: ClassVar[str] = "close"
-    reference_id: bytes | None = None
     close_reason: int
     diagnostic_information: str | None = None
     resource_report_format: str | None = None

@@ -101,8 +101,9 @@ class Session:
             return PAUSED
         if not self._fresh:
             return NEED_DATA
+        data = bytes(self._buffer)
         try:
-            end = find_pdu_end(bytes(self._buffer), self.max_pdu_size)
+            end = find_pdu_end(data, self.max_pdu_size)
         except PduTooLargeError:
             return self._violation(f"PDU larger than {self.max_pdu_size} bytes")
         except CodecError as error:
@@ -110,7 +111,8 @@ class Session:
         if end is None:
             self._fresh = False
             return NEED_DATA
-        data = bytes(self._buffer[:end])
+        if end < len(data):     # more behind this PDU (pipelined requests)
+            data = data[:end]
         del self._buffer[:end]
         try:
             name, value = decode_pdu(data)
@@ -137,13 +139,12 @@ class Session:
         must be the response due. Where the association goes next is `state.SEND`'s (a rejected
         InitResponse ends it). Raises LocalProtocolError otherwise, CodecError for a value that
         does not fit the ASN.1 (both our bugs)."""
-        name = pdu.asn1_name
         if type(pdu) is not Close and type(pdu) is not self._due:
             due = self._due.asn1_name if self._due is not None else None
-            raise LocalProtocolError(f"cannot send {name} now (due: {due}, state {self.state.value})")
+            raise LocalProtocolError(f"cannot send {pdu.asn1_name} now (due: {due}, state {self.state.value})")
         following = SEND.get((self.state, event_type(pdu)))
         if following is None:
-            raise LocalProtocolError(f"cannot send {name} in state {self.state.value}")
+            raise LocalProtocolError(f"cannot send {pdu.asn1_name} in state {self.state.value}")
         data = encode_pdu(*to_asn1(pdu))
         self.state = following
         self._due = None
