@@ -103,9 +103,8 @@ class Catalog:
                                        " run 'unikat index'")
         self.store = CatalogStore(home.store_path)
         self.engine = engines.open_engine(home, self.config)
-        self._holders = self.store.holding_libraries()   # each holding library is a database too
-        self._authorities = self.store.has_authorities()
         self._store_version = self.store.data_version()
+        self._read_databases()
         self._checked = time.monotonic()
         # code -> name of each configured library, for holdings shown to a client
         self.library_names: Mapping[str, str] = MappingProxyType(
@@ -116,22 +115,27 @@ class Catalog:
         self.store.close()
 
     # -- databases ----------------------------------------------------------------------------
-    def databases(self) -> list[Database]:
+    def _read_databases(self) -> None:
+        """The databases as the store has them now (each holding library is one too); read
+        when opened and when a load has committed, not per request."""
+        self._authorities = self.store.has_authorities()
         restricted = {name.lower() for name in self.config.restricted}
         union = Database(self.config.database, None, self.config.database.lower() in restricted)
-        codes = dict.fromkeys([*self.config.libraries, *self._holders])   # configured first, then holders
+        codes = dict.fromkeys([*self.config.libraries, *self.store.holding_libraries()])   # configured first
         libraries = [Database(code, code, code.lower() in restricted) for code in codes]
         authorities = Database(AUTHORITY_DATABASE, None, AUTHORITY_DATABASE in restricted, authorities=True)
-        return [union, *libraries, authorities]
+        self._databases = (union, *libraries, authorities)
+        self._by_name = {DEFAULT_ALIAS: union}
+        self._by_name.update((database.name.lower(), database) for database in self._databases)
+
+    def databases(self) -> list[Database]:
+        return list(self._databases)
 
     def database(self, name: str) -> Database:
-        wanted = name.lower()
-        for database in self.databases():
-            if database.name.lower() == wanted:
-                return database
-        if wanted == DEFAULT_ALIAS:
-            return self.databases()[0]
-        raise errors.UnknownDatabase(name)
+        found = self._by_name.get(name.lower())
+        if found is None:
+            raise errors.UnknownDatabase(name)
+        return found
 
     # -- searching ----------------------------------------------------------------------------
     def refresh(self, now: float | None = None) -> None:
@@ -143,12 +147,10 @@ class Catalog:
             version = self.store.data_version()
             if version != self._store_version:   # a load committed: holders may have changed
                 self._store_version = version
-                self._holders = self.store.holding_libraries()
-                self._authorities = self.store.has_authorities()
+                self._read_databases()
 
-    def search(self, node: Node, database: Database, legacy_sets: Mapping[str, ResultSet] | None = None, /, *,
-               sort: Sequence[SortKey] = (), result_sets: ResultSetLookup | None = None,
-               ranked: bool | None = None) -> ResultSet:
+    def search(self, node: Node, database: Database, *, sort: Sequence[SortKey] = (),
+               result_sets: ResultSetLookup | None = None) -> ResultSet:
         """The titles of `database` that `node` finds, in the order of `sort`.
 
         Ranked by relevance when a term of `node` asks for it (`Relation.RELEVANCE`) or a sort
@@ -156,15 +158,7 @@ class Catalog:
         is only such a reference gives that set itself (sorted: a sorted copy), and only on the
         database it was made on. Raises `ResultSetNotFound` for a name with no set (or one of
         another database), and the `CatalogError`s of the query's terms and of `sort`.
-
-        The old form `search(node, database, sets_by_name, ranked=...)` (ranking decided by the
-        caller, no sort, a reference searched again like any node) is still taken, until
-        zserver.z3950.handler calls the form above; it goes then.
         """
-        if legacy_sets is not None or ranked is not None:
-            if sort or result_sets is not None:
-                raise TypeError("the old form of Catalog.search takes no sort or result_sets")
-            return self._select(node, database, (legacy_sets or {}).get, ranked=bool(ranked))
         lookup = result_sets if result_sets is not None else _no_result_sets
         if isinstance(node, ResultSetRef):
             return self._earlier(node.name, database, lookup, sort)

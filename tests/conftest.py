@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
 import pytest
 
+from index.config import Config
 from index.home import Home, parse_config
 from index.loading import indexing
 from index.loading.load import load_file
@@ -50,6 +52,13 @@ def shared(relative: str) -> Path:
 
 
 ENGINES = ("whoosh", "postings")
+
+
+class RestrictedHome(Home):
+    """A home whose configuration restricts database B (read by a Catalog when opened)."""
+
+    def config(self) -> Config:
+        return dataclasses.replace(super().config(), restricted=("B",))
 
 
 def make_home(root: Path, config: str = TEST_CONFIG, *, engine: str | None = None) -> Home:

@@ -35,7 +35,7 @@ def spec_recs(request, tmp_path_factory) -> Catalog:
 
 
 def hits(catalog: Catalog, pqf: str, database: str = "unikat", **sets) -> int:
-    return catalog.search(rpn_to_query(parse_pqf(pqf)), catalog.database(database), sets).size
+    return catalog.search(rpn_to_query(parse_pqf(pqf)), catalog.database(database), result_sets=sets.get).size
 
 
 # Zebra's test/marcxml/t2.c on the same 24 records (sample-marc), same expected counts.

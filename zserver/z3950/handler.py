@@ -54,9 +54,9 @@ from importlib import metadata
 from typing import Any, NamedTuple
 
 from index.config import ServerConfig
-from index.engines.base import SortKey
+from index.engines.base import SortField, SortKey, sort_field
 from index.errors import CatalogError, UnknownDatabase
-from index.query import And, AndNot, Node, Or, Prox, Relation, Term
+from index.query import Node
 from index.search import Catalog, Database, ResultSet
 from zserver.querylang.ccl import DEFAULT_QUALIFIERS, CclProfile, parse_ccl
 from zserver.querylang.errors import QueryError
@@ -195,22 +195,14 @@ def _package_version() -> str:
         return "0"
 
 
-def _uses_relevance(node: Node) -> bool:
-    if isinstance(node, Term):
-        return node.relation is Relation.RELEVANCE
-    if isinstance(node, And | Or | AndNot | Prox):
-        return _uses_relevance(node.left) or _uses_relevance(node.right)
-    return False
-
-
-_SORT_FIELDS = {"title": "title", "author": "author", "year": "year", "date": "year",
-                "relevance": "relevance", "score": "relevance", "rank": "relevance"}
-_SORT_USES = {Bib1Use.TITLE: "title", Bib1Use.TITLE_UNIFORM: "title", Bib1Use.TITLE_KEY: "title",
-              Bib1Use.PERSONAL_NAME: "author", Bib1Use.CORPORATE_NAME: "author",
-              Bib1Use.CONFERENCE_NAME: "author", Bib1Use.NAME: "author", Bib1Use.AUTHOR: "author",
-              Bib1Use.AUTHOR_NAME_PERSONAL: "author", Bib1Use.AUTHOR_NAME_CORPORATE: "author",
-              Bib1Use.AUTHOR_NAME_CONFERENCE: "author", Bib1Use.DATE: "year",
-              Bib1Use.DATE_OF_PUBLICATION: "year"}
+_SORT_USES: dict[int, SortField] = {
+    Bib1Use.TITLE: SortField.TITLE, Bib1Use.TITLE_UNIFORM: SortField.TITLE, Bib1Use.TITLE_KEY: SortField.TITLE,
+    **dict.fromkeys((Bib1Use.PERSONAL_NAME, Bib1Use.CORPORATE_NAME, Bib1Use.CONFERENCE_NAME, Bib1Use.NAME,
+                     Bib1Use.AUTHOR, Bib1Use.AUTHOR_NAME_PERSONAL, Bib1Use.AUTHOR_NAME_CORPORATE,
+                     Bib1Use.AUTHOR_NAME_CONFERENCE), SortField.AUTHOR),
+    Bib1Use.DATE: SortField.YEAR, Bib1Use.DATE_OF_PUBLICATION: SortField.YEAR,
+}
+"""Bib-1 Use attributes of a sort key -> the field sorted by (names go through `sort_field`)."""
 
 
 class Handler:
@@ -223,7 +215,6 @@ class Handler:
         self.ccl_profile = ccl_profile or CclProfile(catalog.config.ccl or DEFAULT_QUALIFIERS)
         self.association = Association(preferred_message_size=self.limits.max_message_size,
                                        exceptional_record_size=self.limits.max_record_size)
-        self._library_names = {code: library.name for code, library in catalog.config.libraries.items()}
         self._services: dict[type[Pdu], tuple[Callable[[Any], Response],
                                               Callable[[Any, Z3950Diagnostic], Response] | None]] = {
             InitRequest: (self._init, self._init_failure),
@@ -401,7 +392,7 @@ class Handler:
             if title is None:
                 records.append(self._surrogate(Bib1Diagnostic.RECORD_DELETED, str(isn), database))
                 continue
-            external = present.render(title, how, self._library_names, database.library)
+            external = present.render(title, how, self.catalog.library_names, database.library)
             size = present.record_size(external)
             if total + size > association.preferred_message_size:
                 if size <= association.preferred_message_size and records:
@@ -429,8 +420,7 @@ class Handler:
         database = self._database(request.database_names)
         node = self._query(request.query)
         self.catalog.refresh()
-        result = self.catalog.search(node, database, self.association.result_sets,
-                                     ranked=_uses_relevance(node))
+        result = self.catalog.search(node, database, result_sets=self.association.result_sets.get)
         self.association.result_sets[name] = result
         response = self._piggyback(request, result)
         summary = f"search db={database.name} set={name} hits={response.result_count}"
@@ -595,7 +585,7 @@ class Handler:
         kind, element = spec.sort_element
         if kind != "generic":
             raise Z3950Diagnostic(Bib1Diagnostic.DATABASE_SPECIFIC_SORT_NOT_SUPPORTED)
-        return SortKey.named(_sort_field(element), relation == 1)
+        return SortKey(_sort_field(element), relation == 1)
 
     def _sort_failure(self, request: SortRequest, diagnostic: Z3950Diagnostic) -> Response:
         exists = request.sorted_result_set_name in self.association.result_sets
@@ -625,11 +615,11 @@ class Handler:
                         f"close by client ({shown})")
 
 
-def _sort_field(element: tuple[str, Any]) -> str:
-    """The catalog's sort key for one `SortKey` CHOICE."""
+def _sort_field(element: tuple[str, Any]) -> SortField:
+    """The field sorted by for one `SortKey` CHOICE."""
     kind, body = element
     if kind == "sortfield":
-        key = _SORT_FIELDS.get(body.strip().lower())
+        key = sort_field(body)
         if key is None:
             raise Z3950Diagnostic(Bib1Diagnostic.CANNOT_SORT_ACCORDING_TO_SEQUENCE, body)
         return key
@@ -644,11 +634,11 @@ def _sort_field(element: tuple[str, Any]) -> str:
         for candidate in values:
             shown.append(f"{attribute.type}={candidate}")
             if attribute.type == 2 and candidate == 102:
-                return "relevance"
+                return SortField.RELEVANCE
             if attribute.type != 1:
                 continue
             if isinstance(candidate, str):
-                key = _SORT_FIELDS.get(candidate.strip().lower())
+                key = sort_field(candidate)
             else:
                 key = _SORT_USES.get(candidate)
             if key is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import CQL_1_2_OVERRIDES, engine_of, yaz_cql_samples
+from conftest import CQL_1_2_OVERRIDES, RestrictedHome, engine_of, yaz_cql_samples
 from lxml import etree
 
 from index.engines.base import SortKey
@@ -372,9 +372,8 @@ def test_unknown_database_is_404_with_235(catalog) -> None:
 
 
 def test_restricted_database_needs_authentication(sample_home) -> None:
-    catalog = Catalog(sample_home)
+    catalog = Catalog(RestrictedHome(sample_home.root))
     try:
-        catalog.config.restricted = ("B",)
         _, root = run(catalog, {"query": "water"}, database="B")
         assert [c for c, _ in diagnostics(root)] == [3]
         _, root = run(catalog, {}, database="B")       # explain stays open

@@ -9,6 +9,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from conftest import RestrictedHome
 from lxml import etree
 
 from index.engines.base import SortKey
@@ -57,8 +58,7 @@ def captured(name: str):
 
 @pytest.fixture(scope="module")
 def catalog(sample_home):
-    opened = Catalog(sample_home)
-    opened.config = dataclasses.replace(opened.config, restricted=("B",))
+    opened = Catalog(RestrictedHome(sample_home.root))
     yield opened
     opened.close()
 
@@ -359,13 +359,13 @@ def test_result_set_names_need_the_option(catalog):
 
 def test_relevance_ranking(handler, catalog, monkeypatch):
     seen = []
-    original = catalog.search
+    original = catalog.engine.search
 
-    def spy(node, database, result_sets=None, *, ranked=False):
+    def spy(node, resolve, *, ranked=False):
         seen.append(ranked)
-        return original(node, database, result_sets, ranked=ranked)
+        return original(node, resolve, ranked=ranked)
 
-    monkeypatch.setattr(catalog, "search", spy)
+    monkeypatch.setattr(catalog.engine, "search", spy)
     search(handler, "@attr 2=102 @attr 1=4 history")
     search(handler, "@and @attr 1=4 history @attr 2=102 @attr 1=21 history")
     search(handler)
