@@ -12,7 +12,8 @@ The seam for SRU: Z39.50 and HTTP share the port, and the first byte of a connec
 them apart (`sniff`): a BER context-class constructed tag (0xA0-0xBF; initRequest is 0xB4) is
 Z39.50, an ASCII capital letter is an HTTP method. `ProtocolSwitch` buffers until it knows,
 then hands the connection to the protocol built by the matching factory: the Z39.50 factory,
-or the twisted.web Site of `zserver.net.http` (SRU, the web page) built on the same catalog.
+or the HTTP factory of `zserver.net.http` (SRU, the web page), both on the worker's shared
+resources (`zserver.net.worker`), which `SwitchFactory` owns.
 
 It must not know what a PDU or a query means.
 """
@@ -35,11 +36,12 @@ from twisted.python.failure import Failure
 
 from index.home import Home
 from index.search import Catalog
-from zserver.net.http import http_site
-from zserver.net.log import stderr_log
+from zserver.net.http import HttpFactory
+from zserver.net.log import Log, stderr_log
+from zserver.net.worker import Worker
 from zserver.net.z3950 import DEFAULT_IDLE_TIMEOUT, Z3950Factory
 
-__all__ = ["ProtocolSwitch", "SwitchFactory", "preload", "serve", "sniff"]
+__all__ = ["ProtocolSwitch", "SwitchFactory", "http_factory", "preload", "serve", "sniff"]
 
 _NOT_IMPLEMENTED = (b"HTTP/1.0 501 Not Implemented\r\nContent-Type: text/plain; charset=utf-8\r\n"
                     b"Connection: close\r\n\r\nThis port speaks Z39.50; SRU over HTTP is not served yet.\r\n")
@@ -108,33 +110,57 @@ class ProtocolSwitch(Protocol, TimeoutMixin):
 
 
 class SwitchFactory(Factory):
-    """The factory listening on the shared port: Z39.50, and HTTP (SRU) when `http` is given.
-
-    `http` builds the HTTP factory from the worker's open catalog (the one the Z39.50 factory
-    opened in its `startFactory`), e.g. `zserver.net.http.http_site`; None answers 501.
-    """
+    """The factory listening on the shared port. It owns the worker's shared resources
+    (`Worker`: opened in `startFactory`, closed in `stopFactory`) and the two protocol factories
+    built on them: Z39.50, and HTTP (SRU, the web page) made by `http` from the worker (None
+    answers HTTP with 501). `idle_timeout` (seconds until the first byte) defaults to the
+    configured one."""
 
     protocol = ProtocolSwitch
 
-    def __init__(self, z3950: Z3950Factory, http: Callable[[Catalog], Factory] | None = None, *,
-                 idle_timeout: float = DEFAULT_IDLE_TIMEOUT, clock: IReactorTime | None = None) -> None:
-        self.z3950 = z3950
-        self._http_for = http
-        self.http: Factory | None = None
-        self.idle_timeout = idle_timeout
+    def __init__(self, home: Home, *, log: Log = stderr_log, clock: IReactorTime | None = None,
+                 http: Callable[[Worker], Factory] | None = None, idle_timeout: float | None = None) -> None:
+        self.home = home
+        self.log = log
         self.clock = clock
+        self._http_for = http
+        self._idle_timeout = idle_timeout
+        self.worker: Worker | None = None
+        self.z3950: Z3950Factory | None = None
+        self.http: Factory | None = None
+
+    @property
+    def idle_timeout(self) -> float:
+        if self._idle_timeout is not None:
+            return self._idle_timeout
+        return self.worker.idle_timeout if self.worker is not None else DEFAULT_IDLE_TIMEOUT
 
     def startFactory(self) -> None:
+        self.worker = Worker.open(self.home, log=self.log)
+        self.z3950 = Z3950Factory(self.worker, clock=self.clock)
         self.z3950.doStart()
-        if self._http_for is not None and self.z3950.catalog is not None:
-            self.http = self._http_for(self.z3950.catalog)
+        if self._http_for is not None:
+            self.http = self._http_for(self.worker)
             self.http.doStart()
 
     def stopFactory(self) -> None:
-        if self.http is not None:
-            self.http.doStop()
-            self.http = None
-        self.z3950.doStop()
+        for factory in (self.http, self.z3950):
+            if factory is not None:
+                factory.doStop()
+        self.http = self.z3950 = None
+        if self.worker is not None:
+            self.worker.close()
+            self.worker = None
+
+    def close_all(self) -> None:
+        """Close every open Z39.50 connection with our Close PDU (on shutdown)."""
+        if self.z3950 is not None:
+            self.z3950.close_all()
+
+
+def http_factory(worker: Worker) -> HttpFactory:
+    """The HTTP side of a worker: SRU and the web page over its HTTP core."""
+    return HttpFactory(worker.http, log=worker.log)
 
 
 # -- processes -------------------------------------------------------------------------------
@@ -153,17 +179,14 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _run_worker(home: Home, sock: socket.socket, log: Callable[[str], None] = stderr_log) -> int:
+def _run_worker(home: Home, sock: socket.socket, log: Log = stderr_log) -> int:
     """Serve on `sock` in this process until the reactor stops."""
     from twisted.internet import reactor
 
-    config = home.config()
-    z3950 = Z3950Factory(home, log=log, clock=reactor)
-    switch = SwitchFactory(z3950, http=lambda catalog: http_site(catalog, log=log),
-                           idle_timeout=config.server.idle_timeout, clock=reactor)
+    switch = SwitchFactory(home, log=log, clock=reactor, http=http_factory)
     reactor.adoptStreamPort(sock.fileno(), sock.family, switch)
     sock.close()    # the reactor holds its own duplicate of the descriptor
-    reactor.addSystemEventTrigger("before", "shutdown", z3950.close_all)
+    reactor.addSystemEventTrigger("before", "shutdown", switch.close_all)
     log("serving")
     reactor.run()
     log("stopped")

@@ -8,17 +8,17 @@ unexpected error of ours is caught (`except Exception`: the traceback goes to th
 client gets diagnostic 1, or a Close with systemProblem if even that fails). A client that
 breaks the protocol gets a Close with protocolError; only its own connection is dropped.
 
-`Z3950Factory` owns what connections share: the open `Catalog` (opened in `startFactory`,
-closed in `stopFactory`), the limits from `[server]` and the CCL profile. It must not know
-what a PDU means (`zserver.z3950`) or how the listening socket came to be (`app.py`); it
-does not import the reactor (a clock can be passed in for tests).
+`Z3950Factory` keeps the set of open connections (to close them on shutdown) and hands each
+the worker's shared resources (`worker.Worker`: the catalog, the limits, the CCL profile, the
+log), which it borrows and never opens or closes. It must not know what a PDU means
+(`zserver.z3950`) or how the listening socket came to be (`app.py`); it does not import the
+reactor (a clock can be passed in for tests).
 """
 
 from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable
 
 from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import Factory, Protocol
@@ -26,12 +26,9 @@ from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 
 from index.config import ServerConfig
-from index.home import Home
-from index.search import Catalog
-from zserver.net.log import stderr_log
-from zserver.querylang.ccl import DEFAULT_QUALIFIERS, CclProfile
+from zserver.net.worker import Worker
 from zserver.z3950.diagnostics import Bib1Diagnostic, Z3950Diagnostic
-from zserver.z3950.handler import Handler, Limits
+from zserver.z3950.handler import Handler
 from zserver.z3950.pdus import Pdu
 from zserver.z3950.session import CloseReason, ProtocolViolation, Session, close_pdu
 
@@ -55,10 +52,11 @@ class Z3950Protocol(Protocol, TimeoutMixin):
         if factory.clock is not None:
             self.callLater = factory.clock.callLater
         self.peer = _peer(self.transport.getPeer())
-        self.session = Session(factory.limits.max_message_size)
-        self.handler = Handler(factory.catalog, factory.limits, factory.ccl_profile)
+        worker = factory.worker
+        self.session = Session(worker.limits.max_message_size)
+        self.handler = Handler(worker.catalog, worker.limits, worker.ccl_profile)
         factory.connections.add(self)
-        self.setTimeout(factory.idle_timeout)
+        self.setTimeout(worker.idle_timeout)
 
     def dataReceived(self, data: bytes) -> None:
         self.resetTimeout()
@@ -69,7 +67,7 @@ class Z3950Protocol(Protocol, TimeoutMixin):
             if isinstance(event, Pdu):
                 self.transport.write(self._respond(event))
             elif isinstance(event, ProtocolViolation):
-                self.factory.log(f"{self.peer} protocol error: {event.reason}")
+                self.factory.worker.log(f"{self.peer} protocol error: {event.reason}")
                 self.transport.write(session.send(close_pdu(CloseReason.PROTOCOL_ERROR, event.reason)))
             else:
                 break
@@ -84,24 +82,24 @@ class Z3950Protocol(Protocol, TimeoutMixin):
         except Exception:
             return self._system_error(request, traceback.format_exc())
         elapsed = (time.perf_counter() - started) * 1000
-        self.factory.log(f"{self.peer} {response.summary} {elapsed:.1f}ms")
+        self.factory.worker.log(f"{self.peer} {response.summary} {elapsed:.1f}ms")
         return data
 
     def _system_error(self, request: Pdu, trace: str) -> bytes:
         """Our bug: log it, answer with diagnostic 1 (or Close systemProblem if that fails too)."""
         name = request.asn1_name
-        self.factory.log(f"{self.peer} internal error in {name}:\n{trace.rstrip()}")
+        self.factory.worker.log(f"{self.peer} internal error in {name}:\n{trace.rstrip()}")
         diagnostic = Z3950Diagnostic(Bib1Diagnostic.PERMANENT_SYSTEM_ERROR, "internal error")
         try:
             return self.session.send(self.handler.failure(request, diagnostic).pdu)
         except Exception:
-            self.factory.log(f"{self.peer} internal error answering {name}:\n{traceback.format_exc().rstrip()}")
+            self.factory.worker.log(f"{self.peer} internal error answering {name}:\n{traceback.format_exc().rstrip()}")
         return self.session.send(close_pdu(CloseReason.SYSTEM_PROBLEM, "internal error"))
 
     def timeoutConnection(self) -> None:
-        data = self.session.idle_close(self.factory.idle_timeout, self.factory.idle_timeout)
+        data = self.session.idle_close(self.factory.worker.idle_timeout, self.factory.worker.idle_timeout)
         if data is not None:
-            self.factory.log(f"{self.peer} closed after {self.factory.idle_timeout:.0f}s without a request")
+            self.factory.worker.log(f"{self.peer} closed after {self.factory.worker.idle_timeout:.0f}s without a request")
             self.transport.write(data)
         self._drop()
 
@@ -121,29 +119,14 @@ class Z3950Protocol(Protocol, TimeoutMixin):
 
 
 class Z3950Factory(Factory):
-    """Shared state of all Z39.50 connections of one worker process."""
+    """The Z39.50 connections of one worker process."""
 
     protocol = Z3950Protocol
 
-    def __init__(self, home: Home, *, log: Callable[[str], None] = stderr_log,
-                 clock: IReactorTime | None = None) -> None:
-        self.home = home
-        self.log = log
+    def __init__(self, worker: Worker, *, clock: IReactorTime | None = None) -> None:
+        self.worker = worker
         self.clock = clock
-        self.catalog: Catalog | None = None
         self.connections: set[Z3950Protocol] = set()
-
-    def startFactory(self) -> None:
-        self.catalog = Catalog(self.home)
-        config = self.catalog.config
-        self.limits = Limits.from_config(config.server)
-        self.ccl_profile = CclProfile(config.ccl or DEFAULT_QUALIFIERS)
-        self.idle_timeout = config.server.idle_timeout
-
-    def stopFactory(self) -> None:
-        if self.catalog is not None:
-            self.catalog.close()
-            self.catalog = None
 
     def close_all(self, reason: CloseReason = CloseReason.SHUTDOWN, message: str = "server shutting down") -> None:
         """Close every open connection with our Close PDU (on shutdown)."""

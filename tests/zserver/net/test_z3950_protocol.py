@@ -3,16 +3,19 @@ task.Clock. No search logic is tested here (that is test_handler.py)."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
+from twisted.internet.protocol import Factory
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
 from zserver.net.app import SwitchFactory, sniff
+from zserver.net.worker import Worker
 from zserver.net.z3950 import Z3950Factory
 from zserver.z3950.codec import decode_pdu, find_pdu_end
 
@@ -26,15 +29,18 @@ PEER = IPv4Address("TCP", "127.0.0.1", 5555)
 @pytest.fixture()
 def factory(sample_home):
     lines: list[str] = []
-    made = Z3950Factory(sample_home, log=lines.append, clock=Clock())
+    worker = Worker.open(sample_home, log=lines.append)
+    made = Z3950Factory(worker, clock=Clock())
     made.lines = lines
+    made.idle_timeout = worker.idle_timeout
     made.doStart()
     yield made
     made.doStop()
+    worker.close()
 
 
-def connect(factory, protocol_factory=None):
-    protocol = (protocol_factory or factory).buildProtocol(PEER)
+def connect(factory):
+    protocol = factory.buildProtocol(PEER)
     transport = StringTransport(peerAddress=PEER)
     protocol.makeConnection(transport)
     return protocol, transport
@@ -162,12 +168,16 @@ def test_close_all_on_shutdown(factory):
         assert transport.disconnecting
 
 
-def test_stop_factory_closes_the_catalog(sample_home):
-    factory = Z3950Factory(sample_home, log=lambda line: None)
-    factory.doStart()
-    assert factory.catalog is not None
-    factory.doStop()
-    assert factory.catalog is None
+def test_the_switch_owns_the_worker(sample_home):
+    switch = SwitchFactory(sample_home, log=lambda line: None, http=lambda worker: Factory())
+    switch.doStart()
+    worker = switch.worker
+    assert worker is not None and switch.z3950.worker is worker and switch.http is not None
+    worker.catalog.store.db.execute("SELECT 1")    # open
+    switch.doStop()
+    assert switch.worker is None and switch.z3950 is None and switch.http is None
+    with pytest.raises(sqlite3.ProgrammingError):
+        worker.catalog.store.db.execute("SELECT 1")    # closed with the switch
 
 
 # -- the first-byte switch (the seam for SRU over HTTP) --------------------------------------
@@ -178,33 +188,45 @@ def test_sniff(first, kind):
     assert sniff(first) == kind
 
 
-def test_switch_hands_z3950_over(factory):
-    switch = SwitchFactory(factory, clock=factory.clock)
-    protocol, transport = connect(factory, switch)
+@pytest.fixture()
+def switch(sample_home):
+    made = SwitchFactory(sample_home, log=lambda line: None, clock=Clock())
+    made.doStart()
+    yield made
+    made.doStop()
+
+
+def test_switch_hands_z3950_over(switch):
+    protocol, transport = connect(switch)
     protocol.dataReceived(INIT[:1])
     protocol.dataReceived(INIT[1:] + SEARCH)
     assert [name for name, _ in pdus(transport)] == ["initResponse", "searchResponse"]
+    assert len(switch.z3950.connections) == 1
     protocol.connectionLost(Failure(ConnectionDone()))
-    assert not factory.connections
+    assert not switch.z3950.connections
 
 
-def test_switch_without_an_http_factory_answers_http_with_501(factory):
-    switch = SwitchFactory(factory, clock=factory.clock)
-    protocol, transport = connect(factory, switch)
+def test_switch_without_an_http_factory_answers_http_with_501(switch):
+    protocol, transport = connect(switch)
     protocol.dataReceived(b"GET /unikat?version=1.2&operation=explain HTTP/1.1\r\n\r\n")
     assert transport.value().startswith(b"HTTP/1.0 501 ")
     assert transport.disconnecting
 
 
-def test_switch_times_out_silent_connections(factory):
-    switch = SwitchFactory(factory, idle_timeout=30, clock=factory.clock)
-    protocol, transport = connect(factory, switch)
-    factory.clock.advance(30)
+def test_switch_times_out_silent_connections(sample_home):
+    clock = Clock()
+    switch = SwitchFactory(sample_home, log=lambda line: None, clock=clock, idle_timeout=30)
+    switch.doStart()
+    protocol, transport = connect(switch)
+    clock.advance(29)
+    assert not transport.disconnecting
+    clock.advance(1)
     assert transport.disconnecting and transport.value() == b""
+    switch.doStop()
 
 
-def test_switch_hands_http_to_the_factory_built_from_the_catalog(factory):
-    from twisted.internet.protocol import Factory, Protocol
+def test_switch_hands_http_to_the_factory_built_from_the_worker(sample_home):
+    from twisted.internet.protocol import Protocol
 
     class Echo(Protocol):
         def dataReceived(self, data):
@@ -212,14 +234,14 @@ def test_switch_hands_http_to_the_factory_built_from_the_catalog(factory):
 
     built = []
 
-    def http_for(catalog):
-        built.append(catalog)
+    def http_for(worker):
+        built.append(worker)
         return Factory.forProtocol(Echo)
 
-    switch = SwitchFactory(factory, http=http_for, clock=factory.clock)
+    switch = SwitchFactory(sample_home, log=lambda line: None, http=http_for, clock=Clock())
     switch.doStart()
-    assert built == [factory.catalog]
-    protocol, transport = connect(factory, switch)
+    assert built == [switch.worker]
+    protocol, transport = connect(switch)
     protocol.dataReceived(b"GE")
     protocol.dataReceived(b"T / HTTP/1.1\r\n")
     assert transport.value() == b"echo:GE" + b"echo:T / HTTP/1.1\r\n"

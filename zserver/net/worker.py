@@ -1,0 +1,49 @@
+"""What the connections of one worker process share, opened once and closed once.
+
+`Worker` owns the open `Catalog` and what the protocols derive from its configuration: the
+Z39.50 limits and CCL profile, the idle timeout, and the HTTP core (and with it the SRU result
+sets). As in Twisted's own servers, the listening factory (`app.SwitchFactory`) holds it: it
+opens the worker in `startFactory` and closes it in `stopFactory`; the protocol factories
+(`Z3950Factory`, `HttpFactory`) borrow from it and protocols only dispatch.
+
+It must not know sockets or the reactor.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from index.home import Home
+from index.search import Catalog
+from zserver.net.http import HttpCore
+from zserver.net.log import Log, stderr_log
+from zserver.querylang.ccl import DEFAULT_QUALIFIERS, CclProfile
+from zserver.z3950.handler import Limits
+
+__all__ = ["Worker"]
+
+
+@dataclass
+class Worker:
+    """The shared resources of one worker process."""
+
+    catalog: Catalog
+    limits: Limits               # Z39.50 sizes and result sets, from [server]
+    ccl_profile: CclProfile
+    idle_timeout: float          # seconds a Z39.50 client may stay silent
+    http: HttpCore
+    log: Log
+
+    @classmethod
+    def open(cls, home: Home, *, log: Log = stderr_log, clock: Callable[[], float] = time.time) -> Worker:
+        """Open the catalog of `home` (raises `IndexNotBuilt` without an index). `clock` gives
+        wall-clock seconds (SRU result-set lifetimes)."""
+        catalog = Catalog(home)
+        config = catalog.config
+        return cls(catalog, Limits.from_config(config.server), CclProfile(config.ccl or DEFAULT_QUALIFIERS),
+                   config.server.idle_timeout, HttpCore(catalog, clock=clock), log)
+
+    def close(self) -> None:
+        self.catalog.close()
