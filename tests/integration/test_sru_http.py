@@ -224,3 +224,18 @@ def test_yaz_client_boolean_and_truncated_queries(server) -> None:
                  'find dc.title any "water river" sortBy dc.date/descending\nshow 1\n')
     hits = [int(line.split(":")[1]) for line in output.splitlines() if line.startswith("Number of hits:")]
     assert len(hits) >= 3 and all(h > 0 for h in hits[:3]), output
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.2", "2.0"])
+def test_yaz_client_default_soap_mode(server, version: str) -> None:
+    """yaz-client's default SRU mode is SRW: SRU requests in SOAP envelopes, POSTed as text/xml."""
+    output = yaz(f"open {server}/unikat\nsru soap {version}\nfind dc.title = water\nshow 1\n"
+                 "find dc.nosuch = water\nscan dc.title = hist\n")
+    expected = local(etree.fromstring(fetch(f"{server}/unikat?query=dc.title%3Dwater&maximumRecords=0")[2]),
+                     "numberOfRecords")[0].text
+    assert "HTTP error" not in output and "415" not in output, output
+    assert f"Number of hits: {expected}" in output, output
+    assert "pos=1 schema=info:srw/schema/1/marcxml-v1.1" in output
+    assert '<record xmlns="http://www.loc.gov/MARC21/slim">' in output
+    assert "SRW diagnostic info:srw/diagnostic/1/16" in output and "Unsupported index" in output
+    assert "Received SRW Scan Response" in output and "histoire: 1 inner" in output

@@ -19,12 +19,15 @@ Paths:
     /                      the search page (GET; `?q=...` searches)
     /record/<isn>          a full record
     /static/<name>         CSS and other files of zserver/web/static
-    /<database>            SRU (GET, or POST form-encoded); no parameters: explain
+    /<database>            SRU (GET, or POST form-encoded); no parameters: explain; SRW (SRU
+                           in a SOAP 1.1 or 1.2 envelope, POSTed as text/xml or
+                           application/soap+xml: yaz-client's default) through zserver.sru.soap
 
 Hostile or broken requests get a 4xx answer with a body saying why, never a traceback:
 an address over MAX_URI_BYTES (414), a body over MAX_BODY_BYTES (413, the body is read and
 dropped, never kept), parameters that are not UTF-8 or too many (400), a POST that is not
-form-encoded (415), other methods (405), an unknown database (404, SRU diagnostic 235). SRU
+form-encoded nor a SOAP envelope (415; an envelope we cannot serve gets a SOAP Fault), other
+methods (405), an unknown database (404, SRU diagnostic 235). SRU
 answers are SRU responses with diagnostics; web answers are HTML pages. What cannot be parsed
 at all gets a short text answer and the connection is closed: a request target over
 MAX_TARGET_BYTES (414), headers over MAX_HEAD_BYTES or MAX_HEADERS (431), anything llhttp
@@ -62,6 +65,7 @@ from zope.interface import implementer
 from index.errors import RecordNotFound
 from index.search import Catalog
 from zserver.net.log import stderr_log
+from zserver.sru import soap
 from zserver.sru.diagnostics import SruDiagnostic, SruDiagnosticCode
 from zserver.sru.handler import SruState, failure, handle
 from zserver.sru.request import FormError, decode_form, parse_request
@@ -83,6 +87,7 @@ _STATIC_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\.(css|png|svg|ico|txt)")
 _STATIC_TYPES = {"css": "text/css; charset=utf-8", "png": "image/png", "svg": "image/svg+xml",
                  "ico": "image/x-icon", "txt": "text/plain; charset=utf-8"}
 _WEB_ROOTS = ("record", "static", "favicon.ico", "robots.txt")
+_SOAP_TYPES = ("text/xml", "application/soap+xml", "application/xml")   # SRW: SRU in SOAP
 _HTML = "text/html; charset=utf-8"
 _HTML_HEADERS = (
     ("Content-Type", _HTML),
@@ -143,20 +148,32 @@ class HttpCore:
                           (("Allow", allowed),))
         if body_too_large:
             return refuse(413, D.TOO_MANY_CHARACTERS_IN_QUERY, f"the body is larger than {MAX_BODY_BYTES} bytes")
+        envelope = None
         try:
             params = decode_form(raw_query, max_fields=MAX_FIELDS)
             if method == "POST":
-                if content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
-                    return refuse(415, D.UNSUPPORTED_PARAMETER_VALUE,
-                                  "a POST body must be application/x-www-form-urlencoded")
-                for name, values in decode_form(body, max_fields=MAX_FIELDS).items():
+                media = content_type.split(";")[0].strip().lower()
+                if sru and media in _SOAP_TYPES:
+                    srw = soap.read_envelope(body, max_fields=MAX_FIELDS)
+                    envelope, posted = srw.namespace, srw.params
+                elif media == "application/x-www-form-urlencoded":
+                    posted = decode_form(body, max_fields=MAX_FIELDS)
+                else:
+                    raise soap.NotSoap(f"the body is {media or 'untyped'}")
+                for name, values in posted.items():
                     params.setdefault(name, []).extend(values)
         except FormError as error:
             return refuse(400, D.UNSUPPORTED_PARAMETER_VALUE, str(error))
+        except soap.NotSoap as error:
+            return refuse(415, D.UNSUPPORTED_PARAMETER_VALUE, "a POST body must be "
+                          f"application/x-www-form-urlencoded or a SOAP envelope (SRW): {error}")
+        except soap.SoapFault as error:
+            status, fault = soap.fault(error.namespace, str(error))
+            return HttpAnswer(status, (("Content-Type", soap.content_type(error.namespace)),), fault)
 
         self.catalog.refresh()
         if sru:
-            request = parse_request(params, database, host=host, port=port)
+            request = parse_request(params, database, host=host, port=port, soap=envelope)
             answer = handle(request, self.catalog, self.sru_state, now=self.clock(), settings=self.sru_settings)
             return HttpAnswer(answer.status, (("Content-Type", answer.content_type),), answer.body)
         if not segments:

@@ -30,6 +30,7 @@ from index.query import ResultSetRef
 from index.search import Catalog, Database, ResultSet
 from zserver.querylang.cql import CqlQuery, parse_cql
 from zserver.querylang.errors import QueryError
+from zserver.sru import soap
 from zserver.sru.cqlmap import cql_to_query, scan_start, sort_criteria
 from zserver.sru.diagnostics import (
     SruDiagnostic,
@@ -243,15 +244,21 @@ def handle(request: SruRequest, catalog: Catalog, state: SruState | None = None,
                       else settings.result_set_ttl, settings.maximum_result_set_ttl)
             run = _Run(catalog, state, settings, now, ttl, request.version)
             root = _search_retrieve(request, run, database)
+    return _response(request, root, status)
+
+
+def _response(request: SruRequest, root: etree._Element, status: int) -> SruResponse:
+    """The serialized response; in a SOAP envelope when the request came in one."""
     body = serialize(root, stylesheet=request.stylesheet)
+    if request.soap is not None:
+        return SruResponse(status, soap.content_type(request.soap), soap.envelope(request.soap, body))
     return SruResponse(status, f"{request.content_type}; charset=utf-8", body)
 
 
 def failure(request: SruRequest, diagnostic: SruDiagnostic, status: int) -> SruResponse:
     """A response to `request` carrying only `diagnostic`, with HTTP status `status`; for
     requests refused before they reach the catalog (bad encoding, too large, wrong path)."""
-    body = serialize(_failure(request, diagnostic), stylesheet=request.stylesheet)
-    return SruResponse(status, f"{request.content_type}; charset=utf-8", body)
+    return _response(request, _failure(request, diagnostic), status)
 
 
 def _failure(request: SruRequest, diagnostic: SruDiagnostic) -> etree._Element:

@@ -103,6 +103,8 @@ class SruRequest:
     host: str | None = None
     port: int | None = None
     problem: SruDiagnostic | None = None
+    soap: str | None = None
+    """The SOAP envelope namespace when the request came as SRW (SOAP): answer in one."""
     given: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     """The parameters as received (name, value), for the echoed request."""
 
@@ -167,7 +169,8 @@ _STYLESHEET = re.compile(r"[^\s\"<>?\\`{}|^]+")
 
 
 def parse_request(params: Mapping[str, str | Sequence[str]], database: str, *,
-                  host: str | None = None, port: int | None = None) -> SruRequest:
+                  host: str | None = None, port: int | None = None,
+                  soap: str | None = None) -> SruRequest:
     """The SRU request that `params` make for `database` (the URL path's database name).
 
     Never raises for a client's mistake: the first one is the result's `problem`
@@ -177,7 +180,7 @@ def parse_request(params: Mapping[str, str | Sequence[str]], database: str, *,
     version, version_problem = _version(values.get("version"))
     operation, operation_problem = _operation(values)
     given = tuple((name, value) for name, value in values.items())
-    base = SruRequest(operation, version, database, host=host, port=port, given=given)
+    base = SruRequest(operation, version, database, host=host, port=port, soap=soap, given=given)
     problem = version_problem or operation_problem
     if problem is None and repeated:
         problem = SruDiagnostic(_D.UNSUPPORTED_PARAMETER_VALUE, f"{repeated} given more than once")
