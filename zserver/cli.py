@@ -88,6 +88,7 @@ def _open_store(home: Home):
 
 def cmd_load(args: argparse.Namespace) -> int:
     from index.config import LibraryConfig
+    from index.errors import LoadError
     from index.loading import indexing
     from index.loading.load import load_file
 
@@ -110,12 +111,19 @@ def cmd_load(args: argparse.Namespace) -> int:
     store = _open_store(home)
     started = time.monotonic()
     totals = {"read": 0, "rejected": 0}
+    refused = 0
     try:
         for name in args.files:
             progress = Progress(f"loading {name}", "records")
-            report = load_file(home, store, library, Path(name), fmt=args.format, encoding=args.encoding,
-                               source_system=args.source, progress=progress, authority_only=args.authority,
-                               workers=args.workers)
+            try:
+                report = load_file(home, store, library, Path(name), fmt=args.format, encoding=args.encoding,
+                                   source_system=args.source, progress=progress, authority_only=args.authority,
+                                   workers=args.workers)
+            except LoadError as error:   # a whole file refused: the others are still loaded and indexed
+                progress.done()
+                print(f"unikat: {error}", file=sys.stderr)
+                refused += 1
+                continue
             progress.done()
             print(report.summary())
             for kind, count in sorted(report.problems.items()):
@@ -127,9 +135,11 @@ def cmd_load(args: argparse.Namespace) -> int:
     finally:
         store.close()
     elapsed = time.monotonic() - started
-    print(f"loaded {len(args.files)} file(s): {totals['read']} records, {totals['rejected']} rejected;"
+    print(f"loaded {len(args.files) - refused} file(s): {totals['read']} records, {totals['rejected']} rejected;"
           f" index updated ({written} titles written, {removed} removed) in {elapsed:.1f}s")
-    return 0
+    if refused:
+        print(f"unikat: {refused} file(s) refused, not loaded", file=sys.stderr)
+    return 1 if refused else 0
 
 
 def cmd_index(args: argparse.Namespace) -> int:

@@ -40,7 +40,8 @@ from index.consolidation.match import MatchRules
 from index.home import Home
 from index.loading.pipeline import cores, preparing
 from index.loading.prepare import Prepared, Preparer
-from index.records.marc import detect_format, iso2709_records, marcxml_records
+from index.records.detect import HEAD, UnknownFormat, detect_format
+from index.records.marc import iso2709_records, marcxml_records
 from index.records.model import LoadProblem, RawRecord
 from index.store.catalog import CatalogStore
 
@@ -76,11 +77,11 @@ Progress = Callable[[int, int, int], None]   # (work done, work total, records r
 
 
 def _delivery(path: Path, fmt: str | None) -> tuple[str, bytes | mmap.mmap]:
-    """The delivery's format (given, or seen in its first bytes) and its bytes: an ISO 2709 file
-    is mapped, not read, so the load's memory does not grow with the file (the XML and PICA+
-    readers take bytes)."""
+    """The delivery's format (given, or judged from its first records) and its bytes: an ISO 2709
+    file is mapped, not read, so the load's memory does not grow with the file (the XML and PICA+
+    readers take bytes). Raises `UnknownFormat` for a file in none of our formats."""
     with open(path, "rb") as handle:
-        fmt = fmt or detect_format(handle.read(64))
+        fmt = fmt or detect_format(handle.read(HEAD))
         if fmt != "marc21" or not os.fstat(handle.fileno()).st_size:
             handle.seek(0)
             return fmt, handle.read()
@@ -125,13 +126,16 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
               progress: Progress | None = None, authority_only: bool = False,
               workers: int | None = None) -> LoadReport:
     """Load one file for `library`, its records prepared in `workers` processes (default: one per
-    core; 0: in this process). Raises `LoadError` only if the file cannot be read at all."""
+    core; 0: in this process). Raises `LoadError` only if the file cannot be read at all or is
+    in none of the formats we read (a gzip file, a text file, PICA-XML ...)."""
     from index.errors import LoadError
 
     try:
         fmt, data = _delivery(path, fmt)
     except OSError as error:
         raise LoadError(f"cannot read {path}: {error.strerror}") from None
+    except UnknownFormat as error:   # refused as a whole: nothing stored, not even a load
+        raise LoadError(f"{path} {error}; nothing loaded") from None
     system = source_system or library.source_system
     consolidation = home.config().consolidation
     rules = consolidation.rules if consolidation.enabled else None

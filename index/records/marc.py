@@ -22,21 +22,12 @@ from pathlib import Path
 import pymarc
 from lxml import etree
 
+from index.records.detect import HEAD, detect_format
 from index.records.model import Holding, LoadProblem, RawRecord, SourceRecord
 
 MARCXML_NS = "http://www.loc.gov/MARC21/slim"
 _RECORD_END = b"\x1d"
 _NOT_LENDABLE = re.compile(r"reference only|not for loan|nicht ausleihbar|präsenz", re.I)
-
-
-def detect_format(head: bytes) -> str:
-    """Guess a delivery's format from its first bytes: `marc21`, `marcxml` or `pica`."""
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith(b"<"):
-        return "marcxml"
-    if text[:5].isdigit() and not text[5:6].isspace():
-        return "marc21"  # a leader starts with the five-digit record length; PICA with a tag
-    return "pica"
 
 
 def read_marc21(data: bytes, *, encoding: str | None = None) -> Iterator[SourceRecord | LoadProblem]:
@@ -211,7 +202,7 @@ def _record_from_xml(element: etree._Element) -> pymarc.Record:
 def read_file(path: Path, *, fmt: str | None = None, encoding: str | None = None) -> Iterator[SourceRecord | LoadProblem]:
     """Read one delivery file in any supported format (detected when `fmt` is None)."""
     data = path.read_bytes()
-    fmt = fmt or detect_format(data[:64])
+    fmt = fmt or detect_format(data[:HEAD])
     if fmt == "marc21":
         return read_marc21(data, encoding=encoding)
     if fmt == "marcxml":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pymarc
 import pytest
-from conftest import load, shared
+from conftest import SAMPLE_DATA, load, shared
 
 from index.query import Structure, Term
 from index.search import Catalog
@@ -123,3 +123,36 @@ def test_a_library_changes_and_deletes_only_its_own_records(home, tmp_path):
     union = catalog.search(Term("title", "the"), catalog.database("unikat")).size
     assert union == catalog.search(Term("title", "the"), catalog.database("A")).size > 0
     assert catalog.search(Term("title", "the"), catalog.database("B")).size == 0
+
+
+def test_one_odd_leader_first_does_not_reject_a_whole_marc21_delivery(home, tmp_path):
+    from itertools import islice
+
+    from index.records.marc import iso2709_records
+
+    bad = shared("github/marc4j+marc4j/bad_leaders_10_11.mrc").read_bytes()
+    good = [raw.raw for raw in islice(iso2709_records((SAMPLE_DATA / "lib-a.mrc").read_bytes()), 10)]
+    delivery = tmp_path / "delivery.mrc"
+    delivery.write_bytes(bad + b"".join(good))
+    report = load(home, "A", delivery)
+    assert report.format == "marc21"
+    assert report.counts["read"] == 11
+    assert report.counts["new"] >= 10 and report.counts["rejected"] <= 1
+
+
+@pytest.mark.parametrize(("name", "said"), [
+    ("README.md", "looks like a text file"),
+    ("github/traject+traject/test_data.utf8.mrc.gz", "looks like a gzip-compressed file"),
+    ("github/gbv+PICA-Data/picaxml.xml", "looks like PICA-XML"),
+])
+def test_a_file_in_no_format_we_read_is_refused_as_a_whole(home, name, said):
+    from index.errors import LoadError
+
+    path = SAMPLE_DATA.parent / name if name == "README.md" else shared(name)
+    with pytest.raises(LoadError, match=said):
+        load(home, "A", path)
+    store = CatalogStore(home.store_path)
+    try:
+        assert store.loads() == [] and store.count_titles() == 0
+    finally:
+        store.close()

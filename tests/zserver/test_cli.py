@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import SAMPLE_DATA, shared
@@ -89,3 +90,19 @@ def test_load_with_and_without_worker_processes_gives_the_same_catalog(tmp_path)
                         for query in ("@attr 1=4 history", "@attr 1=1003 smith", "@attr 1=21 united")])
     assert all(json.loads(answer)["hits"] > 0 for answer in answers[0])
     assert answers[0] == answers[1]
+
+
+def test_a_file_in_no_format_we_read_is_refused_with_its_kind_and_the_others_load(tmp_path):
+    home = tmp_path / "refusing"
+    unikat(home, "init")
+    (home / "unikat.toml").write_text('[libraries.A]\nsource_system = "A-ILS"\nholdings = "record"\n')
+    readme = SAMPLE_DATA.parent / "README.md"
+    alone = unikat(home, "load", "--library", "A", str(readme), check=False)
+    assert alone.returncode != 0
+    assert "README.md looks like a text file" in alone.stderr and "nothing loaded" in alone.stderr
+    assert json.loads(unikat(home, "stats", "--json").stdout)["loads"] == []
+    both = unikat(home, "load", "--library", "A", str(readme), str(SAMPLE_DATA / "lib-a.mrc"), check=False)
+    assert both.returncode != 0 and "1 file(s) refused" in both.stderr
+    assert "1200 read" in both.stdout
+    loads = json.loads(unikat(home, "stats", "--json").stdout)["loads"]
+    assert [Path(load["file"]).name for load in loads] == ["lib-a.mrc"]
