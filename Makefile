@@ -6,7 +6,7 @@ HOME_DIR ?= unikat-home
 PORT ?= 2100
 SAMPLES := sample_data/lib-a.mrc sample_data/lib-b.mrc sample_data/lib-c.xml sample_data/ejournals.pica
 
-.PHONY: install clients sample serve test integration lint bench clean
+.PHONY: install clients sample serve test integration lint bench fuzz clean
 
 install: $(VENV)/.installed
 
@@ -53,10 +53,20 @@ integration: install clients
 	$(BIN)/pytest -q -rs -m integration
 
 lint: install
-	$(BIN)/ruff check index zserver tests bench
+	$(BIN)/ruff check index zserver tests bench fuzz
 
 bench: install clients
 	$(BIN)/python bench/run.py
+
+# Every fuzz target (fuzz/*.py) for FUZZ_SECONDS each; crashes are left as fuzz/crash-<sha1>.
+FUZZ_SECONDS ?= 60
+fuzz: install
+	@for target in fuzz/ber.py fuzz/queries.py fuzz/records.py fuzz/http_requests.py; do \
+	  echo "== $$target ($(FUZZ_SECONDS) s)"; \
+	  $(BIN)/python $$target -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=fuzz/ > fuzz/last-run.log 2>&1; \
+	  status=$$?; grep -v '^INFO: Instrumenting' fuzz/last-run.log | tail -3; \
+	  [ $$status -eq 0 ] || { echo "$$target failed (fuzz/last-run.log, fuzz/crash-*)"; exit $$status; }; \
+	done
 
 clean:
 	rm -rf $(HOME_DIR) $(VENV) *.egg-info .pytest_cache
