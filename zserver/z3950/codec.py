@@ -3,8 +3,9 @@
 This module owns:
 
 - compiling ``z3950.asn`` (our own ASN.1 text) once, with asn1tools' BER codec;
-- framing: finding where the first complete PDU in a byte buffer ends, for
-  definite and indefinite lengths, with a size limit (``find_pdu_end``);
+- framing: cutting a connection's bytes into PDUs as they arrive, for definite
+  and indefinite lengths, in linear time, with limits on size and BER values
+  (``Framer``; ``find_pdu_end`` for one buffer);
 - turning one PDU's bytes into ``(alternative name, value)`` and back
   (``decode_pdu``, ``encode_pdu``), and the same for the types carried inside
   EXTERNALs (``decode_type``, ``encode_type``); the PDUs of every session go
@@ -35,10 +36,13 @@ from asn1tools.codecs.ber import DecodeTagError
 from zserver.z3950 import fastber
 
 __all__ = [
+    "DEFAULT_MAX_PDU_ELEMENTS",
     "DEFAULT_MAX_PDU_SIZE",
     "CodecError",
     "FramingError",
+    "Framer",
     "PduTooLargeError",
+    "TooManyElementsError",
     "UnknownPduError",
     "bit_string",
     "bit_string_positions",
@@ -56,6 +60,9 @@ ASN1_FILE = Path(__file__).with_name("z3950.asn")
 
 #: Default refusal size for one incoming PDU, in bytes.
 DEFAULT_MAX_PDU_SIZE = 16 * 1024 * 1024
+
+#: Default most BER values in one incoming PDU (a search of a thousand terms has about 15,000).
+DEFAULT_MAX_PDU_ELEMENTS = 100_000
 
 # Deepest nesting of BER values we follow.  Real PDUs nest about 10 deep, plus
 # one level per boolean operator of an RPN query; asn1tools' recursive
@@ -84,6 +91,10 @@ class FramingError(CodecError):
 
 class PduTooLargeError(FramingError):
     """The PDU's declared or accumulated size exceeds the allowed maximum."""
+
+
+class TooManyElementsError(FramingError):
+    """The PDU holds more BER values than allowed (a bound on the work per PDU)."""
 
 
 class UnknownPduError(CodecError):
@@ -158,34 +169,138 @@ def _read_header(buf: bytes, offset: int) -> _Header | None:
     return _Header(first >> 6, constructed, tag, tag_end, length, pos)
 
 
-def _value_end(buf: bytes, offset: int, limit: int, depth: int) -> int | None:
-    """Offset just past the BER value at ``offset``, None if ``buf`` ends
-    first.  Raises PduTooLargeError as soon as the value must end beyond
-    ``limit``."""
-    header = _read_header(buf, offset)
-    if header is None:
-        return None
-    if header.length is not None:
-        end = header.content + header.length
-        if end > limit:
-            raise PduTooLargeError(f"PDU larger than {limit} bytes")
-        return end if end <= len(buf) else None
-    if depth >= _MAX_DEPTH:
-        raise FramingError("indefinite-length values nested too deep")
-    pos = header.content
-    while True:  # children until the end-of-contents octets 00 00
-        if pos + 2 > limit:
-            raise PduTooLargeError(f"PDU larger than {limit} bytes")
-        if pos + 2 > len(buf):
-            return None
-        if buf[pos] == 0:
-            if buf[pos + 1] != 0:
-                raise FramingError("bad end-of-contents octets")
-            return pos + 2
-        end = _value_end(buf, pos, limit, depth + 1)
+class Framer:
+    """Cuts the byte stream of one connection into PDUs, in time linear in the bytes received.
+
+    `receive_data(bytes)` stores what arrived; `next_pdu()` returns the bytes of the next
+    complete PDU, or None until more bytes are needed. Definite and indefinite lengths are both
+    followed. Between calls the framer keeps where its walk stopped (the offset, and the
+    values still open), so each byte is read once however the stream is chunked: walking the
+    whole buffer again per chunk made an endless indefinite-length PDU cost quadratic time
+    (issue 16).
+
+    Work per PDU is bounded by `max_size` bytes (PduTooLargeError as soon as the PDU must end
+    beyond it) and by `max_elements` BER values (TooManyElementsError), so a PDU of tiny values
+    (``04 00`` is a whole OCTET STRING) costs at most that many steps here and in the decoder.
+    A definite-length PDU too small to hold more than `max_elements` values (every value takes
+    two bytes or more) is skipped by its length, as any PDU yaz-client sends; an
+    indefinite-length or larger one is walked value by value and counted. `max_elements` None
+    counts nothing and skips every definite-length value (``find_pdu_end``).
+
+    After FramingError (malformed BER, or not a Z39.50 PDU) or its subclasses the framer is
+    stuck on the same bytes until `clear()`.
+    """
+
+    def __init__(self, max_size: int = DEFAULT_MAX_PDU_SIZE,
+                 max_elements: int | None = DEFAULT_MAX_PDU_ELEMENTS) -> None:
+        self.max_size = max_size
+        self.max_elements = max_elements
+        self._buffer = bytearray()
+        self._restart()
+
+    def _restart(self) -> None:
+        """Forget the walk: the next PDU starts at offset 0 of the buffer."""
+        self._pos = 0                       # next offset to read: a header or end-of-contents
+        self._open: list[int | None] = []   # ends of the values we are inside; None: indefinite
+        self._depth = 0                     # how many of them are indefinite
+        self._elements = 0                  # values counted so far (when walking)
+        self._walking = False               # descend into definite-length values and count
+        self._end: int | None = None        # where the PDU ends, once known
+
+    def receive_data(self, data: bytes) -> None:
+        """Store bytes from the peer."""
+        self._buffer += data
+
+    def clear(self) -> None:
+        """Drop the buffered bytes and start afresh."""
+        self._buffer.clear()
+        self._restart()
+
+    def next_pdu(self) -> bytes | None:
+        """The bytes of the next complete PDU, removed from the buffer; None while it is
+        incomplete. Raises FramingError and its subclasses (see the class)."""
+        end = self.pdu_end()
         if end is None:
             return None
-        pos = end
+        buffer = self._buffer
+        data = bytes(buffer) if end == len(buffer) else bytes(buffer[:end])
+        del buffer[:end]
+        self._restart()
+        return data
+
+    def pdu_end(self) -> int | None:
+        """Length of the first complete PDU in the buffer (left as it is), None while it is
+        incomplete."""
+        if self._end is None:
+            self._walk()
+        end = self._end
+        return end if end is not None and end <= len(self._buffer) else None
+
+    def _walk(self) -> None:
+        """Read on from where the last call stopped until the PDU's end is known or the bytes
+        run out. A skipped value may end beyond them: `_pos` then waits past the buffer."""
+        buf, limit, open_, max_elements = self._buffer, self.max_size, self._open, self.max_elements
+        size = len(buf)
+        pos = self._pos
+        try:
+            while pos <= size:
+                if open_:
+                    inside = open_[-1]
+                    if inside is None:      # indefinite: end-of-contents 00 00, or a child
+                        if pos + 2 > limit:
+                            raise PduTooLargeError(f"PDU larger than {limit} bytes")
+                        if pos + 2 > size:
+                            return
+                        if buf[pos] == 0:
+                            if buf[pos + 1] != 0:
+                                raise FramingError("bad end-of-contents octets")
+                            pos += 2
+                            open_.pop()
+                            self._depth -= 1
+                            if not open_:
+                                self._end = pos
+                                return
+                            continue
+                    elif pos == inside:     # a definite value's children all read
+                        open_.pop()
+                        if not open_:
+                            self._end = pos
+                            return
+                        continue
+                header = _read_header(buf, pos)
+                if header is None:
+                    return
+                if pos == 0 and (header.tag_class != _CONTEXT_CLASS or not header.constructed):
+                    raise FramingError(f"not a Z39.50 PDU (first byte {buf[0]:#04x})")
+                if max_elements is not None:
+                    self._elements += 1
+                    if self._elements > max_elements:
+                        raise TooManyElementsError(f"PDU of more than {max_elements} BER values")
+                if header.length is None:
+                    if self._depth >= _MAX_DEPTH:
+                        raise FramingError("indefinite-length values nested too deep")
+                    open_.append(None)
+                    self._depth += 1
+                    self._walking = max_elements is not None
+                    pos = header.content
+                    continue
+                end = header.content + header.length
+                if end > limit:
+                    raise PduTooLargeError(f"PDU larger than {limit} bytes")
+                if open_ and open_[-1] is not None and end > open_[-1]:
+                    raise FramingError("value overruns its enclosing length")
+                if header.constructed and max_elements is not None and (
+                        self._walking or (not open_ and 1 + header.length // 2 > max_elements)):
+                    self._walking = True
+                    open_.append(end)
+                    pos = header.content
+                    continue
+                pos = end                   # skip it whole
+                if not open_:
+                    self._end = pos
+                    return
+        finally:
+            self._pos = pos
 
 
 def find_pdu_end(buf: bytes, max_size: int = DEFAULT_MAX_PDU_SIZE) -> int | None:
@@ -193,21 +308,18 @@ def find_pdu_end(buf: bytes, max_size: int = DEFAULT_MAX_PDU_SIZE) -> int | None
 
     Returns None while the PDU is incomplete (feed more bytes and ask again);
     bytes after the PDU are left alone.  Definite and indefinite lengths are
-    both followed (yaz-client sends indefinite lengths).
+    both followed.
 
     Raises FramingError if ``buf`` does not start like a Z39.50 PDU (which is
     always a context-specific constructed value) or its BER is malformed, and
     PduTooLargeError once the PDU is known to exceed ``max_size`` bytes.
 
-    Each call walks the buffer from its start, so call it when new bytes
-    arrive, not per byte on a large buffer.
+    Each call walks the buffer from its start: for a stream that arrives in
+    pieces, keep one ``Framer``.
     """
-    header = _read_header(buf, 0)
-    if header is None:
-        return None
-    if header.tag_class != _CONTEXT_CLASS or not header.constructed:
-        raise FramingError(f"not a Z39.50 PDU (first byte {buf[0]:#04x})")
-    return _value_end(buf, 0, max_size, 0)
+    framer = Framer(max_size, max_elements=None)
+    framer.receive_data(buf)
+    return framer.pdu_end()
 
 
 def _definite_length(length: int) -> bytes:

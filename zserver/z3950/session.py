@@ -1,12 +1,14 @@
 """The sans-I/O Z39.50 session: bytes in, request events out; response PDUs in, bytes out.
 
-This module owns one association's byte buffer, its framing into PDUs (via `codec`, made
-typed by `pdus.from_asn1`), and the enforcement of `state.py`'s table, in the manner of h11:
+This module owns one association's byte buffer and its framing into PDUs (a `codec.Framer`,
+linear in the bytes received and bounded per PDU in bytes and BER values; PDUs made typed by
+`pdus.from_asn1`), and the enforcement of `state.py`'s table, in the manner of h11:
 `receive_data(bytes)` stores what arrived, `next_event()` returns the next request PDU (an
 `InitRequest`, `SearchRequest`, ... or `Close`, its `wire_size` set; else `NEED_DATA`, `PAUSED`,
 or once a `ProtocolViolation`), and `send(pdu)` checks that the PDU may be sent now and returns
-its bytes. A client's mistake (garbage, an oversized or undecodable PDU, an unknown PDU, a PDU
-out of order) becomes a `ProtocolViolation` event, after which only our Close may be sent.
+its bytes. A client's mistake (garbage, a PDU too large or of too many BER values, an
+undecodable PDU, an unknown PDU, a PDU out of order) becomes a `ProtocolViolation` event,
+after which only our Close may be sent.
 Our own mistake (sending a PDU the table does not allow) raises `LocalProtocolError`.
 
 It must not know sockets, Twisted, clocks, threads or the catalog: idle time comes in as an
@@ -18,13 +20,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zserver.z3950.codec import (
+    DEFAULT_MAX_PDU_ELEMENTS,
     DEFAULT_MAX_PDU_SIZE,
     CodecError,
+    Framer,
     PduTooLargeError,
+    TooManyElementsError,
     UnknownPduError,
     decode_pdu,
     encode_pdu,
-    find_pdu_end,
 )
 from zserver.z3950.pdus import Close, CloseReason, Pdu, close_pdu, from_asn1, to_asn1
 from zserver.z3950.state import OPEN_STATES, RECEIVE, RESPONSE_TO, SEND, State, event_type
@@ -70,13 +74,15 @@ class LocalProtocolError(Exception):
 
 
 class Session:
-    """One Z39.50 association, target side. `max_pdu_size` bounds one incoming PDU (bytes)."""
+    """One Z39.50 association, target side. `max_pdu_size` bounds one incoming PDU in bytes,
+    `max_pdu_elements` in BER values (the work of framing and decoding it)."""
 
-    def __init__(self, max_pdu_size: int = DEFAULT_MAX_PDU_SIZE) -> None:
+    def __init__(self, max_pdu_size: int = DEFAULT_MAX_PDU_SIZE,
+                 max_pdu_elements: int = DEFAULT_MAX_PDU_ELEMENTS) -> None:
         self.max_pdu_size = max_pdu_size
+        self.max_pdu_elements = max_pdu_elements
         self.state = State.AWAITING_INIT
-        self._buffer = bytearray()
-        self._fresh = False           # bytes arrived since framing last said "incomplete"
+        self._framer = Framer(max_pdu_size, max_pdu_elements)
         self._due: type[Pdu] | None = None  # the response PDU we owe
 
     @property
@@ -92,28 +98,22 @@ class Session:
     def receive_data(self, data: bytes) -> None:
         """Store bytes from the peer. Bytes after a violation or our Close are ignored."""
         if self.state in OPEN_STATES:
-            self._buffer += data
-            self._fresh = True
+            self._framer.receive_data(data)
 
     def next_event(self) -> Event:
         """The next event: a request PDU, `NEED_DATA`, `PAUSED`, or once a `ProtocolViolation`."""
         if self._due is not None or self.state not in OPEN_STATES:
             return PAUSED
-        if not self._fresh:
-            return NEED_DATA
-        data = bytes(self._buffer)
         try:
-            end = find_pdu_end(data, self.max_pdu_size)
+            data = self._framer.next_pdu()
         except PduTooLargeError:
             return self._violation(f"PDU larger than {self.max_pdu_size} bytes")
+        except TooManyElementsError:
+            return self._violation(f"PDU of more than {self.max_pdu_elements} BER values")
         except CodecError as error:
             return self._violation(f"not a Z39.50 PDU: {error}")
-        if end is None:
-            self._fresh = False
+        if data is None:
             return NEED_DATA
-        if end < len(data):     # more behind this PDU (pipelined requests)
-            data = data[:end]
-        del self._buffer[:end]
         try:
             name, value = decode_pdu(data)
         except UnknownPduError as error:
@@ -130,7 +130,7 @@ class Session:
 
     def _violation(self, reason: str) -> ProtocolViolation:
         self.state = State.ERROR
-        self._buffer.clear()
+        self._framer.clear()
         self._due = None
         return ProtocolViolation(reason)
 
@@ -149,7 +149,7 @@ class Session:
         self.state = following
         self._due = None
         if following is State.CLOSED:
-            self._buffer.clear()
+            self._framer.clear()
         return data
 
     def idle_close(self, idle_seconds: float, limit_seconds: float) -> bytes | None:

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from zserver.z3950 import fastber
+from zserver.z3950 import codec, fastber
 from zserver.z3950.codec import (
     CodecError,
+    Framer,
     FramingError,
     PduTooLargeError,
+    TooManyElementsError,
     UnknownPduError,
     bit_string,
     bit_string_positions,
@@ -376,6 +378,133 @@ def test_framing_refuses_endless_indefinite_pdu_once_past_the_limit():
     assert find_pdu_end(stream[:900], max_size=1000) is None
     with pytest.raises(PduTooLargeError):
         find_pdu_end(stream, max_size=1000)
+
+
+def _values_in(data: bytes, pos: int = 0, end: int | None = None) -> int:
+    """How many BER values `data[pos:end]` holds, counted by a plain recursive walk."""
+    end = len(data) if end is None else end
+    count = 0
+    while pos < end:
+        if end - pos >= 2 and data[pos] == 0 and data[pos + 1] == 0:
+            return count        # end-of-contents of the enclosing indefinite value
+        first = data[pos]
+        pos += 1
+        if first & 0x1F == 0x1F:
+            while data[pos] & 0x80:
+                pos += 1
+            pos += 1
+        length = data[pos]
+        pos += 1
+        count += 1
+        if length == 0x80:
+            inner = _values_in(data, pos, end)
+            count += inner
+            pos = _after_indefinite(data, pos)
+            continue
+        if length > 0x80:
+            octets = length & 0x7F
+            length = int.from_bytes(data[pos:pos + octets], "big")
+            pos += octets
+        if first & 0x20:
+            count += _values_in(data, pos, pos + length)
+        pos += length
+    return count
+
+
+def _after_indefinite(data: bytes, pos: int) -> int:
+    framer = Framer(max_size=1 << 40, max_elements=None)
+    framer.receive_data(b"\xa0\x80" + data[pos:])
+    return pos + framer.pdu_end() - 2
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 100, 1024])
+def test_framer_cuts_a_stream_of_all_captures_in_any_chunks(chunk):
+    stream = b"".join(path.read_bytes() for path in CAPTURED)
+    framer = Framer(max_elements=10_000)
+    found = []
+    for start in range(0, len(stream), chunk):
+        framer.receive_data(stream[start:start + chunk])
+        while (data := framer.next_pdu()) is not None:
+            found.append(data)
+    assert found == [path.read_bytes() for path in CAPTURED]
+    assert framer.next_pdu() is None
+
+
+@pytest.mark.parametrize("path", CAPTURED, ids=lambda path: path.stem)
+def test_framer_counts_every_value_of_a_pdu_it_must_walk(path):
+    # a limit below half the PDU's size makes the framer walk it instead of skipping it
+    data = path.read_bytes()
+    values = _values_in(data)
+    assert 1 < values <= len(data) // 2
+    exact = Framer(max_elements=values)
+    exact.receive_data(data)
+    assert exact.next_pdu() == data
+    one_less = Framer(max_elements=values - 1)
+    one_less.receive_data(data)
+    with pytest.raises(TooManyElementsError, match=f"more than {values - 1} BER values"):
+        one_less.next_pdu()
+
+
+def test_framer_skips_a_small_definite_pdu_by_its_length():
+    # 04 00 x 10: ten values the framer does not count, since 24 bytes cannot hold 13
+    data = b"\xb6\x14" + b"\x04\x00" * 10
+    framer = Framer(max_elements=12)
+    framer.receive_data(data[:5])
+    assert framer.next_pdu() is None
+    framer.receive_data(data[5:] + data[:1])
+    assert framer.next_pdu() == data
+    assert framer.next_pdu() is None
+
+
+@pytest.mark.parametrize("stream, error, reason", [
+    (b"\xb6\x0a" + b"\x04\x00" * 5, TooManyElementsError, "more than 4 BER values"),          # definite, walked
+    (b"\xb6\x80" + b"\x04\x00" * 5, TooManyElementsError, "more than 4 BER values"),          # indefinite
+    (b"\xb6\x80\xa0\x0a" + b"\x04\x00" * 5, TooManyElementsError, "more than 4 BER values"),  # definite inside
+    (b"\xb6\x08\xa0\x07" + b"\x04\x00" * 3, FramingError, "overruns"),               # walked: child > parent
+])
+def test_framer_refuses_too_many_values_and_overruns(stream, error, reason):
+    framer = Framer(max_elements=4)
+    framer.receive_data(stream)
+    with pytest.raises(error, match=reason):
+        framer.next_pdu()
+
+
+@pytest.mark.parametrize("garbage, reason", [
+    (b"GET / HTTP/1.1\r\n", "not a Z39.50 PDU"),
+    (b"\xb4\x80\x00\x05", "end-of-contents"),
+    (b"\xb4\x80" + b"\xa0\x80" * 150, "nested too deep"),
+])
+def test_framer_rejects_garbage_fed_a_byte_at_a_time(garbage, reason):
+    framer = Framer()
+    with pytest.raises(FramingError, match=reason):
+        for byte in garbage:
+            framer.receive_data(bytes([byte]))
+            assert framer.next_pdu() is None
+
+
+def test_framer_reads_each_byte_once_however_the_stream_is_cut(monkeypatch):
+    """An endless indefinite-length PDU of empty OCTET STRINGs fed in 1 KB pieces: the headers
+    read grow with the values, not with values times pieces (issue 16: quadratic framing)."""
+    reads = 0
+    real = codec._read_header
+
+    def counting(buf, offset):
+        nonlocal reads
+        reads += 1
+        return real(buf, offset)
+
+    monkeypatch.setattr(codec, "_read_header", counting)
+    values = 300_000
+    stream = b"\xb4\x80" + b"\x04\x00" * values
+    framer = Framer(max_size=len(stream) + 2, max_elements=values + 1)
+    pieces = 0
+    for start in range(0, len(stream), 1024):
+        framer.receive_data(stream[start:start + 1024])
+        pieces += 1
+        assert framer.next_pdu() is None
+    framer.receive_data(b"\x00\x00")
+    assert framer.next_pdu() == stream + b"\x00\x00"
+    assert reads <= values + 1 + 2 * pieces
 
 
 # ------------------------------------------------------ decode errors

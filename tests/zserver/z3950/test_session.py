@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from zserver.z3950.codec import decode_pdu, encode_pdu
+from zserver.z3950 import codec
+from zserver.z3950.codec import DEFAULT_MAX_PDU_ELEMENTS, decode_pdu, encode_pdu
 from zserver.z3950.pdus import (
     PDU_CLASSES,
     Close,
@@ -275,3 +276,76 @@ def test_rejected_init_is_a_rule_of_the_table():
     assert SEND[(State.INITIALIZING, InitResponse)] is State.OPEN
     assert SEND[(State.INITIALIZING, (InitResponse, REJECTED))] is State.CLOSED
     assert event_type(SEARCH_RESPONSE) is SearchResponse
+
+
+# -- work per PDU (issue 16: quadratic framing) -------------------------------------------------
+
+def _counting_header_reads(monkeypatch, budget: int) -> list[int]:
+    """Count the BER headers framing reads; past `budget` reads, fail at once (the quadratic
+    framer would otherwise take minutes to fail)."""
+    reads = [0]
+    real = codec._read_header
+
+    def counting(buf, offset):
+        reads[0] += 1
+        assert reads[0] <= budget, f"more than {budget} BER headers read: framing is not linear"
+        return real(buf, offset)
+
+    monkeypatch.setattr(codec, "_read_header", counting)
+    return reads
+
+
+def _feed(session: Session, data: bytes, piece: int = 1024) -> tuple[object, int]:
+    """Feed `data` in pieces; the first event that is not NEED_DATA (or the last), and the
+    number of pieces fed."""
+    pieces, event = 0, NEED_DATA
+    for start in range(0, len(data), piece):
+        session.receive_data(data[start:start + piece])
+        pieces += 1
+        event = session.next_event()
+        if event is not NEED_DATA:
+            break
+    return event, pieces
+
+
+def test_hostile_indefinite_pdu_is_framed_in_linear_time(monkeypatch):
+    # 90,000 empty OCTET STRINGs under the default limit, in 1 KB pieces, then end-of-contents
+    values = 90_000
+    hostile = b"\xb4\x80" + b"\x04\x00" * values
+    pieces = len(hostile) // 1024 + 1
+    reads = _counting_header_reads(monkeypatch, budget=values + 1 + 2 * pieces)
+    session = Session(max_pdu_size=len(hostile) + 2)
+    event, _ = _feed(session, hostile)
+    assert event is NEED_DATA
+    assert reads[0] <= values + 1 + 2 * pieces
+    monkeypatch.undo()          # decoding reads the headers again; only framing is counted
+    session.receive_data(b"\x00\x00")
+    event = session.next_event()
+    assert isinstance(event, ProtocolViolation) and "undecodable" in event.reason
+
+
+def test_hostile_pdu_of_too_many_values_is_refused_early(monkeypatch):
+    # hundreds of thousands of empty values: refused once the default limit is passed
+    hostile = b"\xb4\x80" + b"\x04\x00" * 400_000
+    budget = DEFAULT_MAX_PDU_ELEMENTS + 1 + 2 * (len(hostile) // 1024 + 1)
+    reads = _counting_header_reads(monkeypatch, budget)
+    session = Session(max_pdu_size=4 * 1024 * 1024)
+    event, pieces = _feed(session, hostile)
+    assert isinstance(event, ProtocolViolation)
+    assert event.reason == f"PDU of more than {DEFAULT_MAX_PDU_ELEMENTS} BER values"
+    assert pieces * 1024 < len(hostile) // 2        # refused long before the 800 KB arrived
+    assert reads[0] <= budget
+    data = session.send(close_pdu(CloseReason.PROTOCOL_ERROR, event.reason))
+    assert decode_pdu(data)[1]["closeReason"] == 6
+
+
+def test_definite_pdu_of_too_many_values_is_refused():
+    body = b"\x04\x00" * 2000
+    searches = b"\xb6\x82" + len(body).to_bytes(2, "big") + body
+    session = Session(max_pdu_elements=1000)
+    session.receive_data(INIT + searches)
+    assert isinstance(session.next_event(), InitRequest)
+    session.send(ACCEPTED)
+    event = session.next_event()
+    assert isinstance(event, ProtocolViolation)
+    assert event.reason == "PDU of more than 1000 BER values"
