@@ -6,7 +6,7 @@ HOME_DIR ?= unikat-home
 PORT ?= 2100
 SAMPLES := sample_data/lib-a.mrc sample_data/lib-b.mrc sample_data/lib-c.xml sample_data/ejournals.pica
 
-.PHONY: install clients sample serve test integration lint bench fuzz clean
+.PHONY: install clients sample serve test integration lint bench fuzz soak clean
 
 install: $(VENV)/.installed
 
@@ -57,6 +57,12 @@ lint: install
 
 bench: install clients
 	$(BIN)/python bench/run.py
+
+# 200 connections mixing Z39.50, SRU and hostile input for SOAK_MINUTES while loads run;
+# the report (memory, descriptors, latency, a verdict) goes to bench/out/soak.md. Not part of test.
+SOAK_MINUTES ?= 10
+soak: install
+	$(BIN)/python bench/soak.py --minutes $(SOAK_MINUTES)
 
 # Every fuzz target (fuzz/*.py) for FUZZ_SECONDS each; crashes are left as fuzz/crash-<sha1>.
 FUZZ_SECONDS ?= 60
