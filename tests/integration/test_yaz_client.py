@@ -432,6 +432,16 @@ def test_scan(server, yaz, catalog):
         assert f"{entry.term} ({entry.count})" in output
 
 
+@pytest.mark.parametrize("attributes", ["@attr 1=31", "@attr 1=30", "@attr 1=31 @attr 2=3 @attr 4=4"])
+def test_scan_of_years(server, yaz, catalog, attributes):
+    """Years scan as in Zebra: each year with its titles, not Bib-1 117 for a relation never sent."""
+    output = yaz("scansize 5", f"scan {attributes} 1990")
+    entries, position = catalog.scan("year", "1990", count=5)
+    assert len(entries) == 5 and f"5 entries, position={position}" in output, output
+    for entry in entries:
+        assert f"{entry.term} ({entry.count})" in output
+
+
 def test_scan_diagnostics(server, yaz):
     output = yaz("scan @attr 1=9999 x", "scanstep 2", "scan @attr 1=4 history")
     assert output.count("Scan returned code 6") == 2     # scanStatus failure
