@@ -53,6 +53,8 @@ idle_timeout = 900           # seconds without a request before the server close
 max_message_size = 4194304   # largest PDU accepted and largest response sent, bytes
 max_record_size = 1048576    # exceptionalRecordSize offered in Init
 max_result_sets = 20         # result sets per Z39.50 session; beyond, the least recently used goes
+http_request_timeout = 30    # seconds for an HTTP request (headers and body) to arrive whole; else 408, close
+http_idle_timeout = 120      # seconds without a byte between HTTP keep-alive requests before the close
 
 # The search engine behind the catalog, built from the search-key files: "whoosh" (default) or
 # "postings" (posting arrays searched with numpy: by far the fastest to build and to search,
@@ -161,6 +163,8 @@ class ServerConfig:
     max_message_size: int = 4 * 1024 * 1024
     max_record_size: int = 1024 * 1024
     max_result_sets: int = 20
+    http_request_timeout: float = 30.0    # a request's head and body must arrive within (slowloris)
+    http_idle_timeout: float = 120.0      # between HTTP keep-alive requests
 
 
 @dataclass(frozen=True)
@@ -269,7 +273,8 @@ _BYTES = _integer(1, what="a number of bytes")
 
 _CATALOG = {"name": _TEXT, "database": _TEXT}
 _SERVER = {"host": _TEXT, "port": _integer(0, 65535), "workers": _integer(1), "idle_timeout": _SECONDS,
-           "max_message_size": _BYTES, "max_record_size": _BYTES, "max_result_sets": _integer(1)}
+           "max_message_size": _BYTES, "max_record_size": _BYTES, "max_result_sets": _integer(1),
+           "http_request_timeout": _SECONDS, "http_idle_timeout": _SECONDS}
 _INDEX = {"engine": _one_of(ENGINES)}
 _SRU = {"default_records": _integer(0), "maximum_records": _integer(1), "default_schema": _TEXT,
         "result_set_ttl": _TTL, "maximum_result_set_ttl": _TTL, "result_sets": _integer(1),

@@ -39,7 +39,11 @@ with `Connection: keep-alive`; pipelined requests are answered in order, each as
 complete; `Expect: 100-continue` gets `100 Continue`, or the 413 at once when the declared body
 is too large (and then the connection closes: the client may or may not send the body). An
 upgrade (`Upgrade:`, CONNECT) is answered as a plain request, then the connection closes.
-A connection without a byte for IDLE_TIMEOUT seconds is closed.
+A connection without a byte for `[server] http_idle_timeout` seconds (IDLE_TIMEOUT by default)
+is closed. A request must arrive whole, head and body, within `[server] http_request_timeout`
+seconds (REQUEST_TIMEOUT) of its first byte, however steadily its bytes trickle in (slowloris):
+else it is answered 408 and the connection closes (closed at once if answers are still waiting
+for the client to read them).
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ from http import HTTPStatus
 from urllib.parse import unquote_to_bytes
 
 import httptools
-from twisted.internet.interfaces import IAddress, IPushProducer, IReactorTime
+from twisted.internet.interfaces import IAddress, IDelayedCall, IPushProducer, IReactorTime
 from twisted.internet.protocol import Factory, Protocol
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
@@ -71,8 +75,8 @@ from zserver.sru.handler import SruState, failure, handle
 from zserver.sru.request import FormError, decode_form, parse_request
 from zserver.web import STATIC_DIR, error_page, record_page, search_page
 
-__all__ = ["MAX_BODY_BYTES", "MAX_URI_BYTES", "HttpAnswer", "HttpCore", "HttpFactory", "HttpProtocol",
-           "http_site"]
+__all__ = ["IDLE_TIMEOUT", "MAX_BODY_BYTES", "MAX_URI_BYTES", "REQUEST_TIMEOUT", "HttpAnswer", "HttpCore",
+           "HttpFactory", "HttpProtocol", "http_site"]
 
 MAX_URI_BYTES = 8192
 MAX_BODY_BYTES = 64 * 1024
@@ -80,7 +84,8 @@ MAX_FIELDS = 100
 MAX_TARGET_BYTES = 16384    # a longer request target is not read on (414, close); HttpCore refuses past MAX_URI_BYTES
 MAX_HEAD_BYTES = 16384      # header names and values of one request together (431, close)
 MAX_HEADERS = 100
-IDLE_TIMEOUT = 120.0        # seconds without a byte from the client
+IDLE_TIMEOUT = 120.0        # seconds without a byte from the client (default of http_idle_timeout)
+REQUEST_TIMEOUT = 30.0      # seconds from a request's first byte to its last (default of http_request_timeout)
 _MAX_HEAD_READ = MAX_TARGET_BYTES + MAX_HEAD_BYTES + 1024   # all before the body, with line ends
 
 _STATIC_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\.(css|png|svg|ico|txt)")
@@ -115,6 +120,8 @@ class HttpCore:
         self.clock = clock
         self.sru_settings = catalog.config.sru
         self.sru_state = SruState(self.sru_settings.result_sets)
+        self.request_timeout = catalog.config.server.http_request_timeout
+        self.idle_timeout = catalog.config.server.http_idle_timeout
 
     def respond(self, method: str, uri: bytes, body: bytes = b"", *, content_type: str = "",
                 host: str | None = None, port: int | None = None,
@@ -266,6 +273,7 @@ class HttpProtocol(Protocol, TimeoutMixin):
         self._paused = False
         self._reading_done = False
         self._closing = False
+        self._deadline: IDelayedCall | None = None
         self.transport.registerProducer(self, True)
         self.setTimeout(factory.idle_timeout)
 
@@ -273,6 +281,7 @@ class HttpProtocol(Protocol, TimeoutMixin):
         if self._reading_done:
             return
         self.resetTimeout()
+        self._start_deadline()   # bytes before a request line (blank lines) count as its start
         messages, in_head = self._messages, not self._message.head_done
         try:
             self._parser.feed_data(data)
@@ -294,6 +303,7 @@ class HttpProtocol(Protocol, TimeoutMixin):
     # httptools callbacks, in the order it calls them
 
     def on_message_begin(self) -> None:
+        self._start_deadline()
         self._messages += 1
         self._spill = 0
         self._message = _Message()
@@ -348,6 +358,7 @@ class HttpProtocol(Protocol, TimeoutMixin):
         message.body.append(piece)
 
     def on_message_complete(self) -> None:
+        self._stop_deadline()
         parser = self._parser
         # an upgrade (h2c, websocket, CONNECT) is answered as a plain request; then we close
         keep_alive = parser.should_keep_alive() and not parser.should_upgrade()
@@ -439,10 +450,35 @@ class HttpProtocol(Protocol, TimeoutMixin):
         self._send(message, self.factory.core.internal_error(message.uri()), keep_alive=False,
                    started=time.perf_counter())
 
+    # the request deadline: from a request's first byte to its last, whatever the pace between
+
+    def _start_deadline(self) -> None:
+        if self._deadline is None and not self._reading_done:
+            self._deadline = self.callLater(self.factory.request_timeout, self._request_timed_out)
+
+    def _stop_deadline(self) -> None:
+        if self._deadline is not None:
+            if self._deadline.active():
+                self._deadline.cancel()
+            self._deadline = None
+
+    def _request_timed_out(self) -> None:
+        self._deadline = None
+        message = self._message
+        seconds = self.factory.request_timeout
+        part = "body" if message.head_done else "headers"
+        self.factory.log(f"{self.peer} request {part} not complete within {seconds:g}s: dropped")
+        if self._pending or self._paused:   # answers wait for a client that does not read: no 408
+            self._close()
+            return
+        self._queue(partial(self._refuse, message, 408,
+                            f"The request did not arrive whole within {seconds:g} seconds."), last=True)
+
     def _close(self) -> None:
         self._reading_done = self._closing = True
         self._pending.clear()
         self.setTimeout(None)
+        self._stop_deadline()
         self.transport.loseConnection()
 
     def timeoutConnection(self) -> None:
@@ -452,6 +488,7 @@ class HttpProtocol(Protocol, TimeoutMixin):
         self._reading_done = self._closing = True
         self._pending.clear()
         self.setTimeout(None)
+        self._stop_deadline()
 
 
 def _peer(address: IAddress) -> str:
@@ -469,16 +506,21 @@ def _host(header: str, address: IAddress) -> tuple[str | None, int | None]:
 
 class HttpFactory(Factory):
     """What the HTTP connections of one worker process share: the core (and so the SRU result
-    sets), the access log, the idle timeout and the `Date` header of the current second."""
+    sets), the access log, the timeouts and the `Date` header of the current second.
+
+    The timeouts not given come from the core (`[server] http_idle_timeout` and
+    `http_request_timeout`), else IDLE_TIMEOUT and REQUEST_TIMEOUT."""
 
     protocol = HttpProtocol
 
     def __init__(self, core: HttpCore, *, log: Callable[[str], None] = stderr_log,
-                 timer: IReactorTime | None = None, idle_timeout: float = IDLE_TIMEOUT) -> None:
+                 timer: IReactorTime | None = None, idle_timeout: float | None = None,
+                 request_timeout: float | None = None) -> None:
         self.core = core
         self.log = log
         self.timer = timer
-        self.idle_timeout = idle_timeout
+        self.idle_timeout = idle_timeout or getattr(core, "idle_timeout", IDLE_TIMEOUT)
+        self.request_timeout = request_timeout or getattr(core, "request_timeout", REQUEST_TIMEOUT)
         self._date_second = -1
         self._date_line = b""
 

@@ -8,7 +8,7 @@ test_web_http.py's. One test at the end runs the real core over the sample catal
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httptools
 import pytest
@@ -17,6 +17,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
+from index.config import ConfigError, parse_config
 from index.search import Catalog
 from zserver.net.http import (
     IDLE_TIMEOUT,
@@ -24,6 +25,7 @@ from zserver.net.http import (
     MAX_HEAD_BYTES,
     MAX_HEADERS,
     MAX_TARGET_BYTES,
+    REQUEST_TIMEOUT,
     HttpAnswer,
     HttpFactory,
     http_site,
@@ -433,3 +435,77 @@ def test_the_real_core_pipelined(sample_home) -> None:
     assert int(hits) > 0 and css.headers["content-type"] == "text/css; charset=utf-8"
     head = data.rpartition(b"HTTP/1.1 200 OK")[2]
     assert head.endswith(b"\r\n\r\n") and b"Content-Length: " in head and transport.disconnecting
+
+
+# --- the request deadline (slowloris) ------------------------------------------------------
+
+def trickle(connection: Connection, data: bytes, every: float) -> None:
+    """One byte every `every` seconds: never idle, never done."""
+    for byte in data:
+        connection.protocol.dataReceived(bytes([byte]))
+        connection.clock.advance(every)
+
+
+@pytest.mark.parametrize("data", [
+    get("/a", "X-Pad: " + "p" * 60)[:-2],                      # the headers never end
+    post("/a", b"query=" + b"x" * 100, "Content-Length: 500"),  # the body never ends
+])
+def test_a_trickled_request_is_408_and_closed_at_the_deadline(data: bytes) -> None:
+    connection = Connection()
+    connection.factory.request_timeout = 30.0
+    steps = int(30.0 / 0.5)
+    trickle(connection, data[:steps - 1], 0.5)   # 29.5 s: not yet
+    assert not connection.closed and connection.answers() == []
+    trickle(connection, data[steps - 1:steps + 5], 0.5)
+    assert connection.closed
+    (answer,) = connection.answers()
+    assert answer.status == 408 and answer.headers["connection"] == "close"
+    assert "not complete within 30s" in connection.lines[0]
+    assert connection.core.calls == []
+    assert connection.clock.getDelayedCalls() == []
+
+
+def test_blank_lines_do_not_keep_a_connection_open() -> None:
+    connection = Connection()
+    connection.factory.request_timeout = 10.0
+    trickle(connection, b"\r\n" * 20, 1.0)
+    assert connection.closed and connection.answers()[0].status == 408
+
+
+def test_the_deadline_is_per_request_not_per_connection() -> None:
+    connection = Connection()
+    connection.factory.request_timeout = 5.0
+    for _ in range(4):   # each request takes 4 s to arrive, the connection lives 16 s
+        data = get("/a")
+        trickle(connection, data, 4.0 / len(data))
+    assert not connection.closed
+    assert [answer.status for answer in connection.answers()] == [200] * 4
+    connection.clock.advance(IDLE_TIMEOUT - 1)   # between requests only the idle timeout counts
+    assert not connection.closed
+    connection.clock.advance(1)
+    assert connection.closed
+
+
+def test_a_deadline_with_answers_unread_closes_at_once() -> None:
+    connection = Connection()
+    connection.protocol.pauseProducing()   # the client does not read
+    connection.send(get("/a") + get("/b")[:10])
+    connection.clock.advance(REQUEST_TIMEOUT)
+    assert connection.closed
+    assert connection.answers() == []
+
+
+def test_timeouts_come_from_the_configuration(sample_home) -> None:
+    catalog = Catalog(sample_home)
+    try:
+        server = replace(catalog.config.server, http_request_timeout=7.0, http_idle_timeout=11.0)
+        catalog.config = replace(catalog.config, server=server)
+        factory = http_site(catalog, log=lambda line: None, timer=Clock())
+        assert (factory.request_timeout, factory.idle_timeout) == (7.0, 11.0)
+    finally:
+        catalog.close()
+    text = "[server]\nhttp_request_timeout = 12.5\nhttp_idle_timeout = 60\n"
+    parsed = parse_config(text, "unikat.toml").server
+    assert (parsed.http_request_timeout, parsed.http_idle_timeout) == (12.5, 60.0)
+    with pytest.raises(ConfigError, match="http_request_timeout"):
+        parse_config("[server]\nhttp_request_timeout = 0\n", "unikat.toml")
