@@ -11,7 +11,7 @@ of surfacing in some later request.
     [index]            IndexConfig
     [sru]              SruConfig (`zserver.sru` knows it as `SruSettings`)
     [libraries.CODE]   LibraryConfig, one per library
-    [users.NAME]       Config.users: name -> password
+    [users.NAME]       Config.users: name -> PasswordHash (`index.passwords`)
     [databases]        Config.restricted
     [consolidation]    ConsolidationConfig (the match rules checked by `MatchRules.from_table`)
     [ccl]              Config.ccl: qualifier name -> Bib-1 attribute line
@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from index.consolidation.match import MatchRules
+from index.passwords import PasswordHash
 
 __all__ = ["DEFAULT_CONFIG", "ENGINES", "HOLDINGS", "Config", "ConfigError", "ConsolidationConfig",
            "IndexConfig", "LibraryConfig", "ServerConfig", "SruConfig", "parse_config"]
@@ -55,6 +56,12 @@ max_record_size = 1048576    # exceptionalRecordSize offered in Init
 max_result_sets = 20         # result sets per Z39.50 session; beyond, the least recently used goes
 http_request_timeout = 30    # seconds for an HTTP request (headers and body) to arrive whole; else 408, close
 http_idle_timeout = 120      # seconds without a byte between HTTP keep-alive requests before the close
+# Failed logins: after max_login_failures within login_failure_window seconds for one user name
+# or one client address, logins from it (even right ones) are refused for login_lockout seconds.
+# Counted per worker process.
+max_login_failures = 5
+login_failure_window = 60
+login_lockout = 60
 
 # The search engine behind the catalog, built from the search-key files: "whoosh" (default) or
 # "postings" (posting arrays searched with numpy: by far the fastest to build and to search,
@@ -89,8 +96,10 @@ require_holdings = true
 priority = 0
 
 # Users for Init idPass authentication; restricted databases need a successful login.
-[users.librarian]
-password = "secret"
+# Passwords are stored only as salted scrypt hashes: `unikat user set-password NAME` adds a user
+# or changes a password and writes the table below (plaintext `password = ...` is refused):
+# [users.librarian]
+# password_hash = "scrypt$16384$8$1$..."
 
 [databases]
 restricted = []
@@ -165,6 +174,9 @@ class ServerConfig:
     max_result_sets: int = 20
     http_request_timeout: float = 30.0    # a request's head and body must arrive within (slowloris)
     http_idle_timeout: float = 120.0      # between HTTP keep-alive requests
+    max_login_failures: int = 5           # per user name and per client address ...
+    login_failure_window: float = 60.0    # ... within these seconds, then
+    login_lockout: float = 60.0           # seconds every login of that name or address is refused
 
 
 @dataclass(frozen=True)
@@ -222,7 +234,7 @@ class Config:
     index: IndexConfig = field(default_factory=IndexConfig)
     sru: SruConfig = field(default_factory=SruConfig)
     libraries: dict[str, LibraryConfig] = field(default_factory=dict)
-    users: dict[str, str] = field(default_factory=dict)
+    users: dict[str, PasswordHash] = field(default_factory=dict)
     restricted: tuple[str, ...] = ()
     ccl: dict[str, str] = field(default_factory=dict)
     consolidation: ConsolidationConfig = field(default_factory=ConsolidationConfig)
@@ -257,6 +269,14 @@ def _integer(low: int, high: int | None = None, what: str = "an integer") -> _Ru
     return _Rule(allowed, lambda value: _is_integer(value) and low <= value and (high is None or value <= high))
 
 
+def _is_password_hash(value: Any) -> bool:
+    try:
+        PasswordHash.parse(value if isinstance(value, str) else "")
+    except ValueError:
+        return False
+    return True
+
+
 def _one_of(names: tuple[str, ...]) -> _Rule:
     return _Rule("one of " + ", ".join(f'"{name}"' for name in names),
                  lambda value: isinstance(value, str) and value in names)
@@ -274,7 +294,8 @@ _BYTES = _integer(1, what="a number of bytes")
 _CATALOG = {"name": _TEXT, "database": _TEXT}
 _SERVER = {"host": _TEXT, "port": _integer(0, 65535), "workers": _integer(1), "idle_timeout": _SECONDS,
            "max_message_size": _BYTES, "max_record_size": _BYTES, "max_result_sets": _integer(1),
-           "http_request_timeout": _SECONDS, "http_idle_timeout": _SECONDS}
+           "http_request_timeout": _SECONDS, "http_idle_timeout": _SECONDS,
+           "max_login_failures": _integer(1), "login_failure_window": _SECONDS, "login_lockout": _SECONDS}
 _INDEX = {"engine": _one_of(ENGINES)}
 _SRU = {"default_records": _integer(0), "maximum_records": _integer(1), "default_schema": _TEXT,
         "result_set_ttl": _TTL, "maximum_result_set_ttl": _TTL, "result_sets": _integer(1),
@@ -282,7 +303,8 @@ _SRU = {"default_records": _integer(0), "maximum_records": _integer(1), "default
         "maximum_query_length": _integer(1, what="a number of characters")}
 _LIBRARY = {"name": _TEXT, "source_system": _TEXT, "holdings": _one_of(HOLDINGS), "require_holdings": _FLAG,
             "priority": _Rule("an integer", _is_integer)}
-_USER = {"password": _Rule("a string", lambda value: isinstance(value, str))}
+_USER = {"password_hash": _Rule("a hash written by `unikat user set-password` (scrypt$N$r$p$salt$hash)",
+                                _is_password_hash, PasswordHash.parse)}
 _DATABASES = {"restricted": _NAMES}
 _CONSOLIDATION = {"enabled": _FLAG, "threshold": _Rule("a number > 0", lambda value: _is_number(value) and value > 0),
                   "agree": _POINTS, "disagree": _POINTS}
@@ -316,10 +338,14 @@ def parse_config(text: str, source: str = "unikat.toml") -> Config:
         libraries[code] = LibraryConfig(**{"code": code, "name": code, "source_system": code, **values})
     users = {}
     for name, table in section["users"].items():
+        if isinstance(table, dict) and "password" in table:   # never echo the value: it is a password
+            raise ConfigError(f"{source}: [users.{name}] password: plaintext passwords are refused; `unikat user"
+                              f" migrate` replaces them by salted hashes (or `unikat user set-password {name}`)")
         values = _values(source, f"users.{name}", table, _USER)
-        if "password" not in values:
-            raise ConfigError(f"{source}: [users.{name}] password: missing (must be {_USER['password'].allowed})")
-        users[name] = values["password"]
+        if "password_hash" not in values:
+            raise ConfigError(f"{source}: [users.{name}] password_hash: missing (must be"
+                              f" {_USER['password_hash'].allowed})")
+        users[name] = values["password_hash"]
     ccl = section["ccl"]
     return Config(
         **catalog,

@@ -36,8 +36,8 @@ holdings = "852"
 [libraries.ZDB]
 source_system = "ZDB"
 holdings = "pica"
-[users.librarian]
-password = "secret"
+[users.librarian]   # password "secret", as `unikat user set-password` writes it
+password_hash = "scrypt$16384$8$1$3mCIv7FvoQPv4eBtefEHkA$k59NMNd6c2ETigyh8xV236E1R7OJoKWlN54XZHWbEIs"
 [databases]
 restricted = ["B"]
 """

@@ -1,4 +1,4 @@
-"""The `unikat` command: init, load, index, search, show, stats, serve.
+"""The `unikat` command: init, load, index, search, show, stats, serve, user.
 
 Each sub-command is a small function over the `index` API; long work reports progress on
 stderr (records/s, ETA) and every run ends with a one-line summary. Errors a user can fix
@@ -350,6 +350,54 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(home, host=args.host, port=args.port, workers=args.workers)
 
 
+def _read_new_password(args: argparse.Namespace) -> str | None:
+    """The new password: one line of stdin with --stdin, else typed twice without echo."""
+    import getpass
+
+    if args.stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass(f"New password for {args.name}: ")
+    if getpass.getpass("Again: ") != password:
+        print("unikat: the two passwords differ; nothing changed", file=sys.stderr)
+        return None
+    return password
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    """`user set-password NAME`: write a salted hash into [users.NAME]; `user migrate`: replace
+    every plaintext password by its hash. Only those lines of unikat.toml change."""
+    from index.passwords import hash_password
+    from index.users import UsersFileError, migrate_plaintext, set_password_hash
+
+    home = _home(args)
+    path = home.config_path
+    if not path.exists():
+        print(f"unikat: no unikat.toml in {home.root} (run `unikat init` first)", file=sys.stderr)
+        return 2
+    text = path.read_text(encoding="utf-8")
+    try:
+        if args.action == "set-password":
+            password = _read_new_password(args)
+            if password is None:
+                return 2
+            if not password:
+                print("unikat: empty password refused; nothing changed", file=sys.stderr)
+                return 2
+            text, done = set_password_hash(text, args.name, hash_password(password)), f"set the password of {args.name}"
+        else:
+            text, names = migrate_plaintext(text)
+            done = f"hashed the plaintext passwords of {', '.join(names)}" if names else "no plaintext passwords"
+    except UsersFileError as error:
+        print(f"unikat: {path}: {error}", file=sys.stderr)
+        return 2
+    partial = path.with_name(path.name + ".new")      # replaced in one step: never half a file
+    partial.write_text(text, encoding="utf-8")
+    partial.chmod(path.stat().st_mode & 0o777)
+    partial.replace(path)
+    print(f"{done} in {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="unikat", description="Union catalog with a Z39.50 and SRU server.")
     parser.add_argument("--home", default="unikat-home", help="catalog home directory (default ./unikat-home)")
@@ -408,6 +456,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
     serve.set_defaults(func=cmd_serve)
+
+    user = commands.add_parser("user", help="users of Init idPass: set a password, migrate plaintext ones")
+    user_actions = user.add_subparsers(dest="action", required=True)
+    set_password = user_actions.add_parser("set-password", help="write a salted hash of a new password into"
+                                           " [users.NAME] (adds the user if absent)")
+    set_password.add_argument("name")
+    set_password.add_argument("--stdin", action="store_true", help="read the password from one line of stdin"
+                              " instead of asking twice on the terminal")
+    user_actions.add_parser("migrate", help="replace every plaintext `password = ...` by `password_hash = ...`")
+    user.set_defaults(func=cmd_user)
     return parser
 
 

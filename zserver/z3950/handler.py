@@ -22,7 +22,8 @@ Choices where Bib-1 or the standard leave room (YAZ's GFS and Zebra as the model
 - Unknown database: 109 (database unavailable), as Zebra and the GFS answer; the catalog's
   UnknownDatabase is translated here, at the edge. A restricted database without a successful
   login: 236 (access to specified database denied). More than one database: 111, addinfo "1".
-- Init with a wrong password or an unknown user: result false, diagnostic 1011 in
+- Init with a wrong password or an unknown user, or while the name or the client address is
+  locked out after repeated failures (`zserver.logins`): result false, diagnostic 1011 in
   userInformationField (userinfo-1 OtherInformation holding a diag-1 DiagnosticFormat, as
   YAZ's GFS sends); the association then ends. An `open` string is read as "user/password".
 - Result set named while namedResultSets was not agreed: 22; existing name with
@@ -58,6 +59,7 @@ from index.engines.base import SortField, SortKey, sort_field
 from index.errors import CatalogError, UnknownDatabase
 from index.query import Node
 from index.search import Catalog, Database, ResultSet
+from zserver.logins import LoginGuard, LoginPolicy, LoginRefused
 from zserver.querylang.ccl import DEFAULT_QUALIFIERS, CclProfile, parse_ccl
 from zserver.querylang.errors import QueryError
 from zserver.querylang.rpn import BIB1_OID, AttributesPlusTerm, ComplexValue, rpn_from_asn1
@@ -209,8 +211,14 @@ class Handler:
     """Answers the requests of one association over `catalog`."""
 
     def __init__(self, catalog: Catalog, limits: Limits | None = None,
-                 ccl_profile: CclProfile | None = None) -> None:
+                 ccl_profile: CclProfile | None = None, *, login_guard: LoginGuard | None = None,
+                 client_address: str | None = None) -> None:
+        """`login_guard` counts failed logins; pass the worker's one, shared by all its
+        connections (a handler's own guard only counts this association). `client_address` is
+        the client's host, without port, for the per-address count."""
         self.catalog = catalog
+        self.login_guard = login_guard or LoginGuard(LoginPolicy.from_config(catalog.config.server))
+        self.client_address = client_address
         self.limits = limits or Limits.from_config(catalog.config.server)
         self.ccl_profile = ccl_profile or CclProfile(catalog.config.ccl or DEFAULT_QUALIFIERS)
         self.association = Association(preferred_message_size=self.limits.max_message_size,
@@ -302,7 +310,8 @@ class Handler:
         return True
 
     def _authenticate(self, credentials: tuple[str, Any] | None) -> str | None:
-        """The user name of valid credentials, None for anonymous; raises 1011 for wrong ones."""
+        """The user name of valid credentials, None for anonymous; raises 1011 for wrong ones
+        and while the name or the client address is locked out after failed logins (`zserver.logins`)."""
         if credentials is None:
             return None
         kind, body = credentials
@@ -314,9 +323,10 @@ class Handler:
             return None             # anonymous, or an "other" scheme we do not check
         if not user:
             return None
-        users = self.catalog.config.users
-        if user not in users or users[user] != password:
-            raise Z3950Diagnostic(Bib1Diagnostic.INIT_AC_BAD_USERID_OR_PASSWORD, user)
+        try:
+            self.login_guard.login(self.catalog.config.users, user, password, self.client_address)
+        except LoginRefused as refused:
+            raise Z3950Diagnostic(Bib1Diagnostic.INIT_AC_BAD_USERID_OR_PASSWORD, refused.reason) from None
         return user
 
     def _init_failure(self, request: InitRequest, diagnostic: Z3950Diagnostic) -> Response:

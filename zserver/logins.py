@@ -1,0 +1,130 @@
+"""Logins: a user name and password checked against `[users]`, with failed attempts limited.
+
+This module owns what a login means for every protocol: the password is compared with the
+stored salted hash (`index.passwords`), an unknown name costs as much as a known one (so the
+time of an answer does not tell which names exist), and repeated failures lock out the user
+name and the client address they came from. A `LoginGuard` holds the counts of one worker
+process and is shared by all its connections; the clock is passed in (tests give a fake one).
+
+It knows no protocol, socket or reactor: a refusal is a `LoginRefused` exception, which the
+Z39.50 handler answers with Bib-1 1011.
+
+The lockout, as `[server]` configures it: `max_login_failures` failures within
+`login_failure_window` seconds for one user name, or from one client address, refuse every
+login of that name or from that address (even with the right password, which is not
+checked then, and not counted) for `login_lockout` seconds. A success clears the failures of
+its user name, not those of its address, so one known account does not reset the count of an
+address guessing others. Counts live in each worker process: with W workers a guesser gets
+at most W times the allowance. Refusing at once, never sleeping, keeps the reactor free.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from index.config import ServerConfig
+from index.passwords import PasswordHash, hash_password
+
+__all__ = ["LoginGuard", "LoginPolicy", "LoginRefused"]
+
+MAX_TRACKED = 10_000
+"""Names and addresses counted at most; beyond, the oldest without a lockout are forgotten."""
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    """How many failures (`max_failures`) within `window` seconds lock a name or an address
+    out for `lockout` seconds."""
+
+    max_failures: int = ServerConfig.max_login_failures
+    window: float = ServerConfig.login_failure_window
+    lockout: float = ServerConfig.login_lockout
+
+    @classmethod
+    def from_config(cls, server: ServerConfig) -> LoginPolicy:
+        return cls(server.max_login_failures, server.login_failure_window, server.login_lockout)
+
+
+class LoginRefused(Exception):
+    """A login refused: `reason` is for the client and the log (the user name for a wrong
+    password, as YAZ's GFS answers; the name or address and the seconds left for a lockout).
+    It never holds the password."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+@dataclass
+class _Count:
+    failures: list[float] = field(default_factory=list)   # times of recent failures, oldest first
+    locked_until: float = 0.0
+
+
+class LoginGuard:
+    """Checks logins and counts failures per user name and per client address."""
+
+    def __init__(self, policy: LoginPolicy | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.policy = policy or LoginPolicy()
+        self._clock = clock
+        self._counts: dict[tuple[str, str], _Count] = {}
+        self._unknown_user: PasswordHash | None = None   # hashed lazily: 45 ms
+
+    def login(self, users: Mapping[str, PasswordHash], user: str, password: str, address: str | None) -> None:
+        """Accept `user` with `password` from client `address` (None when unknown), or raise
+        LoginRefused: for a wrong name or password, or while the name or address is locked out."""
+        now = self._clock()
+        keys = [("user", user)] + ([("address", address)] if address else [])
+        for kind, value in keys:
+            count = self._counts.get((kind, value))
+            if count is not None and count.locked_until > now:
+                left = count.locked_until - now
+                what = value if kind == "user" else f"address {value}"
+                raise LoginRefused(f"{what}: locked after {self.policy.max_failures} failed logins,"
+                                   f" retry in {left:.0f} s", left)
+        stored = users.get(user)
+        if stored is None:
+            # The same work as a known user, so the answer's timing does not reveal the names.
+            if self._unknown_user is None:
+                self._unknown_user = hash_password(os.urandom(16).hex())
+            self._unknown_user.verify(password)
+            accepted = False
+        else:
+            accepted = stored.verify(password)
+        if accepted:
+            self._counts.pop(("user", user), None)
+            return
+        for key in keys:
+            self._failed(key, now)
+        raise LoginRefused(user)
+
+    def _failed(self, key: tuple[str, str], now: float) -> None:
+        count = self._counts.pop(key, None) or _Count()
+        self._counts[key] = count            # re-inserted: the dict's order is the order of last failure
+        count.failures = [moment for moment in count.failures if moment > now - self.policy.window]
+        count.failures.append(now)
+        if len(count.failures) >= self.policy.max_failures:
+            count.locked_until = now + self.policy.lockout
+            count.failures.clear()
+        if len(self._counts) > MAX_TRACKED:
+            self._forget(now)
+
+    def _forget(self, now: float) -> None:
+        """Keep the counts bounded: drop what has expired, then the oldest not locked out."""
+        horizon = now - self.policy.window
+        for key, count in list(self._counts.items()):
+            if count.locked_until <= now and not any(moment > horizon for moment in count.failures):
+                del self._counts[key]
+        for key, count in list(self._counts.items()):
+            if len(self._counts) <= MAX_TRACKED:
+                break
+            if count.locked_until <= now:
+                del self._counts[key]
+
+    def tracked(self) -> int:
+        """How many names and addresses are counted now (for tests and the soak report)."""
+        return len(self._counts)
