@@ -72,7 +72,7 @@ from zserver.net.log import stderr_log
 from zserver.sru import soap
 from zserver.sru.diagnostics import SruDiagnostic, SruDiagnosticCode
 from zserver.sru.handler import SruState, failure, handle
-from zserver.sru.request import FormError, decode_form, parse_request
+from zserver.sru.request import FormError, decode_form, parse_request, shaping_params
 from zserver.web import STATIC_DIR, error_page, record_page, search_page
 
 __all__ = ["IDLE_TIMEOUT", "MAX_BODY_BYTES", "MAX_URI_BYTES", "REQUEST_TIMEOUT", "HttpAnswer", "HttpCore",
@@ -139,7 +139,8 @@ class HttpCore:
 
         def refuse(status: int, code: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> HttpAnswer:
             if sru or path is None:
-                request = parse_request({}, database or self.catalog.config.database)
+                form = raw_query + (b"&" + body if content_type.startswith("application/x-www-form") else b"")
+                request = parse_request(shaping_params(form), database or self.catalog.config.database)
                 answer = failure(request, SruDiagnostic(code, message), status)
                 return HttpAnswer(status, (("Content-Type", answer.content_type), *headers), answer.body)
             return HttpAnswer(status, _HTML_HEADERS + headers, error_page(status, message, self.catalog.config.name))

@@ -142,6 +142,18 @@ def decode_form(raw: bytes, *, max_fields: int = 100) -> dict[str, list[str]]:
     return result
 
 
+def shaping_params(raw: bytes) -> dict[str, str]:
+    """`version` and `operation` of the raw parameters `raw`, read leniently (bad escapes and
+    bytes replaced; the operation inferred as `parse_request` does): a request refused for its
+    encoding or size is still answered in the version and form it asked for."""
+    pairs = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True, errors="replace"))
+    values = {name: pairs[name] for name in ("version", "operation") if pairs.get(name)}
+    if "operation" not in values:
+        operation = _operation({name: "" for name in pairs if pairs[name]})[0]
+        values["operation"] = operation.value
+    return values
+
+
 # Parameters each operation defines, by the versions that define them (SRU 1.1 and 1.2
 # specifications, searchRetrieve 1.0 part 3 for 2.0; explain and scan from SRU 1.2 / 2.0).
 _ALL = frozenset(Version)

@@ -150,3 +150,21 @@ def test_read_envelope_never_reads_entities_or_files() -> None:
     request = read_envelope(soap(search("dc.title = water")))
     assert request.params == {"operation": ["searchRetrieve"], "version": ["1.2"],
                               "query": ["dc.title = water"], "maximumRecords": ["2"]}
+
+
+# --- refusals answer in the version and operation asked for ---------------------------------
+
+@pytest.mark.parametrize(("method", "uri", "body", "status", "root", "version"), [
+    ("GET", b"/unikat?version=1.2&query=%ff%fe", b"", 400, f"{{{SRW}}}searchRetrieveResponse", "1.2"),
+    ("GET", b"/unikat?version=1.1&operation=scan&scanClause=%ff", b"", 400, f"{{{SRW}}}scanResponse", "1.1"),
+    ("GET", b"/unikat?version=1.2&x=%ff", b"", 400, f"{{{SRW}}}explainResponse", "1.2"),
+    ("GET", b"/unikat?query=%ff", b"", 400, f"{{{SRU2}}}searchRetrieveResponse", "2.0"),
+    ("POST", b"/unikat", b"version=1.2&query=%ff", 400, f"{{{SRW}}}searchRetrieveResponse", "1.2"),
+    ("GET", b"/unikat?version=1.2&query=" + b"a" * 9000, b"", 414, f"{{{SRW}}}searchRetrieveResponse", "1.2"),
+])
+def test_refusals_keep_the_version_asked_for(core, method, uri, body, status, root, version) -> None:
+    answer = core.respond(method, uri, body, content_type="application/x-www-form-urlencoded")
+    assert answer.status == status
+    response = etree.fromstring(answer.body)
+    assert response.tag == root
+    assert response.xpath("string(*[local-name()='version'])") == version
