@@ -19,6 +19,7 @@ Paths:
     /                      the search page (GET; `?q=...` searches)
     /record/<isn>          a full record
     /static/<name>         CSS and other files of zserver/web/static
+    /robots.txt            zserver/web/static/robots.txt: crawlers may read records, not search
     /<database>            SRU (GET, or POST form-encoded); no parameters: explain; SRW (SRU
                            in a SOAP 1.1 or 1.2 envelope, POSTed as text/xml or
                            application/soap+xml: yaz-client's default) through zserver.sru.soap
@@ -193,6 +194,9 @@ class HttpCore:
                 return HttpAnswer(200, _HTML_HEADERS, record_page(int(segments[1]), params, self.catalog))
             except RecordNotFound:
                 return refuse(404, 0, f"There is no record {segments[1]} (it may have been deleted).")
+        if segments == ["robots.txt"]:   # crawlers: records yes, searches and SRU no
+            return HttpAnswer(200, (("Content-Type", _STATIC_TYPES["txt"]), ("Cache-Control", "public, max-age=86400")),
+                              (STATIC_DIR / "robots.txt").read_bytes())
         if segments[0] == "static" and len(segments) == 2:
             match = _STATIC_NAME.fullmatch(segments[1])
             file = STATIC_DIR / segments[1]

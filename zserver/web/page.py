@@ -237,7 +237,7 @@ def record_page(isn: int, params: Mapping[str, Sequence[str]], catalog: Catalog)
         E.CLASS("record"),
         E.H1(title),
         E.E.section(E.CLASS("isbd"), E.H2("Description"),
-                    *[E.P(_clean(area)) for area in _isbd_lines(marc)]),
+                    *[E.P(_clean(area)) for area in _isbd_lines(marc)], *_online(marc)),
         _holdings_section(record.holdings, catalog),
         E.E.section(E.CLASS("marc"), E.H2("MARC record"), _marc_table(marc)),
     )
@@ -459,8 +459,9 @@ def _holdings_section(holdings: Sequence[Holding], catalog: Catalog) -> etree._E
         name = names.get(holding.library, holding.library)
         url_cell = E.TD()
         if holding.url:
-            if holding.url.lower().startswith(("http://", "https://")):
-                url_cell.append(E.A("Link", href=_clean(holding.url), rel="noopener nofollow"))
+            link = _link(holding.url, "Link")
+            if link is not None:
+                url_cell.append(link)
             else:
                 url_cell.text = _clean(holding.url)
         copies = f"{holding.copies} copies" if holding.copies > 1 else ""
@@ -476,17 +477,39 @@ def _holdings_section(holdings: Sequence[Holding], catalog: Catalog) -> etree._E
     return section
 
 
+def _link(url: str, text: str | None = None) -> etree._Element | None:
+    """A link to `url` when it is a web address (never javascript: or data: URLs)."""
+    url = url.strip()
+    if not url.lower().startswith(("http://", "https://")):
+        return None
+    return E.A(_clean(text or url), href=_clean(url), rel="noopener nofollow")
+
+
+def _online(record: pymarc.Record) -> list[etree._Element]:
+    """The 856 $u web addresses as one paragraph of links (link text: $y or $3, else the URL)."""
+    links = []
+    for field in record.get_fields("856"):
+        label = " ".join(field.get_subfields("y", "3")) or None
+        links += [link for url in field.get_subfields("u") if (link := _link(url, label)) is not None]
+    return [E.P(E.CLASS("online"), "Online: ", *_joined(links))] if links else []
+
+
 def _marc_table(record: pymarc.Record) -> etree._Element:
+    # Leader and control fields are positional: their spaces are data (class fixed keeps them).
     table = E.TABLE(E.CLASS("marc"))
-    table.append(E.TR(E.TH("LDR"), E.TD(), E.TD(E.CODE(_clean(str(record.leader))))))
+    table.append(E.TR(E.TH("LDR"), E.TD(), E.TD(E.CODE(E.CLASS("fixed"), _clean(str(record.leader))))))
     for field in record.fields:
         if field.is_control_field():
-            table.append(E.TR(E.TH(field.tag), E.TD(), E.TD(E.CODE(_clean(field.data or "")))))
+            table.append(E.TR(E.TH(field.tag), E.TD(), E.TD(E.CODE(E.CLASS("fixed"), _clean(field.data or "")))))
             continue
         cell = E.TD()
         for subfield in field.subfields:
             cell.append(E.B(E.CLASS("sf"), f"${_clean(subfield.code)}"))
-            cell.append(E.SPAN(" " + _clean(subfield.value) + " "))
+            link = _link(subfield.value) if field.tag == "856" and subfield.code == "u" else None
+            if link is not None:
+                cell.append(E.SPAN(" ", link, " "))
+            else:
+                cell.append(E.SPAN(" " + _clean(subfield.value) + " "))
         indicators = f"{field.indicator1 or ' '}{field.indicator2 or ' '}".replace(" ", "_")
         table.append(E.TR(E.TH(field.tag), E.TD(E.CODE(indicators)), cell))
     return E.DIV(E.CLASS("scroll"), table)

@@ -195,3 +195,12 @@ def test_twisted_chunked_large_body(catalog) -> None:
 def test_twisted_survives_a_broken_request_line(catalog) -> None:
     response = exchange(catalog, b"GARBAGE\r\n\r\n")
     assert response.startswith(b"HTTP/1.1 400")
+
+
+def test_robots_txt(core) -> None:
+    answer = core.respond("GET", b"/robots.txt")
+    assert answer.status == 200 and header(answer, "Content-Type") == "text/plain; charset=utf-8"
+    rules = [line.split(":", 1) for line in answer.body.decode().splitlines() if line and not line.startswith("#")]
+    assert [(name, value.strip()) for name, value in rules] == [
+        ("User-agent", "*"), ("Allow", "/record/"), ("Allow", "/static/"), ("Allow", "/$"), ("Disallow", "/")]
+    assert core.respond("HEAD", b"/robots.txt").status == 200

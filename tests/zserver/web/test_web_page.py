@@ -9,8 +9,9 @@ from lxml import html
 
 from index.errors import RecordNotFound
 from index.query import And, Structure, Term, Truncation
+from index.records.formats import parse
 from index.search import Catalog
-from zserver.web import PAGE_SIZE, SearchForm, SearchProblem, build_query, error_page, record_page, search_page
+from zserver.web import PAGE_SIZE, STATIC_DIR, SearchForm, SearchProblem, build_query, error_page, record_page, search_page
 
 
 @pytest.fixture(scope="module")
@@ -214,3 +215,27 @@ def test_form_reads_and_writes_urls() -> None:
     assert (form.q, form.sort, form.start, form.year_from) == ("water", "relevance", 1, "1990")
     assert form.url() == "/?q=water&from=1990"
     assert form.url("/record/5", start=41) == "/record/5?q=water&from=1990&start=41"
+
+
+def test_856_links_are_clickable_and_fixed_fields_keep_their_spaces(catalog) -> None:
+    doc = page(catalog, q="cql:unikat.materialType = ejournal")
+    isn = int(re.match(r"/record/(\d+)", briefs(doc)[0].xpath("a/@href")[0]).group(1))
+    record = html.fromstring(record_page(isn, {}, catalog))
+    marc = parse(catalog.record(isn).marc)
+    urls = [url for field in marc.get_fields("856") for url in field.get_subfields("u")]
+    assert urls, "the sample e-journal has an 856 $u"
+    in_table = record.xpath("//table[@class='marc']//tr[th='856']//a")
+    assert [a.get("href") for a in in_table] == urls and all(a.get("rel") == "noopener nofollow" for a in in_table)
+    assert record.xpath("//section[@class='isbd']/p[@class='online']/a/@href") == urls
+    leader = record.xpath("//table[@class='marc']//tr[th='LDR']//code")[0]
+    assert leader.get("class") == "fixed" and leader.text == str(marc.leader)
+    fixed = record.xpath("//table[@class='marc']//tr[th='008']//code")[0]
+    assert fixed.get("class") == "fixed" and fixed.text == marc["008"].data
+    css = (STATIC_DIR / "unikat.css").read_text(encoding="utf-8")
+    assert re.search(r"table\.marc code\.fixed \{ white-space: pre-wrap; \}", css)
+
+
+def test_only_web_addresses_become_links() -> None:
+    from zserver.web.page import _link
+    assert _link("javascript:alert(1)") is None and _link("data:text/html,x") is None
+    assert _link(" https://example.org/a?b=1&c=2 ").get("href") == "https://example.org/a?b=1&c=2"
