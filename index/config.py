@@ -87,13 +87,18 @@ maximum_query_length = 2000
 #   "852"    - MARC 852 fields ($a library, $b location, $h call number, $z note)
 #   "record" - each record stands for one copy of the library
 #   "pica"   - PICA+ local and copy levels
-# require_holdings rejects records without holdings (MELVYL: a severe error).
+# require_holdings rejects records without holdings (MELVYL: a severe error): with "852", every
+# record without an 852 of the library is rejected; a library whose records carry no 852 (one
+# record = one copy) needs holdings = "record".
+# id_from_035: for records without 001, the 035 $a starting with this prefix is the control
+# number, e.g. "(OCoLC)" (unset: such records are rejected).
 [libraries.A]
 name = "Library A"
 source_system = "A-ILS"
 holdings = "852"
 require_holdings = true
 priority = 0
+# id_from_035 = "(OCoLC)"
 
 # Users for Init idPass authentication; restricted databases need a successful login.
 # Passwords are stored only as salted scrypt hashes: `unikat user set-password NAME` adds a user
@@ -213,6 +218,7 @@ class LibraryConfig:
     holdings: str = "852"
     require_holdings: bool = True
     priority: int = 0
+    id_from_035: str = ""   # records without 001: the 035 $a with this prefix, e.g. "(OCoLC)"
 
 
 @dataclass(frozen=True)
@@ -302,7 +308,7 @@ _SRU = {"default_records": _integer(0), "maximum_records": _integer(1), "default
         "default_terms": _integer(1), "maximum_terms": _integer(1),
         "maximum_query_length": _integer(1, what="a number of characters")}
 _LIBRARY = {"name": _TEXT, "source_system": _TEXT, "holdings": _one_of(HOLDINGS), "require_holdings": _FLAG,
-            "priority": _Rule("an integer", _is_integer)}
+            "priority": _Rule("an integer", _is_integer), "id_from_035": _TEXT}
 _USER = {"password_hash": _Rule("a hash written by `unikat user set-password` (scrypt$N$r$p$salt$hash)",
                                 _is_password_hash, PasswordHash.parse)}
 _DATABASES = {"restricted": _NAMES}

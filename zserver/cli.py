@@ -118,7 +118,7 @@ def cmd_load(args: argparse.Namespace) -> int:
             try:
                 report = load_file(home, store, library, Path(name), fmt=args.format, encoding=args.encoding,
                                    source_system=args.source, progress=progress, authority_only=args.authority,
-                                   workers=args.workers)
+                                   workers=args.workers, force=args.force)
             except LoadError as error:   # a whole file refused: the others are still loaded and indexed
                 progress.done()
                 print(f"unikat: {error}", file=sys.stderr)
@@ -410,11 +410,14 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--authority", action="store_true",
                       help="an authority file (MARC 21 authority or GND in PICA+): only leader/06 z records")
     load.add_argument("--source", help="source system (default: the library's source_system)")
-    load.add_argument("--format", choices=["marc21", "marcxml", "pica"], help="default: detected")
+    load.add_argument("--format", choices=["marc21", "marcxml", "pica"],
+                      help="default: detected from the first records (a file in none of them is refused)")
     load.add_argument("--encoding", choices=["utf-8", "marc-8"], help="MARC21 encoding (default: leader/09)")
     load.add_argument("--holdings", choices=["852", "record", "pica"], help="override the library's holdings rule")
     load.add_argument("--workers", type=int, help="processes that parse the records (default: one per core;"
                       " 0: parse in the loading process)")
+    load.add_argument("--force", action="store_true",
+                      help="let records older than the stored ones (005) replace them (default: rejected)")
     load.add_argument("files", nargs="+")
     load.set_defaults(func=cmd_load)
 

@@ -7,7 +7,9 @@ writes, in delivery order. The search keys the workers worked out wait in the st
 phase (`handover`), so a title that still shows the record as delivered is not parsed again. Severe
 errors (unreadable record, no title, no control number, no holdings where the source requires
 them) put the record into the home's reject file with its position and reason; light errors
-are counted per kind. Work is committed in batches, so a crash loses nothing already committed
+are counted per kind. A record whose 005 is before the stored record's is refused the same
+way and counted as `older` (a late or repeated old file must not undo newer cataloguing), unless
+the load is forced. Work is committed in batches, so a crash loses nothing already committed
 and a re-run of the same file changes nothing (every record is then `unchanged`).
 
 Title maintenance (`index.titles`, with `[consolidation]` in unikat.toml) runs inside the same
@@ -54,22 +56,27 @@ class LoadReport:
     library: str
     file: str
     format: str
-    counts: Counter = field(default_factory=Counter)     # read new merged updated unchanged deleted rejected
+    counts: Counter = field(default_factory=Counter)     # read new merged updated unchanged deleted rejected older
     problems: Counter = field(default_factory=Counter)   # light problems by kind
     reject_file: Path | None = None
     seconds: float = 0.0
+    hint: str = ""   # what to change when many records were rejected for the configuration's sake
 
     def summary(self) -> str:
         c = self.counts
         rate = c["read"] / self.seconds if self.seconds else 0.0
         text = (f"{self.file}: {c['read']} read, {c['new']} new ({c['merged']} merged into existing titles),"
                 f" {c['updated']} updated, {c['unchanged']} unchanged,"
-                f" {c['deleted']} deleted, {c['rejected']} rejected, {sum(self.problems.values())} light problems"
+                f" {c['deleted']} deleted, {c['rejected']} rejected"
+                + (f" ({c['older']} older than the stored record)" if c["older"] else "")
+                + f", {sum(self.problems.values())} light problems"
                 f" ({rate:,.0f} records/s)")
         if c["authority"]:
             text += f"; {c['authority']} of the new records are authority records"
         if self.reject_file:
             text += f"; rejects in {self.reject_file}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
         return text
 
 
@@ -124,9 +131,10 @@ class _Rejects:
 def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Path, *, fmt: str | None = None,
               encoding: str | None = None, source_system: str | None = None,
               progress: Progress | None = None, authority_only: bool = False,
-              workers: int | None = None) -> LoadReport:
+              workers: int | None = None, force: bool = False) -> LoadReport:
     """Load one file for `library`, its records prepared in `workers` processes (default: one per
-    core; 0: in this process). Raises `LoadError` only if the file cannot be read at all or is
+    core; 0: in this process). `force` lets a record older than the stored one (005) replace it.
+    Raises `LoadError` only if the file cannot be read at all or is
     in none of the formats we read (a gzip file, a text file, PICA-XML ...)."""
     from index.errors import LoadError
 
@@ -156,13 +164,18 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
                     for item, prepared in islice(results, BATCH):
                         batch += 1
                         report.counts["read"] += 1
-                        outcome = _apply(store, library, system, load_id, prepared, report.problems, rules)
+                        outcome, reason = _apply(store, library, system, load_id, prepared, report.problems, rules,
+                                                 force=force)
                         if outcome in ("merged", "authority"):
                             report.counts["new"] += 1
+                        if outcome == "older":
+                            report.counts["rejected"] += 1
+                        elif prepared.reject.startswith("no holdings"):
+                            report.counts["no holdings"] += 1
                         report.counts[outcome] += 1
-                        if outcome == "rejected":
-                            store.add_reject(load_id, item.position, item.offset, prepared.reject, item.raw)
-                            rejects.write(item.position, item.offset, prepared.reject, item.raw)
+                        if reason:
+                            store.add_reject(load_id, item.position, item.offset, reason, item.raw)
+                            rejects.write(item.position, item.offset, reason, item.raw)
                             report.reject_file = rejects.path
                     finished = batch < BATCH
                     if finished:
@@ -182,22 +195,28 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
         rejects.close()
         if isinstance(data, mmap.mmap):
             data.close()
+    if report.counts["no holdings"] and library.holdings == "852":
+        # `unikat init` writes holdings = "852": a library without 852 fields loses every record.
+        report.hint = (f"{report.counts['no holdings']} records rejected for want of an 852 of library"
+                       f" {library.code}; if each record stands for one copy, set holdings = \"record\""
+                       f" in [libraries.{library.code}] of unikat.toml")
     return report
 
 
 def _apply(store: CatalogStore, library: LibraryConfig, system: str, load_id: int, prepared: Prepared,
-           problems: Counter, rules: MatchRules | None = None) -> str:
-    """Store one prepared record; returns the outcome. `rules` None: no consolidation."""
+           problems: Counter, rules: MatchRules | None = None, *, force: bool = False) -> tuple[str, str]:
+    """Store one prepared record; returns the outcome and, for a rejected record, the reason.
+    `rules` None: no consolidation."""
     problems.update(prepared.problems)
     if prepared.reject:
-        return "rejected"
+        return "rejected", prepared.reject
     existing = store.find_record(library.code, system, prepared.source_id)
     if prepared.deleted:
         if existing is None:
             problems["delete of an unknown record"] += 1
-            return "unchanged"
+            return "unchanged", ""
         titles.delete_record(store, existing, rules)
-        return "deleted"
+        return "deleted", ""
     marc, holdings, facts = prepared.marc, list(prepared.holdings), prepared.facts
     if existing is None:
         isn = store.add_title(marc, bibtype=prepared.bibtype)
@@ -205,13 +224,29 @@ def _apply(store: CatalogStore, library: LibraryConfig, system: str, load_id: in
                                      prepared.quality, load_id, holdings)
         _offer_keys(store, isn, prepared)
         merged = titles.record_added(store, isn, record_id, marc, facts, rules)
-        return "authority" if facts.authority else "merged" if merged else "new"
+        return "authority" if facts.authority else "merged" if merged else "new", ""
+    if not force and _older(prepared.version, existing.version):
+        # An old file delivered again (or late) must not undo newer cataloguing.
+        return "older", (f"older than the stored record (005 {prepared.version} before {existing.version});"
+                         " not replaced (unikat load --force replaces it)")
     if existing.marc == marc and store.record_holdings(existing.id) == holdings:
-        return "unchanged"
+        return "unchanged", ""
     store.replace_record(existing.id, marc, prepared.version, prepared.quality, load_id, holdings)
     _offer_keys(store, existing.isn, prepared)
     titles.record_changed(store, existing.isn, existing.id, facts, rules)
-    return "updated"
+    return "updated", ""
+
+
+_VERSION = re.compile(r"(\d{14})(?:\.(\d))?")   # 005: yyyymmddhhmmss.f
+
+
+def _older(delivered: str, stored: str) -> bool:
+    """Whether the delivered 005 is before the stored one; False when either is missing or not
+    a 005 timestamp (nothing to go by: the delivery wins, as it always did)."""
+    new, old = _VERSION.fullmatch(delivered.strip()), _VERSION.fullmatch(stored.strip())
+    if new is None or old is None:
+        return False
+    return (new[1], new[2] or "0") < (old[1], old[2] or "0")
 
 
 def _offer_keys(store: CatalogStore, isn: int, prepared: Prepared) -> None:

@@ -96,8 +96,14 @@ class Preparer:
             return Prepared(reject="not an authority record (leader/06 is not z)")
         problems = list(item.problems)
         source_id = (record.get("001").data or "").strip() if record.get("001") else ""
+        if not source_id and self.library.id_from_035:
+            source_id = _id_from_035(record, self.library.id_from_035)
+            if source_id:
+                problems.append("control number taken from 035 (no 001)")
         if not source_id:
-            return Prepared(reject="no control number (001): the record cannot be maintained", problems=tuple(problems))
+            fallback = f" nor an 035 $a starting with {self.library.id_from_035}" if self.library.id_from_035 else ""
+            return Prepared(reject=f"no control number (001){fallback}: the record cannot be maintained",
+                            problems=tuple(problems))
         if item.deleted:
             return Prepared(deleted=True, source_id=source_id, problems=tuple(problems))
         if authority:
@@ -124,6 +130,17 @@ class Preparer:
                         quality=quality_score(record) + self.library.priority, holdings=tuple(holdings),
                         facts=titles.facts(record, consolidate=self.consolidate),
                         keys=None if keys is None else handover.pack(keys), digest=handover.digest(marc, holdings))
+
+
+def _id_from_035(record: pymarc.Record, prefix: str) -> str:
+    """The first 035 $a that starts with `prefix` (such as `(OCoLC)`), spaces after the prefix
+    dropped: the control number of a record delivered without 001, as union catalogs take it."""
+    for field_ in record.get_fields("035"):
+        for value in field_.get_subfields("a"):
+            value = value.strip()
+            if value.startswith(prefix) and value[len(prefix):].strip():
+                return prefix + value[len(prefix):].strip()
+    return ""
 
 
 def _search_keys(record: pymarc.Record, marc: bytes, holdings: list[Holding]) -> TitleKeys | None:

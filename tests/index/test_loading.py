@@ -156,3 +156,14 @@ def test_a_file_in_no_format_we_read_is_refused_as_a_whole(home, name, said):
         assert store.loads() == [] and store.count_titles() == 0
     finally:
         store.close()
+
+
+def test_the_2014_file_after_the_2016_one_keeps_the_newer_records(home):
+    lc2014 = shared("github/pkiraly+qa-catalogue/BooksAll.2014.part01-0001.mrc")
+    wanted = {r["001"].data for r in pymarc.MARCReader(lc2014.read_bytes())}
+    load(home, "A", _lc2016_subset(wanted, home.root.parent / "lc2016.mrc"))
+    late = load(home, "A", lc2014)
+    # 11 records differ between the files; 5 of them have a newer 005 in 2016, 6 the same 005
+    # (nothing to go by: the delivery wins, as before).
+    assert late.counts["older"] == 5 and late.counts["rejected"] == 5
+    assert late.counts["updated"] == 6 and late.counts["unchanged"] == 89

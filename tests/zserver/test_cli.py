@@ -106,3 +106,35 @@ def test_a_file_in_no_format_we_read_is_refused_with_its_kind_and_the_others_loa
     assert "1200 read" in both.stdout
     loads = json.loads(unikat(home, "stats", "--json").stdout)["loads"]
     assert [Path(load["file"]).name for load in loads] == ["lib-a.mrc"]
+
+
+def test_an_older_delivery_is_refused_unless_forced(tmp_path):
+    import pymarc
+
+    home = tmp_path / "older"
+    unikat(home, "init")
+    (home / "unikat.toml").write_text('[libraries.A]\nsource_system = "A-ILS"\nholdings = "record"\n')
+    files = {}
+    for version in ("20200101120000.0", "20190101120000.0"):
+        with open(SAMPLE_DATA / "lib-a.mrc", "rb") as handle, open(tmp_path / f"{version}.mrc", "wb") as out:
+            for _, record in zip(range(3), pymarc.MARCReader(handle, to_unicode=True, force_utf8=True), strict=False):
+                record["005"].data = version
+                record["245"]["a"] = f"Title of {version[:4]}"
+                out.write(record.as_marc())
+        files[version[:4]] = str(tmp_path / f"{version}.mrc")
+    unikat(home, "load", "--library", "A", files["2020"])
+    late = unikat(home, "load", "--library", "A", files["2019"])
+    assert "3 rejected (3 older than the stored record)" in late.stdout
+    forced = unikat(home, "load", "--force", "--library", "A", files["2019"])
+    assert "3 updated" in forced.stdout and "0 rejected" in forced.stdout
+
+
+def test_the_default_config_hints_at_holdings_record_when_no_record_has_an_852(tmp_path):
+    home = tmp_path / "default"
+    unikat(home, "init")
+    assert 'holdings = "record"' in (home / "unikat.toml").read_text()
+    lc = shared("github/pkiraly+qa-catalogue/BooksAll.2014.part01-0001.mrc")   # LC records: no 852
+    loaded = unikat(home, "load", "--library", "A", str(lc))
+    assert "100 rejected" in loaded.stdout
+    assert 'hint: 100 records rejected for want of an 852 of library A; if each record stands for one copy,' \
+           ' set holdings = "record" in [libraries.A] of unikat.toml' in loaded.stdout
