@@ -51,7 +51,15 @@ host = "127.0.0.1"
 port = 2100
 workers = 2                  # processes sharing the listening socket
 idle_timeout = 900           # seconds without a request before the server closes the connection
+# Connections, counted per worker process. Over a limit, a new connection gets a refusal after its
+# first byte (Z39.50: Close "resources"; HTTP: 503 with Retry-After) and is closed. Behind a
+# reverse proxy every HTTP client has the proxy's address: raise max_connections_per_address.
+max_connections = 400        # in all; the file limit (ulimit -n) must leave 100 descriptors beside them
+max_connections_per_address = 100
+first_byte_timeout = 20      # seconds from connecting to the first byte
+init_timeout = 30            # seconds from the first byte to a whole Z39.50 InitRequest
 max_message_size = 4194304   # largest PDU accepted and largest response sent, bytes
+max_pdu_elements = 100000    # most BER values in one incoming PDU (bounds the work of reading it)
 max_record_size = 1048576    # exceptionalRecordSize offered in Init
 max_result_sets = 20         # result sets per Z39.50 session; beyond, the least recently used goes
 http_request_timeout = 30    # seconds for an HTTP request (headers and body) to arrive whole; else 408, close
@@ -174,7 +182,12 @@ class ServerConfig:
     port: int = 2100                      # 0 picks a free port
     workers: int = 2
     idle_timeout: float = 900.0
+    max_connections: int = 400            # per worker process
+    max_connections_per_address: int = 100
+    first_byte_timeout: float = 20.0      # from connecting
+    init_timeout: float = 30.0            # from the first byte to a whole InitRequest
     max_message_size: int = 4 * 1024 * 1024
+    max_pdu_elements: int = 100_000
     max_record_size: int = 1024 * 1024
     max_result_sets: int = 20
     http_request_timeout: float = 30.0    # a request's head and body must arrive within (slowloris)
@@ -299,6 +312,10 @@ _BYTES = _integer(1, what="a number of bytes")
 
 _CATALOG = {"name": _TEXT, "database": _TEXT}
 _SERVER = {"host": _TEXT, "port": _integer(0, 65535), "workers": _integer(1), "idle_timeout": _SECONDS,
+           "max_connections": _integer(1, what="a number of connections"),
+           "max_connections_per_address": _integer(1, what="a number of connections"),
+           "first_byte_timeout": _SECONDS, "init_timeout": _SECONDS,
+           "max_pdu_elements": _integer(1, what="a number of BER values"),
            "max_message_size": _BYTES, "max_record_size": _BYTES, "max_result_sets": _integer(1),
            "http_request_timeout": _SECONDS, "http_idle_timeout": _SECONDS,
            "max_login_failures": _integer(1), "login_failure_window": _SECONDS, "login_lockout": _SECONDS}

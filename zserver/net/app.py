@@ -15,13 +15,24 @@ then hands the connection to the protocol built by the matching factory: the Z39
 or the HTTP factory of `zserver.net.http` (SRU, the web page), both on the worker's shared
 resources (`zserver.net.worker`), which `SwitchFactory` owns.
 
+The switch is where a connection lands first, so it enforces the limits on connections
+(`zserver.net.admission`: in all and per client address, per worker process) and the time to
+the first byte (`[server] first_byte_timeout`). A connection over a limit is refused in its
+own protocol once its first byte tells which (a Z39.50 Close with reason resources, HTTP 503
+with Retry-After), after at most `REFUSAL_WAIT` seconds; when `REFUSALS_WAITING` refused
+connections already wait, it is closed at once. Every refusal is logged, a flood of them as a
+count every few seconds. At start the worker raises its file limit to hold `max_connections`
+and a reserve (`FD_RESERVE`), or lowers `max_connections` with a warning when it cannot.
+
 It must not know what a PDU or a query means.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
+import resource
 import signal
 import socket
 import sys
@@ -29,22 +40,40 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import Factory, Protocol
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 
 from index.home import Home
 from index.search import Catalog
+from zserver.net.admission import REFUSALS_WAITING, Admission, ConnectionLimits, RefusalLog, fit_file_limit
 from zserver.net.http import HttpFactory
 from zserver.net.log import Log, stderr_log
 from zserver.net.worker import Worker
-from zserver.net.z3950 import DEFAULT_IDLE_TIMEOUT, Z3950Factory
+from zserver.net.z3950 import Z3950Factory, refusal
 
 __all__ = ["ProtocolSwitch", "SwitchFactory", "http_factory", "preload", "serve", "sniff"]
 
 _NOT_IMPLEMENTED = (b"HTTP/1.0 501 Not Implemented\r\nContent-Type: text/plain; charset=utf-8\r\n"
                     b"Connection: close\r\n\r\nThis port speaks Z39.50; SRU over HTTP is not served yet.\r\n")
+
+# Seconds a refused connection may take to send its first byte (to be told in its protocol).
+REFUSAL_WAIT = 5.0
+# Retry-After of an HTTP refusal, seconds.
+RETRY_AFTER = 10
+
+
+def _http_refusal(message: str) -> bytes:
+    body = f"{message}\r\n".encode()
+    return (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            b"Retry-After: %d\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % (RETRY_AFTER, len(body)) + body)
+
+
+def _address(peer: IAddress) -> str | None:
+    """The client's IP address, the key of the per-address limit (None: not an IP peer)."""
+    return getattr(peer, "host", None)
+
 
 # A worker that dies this often within RESTART_WINDOW seconds makes the supervisor give up.
 RESTART_LIMIT = 5
@@ -63,9 +92,12 @@ def sniff(first: bytes) -> str | None:
 
 
 class ProtocolSwitch(Protocol, TimeoutMixin):
-    """Holds a new connection until its first bytes arrive, then hands it over."""
+    """Holds a new connection until its first bytes arrive, then hands it over; or, when the
+    factory refused it (`refused`: why), answers those bytes with the refusal and closes."""
 
     factory: SwitchFactory
+    refused: str | None = None
+    address: str | None = None      # counted under this client address while admitted
 
     def connectionMade(self) -> None:
         # requests and answers are single messages: send each at once, never wait for an ACK
@@ -75,7 +107,8 @@ class ProtocolSwitch(Protocol, TimeoutMixin):
         self._buffer = b""
         if self.factory.clock is not None:
             self.callLater = self.factory.clock.callLater
-        self.setTimeout(self.factory.idle_timeout)
+        timeout = self.factory.idle_timeout
+        self.setTimeout(timeout if self.refused is None else min(timeout, REFUSAL_WAIT))
 
     def dataReceived(self, data: bytes) -> None:
         if self._inner is not None:
@@ -86,6 +119,11 @@ class ProtocolSwitch(Protocol, TimeoutMixin):
         if kind is None:
             return
         self.setTimeout(None)
+        if self.refused is not None:
+            self._buffer = b""
+            self.transport.write(refusal(self.refused) if kind == "z3950" else _http_refusal(self.refused))
+            self.transport.loseConnection()
+            return
         factory = self.factory.z3950 if kind == "z3950" else self.factory.http
         if factory is None:
             self.transport.write(_NOT_IMPLEMENTED)
@@ -105,6 +143,7 @@ class ProtocolSwitch(Protocol, TimeoutMixin):
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         self.setTimeout(None)
+        self.factory.ended(self)
         if self._inner is not None:
             self._inner.connectionLost(reason)
 
@@ -113,30 +152,82 @@ class SwitchFactory(Factory):
     """The factory listening on the shared port. It owns the worker's shared resources
     (`Worker`: opened in `startFactory`, closed in `stopFactory`) and the two protocol factories
     built on them: Z39.50, and HTTP (SRU, the web page) made by `http` from the worker (None
-    answers HTTP with 501). `idle_timeout` (seconds until the first byte) defaults to the
-    configured one."""
+    answers HTTP with 501). It admits or refuses each connection (`admission`). `limits`
+    (connections, first byte) and `idle_timeout` (seconds until the first byte) default to the
+    configured ones; `file_limit` False leaves the process's file limit alone (tests)."""
 
     protocol = ProtocolSwitch
 
     def __init__(self, home: Home, *, log: Log = stderr_log, clock: IReactorTime | None = None,
-                 http: Callable[[Worker], Factory] | None = None, idle_timeout: float | None = None) -> None:
+                 http: Callable[[Worker], Factory] | None = None, idle_timeout: float | None = None,
+                 limits: ConnectionLimits | None = None, file_limit: bool = True) -> None:
         self.home = home
         self.log = log
         self.clock = clock
         self._http_for = http
         self._idle_timeout = idle_timeout
+        self._limits = limits
+        self._file_limit = file_limit
         self.worker: Worker | None = None
         self.z3950: Z3950Factory | None = None
         self.http: Factory | None = None
+        self.admission: Admission | None = None
+        self.refusals = RefusalLog(log)
+        self.waiting_refused = 0       # refused connections held until their first byte
 
     @property
     def idle_timeout(self) -> float:
+        """Seconds a new connection has to send its first byte."""
         if self._idle_timeout is not None:
             return self._idle_timeout
-        return self.worker.idle_timeout if self.worker is not None else DEFAULT_IDLE_TIMEOUT
+        if self.admission is not None:
+            return self.admission.limits.first_byte_timeout
+        return ConnectionLimits.first_byte_timeout
+
+    def buildProtocol(self, addr: IAddress) -> ProtocolSwitch | None:
+        """A switch for the connection from `addr`, counted; over a limit a refusing one, or
+        None (closed at once) when enough refused connections already wait."""
+        address = _address(addr)
+        why = self.admission.admit(address) if self.admission is not None else None
+        if why is not None:
+            now = self.clock.seconds() if self.clock is not None else time.monotonic()
+            if self.refusals.refused(now, f"{address}: {why}") and self.clock is not None:
+                self.clock.callLater(self.refusals.interval, self._flush_refusals)
+            if self.waiting_refused >= REFUSALS_WAITING:
+                return None
+            self.waiting_refused += 1
+        switch = super().buildProtocol(addr)
+        if why is None:
+            switch.address = address
+        else:
+            switch.refused = why
+        return switch
+
+    def ended(self, switch: ProtocolSwitch) -> None:
+        """The connection of `switch` was lost: it no longer counts."""
+        if switch.refused is not None:
+            self.waiting_refused -= 1
+        elif self.admission is not None:
+            self.admission.release(switch.address)
+
+    def _flush_refusals(self) -> None:
+        self.refusals.flush(self.clock.seconds())
+
+    def _fit_file_limit(self, limits: ConnectionLimits) -> ConnectionLimits:
+        """Raise the soft file limit to hold `limits.max_connections` and the reserve, or lower
+        `max_connections` (with a warning in the log) when even the hard limit is too low."""
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        usable, new_soft, warning = fit_file_limit(limits.max_connections, soft, hard)
+        if new_soft != soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new_soft, hard))
+        if warning is not None:
+            self.log(f"warning: {warning}")
+        return dataclasses.replace(limits, max_connections=usable)
 
     def startFactory(self) -> None:
         self.worker = Worker.open(self.home, log=self.log)
+        limits = self._limits or self.worker.connections
+        self.admission = Admission(self._fit_file_limit(limits) if self._file_limit else limits)
         self.z3950 = Z3950Factory(self.worker, clock=self.clock)
         self.z3950.doStart()
         if self._http_for is not None:
@@ -148,6 +239,7 @@ class SwitchFactory(Factory):
             if factory is not None:
                 factory.doStop()
         self.http = self.z3950 = None
+        self.admission = None
         if self.worker is not None:
             self.worker.close()
             self.worker = None

@@ -1,7 +1,7 @@
 """What the connections of one worker process share, opened once and closed once.
 
 `Worker` owns the open `Catalog` and what the protocols derive from its configuration: the
-Z39.50 limits and CCL profile, the idle timeout, and the HTTP core (and with it the SRU result
+Z39.50 limits and CCL profile, the idle timeout, the limits on connections, and the HTTP core (and with it the SRU result
 sets). As in Twisted's own servers, the listening factory (`app.SwitchFactory`) holds it: it
 opens the worker in `startFactory` and closes it in `stopFactory`; the protocol factories
 (`Z3950Factory`, `HttpFactory`) borrow from it and protocols only dispatch.
@@ -15,8 +15,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from index.config import ServerConfig
 from index.home import Home
 from index.search import Catalog
+from zserver.net.admission import ConnectionLimits
 from zserver.net.http import HttpCore
 from zserver.net.log import Log, stderr_log
 from zserver.querylang.ccl import DEFAULT_QUALIFIERS, CclProfile
@@ -35,6 +37,8 @@ class Worker:
     idle_timeout: float          # seconds a Z39.50 client may stay silent
     http: HttpCore
     log: Log
+    connections: ConnectionLimits = ConnectionLimits()   # connections, first byte, Init, from [server]
+    max_pdu_elements: int = ServerConfig.max_pdu_elements  # BER values in one incoming Z39.50 PDU
 
     @classmethod
     def open(cls, home: Home, *, log: Log = stderr_log, clock: Callable[[], float] = time.time) -> Worker:
@@ -42,8 +46,10 @@ class Worker:
         wall-clock seconds (SRU result-set lifetimes)."""
         catalog = Catalog(home)
         config = catalog.config
-        return cls(catalog, Limits.from_config(config.server), CclProfile(config.ccl or DEFAULT_QUALIFIERS),
-                   config.server.idle_timeout, HttpCore(catalog, clock=clock), log)
+        server = config.server
+        return cls(catalog, Limits.from_config(server), CclProfile(config.ccl or DEFAULT_QUALIFIERS),
+                   server.idle_timeout, HttpCore(catalog, clock=clock), log, ConnectionLimits.from_config(server),
+                   server.max_pdu_elements)
 
     def close(self) -> None:
         self.catalog.close()

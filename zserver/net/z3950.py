@@ -3,8 +3,10 @@
 This module owns connections: `Z3950Protocol` hands received bytes to its `Session`, runs
 each request through its `Handler`, writes the bytes the session returns, and drops the
 connection when the session is closed. It also owns the idle timeout (Twisted's
-`TimeoutMixin`; on expiry our Close with lackOfActivity) and the one place where an
-unexpected error of ours is caught (`except Exception`: the traceback goes to the log, the
+`TimeoutMixin`; on expiry our Close with lackOfActivity), the time a new connection has to
+complete its InitRequest (`[server] init_timeout`, counted from the first byte; on expiry the
+same Close), the bytes that refuse a connection over a limit (`refusal`), and the one place
+where an unexpected error of ours is caught (`except Exception`: the traceback goes to the log, the
 client gets diagnostic 1, or a Close with systemProblem if even that fails). A client that
 breaks the protocol gets a Close with protocolError; only its own connection is dropped.
 
@@ -20,21 +22,26 @@ from __future__ import annotations
 import time
 import traceback
 
-from twisted.internet.interfaces import IAddress, IReactorTime
+from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
 from twisted.internet.protocol import Factory, Protocol
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 
-from index.config import ServerConfig
 from zserver.net.worker import Worker
 from zserver.z3950.diagnostics import Bib1Diagnostic, Z3950Diagnostic
 from zserver.z3950.handler import Handler
 from zserver.z3950.pdus import Pdu
 from zserver.z3950.session import CloseReason, ProtocolViolation, Session, close_pdu
 
-__all__ = ["Z3950Factory", "Z3950Protocol"]
+__all__ = ["Z3950Factory", "Z3950Protocol", "refusal"]
 
-DEFAULT_IDLE_TIMEOUT = ServerConfig.idle_timeout
+
+def refusal(message: str) -> bytes:
+    """Our Close with reason resources, for a connection refused because of a limit on
+    connections. A Close, not an InitResponse with result false: the target may send it at any
+    time (Z39.50-2003 3.2.11.1), without reading the client's InitRequest first, and clients
+    (yaz-client, ZOOM) show its reason and diagnosticInformation."""
+    return Session().send(close_pdu(CloseReason.RESOURCES, message))
 
 
 def _peer(address: IAddress) -> str:
@@ -53,10 +60,12 @@ class Z3950Protocol(Protocol, TimeoutMixin):
             self.callLater = factory.clock.callLater
         self.peer = _peer(self.transport.getPeer())
         worker = factory.worker
-        self.session = Session(worker.limits.max_message_size)
+        self.session = Session(worker.limits.max_message_size, worker.max_pdu_elements)
         self.handler = Handler(worker.catalog, worker.limits, worker.ccl_profile)
         factory.connections.add(self)
         self.setTimeout(worker.idle_timeout)
+        # the whole InitRequest must come soon: a connection that never starts one holds a slot
+        self._init_timer: IDelayedCall | None = self.callLater(worker.connections.init_timeout, self._no_init)
 
     def dataReceived(self, data: bytes) -> None:
         self.resetTimeout()
@@ -65,6 +74,7 @@ class Z3950Protocol(Protocol, TimeoutMixin):
         while not session.closed:
             event = session.next_event()
             if isinstance(event, Pdu):
+                self._cancel_init_timer()
                 self.transport.write(self._respond(event))
             elif isinstance(event, ProtocolViolation):
                 self.factory.worker.log(f"{self.peer} protocol error: {event.reason}")
@@ -103,6 +113,18 @@ class Z3950Protocol(Protocol, TimeoutMixin):
             self.transport.write(data)
         self._drop()
 
+    def _no_init(self) -> None:
+        self._init_timer = None
+        seconds = self.factory.worker.connections.init_timeout
+        self.factory.worker.log(f"{self.peer} closed: no InitRequest within {seconds:g}s")
+        self.close(CloseReason.LACK_OF_ACTIVITY, f"no InitRequest within {seconds:g} seconds")
+
+    def _cancel_init_timer(self) -> None:
+        if self._init_timer is not None:
+            if self._init_timer.active():
+                self._init_timer.cancel()
+            self._init_timer = None
+
     def close(self, reason: CloseReason, message: str = "") -> None:
         """Send our Close (e.g. shutdown) and drop the connection."""
         if not self.session.closed:
@@ -111,10 +133,12 @@ class Z3950Protocol(Protocol, TimeoutMixin):
 
     def _drop(self) -> None:
         self.setTimeout(None)
+        self._cancel_init_timer()
         self.transport.loseConnection()
 
     def connectionLost(self, reason: Failure | None = None) -> None:
         self.setTimeout(None)
+        self._cancel_init_timer()
         self.factory.connections.discard(self)
 
 

@@ -14,7 +14,8 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
-from zserver.net.app import SwitchFactory, sniff
+from zserver.net.admission import REFUSALS_WAITING, ConnectionLimits
+from zserver.net.app import REFUSAL_WAIT, SwitchFactory, sniff
 from zserver.net.worker import Worker
 from zserver.net.z3950 import Z3950Factory
 from zserver.z3950.codec import decode_pdu, find_pdu_end
@@ -247,3 +248,121 @@ def test_switch_hands_http_to_the_factory_built_from_the_worker(sample_home):
     assert transport.value() == b"echo:GE" + b"echo:T / HTTP/1.1\r\n"
     switch.doStop()
     assert switch.http is None
+
+
+# -- limits on connections (issue 16) -----------------------------------------------------------
+
+def test_a_connection_without_an_init_is_closed_after_init_timeout(factory):
+    protocol, transport = connect(factory)
+    init_timeout = factory.worker.connections.init_timeout
+    protocol.dataReceived(INIT[:10])                    # an InitRequest begun, never finished
+    factory.clock.advance(init_timeout - 1)
+    protocol.dataReceived(INIT[10:20])                  # bytes do not restart this clock
+    assert transport.value() == b"" and not transport.disconnecting
+    factory.clock.advance(1)
+    ((name, value),) = pdus(transport)
+    assert (name, value["closeReason"]) == ("close", 7)
+    assert value["diagnosticInformation"] == f"no InitRequest within {init_timeout:g} seconds"
+    assert transport.disconnecting
+    assert f"127.0.0.1:5555 closed: no InitRequest within {init_timeout:g}s" in factory.lines
+    protocol.connectionLost(Failure(ConnectionDone()))
+    assert not factory.clock.getDelayedCalls()
+
+
+def test_the_init_timeout_ends_with_the_init(factory):
+    protocol, transport = connect(factory)
+    protocol.dataReceived(INIT)
+    pdus(transport)
+    factory.clock.advance(factory.worker.connections.init_timeout + 1)
+    assert transport.value() == b"" and not transport.disconnecting
+    assert len(factory.clock.getDelayedCalls()) == 1    # the idle timeout only
+
+
+def connect_from(factory, host: str, port: int = 5555):
+    peer = IPv4Address("TCP", host, port)
+    protocol = factory.buildProtocol(peer)
+    if protocol is None:
+        return None, None
+    transport = StringTransport(peerAddress=peer)
+    protocol.makeConnection(transport)
+    return protocol, transport
+
+
+@pytest.fixture()
+def limited(sample_home):
+    """A switch taking 3 connections, 2 from one address; it logs into `lines`."""
+    lines: list[str] = []
+    made = SwitchFactory(sample_home, log=lines.append, clock=Clock(), file_limit=False,
+                         limits=ConnectionLimits(max_connections=3, max_connections_per_address=2))
+    made.lines = lines
+    made.doStart()
+    yield made
+    made.doStop()
+
+
+def test_over_the_limit_z3950_gets_close_resources_and_http_503(limited):
+    admitted = [connect_from(limited, "10.0.0.1", port) for port in (1, 2)] + [connect_from(limited, "10.0.0.2")]
+    z3950, z3950_transport = connect_from(limited, "10.0.0.3")
+    http, http_transport = connect_from(limited, "10.0.0.4")
+    z3950.dataReceived(INIT)
+    ((name, value),) = pdus(z3950_transport)
+    assert (name, value["closeReason"]) == ("close", 4)
+    assert value["diagnosticInformation"] == "too many connections (3 open); try again later"
+    assert z3950_transport.disconnecting
+    http.dataReceived(b"GET /unikat?operation=explain HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer = http_transport.value()
+    assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+    assert b"\r\nRetry-After: 10\r\n" in answer
+    assert answer.endswith(b"\r\n\r\ntoo many connections (3 open); try again later\r\n")
+    assert http_transport.disconnecting
+    assert not limited.z3950.connections              # the refused never reached Z39.50
+    for protocol, transport in admitted:                 # the admitted are served
+        protocol.dataReceived(INIT)
+        assert [name for name, _ in pdus(transport)] == ["initResponse"]
+    refusals = [line for line in limited.lines if line.startswith("refused")]
+    assert refusals == ["refused: 10.0.0.3: too many connections (3 open); try again later"]  # the next: counted
+
+
+def test_the_per_address_limit_and_a_freed_slot(limited):
+    first, _ = connect_from(limited, "10.0.0.1", 1)
+    connect_from(limited, "10.0.0.1", 2)
+    refused, transport = connect_from(limited, "10.0.0.1", 3)
+    refused.dataReceived(INIT)
+    ((name, value),) = pdus(transport)
+    assert value == {"closeReason": 4,
+                     "diagnosticInformation": "too many connections from 10.0.0.1 (2 open); try again later"}
+    refused.connectionLost(Failure(ConnectionDone()))
+    first.connectionLost(Failure(ConnectionDone()))
+    again, transport = connect_from(limited, "10.0.0.1", 4)
+    again.dataReceived(INIT)
+    assert [name for name, _ in pdus(transport)] == ["initResponse"]
+    assert limited.admission.total == 2 and limited.waiting_refused == 0
+
+
+def test_refused_connections_wait_briefly_and_only_so_many(limited):
+    for port in range(3):
+        connect_from(limited, "10.0.0.1" if port < 2 else "10.0.0.2", port)
+    waiting = [connect_from(limited, "10.0.0.9", port) for port in range(REFUSALS_WAITING)]
+    assert all(protocol is not None for protocol, _ in waiting)
+    assert connect_from(limited, "10.0.0.9", 9999) == (None, None)   # closed at once
+    limited.clock.advance(REFUSAL_WAIT)          # silent: closed without a word
+    assert all(transport.disconnecting and transport.value() == b"" for _, transport in waiting)
+    for protocol, _ in waiting:
+        protocol.connectionLost(Failure(ConnectionDone()))
+    assert limited.waiting_refused == 0
+    assert connect_from(limited, "10.0.0.9", 9999)[0] is not None
+    # one line for the first refusal, then after 10 s one counting the others
+    assert len(limited.lines) == 1
+    limited.clock.advance(10)
+    assert limited.lines[1] == f"refused {REFUSALS_WAITING + 1} more connection(s) in the last 10s" \
+        " (not logged one by one)"
+
+
+def test_the_first_byte_timeout_is_the_configured_one(switch):
+    first_byte_timeout = switch.worker.connections.first_byte_timeout
+    assert switch.idle_timeout == first_byte_timeout < switch.worker.idle_timeout
+    protocol, transport = connect(switch)
+    switch.clock.advance(first_byte_timeout - 1)
+    assert not transport.disconnecting
+    switch.clock.advance(1)
+    assert transport.disconnecting and transport.value() == b""
