@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from index.config import ConfigError
-from index.errors import CatalogError
+from index.errors import CatalogError, RecordNotFound
 from index.home import Home
 
 
@@ -230,6 +230,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     catalog = Catalog(_home(args))
     try:
         record = catalog.record(args.isn)
+    except RecordNotFound:
+        print(f"unikat: no record {args.isn} (it may have been deleted)", file=sys.stderr)
+        return 1
     finally:
         catalog.close()
     if args.format == "marc":
@@ -475,7 +478,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()   # a closed pipe shows here, not as a traceback at exit
+        return status
+    except BrokenPipeError:
+        # `unikat stats | head`: the reader has gone; end quietly, as a program killed by
+        # SIGPIPE would, and keep Python's flush at exit from writing to the closed pipe
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (ConfigError, CatalogError) as error:
         print(f"unikat: {error}", file=sys.stderr)
         return 2
