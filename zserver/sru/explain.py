@@ -22,7 +22,7 @@ from lxml import etree
 from index.config import Config
 from index.engines.base import sort_field
 from index.search import Database
-from index.searchkeys.spec import BY_NAME, SORT_KEYS, IndexKind
+from index.searchkeys.spec import BY_NAME, SORT_KEYS
 from zserver.sru.cqlmap import ALL_RECORDS, DEFAULT_PREFIXES, DEFAULT_SEARCH_ORDER, INDEXES, RESULT_SET_ID
 from zserver.sru.request import SruSettings, Version
 from zserver.sru.response import SCHEMAS, ZEEREX_NS, xml_text
@@ -66,7 +66,7 @@ def _spelled(key: str) -> str:
 def scannable(index: str) -> bool:
     """Whether SRU scan (and Catalog.scan) can browse the logical index `index`."""
     spec = BY_NAME.get(index)
-    return spec is not None and spec.kind is not IndexKind.YEAR and index != "isn"
+    return spec is not None and index != "isn"
 
 
 def sortable(index: str) -> bool:
