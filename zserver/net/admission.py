@@ -27,7 +27,7 @@ socket, the log, and the refused connections waiting for their first byte to be 
 
 REFUSALS_WAITING = 32
 """Refused connections held at once until their first byte (to answer in their protocol);
-beyond, a refused connection is closed at once."""
+beyond, the one held longest is closed without an answer."""
 
 
 @dataclass(frozen=True)

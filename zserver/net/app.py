@@ -20,7 +20,7 @@ The switch is where a connection lands first, so it enforces the limits on conne
 the first byte (`[server] first_byte_timeout`). A connection over a limit is refused in its
 own protocol once its first byte tells which (a Z39.50 Close with reason resources, HTTP 503
 with Retry-After), after at most `REFUSAL_WAIT` seconds; when `REFUSALS_WAITING` refused
-connections already wait, it is closed at once. Every refusal is logged, a flood of them as a
+connections already wait, the one waiting longest is closed without a word. Every refusal is logged, a flood of them as a
 count every few seconds. At start the worker raises its file limit to hold `max_connections`
 and a reserve (`FD_RESERVE`), or lowers `max_connections` with a warning when it cannot.
 
@@ -121,6 +121,7 @@ class ProtocolSwitch(Protocol, TimeoutMixin):
         self.setTimeout(None)
         if self.refused is not None:
             self._buffer = b""
+            self.factory.ended(self)
             self.transport.write(refusal(self.refused) if kind == "z3950" else _http_refusal(self.refused))
             self.transport.loseConnection()
             return
@@ -173,7 +174,7 @@ class SwitchFactory(Factory):
         self.http: Factory | None = None
         self.admission: Admission | None = None
         self.refusals = RefusalLog(log)
-        self.waiting_refused = 0       # refused connections held until their first byte
+        self.waiting: dict[ProtocolSwitch, None] = {}   # refused, held until their first byte; oldest first
 
     @property
     def idle_timeout(self) -> float:
@@ -184,29 +185,31 @@ class SwitchFactory(Factory):
             return self.admission.limits.first_byte_timeout
         return ConnectionLimits.first_byte_timeout
 
-    def buildProtocol(self, addr: IAddress) -> ProtocolSwitch | None:
-        """A switch for the connection from `addr`, counted; over a limit a refusing one, or
-        None (closed at once) when enough refused connections already wait."""
+    def buildProtocol(self, addr: IAddress) -> ProtocolSwitch:
+        """A switch for the connection from `addr`, counted; over a limit a refusing one (and
+        when `REFUSALS_WAITING` refused ones already wait, the one waiting longest is closed:
+        a client sends its first bytes at once, a silent flood does not)."""
         address = _address(addr)
         why = self.admission.admit(address) if self.admission is not None else None
-        if why is not None:
-            now = self.clock.seconds() if self.clock is not None else time.monotonic()
-            if self.refusals.refused(now, f"{address}: {why}") and self.clock is not None:
-                self.clock.callLater(self.refusals.interval, self._flush_refusals)
-            if self.waiting_refused >= REFUSALS_WAITING:
-                return None
-            self.waiting_refused += 1
         switch = super().buildProtocol(addr)
         if why is None:
             switch.address = address
-        else:
-            switch.refused = why
+            return switch
+        now = self.clock.seconds() if self.clock is not None else time.monotonic()
+        if self.refusals.refused(now, f"{address}: {why}") and self.clock is not None:
+            self.clock.callLater(self.refusals.interval, self._flush_refusals)
+        if len(self.waiting) >= REFUSALS_WAITING:
+            oldest = next(iter(self.waiting))
+            del self.waiting[oldest]
+            oldest.transport.loseConnection()
+        switch.refused = why
+        self.waiting[switch] = None
         return switch
 
     def ended(self, switch: ProtocolSwitch) -> None:
-        """The connection of `switch` was lost: it no longer counts."""
+        """The connection of `switch` was lost (or, refused, was answered): it no longer counts."""
         if switch.refused is not None:
-            self.waiting_refused -= 1
+            self.waiting.pop(switch, None)
         elif self.admission is not None:
             self.admission.release(switch.address)
 

@@ -336,25 +336,31 @@ def test_the_per_address_limit_and_a_freed_slot(limited):
     again, transport = connect_from(limited, "10.0.0.1", 4)
     again.dataReceived(INIT)
     assert [name for name, _ in pdus(transport)] == ["initResponse"]
-    assert limited.admission.total == 2 and limited.waiting_refused == 0
+    assert limited.admission.total == 2 and not limited.waiting
 
 
 def test_refused_connections_wait_briefly_and_only_so_many(limited):
     for port in range(3):
         connect_from(limited, "10.0.0.1" if port < 2 else "10.0.0.2", port)
     waiting = [connect_from(limited, "10.0.0.9", port) for port in range(REFUSALS_WAITING)]
-    assert all(protocol is not None for protocol, _ in waiting)
-    assert connect_from(limited, "10.0.0.9", 9999) == (None, None)   # closed at once
-    limited.clock.advance(REFUSAL_WAIT)          # silent: closed without a word
+    assert len(limited.waiting) == REFUSALS_WAITING
+    newest, newest_transport = connect_from(limited, "10.0.0.8")
+    oldest, oldest_transport = waiting.pop(0)
+    assert oldest_transport.disconnecting and oldest_transport.value() == b""   # made room
+    oldest.connectionLost(Failure(ConnectionDone()))
+    assert len(limited.waiting) == REFUSALS_WAITING
+    newest.dataReceived(INIT)                     # the newest still gets its answer
+    assert pdus(newest_transport)[0][1]["closeReason"] == 4
+    newest.connectionLost(Failure(ConnectionDone()))
+    limited.clock.advance(REFUSAL_WAIT)          # the silent: closed without a word
     assert all(transport.disconnecting and transport.value() == b"" for _, transport in waiting)
     for protocol, _ in waiting:
         protocol.connectionLost(Failure(ConnectionDone()))
-    assert limited.waiting_refused == 0
-    assert connect_from(limited, "10.0.0.9", 9999)[0] is not None
+    assert not limited.waiting and limited.admission.total == 3
     # one line for the first refusal, then after 10 s one counting the others
     assert len(limited.lines) == 1
     limited.clock.advance(10)
-    assert limited.lines[1] == f"refused {REFUSALS_WAITING + 1} more connection(s) in the last 10s" \
+    assert limited.lines[1] == f"refused {REFUSALS_WAITING} more connection(s) in the last 10s" \
         " (not logged one by one)"
 
 
