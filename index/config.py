@@ -75,8 +75,14 @@ login_lockout = 60
 # "postings" (posting arrays searched with numpy: by far the fastest to build and to search,
 # and the smallest while serving; see bench/RESULTS.md).
 # After a change, `unikat index --full` builds the new engine's index.
+# What one search may cost: the index terms one truncated or masked word may stand for (Zebra's
+# truncmax), those of all truncated words of a query together, and the seconds of work of one
+# search; beyond, the search is refused (Bib-1 7 or 31, SRU 29 or 47) and the worker goes on.
 [index]
 engine = "whoosh"
+max_truncation_terms = 20000
+max_query_terms = 30000
+max_query_seconds = 3
 
 # SRU (same port as Z39.50). All optional; the values shown are the defaults.
 [sru]
@@ -199,9 +205,13 @@ class ServerConfig:
 
 @dataclass(frozen=True)
 class IndexConfig:
-    """`[index]`: the search engine behind the catalog, one of `ENGINES`."""
+    """`[index]`: the search engine behind the catalog, one of `ENGINES`, and what one search
+    may cost (`index.engines.base.QueryLimits`)."""
 
     engine: str = "whoosh"
+    max_truncation_terms: int = 20_000   # index terms one truncated or masked word may stand for
+    max_query_terms: int = 30_000        # ... all truncated words of one query together
+    max_query_seconds: float = 3.0       # work of one search
 
 
 @dataclass(frozen=True)
@@ -319,7 +329,8 @@ _SERVER = {"host": _TEXT, "port": _integer(0, 65535), "workers": _integer(1), "i
            "max_message_size": _BYTES, "max_record_size": _BYTES, "max_result_sets": _integer(1),
            "http_request_timeout": _SECONDS, "http_idle_timeout": _SECONDS,
            "max_login_failures": _integer(1), "login_failure_window": _SECONDS, "login_lockout": _SECONDS}
-_INDEX = {"engine": _one_of(ENGINES)}
+_INDEX = {"engine": _one_of(ENGINES), "max_truncation_terms": _integer(1, what="a number of terms"),
+          "max_query_terms": _integer(1, what="a number of terms"), "max_query_seconds": _SECONDS}
 _SRU = {"default_records": _integer(0), "maximum_records": _integer(1), "default_schema": _TEXT,
         "result_set_ttl": _TTL, "maximum_result_set_ttl": _TTL, "result_sets": _integer(1),
         "default_terms": _integer(1), "maximum_terms": _integer(1),

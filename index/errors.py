@@ -46,7 +46,14 @@ class MalformedTerm(CatalogError):
 
 
 class TooManyTerms(CatalogError):
-    """A truncated or masked term expands to more terms than the configured limit."""
+    """A truncated or masked term expands to more index terms than the configured limit
+    (`[index] max_truncation_terms`), or the truncated terms of one query together do
+    (`max_query_terms`)."""
+
+
+class ResourcesExhausted(CatalogError):
+    """A search needs more work than one search may take (`[index] max_query_seconds`); it is
+    stopped and gives no result."""
 
 
 class ResultSetNotFound(CatalogError):

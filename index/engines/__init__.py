@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.engines.base import Progress, SearchEngine
+from index.engines.base import Progress, QueryLimits, SearchEngine
 from index.engines.postings import writer as postings_writer
 from index.engines.postings.searcher import PostingsEngine
 from index.engines.whoosh.searcher import Engine as WhooshEngine
@@ -32,7 +32,7 @@ class _Kind:
     """One engine: its directory in the home and its functions."""
 
     directory: str
-    open: Callable[[Path], SearchEngine]
+    open: Callable[[Path, QueryLimits], SearchEngine]
     build: Callable[[Path, Iterable[TitleKeys], int, Progress | None], int]   # into a new, empty directory
     update: Callable[[Path, list[TitleKeys], list[int]], int]
     needs_rebuild: Callable[[Path], bool] = lambda directory: False
@@ -61,8 +61,14 @@ def index_ready(home: Home, config: Config) -> bool:
     return marker.exists() and marker.read_text(encoding="utf-8").strip() == LAYOUT
 
 
+def query_limits(config: Config) -> QueryLimits:
+    """What one search may cost, as `[index]` in unikat.toml says."""
+    index = config.index
+    return QueryLimits(index.max_truncation_terms, index.max_query_terms, index.max_query_seconds)
+
+
 def open_engine(home: Home, config: Config) -> SearchEngine:
-    return _KINDS[engine_name(config)].open(index_dir(home, config))
+    return _KINDS[engine_name(config)].open(index_dir(home, config), query_limits(config))
 
 
 def build(home: Home, config: Config, titles: Iterable[TitleKeys], *, procs: int = 1,

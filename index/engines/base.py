@@ -10,8 +10,9 @@ and the window of a scan (`scan_window`). What a term means is decided in
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Generic, Protocol, TypeVar
@@ -127,6 +128,81 @@ class SearchEngine(Protocol[H]):
     def close(self) -> None: ...
 
 
+# -- what one search may cost ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QueryLimits:
+    """What one search may cost (`[index]` in unikat.toml): the index terms one truncated or
+    masked word may stand for, those of all such words of a query together, and the seconds of
+    work of the whole search. Zebra's `truncmax` is 10,000 terms a word; ours stays at the
+    20,000 unikat always allowed."""
+
+    truncation_terms: int = 20_000
+    query_terms: int = 30_000
+    seconds: float = 3.0
+
+
+T = TypeVar("T")
+
+
+class Budget:
+    """The work one search may still do. Engines count the terms each truncated word expands to
+    (`expand`) and call `check` between the steps of an evaluation (each node, each expanded
+    term, every so many postings), so a hostile query is stopped within its seconds rather
+    than after them. `close` ends the budget: work done later on the same hits (a relevance
+    sort) is not this search's."""
+
+    def __init__(self, limits: QueryLimits, clock: Callable[[], float] | None = None) -> None:
+        self.limits = limits
+        self._clock = clock or time.monotonic
+        self._deadline = self._clock() + limits.seconds
+        self._open = True
+        self.spent = False  # the seconds are used up: the search stops
+        self.terms = 0      # index terms the truncated words so far expanded to
+
+    def exhausted(self) -> bool:
+        """Whether the search has used its seconds (as SQLite's progress handler asks)."""
+        if self._open and not self.spent:
+            self.spent = self._clock() > self._deadline
+        return self.spent
+
+    def check(self) -> None:
+        """Raise `ResourcesExhausted` once the search has used its seconds."""
+        if self.exhausted():
+            raise self.error()
+
+    def error(self) -> errors.ResourcesExhausted:
+        return errors.ResourcesExhausted(f"the query needs more than {self.limits.seconds:g} s of work; "
+                                         "use fewer or longer truncated words")
+
+    def expand(self, word: str, terms: Iterable[T]) -> list[T]:
+        """The index terms `word` (truncated or masked) stands for, taken from `terms` until one
+        too many: raises `TooManyTerms` over the limit of a word or of the whole query."""
+        limit = min(self.limits.truncation_terms, self.limits.query_terms - self.terms)
+        found = []
+        for term in terms:
+            if len(found) >= limit:
+                if limit < self.limits.truncation_terms:
+                    raise errors.TooManyTerms(f"the truncated words of the query match more than "
+                                              f"{self.limits.query_terms} terms")
+                raise errors.TooManyTerms(f"more than {self.limits.truncation_terms} terms match {word}")
+            found.append(term)
+            if not len(found) % 256:
+                self.check()
+        self.terms += len(found)
+        return found
+
+    def every(self, items: Iterable[T], step: int = 256) -> Iterator[T]:
+        """`items`, checking the budget before the first and then every `step` of them."""
+        for count, item in enumerate(items):
+            if not count % step:
+                self.check()
+            yield item
+
+    def close(self) -> None:
+        self._open = False
+
+
 # -- the shared skeleton -------------------------------------------------------------------------
 
 Q = TypeVar("Q")
@@ -137,9 +213,13 @@ class Translator(ABC, Generic[Q]):
 
     The dispatch of nodes and the first decisions on a term (year, key or words; `<>` as the
     complement of `=`) are made here for every engine; the engine supplies how each is looked up.
+    The engine's `budget` is checked at every node.
     """
 
+    budget: Budget
+
     def translate(self, node: Node) -> Q:
+        self.budget.check()
         if isinstance(node, Term):
             return self.term(node)
         if isinstance(node, And):

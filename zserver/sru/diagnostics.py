@@ -20,6 +20,7 @@ from index.errors import (
     LoadError,
     MalformedTerm,
     RecordNotFound,
+    ResourcesExhausted,
     ResultSetNotFound,
     TooManyTerms,
     UnknownDatabase,
@@ -306,7 +307,12 @@ CATALOG_ERRORS: dict[type[CatalogError], SruDiagnosticCode] = {
     UnsupportedPosition: SruDiagnosticCode.ANCHORING_CHARACTER_NOT_SUPPORTED,
     UnsupportedProximity: SruDiagnosticCode.UNSUPPORTED_PROXIMITY_UNIT,
     MalformedTerm: SruDiagnosticCode.TERM_IN_INVALID_FORMAT,
+    # The usual cause is a word truncated too short (`a*`); YAZ maps Bib-1 7 to SRU 30.
     TooManyTerms: SruDiagnosticCode.MASKED_WORDS_TOO_SHORT,
+    # The SRU list has no "resources exhausted" (YAZ maps Bib-1 31 to 57, "result set created
+    # but no records available", which is not so: none is created); the query is what cannot
+    # be processed, and details says why.
+    ResourcesExhausted: SruDiagnosticCode.CANNOT_PROCESS_QUERY,
     ResultSetNotFound: SruDiagnosticCode.RESULT_SET_DOES_NOT_EXIST,
     RecordNotFound: SruDiagnosticCode.RECORD_DOES_NOT_EXIST,
     # SRU names no database in its diagnostics; the handler normally answers an unknown

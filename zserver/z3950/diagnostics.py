@@ -21,6 +21,7 @@ from index.errors import (
     LoadError,
     MalformedTerm,
     RecordNotFound,
+    ResourcesExhausted,
     ResultSetNotFound,
     TooManyTerms,
     UnknownDatabase,
@@ -213,6 +214,8 @@ CATALOG_ERRORS: dict[type[CatalogError], Bib1Diagnostic] = {
     UnsupportedProximity: Bib1Diagnostic.UNSUPPORTED_PROXIMITY_UNIT_CODE,
     MalformedTerm: Bib1Diagnostic.MALFORMED_SEARCH_TERM,
     TooManyTerms: Bib1Diagnostic.TOO_MANY_TRUNCATED_WORDS,
+    # A search stopped at [index] max_query_seconds: no result set is created.
+    ResourcesExhausted: Bib1Diagnostic.RESOURCES_EXHAUSTED_NO_RESULTS,
     ResultSetNotFound: Bib1Diagnostic.RESULT_SET_DOES_NOT_EXIST,
     RecordNotFound: Bib1Diagnostic.RECORD_DELETED,
     UnknownDatabase: Bib1Diagnostic.DATABASE_DOES_NOT_EXIST,

@@ -14,8 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from index import errors
-from index.engines.base import Translator
+from index.engines.base import Budget, Translator
 from index.engines.postings.layout import GAP, POSITION_BITS, exact_field
 from index.query import And, Node, Prox, Relation, Term, Truncation
 from index.searchkeys import queryterms
@@ -31,8 +30,8 @@ class Lexicon(Protocol):
 
     def docs(self, field: str, term: str) -> np.ndarray: ...
     def positions(self, field: str, term: str) -> np.ndarray: ...
-    def terms(self, field: str, low: str, high: str) -> list[str]: ...
-    def matching_terms(self, field: str, glob: str) -> list[str]: ...
+    def terms(self, field: str, low: str, high: str, limit: int | None = None) -> list[str]: ...
+    def matching_terms(self, field: str, glob: str, limit: int | None = None) -> list[str]: ...
     def all_isns(self) -> np.ndarray: ...
     def years(self) -> tuple[np.ndarray, np.ndarray]: ...
 
@@ -126,10 +125,15 @@ def isns_of(codes: np.ndarray) -> np.ndarray:
     return distinct(codes >> POSITION_BITS)
 
 
+# Posting lists read between two checks of the budget (each is a lookup and a read, ~20 us).
+_CHECK_EVERY = 64
+
+
 class Evaluator(Translator[np.ndarray]):
-    def __init__(self, lexicon: Lexicon, resolve_set: Callable[[str], np.ndarray]) -> None:
+    def __init__(self, lexicon: Lexicon, resolve_set: Callable[[str], np.ndarray], budget: Budget) -> None:
         self.lexicon = lexicon
         self.resolve_set = resolve_set
+        self.budget = budget
         self.scored: list[Scored] = []
 
     def conjunction(self, node: And) -> np.ndarray:
@@ -174,24 +178,31 @@ class Evaluator(Translator[np.ndarray]):
         return result
 
     def expansions(self, field: str, word: str, truncation: Truncation) -> list[str]:
-        """The terms a truncated or masked word stands for."""
+        """The terms a truncated or masked word stands for, within the budget's limits (the
+        lexicon is asked for one more than may be taken, so a left truncation stops early)."""
+        limit = self.budget.limits.truncation_terms + 1
         if truncation is Truncation.RIGHT:
-            terms = self.lexicon.terms(field, word, word + "\U0010ffff")
+            terms = self.lexicon.terms(field, word, word + "\U0010ffff", limit)
         else:
-            terms = self.lexicon.matching_terms(field, queryterms.glob_pattern(queryterms.pattern(word, truncation)))
-        if len(terms) > queryterms.MAX_EXPANSION:
-            raise errors.TooManyTerms(f"more than {queryterms.MAX_EXPANSION} terms match {word}")
-        return terms
+            terms = self.lexicon.matching_terms(field, queryterms.glob_pattern(queryterms.pattern(word, truncation)),
+                                                limit)
+        return self.budget.expand(word + "*" if truncation is Truncation.RIGHT else queryterms.pattern(word, truncation),
+                                  terms)
+
+    def docs_of(self, field: str, terms: list[str]) -> np.ndarray:
+        """The titles of any of `terms`, read within the budget."""
+        return unite([self.lexicon.docs(field, term) for term in self.budget.every(terms, _CHECK_EVERY)])
 
     def word(self, field: str, word: str, truncation: Truncation) -> np.ndarray:
         if not queryterms.is_masked(word, truncation):
             return self.lexicon.docs(field, word)
-        return unite([self.lexicon.docs(field, term) for term in self.expansions(field, word, truncation)])
+        return self.docs_of(field, self.expansions(field, word, truncation))
 
     def word_positions(self, field: str, word: str, truncation: Truncation) -> np.ndarray:
         if not queryterms.is_masked(word, truncation):
             return self.lexicon.positions(field, word)
-        parts = [self.lexicon.positions(field, term) for term in self.expansions(field, word, truncation)]
+        terms = self.budget.every(self.expansions(field, word, truncation), _CHECK_EVERY)
+        parts = [self.lexicon.positions(field, term) for term in terms]
         parts = [part for part in parts if len(part)]
         return np.sort(np.concatenate(parts)) if parts else EMPTY
 
@@ -207,7 +218,9 @@ class Evaluator(Translator[np.ndarray]):
         return starts
 
     def prefixed(self, field: str, prefix: str) -> np.ndarray:
-        return unite([self.lexicon.docs(field, term) for term in self.lexicon.terms(field, prefix, prefix + "\U0010ffff")])
+        # whole keys (as the key table of the Whoosh engine has them): not counted as expanded
+        # words, at most one key a title per field, read within the budget's time
+        return self.docs_of(field, self.lexicon.terms(field, prefix, prefix + "\U0010ffff"))
 
     def whole_key(self, field: str, text: str, truncation: Truncation) -> np.ndarray:
         if not queryterms.is_masked(text, truncation):
@@ -215,7 +228,7 @@ class Evaluator(Translator[np.ndarray]):
         if truncation is Truncation.RIGHT:
             return self.prefixed(field, text)
         terms = self.lexicon.matching_terms(field, queryterms.glob_pattern(queryterms.pattern(text, truncation)))
-        return unite([self.lexicon.docs(field, term) for term in terms])
+        return self.docs_of(field, terms)
 
     def key(self, spec: IndexSpec, term: Term) -> np.ndarray:
         if spec.name == "isn":

@@ -9,13 +9,25 @@ from __future__ import annotations
 
 import math
 import os
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from index.engines.base import RELEVANCE, Brief, ResolveSet, ScanEntry, SortField, SortKey, scan_window, sort_order
+from index.engines.base import (
+    RELEVANCE,
+    Brief,
+    Budget,
+    QueryLimits,
+    ResolveSet,
+    ScanEntry,
+    SortField,
+    SortKey,
+    scan_window,
+    sort_order,
+)
 from index.engines.postings import controltable
 from index.engines.postings.evaluate import EMPTY, Evaluator, Scored, runs, unite
 from index.engines.postings.layout import LEXICON, POSITION_BITS, connect, docs_path, exact_field, positions_path
@@ -26,6 +38,8 @@ from index.searchkeys.spec import IndexKind
 
 LEXICON_CACHE = 20_000
 """Lexicon rows a worker keeps (a few MB)."""
+
+_SQL_STEPS = 100_000   # SQLite virtual-machine steps between two checks of a search's budget (~ms)
 
 
 @dataclass
@@ -76,8 +90,9 @@ class _Segment:
 
 
 class PostingsEngine:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, limits: QueryLimits = QueryLimits()) -> None:
         self.directory = Path(directory)
+        self.limits = limits
         self._open()
 
     def _open(self) -> None:
@@ -157,15 +172,16 @@ class PostingsEngine:
             return parts[0] if parts else EMPTY
         return np.sort(np.concatenate(parts))
 
-    def terms(self, field_name: str, low: str, high: str) -> list[str]:
-        """Terms of `field_name` from `low` up to but excluding `high`."""
+    def terms(self, field_name: str, low: str, high: str, limit: int | None = None) -> list[str]:
+        """Terms of `field_name` from `low` up to but excluding `high` (the first `limit`)."""
         return [row[0] for row in self.db.execute(
-            "SELECT DISTINCT term FROM terms WHERE field = ? AND term >= ? AND term < ? ORDER BY term",
-            (field_name, low, high))]
+            "SELECT DISTINCT term FROM terms WHERE field = ? AND term >= ? AND term < ? ORDER BY term LIMIT ?",
+            (field_name, low, high, -1 if limit is None else limit))]
 
-    def matching_terms(self, field_name: str, glob: str) -> list[str]:
+    def matching_terms(self, field_name: str, glob: str, limit: int | None = None) -> list[str]:
         return [row[0] for row in self.db.execute(
-            "SELECT DISTINCT term FROM terms WHERE field = ? AND term GLOB ? ORDER BY term", (field_name, glob))]
+            "SELECT DISTINCT term FROM terms WHERE field = ? AND term GLOB ? ORDER BY term LIMIT ?",
+            (field_name, glob, -1 if limit is None else limit))]
 
     def all_isns(self) -> np.ndarray:
         if self._all is None:
@@ -188,8 +204,20 @@ class PostingsEngine:
 
     # -- the engine interface --------------------------------------------------------------------
     def search(self, node: Node, resolve_set: ResolveSet, *, ranked: bool = False) -> ArrayHits:
-        evaluator = Evaluator(self, lambda name: np.sort(resolve_set(name).isns))
-        hits = ArrayHits(evaluator.translate(node), evaluator.scored)
+        budget = Budget(self.limits)
+        evaluator = Evaluator(self, lambda name: np.sort(resolve_set(name).isns), budget)
+        # a lexicon scan (a left truncation reads every term of the field) is one SQL statement:
+        # SQLite asks the budget every so many steps and stops the statement when it is spent
+        self.db.set_progress_handler(budget.exhausted, _SQL_STEPS)
+        try:
+            hits = ArrayHits(evaluator.translate(node), evaluator.scored)
+        except sqlite3.OperationalError:
+            if budget.spent:
+                raise budget.error() from None
+            raise
+        finally:
+            self.db.set_progress_handler(None, 0)
+        budget.check()
         return self.sort(hits, [RELEVANCE]) if ranked else hits
 
     def _scores(self, hits: ArrayHits) -> np.ndarray:

@@ -16,9 +16,21 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh import query as wq
+from whoosh.collectors import WrappingCollector
+from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
-from index.engines.base import Brief, ResolveSet, ScanEntry, SortField, SortKey, scan_window, sort_order
+from index.engines.base import (
+    Brief,
+    Budget,
+    QueryLimits,
+    ResolveSet,
+    ScanEntry,
+    SortField,
+    SortKey,
+    scan_window,
+    sort_order,
+)
 from index.engines.whoosh.compile import DocnumSet, compile_query
 from index.engines.whoosh.keytable import KeyTable
 from index.query import Node
@@ -43,7 +55,8 @@ SORT_COLUMNS = {SortField.TITLE: "sort_title", SortField.AUTHOR: "sort_author", 
 class Engine:
     """An open Whoosh index directory."""
 
-    def __init__(self, directory) -> None:
+    def __init__(self, directory, limits: QueryLimits = QueryLimits()) -> None:
+        self.limits = limits
         self._index = whoosh_index.open_dir(str(directory))
         self._searcher = self._index.searcher()
         self._lexicons: dict[str, list[bytes]] = {}   # scan's sorted terms per field, for this searcher
@@ -147,12 +160,18 @@ class Engine:
 
     def search(self, node: Node, resolve_set: ResolveSet, *, ranked: bool = False) -> Hits:
         searcher = self._searcher
-        query = compile_query(node, lambda name: self.docnums_of_isns(resolve_set(name)), self, searcher.reader())
-        if ranked:
-            results = searcher.search(query, limit=None)
-            top = results.top_n
-            return Hits(searcher, [docnum for _, docnum in top], query, {d: s for s, d in top})
-        return Hits(searcher, self._in_isn_order(sorted(set(query.docs(searcher)))), query)
+        budget = Budget(self.limits)
+        try:
+            query = compile_query(node, lambda name: self.docnums_of_isns(resolve_set(name)), self, searcher.reader(),
+                                  budget)
+            if ranked:
+                collector = _BudgetCollector(searcher.collector(limit=None), budget)
+                searcher.search_with_collector(query, collector)
+                top = collector.results().top_n
+                return Hits(searcher, [docnum for _, docnum in top], query, {d: s for s, d in top})
+            return Hits(searcher, self._in_isn_order(sorted(set(_docs(query, searcher, budget)))), query)
+        finally:
+            budget.close()   # the hits' query may run again (a relevance sort): not within this search
 
     def docnums_of_isns(self, hits: Hits) -> list[int]:
         """The docnums in the current searcher of the titles in `hits` (from an older snapshot)."""
@@ -210,6 +229,32 @@ class Engine:
 
     def briefs(self, hits: Hits, start: int, count: int) -> list[Brief]:
         return briefs_of(hits, start, count)
+
+
+# Matches taken between two checks of the budget (a match of a large Or costs a few us).
+_CHECK_EVERY = 1024
+
+
+def _docs(query: wq.Query, searcher: Searcher, budget: Budget) -> list[int]:
+    """The docnums `query` matches (Query.docs), taken within `budget`."""
+    try:
+        matcher = query.matcher(searcher, searcher.boolean_context())
+    except TermNotFound:
+        return []
+    return list(budget.every(matcher.all_ids(), _CHECK_EVERY))
+
+
+class _BudgetCollector(WrappingCollector):
+    """Collects the matches of a ranked search within the budget."""
+
+    def __init__(self, child, budget: Budget) -> None:
+        super().__init__(child)
+        self.budget = budget
+
+    def collect_matches(self) -> None:
+        collect = self.child.collect
+        for sub_docnum in self.budget.every(self.child.matches(), _CHECK_EVERY):
+            collect(sub_docnum)
 
 
 def isns_of(hits: Hits, start: int, count: int) -> list[int]:

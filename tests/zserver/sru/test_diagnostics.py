@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import pytest
+from lxml import etree
 
 import index.errors
+from index.config import Config
 from index.errors import CatalogError
+from index.home import Home
+from index.search import Catalog
 from zserver.querylang import errors as query_errors
 from zserver.querylang.cql import parse_cql
 from zserver.querylang.errors import QueryError, QuerySyntaxError
@@ -18,6 +25,8 @@ from zserver.sru.diagnostics import (
     diagnostic_for,
     diagnostic_for_query_error,
 )
+from zserver.sru.handler import handle
+from zserver.sru.request import parse_request
 
 
 def _subclasses(cls: type) -> set[type]:
@@ -60,6 +69,8 @@ def test_diagnostic_for_each_catalog_error(cls: type[CatalogError]) -> None:
     (index.errors.MalformedTerm("19x5"), 36),
     (index.errors.ResultSetNotFound("r"), 51),
     (index.errors.RecordNotFound("1"), 65),
+    (index.errors.TooManyTerms("more than 10 terms match a*"), 29),
+    (index.errors.ResourcesExhausted("more than 3 s"), 47),
 ])
 def test_well_known_codes(error: CatalogError, code: int) -> None:
     assert diagnostic_for(error).code == code
@@ -103,3 +114,31 @@ def test_every_code_has_a_message() -> None:
 ])
 def test_codes_follow_the_sru_list(name: str, code: int) -> None:
     assert SruDiagnosticCode[name] == code
+
+
+# -- a search over its limits, as the handler answers it (issue 16) ----------------------------
+
+class LimitedHome(Home):
+    """A home with other `[index]` limits than its unikat.toml says."""
+
+    def __init__(self, root: Path, **limits) -> None:
+        super().__init__(root)
+        self.limits = limits
+
+    def config(self) -> Config:
+        config = super().config()
+        return dataclasses.replace(config, index=dataclasses.replace(config.index, **self.limits))
+
+
+@pytest.mark.parametrize(("limits", "code"), [({"max_truncation_terms": 1000}, 29), ({"max_query_seconds": 1e-9}, 47)])
+def test_a_search_over_its_limits_answers_29_or_47(sample_home, limits: dict, code: int) -> None:
+    catalog = Catalog(LimitedHome(sample_home.root, **limits))
+    try:
+        response = handle(parse_request({"query": "a*", "version": "1.2"}, "unikat"), catalog, None, now=0.0)
+        root = etree.fromstring(response.body)
+        uris = root.xpath("//*[local-name()='diagnostic']/*[local-name()='uri']/text()")
+        details = root.xpath("string(//*[local-name()='diagnostic']/*[local-name()='details'])")
+        assert uris == [f"info:srw/diagnostic/1/{code}"] and "more than" in details
+        assert not root.xpath("//*[local-name()='records']/*")
+    finally:
+        catalog.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from functools import cache
 from pathlib import Path
 
@@ -9,10 +10,16 @@ import asn1tools
 import pytest
 
 import index.errors
+from index.config import Config
 from index.errors import CatalogError, ResultSetNotFound, UnknownSearchKey
+from index.home import Home
+from index.search import Catalog
 from zserver.querylang import errors as query_errors
 from zserver.querylang.ccl import parse_ccl
 from zserver.querylang.errors import QueryError, QuerySyntaxError
+from zserver.querylang.pqf import parse_pqf
+from zserver.querylang.rpn import rpn_to_asn1
+from zserver.z3950.codec import decode_pdu
 from zserver.z3950.diagnostics import (
     CATALOG_ERRORS,
     DIAG_OID,
@@ -24,6 +31,8 @@ from zserver.z3950.diagnostics import (
     diagnostic_for_query_error,
     to_default_diag_format,
 )
+from zserver.z3950.handler import Handler
+from zserver.z3950.pdus import SearchRequest, SearchResponse, from_asn1
 
 STANDARD_ASN1 = Path("/usr/share/yaz/z39.50/z3950v3.asn")
 
@@ -71,6 +80,8 @@ def test_diagnostic_for_each_catalog_error(cls: type[CatalogError]) -> None:
     (index.errors.UnsupportedTruncation(""), 120),
     (index.errors.UnsupportedCompleteness(""), 122),
     (index.errors.UnknownDatabase("x"), 235),
+    (index.errors.TooManyTerms("more than 10 terms match a*"), 7),
+    (index.errors.ResourcesExhausted("more than 3 s"), 31),
 ])
 def test_well_known_codes(error: CatalogError, code: int) -> None:
     assert diagnostic_for(error).code == code
@@ -139,3 +150,41 @@ def test_default_diag_format_encodes(version: int) -> None:
     spec = _specification()
     value = to_default_diag_format(Z3950Diagnostic(30, "r1"), version=version)
     assert spec.decode("DefaultDiagFormat", spec.encode("DefaultDiagFormat", value)) == value
+
+
+
+# -- a search over its limits, as the handler answers it (issue 16) ----------------------------
+
+class LimitedHome(Home):
+    """A home with other `[index]` limits than its unikat.toml says."""
+
+    def __init__(self, root: Path, **limits) -> None:
+        super().__init__(root)
+        self.limits = limits
+
+    def config(self) -> Config:
+        config = super().config()
+        return dataclasses.replace(config, index=dataclasses.replace(config.index, **self.limits))
+
+
+PDUS = Path(__file__).resolve().parents[2] / "data" / "pdus"
+
+
+@pytest.mark.parametrize(("limits", "code"), [({"max_truncation_terms": 1000}, 7), ({"max_query_seconds": 1e-9}, 31)])
+def test_a_search_over_its_limits_answers_7_or_31(sample_home, limits: dict, code: int) -> None:
+    catalog = Catalog(LimitedHome(sample_home.root, **limits))
+    try:
+        handler = Handler(catalog)
+        init = from_asn1(*decode_pdu((PDUS / "init-plain-01-c-initRequest.ber").read_bytes()))
+        assert handler.handle(init).pdu.result is True
+        request = SearchRequest(small_set_upper_bound=0, large_set_lower_bound=1, medium_set_present_number=0,
+                                replace_indicator=True, result_set_name="1", database_names=("unikat",),
+                                query=("type-1", rpn_to_asn1(parse_pqf("@attr 1=1016 @attr 5=1 a"))))
+        response = handler.handle(request).pdu
+        assert isinstance(response, SearchResponse)
+        assert response.search_status is False and response.result_count == 0
+        kind, diag = response.records
+        assert kind == "nonSurrogateDiagnostic" and diag["condition"] == code, diag
+        assert "more than" in diag["addinfo"][1]    # names the limit
+    finally:
+        catalog.close()
