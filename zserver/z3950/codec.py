@@ -203,6 +203,7 @@ class Framer:
         """Forget the walk: the next PDU starts at offset 0 of the buffer."""
         self._pos = 0                       # next offset to read: a header or end-of-contents
         self._open: list[int | None] = []   # ends of the values we are inside; None: indefinite
+        self._bounds: list[int | None] = []  # for each, the end of the innermost definite one
         self._depth = 0                     # how many of them are indefinite
         self._elements = 0                  # values counted so far (when walking)
         self._walking = False               # descend into definite-length values and count
@@ -240,16 +241,20 @@ class Framer:
     def _walk(self) -> None:
         """Read on from where the last call stopped until the PDU's end is known or the bytes
         run out. A skipped value may end beyond them: `_pos` then waits past the buffer."""
-        buf, limit, open_, max_elements = self._buffer, self.max_size, self._open, self.max_elements
+        buf, limit, max_elements = self._buffer, self.max_size, self.max_elements
+        open_, bounds = self._open, self._bounds
         size = len(buf)
         pos = self._pos
         try:
             while pos <= size:
+                bound = bounds[-1] if bounds else None
                 if open_:
                     inside = open_[-1]
                     if inside is None:      # indefinite: end-of-contents 00 00, or a child
                         if pos + 2 > limit:
                             raise PduTooLargeError(f"PDU larger than {limit} bytes")
+                        if bound is not None and pos + 2 > bound:
+                            raise FramingError("value overruns its enclosing length")
                         if pos + 2 > size:
                             return
                         if buf[pos] == 0:
@@ -257,6 +262,7 @@ class Framer:
                                 raise FramingError("bad end-of-contents octets")
                             pos += 2
                             open_.pop()
+                            bounds.pop()
                             self._depth -= 1
                             if not open_:
                                 self._end = pos
@@ -264,11 +270,16 @@ class Framer:
                             continue
                     elif pos == inside:     # a definite value's children all read
                         open_.pop()
+                        bounds.pop()
                         if not open_:
                             self._end = pos
                             return
                         continue
                 header = _read_header(buf, pos)
+                if bound is not None and (header.content > bound if header is not None else size >= bound):
+                    # it cannot end inside the innermost definite value (judged alike whether or
+                    # not its header has arrived whole)
+                    raise FramingError("value overruns its enclosing length")
                 if header is None:
                     return
                 if pos == 0 and (header.tag_class != _CONTEXT_CLASS or not header.constructed):
@@ -281,6 +292,7 @@ class Framer:
                     if self._depth >= _MAX_DEPTH:
                         raise FramingError("indefinite-length values nested too deep")
                     open_.append(None)
+                    bounds.append(bound)
                     self._depth += 1
                     self._walking = max_elements is not None
                     pos = header.content
@@ -288,12 +300,13 @@ class Framer:
                 end = header.content + header.length
                 if end > limit:
                     raise PduTooLargeError(f"PDU larger than {limit} bytes")
-                if open_ and open_[-1] is not None and end > open_[-1]:
+                if bound is not None and end > bound:
                     raise FramingError("value overruns its enclosing length")
                 if header.constructed and max_elements is not None and (
                         self._walking or (not open_ and 1 + header.length // 2 > max_elements)):
                     self._walking = True
                     open_.append(end)
+                    bounds.append(end)
                     pos = header.content
                     continue
                 pos = end                   # skip it whole

@@ -461,6 +461,7 @@ def test_framer_skips_a_small_definite_pdu_by_its_length():
     (b"\xb6\x80" + b"\x04\x00" * 5, TooManyElementsError, "more than 4 BER values"),          # indefinite
     (b"\xb6\x80\xa0\x0a" + b"\x04\x00" * 5, TooManyElementsError, "more than 4 BER values"),  # definite inside
     (b"\xb6\x08\xa0\x07" + b"\x04\x00" * 3, FramingError, "overruns"),               # walked: child > parent
+    (b"\xb6\x08\xa0\x80\x04\x04abcd", FramingError, "overruns"),    # walked: unended indefinite child
 ])
 def test_framer_refuses_too_many_values_and_overruns(stream, error, reason):
     framer = Framer(max_elements=4)
