@@ -3,6 +3,7 @@ yaz-ztest (tests/data/pdus/, recorded by tests/data/pdus/capture.py)."""
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -481,6 +482,51 @@ def test_framer_rejects_garbage_fed_a_byte_at_a_time(garbage, reason):
         for byte in garbage:
             framer.receive_data(bytes([byte]))
             assert framer.next_pdu() is None
+
+
+def _outcome(framer: Framer, data: bytes, pieces: list[int]) -> object:
+    """The framer's answer for `data` fed in pieces of the given sizes: the PDU's end, or the
+    class of its error."""
+    start = 0
+    try:
+        for size in pieces:
+            framer.receive_data(data[start:start + size])
+            start += size
+            if (end := framer.pdu_end()) is not None:
+                return end
+        framer.receive_data(data[start:])
+        return framer.pdu_end()
+    except FramingError as error:
+        return type(error)
+
+
+def test_framer_answers_alike_however_mutated_captures_are_cut():
+    """Broken PDUs (captures with bytes changed, inserted or cut) framed whole and in random
+    pieces, counting values or not: the same end or the same error; without a value limit, the
+    same as find_pdu_end."""
+    rng = random.Random(16)
+    seeds = [path.read_bytes() for path in CAPTURED]
+    for _ in range(3000):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(0, 3)):
+            at = rng.randrange(len(data))
+            choice = rng.random()
+            if choice < 0.5:
+                data[at] = rng.choice([0x00, 0x80, 0x82, 0xA0, 0x30, 0x04, rng.randrange(256)])
+            elif choice < 0.7:
+                data.insert(at, rng.choice([0x00, 0x80, 0xA0]))
+            else:
+                del data[at:at + rng.randint(1, 4)]
+        data = bytes(data)
+        pieces = [rng.randint(1, 9) for _ in range(len(data))]
+        limit = rng.choice([None, rng.randint(2, 60)])
+        whole = _outcome(Framer(max_elements=limit), data, [])
+        assert _outcome(Framer(max_elements=limit), data, pieces) == whole, (data.hex(), limit)
+        if limit is None:
+            try:
+                assert find_pdu_end(data) == whole
+            except FramingError as error:
+                assert type(error) is whole
 
 
 def test_framer_reads_each_byte_once_however_the_stream_is_cut(monkeypatch):
