@@ -269,6 +269,10 @@ class HttpProtocol(Protocol, TimeoutMixin):
         factory = self.factory
         if factory.timer is not None:
             self.callLater = factory.timer.callLater
+            self._now = factory.timer.seconds
+        else:
+            from twisted.internet import reactor
+            self._now = reactor.seconds
         self.peer = _peer(self.transport.getPeer())
         self._parser = httptools.HttpRequestParser(self)
         self._message = _Message()
@@ -279,6 +283,7 @@ class HttpProtocol(Protocol, TimeoutMixin):
         self._reading_done = False
         self._closing = False
         self._deadline: IDelayedCall | None = None
+        self._request_started: float | None = None
         self.transport.registerProducer(self, True)
         self.setTimeout(factory.idle_timeout)
 
@@ -363,7 +368,7 @@ class HttpProtocol(Protocol, TimeoutMixin):
         message.body.append(piece)
 
     def on_message_complete(self) -> None:
-        self._stop_deadline()
+        self._request_started = None   # the deadline timer, if set, finds no request and lapses
         parser = self._parser
         # an upgrade (h2c, websocket, CONNECT) is answered as a plain request; then we close
         keep_alive = parser.should_keep_alive() and not parser.should_upgrade()
@@ -455,11 +460,15 @@ class HttpProtocol(Protocol, TimeoutMixin):
         self._send(message, self.factory.core.internal_error(message.uri()), keep_alive=False,
                    started=time.perf_counter())
 
-    # the request deadline: from a request's first byte to its last, whatever the pace between
+    # the request deadline: from a request's first byte to its last, whatever the pace between.
+    # One lazy timer per connection, not one per request: a request only notes when it started,
+    # and the timer, when it fires, lapses (no request), waits on (a later one) or drops it.
 
     def _start_deadline(self) -> None:
-        if self._deadline is None and not self._reading_done:
-            self._deadline = self.callLater(self.factory.request_timeout, self._request_timed_out)
+        if self._request_started is None and not self._reading_done:
+            self._request_started = self._now()
+            if self._deadline is None:
+                self._deadline = self.callLater(self.factory.request_timeout, self._request_timed_out)
 
     def _stop_deadline(self) -> None:
         if self._deadline is not None:
@@ -469,8 +478,14 @@ class HttpProtocol(Protocol, TimeoutMixin):
 
     def _request_timed_out(self) -> None:
         self._deadline = None
-        message = self._message
         seconds = self.factory.request_timeout
+        if self._request_started is None:
+            return
+        left = self._request_started + seconds - self._now()
+        if left > 0:
+            self._deadline = self.callLater(left, self._request_timed_out)
+            return
+        message = self._message
         part = "body" if message.head_done else "headers"
         self.factory.log(f"{self.peer} request {part} not complete within {seconds:g}s: dropped")
         if self._pending or self._paused:   # answers wait for a client that does not read: no 408

@@ -509,3 +509,18 @@ def test_timeouts_come_from_the_configuration(sample_home) -> None:
     assert (parsed.http_request_timeout, parsed.http_idle_timeout) == (12.5, 60.0)
     with pytest.raises(ConfigError, match="http_request_timeout"):
         parse_config("[server]\nhttp_request_timeout = 0\n", "unikat.toml")
+
+
+def test_each_request_gets_its_full_time() -> None:
+    connection = Connection()
+    connection.factory.request_timeout = 30.0
+    connection.send(get("/a")[:5])
+    connection.clock.advance(20)
+    connection.send(get("/a")[5:])          # the first request, whole after 20 s
+    connection.clock.advance(5)
+    connection.send(get("/b")[:5])          # the second starts at 25 s: its deadline is 55 s
+    connection.clock.advance(29.5)
+    assert not connection.closed
+    assert [answer.status for answer in connection.answers()] == [200]
+    connection.clock.advance(0.5)
+    assert connection.closed and [answer.status for answer in connection.answers()] == [408]
