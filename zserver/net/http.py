@@ -113,7 +113,8 @@ class HttpCore:
     """Routing, limits and decoding for every HTTP request; no Twisted in here.
 
     `clock()` gives the time in seconds for result-set lifetimes. One core (and so one
-    set of SRU result sets) serves all connections of one worker process.
+    set of SRU result sets) serves all connections of one worker process. It also carries
+    the `[server]` HTTP timeouts, for the factory that the worker builds over it.
     """
 
     def __init__(self, catalog: Catalog, *, clock: Callable[[], float] = time.time) -> None:
