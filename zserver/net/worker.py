@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from index.config import ServerConfig
 from index.home import Home
 from index.search import Catalog
+from zserver.logins import LoginGuard, LoginPolicy
 from zserver.net.admission import ConnectionLimits
 from zserver.net.http import HttpCore
 from zserver.net.log import Log, stderr_log
@@ -39,6 +40,7 @@ class Worker:
     log: Log
     connections: ConnectionLimits = ConnectionLimits()   # connections, first byte, Init, from [server]
     max_pdu_elements: int = ServerConfig.max_pdu_elements  # BER values in one incoming Z39.50 PDU
+    login_guard: LoginGuard = field(default_factory=LoginGuard)  # failed logins of all its connections
 
     @classmethod
     def open(cls, home: Home, *, log: Log = stderr_log, clock: Callable[[], float] = time.time) -> Worker:
@@ -49,7 +51,7 @@ class Worker:
         server = config.server
         return cls(catalog, Limits.from_config(server), CclProfile(config.ccl or DEFAULT_QUALIFIERS),
                    server.idle_timeout, HttpCore(catalog, clock=clock), log, ConnectionLimits.from_config(server),
-                   server.max_pdu_elements)
+                   server.max_pdu_elements, LoginGuard(LoginPolicy.from_config(server)))
 
     def close(self) -> None:
         self.catalog.close()

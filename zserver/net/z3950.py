@@ -61,7 +61,8 @@ class Z3950Protocol(Protocol, TimeoutMixin):
         self.peer = _peer(self.transport.getPeer())
         worker = factory.worker
         self.session = Session(worker.limits.max_message_size, worker.max_pdu_elements)
-        self.handler = Handler(worker.catalog, worker.limits, worker.ccl_profile)
+        self.handler = Handler(worker.catalog, worker.limits, worker.ccl_profile, login_guard=worker.login_guard,
+                               client_address=getattr(self.transport.getPeer(), "host", None))
         factory.connections.add(self)
         self.setTimeout(worker.idle_timeout)
         # the whole InitRequest must come soon: a connection that never starts one holds a slot
