@@ -41,6 +41,10 @@ class UnsupportedProximity(CatalogError):
     """The proximity unit or relation is not supported."""
 
 
+class TruncationInProximity(UnsupportedProximity):
+    """A truncated or masked term as an operand of proximity (neither engine expands it there)."""
+
+
 class MalformedTerm(CatalogError):
     """The term is empty after normalization, or not valid for its index (e.g. `19x5` as a year)."""
 

@@ -84,7 +84,6 @@ def is_masked(text: str, truncation: Truncation) -> bool:
         truncation is Truncation.MASKED and not any(c in text for c in "*?"))
 
 
-MAX_EXPANSION = 20_000  # terms a truncated or masked word may expand to
 
 
 def glob_pattern(masked: str) -> str:
@@ -184,6 +183,13 @@ class WordProximity:
     distance: int
 
 
+def untruncated(*terms: Term) -> None:
+    """Raise TruncationInProximity for a truncated or masked proximity operand."""
+    for term in terms:
+        if term.truncation is not Truncation.NONE:
+            raise errors.TruncationInProximity(f"{term.text!r} is truncated or masked")
+
+
 def word_proximity(node: Prox) -> WordProximity:
     """A proximity node as the engines that count in words read it (SQLite and posting
     arrays; Whoosh also takes `=` and field units)."""
@@ -192,6 +198,7 @@ def word_proximity(node: Prox) -> WordProximity:
     left, right = node.left, node.right
     if not (isinstance(left, Term) and isinstance(right, Term)):
         raise errors.UnsupportedProximity("proximity needs a search term on each side")
+    untruncated(left, right)
     spec = BY_NAME.get(left.index)
     if left.index != right.index or spec is None or spec.kind is not IndexKind.WORDS:
         raise errors.UnsupportedProximity("proximity needs two terms of the same word index")

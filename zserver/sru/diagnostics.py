@@ -23,6 +23,7 @@ from index.errors import (
     ResourcesExhausted,
     ResultSetNotFound,
     TooManyTerms,
+    TruncationInProximity,
     UnknownDatabase,
     UnknownSearchKey,
     UnknownSortKey,
@@ -306,6 +307,7 @@ CATALOG_ERRORS: dict[type[CatalogError], SruDiagnosticCode] = {
     UnsupportedTruncation: SruDiagnosticCode.MASKING_CHARACTER_NOT_SUPPORTED,
     UnsupportedPosition: SruDiagnosticCode.ANCHORING_CHARACTER_NOT_SUPPORTED,
     UnsupportedProximity: SruDiagnosticCode.UNSUPPORTED_PROXIMITY_UNIT,
+    TruncationInProximity: SruDiagnosticCode.PROXIMITY_AND_MASKING_NOT_SUPPORTED,
     MalformedTerm: SruDiagnosticCode.TERM_IN_INVALID_FORMAT,
     # The usual cause is a word truncated too short (`a*`); YAZ maps Bib-1 7 to SRU 30.
     TooManyTerms: SruDiagnosticCode.MASKED_WORDS_TOO_SHORT,

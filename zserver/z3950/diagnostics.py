@@ -24,6 +24,7 @@ from index.errors import (
     ResourcesExhausted,
     ResultSetNotFound,
     TooManyTerms,
+    TruncationInProximity,
     UnknownDatabase,
     UnknownSearchKey,
     UnknownSortKey,
@@ -212,6 +213,7 @@ CATALOG_ERRORS: dict[type[CatalogError], Bib1Diagnostic] = {
     UnsupportedCompleteness: Bib1Diagnostic.UNSUPPORTED_COMPLETENESS_ATTRIBUTE,
     # The class covers both unit and relation; units are what an index refuses in practice.
     UnsupportedProximity: Bib1Diagnostic.UNSUPPORTED_PROXIMITY_UNIT_CODE,
+    TruncationInProximity: Bib1Diagnostic.PROXIMITY_NOT_SUPPORTED_WITH_ATTRIBUTES,
     MalformedTerm: Bib1Diagnostic.MALFORMED_SEARCH_TERM,
     TooManyTerms: Bib1Diagnostic.TOO_MANY_TRUNCATED_WORDS,
     # A search stopped at [index] max_query_seconds: no result set is created.

@@ -274,6 +274,7 @@ class _Compiler(Translator[wq.Query]):
         left, right = node.left, node.right
         if not (isinstance(left, Term) and isinstance(right, Term)):
             raise errors.UnsupportedProximity("proximity needs a search term on each side")
+        queryterms.untruncated(left, right)
         if left.index != right.index or BY_NAME.get(left.index, None) is None \
                 or BY_NAME[left.index].kind is not IndexKind.WORDS:
             raise errors.UnsupportedProximity("proximity needs two terms of the same word index")

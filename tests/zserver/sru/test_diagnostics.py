@@ -70,6 +70,7 @@ def test_diagnostic_for_each_catalog_error(cls: type[CatalogError]) -> None:
     (index.errors.ResultSetNotFound("r"), 51),
     (index.errors.RecordNotFound("1"), 65),
     (index.errors.TooManyTerms("more than 10 terms match a*"), 29),
+    (index.errors.TruncationInProximity("hist* is truncated"), 33),
     (index.errors.ResourcesExhausted("more than 3 s"), 47),
 ])
 def test_well_known_codes(error: CatalogError, code: int) -> None:

@@ -81,6 +81,7 @@ def test_diagnostic_for_each_catalog_error(cls: type[CatalogError]) -> None:
     (index.errors.UnsupportedCompleteness(""), 122),
     (index.errors.UnknownDatabase("x"), 235),
     (index.errors.TooManyTerms("more than 10 terms match a*"), 7),
+    (index.errors.TruncationInProximity("hist* is truncated"), 201),
     (index.errors.ResourcesExhausted("more than 3 s"), 31),
 ])
 def test_well_known_codes(error: CatalogError, code: int) -> None:
