@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -88,9 +88,6 @@ def _open_store(home: Home):
 
 def cmd_load(args: argparse.Namespace) -> int:
     from index.config import LibraryConfig
-    from index.errors import LoadError
-    from index.loading import indexing
-    from index.loading.load import load_file
 
     home = _home(args)
     config = home.config()
@@ -108,6 +105,60 @@ def cmd_load(args: argparse.Namespace) -> int:
         return 2
     if args.holdings:
         library = LibraryConfig(**{**library.__dict__, "holdings": args.holdings})
+    return _one_at_a_time(home, args, lambda: _load_files(home, library, args))
+
+
+BUSY = 75   # exit status of `load` / `index --no-wait` while another one runs (EX_TEMPFAIL)
+
+
+def _one_at_a_time(home: Home, args: argparse.Namespace, work: Callable[[], int]) -> int:
+    """Run `work` (a load or an index build) holding the home's load lock: a second one waits for
+    the first, or with --no-wait stops with status BUSY. A home we cannot write to (read-only,
+    disk full) ends it with one line and status 1; SQLite has rolled back the batch under way."""
+    import sqlite3
+
+    from index.loading.lock import HomeBusy, exclusive
+
+    def waiting(message: str) -> None:
+        print(f"unikat: {message}", file=sys.stderr, flush=True)
+
+    try:
+        with exclusive(home, wait=not args.no_wait, notify=waiting):
+            return work()
+    except HomeBusy as busy:
+        print(f"unikat: {busy}", file=sys.stderr)
+        return BUSY
+    except (OSError, sqlite3.OperationalError) as error:
+        reason = _write_failure(error)
+        if reason is None:
+            raise
+        where = getattr(error, "filename", None) or home.root
+        print(f"unikat: cannot write to {where}: {reason} (stopped; what was committed before is kept)",
+              file=sys.stderr)
+        return 1
+
+
+def _write_failure(error: Exception) -> str | None:
+    """'read-only file system' or 'disk full' when `error` says the home cannot be written to."""
+    import errno
+
+    if isinstance(error, OSError):
+        code = error.errno
+    else:   # SQLite says it in words (its extended codes are not in Python 3.11's exception)
+        text = str(error)
+        code = (errno.EROFS if "readonly" in text else errno.ENOSPC if "disk is full" in text
+                else errno.EACCES if "unable to open" in text else None)
+    return {errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
+            errno.EPERM: "permission denied", errno.ENOSPC: "disk full", errno.EDQUOT: "disk quota exceeded",
+            }.get(code)
+
+
+def _load_files(home: Home, library, args: argparse.Namespace) -> int:
+    """Load `args.files` for `library`, then bring the index up to date (under the home's lock)."""
+    from index.errors import LoadError
+    from index.loading import indexing
+    from index.loading.load import load_file
+
     store = _open_store(home)
     started = time.monotonic()
     totals = {"read": 0, "rejected": 0}
@@ -143,10 +194,15 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    home = _home(args)
+    home.config()  # fails clearly without unikat.toml
+    return _one_at_a_time(home, args, lambda: _index(home, args))
+
+
+def _index(home: Home, args: argparse.Namespace) -> int:
     from index import engines
     from index.loading import indexing
 
-    home = _home(args)
     started = time.monotonic()
     if args.from_keys:
         with _index_progress() as shown:
@@ -421,6 +477,8 @@ def build_parser() -> argparse.ArgumentParser:
                       " 0: parse in the loading process)")
     load.add_argument("--force", action="store_true",
                       help="let records older than the stored ones (005) replace them (default: rejected)")
+    load.add_argument("--no-wait", action="store_true",
+                      help=f"while another load or index build of the home runs, stop (status {BUSY}) instead of waiting")
     load.add_argument("files", nargs="+")
     load.set_defaults(func=cmd_load)
 
@@ -429,6 +487,8 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--from-keys", action="store_true",
                        help="build the index from the search-key files alone, without reading the store")
     index.add_argument("--procs", type=int, default=_procs(), help="index writer processes for --full")
+    index.add_argument("--no-wait", action="store_true",
+                       help=f"while a load or another index build of the home runs, stop (status {BUSY}) instead of waiting")
     index.set_defaults(func=cmd_index)
 
     search = commands.add_parser("search", help="run a PQF (Type-1) query")
