@@ -18,7 +18,7 @@ import pymarc
 from index import engines
 from index.engines.base import Progress
 from index.home import Home
-from index.loading import handover, pipeline
+from index.loading import children, handover, pipeline
 from index.searchkeys.extract import TitleKeys, extract
 from index.searchkeys.files import SearchKeyFiles
 from index.store.catalog import CatalogStore
@@ -93,8 +93,9 @@ def rebuild(home: Home, store: CatalogStore, *, progress: Progress | None = None
     changed, deleted = store.pending()
     # one pass: each title's keys go to the search-key files, then into the index
     titles = files.writing_full(_title_keys(store, None, procs))
-    count = engines.build(home, home.config(), _counted(titles, store.count_titles(), progress), procs=procs,
-                          merging=merging)
+    with children.ending_with_us():   # the engine's writer processes (Whoosh) die with this one
+        count = engines.build(home, home.config(), _counted(titles, store.count_titles(), progress), procs=procs,
+                              merging=merging)
     store.clear_pending(changed + deleted)
     store.set_meta("indexed_at", time.strftime("%Y-%m-%d %H:%M:%S"))
     return count
@@ -104,8 +105,9 @@ def build_from_keys(home: Home, *, progress: Progress | None = None, merging: Pr
     """Build the index from the search-key files alone, as MELVYL did: the store is not read.
     Gives the same index as the load pass that wrote the files; returns the title count."""
     files = SearchKeyFiles(home.searchkeys_dir)
-    return engines.build(home, home.config(), _counted(files.read_all(), files.count_titles(), progress),
-                         merging=merging)
+    with children.ending_with_us():
+        return engines.build(home, home.config(), _counted(files.read_all(), files.count_titles(), progress),
+                             merging=merging)
 
 
 def _counted(titles: Iterator[TitleKeys], total: int, progress: Progress | None) -> Iterator[TitleKeys]:

@@ -13,7 +13,7 @@ A delivery of one batch or less, or `workers` 0, is prepared in the main process
 Workers are forked (they inherit the loaded modules and never touch the store) and ignore
 SIGINT: an interrupt is the main process's to handle; leaving the block ends them. A worker that
 dies (killed, out of memory) fails the load at once (`BrokenProcessPool`) instead of leaving it
-waiting, and workers whose main process died end by themselves (`worker_processes`), so a
+waiting, and workers whose main process died are ended by the kernel (`children`), so a
 `kill -9` of a load leaves nothing behind but what it committed.
 """
 
@@ -30,6 +30,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from itertools import chain, islice
 
+from index.loading import children
 from index.loading.prepare import Prepared, Preparer
 from index.records.model import LoadProblem, RawRecord
 
@@ -51,13 +52,14 @@ def cores() -> int:
 @contextmanager
 def worker_processes(workers: int) -> Iterator[ProcessPoolExecutor]:
     """`workers` forked processes that ignore SIGINT and end when this process ends, however it
-    ends; leaving the block waits for the batches under way and cancels the rest."""
-    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                                   initializer=_worker_started, initargs=(os.getpid(),))
-    try:
-        yield executor
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+    ends (`children`); leaving the block waits for the batches under way and cancels the rest."""
+    with children.ending_with_us():
+        executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                       initializer=_worker_started, initargs=(os.getpid(),))
+        try:
+            yield executor
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
 
 
 @contextmanager
@@ -99,7 +101,9 @@ def _ordered(executor: ProcessPoolExecutor, preparer: Preparer, batches: Iterato
 
 def _worker_started(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(target=_end_with, args=(parent,), name="end with the main process", daemon=True).start()
+    if not children.supported:   # no kernel to end us with the main process: watch it
+        threading.Thread(target=_end_with, args=(parent,), name="end with the main process",
+                         daemon=True).start()
 
 
 def _end_with(parent: int) -> None:

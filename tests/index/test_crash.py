@@ -107,11 +107,11 @@ def _children(pid: int) -> list[int]:
 
 
 def _load(home, delivery: Path, kill_when: Callable[[float, int], bool] | None = None, *,
-          victim: str = "main") -> int:
+          victim: str = "main", seen: list[int] | None = None) -> int:
     """Run `unikat load` on `delivery`; with `kill_when`, SIGKILL its main process (its workers
     are left to notice), or with `victim` "worker" one of its worker processes, as soon as
     `kill_when(seconds since start, id of the load before)` holds. Returns the exit status (-9
-    when the main process was killed)."""
+    when the main process was killed); `seen` gets the children of the main process at the kill."""
     before = (_newest_load(home) or (0, 0, False))[0]
     command = [sys.executable, "-m", "zserver", "--home", str(home.root), "load", "--library", "LC", str(delivery)]
     with open(home.root / "out.log", "ab") as log:
@@ -120,6 +120,8 @@ def _load(home, delivery: Path, kill_when: Callable[[float, int], bool] | None =
     try:
         while kill_when is not None and process.poll() is None:
             if kill_when(time.monotonic() - started, before):
+                if seen is not None:
+                    seen.extend(_children(process.pid))
                 if victim == "main":
                     process.send_signal(signal.SIGKILL)
                     break
@@ -195,3 +197,31 @@ def test_kill_9_at_any_point_then_rerun_gives_the_same_catalog(tmp_path):
     assert store_contents(home) == store_contents(reference)
     assert key_files(home) == key_files(reference)
     assert hit_counts(home) == hit_counts(reference)
+
+
+def test_kill_9_while_whoosh_writes_the_index_leaves_no_process_behind(tmp_path):
+    """Whoosh's index writer forks processes of its own (not the load's workers): a `kill -9` of
+    the load while they write must end them too (they used to wait on their queue for ever,
+    holding ~930 MB), and the next load still finishes the catalog."""
+    delivery = lc_slice(6000, tmp_path / "lc-6000.mrc")
+    home = make_home(tmp_path / "home", LC_CONFIG.replace('engine = "postings"', 'engine = "whoosh"'))
+    staging = home.root / "whoosh.new"
+    appeared: list[float] = []
+
+    def writing_the_index(seconds: float, before: int) -> bool:
+        if not appeared and staging.exists():
+            appeared.append(seconds)
+        return bool(appeared) and seconds - appeared[0] >= 0.5
+
+    writers: list[int] = []
+    assert _load(home, delivery, writing_the_index, seen=writers) == -signal.SIGKILL
+    assert writers, "no writer process was running at the kill: nothing tested"
+    for pid in writers:   # each of them gone (or a zombie), not only out of the group
+        stat = Path(f"/proc/{pid}/stat")
+        assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z", pid
+    assert _load(home, delivery) == 0
+    catalog = Catalog(home)
+    try:
+        assert catalog.search(Term("library", "LC"), catalog.database("unikat")).size == catalog.store.count_titles()
+    finally:
+        catalog.close()
