@@ -75,7 +75,7 @@ class Engine:
     def _docnum_map(self) -> dict[int, int]:
         if self._docnums is None:
             reader = self._searcher.reader()
-            column = reader.column_reader("isn")
+            column = _column(reader, "isn")
             self._docnums = {column[docnum]: docnum for docnum in reader.all_doc_ids()}
         return self._docnums
 
@@ -191,7 +191,7 @@ class Engine:
                     results = hits.searcher.search(hits.query, limit=None, filter=DocnumSet(docnums))
                     scores = {d: s for s, d in results.top_n}
                 return lambda at: scores.get(docnums[at], 0.0)
-            values = hits.searcher.reader().column_reader(SORT_COLUMNS[field])
+            values = _column(hits.searcher.reader(), SORT_COLUMNS[field])
             return lambda at: values[docnums[at]]
 
         order = sort_order(len(docnums), keys, column)
@@ -257,9 +257,17 @@ class _BudgetCollector(WrappingCollector):
             collect(sub_docnum)
 
 
+def _column(reader, name: str):
+    """The column `name` of `reader`. An index without a document (a catalog served before its
+    first load) has Whoosh's EmptyReader, which has no columns at all: an empty one."""
+    if reader.doc_count_all() == 0:
+        return []
+    return reader.column_reader(name)
+
+
 def isns_of(hits: Hits, start: int, count: int) -> list[int]:
     """ISNs of hits[start:start+count] (0-based slice)."""
-    column = hits.searcher.reader().column_reader("isn")
+    column = _column(hits.searcher.reader(), "isn")
     return [column[d] for d in hits.docnums[start:start + count]]
 
 
