@@ -12,6 +12,22 @@ The authority file is its own database, `authorities`: authority records are tit
 type `authority` in the same index, so that database searches only them and every other
 database leaves them out. A scan marks a term that is a see-from form of an established heading
 (`SeeReference.see`), and counts titles only, not the authority records.
+
+Restricted databases (`[databases] restricted`) are for signed-in users (a Z39.50 Init login,
+HTTP Basic for SRU and the web page). For a client who is not signed in:
+
+- a restricted database cannot be searched or scanned, nor its records read (explain stays
+  open); with the union database restricted that is the whole catalog;
+- the holdings of a restricted library are left out of every record shown, in every database
+  (`Catalog.shown(titles, signed_in=False)`): its holdings, and in the MARC record its 852
+  fields and the 035 maintenance keys tagged `$5 <library>`; other fields a restricted
+  library contributed to a merged record stay (they describe the title, not the copy);
+- the web page's library limit leaves restricted libraries out, with their counts, and
+  refuses to limit to one.
+
+Not covered: a union search naming a restricted library in a query term (`library=B`) still
+counts the titles it holds; OAI-PMH and exports do not exist yet and must apply the same
+rules (`Catalog.shown`) when they are built.
 """
 
 from __future__ import annotations
@@ -25,6 +41,7 @@ from index import engines, errors
 from index.engines.base import RELEVANCE, Brief, ScanEntry, SortField, SortKey
 from index.home import Home
 from index.query import And, AndNot, Completeness, Node, Or, Prox, Relation, ResultSetRef, Structure, Term
+from index.records.formats import parse
 from index.records.model import Holding
 from index.store.catalog import CatalogStore
 
@@ -218,8 +235,17 @@ class Catalog:
         return result, position
 
     # -- records ------------------------------------------------------------------------------
+    def hidden_libraries(self, signed_in: bool) -> frozenset[str]:
+        """Codes of the libraries whose holdings a client does not see: the restricted ones,
+        unless `signed_in` (see the module docstring)."""
+        if signed_in:
+            return frozenset()
+        return frozenset(database.library for database in self._databases
+                         if database.restricted and database.library is not None)
+
     def records(self, isns: Sequence[int], *, with_holdings: bool = False) -> list[TitleRecord | None]:
-        """The display records of `isns` in order; None where a title was deleted since the search."""
+        """The display records of `isns` in order; None where a title was deleted since the search.
+        Everything is in them: pass them through `shown` before a client sees them."""
         displays = self.store.displays(isns)
         result: list[TitleRecord | None] = []
         for isn in isns:
@@ -231,11 +257,37 @@ class Catalog:
             result.append(TitleRecord(isn, marc, holdings))
         return result
 
-    def record(self, isn: int) -> TitleRecord:
-        found = self.records([isn], with_holdings=True)[0]
+    def shown(self, titles: Sequence[TitleRecord | None], *, signed_in: bool) -> list[TitleRecord | None]:
+        """`titles` as a client sees them: not `signed_in`, without the holdings of restricted
+        libraries (`hidden_libraries`; see the module docstring)."""
+        hidden = self.hidden_libraries(signed_in)
+        if not hidden:
+            return list(titles)
+        return [None if title is None else
+                TitleRecord(title.isn, _without_holdings_of(title.marc, hidden),
+                            tuple(holding for holding in title.holdings if holding.library not in hidden))
+                for title in titles]
+
+    def record(self, isn: int, *, signed_in: bool = True) -> TitleRecord:
+        """The record of `isn` with its holdings, as a client `signed_in` or not sees it."""
+        found = self.shown(self.records([isn], with_holdings=True), signed_in=signed_in)[0]
         if found is None:
             raise errors.RecordNotFound(str(isn))
         return found
+
+
+def _without_holdings_of(marc: bytes, hidden: frozenset[str]) -> bytes:
+    """`marc` without the 852 fields ($a) and 035 keys ($5) of the `hidden` libraries."""
+    if not any(code.encode() in marc for code in hidden):   # cheap test before parsing
+        return marc
+    record = parse(marc)
+    found = [field for field in record.get_fields("852", "035")
+             if ((field.get("a") if field.tag == "852" else field.get("5")) or "").strip() in hidden]
+    if not found:
+        return marc
+    for field in found:
+        record.remove_field(field)
+    return record.as_marc()
 
 
 def _no_result_sets(name: str) -> ResultSet | None:

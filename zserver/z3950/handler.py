@@ -21,7 +21,8 @@ Choices where Bib-1 or the standard leave room (YAZ's GFS and Zebra as the model
 
 - Unknown database: 109 (database unavailable), as Zebra and the GFS answer; the catalog's
   UnknownDatabase is translated here, at the edge. A restricted database without a successful
-  login: 236 (access to specified database denied). More than one database: 111, addinfo "1".
+  login: 236 (access to specified database denied); without a login, records leave out the
+  holdings of restricted libraries (`index.search`). More than one database: 111, addinfo "1".
 - Init with a wrong password or an unknown user, or while the name or the client address is
   locked out after repeated failures (`zserver.logins`): result false, diagnostic 1011 in
   userInformationField (userinfo-1 OtherInformation holding a diag-1 DiagnosticFormat, as
@@ -395,7 +396,9 @@ class Handler:
         association = self.association
         database = result.database
         isns = result.isns(start - 1, count)
-        titles = self.catalog.records(isns, with_holdings=how.needs_holdings)
+        # Not signed in: restricted libraries' holdings are left out (index.search)
+        titles = self.catalog.shown(self.catalog.records(isns, with_holdings=how.needs_holdings),
+                                    signed_in=association.user is not None)
         records: list[dict[str, Any]] = []
         total = 0
         for isn, title in zip(isns, titles, strict=True):

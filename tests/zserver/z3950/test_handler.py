@@ -789,3 +789,56 @@ def test_version_2_clients_get_v2_addinfo(catalog):
     assert handler.association.version == 2
     value = search(handler, database_names=("nosuch",))
     assert value.records[1]["addinfo"] == ("v2Addinfo", "nosuch")
+
+
+# -- restricted libraries' holdings (B is restricted in this catalog) -----------------------
+
+HELD_BY_B = "@attr 1=56 B"
+
+
+def signed_in(catalog: Catalog) -> Handler:
+    handler = Handler(catalog)
+    credentials = ("idPass", IdPass(user_id="librarian", password="secret"))
+    assert answer(handler, init_request(id_authentication=credentials)).result is True
+    return handler
+
+
+def libraries_shown(handler: Handler, syntax: str, count: int) -> set[str]:
+    """The library codes in OPAC holdings, SUTRS "Held by" lines or MARC 852 $a of the first `count` records."""
+    found: set[str] = set()
+    for entry in records_of(present(handler, count=count, syntax=syntax, element_set="F")):
+        record = retrieval(entry)
+        if syntax == Oid.OPAC:
+            found |= {item["nucCode"] for _, item in record.content["holdingsData"]}
+            record = decode_record(record.content["bibliographicRecord"])
+        if syntax == Oid.SUTRS:
+            found |= {line.split(":", 1)[1].split()[0] for line in record.content.splitlines()
+                      if line.startswith("Held by:")}
+        else:
+            found |= {field.get("a", "").strip() for field in parse(record.content).get_fields("852")}
+    return found
+
+
+@pytest.mark.parametrize("syntax", [Oid.OPAC, Oid.SUTRS, Oid.MARC21])
+def test_union_records_leave_out_restricted_holdings_without_login(handler, catalog, syntax):
+    count = search(handler, HELD_BY_B).result_count
+    assert count == len(expected_isns(catalog, HELD_BY_B)) > 0
+    anonymous = libraries_shown(handler, syntax, min(count, 10))
+    assert "B" not in anonymous
+    librarian = signed_in(catalog)
+    search(librarian, HELD_BY_B)
+    assert "B" in libraries_shown(librarian, syntax, min(count, 10))
+    if syntax == Oid.OPAC:   # the others' holdings stay
+        assert anonymous
+
+
+def test_restricted_holdings_stay_out_of_other_library_views(handler, catalog):
+    both = [isn for isn in expected_isns(catalog, "@and @attr 1=56 A @attr 1=56 B", "A")]
+    assert both
+    search(handler, "@and @attr 1=56 A @attr 1=56 B", database_names=("A",))
+    assert libraries_shown(handler, Oid.OPAC, len(both[:10])) == {"A"}
+
+
+def test_restricted_database_scans_after_login(handler, catalog):
+    assert scan(handler, database_names=("B",)).scan_status == 6     # 236, see test_scan_diagnostics
+    assert scan(signed_in(catalog), database_names=("B",)).scan_status == 0
