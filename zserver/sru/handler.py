@@ -133,6 +133,7 @@ class _Run:
     now: float
     ttl: float
     version: Version
+    signed_in: bool = False
 
     def search(self, database: Database, query: str, sort_keys: str | None,
                depth: int = 0) -> ResultSet:
@@ -158,13 +159,16 @@ class _Run:
         carries (at most _MAX_NESTED_SETS deep); None when there is none."""
         found = self.state.get(name, self.now, self.ttl)
         if found is not None:
-            return found
+            # a set of a restricted database counts its titles: not for a client not signed in
+            return None if found.database.restricted and not self.signed_in else found
         search = _search_of(name)
         if search is None or depth >= _MAX_NESTED_SETS:
             return None
         database_name, query, sort_keys = search
         try:
             database = self.catalog.database(database_name)
+            if database.restricted and not self.signed_in:
+                return None
             found = self.search(database, query, sort_keys, depth + 1)
         except (SruDiagnostic, CatalogError, QueryError):
             return None
@@ -211,13 +215,16 @@ def _sort_key_parameter(item: str) -> SortKey:
 # --- the operations ----------------------------------------------------------------------
 
 def handle(request: SruRequest, catalog: Catalog, state: SruState | None = None, *,
-           now: float = 0.0, settings: SruSettings | None = None) -> SruResponse:
+           now: float = 0.0, settings: SruSettings | None = None, user: str | None = None) -> SruResponse:
     """Answer `request` from `catalog`. `now` is the current time in seconds (any epoch the
     caller keeps using); `state` holds result sets between requests (None: none kept);
-    `settings` are the catalog's `[sru]` settings (read from its configuration when None).
+    `settings` are the catalog's `[sru]` settings (read from its configuration when None);
+    `user` is the signed-in user (HTTP Basic, checked by the caller), None for anonymous.
 
     Client mistakes become SRU diagnostics in a 200 response; an unknown database gives
-    diagnostic 235 with HTTP status 404. Our own bugs raise.
+    diagnostic 235 with HTTP status 404; searching or scanning a restricted database without
+    `user` gives diagnostic 3 with HTTP status 401 (`index.search` says what restricted means).
+    Our own bugs raise.
     """
     settings = settings or catalog.config.sru
     state = state if state is not None else SruState(settings.result_sets)
@@ -232,7 +239,8 @@ def handle(request: SruRequest, catalog: Catalog, state: SruState | None = None,
         if database is None:
             status = 404
             root = _failure(request, SruDiagnostic(DATABASE_DOES_NOT_EXIST, request.database))
-        elif database.restricted and request.operation is not Operation.EXPLAIN:
+        elif database.restricted and user is None and request.operation is not Operation.EXPLAIN:
+            status = 401
             root = _failure(request, SruDiagnostic(_D.AUTHENTICATION_ERROR,
                                                    f"{database.name} is for authenticated users only"))
         elif request.operation is Operation.EXPLAIN:
@@ -242,7 +250,7 @@ def handle(request: SruRequest, catalog: Catalog, state: SruState | None = None,
         else:
             ttl = min(request.result_set_ttl if request.result_set_ttl is not None
                       else settings.result_set_ttl, settings.maximum_result_set_ttl)
-            run = _Run(catalog, state, settings, now, ttl, request.version)
+            run = _Run(catalog, state, settings, now, ttl, request.version, user is not None)
             root = _search_retrieve(request, run, database)
     return _response(request, root, status)
 
@@ -340,7 +348,7 @@ def _search_retrieve(request: SruRequest, run: _Run, database: Database) -> etre
         diagnostics.append(SruDiagnostic(_D.FIRST_RECORD_POSITION_OUT_OF_RANGE, str(start)))
     elif count > 0:
         isns = result_set.isns(start - 1, count)
-        titles = run.catalog.records(isns, with_holdings=schema.holdings)
+        titles = run.catalog.shown(run.catalog.records(isns, with_holdings=schema.holdings), signed_in=run.signed_in)
         names = run.catalog.library_names
         for offset, (isn, title) in enumerate(zip(isns, titles, strict=True)):
             position = start + offset

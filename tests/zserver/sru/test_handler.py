@@ -610,3 +610,55 @@ def test_yaz_cql_samples_end_to_end(catalog, case: str, text: str, yaz_fails: bo
         assert codes == [10], (text, diagnostics(root))
     else:
         assert codes == [] or (len(codes) == 1 and codes[0] in SEMANTIC_CODES), (text, diagnostics(root))
+
+
+# --- restricted databases and libraries (B is restricted in RestrictedHome) ----------------
+
+@pytest.fixture(scope="module")
+def restricted(sample_home):
+    catalog = Catalog(RestrictedHome(sample_home.root))
+    yield catalog
+    catalog.close()
+
+
+def run_as(catalog, params, user: str | None, database: str = "unikat", state: SruState | None = None):
+    response = handle(parse_request(params, database), catalog, state, user=user)
+    return response, etree.fromstring(response.body)
+
+
+def opac_libraries(root) -> set[str]:
+    return set(root.xpath("//opac:holding/opac:library/@code", namespaces=NS))
+
+
+def test_restricted_database_is_401_without_login_and_open_with_one(restricted) -> None:
+    for params in ({"query": "history"}, {"operation": "scan", "scanClause": "title=history"}):
+        response, root = run_as(restricted, params, None, "B")
+        assert response.status == 401 and [c for c, _ in diagnostics(root)] == [3]
+        response, root = run_as(restricted, params, "librarian", "B")
+        assert response.status == 200 and diagnostics(root) == []
+    _, root = run_as(restricted, {"query": "history", "maximumRecords": "0"}, "librarian", "B")
+    assert hits(root) > 0
+
+
+def test_union_opac_records_leave_out_restricted_holdings_without_login(restricted) -> None:
+    params = {"query": "unikat.library=B", "recordSchema": "opac", "maximumRecords": "10"}
+    _, anonymous = run_as(restricted, params, None)
+    _, librarian = run_as(restricted, params, "librarian")
+    assert hits(anonymous) == hits(librarian) > 0
+    assert "B" in opac_libraries(librarian)
+    assert "B" not in opac_libraries(anonymous) and opac_libraries(anonymous)
+    marc = {**params, "recordSchema": "marcxml"}
+    b_852 = "//marc:datafield[@tag='852']/marc:subfield[@code='a'][.='B']"
+    assert run_as(restricted, marc, "librarian")[1].xpath(b_852, namespaces=NS)
+    assert not run_as(restricted, marc, None)[1].xpath(b_852, namespaces=NS)
+
+
+def test_a_result_set_of_a_restricted_database_is_not_found_without_login(restricted) -> None:
+    state = SruState()
+    _, root = run_as(restricted, {"query": "history", "maximumRecords": "0"}, "librarian", "B", state)
+    set_id = root.xpath("string(//*[local-name()='resultSetId'])")
+    assert set_id
+    query = {"query": f"history and cql.resultSetId={set_id}", "maximumRecords": "0"}
+    assert diagnostics(run_as(restricted, query, "librarian", state=state)[1]) == []
+    assert [c for c, _ in diagnostics(run_as(restricted, query, None, state=state)[1])] == [51]
+    assert [c for c, _ in diagnostics(run_as(restricted, query, None, state=SruState())[1])] == [51]
