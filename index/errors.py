@@ -81,5 +81,11 @@ class IndexNotBuilt(CatalogError):
     (or `unikat serve`) builds it; opening a catalog never does."""
 
 
+class IndexUnavailable(CatalogError):
+    """The index was removed while the catalog serves (deleted, or a rebuild under way), and a
+    request needs a part of it no longer open: temporarily unavailable until `unikat index`
+    puts an index back, which the catalog takes up on its next refresh."""
+
+
 class LoadError(CatalogError):
     """A source file cannot be read at all (the load of that file stops; records are kept)."""

@@ -32,8 +32,10 @@ rules (`Catalog.shown`) when they are built.
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -166,6 +168,20 @@ class Catalog:
                 self._store_version = version
                 self._read_databases()
 
+    @contextmanager
+    def _index_at_hand(self) -> Iterator[None]:
+        """Engine work. The index removed while serving (deleted, or a rebuild under way) is still
+        served from the files the engine has open, but a part it opens afresh fails: that is
+        `IndexUnavailable`, not an internal error, and `refresh` takes up the index `unikat index`
+        puts back."""
+        try:
+            yield
+        except (OSError, sqlite3.Error) as error:
+            if engines.index_ready(self.home, self.config):   # the index is there: a real fault
+                raise
+            raise errors.IndexUnavailable(f"the index in {engines.index_dir(self.home, self.config)} is missing"
+                                          " (deleted, or being rebuilt): run 'unikat index'") from error
+
     def search(self, node: Node, database: Database, *, sort: Sequence[SortKey] = (),
                result_sets: ResultSetLookup | None = None) -> ResultSet:
         """The titles of `database` that `node` finds, in the order of `sort`.
@@ -202,7 +218,8 @@ class Catalog:
             node = AndNot(node, _AUTHORITY)
         if database.library is not None:
             node = And(node, Term("library", database.library, structure=Structure.KEY))
-        hits = self.engine.search(node, resolve, ranked=ranked)
+        with self._index_at_hand():
+            hits = self.engine.search(node, resolve, ranked=ranked)
         return ResultSet(hits, self.engine, database)
 
     def _earlier(self, name: str, database: Database, lookup: ResultSetLookup, sort: Sequence[SortKey]) -> ResultSet:
@@ -216,12 +233,15 @@ class Catalog:
 
     def sort(self, result_set: ResultSet, keys: Sequence[SortKey]) -> ResultSet:
         """A new result set in the order of `keys`."""
-        return ResultSet(self.engine.sort(result_set.hits, keys), self.engine, result_set.database)
+        with self._index_at_hand():
+            hits = self.engine.sort(result_set.hits, keys)
+        return ResultSet(hits, self.engine, result_set.database)
 
     def scan(self, index: str, start: str, *, count: int = 20, preferred_position: int = 1) -> tuple[list[ScanEntry], int]:
         """Terms of `index` around `start` with the number of titles each occurs in; see-from
         forms of the authority file come as `SeeReference`s."""
-        entries, position = self.engine.scan(index, start, count=count, preferred_position=preferred_position)
+        with self._index_at_hand():
+            entries, position = self.engine.scan(index, start, count=count, preferred_position=preferred_position)
         kinds = _SEE_KINDS.get(index)
         if not kinds or not self._authorities:
             return entries, position

@@ -17,6 +17,7 @@ from enum import IntEnum
 from index.errors import (
     CatalogError,
     IndexNotBuilt,
+    IndexUnavailable,
     LoadError,
     MalformedTerm,
     RecordNotFound,
@@ -322,6 +323,7 @@ CATALOG_ERRORS: dict[type[CatalogError], SruDiagnosticCode] = {
     UnknownDatabase: SruDiagnosticCode.GENERAL_SYSTEM_ERROR,
     UnknownSortKey: SruDiagnosticCode.UNSUPPORTED_PATH_FOR_SORT,
     IndexNotBuilt: SruDiagnosticCode.GENERAL_SYSTEM_ERROR,
+    IndexUnavailable: SruDiagnosticCode.SYSTEM_TEMPORARILY_UNAVAILABLE,
     LoadError: SruDiagnosticCode.GENERAL_SYSTEM_ERROR,
 }
 """Every CatalogError subclass -> its SRU code (a test checks the table is complete)."""

@@ -18,6 +18,7 @@ from typing import Any
 from index.errors import (
     CatalogError,
     IndexNotBuilt,
+    IndexUnavailable,
     LoadError,
     MalformedTerm,
     RecordNotFound,
@@ -223,6 +224,8 @@ CATALOG_ERRORS: dict[type[CatalogError], Bib1Diagnostic] = {
     UnknownDatabase: Bib1Diagnostic.DATABASE_DOES_NOT_EXIST,
     UnknownSortKey: Bib1Diagnostic.CANNOT_SORT_ACCORDING_TO_SEQUENCE,
     IndexNotBuilt: Bib1Diagnostic.TEMPORARY_SYSTEM_ERROR,
+    # The index removed while serving: unavailable until `unikat index` puts one back.
+    IndexUnavailable: Bib1Diagnostic.DATABASE_UNAVAILABLE,
     LoadError: Bib1Diagnostic.PERMANENT_SYSTEM_ERROR,
 }
 """Every CatalogError subclass -> its Bib-1 condition (a test checks the table is complete)."""
