@@ -179,8 +179,9 @@ class Catalog:
         except (OSError, sqlite3.Error) as error:
             if engines.index_ready(self.home, self.config):   # the index is there: a real fault
                 raise
-            raise errors.IndexUnavailable(f"the index in {engines.index_dir(self.home, self.config)} is missing"
-                                          " (deleted, or being rebuilt): run 'unikat index'") from error
+            # (no path: the detail goes to clients)
+            raise errors.IndexUnavailable("the index is missing (deleted, or being rebuilt): run 'unikat index'"
+                                          ) from error
 
     def search(self, node: Node, database: Database, *, sort: Sequence[SortKey] = (),
                result_sets: ResultSetLookup | None = None) -> ResultSet:
