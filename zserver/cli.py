@@ -143,14 +143,15 @@ def _write_failure(error: Exception) -> str | None:
     import errno
 
     if isinstance(error, OSError):
-        code = error.errno
-    else:   # SQLite says it in words (its extended codes are not in Python 3.11's exception)
-        text = str(error)
-        code = (errno.EROFS if "readonly" in text else errno.ENOSPC if "disk is full" in text
-                else errno.EACCES if "unable to open" in text else None)
-    return {errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
-            errno.EPERM: "permission denied", errno.ENOSPC: "disk full", errno.EDQUOT: "disk quota exceeded",
-            }.get(code)
+        return {errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
+                errno.EPERM: "permission denied", errno.ENOSPC: "disk full", errno.EDQUOT: "disk quota exceeded",
+                }.get(error.errno)
+    text = str(error)   # SQLite says it in words (its extended codes are not in Python 3.11's exception)
+    if "readonly" in text:
+        return "read-only database (or file system)"
+    if "disk is full" in text:
+        return "disk full"
+    return "cannot open the database file" if "unable to open" in text else None
 
 
 def _load_files(home: Home, library, args: argparse.Namespace) -> int:
