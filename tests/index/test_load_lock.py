@@ -81,3 +81,20 @@ def test_no_wait_stops_the_second_load_at_once(tmp_path):
         assert [load["library"] for load in store.loads()] == ["A"]
     finally:
         store.close()
+
+
+def test_index_build_takes_the_same_lock_and_a_killed_load_releases_it(tmp_path):
+    home = make_home(tmp_path / "home", engine="postings")
+    first = _start(home, "A", SAMPLE_DATA / "lib-a.mrc")
+    _started(home, first)
+    index = subprocess.run([sys.executable, "-m", "zserver", "--home", str(home.root), "index", "--full", "--no-wait"],
+                           cwd=REPO, capture_output=True, timeout=60)
+    running = first.poll() is None
+    first.kill()   # kill -9: the kernel drops its lock
+    first.communicate(timeout=60)
+    assert running, "the load ended before the index build was refused: nothing tested"
+    assert index.returncode == 75, index.stderr.decode()
+    assert f"(pid {first.pid})" in index.stderr.decode()
+    again = _start(home, "A", SAMPLE_DATA / "lib-a.mrc", "--no-wait")
+    _out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err.decode()
