@@ -35,6 +35,15 @@ MAX_TARGET_BYTES (414), headers over MAX_HEAD_BYTES or MAX_HEADERS (431), anythi
 refuses (400). Our own failures are logged with their traceback and answered with status 500
 (SRU diagnostic 1). This is the only place in the HTTP path that catches `Exception`.
 
+Logins: HTTP Basic (`Authorization: Basic`) over the `[users]` of unikat.toml, checked by the
+worker's `LoginGuard` (so failures count with those of Z39.50 and lock out alike). Wrong or
+unreadable credentials are answered 401 at once; a restricted resource asked for without
+credentials is answered 401 too (SRU: diagnostic 3; web: a page saying to sign in): with the
+union database restricted that is all but explain, static files and robots.txt. Every 401
+carries `WWW-Authenticate: Basic realm="<catalog name>"`. Accepted credentials are kept (a
+digest of the header, at most MAX_SIGNED_IN) so that a signed-in reader does not pay the
+password hash on every request. What a restricted database means: `index.search`.
+
 HTTP/1.1 connections stay open unless the client says `Connection: close`, HTTP/1.0 ones only
 with `Connection: keep-alive`; pipelined requests are answered in order, each as soon as it is
 complete; `Expect: 100-continue` gets `100 Continue`, or the 413 at once when the declared body
@@ -49,10 +58,12 @@ for the client to read them).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import time
 import traceback
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -69,6 +80,7 @@ from zope.interface import implementer
 
 from index.errors import RecordNotFound
 from index.search import Catalog
+from zserver.logins import LoginGuard, LoginRefused
 from zserver.net.log import stderr_log
 from zserver.sru import soap
 from zserver.sru.diagnostics import SruDiagnostic, SruDiagnosticCode
@@ -87,6 +99,7 @@ MAX_HEAD_BYTES = 16384      # header names and values of one request together (4
 MAX_HEADERS = 100
 IDLE_TIMEOUT = 120.0        # seconds without a byte from the client (default of http_idle_timeout)
 REQUEST_TIMEOUT = 30.0      # seconds from a request's first byte to its last (default of http_request_timeout)
+MAX_SIGNED_IN = 256         # accepted Authorization headers remembered, most recent first
 _MAX_HEAD_READ = MAX_TARGET_BYTES + MAX_HEAD_BYTES + 1024   # all before the body, with line ends
 
 _STATIC_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\.(css|png|svg|ico|txt)")
@@ -115,11 +128,15 @@ class HttpCore:
     `clock()` gives the time in seconds for result-set lifetimes. One core (and so one
     set of SRU result sets) serves all connections of one worker process. It also carries
     the `[server]` HTTP timeouts, for the factory that the worker builds over it.
+    `login_guard` checks HTTP Basic logins (the worker's, shared with Z39.50; its own if None).
     """
 
-    def __init__(self, catalog: Catalog, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, catalog: Catalog, *, clock: Callable[[], float] = time.time,
+                 login_guard: LoginGuard | None = None) -> None:
         self.catalog = catalog
         self.clock = clock
+        self.login_guard = login_guard or LoginGuard()
+        self._signed_in: OrderedDict[bytes, str] = OrderedDict()   # digest of an accepted header -> user
         self.sru_settings = catalog.config.sru
         self.sru_state = SruState(self.sru_settings.result_sets)
         self.request_timeout = catalog.config.server.http_request_timeout
@@ -127,8 +144,9 @@ class HttpCore:
 
     def respond(self, method: str, uri: bytes, body: bytes = b"", *, content_type: str = "",
                 host: str | None = None, port: int | None = None,
-                body_too_large: bool = False) -> HttpAnswer:
-        """The answer to one request. `uri` is the raw request target (path and query)."""
+                body_too_large: bool = False, authorization: str = "", address: str | None = None) -> HttpAnswer:
+        """The answer to one request. `uri` is the raw request target (path and query);
+        `authorization` the Authorization header, if any; `address` the client's (lockouts)."""
         raw_path, _, raw_query = uri.partition(b"?")
         raw_path = raw_path.split(b"#")[0]
         try:
@@ -181,18 +199,32 @@ class HttpCore:
             status, fault = soap.fault(error.namespace, str(error))
             return HttpAnswer(status, (("Content-Type", soap.content_type(error.namespace)),), fault)
 
+        challenge = (("WWW-Authenticate", f'Basic realm="{_quoted(self.catalog.config.name)}"'),)
+        user = None
+        if authorization:
+            try:
+                user = self._user(authorization, address)
+            except LoginRefused as refused:
+                return refuse(401, D.AUTHENTICATION_ERROR, f"Login refused: {refused.reason}.", challenge)
         self.catalog.refresh()
         if sru:
             request = parse_request(params, database, host=host, port=port, soap=envelope)
-            answer = handle(request, self.catalog, self.sru_state, now=self.clock(), settings=self.sru_settings)
-            return HttpAnswer(answer.status, (("Content-Type", answer.content_type),), answer.body)
+            answer = handle(request, self.catalog, self.sru_state, now=self.clock(), settings=self.sru_settings,
+                            user=user)
+            headers = (("Content-Type", answer.content_type),) + (challenge if answer.status == 401 else ())
+            return HttpAnswer(answer.status, headers, answer.body)
+        if (not segments or segments[0] == "record") and user is None \
+                and self.catalog.database(self.catalog.config.database).restricted:
+            return refuse(401, D.AUTHENTICATION_ERROR, "This catalog is open to signed-in users only: "
+                          "sign in with your user name and password.", challenge)
         if not segments:
-            return HttpAnswer(200, _HTML_HEADERS, search_page(params, self.catalog))
+            return HttpAnswer(200, _HTML_HEADERS, search_page(params, self.catalog, signed_in=user is not None))
         if segments[0] == "record" and len(segments) == 2:
             if not segments[1].isascii() or not segments[1].isdigit() or len(segments[1]) > 12:
                 return refuse(404, 0, f"no record {segments[1]!r}")
             try:
-                return HttpAnswer(200, _HTML_HEADERS, record_page(int(segments[1]), params, self.catalog))
+                return HttpAnswer(200, _HTML_HEADERS, record_page(int(segments[1]), params, self.catalog,
+                                                                  signed_in=user is not None))
             except RecordNotFound:
                 return refuse(404, 0, f"There is no record {segments[1]} (it may have been deleted).")
         if segments == ["robots.txt"]:   # crawlers: records yes, searches and SRU no
@@ -205,6 +237,29 @@ class HttpCore:
                 return HttpAnswer(200, (("Content-Type", _STATIC_TYPES[match.group(1)]),
                                         ("Cache-Control", "public, max-age=3600")), file.read_bytes())
         return refuse(404, 0, f"nothing at {path}")
+
+    def _user(self, authorization: str, address: str | None) -> str:
+        """The user an `Authorization: Basic` header names, its password checked (or kept from
+        an earlier check); raises LoginRefused."""
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() != "basic":
+            raise LoginRefused(f"{scheme[:20]!r} authentication is not supported, only Basic")
+        digest = hashlib.sha256(authorization.strip().encode("utf-8", "surrogateescape")).digest()
+        known = self._signed_in.get(digest)
+        if known is not None:
+            self._signed_in.move_to_end(digest)
+            return known
+        try:
+            user, colon, password = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            raise LoginRefused("the Basic credentials are not base64 of UTF-8 user:password") from None
+        if not colon:
+            raise LoginRefused("the Basic credentials have no password")
+        self.login_guard.login(self.catalog.config.users, user, password, address)
+        self._signed_in[digest] = user
+        if len(self._signed_in) > MAX_SIGNED_IN:
+            self._signed_in.popitem(last=False)
+        return user
 
     def internal_error(self, uri: bytes) -> HttpAnswer:
         """The answer when the request failed on our side (the caller logs the traceback)."""
@@ -233,6 +288,7 @@ class _Message:
     head_done: bool = False
     host: str = ""
     content_type: str = ""
+    authorization: str = ""
     content_length: int = 0
     expect_continue: bool = False
     body: list[bytes] = field(default_factory=list)
@@ -343,6 +399,8 @@ class HttpProtocol(Protocol, TimeoutMixin):
             message.host = value.decode("latin-1")
         elif name == b"content-type":
             message.content_type = value.decode("latin-1")
+        elif name == b"authorization":
+            message.authorization = value.decode("latin-1")
         elif name == b"content-length":   # llhttp has checked it is digits
             message.content_length = int(value)
         elif name == b"expect":
@@ -410,11 +468,14 @@ class HttpProtocol(Protocol, TimeoutMixin):
         method, uri = message.method, message.uri()
         try:
             host, port = _host(message.host, self.transport.getHost())
+            # credentials only when sent: a core without logins needs no such arguments
+            login = ({"authorization": message.authorization, "address": getattr(self.transport.getPeer(), "host", None)}
+                     if message.authorization else {})
             answer = self.factory.core.respond(
                 "GET" if method == "HEAD" else method, uri,
                 b"".join(message.body) if method == "POST" else b"",
                 content_type=message.content_type, host=host, port=port,
-                body_too_large=message.body_too_large)
+                body_too_large=message.body_too_large, **login)
         except Exception:
             self.factory.log(f"{self.peer} internal error in {method} {uri[:500].decode('latin-1')}:\n"
                              f"{traceback.format_exc().rstrip()}")
@@ -510,6 +571,12 @@ class HttpProtocol(Protocol, TimeoutMixin):
         self._pending.clear()
         self.setTimeout(None)
         self._stop_deadline()
+
+
+def _quoted(text: str) -> str:
+    """`text` inside an HTTP quoted-string (RFC 9110, 5.6.4), latin-1 safe."""
+    text = text.replace("\\", "\\\\").replace('"', '\\"')
+    return text.encode("latin-1", "replace").decode("latin-1")
 
 
 def _peer(address: IAddress) -> str:

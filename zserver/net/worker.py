@@ -49,9 +49,10 @@ class Worker:
         catalog = Catalog(home)
         config = catalog.config
         server = config.server
+        guard = LoginGuard(LoginPolicy.from_config(server))   # Z39.50 and HTTP logins count together
         return cls(catalog, Limits.from_config(server), CclProfile(config.ccl or DEFAULT_QUALIFIERS),
-                   server.idle_timeout, HttpCore(catalog, clock=clock), log, ConnectionLimits.from_config(server),
-                   server.max_pdu_elements, LoginGuard(LoginPolicy.from_config(server)))
+                   server.idle_timeout, HttpCore(catalog, clock=clock, login_guard=guard), log,
+                   ConnectionLimits.from_config(server), server.max_pdu_elements, guard)
 
     def close(self) -> None:
         self.catalog.close()

@@ -7,8 +7,11 @@ record with its ISBD display, MARC fields and the holdings of every library. Eve
 a plain GET form or link, so each result page has a URL one can share, and nothing needs
 JavaScript. HTML is built with lxml, which escapes all text and attribute values.
 
-Functions take the request's parameters (name -> list of values, already decoded) and the
-catalog, and return UTF-8 HTML bytes. It must not know Twisted or HTTP servers; it knows the
+Functions take the request's parameters (name -> list of values, already decoded), the
+catalog and whether the reader is signed in, and return UTF-8 HTML bytes. A reader not signed
+in sees no holdings of restricted libraries, nor these libraries in the library limit
+(`index.search` says what restricted means); a restricted union database the HTTP core
+refuses before these pages are made. It must not know Twisted or HTTP servers; it knows the
 query languages only through their parsers and mappers (`querylang`, `sru.cqlmap`,
 `z3950.attributes`).
 """
@@ -206,16 +209,16 @@ def _limits(form: SearchForm) -> list[Node]:
 
 # --- pages ---------------------------------------------------------------------------------
 
-def search_page(params: Mapping[str, Sequence[str]], catalog: Catalog) -> bytes:
+def search_page(params: Mapping[str, Sequence[str]], catalog: Catalog, *, signed_in: bool = False) -> bytes:
     """The home page with the search form, and the brief list when `q` is given."""
     form = SearchForm.read(params)
     config = catalog.config
-    body: list[etree._Element] = [_search_form(form, catalog)]
+    body: list[etree._Element] = [_search_form(form, catalog, signed_in)]
     title = config.name
     if form.q:
         title = f"{form.q} – {config.name}"
         try:
-            body.extend(_results(form, catalog))
+            body.extend(_results(form, catalog, signed_in))
         except SearchProblem as problem:
             body.append(E.P(E.CLASS("problem"), str(problem)))
     else:
@@ -223,12 +226,13 @@ def search_page(params: Mapping[str, Sequence[str]], catalog: Catalog) -> bytes:
     return _page(title, config.name, body, _sru_link(catalog, form))
 
 
-def record_page(isn: int, params: Mapping[str, Sequence[str]], catalog: Catalog) -> bytes:
-    """The full record of `isn`: ISBD, holdings of every library, MARC fields.
+def record_page(isn: int, params: Mapping[str, Sequence[str]], catalog: Catalog, *,
+                signed_in: bool = False) -> bytes:
+    """The full record of `isn`: ISBD, holdings of every library the reader may see, MARC fields.
 
     Raises index.errors.RecordNotFound when there is no such title.
     """
-    record = catalog.record(isn)
+    record = catalog.record(isn, signed_in=signed_in)
     form = SearchForm.read(params)
     marc = parse(record.marc)
     title = _title(marc) or f"Record {isn}"
@@ -255,7 +259,7 @@ def record_page(isn: int, params: Mapping[str, Sequence[str]], catalog: Catalog)
 
 def error_page(status: int, message: str, catalog_name: str = "unikat") -> bytes:
     """A small page saying what went wrong (`status` is the HTTP status code)."""
-    heading = {400: "Bad request", 404: "Not found", 405: "Method not allowed",
+    heading = {400: "Bad request", 401: "Sign-in required", 404: "Not found", 405: "Method not allowed",
                413: "Request too large", 414: "Address too long"}.get(status, "Error")
     return _page(f"{heading} – {catalog_name}", catalog_name,
                  [E.H1(heading), E.P(_clean(message)), E.P(E.A("Go to the search page", href="/"))], None)
@@ -290,12 +294,14 @@ def _sru_link(catalog: Catalog, form: SearchForm | None) -> etree._Element:
     return E.P(*parts)
 
 
-def _search_form(form: SearchForm, catalog: Catalog) -> etree._Element:
+def _search_form(form: SearchForm, catalog: Catalog, signed_in: bool) -> etree._Element:
     languages = _options(catalog, "language", lambda code: LANGUAGES.get(code, code))
     types = _options(catalog, "material_type", lambda code: code.capitalize())
-    # The library index holds the codes normalized, without spaces.
-    library_names = {normalize(code).replace(" ", ""): name for code, name in catalog.library_names.items()}
-    libraries = _options(catalog, "library", lambda code: library_names.get(code, code.upper()))
+    library_names = {_library_term(code): name for code, name in catalog.library_names.items()}
+    hidden = {_library_term(code) for code in catalog.hidden_libraries(signed_in)}
+    libraries = [(term, label) for term, label in
+                 _options(catalog, "library", lambda code: library_names.get(code, code.upper()))
+                 if term not in hidden]   # a restricted library's holdings count is not for everyone
     limits = E.E.details(
         E.CLASS("limits"),
         E.E.summary("Sort and limits"),
@@ -322,6 +328,11 @@ def _search_form(form: SearchForm, catalog: Catalog) -> etree._Element:
               E.BUTTON("Search", type="submit")),
         limits, action="/", method="get", role="search",
     )
+
+
+def _library_term(code: str) -> str:
+    """A library code as the library index holds it: normalized, without spaces."""
+    return normalize(code).replace(" ", "")
 
 
 def _options(catalog: Catalog, index: str, label) -> list[tuple[str, str]]:
@@ -361,13 +372,15 @@ def _help() -> etree._Element:
     )
 
 
-def _results(form: SearchForm, catalog: Catalog) -> list[etree._Element]:
+def _results(form: SearchForm, catalog: Catalog, signed_in: bool) -> list[etree._Element]:
     config = catalog.config
+    if form.lib and _library_term(form.lib) in {_library_term(code) for code in catalog.hidden_libraries(signed_in)}:
+        raise SearchProblem("This library's holdings are open to signed-in users only.")
     node = build_query(form.q, config.ccl)
     node = _all_of([node, *_limits(form)])
     try:
         database = catalog.database(config.database)
-        if database.restricted:
+        if database.restricted and not signed_in:
             raise SearchProblem("This catalog is open to signed-in users only.")
         result_set = catalog.search(node, database, sort=SORTS[form.sort][1])
     except CatalogError as error:

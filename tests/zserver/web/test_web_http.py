@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+
 import pytest
+from conftest import RestrictedHome
 from lxml import etree, html
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 
+from index.home import Home
+from index.query import Structure, Term
 from index.search import Catalog
+from zserver.logins import LoginGuard, LoginPolicy
 from zserver.net.http import MAX_BODY_BYTES, MAX_URI_BYTES, HttpCore, http_site
 
 SRU2 = "http://docs.oasis-open.org/ns/search-ws/sruResponse"
@@ -204,3 +211,125 @@ def test_robots_txt(core) -> None:
     assert [(name, value.strip()) for name, value in rules] == [
         ("User-agent", "*"), ("Allow", "/record/"), ("Allow", "/static/"), ("Allow", "/$"), ("Disallow", "/")]
     assert core.respond("HEAD", b"/robots.txt").status == 200
+
+
+# --- logins and restricted databases (HTTP Basic) ------------------------------------------
+
+LIBRARIAN = "Basic " + base64.b64encode(b"librarian:secret").decode()
+WRONG = "Basic " + base64.b64encode(b"librarian:wrong").decode()
+REALM = 'Basic realm="unikat sample union catalog"'
+
+
+class UnionRestrictedHome(Home):
+    """The sample home with the union database itself restricted."""
+
+    def config(self):
+        return dataclasses.replace(super().config(), restricted=("unikat",))
+
+
+@pytest.fixture(scope="module")
+def b_restricted(sample_home):
+    catalog = Catalog(RestrictedHome(sample_home.root))
+    yield catalog
+    catalog.close()
+
+
+@pytest.fixture(scope="module")
+def union_restricted(sample_home):
+    catalog = Catalog(UnionRestrictedHome(sample_home.root))
+    yield catalog
+    catalog.close()
+
+
+def held_by_b(catalog: Catalog) -> int:
+    term = Term("library", "B", structure=Structure.KEY)
+    return catalog.search(term, catalog.database("unikat")).isns(0, 1)[0]
+
+
+def holding_codes(body: bytes) -> set[str]:
+    codes = html.fromstring(body).xpath("//section[@class='holdings']//span[@class='code']/text()")
+    return {code.strip(" ()") for code in codes}
+
+
+def library_options(body: bytes) -> set[str]:
+    return set(html.fromstring(body).xpath("//select[@name='lib']/option/@value")) - {""}
+
+
+def test_record_page_leaves_out_restricted_holdings_without_login(b_restricted) -> None:
+    core = HttpCore(b_restricted, clock=lambda: 1000.0)
+    uri = f"/record/{held_by_b(b_restricted)}".encode()
+    anonymous = core.respond("GET", uri)
+    librarian = core.respond("GET", uri, authorization=LIBRARIAN, address="10.0.0.1")
+    assert anonymous.status == librarian.status == 200
+    assert "B" in holding_codes(librarian.body)
+    assert "B" not in holding_codes(anonymous.body)
+    marc = html.fromstring(anonymous.body).xpath("string(//section[@class='marc'])")
+    assert "$a B" not in marc and "$aB" not in marc   # nor its 852 in the MARC table
+
+
+def test_library_limit_leaves_out_restricted_libraries_without_login(b_restricted) -> None:
+    core = HttpCore(b_restricted, clock=lambda: 1000.0)
+    anonymous = library_options(core.respond("GET", b"/").body)
+    librarian = library_options(core.respond("GET", b"/", authorization=LIBRARIAN).body)
+    assert "b" in librarian and "b" not in anonymous and "a" in anonymous
+    page = html.fromstring(core.respond("GET", b"/?q=history&lib=b").body)
+    assert not page.xpath("//ol[@class='briefs']/li") and "signed-in" in page.xpath("string(//p[@class='problem'])")
+    signed = html.fromstring(core.respond("GET", b"/?q=history&lib=b", authorization=LIBRARIAN).body)
+    assert signed.xpath("//ol[@class='briefs']/li")
+
+
+def test_sru_restricted_library_database_needs_basic_login(b_restricted) -> None:
+    core = HttpCore(b_restricted, clock=lambda: 1000.0)
+    refused = core.respond("GET", b"/B?query=history")
+    assert refused.status == 401 and sru_codes(refused.body) == ["3"]
+    assert header(refused, "WWW-Authenticate") == REALM
+    opened = core.respond("GET", b"/B?query=history", authorization=LIBRARIAN)
+    assert opened.status == 200 and sru_codes(opened.body) == [] and header(opened, "WWW-Authenticate") is None
+
+
+def test_restricted_union_database_shows_nothing_without_login(union_restricted) -> None:
+    core = HttpCore(union_restricted, clock=lambda: 1000.0)
+    isn = held_by_b(union_restricted)
+    for uri in (b"/", b"/?q=water", f"/record/{isn}".encode()):
+        refused = core.respond("GET", uri)
+        assert refused.status == 401 and header(refused, "WWW-Authenticate") == REALM, uri
+        assert b"signed-in users only" in refused.body and b"briefs" not in refused.body
+        assert b"<option" not in refused.body   # no facet counts either
+        assert core.respond("GET", uri, authorization=LIBRARIAN).status == 200
+    for uri in (b"/unikat?query=water", b"/unikat?operation=scan&scanClause=title=water"):
+        refused = core.respond("GET", uri)
+        assert refused.status == 401 and sru_codes(refused.body) == ["3"]
+        assert header(refused, "WWW-Authenticate") == REALM
+        assert core.respond("GET", uri, authorization=LIBRARIAN).status == 200
+    assert core.respond("GET", b"/unikat").status == 200        # explain stays open
+    assert core.respond("GET", b"/static/unikat.css").status == 200
+    assert html.fromstring(core.respond("GET", b"/?q=water", authorization=LIBRARIAN).body).xpath(
+        "//ol[@class='briefs']/li")
+
+
+@pytest.mark.parametrize("authorization", [WRONG, "Basic !!!", "Basic " + base64.b64encode(b"nocolon").decode(),
+                                           "Bearer abc"])
+def test_bad_credentials_are_401_everywhere(core, authorization) -> None:
+    for uri in (b"/", b"/unikat?query=water"):
+        answer = core.respond("GET", uri, authorization=authorization, address="10.0.0.2")
+        assert answer.status == 401 and header(answer, "WWW-Authenticate") == REALM
+        assert b"Login refused" in answer.body
+
+
+def test_basic_logins_count_with_the_worker_guard(catalog) -> None:
+    guard = LoginGuard(LoginPolicy(max_failures=2, window=60, lockout=60), clock=lambda: 5.0)
+    core = HttpCore(catalog, clock=lambda: 1000.0, login_guard=guard)
+    for _ in range(2):
+        assert core.respond("GET", b"/", authorization=WRONG, address="10.0.0.3").status == 401
+    locked = core.respond("GET", b"/", authorization=LIBRARIAN, address="10.0.0.3")
+    assert locked.status == 401 and b"locked" in locked.body
+
+
+def test_twisted_passes_basic_credentials(b_restricted) -> None:
+    request = f"GET /B?query=history HTTP/1.1\r\nHost: x\r\nAuthorization: {LIBRARIAN}\r\n" \
+              "Connection: close\r\n\r\n"
+    status, _, body = split(exchange(b_restricted, request.encode()))
+    assert status == 200 and sru_codes(body) == []
+    status, headers, _ = split(exchange(b_restricted, b"GET /B?query=history HTTP/1.1\r\nHost: x\r\n"
+                                                      b"Connection: close\r\n\r\n"))
+    assert status == 401 and headers["www-authenticate"] == REALM
