@@ -25,9 +25,10 @@ HTTP Basic for SRU and the web page). For a client who is not signed in:
 - the web page's library limit leaves restricted libraries out, with their counts, and
   refuses to limit to one.
 
-Not covered: a union search naming a restricted library in a query term (`library=B`) still
-counts the titles it holds; OAI-PMH and exports do not exist yet and must apply the same
-rules (`Catalog.shown`) when they are built.
+Not covered yet: a search of another database naming a restricted library in a query term
+(Bib-1 Use 56, CQL `unikat.library`, e.g. `library=B`) still counts the titles it holds, and a
+Z39.50 or SRU scan of the library index lists it with its count; OAI-PMH and exports do not
+exist yet and must apply the same rules (`Catalog.shown`) when they are built.
 """
 
 from __future__ import annotations
