@@ -404,9 +404,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     home = _home(args)
     config = home.config()
     if not engines.index_ready(home, config):
+        from index.loading.lock import exclusive
+
         print(f"unikat: no index of the current layout in {engines.index_dir(home, config)}: building it first",
               file=sys.stderr)
-        _rebuild(home, _procs())
+        with exclusive(home, wait=True, notify=lambda message: print(f"unikat: {message}", file=sys.stderr)):
+            if not engines.index_ready(home, config):    # a load that held the lock may have built it
+                _rebuild(home, _procs())
     return serve(home, host=args.host, port=args.port, workers=args.workers)
 
 

@@ -46,6 +46,7 @@ from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 
 from index.home import Home
+from index.loading import children
 from index.search import Catalog
 from zserver.net.admission import REFUSALS_WAITING, Admission, ConnectionLimits, RefusalLog, fit_file_limit
 from zserver.net.http import HttpFactory
@@ -292,7 +293,8 @@ def _spawn(home: Home, sock: socket.socket) -> int:
     """Fork one worker; returns its pid in the parent, never returns in the child."""
     signals = {signal.SIGTERM, signal.SIGINT}
     signal.pthread_sigmask(signal.SIG_BLOCK, signals)
-    pid = os.fork()
+    with children.ending_with_us():     # a worker dies with the supervisor, even on kill -9
+        pid = os.fork()
     if pid == 0:
         code = 1
         try:
