@@ -41,6 +41,10 @@ class UnsupportedProximity(CatalogError):
     """The proximity unit or relation is not supported."""
 
 
+class LibraryRestricted(CatalogError):
+    """A client not logged in named a restricted library in a query (it would count its titles)."""
+
+
 class TruncationInProximity(UnsupportedProximity):
     """A truncated or masked term as an operand of proximity (neither engine expands it there)."""
 

@@ -23,12 +23,14 @@ HTTP Basic for SRU and the web page). For a client who is not signed in:
   fields and the 035 maintenance keys tagged `$5 <library>`; other fields a restricted
   library contributed to a merged record stay (they describe the title, not the copy);
 - the web page's library limit leaves restricted libraries out, with their counts, and
-  refuses to limit to one.
+  refuses to limit to one;
+- a query may not name a restricted library in a library term (Bib-1 Use 56, CQL
+  `unikat.library`), nor one that could match it (truncated, masked, a range):
+  `LibraryRestricted` (Bib-1 236, SRU 3), since its hit count would count the library's titles;
+  a scan of the library index leaves the restricted libraries out.
 
-Not covered yet: a search of another database naming a restricted library in a query term
-(Bib-1 Use 56, CQL `unikat.library`, e.g. `library=B`) still counts the titles it holds, and a
-Z39.50 or SRU scan of the library index lists it with its count; OAI-PMH and exports do not
-exist yet and must apply the same rules (`Catalog.shown`) when they are built.
+OAI-PMH and exports do not exist yet and must apply the same rules (`Catalog.shown`) when they
+are built.
 """
 
 from __future__ import annotations
@@ -43,13 +45,15 @@ from types import MappingProxyType
 from index import engines, errors
 from index.engines.base import RELEVANCE, Brief, ScanEntry, SortField, SortKey
 from index.home import Home
-from index.query import And, AndNot, Completeness, Node, Or, Prox, Relation, ResultSetRef, Structure, Term
+from index.query import And, AndNot, Completeness, Node, Or, Prox, Relation, ResultSetRef, Structure, Term, Truncation
 from index.records.formats import parse
 from index.records.model import Holding
+from index.searchkeys.normalize import normalize
 from index.store.catalog import CatalogStore
 
 DEFAULT_ALIAS = "default"
 AUTHORITY_DATABASE = "authorities"
+LIBRARY_INDEX = "library"   # the logical index of holding libraries' codes
 REFRESH_SECONDS = 1.0
 _AUTHORITY = Term("material_type", "authority", structure=Structure.KEY)
 # Heading kinds (index.authority.headings) whose see-from forms a scan of each index shows.
@@ -185,15 +189,19 @@ class Catalog:
                                           ) from error
 
     def search(self, node: Node, database: Database, *, sort: Sequence[SortKey] = (),
-               result_sets: ResultSetLookup | None = None) -> ResultSet:
+               result_sets: ResultSetLookup | None = None, signed_in: bool = True) -> ResultSet:
         """The titles of `database` that `node` finds, in the order of `sort`.
 
         Ranked by relevance when a term of `node` asks for it (`Relation.RELEVANCE`) or a sort
         key is relevance. `result_sets` looks up the sets that `ResultSetRef`s name; a node that
         is only such a reference gives that set itself (sorted: a sorted copy), and only on the
         database it was made on. Raises `ResultSetNotFound` for a name with no set (or one of
-        another database), and the `CatalogError`s of the query's terms and of `sort`.
+        another database), and the `CatalogError`s of the query's terms and of `sort`. A client
+        not `signed_in` may not name a restricted library in a library term: `LibraryRestricted`.
         """
+        hidden = self.hidden_libraries(signed_in)
+        if hidden:
+            _refuse_hidden_libraries(node, hidden)
         lookup = result_sets if result_sets is not None else _no_result_sets
         if isinstance(node, ResultSetRef):
             return self._earlier(node.name, database, lookup, sort)
@@ -219,7 +227,7 @@ class Catalog:
         elif database.library is None and self._authorities:
             node = AndNot(node, _AUTHORITY)
         if database.library is not None:
-            node = And(node, Term("library", database.library, structure=Structure.KEY))
+            node = And(node, Term(LIBRARY_INDEX, database.library, structure=Structure.KEY))
         with self._index_at_hand():
             hits = self.engine.search(node, resolve, ranked=ranked)
         return ResultSet(hits, self.engine, database)
@@ -239,11 +247,17 @@ class Catalog:
             hits = self.engine.sort(result_set.hits, keys)
         return ResultSet(hits, self.engine, result_set.database)
 
-    def scan(self, index: str, start: str, *, count: int = 20, preferred_position: int = 1) -> tuple[list[ScanEntry], int]:
+    def scan(self, index: str, start: str, *, count: int = 20, preferred_position: int = 1,
+             signed_in: bool = True) -> tuple[list[ScanEntry], int]:
         """Terms of `index` around `start` with the number of titles each occurs in; see-from
-        forms of the authority file come as `SeeReference`s."""
+        forms of the authority file come as `SeeReference`s. A scan of the library index leaves
+        out the restricted libraries for a client not `signed_in`."""
         with self._index_at_hand():
             entries, position = self.engine.scan(index, start, count=count, preferred_position=preferred_position)
+        hidden = self.hidden_libraries(signed_in) if index == LIBRARY_INDEX else frozenset()
+        if hidden:
+            keys = {_library_key(code) for code in hidden}
+            entries = [entry for entry in entries if _library_key(entry.term) not in keys]
         kinds = _SEE_KINDS.get(index)
         if not kinds or not self._authorities:
             return entries, position
@@ -314,6 +328,29 @@ def _without_holdings_of(marc: bytes, hidden: frozenset[str]) -> bytes:
 
 def _no_result_sets(name: str) -> ResultSet | None:
     return None
+
+
+def _library_key(text: str) -> str:
+    """A library code or library-index term as the index keeps it."""
+    return normalize(text).replace(" ", "")
+
+
+def _terms(node: Node) -> Iterator[Term]:
+    if isinstance(node, Term):
+        yield node
+    elif isinstance(node, And | Or | AndNot | Prox):
+        yield from _terms(node.left)
+        yield from _terms(node.right)
+
+
+def _refuse_hidden_libraries(node: Node, hidden: frozenset[str]) -> None:
+    """A library term that names a restricted library, or may (truncated, masked, a range),
+    would count its titles: refused for a client not signed in."""
+    keys = {_library_key(code) for code in hidden}
+    for term in _terms(node):
+        if term.index == LIBRARY_INDEX and (term.truncation is not Truncation.NONE or term.relation is not Relation.EQ
+                                            or _library_key(term.text) in keys):
+            raise errors.LibraryRestricted(f"{term.text}: restricted to users who are logged in")
 
 
 def _asks_relevance(node: Node) -> bool:

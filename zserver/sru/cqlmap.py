@@ -59,6 +59,7 @@ scan starts at a term; it does not match one).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -236,8 +237,11 @@ class _Scope:
         return base.lower() if known in sets else None
 
 
+@functools.lru_cache(maxsize=1024)
 def cql_to_query(query: CqlQuery) -> Node:
     """The neutral query tree for a parsed CQL query (its sortBy is left to `sort_criteria`).
+    Both trees are frozen, so the mappings of recent queries are kept (as `parse_cql` keeps
+    their parses); a refusal raises each time.
 
     Raises SruDiagnostic (15, 16, 19, 20, 21, 27, 31, 32, 36, 37, 40-44, 46) for what it
     cannot honour.

@@ -18,6 +18,7 @@ from index.errors import (
     CatalogError,
     IndexNotBuilt,
     IndexUnavailable,
+    LibraryRestricted,
     LoadError,
     MalformedTerm,
     RecordNotFound,
@@ -309,6 +310,7 @@ CATALOG_ERRORS: dict[type[CatalogError], SruDiagnosticCode] = {
     UnsupportedPosition: SruDiagnosticCode.ANCHORING_CHARACTER_NOT_SUPPORTED,
     UnsupportedProximity: SruDiagnosticCode.UNSUPPORTED_PROXIMITY_UNIT,
     TruncationInProximity: SruDiagnosticCode.PROXIMITY_AND_MASKING_NOT_SUPPORTED,
+    LibraryRestricted: SruDiagnosticCode.AUTHENTICATION_ERROR,
     MalformedTerm: SruDiagnosticCode.TERM_IN_INVALID_FORMAT,
     # The usual cause is a word truncated too short (`a*`); YAZ maps Bib-1 7 to SRU 30.
     TooManyTerms: SruDiagnosticCode.MASKED_WORDS_TOO_SHORT,

@@ -149,7 +149,7 @@ class _Run:
         cql = parse_cql(query)
         node = cql_to_query(cql)
         keys = _sort_keys(cql, sort_keys)
-        result_set = self.catalog.search(node, database, sort=keys,
+        result_set = self.catalog.search(node, database, sort=keys, signed_in=self.signed_in,
                                          result_sets=lambda name: self.result_set(name, depth))
         earlier = node.name if isinstance(node, ResultSetRef) and not keys else None
         return result_set, earlier
@@ -246,7 +246,7 @@ def handle(request: SruRequest, catalog: Catalog, state: SruState | None = None,
         elif request.operation is Operation.EXPLAIN:
             root = _explain(request, catalog, database, settings, ())
         elif request.operation is Operation.SCAN:
-            root = _scan(request, catalog, settings)
+            root = _scan(request, catalog, settings, signed_in=user is not None)
         else:
             ttl = min(request.result_set_ttl if request.result_set_ttl is not None
                       else settings.result_set_ttl, settings.maximum_result_set_ttl)
@@ -365,7 +365,7 @@ def _search_retrieve(request: SruRequest, run: _Run, database: Database) -> etre
         next_position=next_position, echo=_search_echo(request), diagnostics=diagnostics)
 
 
-def _scan(request: SruRequest, catalog: Catalog, settings: SruSettings) -> etree._Element:
+def _scan(request: SruRequest, catalog: Catalog, settings: SruSettings, *, signed_in: bool) -> etree._Element:
     try:
         index, term = scan_start(parse_cql(request.scan_clause or ""))
         count = min(request.maximum_terms or settings.default_terms, settings.maximum_terms)
@@ -373,7 +373,8 @@ def _scan(request: SruRequest, catalog: Catalog, settings: SruSettings) -> etree
         if position > count + 1:
             raise SruDiagnostic(_D.RESPONSE_POSITION_OUT_OF_RANGE, str(position))
         # One term more on each side tells whether the list starts or ends in the window.
-        entries, found_at = catalog.scan(index, term, count=count + 2, preferred_position=position + 1)
+        entries, found_at = catalog.scan(index, term, count=count + 2, preferred_position=position + 1,
+                                         signed_in=signed_in)
     except SruDiagnostic as diagnostic:
         return _failure(request, diagnostic)
     except CatalogError as error:

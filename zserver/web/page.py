@@ -382,7 +382,7 @@ def _results(form: SearchForm, catalog: Catalog, signed_in: bool) -> list[etree.
         database = catalog.database(config.database)
         if database.restricted and not signed_in:
             raise SearchProblem("This catalog is open to signed-in users only.")
-        result_set = catalog.search(node, database, sort=SORTS[form.sort][1])
+        result_set = catalog.search(node, database, sort=SORTS[form.sort][1], signed_in=signed_in)
     except CatalogError as error:
         raise SearchProblem(f"Cannot run this search: {error.detail or type(error).__name__}.") from None
     size = result_set.size

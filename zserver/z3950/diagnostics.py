@@ -19,6 +19,7 @@ from index.errors import (
     CatalogError,
     IndexNotBuilt,
     IndexUnavailable,
+    LibraryRestricted,
     LoadError,
     MalformedTerm,
     RecordNotFound,
@@ -215,6 +216,7 @@ CATALOG_ERRORS: dict[type[CatalogError], Bib1Diagnostic] = {
     # The class covers both unit and relation; units are what an index refuses in practice.
     UnsupportedProximity: Bib1Diagnostic.UNSUPPORTED_PROXIMITY_UNIT_CODE,
     TruncationInProximity: Bib1Diagnostic.PROXIMITY_NOT_SUPPORTED_WITH_ATTRIBUTES,
+    LibraryRestricted: Bib1Diagnostic.ACCESS_TO_DATABASE_DENIED,
     MalformedTerm: Bib1Diagnostic.MALFORMED_SEARCH_TERM,
     TooManyTerms: Bib1Diagnostic.TOO_MANY_TRUNCATED_WORDS,
     # A search stopped at [index] max_query_seconds: no result set is created.

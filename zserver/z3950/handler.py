@@ -433,7 +433,8 @@ class Handler:
         database = self._database(request.database_names)
         node = self._query(request.query)
         self.catalog.refresh()
-        result = self.catalog.search(node, database, result_sets=self.association.result_sets.get)
+        result = self.catalog.search(node, database, result_sets=self.association.result_sets.get,
+                                     signed_in=self.association.user is not None)
         self.association.result_sets[name] = result
         response = self._piggyback(request, result)
         summary = f"search db={database.name} set={name} hits={response.result_count}"
@@ -552,7 +553,8 @@ class Handler:
         found_at = position
         if count > 0:
             self.catalog.refresh()
-            entries, found_at = self.catalog.scan(term.index, term.text, count=count, preferred_position=position)
+            entries, found_at = self.catalog.scan(term.index, term.text, count=count, preferred_position=position,
+                                                  signed_in=self.association.user is not None)
         response = ScanResponse(
             step_size=0, scan_status=0 if len(entries) == count else 5, number_of_entries_returned=len(entries),
             position_of_term=found_at,

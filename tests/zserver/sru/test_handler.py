@@ -10,6 +10,8 @@ from lxml import etree
 
 from index.engines.base import SortKey
 from index.search import Catalog
+from zserver.querylang.cql import parse_cql
+from zserver.sru.cqlmap import cql_to_query
 from zserver.sru.handler import SruState, handle, result_set_id
 from zserver.sru.request import SruSettings, parse_request
 from zserver.sru.response import (
@@ -641,7 +643,9 @@ def test_restricted_database_is_401_without_login_and_open_with_one(restricted) 
 
 
 def test_union_opac_records_leave_out_restricted_holdings_without_login(restricted) -> None:
-    params = {"query": "unikat.library=B", "recordSchema": "opac", "maximumRecords": "10"}
+    held = restricted.search(cql_to_query(parse_cql("unikat.library=B")), restricted.database("unikat")).isns()[:10]
+    query = " or ".join(f"rec.id={isn}" for isn in held)     # naming B would need a login
+    params = {"query": query, "recordSchema": "opac", "maximumRecords": "10"}
     _, anonymous = run_as(restricted, params, None)
     _, librarian = run_as(restricted, params, "librarian")
     assert hits(anonymous) == hits(librarian) > 0
@@ -651,6 +655,16 @@ def test_union_opac_records_leave_out_restricted_holdings_without_login(restrict
     b_852 = "//marc:datafield[@tag='852']/marc:subfield[@code='a'][.='B']"
     assert run_as(restricted, marc, "librarian")[1].xpath(b_852, namespaces=NS)
     assert not run_as(restricted, marc, None)[1].xpath(b_852, namespaces=NS)
+
+
+def test_naming_a_restricted_library_needs_a_login(restricted) -> None:
+    for query in ("unikat.library=B", "unikat.library=b*", "history and unikat.library=B"):
+        _, root = run_as(restricted, {"query": query, "maximumRecords": "0"}, None)
+        assert [c for c, _ in diagnostics(root)] == [3]
+        _, root = run_as(restricted, {"query": query, "maximumRecords": "0"}, "librarian")
+        assert diagnostics(root) == []
+    _, root = run_as(restricted, {"query": "unikat.library=A", "maximumRecords": "0"}, None)
+    assert hits(root) > 0
 
 
 def test_a_result_set_of_a_restricted_database_is_not_found_without_login(restricted) -> None:

@@ -796,6 +796,14 @@ def test_version_2_clients_get_v2_addinfo(catalog):
 HELD_BY_B = "@attr 1=56 B"
 
 
+def by_isn(isns: list[int]) -> str:
+    """A PQF query for exactly these titles, naming no library (a client not logged in may not)."""
+    query = f"@attr 1=1032 {isns[0]}"
+    for isn in isns[1:]:
+        query = f"@or {query} @attr 1=1032 {isn}"
+    return query
+
+
 def signed_in(catalog: Catalog) -> Handler:
     handler = Handler(catalog)
     credentials = ("idPass", IdPass(user_id="librarian", password="secret"))
@@ -821,22 +829,39 @@ def libraries_shown(handler: Handler, syntax: str, count: int) -> set[str]:
 
 @pytest.mark.parametrize("syntax", [Oid.OPAC, Oid.SUTRS, Oid.MARC21])
 def test_union_records_leave_out_restricted_holdings_without_login(handler, catalog, syntax):
-    count = search(handler, HELD_BY_B).result_count
-    assert count == len(expected_isns(catalog, HELD_BY_B)) > 0
-    anonymous = libraries_shown(handler, syntax, min(count, 10))
+    held = by_isn(expected_isns(catalog, HELD_BY_B)[:10])
+    count = search(handler, held).result_count
+    assert count == min(10, len(expected_isns(catalog, HELD_BY_B))) > 0
+    anonymous = libraries_shown(handler, syntax, count)
     assert "B" not in anonymous
     librarian = signed_in(catalog)
-    search(librarian, HELD_BY_B)
-    assert "B" in libraries_shown(librarian, syntax, min(count, 10))
+    search(librarian, held)
+    assert "B" in libraries_shown(librarian, syntax, count)
     if syntax == Oid.OPAC:   # the others' holdings stay
         assert anonymous
 
 
 def test_restricted_holdings_stay_out_of_other_library_views(handler, catalog):
-    both = [isn for isn in expected_isns(catalog, "@and @attr 1=56 A @attr 1=56 B", "A")]
+    both = expected_isns(catalog, "@and @attr 1=56 A @attr 1=56 B", "A")[:10]
     assert both
-    search(handler, "@and @attr 1=56 A @attr 1=56 B", database_names=("A",))
-    assert libraries_shown(handler, Oid.OPAC, len(both[:10])) == {"A"}
+    search(handler, by_isn(both), database_names=("A",))
+    assert libraries_shown(handler, Oid.OPAC, len(both)) == {"A"}
+
+
+@pytest.mark.parametrize("pqf", [HELD_BY_B, "@attr 1=56 @attr 5=1 b", "@and @attr 1=4 history @attr 1=56 b"])
+def test_naming_a_restricted_library_needs_a_login(handler, catalog, pqf):
+    # a library term would count the restricted library's titles: 236 without a login
+    assert search_fails(handler, 236, pqf)
+    assert search(signed_in(catalog), pqf).search_status is True
+    assert search(handler, "@attr 1=56 A").result_count > 0     # an open library stays searchable
+
+
+def test_a_scan_of_the_library_index_leaves_out_restricted_libraries_without_login(handler, catalog):
+    def terms(client: Handler) -> set[bytes]:
+        return {entry[1]["term"][1] for entry in scan(client, "a", use=56, count=10).entries["entries"]}
+
+    assert b"a" in terms(handler) and b"b" not in terms(handler)
+    assert b"b" in terms(signed_in(catalog))
 
 
 def test_restricted_database_scans_after_login(handler, catalog):
