@@ -61,6 +61,19 @@ class RestrictedHome(Home):
         return dataclasses.replace(super().config(), restricted=("B",))
 
 
+class LimitedHome(Home):
+    """A home whose `[index]` limits are `limits` (e.g. max_query_seconds), whatever its
+    unikat.toml says."""
+
+    def __init__(self, root: Path, **limits) -> None:
+        super().__init__(root)
+        self.limits = limits
+
+    def config(self) -> Config:
+        config = super().config()
+        return dataclasses.replace(config, index=dataclasses.replace(config.index, **self.limits))
+
+
 def make_home(root: Path, config: str = TEST_CONFIG, *, engine: str | None = None) -> Home:
     """A home with `config`; `engine` adds `[index] engine = ...` (the configuration's default otherwise)."""
     home = Home(root)

@@ -4,13 +4,12 @@ are those of the issue: `a* or b* or ... or p*` and the left truncation `*e`."""
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from pathlib import Path
 
 import pytest
+from conftest import LimitedHome
 
-from index.config import Config, parse_config
+from index.config import parse_config
 from index.engines.base import Budget, QueryLimits
 from index.errors import ResourcesExhausted, TooManyTerms
 from index.home import Home
@@ -19,18 +18,6 @@ from zserver.querylang.cql import parse_cql
 from zserver.sru.cqlmap import cql_to_query
 
 HOSTILE = " or ".join(f"{letter}*" for letter in "abcdefghijklmnop")
-
-
-class LimitedHome(Home):
-    """The sample home with other `[index]` limits (the sample home itself stays as it is)."""
-
-    def __init__(self, root: Path, **limits) -> None:
-        super().__init__(root)
-        self.limits = limits
-
-    def config(self) -> Config:
-        config = super().config()
-        return dataclasses.replace(config, index=dataclasses.replace(config.index, **self.limits))
 
 
 def limited(home: Home, **limits) -> Catalog:

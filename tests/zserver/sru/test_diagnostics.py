@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
-
 import pytest
+from conftest import LimitedHome
 from lxml import etree
 
 import index.errors
-from index.config import Config
 from index.errors import CatalogError
-from index.home import Home
 from index.search import Catalog
 from zserver.querylang import errors as query_errors
 from zserver.querylang.cql import parse_cql
@@ -118,17 +114,6 @@ def test_codes_follow_the_sru_list(name: str, code: int) -> None:
 
 
 # -- a search over its limits, as the handler answers it (issue 16) ----------------------------
-
-class LimitedHome(Home):
-    """A home with other `[index]` limits than its unikat.toml says."""
-
-    def __init__(self, root: Path, **limits) -> None:
-        super().__init__(root)
-        self.limits = limits
-
-    def config(self) -> Config:
-        config = super().config()
-        return dataclasses.replace(config, index=dataclasses.replace(config.index, **self.limits))
 
 
 @pytest.mark.parametrize(("limits", "code"), [({"max_truncation_terms": 1000}, 29), ({"max_query_seconds": 1e-9}, 47)])

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 from functools import cache
 from pathlib import Path
 
 import asn1tools
 import pytest
+from conftest import LimitedHome
 
 import index.errors
-from index.config import Config
 from index.errors import CatalogError, ResultSetNotFound, UnknownSearchKey
-from index.home import Home
 from index.search import Catalog
 from zserver.querylang import errors as query_errors
 from zserver.querylang.ccl import parse_ccl
@@ -153,19 +151,7 @@ def test_default_diag_format_encodes(version: int) -> None:
     assert spec.decode("DefaultDiagFormat", spec.encode("DefaultDiagFormat", value)) == value
 
 
-
 # -- a search over its limits, as the handler answers it (issue 16) ----------------------------
-
-class LimitedHome(Home):
-    """A home with other `[index]` limits than its unikat.toml says."""
-
-    def __init__(self, root: Path, **limits) -> None:
-        super().__init__(root)
-        self.limits = limits
-
-    def config(self) -> Config:
-        config = super().config()
-        return dataclasses.replace(config, index=dataclasses.replace(config.index, **self.limits))
 
 
 PDUS = Path(__file__).resolve().parents[2] / "data" / "pdus"
