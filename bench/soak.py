@@ -293,7 +293,9 @@ def main() -> int:
     home.mkdir(parents=True)
     (home / "unikat.toml").write_text(
         '[catalog]\nname = "soak"\n[libraries.LC]\nsource_system = "LC"\nholdings = "record"\n'
-        '[libraries.B]\nsource_system = "B"\nholdings = "record"\n[index]\nengine = "postings"\n')
+        '[libraries.B]\nsource_system = "B"\nholdings = "record"\n[index]\nengine = "postings"\n'
+        # every client of the soak comes from 127.0.0.1: the per-address limit would refuse most
+        f'[server]\nmax_connections_per_address = {2 * args.connections}\n')
     first = home / "first.mrc"
     data = source.read_bytes()
     offset = 0
