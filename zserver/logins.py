@@ -53,10 +53,11 @@ class LoginRefused(Exception):
     password, as YAZ's GFS answers; the name or address and the seconds left for a lockout).
     It never holds the password."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None, *, address_blocked: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.address_blocked = address_blocked   # the client's address is locked out, not only the name
 
 
 @dataclass
@@ -85,7 +86,7 @@ class LoginGuard:
                 left = count.locked_until - now
                 what = value if kind == "user" else f"address {value}"
                 raise LoginRefused(f"{what}: locked after {self.policy.max_failures} failed logins,"
-                                   f" retry in {left:.0f} s", left)
+                                   f" retry in {left:.0f} s", left, address_blocked=kind == "address")
         stored = users.get(user)
         if stored is None:
             # The same work as a known user, so the answer's timing does not reveal the names.

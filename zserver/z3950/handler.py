@@ -327,7 +327,9 @@ class Handler:
         try:
             self.login_guard.login(self.catalog.config.users, user, password, self.client_address)
         except LoginRefused as refused:
-            raise Z3950Diagnostic(Bib1Diagnostic.INIT_AC_BAD_USERID_OR_PASSWORD, refused.reason) from None
+            code = Bib1Diagnostic.INIT_AC_BLOCKED_NETWORK_ADDRESS if refused.address_blocked \
+                else Bib1Diagnostic.INIT_AC_BAD_USERID_OR_PASSWORD
+            raise Z3950Diagnostic(code, refused.reason) from None
         return user
 
     def _init_failure(self, request: InitRequest, diagnostic: Z3950Diagnostic) -> Response:

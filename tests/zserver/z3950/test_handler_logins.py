@@ -1,6 +1,7 @@
 """Init with idPass against hashed passwords, with failed logins counted by a guard the
 connections of a worker share: wrong password 1011; after too many failures, per user name or
-per client address, even the right password gets 1011 until the lockout has passed."""
+per client address, even the right password gets 1011 (1016, blocked network address, for a
+locked-out address) until the lockout has passed."""
 
 from __future__ import annotations
 
@@ -93,7 +94,7 @@ def test_failures_from_one_address_refuse_it_for_every_account(catalog, guard, c
     for user in ("root", "admin", "guest"):
         assert diagnostic(init(catalog, guard, user, "x", "192.0.2.66")[1]) == (1011, user)
     _, response = init(catalog, guard, "librarian", "secret", "192.0.2.66")
-    assert diagnostic(response) == (1011, "address 192.0.2.66: locked after 3 failed logins, retry in 60 s")
+    assert diagnostic(response) == (1016, "address 192.0.2.66: locked after 3 failed logins, retry in 60 s")
     assert init(catalog, guard, "librarian", "secret", "192.0.2.67")[1].result is True
     clock.now += 60.0
     assert init(catalog, guard, "librarian", "secret", "192.0.2.66")[1].result is True
