@@ -151,6 +151,8 @@ class Catalog:
         self._databases = (union, *libraries, authorities)
         self._by_name = {DEFAULT_ALIAS: union}
         self._by_name.update((database.name.lower(), database) for database in self._databases)
+        self._restricted_libraries = frozenset(database.library for database in self._databases
+                                               if database.restricted and database.library is not None)
 
     def databases(self) -> list[Database]:
         return list(self._databases)
@@ -256,8 +258,8 @@ class Catalog:
             entries, position = self.engine.scan(index, start, count=count, preferred_position=preferred_position)
         hidden = self.hidden_libraries(signed_in) if index == LIBRARY_INDEX else frozenset()
         if hidden:
-            keys = {_library_key(code) for code in hidden}
-            entries = [entry for entry in entries if _library_key(entry.term) not in keys]
+            keys = {library_key(code) for code in hidden}
+            entries = [entry for entry in entries if library_key(entry.term) not in keys]
         kinds = _SEE_KINDS.get(index)
         if not kinds or not self._authorities:
             return entries, position
@@ -274,10 +276,7 @@ class Catalog:
     def hidden_libraries(self, signed_in: bool) -> frozenset[str]:
         """Codes of the libraries whose holdings a client does not see: the restricted ones,
         unless `signed_in` (see the module docstring)."""
-        if signed_in:
-            return frozenset()
-        return frozenset(database.library for database in self._databases
-                         if database.restricted and database.library is not None)
+        return frozenset() if signed_in else self._restricted_libraries
 
     def records(self, isns: Sequence[int], *, with_holdings: bool = False) -> list[TitleRecord | None]:
         """The display records of `isns` in order; None where a title was deleted since the search.
@@ -330,8 +329,8 @@ def _no_result_sets(name: str) -> ResultSet | None:
     return None
 
 
-def _library_key(text: str) -> str:
-    """A library code or library-index term as the index keeps it."""
+def library_key(text: str) -> str:
+    """A library code or library-index term as the library index keeps it (normalized, no spaces)."""
     return normalize(text).replace(" ", "")
 
 
@@ -346,10 +345,10 @@ def _terms(node: Node) -> Iterator[Term]:
 def _refuse_hidden_libraries(node: Node, hidden: frozenset[str]) -> None:
     """A library term that names a restricted library, or may (truncated, masked, a range),
     would count its titles: refused for a client not signed in."""
-    keys = {_library_key(code) for code in hidden}
+    keys = {library_key(code) for code in hidden}
     for term in _terms(node):
         if term.index == LIBRARY_INDEX and (term.truncation is not Truncation.NONE or term.relation is not Relation.EQ
-                                            or _library_key(term.text) in keys):
+                                            or library_key(term.text) in keys):
             raise errors.LibraryRestricted(f"{term.text}: restricted to users who are logged in")
 
 

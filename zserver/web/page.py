@@ -34,7 +34,7 @@ from index.errors import CatalogError
 from index.query import And, Node, Relation, Structure, Term, Truncation
 from index.records.formats import isbd_areas, parse
 from index.records.model import Holding
-from index.search import Catalog
+from index.search import Catalog, library_key
 from index.searchkeys.normalize import normalize
 from zserver.querylang.ccl import DEFAULT_QUALIFIERS, CclProfile, parse_ccl
 from zserver.querylang.cql import parse_cql
@@ -297,8 +297,8 @@ def _sru_link(catalog: Catalog, form: SearchForm | None) -> etree._Element:
 def _search_form(form: SearchForm, catalog: Catalog, signed_in: bool) -> etree._Element:
     languages = _options(catalog, "language", lambda code: LANGUAGES.get(code, code))
     types = _options(catalog, "material_type", lambda code: code.capitalize())
-    library_names = {_library_term(code): name for code, name in catalog.library_names.items()}
-    hidden = {_library_term(code) for code in catalog.hidden_libraries(signed_in)}
+    library_names = {library_key(code): name for code, name in catalog.library_names.items()}
+    hidden = {library_key(code) for code in catalog.hidden_libraries(signed_in)}
     libraries = [(term, label) for term, label in
                  _options(catalog, "library", lambda code: library_names.get(code, code.upper()))
                  if term not in hidden]   # a restricted library's holdings count is not for everyone
@@ -328,11 +328,6 @@ def _search_form(form: SearchForm, catalog: Catalog, signed_in: bool) -> etree._
               E.BUTTON("Search", type="submit")),
         limits, action="/", method="get", role="search",
     )
-
-
-def _library_term(code: str) -> str:
-    """A library code as the library index holds it: normalized, without spaces."""
-    return normalize(code).replace(" ", "")
 
 
 def _options(catalog: Catalog, index: str, label) -> list[tuple[str, str]]:
@@ -374,7 +369,7 @@ def _help() -> etree._Element:
 
 def _results(form: SearchForm, catalog: Catalog, signed_in: bool) -> list[etree._Element]:
     config = catalog.config
-    if form.lib and _library_term(form.lib) in {_library_term(code) for code in catalog.hidden_libraries(signed_in)}:
+    if form.lib and library_key(form.lib) in {library_key(code) for code in catalog.hidden_libraries(signed_in)}:
         raise SearchProblem("This library's holdings are open to signed-in users only.")
     node = build_query(form.q, config.ccl)
     node = _all_of([node, *_limits(form)])
