@@ -158,7 +158,8 @@ class CatalogStore:
         self._drop_title(isn)
 
     def _drop_title(self, isn: int) -> None:
-        self.db.execute("DELETE FROM titles WHERE isn = ?", (isn,))
+        if self.db.execute("DELETE FROM titles WHERE isn = ?", (isn,)).rowcount:
+            self.db.execute("INSERT OR REPLACE INTO deleted_titles (isn) VALUES (?)", (isn,))
         self.db.execute("DELETE FROM title_headings WHERE isn = ?", (isn,))
         self._forget_authority(isn)
         self.db.execute("INSERT OR REPLACE INTO pending (isn, deleted) VALUES (?, 1)", (isn,))
@@ -267,7 +268,15 @@ class CatalogStore:
         return self.db.execute("SELECT count(*) FROM titles WHERE bibtype LIKE 'z%'").fetchone()[0]
 
     def add_title(self, display: bytes, bibtype: str) -> int:
-        cursor = self.db.execute("INSERT INTO titles (display, bibtype) VALUES (?, ?)", (display, bibtype))
+        # SQLite would hand out the number of a just-deleted last title again: count past deleted ones.
+        last_deleted = self.db.execute("SELECT max(isn) FROM deleted_titles").fetchone()[0]
+        if last_deleted is None:
+            cursor = self.db.execute("INSERT INTO titles (display, bibtype) VALUES (?, ?)", (display, bibtype))
+        else:
+            cursor = self.db.execute(
+                "INSERT INTO titles (isn, display, bibtype)"
+                " VALUES (max(?, coalesce((SELECT max(isn) FROM titles), 0)) + 1, ?, ?)",
+                (last_deleted, display, bibtype))
         isn = cursor.lastrowid
         self.mark_pending(isn)
         return isn
@@ -359,6 +368,13 @@ class CatalogStore:
                 yield isn, display, [_holding(row) for row in rows]
         finally:
             holdings_db.close()
+
+    def deleted_titles(self, since: str = "", until: str = "") -> list[tuple[int, str]]:
+        """(ISN, time of deletion) of titles deleted in [since, until] (SQLite `datetime` text, UTC;
+        empty: no bound), oldest first."""
+        return self.db.execute(
+            "SELECT isn, deleted FROM deleted_titles WHERE deleted >= ? AND (? = '' OR deleted <= ?)"
+            " ORDER BY deleted, isn", (since, until, until)).fetchall()
 
     def count_titles(self) -> int:
         return self.db.execute("SELECT count(*) FROM titles").fetchone()[0]

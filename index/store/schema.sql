@@ -121,6 +121,14 @@ CREATE TABLE IF NOT EXISTS pending_keys (
     keys    BLOB NOT NULL
 );
 
+-- Titles deleted, with the time: OAI-PMH reports them (deletedRecord persistent) and dumps
+-- "changed since" list them. A deleted title's number is never given to a new title
+-- (`CatalogStore.add_title` counts past it), so an old link never finds another book.
+CREATE TABLE IF NOT EXISTS deleted_titles (
+    isn      INTEGER PRIMARY KEY,
+    deleted  TEXT NOT NULL DEFAULT (datetime('now'))
+);
+
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
