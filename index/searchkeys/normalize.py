@@ -112,6 +112,16 @@ def normalize_lccn(text: str) -> str:
     return text
 
 
+_OCLC_QUERY = re.compile(r"^(?:\(OCoLC\))?\s*(?:ocm|ocn|on)?\s*0*(\d+)$", re.I)
+
+
+def normalize_oclc(text: str) -> str:
+    """An OCLC number as it is indexed (digits, no leading zeros), written with or without its
+    `(OCoLC)` and `ocm`/`ocn`/`on` prefixes: `(OCoLC)ocm00012345`, `ocm12345`, `12345` → `12345`."""
+    match = _OCLC_QUERY.match(text.strip())
+    return match.group(1) if match else ""
+
+
 def normalize_number(text: str) -> str:
     """An identifier compared whole: folded, spaces and punctuation removed."""
     return normalize(text).replace(" ", "")

@@ -13,7 +13,14 @@ from enum import Enum
 
 from index import errors
 from index.query import Completeness, Position, Prox, ProximityUnit, Relation, Structure, Term, Truncation
-from index.searchkeys.normalize import normalize, normalize_isbn, normalize_issn, normalize_lccn, normalize_number
+from index.searchkeys.normalize import (
+    normalize,
+    normalize_isbn,
+    normalize_issn,
+    normalize_lccn,
+    normalize_number,
+    normalize_oclc,
+)
 from index.searchkeys.spec import BY_NAME, IndexKind, IndexSpec
 
 
@@ -124,10 +131,13 @@ def key_forms(spec: IndexSpec, text: str) -> list[str]:
         forms = [normalize_issn(text)]
     elif index == "lccn":
         forms = [normalize_lccn(text)]
+    elif index == "oclc":
+        forms = [normalize_oclc(text)]
     elif index == "lc_call_number":
         forms = [normalize(text)]
     elif index == "identifier":
-        forms = normalize_isbn(text) + [normalize_issn(text), normalize_lccn(text), normalize_number(text)]
+        forms = normalize_isbn(text) + [normalize_issn(text), normalize_lccn(text), normalize_oclc(text),
+                                        normalize_number(text)]
     else:
         forms = [normalize_number(text)]
     forms = list(dict.fromkeys(f for f in forms if f))

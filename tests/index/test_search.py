@@ -14,6 +14,8 @@ from conftest import ENGINES, load, make_home, shared
 from index import errors
 from index.engines.base import RELEVANCE, SortField, SortKey, sort_field
 from index.search import Catalog
+from index.searchkeys.queryterms import key_forms
+from index.searchkeys.spec import INDEXES
 from zserver.querylang.pqf import parse_pqf
 from zserver.z3950.attributes import rpn_to_query
 from zserver.z3950.diagnostics import Z3950Diagnostic
@@ -321,3 +323,20 @@ def test_library_names_come_from_the_configuration(sample):
     assert sample.library_names["A"] == "Library A (sample, MARC21 ISO 2709)"
     with pytest.raises(TypeError):
         sample.library_names["X"] = "someone else's"   # type: ignore[index]
+
+
+@pytest.mark.parametrize("pqf", [
+    '@attr 1=oclc-number "(OCoLC)ocm44876919"',
+    "@attr 1=oclc-number ocm44876919",
+    "@attr 1=oclc-number 44876919",
+    "@attr 1=oclc-number 044876919",
+    '@attr 1=1007 "(OCoLC)44876919"',          # identifier-standard takes every form too
+])
+def test_an_oclc_number_is_found_with_or_without_its_prefixes(sample, pqf):
+    assert hits(sample, pqf) == 1
+
+
+@pytest.mark.parametrize("text", ["0-306-40615-2", "0306406152", "978-0-306-40615-7", "9780306406157"])
+def test_isbn_10_and_13_with_or_without_hyphens_are_one_key(text):
+    isbn = next(spec for spec in INDEXES if spec.name == "isbn")
+    assert set(key_forms(isbn, text)) == {"0306406152", "9780306406157"}
