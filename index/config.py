@@ -15,6 +15,7 @@ of surfacing in some later request.
     [databases]        Config.restricted
     [consolidation]    ConsolidationConfig (the match rules checked by `MatchRules.from_table`)
     [ccl]              Config.ccl: qualifier name -> Bib-1 attribute line
+    [sources.NAME]     Config.sources: name -> SourceProfile (`index.sources`, checked there)
 
 It knows no protocol and does not import `zserver`: a CCL line is checked here as a string
 and parsed by `zserver.querylang.ccl`; a recordSchema name is looked up by the SRU handler.
@@ -22,6 +23,7 @@ and parsed by `zserver.querylang.ccl`; a recordSchema name is looked up by the S
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ from typing import Any
 
 from index.consolidation.match import MatchRules
 from index.passwords import PasswordHash
+from index.sources import SourceProfile, parse_sources
 
 __all__ = ["DEFAULT_CONFIG", "ENGINES", "HOLDINGS", "Config", "ConfigError", "ConsolidationConfig",
            "IndexConfig", "LibraryConfig", "ServerConfig", "SruConfig", "parse_config"]
@@ -242,6 +245,7 @@ class LibraryConfig:
     require_holdings: bool = True
     priority: int = 0
     id_from_035: str = ""   # records without 001: the 035 $a with this prefix, e.g. "(OCoLC)"
+    isil: str = ""          # the library's ISIL (ISO 15511), e.g. "DE-7": ISO 20775 holdings name it
 
 
 @dataclass(frozen=True)
@@ -267,6 +271,7 @@ class Config:
     restricted: tuple[str, ...] = ()
     ccl: dict[str, str] = field(default_factory=dict)
     consolidation: ConsolidationConfig = field(default_factory=ConsolidationConfig)
+    sources: dict[str, SourceProfile] = field(default_factory=dict)   # [sources.NAME], index.sources
 
 
 class ConfigError(Exception):
@@ -336,7 +341,9 @@ _SRU = {"default_records": _integer(0), "maximum_records": _integer(1), "default
         "default_terms": _integer(1), "maximum_terms": _integer(1),
         "maximum_query_length": _integer(1, what="a number of characters")}
 _LIBRARY = {"name": _TEXT, "source_system": _TEXT, "holdings": _one_of(HOLDINGS), "require_holdings": _FLAG,
-            "priority": _Rule("an integer", _is_integer), "id_from_035": _TEXT}
+            "priority": _Rule("an integer", _is_integer), "id_from_035": _TEXT,
+            "isil": _Rule('an ISIL (ISO 15511) such as "DE-7"', lambda value: isinstance(value, str)
+                          and re.fullmatch(r"[A-Z]{1,4}-[A-Za-z0-9:/-]{1,11}", value) is not None)}
 _USER = {"password_hash": _Rule("a hash written by `unikat user set-password` (scrypt$N$r$p$salt$hash)",
                                 _is_password_hash, PasswordHash.parse)}
 _DATABASES = {"restricted": _NAMES}
@@ -345,7 +352,8 @@ _CONSOLIDATION = {"enabled": _FLAG, "threshold": _Rule("a number > 0", lambda va
 _CCL_LINE = _Rule('Bib-1 attributes as YAZ writes them, such as "u=4 s=pw"',
                   lambda value: isinstance(value, str) and bool(value.strip()))
 
-_SECTIONS = ("catalog", "server", "index", "sru", "libraries", "users", "databases", "consolidation", "ccl")
+_SECTIONS = ("catalog", "server", "index", "sru", "libraries", "users", "databases", "consolidation", "ccl",
+             "sources")
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -381,6 +389,14 @@ def parse_config(text: str, source: str = "unikat.toml") -> Config:
                               f" {_USER['password_hash'].allowed})")
         users[name] = values["password_hash"]
     ccl = section["ccl"]
+    try:
+        sources = parse_sources(section["sources"])
+    except ValueError as error:
+        raise ConfigError(f"{source}: {error}") from None
+    for profile in sources.values():
+        if profile.library and profile.library not in libraries:
+            raise ConfigError(f"{source}: [sources.{profile.name}] library: {profile.library!r} is not a"
+                              f" [libraries.CODE] (known: {', '.join(libraries) or 'none'})")
     return Config(
         **catalog,
         server=ServerConfig(**_values(source, "server", section["server"], _SERVER)),
@@ -390,6 +406,7 @@ def parse_config(text: str, source: str = "unikat.toml") -> Config:
         restricted=_values(source, "databases", section["databases"], _DATABASES).get("restricted", ()),
         ccl=_values(source, "ccl", ccl, dict.fromkeys(ccl, _CCL_LINE)),
         consolidation=_consolidation(source, section["consolidation"]),
+        sources=sources,
     )
 
 
