@@ -15,7 +15,6 @@ of surfacing in some later request.
     [databases]        Config.restricted
     [consolidation]    ConsolidationConfig (the match rules checked by `MatchRules.from_table`)
     [ccl]              Config.ccl: qualifier name -> Bib-1 attribute line
-    [sources.NAME]     Config.sources: name -> SourceProfile (`index.sources`, checked there)
 
 It knows no protocol and does not import `zserver`: a CCL line is checked here as a string
 and parsed by `zserver.querylang.ccl`; a recordSchema name is looked up by the SRU handler.
@@ -31,7 +30,6 @@ from typing import Any
 
 from index.consolidation.match import MatchRules
 from index.passwords import PasswordHash
-from index.sources import SourceProfile, parse_sources
 
 __all__ = ["DEFAULT_CONFIG", "ENGINES", "HOLDINGS", "Config", "ConfigError", "ConsolidationConfig",
            "IndexConfig", "LibraryConfig", "ServerConfig", "SruConfig", "parse_config"]
@@ -271,7 +269,6 @@ class Config:
     restricted: tuple[str, ...] = ()
     ccl: dict[str, str] = field(default_factory=dict)
     consolidation: ConsolidationConfig = field(default_factory=ConsolidationConfig)
-    sources: dict[str, SourceProfile] = field(default_factory=dict)   # [sources.NAME], index.sources
 
 
 class ConfigError(Exception):
@@ -352,8 +349,7 @@ _CONSOLIDATION = {"enabled": _FLAG, "threshold": _Rule("a number > 0", lambda va
 _CCL_LINE = _Rule('Bib-1 attributes as YAZ writes them, such as "u=4 s=pw"',
                   lambda value: isinstance(value, str) and bool(value.strip()))
 
-_SECTIONS = ("catalog", "server", "index", "sru", "libraries", "users", "databases", "consolidation", "ccl",
-             "sources")
+_SECTIONS = ("catalog", "server", "index", "sru", "libraries", "users", "databases", "consolidation", "ccl")
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -389,14 +385,6 @@ def parse_config(text: str, source: str = "unikat.toml") -> Config:
                               f" {_USER['password_hash'].allowed})")
         users[name] = values["password_hash"]
     ccl = section["ccl"]
-    try:
-        sources = parse_sources(section["sources"])
-    except ValueError as error:
-        raise ConfigError(f"{source}: {error}") from None
-    for profile in sources.values():
-        if profile.library and profile.library not in libraries:
-            raise ConfigError(f"{source}: [sources.{profile.name}] library: {profile.library!r} is not a"
-                              f" [libraries.CODE] (known: {', '.join(libraries) or 'none'})")
     return Config(
         **catalog,
         server=ServerConfig(**_values(source, "server", section["server"], _SERVER)),
@@ -406,7 +394,6 @@ def parse_config(text: str, source: str = "unikat.toml") -> Config:
         restricted=_values(source, "databases", section["databases"], _DATABASES).get("restricted", ()),
         ccl=_values(source, "ccl", ccl, dict.fromkeys(ccl, _CCL_LINE)),
         consolidation=_consolidation(source, section["consolidation"]),
-        sources=sources,
     )
 
 
