@@ -15,6 +15,8 @@ of surfacing in some later request.
     [databases]        Config.restricted
     [consolidation]    ConsolidationConfig (the match rules checked by `MatchRules.from_table`)
     [ccl]              Config.ccl: qualifier name -> Bib-1 attribute line
+    [backup]           BackupConfig
+    [sources.NAME]     Config.sources: name -> SourceProfile (`index.sources`, checked there)
 
 It knows no protocol and does not import `zserver`: a CCL line is checked here as a string
 and parsed by `zserver.querylang.ccl`; a recordSchema name is looked up by the SRU handler.
@@ -30,6 +32,7 @@ from typing import Any
 
 from index.consolidation.match import MatchRules
 from index.passwords import PasswordHash
+from index.sources import SourceProfile, parse_sources
 
 __all__ = ["DEFAULT_CONFIG", "ENGINES", "HOLDINGS", "Config", "ConfigError", "ConsolidationConfig",
            "IndexConfig", "LibraryConfig", "ServerConfig", "SruConfig", "parse_config"]
@@ -175,6 +178,21 @@ issn = "u=8"
 year = "u=31 r=o s=pw"
 any = "u=1016 s=al,pw"
 term = "u=1016 s=al,pw"
+
+# Source profiles: how one vendor's or system's files are read (`unikat load --source NAME FILE`);
+# see index/sources.py for every key. Example: ekz records for library A, without holdings.
+# [sources.ekz]
+# library = "A"
+# encoding = "utf-8"              # overrides a leader/09 that says MARC-8
+# id_prefix = "ekz"
+# drop = ["9XX"]
+# add = ["852 __ $aA$bNeuerwerbung"]
+
+# Backups (`unikat backup [DEST]`): the directory used when DEST is not given (relative to this
+# file's directory) and how many backups are kept there.
+[backup]
+directory = "backups"
+keep = 7
 '''
 
 
@@ -247,6 +265,15 @@ class LibraryConfig:
 
 
 @dataclass(frozen=True)
+class BackupConfig:
+    """`[backup]`: where `unikat backup` writes when no DEST is given (relative to the home),
+    and how many backups it keeps there (`index.backup`)."""
+
+    directory: str = "backups"
+    keep: int = 7
+
+
+@dataclass(frozen=True)
 class ConsolidationConfig:
     """`[consolidation]`: whether loading merges records into titles, and the match rules."""
 
@@ -269,6 +296,8 @@ class Config:
     restricted: tuple[str, ...] = ()
     ccl: dict[str, str] = field(default_factory=dict)
     consolidation: ConsolidationConfig = field(default_factory=ConsolidationConfig)
+    sources: dict[str, SourceProfile] = field(default_factory=dict)   # [sources.NAME], index.sources
+    backup: BackupConfig = field(default_factory=BackupConfig)
 
 
 class ConfigError(Exception):
@@ -346,10 +375,12 @@ _USER = {"password_hash": _Rule("a hash written by `unikat user set-password` (s
 _DATABASES = {"restricted": _NAMES}
 _CONSOLIDATION = {"enabled": _FLAG, "threshold": _Rule("a number > 0", lambda value: _is_number(value) and value > 0),
                   "agree": _POINTS, "disagree": _POINTS}
+_BACKUP = {"directory": _TEXT, "keep": _integer(1, what="a number of backups")}
 _CCL_LINE = _Rule('Bib-1 attributes as YAZ writes them, such as "u=4 s=pw"',
                   lambda value: isinstance(value, str) and bool(value.strip()))
 
-_SECTIONS = ("catalog", "server", "index", "sru", "libraries", "users", "databases", "consolidation", "ccl")
+_SECTIONS = ("catalog", "server", "index", "sru", "libraries", "users", "databases", "consolidation", "ccl",
+             "sources", "backup")
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -385,6 +416,14 @@ def parse_config(text: str, source: str = "unikat.toml") -> Config:
                               f" {_USER['password_hash'].allowed})")
         users[name] = values["password_hash"]
     ccl = section["ccl"]
+    try:
+        sources = parse_sources(section["sources"])
+    except ValueError as error:
+        raise ConfigError(f"{source}: {error}") from None
+    for profile in sources.values():
+        if profile.library and profile.library not in libraries:
+            raise ConfigError(f"{source}: [sources.{profile.name}] library: {profile.library!r} is not a"
+                              f" [libraries.CODE] (known: {', '.join(libraries) or 'none'})")
     return Config(
         **catalog,
         server=ServerConfig(**_values(source, "server", section["server"], _SERVER)),
@@ -394,6 +433,8 @@ def parse_config(text: str, source: str = "unikat.toml") -> Config:
         restricted=_values(source, "databases", section["databases"], _DATABASES).get("restricted", ()),
         ccl=_values(source, "ccl", ccl, dict.fromkeys(ccl, _CCL_LINE)),
         consolidation=_consolidation(source, section["consolidation"]),
+        sources=sources,
+        backup=BackupConfig(**_values(source, "backup", section["backup"], _BACKUP)),
     )
 
 

@@ -72,7 +72,7 @@ def test_absent_keys_take_defaults_and_library_names_their_code() -> None:
     # unknown section
     ("[sever]\nport = 210\n",
      "unikat.toml: unknown section [sever] (allowed: catalog, server, index, sru, libraries, users, databases,"
-     " consolidation, ccl)"),
+     " consolidation, ccl"),   # a prefix: sections added later follow
     # unknown keys
     ("[server]\nidle_timout = 60\n",
      "unikat.toml: [server] unknown key 'idle_timout' (allowed: host, port, workers, idle_timeout,"),
