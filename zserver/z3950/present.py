@@ -7,6 +7,8 @@ This module owns the Z39.50 side of "record syntaxes are produced only at the wa
 - MARC21 (YAZ's "usmarc", 1.2.840.10003.5.10): the stored ISO 2709 record, UTF-8, with
   leader/09 set to `a` so clients know the encoding;
 - XML (1.2.840.10003.5.109.10 text/xml, and .109.3 application/xml): MARCXML (slim schema);
+- JSON (YAZ's "json", 1.2.840.10003.5.1000.81.3, Index Data's arc: the registry has no JSON
+  syntax): MARC-in-JSON (`index.records.marcjson`), octet-aligned UTF-8, as YAZ's servers send it;
 - SUTRS (1.2.840.10003.5.101): ISBD text; element set F adds one "Held by:" line per holding;
 - OPAC (1.2.840.10003.5.102): the MARC21 record plus one `HoldingsAndCircData` per holding:
   nucCode = library code, localLocation = the library's name from unikat.toml (its code when
@@ -34,10 +36,11 @@ from typing import Any
 import pymarc
 
 from index.records.formats import parse, to_isbd, to_marcxml
+from index.records.marcjson import to_marc_json
 from index.records.model import Holding
 from index.search import TitleRecord
 from zserver.z3950.diagnostics import Bib1Diagnostic, Z3950Diagnostic
-from zserver.z3950.records import Oid, marc21_record, opac_record, sutrs_record, xml_record
+from zserver.z3950.records import Oid, external_octets, marc21_record, opac_record, sutrs_record, xml_record
 
 
 class Syntax(Enum):
@@ -45,6 +48,7 @@ class Syntax(Enum):
     XML = "xml"
     SUTRS = "sutrs"
     OPAC = "opac"
+    JSON = "json"
 
 
 class ElementSet(Enum):
@@ -58,6 +62,7 @@ SYNTAX_OIDS: dict[str, Syntax] = {
     Oid.XML_APPLICATION: Syntax.XML,
     Oid.SUTRS: Syntax.SUTRS,
     Oid.OPAC: Syntax.OPAC,
+    Oid.JSON: Syntax.JSON,
 }
 """Record syntax OIDs we serve. Without preferredRecordSyntax, MARC21."""
 
@@ -104,6 +109,8 @@ def render(title: TitleRecord, how: Composition, library_names: Mapping[str, str
         return marc21_record(marc)
     if how.syntax is Syntax.XML:
         return xml_record(to_marcxml(marc))
+    if how.syntax is Syntax.JSON:
+        return external_octets(Oid.JSON, to_marc_json(marc))
     if how.syntax is Syntax.SUTRS:
         shown = holdings if how.element_set is ElementSet.FULL else ()
         return sutrs_record(to_isbd(marc, shown))

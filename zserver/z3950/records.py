@@ -60,6 +60,7 @@ class Oid:
     ES_TASK_PACKAGE = "1.2.840.10003.5.106"
     XML_APPLICATION = "1.2.840.10003.5.109.3"
     XML = "1.2.840.10003.5.109.10"  # text/xml; YAZ's "xml"
+    JSON = "1.2.840.10003.5.1000.81.3"  # YAZ's "json" (Index Data's arc; yaz_oid_recsyn_json)
     ES_ITEM_ORDER = "1.2.840.10003.9.4"
     ES_UPDATE = "1.2.840.10003.9.5.1.1"  # Update ES 1.1, as yaz-client sends
     CHARSET_NEGOTIATION_3 = "1.2.840.10003.15.3"
