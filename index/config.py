@@ -15,6 +15,7 @@ of surfacing in some later request.
     [databases]        Config.restricted
     [consolidation]    ConsolidationConfig (the match rules checked by `MatchRules.from_table`)
     [ccl]              Config.ccl: qualifier name -> Bib-1 attribute line
+    [linkcheck]        LinkcheckConfig (`unikat linkcheck`)
     [backup]           BackupConfig
     [sources.NAME]     Config.sources: name -> SourceProfile (`index.sources`, checked there)
 
@@ -35,7 +36,7 @@ from index.passwords import PasswordHash
 from index.sources import SourceProfile, parse_sources
 
 __all__ = ["DEFAULT_CONFIG", "ENGINES", "HOLDINGS", "Config", "ConfigError", "ConsolidationConfig",
-           "IndexConfig", "LibraryConfig", "ServerConfig", "SruConfig", "parse_config"]
+           "IndexConfig", "LibraryConfig", "LinkcheckConfig", "ServerConfig", "SruConfig", "parse_config"]
 
 ENGINES = ("whoosh", "postings")
 """Search engine names for `[index] engine`; `index.engines` has one implementation of each."""
@@ -168,6 +169,15 @@ author = 0.3
 pagination = 0.3
 publisher = 0.1
 
+# `unikat linkcheck`: requests at once in all and per host, seconds between two requests to one
+# host, seconds a request may take, redirects followed. Defaults shown.
+# [linkcheck]
+# concurrency = 50
+# per_host = 2
+# delay = 0.5
+# timeout = 15
+# max_redirects = 10
+
 # CCL qualifiers: name = Bib-1 attributes as YAZ writes them (u=use, r=relation, s=structure, t=truncation).
 [ccl]
 ti = "u=4 s=pw"
@@ -281,6 +291,20 @@ class ConsolidationConfig:
     rules: MatchRules = field(default_factory=MatchRules)
 
 
+@dataclass(frozen=True)
+class LinkcheckConfig:
+    """`[linkcheck]`: how `unikat linkcheck` asks hosts (`index.links.check.CheckSettings`):
+    requests at once in all and per host, seconds between two request starts to one host,
+    seconds one request may take, redirects followed at most."""
+
+    concurrency: int = 50
+    per_host: int = 2
+    delay: float = 0.5
+    timeout: float = 15.0
+    max_redirects: int = 10
+    user_agent: str = "unikat-linkcheck/0.1"
+
+
 @dataclass
 class Config:
     """The whole of unikat.toml. `[catalog]` and `[databases]` are kept as the three plain
@@ -298,6 +322,7 @@ class Config:
     consolidation: ConsolidationConfig = field(default_factory=ConsolidationConfig)
     sources: dict[str, SourceProfile] = field(default_factory=dict)   # [sources.NAME], index.sources
     backup: BackupConfig = field(default_factory=BackupConfig)
+    linkcheck: LinkcheckConfig = field(default_factory=LinkcheckConfig)
 
 
 class ConfigError(Exception):
@@ -376,11 +401,14 @@ _DATABASES = {"restricted": _NAMES}
 _CONSOLIDATION = {"enabled": _FLAG, "threshold": _Rule("a number > 0", lambda value: _is_number(value) and value > 0),
                   "agree": _POINTS, "disagree": _POINTS}
 _BACKUP = {"directory": _TEXT, "keep": _integer(1, what="a number of backups")}
+_LINKCHECK = {"concurrency": _integer(1, what="a number of requests"), "per_host": _integer(1, what="a number of requests"),
+              "delay": _Rule("a number of seconds >= 0", lambda value: _is_number(value) and value >= 0, float),
+              "timeout": _SECONDS, "max_redirects": _integer(0), "user_agent": _TEXT}
 _CCL_LINE = _Rule('Bib-1 attributes as YAZ writes them, such as "u=4 s=pw"',
                   lambda value: isinstance(value, str) and bool(value.strip()))
 
 _SECTIONS = ("catalog", "server", "index", "sru", "libraries", "users", "databases", "consolidation", "ccl",
-             "sources", "backup")
+             "sources", "backup", "linkcheck")
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -435,6 +463,7 @@ def parse_config(text: str, source: str = "unikat.toml") -> Config:
         consolidation=_consolidation(source, section["consolidation"]),
         sources=sources,
         backup=BackupConfig(**_values(source, "backup", section["backup"], _BACKUP)),
+        linkcheck=LinkcheckConfig(**_values(source, "linkcheck", section["linkcheck"], _LINKCHECK)),
     )
 
 
