@@ -15,6 +15,9 @@ of surfacing in some later request.
     [databases]        Config.restricted
     [consolidation]    ConsolidationConfig (the match rules checked by `MatchRules.from_table`)
     [ccl]              Config.ccl: qualifier name -> Bib-1 attribute line
+    [virtual.CODE]     Config.virtual: code -> VirtualLibraryConfig (`index.rules.config`)
+    [consortia.CODE]   Config.consortia: code -> ConsortiumConfig (`index.consortia`)
+    [ill]              IllConfig (interlibrary loan; library profiles: ill_* in [libraries.CODE])
     [linkcheck]        LinkcheckConfig (`unikat linkcheck`)
     [backup]           BackupConfig
     [sources.NAME]     Config.sources: name -> SourceProfile (`index.sources`, checked there)
@@ -32,11 +35,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from index.consolidation.match import MatchRules
+from index.consortia import ConsortiumConfig, parse_consortia
 from index.passwords import PasswordHash
+from index.rules.config import VirtualLibraryConfig, parse_virtual
 from index.sources import SourceProfile, parse_sources
 
 __all__ = ["DEFAULT_CONFIG", "ENGINES", "HOLDINGS", "Config", "ConfigError", "ConsolidationConfig",
-           "IndexConfig", "LibraryConfig", "LinkcheckConfig", "ServerConfig", "SruConfig", "parse_config"]
+           "IllConfig", "IndexConfig", "LibraryConfig", "LinkcheckConfig", "ServerConfig", "SruConfig", "parse_config"]
 
 ENGINES = ("whoosh", "postings")
 """Search engine names for `[index] engine`; `index.engines` has one implementation of each."""
@@ -198,6 +203,16 @@ term = "u=1016 s=al,pw"
 # drop = ["9XX"]
 # add = ["852 __ $aA$bNeuerwerbung"]
 
+# Virtual libraries: holdings built by a rule, not delivered (`unikat lfer`; loads run it for the
+# titles they touch). Rule "lfer": SWB's licence-free remote electronic resources.
+# [virtual.LFER]
+# name = "LFER: licence-free electronic resources"
+# rule = "lfer"
+# Consortia: a holding under the consortium's sigel counts for every member library.
+# [consortia."WWW 1"]
+# name = "Consortium WWW 1"
+# members = ["A", "B"]
+
 # Backups (`unikat backup [DEST]`): the directory used when DEST is not given (relative to this
 # file's directory) and how many backups are kept there.
 [backup]
@@ -272,6 +287,15 @@ class LibraryConfig:
     priority: int = 0
     id_from_035: str = ""   # records without 001: the 035 $a with this prefix, e.g. "(OCoLC)"
     isil: str = ""          # the library's ISIL (ISO 15511), e.g. "DE-7": ISO 20775 holdings name it
+    # Interlibrary loan profile (`index.ill.routing` says how routing uses it)
+    address: str = ""                       # postal address, for order slips
+    ill_region: str = ""                    # its lending region ("": [ill] default_region)
+    ill_region_order: tuple[str, ...] = ()  # its own orders: regions tried after its own, in order
+    ill_serves: tuple[str, ...] = ()        # regions whose orders it takes; empty: every region
+    ill_prefer: tuple[str, ...] = ()        # preferred suppliers (transport routes), in order
+    ill_lends: bool = True                  # False: lends nothing by interlibrary loan
+    ill_max_loans: int = 0                  # open loan orders at most (0: no maximum)
+    ill_max_copies: int = 0                 # open copy orders at most (0: no maximum)
 
 
 @dataclass(frozen=True)
@@ -281,6 +305,19 @@ class BackupConfig:
 
     directory: str = "backups"
     keep: int = 7
+
+
+@dataclass(frozen=True)
+class IllConfig:
+    """`[ill]`: interlibrary loan (`index.ill`): units an order costs, the days a supplier has
+    (its deadline), the central desk that gets free orders, the order number prefix, and the
+    region of holding libraries without a `[libraries.CODE]` table."""
+
+    units_per_order: int = 2
+    circulation_days: float = 10.0
+    central_desk: str = "ZFL"
+    order_prefix: str = "UNI"
+    default_region: str = ""
 
 
 @dataclass(frozen=True)
@@ -322,7 +359,10 @@ class Config:
     consolidation: ConsolidationConfig = field(default_factory=ConsolidationConfig)
     sources: dict[str, SourceProfile] = field(default_factory=dict)   # [sources.NAME], index.sources
     backup: BackupConfig = field(default_factory=BackupConfig)
+    virtual: dict[str, VirtualLibraryConfig] = field(default_factory=dict)   # [virtual.CODE], index.rules
+    consortia: dict[str, ConsortiumConfig] = field(default_factory=dict)     # [consortia.CODE], index.consortia
     linkcheck: LinkcheckConfig = field(default_factory=LinkcheckConfig)
+    ill: IllConfig = field(default_factory=IllConfig)
 
 
 class ConfigError(Exception):
@@ -394,7 +434,15 @@ _SRU = {"default_records": _integer(0), "maximum_records": _integer(1), "default
 _LIBRARY = {"name": _TEXT, "source_system": _TEXT, "holdings": _one_of(HOLDINGS), "require_holdings": _FLAG,
             "priority": _Rule("an integer", _is_integer), "id_from_035": _TEXT,
             "isil": _Rule('an ISIL (ISO 15511) such as "DE-7"', lambda value: isinstance(value, str)
-                          and re.fullmatch(r"[A-Z]{1,4}-[A-Za-z0-9:/-]{1,11}", value) is not None)}
+                          and re.fullmatch(r"[A-Z]{1,4}-[A-Za-z0-9:/-]{1,11}", value) is not None),
+            "address": _TEXT, "ill_region": _TEXT, "ill_region_order": _NAMES, "ill_serves": _NAMES,
+            "ill_prefer": _NAMES, "ill_lends": _FLAG, "ill_max_loans": _integer(0, what="a number of orders"),
+            "ill_max_copies": _integer(0, what="a number of orders")}
+_ILL = {"units_per_order": _integer(0, what="a number of units"),
+        "circulation_days": _Rule("a number of days > 0", lambda value: _is_number(value) and value > 0, float),
+        "central_desk": _TEXT, "default_region": _TEXT,
+        "order_prefix": _Rule("capital letters A-Z", lambda value: isinstance(value, str) and value.isascii()
+                              and value.isalpha() and value.isupper())}
 _USER = {"password_hash": _Rule("a hash written by `unikat user set-password` (scrypt$N$r$p$salt$hash)",
                                 _is_password_hash, PasswordHash.parse)}
 _DATABASES = {"restricted": _NAMES}
@@ -408,7 +456,7 @@ _CCL_LINE = _Rule('Bib-1 attributes as YAZ writes them, such as "u=4 s=pw"',
                   lambda value: isinstance(value, str) and bool(value.strip()))
 
 _SECTIONS = ("catalog", "server", "index", "sru", "libraries", "users", "databases", "consolidation", "ccl",
-             "sources", "backup", "linkcheck")
+             "sources", "backup", "virtual", "consortia", "linkcheck", "ill")
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -452,6 +500,11 @@ def parse_config(text: str, source: str = "unikat.toml") -> Config:
         if profile.library and profile.library not in libraries:
             raise ConfigError(f"{source}: [sources.{profile.name}] library: {profile.library!r} is not a"
                               f" [libraries.CODE] (known: {', '.join(libraries) or 'none'})")
+    try:
+        virtual = parse_virtual(section["virtual"], libraries)
+        consortia = parse_consortia(section["consortia"])
+    except ValueError as error:
+        raise ConfigError(f"{source}: {error}") from None
     return Config(
         **catalog,
         server=ServerConfig(**_values(source, "server", section["server"], _SERVER)),
@@ -463,7 +516,9 @@ def parse_config(text: str, source: str = "unikat.toml") -> Config:
         consolidation=_consolidation(source, section["consolidation"]),
         sources=sources,
         backup=BackupConfig(**_values(source, "backup", section["backup"], _BACKUP)),
+        virtual=virtual, consortia=consortia,
         linkcheck=LinkcheckConfig(**_values(source, "linkcheck", section["linkcheck"], _LINKCHECK)),
+        ill=IllConfig(**_values(source, "ill", section["ill"], _ILL)),
     )
 
 
