@@ -25,6 +25,8 @@ class Holding:
     copies: int = 1
     lendable: bool = True        # False for reference-only copies (no interlibrary loan)
     source_id: str = ""          # id of the local/copy record in the source system
+    rule: str = ""               # built by a rule for a virtual library (`index.rules`), e.g. "lfer"
+    other_urls: tuple[str, ...] = ()   # further URLs of the same holding (7135 $u repeated)
 
 
 @dataclass
