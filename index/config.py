@@ -17,8 +17,6 @@ of surfacing in some later request.
     [ccl]              Config.ccl: qualifier name -> Bib-1 attribute line
     [virtual.CODE]     Config.virtual: code -> VirtualLibraryConfig (`index.rules.config`)
     [consortia.CODE]   Config.consortia: code -> ConsortiumConfig (`index.consortia`)
-    [virtual.CODE]     Config.virtual: code -> VirtualLibraryConfig (`index.rules.config`)
-    [consortia.CODE]   Config.consortia: code -> ConsortiumConfig (`index.consortia`)
     [ill]              IllConfig (interlibrary loan; library profiles: ill_* in [libraries.CODE])
     [linkcheck]        LinkcheckConfig (`unikat linkcheck`)
     [backup]           BackupConfig
@@ -38,9 +36,7 @@ from typing import Any
 
 from index.consolidation.match import MatchRules
 from index.consortia import ConsortiumConfig, parse_consortia
-from index.consortia import ConsortiumConfig, parse_consortia
 from index.passwords import PasswordHash
-from index.rules.config import VirtualLibraryConfig, parse_virtual
 from index.rules.config import VirtualLibraryConfig, parse_virtual
 from index.sources import SourceProfile, parse_sources
 
@@ -217,16 +213,6 @@ term = "u=1016 s=al,pw"
 # name = "Consortium WWW 1"
 # members = ["A", "B"]
 
-# Virtual libraries: holdings built by a rule, not delivered (`unikat lfer`; loads run it for the
-# titles they touch). Rule "lfer": SWB's licence-free remote electronic resources.
-# [virtual.LFER]
-# name = "LFER: licence-free electronic resources"
-# rule = "lfer"
-# Consortia: a holding under the consortium's sigel counts for every member library.
-# [consortia."WWW 1"]
-# name = "Consortium WWW 1"
-# members = ["A", "B"]
-
 # Backups (`unikat backup [DEST]`): the directory used when DEST is not given (relative to this
 # file's directory) and how many backups are kept there.
 [backup]
@@ -375,8 +361,6 @@ class Config:
     backup: BackupConfig = field(default_factory=BackupConfig)
     virtual: dict[str, VirtualLibraryConfig] = field(default_factory=dict)   # [virtual.CODE], index.rules
     consortia: dict[str, ConsortiumConfig] = field(default_factory=dict)     # [consortia.CODE], index.consortia
-    virtual: dict[str, VirtualLibraryConfig] = field(default_factory=dict)   # [virtual.CODE], index.rules
-    consortia: dict[str, ConsortiumConfig] = field(default_factory=dict)     # [consortia.CODE], index.consortia
     linkcheck: LinkcheckConfig = field(default_factory=LinkcheckConfig)
     ill: IllConfig = field(default_factory=IllConfig)
 
@@ -472,7 +456,7 @@ _CCL_LINE = _Rule('Bib-1 attributes as YAZ writes them, such as "u=4 s=pw"',
                   lambda value: isinstance(value, str) and bool(value.strip()))
 
 _SECTIONS = ("catalog", "server", "index", "sru", "libraries", "users", "databases", "consolidation", "ccl",
-             "sources", "backup", "virtual", "consortia", "virtual", "consortia", "linkcheck", "ill")
+             "sources", "backup", "virtual", "consortia", "linkcheck", "ill")
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -521,11 +505,6 @@ def parse_config(text: str, source: str = "unikat.toml") -> Config:
         consortia = parse_consortia(section["consortia"])
     except ValueError as error:
         raise ConfigError(f"{source}: {error}") from None
-    try:
-        virtual = parse_virtual(section["virtual"], libraries)
-        consortia = parse_consortia(section["consortia"])
-    except ValueError as error:
-        raise ConfigError(f"{source}: {error}") from None
     return Config(
         **catalog,
         server=ServerConfig(**_values(source, "server", section["server"], _SERVER)),
@@ -537,7 +516,6 @@ def parse_config(text: str, source: str = "unikat.toml") -> Config:
         consolidation=_consolidation(source, section["consolidation"]),
         sources=sources,
         backup=BackupConfig(**_values(source, "backup", section["backup"], _BACKUP)),
-        virtual=virtual, consortia=consortia,
         virtual=virtual, consortia=consortia,
         linkcheck=LinkcheckConfig(**_values(source, "linkcheck", section["linkcheck"], _LINKCHECK)),
         ill=IllConfig(**_values(source, "ill", section["ill"], _ILL)),
