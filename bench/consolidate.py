@@ -4,14 +4,22 @@
     .venv/bin/python bench/consolidate.py --sizes 10000,100000,250000   # + throughput
     .venv/bin/python bench/consolidate.py --errors        # + every wrong decision, for tuning
 
+    .venv/bin/python bench/consolidate.py --method components   # the old method (chains), for comparison
+
 Quality is measured on pairs of records: precision = correctly merged pairs / merged pairs,
 recall = correctly merged pairs / pairs that should be merged. "doubtful" counts the wrong merges
 (by the labels) between records that share an identifier (ISBN, ISSN, LCCN, OCLC, national
 bibliography or publisher number), the year and the page count: in the
 swissbib set these are mostly one edition that the gold standard itself splits over several
-masters (its masters come from swissbib's own clustering), e.g. three masters of one ISBN. Clusters are those
-`index.consolidation.clusters.components` makes, the same function the store's full
-re-consolidation uses, with the default rules of `index.consolidation.match`.
+masters (its masters come from swissbib's own clustering), e.g. three masters of one ISBN.
+"P-aside" is precision with those doubtful pairs set aside (left out of the merged pairs; they
+are never in the gold pairs): correct / (merged - doubtful). Recall is unchanged by it.
+"chained" counts merged pairs (two records in one title) that `compare` scores as a non-match,
+guard conflicts included: merges made only through third records. It must be 0.
+Clusters are those `index.consolidation.clusters.clusters` makes (each record placed in turn,
+complete linkage), the same placement the store's loading and full re-consolidation use, with
+the default rules of `index.consolidation.match`; `--method components` measures the connected
+components used before.
 
 Labelled sets (../shared/data, see its README):
 - swissbib gold standard: 435 library records in 159 duplicate groups (slave.json, grouped by the
@@ -51,7 +59,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 
-from index.consolidation.clusters import components  # noqa: E402
+from index.consolidation.clusters import clusters, components  # noqa: E402
 from index.consolidation.keys import MatchElements, elements  # noqa: E402
 from index.consolidation.match import MatchRules, compare  # noqa: E402
 from index.records.marc import read_marc21, read_marcxml  # noqa: E402
@@ -233,16 +241,22 @@ SETS = {"swissbib": swissbib, "melinda": melinda, "pride-and-prejudice": pride_a
         "thomas-mann": thomas_mann}
 
 
-def evaluate(rules: MatchRules, show_errors: bool) -> list[dict]:
+METHODS = {"clusters": clusters, "components": components}
+
+
+def evaluate(rules: MatchRules, show_errors: bool, method: str = "clusters") -> list[dict]:
     rows = []
     for name, loader in SETS.items():
         profiles, gold, universe = loader()
-        groups = components(profiles, rules)
+        groups = METHODS[method](profiles, rules)
         found = pairs_of(g for g in groups if len(g) > 1)
         row = {"set": name, "records": len(profiles), "clusters": len(groups), **score(found, gold, universe),
                "cross_language": sum(1 for a, b in found if _languages_differ(profiles[a], profiles[b]))}
         wrong = (found & universe if universe is not None else found) - gold
         row["doubtful"] = sum(1 for a, b in wrong if _same_manifestation(profiles[a], profiles[b]))
+        kept = row["merged_pairs"] - row["doubtful"]
+        row["precision_aside"] = row["correct"] / kept if kept else 1.0
+        row["chained"] = sum(1 for a, b in found if not compare(profiles[a], profiles[b], rules).matched)
         rows.append(row)
         if show_errors:
             _errors(name, profiles, found, gold, universe, rules)
@@ -322,15 +336,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="", help="LC record counts for throughput, e.g. 10000,100000,250000")
     parser.add_argument("--errors", action="store_true", help="print every wrong decision")
+    parser.add_argument("--method", choices=sorted(METHODS), default="clusters",
+                        help="clusters: complete linkage (what unikat does); components: the old chaining method")
     args = parser.parse_args()
-    rows = evaluate(MatchRules(), args.errors)
+    rows = evaluate(MatchRules(), args.errors, args.method)
+    print(f"method: {args.method}")
     print(f"{'set':22} {'records':>7} {'clusters':>8} {'merged':>7} {'gold':>6} {'precision':>9} {'recall':>7}"
-          f" {'x-lang':>6} {'doubtful':>8}")
+          f" {'x-lang':>6} {'doubtful':>8} {'P-aside':>7} {'chained':>7}")
     for r in rows:
         print(f"{r['set']:22} {r['records']:7} {r['clusters']:8} {r['merged_pairs']:7} {r['gold_pairs']:6}"
-              f" {r['precision']:9.3f} {r['recall']:7.3f} {r['cross_language']:6} {r['doubtful']:8}")
+              f" {r['precision']:9.3f} {r['recall']:7.3f} {r['cross_language']:6} {r['doubtful']:8}"
+              f" {r['precision_aside']:7.3f} {r['chained']:7}")
     print("merged/gold: record pairs; x-lang: merged pairs across languages; doubtful: wrong merges by the"
-          " labels whose records share an identifier (or publisher number), the year and the page count")
+          " labels whose records share an identifier (or publisher number), the year and the page count;"
+          " P-aside: precision with the doubtful pairs set aside; chained: merged pairs the matcher scores"
+          " as a non-match")
     if args.sizes:
         print(f"\n{'LC records':>10} | {'load s':>7} {'rec/s':>6} {'merged':>6} | {'rebuild s':>9} {'rec/s':>6}"
               f" {'clusters':>8} {'changed':>7} | {'memory s':>8} {'rec/s':>6} {'clusters':>8}")

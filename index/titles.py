@@ -79,7 +79,7 @@ def record_added(store: CatalogStore, isn: int, record_id: int, marc: bytes, fac
                  rules: MatchRules | None) -> bool:
     """Set up the title `isn` just made for new member record `record_id` (`marc` as stored):
     its display record, and with `rules` (None: no consolidation) its match data and a join with
-    every title it matches. Returns True when the record joined existing titles. An authority
+    the title it wholly matches. Returns True when the record joined an existing title. An authority
     record files its headings and re-links the titles using them."""
     if facts.authority:
         refresh_title(store, isn)
@@ -93,28 +93,28 @@ def record_added(store: CatalogStore, isn: int, record_id: int, marc: bytes, fac
     if rules is None or facts.profile is None:
         return False
     keys = clusters.file_record(store, record_id, facts.profile, new=True)
-    matched = clusters.matching_titles(store, facts.profile, rules, exclude=record_id, keys=keys)
-    if not matched:
+    joined = clusters.place(store, record_id, facts.profile, rules, keys)
+    if joined is None:
         return False
-    refresh_title(store, clusters.join(store, record_id, matched))
+    refresh_title(store, joined)
     return True
 
 
 def record_changed(store: CatalogStore, isn: int, record_id: int, facts: RecordFacts,
                    rules: MatchRules | None) -> None:
     """Re-evaluate title `isn` after its member record `record_id` was replaced by one with
-    `facts`: with `rules`, the title may split and the record join other titles; every title
+    `facts`: with `rules`, the record may leave its title and join another; every title
     that results is refreshed."""
     if rules is None or facts.authority or facts.profile is None:
         refresh_title(store, isn)
         return
     clusters.file_record(store, record_id, facts.profile)
-    _refresh_all(store, clusters.recluster(store, isn, rules, changed=record_id))
+    _refresh_all(store, clusters.record_changed(store, isn, record_id, facts.profile, rules))
 
 
 def delete_record(store: CatalogStore, record: StoredRecord, rules: MatchRules | None) -> None:
     """Delete member record `record` and re-evaluate what it leaves: the rest of its title (which
-    may split, or go back to a plain title), or, for an authority record, the titles that used
+    may merge with a title it now wholly matches), or, for an authority record, the titles that used
     its headings. A title left without members is deleted with it."""
     authority = store.bibtype(record.isn).startswith("z")
     headings = store.authority_headings(record.isn) if authority else []
@@ -122,7 +122,7 @@ def delete_record(store: CatalogStore, record: StoredRecord, rules: MatchRules |
     if authority:
         _refresh_all(store, authority_removed(store, headings))
     elif rules is not None:
-        _refresh_all(store, clusters.recluster(store, record.isn, rules))
+        _refresh_all(store, clusters.record_deleted(store, record.isn, rules))
     elif store.display(record.isn) is not None:
         refresh_title(store, record.isn)
 

@@ -63,6 +63,7 @@ class CatalogStore:
         self.db.execute("PRAGMA cache_size = -65536")   # 64 MiB: matching probes indexes all over a big store
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.executescript(resources.files("index.store").joinpath("schema.sql").read_text())
+        self.db.executescript(resources.files("index.store").joinpath("clusters.sql").read_text())  # corrections.py
         self._migrate()
 
     def _migrate(self) -> None:
