@@ -24,7 +24,7 @@ from index.engines.base import sort_field
 from index.search import Database
 from index.searchkeys.spec import BY_NAME, SORT_KEYS
 from zserver.sru.cqlmap import ALL_RECORDS, DEFAULT_PREFIXES, DEFAULT_SEARCH_ORDER, INDEXES, RESULT_SET_ID
-from zserver.sru.request import SruSettings, Version
+from zserver.sru.request import CONTENT_TYPES, SruSettings, Version
 from zserver.sru.response import SCHEMAS, ZEEREX_NS, xml_text
 
 _Z = f"{{{ZEEREX_NS}}}"
@@ -157,6 +157,8 @@ def explain_record(config: Config, database: Database, settings: SruSettings, *,
         _add(config_info, "supports", operator, type="booleanOperator")
     for modifier in ("unit=word", "unit=element", "distance", "ordered", "unordered"):
         _add(config_info, "supports", modifier, type="proximityModifier")
+    for media in CONTENT_TYPES:   # httpAccept: application/json answers in JSON (README)
+        _add(config_info, "supports", media, type="httpAccept")
     for kind, value in (("maskingCharacter", "*"), ("maskingCharacter", "?"),
                         ("anchoring", "^"), ("resultSets", ""), ("sort", ""),
                         ("scan", ""), ("sortModifier", "ascending"),

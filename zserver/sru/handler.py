@@ -39,8 +39,11 @@ from zserver.sru.diagnostics import (
     diagnostic_for_query_error,
 )
 from zserver.sru.explain import explain_record
+from zserver.sru.jsonout import MEDIA_TYPE as JSON_MEDIA_TYPE
+from zserver.sru.jsonout import response_json
 from zserver.sru.request import Operation, SruRequest, SruSettings, Version
 from zserver.sru.response import (
+    RecordNotInSchema,
     RecordOut,
     SruResponse,
     TermOut,
@@ -256,7 +259,10 @@ def handle(request: SruRequest, catalog: Catalog, state: SruState | None = None,
 
 
 def _response(request: SruRequest, root: etree._Element, status: int) -> SruResponse:
-    """The serialized response; in a SOAP envelope when the request came in one."""
+    """The serialized response; in a SOAP envelope when the request came in one, as JSON when
+    httpAccept asked for it (`sru.jsonout`)."""
+    if request.soap is None and request.content_type == JSON_MEDIA_TYPE:
+        return SruResponse(status, f"{JSON_MEDIA_TYPE}; charset=utf-8", response_json(root))
     body = serialize(root, stylesheet=request.stylesheet)
     if request.soap is not None:
         return SruResponse(status, soap.content_type(request.soap), soap.envelope(request.soap, body))
@@ -350,13 +356,18 @@ def _search_retrieve(request: SruRequest, run: _Run, database: Database) -> etre
         isns = result_set.isns(start - 1, count)
         titles = run.catalog.shown(run.catalog.records(isns, with_holdings=schema.holdings), signed_in=run.signed_in)
         names = run.catalog.library_names
+        isils = {code: library.isil for code, library in run.catalog.config.libraries.items() if library.isil}
         for offset, (isn, title) in enumerate(zip(isns, titles, strict=True)):
             position = start + offset
             if title is None:
                 records.append(RecordOut(position, schema.identifier,
                                          diagnostic=SruDiagnostic(_D.RECORD_DOES_NOT_EXIST, str(isn))))
             else:
-                records.append(RecordOut(position, schema.identifier, schema.render(title, names)))
+                try:
+                    records.append(RecordOut(position, schema.identifier, schema.render(title, names, isils)))
+                except RecordNotInSchema as refusal:
+                    records.append(RecordOut(position, schema.identifier, diagnostic=SruDiagnostic(
+                        _D.RECORD_NOT_AVAILABLE_IN_SCHEMA, f"{isn}: {refusal}")))
         if start - 1 + len(isns) < size:
             next_position = start + len(isns)
     return search_retrieve_response(

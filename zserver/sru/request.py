@@ -66,8 +66,9 @@ class Escaping(Enum):
     STRING = "string"
 
 
-CONTENT_TYPES = ("text/xml", "application/xml", "application/sru+xml")
-"""Response media types we can send (httpAccept); the first is the default."""
+CONTENT_TYPES = ("text/xml", "application/xml", "application/sru+xml", "application/json")
+"""Response media types we can send (httpAccept); the first is the default. application/json:
+the whole response as JSON (`sru.jsonout`; not inside SOAP, whose envelope is XML)."""
 
 
 SruSettings = SruConfig
@@ -143,11 +144,11 @@ def decode_form(raw: bytes, *, max_fields: int = 100) -> dict[str, list[str]]:
 
 
 def shaping_params(raw: bytes) -> dict[str, str]:
-    """`version` and `operation` of the raw parameters `raw`, read leniently (bad escapes and
+    """`version`, `operation` and `httpAccept` of the raw parameters `raw`, read leniently (bad escapes and
     bytes replaced; the operation inferred as `parse_request` does): a request refused for its
     encoding or size is still answered in the version and form it asked for."""
     pairs = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True, errors="replace"))
-    values = {name: pairs[name] for name in ("version", "operation") if pairs.get(name)}
+    values = {name: pairs[name] for name in ("version", "operation", "httpAccept") if pairs.get(name)}
     if "operation" not in values:
         operation = _operation({name: "" for name in pairs if pairs[name]})[0]
         values["operation"] = operation.value

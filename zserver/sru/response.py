@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from lxml import etree
 
 from index.records.formats import marcxml_tree, to_dc, to_isbd, to_marcxml
+from index.records.isoholdings import ISO20775_NS
+from index.records.isoholdings import holdings_element as iso_holdings_element
+from index.records.marcjson import to_marc_json
 from index.records.model import Holding
 from index.search import TitleRecord
 from zserver.sru.diagnostics import SruDiagnostic
@@ -35,6 +38,8 @@ SRU2_DIAGNOSTIC_NS = "http://docs.oasis-open.org/ns/search-ws/diagnostic"
 ZEEREX_NS = "http://explain.z3950.org/dtd/2.0/"
 ISBD_NS = "info:unikat/schema/isbd"
 OPAC_NS = "info:unikat/schema/opac"
+MARC_JSON_SCHEMA = "info:unikat/schema/marc-in-json"
+"""Our identifier of MARC-in-JSON: no registry names it (short name `json`)."""
 
 DIAGNOSTIC_SCHEMA = "info:srw/schema/1/diagnostics-v1.1"
 EXPLAIN_SCHEMA = ZEEREX_NS
@@ -55,7 +60,9 @@ class SruResponse:
 class RecordSchema:
     """A record schema we can return: its identifier, short names and how to render it.
 
-    `render(record, library_names)` gives the element for recordData.
+    `render(record, library_names, library_isils)` gives the element for recordData (bytes: a
+    serialized element; str: text, e.g. JSON); `library_isils` (code -> ISIL) may be left out.
+    It raises RecordNotInSchema for a record the schema cannot carry.
     """
 
     identifier: str
@@ -63,18 +70,25 @@ class RecordSchema:
     title: str
     aliases: tuple[str, ...]
     holdings: bool
-    render: Callable[[TitleRecord, Mapping[str, str]], etree._Element | bytes]
+    render: Callable[..., etree._Element | bytes | str]
 
 
-def _marcxml(record: TitleRecord, _names: Mapping[str, str]) -> bytes:
+class RecordNotInSchema(Exception):
+    """A record that the schema asked for cannot carry (SRU diagnostic 67); the message says why."""
+
+
+_NO_ISILS: Mapping[str, str] = {}
+
+
+def _marcxml(record: TitleRecord, _names: Mapping[str, str], _isils: Mapping[str, str] = _NO_ISILS) -> bytes:
     return to_marcxml(record.marc)   # spliced into the serialized response (see _Builder.record)
 
 
-def _dc(record: TitleRecord, _names: Mapping[str, str]) -> etree._Element:
+def _dc(record: TitleRecord, _names: Mapping[str, str], _isils: Mapping[str, str] = _NO_ISILS) -> etree._Element:
     return etree.fromstring(to_dc(record.marc))
 
 
-def _isbd(record: TitleRecord, _names: Mapping[str, str]) -> etree._Element:
+def _isbd(record: TitleRecord, _names: Mapping[str, str], _isils: Mapping[str, str] = _NO_ISILS) -> etree._Element:
     element = etree.Element(f"{{{ISBD_NS}}}isbd", nsmap={None: ISBD_NS})
     element.text = xml_text(to_isbd(record.marc))
     return element
@@ -99,7 +113,17 @@ def holdings_element(holdings: Sequence[Holding], names: Mapping[str, str],
     return root
 
 
-def _opac(record: TitleRecord, names: Mapping[str, str]) -> etree._Element:
+def _json(record: TitleRecord, _names: Mapping[str, str], _isils: Mapping[str, str] = _NO_ISILS) -> str:
+    return to_marc_json(record.marc).decode("utf-8")   # text in recordData; JSON answers embed it as JSON
+
+
+def _isohold(record: TitleRecord, names: Mapping[str, str], isils: Mapping[str, str] = _NO_ISILS) -> etree._Element:
+    if not record.holdings:
+        raise RecordNotInSchema("no library's holdings of this title can be shown")
+    return iso_holdings_element(record.holdings, names, isils)
+
+
+def _opac(record: TitleRecord, names: Mapping[str, str], _isils: Mapping[str, str] = _NO_ISILS) -> etree._Element:
     root = etree.Element(f"{{{OPAC_NS}}}opacRecord", nsmap={None: OPAC_NS})
     bibliographic = etree.SubElement(root, f"{{{OPAC_NS}}}bibliographicRecord")
     bibliographic.append(marcxml_tree(record.marc))
@@ -118,6 +142,10 @@ SCHEMAS: tuple[RecordSchema, ...] = (
                  ("isbd",), False, _isbd),
     RecordSchema(OPAC_NS, "opac", "MARCXML with the holdings of every library",
                  ("opac", "holdings"), True, _opac),
+    RecordSchema(MARC_JSON_SCHEMA, "json", "MARC-in-JSON (code4lib, as pymarc's as_json): JSON text",
+                 ("json", "marcjson", "marc-in-json", "application/marc+json"), False, _json),
+    RecordSchema(ISO20775_NS, "isohold", "ISO 20775 holdings: every library's copies, with ISILs",
+                 ("isohold", "iso20775", "info:ofi/fmt:xml:xsd:iso20775"), True, _isohold),
 )
 
 
@@ -146,7 +174,7 @@ class RecordOut:
 
     position: int
     schema: str
-    data: etree._Element | bytes | None = None
+    data: etree._Element | bytes | str | None = None
     diagnostic: SruDiagnostic | None = None
 
 
@@ -216,7 +244,9 @@ class _Builder:
         self.add(record, "recordSchema", schema)
         self.add(record, "recordPacking" if self.version.is_1x else "recordXMLEscaping", escaping.value)
         holder = self.add(record, "recordData")
-        if isinstance(data, bytes):
+        if isinstance(data, str):   # not XML (MARC-in-JSON): text, escaped as any text
+            holder.text = xml_text(data)
+        elif isinstance(data, bytes):
             text = data.decode("utf-8")
             if escaping is Escaping.XML:
                 holder.append(etree.ProcessingInstruction(_SPLICE, text))

@@ -67,7 +67,7 @@ def test_operation_and_version(params, operation: Operation, version: Version) -
     ({"version": "1.1", "query": "a", "recordXPath": "/a/b"}, D.XPATH_RETRIEVAL_UNSUPPORTED, "/a/b",
      Version.V1_1),
     ({"query": "a", "stylesheet": 'x.xsl"?><evil'}, D.UNSUPPORTED_STYLESHEET, 'x.xsl"?><evil', Version.V2_0),
-    ({"query": "a", "httpAccept": "application/json"}, D.UNSUPPORTED_PARAMETER_VALUE, "httpAccept",
+    ({"query": "a", "httpAccept": "text/html"}, D.UNSUPPORTED_PARAMETER_VALUE, "httpAccept",   # JSON: issue 15
      Version.V2_0),
     ({"query": "a", "renderedBy": "client"}, D.UNSUPPORTED_PARAMETER_VALUE, "renderedBy", Version.V2_0),
     ({"query": ["a", "b"]}, D.UNSUPPORTED_PARAMETER_VALUE, "query given more than once", Version.V2_0),
