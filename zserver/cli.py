@@ -462,6 +462,23 @@ def cmd_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_linkcheck(args: argparse.Namespace) -> int:
+    from index.links.command import linkcheck
+
+    progress = Progress("checking links", "URLs")
+    try:
+        return linkcheck(_home(args), library=args.library, since_days=args.since,
+                         report_dir=Path(args.report) if args.report else None, progress=progress)
+    finally:
+        progress.done()
+
+
+def cmd_ejournals(args: argparse.Namespace) -> int:
+    from index.ejournals.command import ejournals
+
+    return ejournals(_home(args), Path(args.out) if args.out else None)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="unikat", description="Union catalog with a Z39.50 and SRU server.")
     parser.add_argument("--home", default="unikat-home", help="catalog home directory (default ./unikat-home)")
@@ -537,6 +554,18 @@ def build_parser() -> argparse.ArgumentParser:
                               " instead of asking twice on the terminal")
     user_actions.add_parser("migrate", help="replace every plaintext `password = ...` by `password_hash = ...`")
     user.set_defaults(func=cmd_user)
+    linkcheck = commands.add_parser("linkcheck", help="check the URLs of titles and holdings; reports of broken"
+                                    " and moved links per library ([linkcheck] in unikat.toml)")
+    linkcheck.add_argument("--library", help="only the URLs of this library (its holdings and the titles it holds)")
+    linkcheck.add_argument("--since", type=float, metavar="DAYS",
+                           help="re-check only URLs last checked more than DAYS days ago (and new ones)")
+    linkcheck.add_argument("--report", metavar="DIR", help="where the reports go (default: HOME/linkcheck)")
+    linkcheck.set_defaults(func=cmd_linkcheck)
+
+    ejournals = commands.add_parser("ejournals", help="list the electronic serials by subject group and library"
+                                    " (HTML, Dublin Core XML, CSV) with the link-check state of each URL")
+    ejournals.add_argument("--out", metavar="DIR", help="where the lists go (default: HOME/ejournals)")
+    ejournals.set_defaults(func=cmd_ejournals)
     return parser
 
 
