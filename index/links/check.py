@@ -222,6 +222,8 @@ def _describe(error: BaseException, timeout: float) -> str:
         return "connection dropped: the server closed it without an answer"
     if isinstance(error, aiohttp.ClientConnectorDNSError):
         return f"host not found: {error.host}"
+    if isinstance(error, aiohttp.ClientConnectorError) and isinstance(error.os_error, ConnectionRefusedError):
+        return f"connection refused by {error.host}:{error.port}"
     if isinstance(error, aiohttp.ClientConnectorError):
         return f"cannot connect to {error.host}:{error.port}: {error.os_error.strerror or error.os_error}"
     if isinstance(error, aiohttp.ClientOSError):
