@@ -28,7 +28,8 @@ from index.engines.base import (
     scan_window,
     sort_order,
 )
-from index.engines.postings import controltable
+from index.engines.facets import FacetColumn, FacetCounts
+from index.engines.postings import controltable, facetcolumns
 from index.engines.postings.evaluate import EMPTY, Evaluator, Scored, runs, unite
 from index.engines.postings.layout import LEXICON, POSITION_BITS, connect, docs_path, exact_field, positions_path
 from index.query import Node
@@ -120,6 +121,7 @@ class PostingsEngine:
         self._lexicon: dict[tuple[str, tuple], list[tuple[_Segment, int, int]]] = {}
         self._all: np.ndarray | None = None
         self._years: tuple[np.ndarray, np.ndarray] | None = None
+        self._facets: dict[str, FacetColumn] = {}   # built on first use, until the segments change
 
     def close(self) -> None:
         self.db.close()
@@ -271,3 +273,9 @@ class PostingsEngine:
 
     def briefs(self, hits: ArrayHits, start: int, count: int) -> list[Brief]:
         return controltable.briefs(self.db, hits.isns[start:start + count].tolist())
+
+    def facet_counts(self, hits: ArrayHits, facet: str) -> FacetCounts:
+        column = self._facets.get(facet)
+        if column is None:
+            column = self._facets[facet] = facetcolumns.column(self.db, self._segments, facet)
+        return column.counts(hits.isns)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.collectors import WrappingCollector
@@ -31,8 +32,9 @@ from index.engines.base import (
     scan_window,
     sort_order,
 )
+from index.engines.facets import FACETS, FacetColumn, FacetCounts
 from index.engines.whoosh.compile import DocnumSet, compile_query
-from index.engines.whoosh.keytable import KeyTable
+from index.engines.whoosh.keytable import TABLE_FIELDS, KeyTable
 from index.query import Node
 from index.searchkeys import queryterms
 from index.searchkeys.normalize import normalize
@@ -63,6 +65,7 @@ class Engine:
         self._docnums: dict[int, int] | None = None   # ISN -> docnum in this searcher
         self._out_of_order: dict[int, int] | None = None   # docnum -> ISN where updates broke ISN order
         self._years: tuple[list[str], list[list[int]]] | None = None   # year keys, docnums of each
+        self._facets: dict[str, FacetColumn] = {}   # facet columns of this searcher, by docnum
         self._directory = Path(directory)
         self._inode = os.stat(self._directory).st_ino   # a full rebuild puts a new directory here
         self._keys = KeyTable(self._directory, readonly=True)
@@ -151,6 +154,7 @@ class Engine:
         self._docnums = None
         self._out_of_order = None
         self._years = None
+        self._facets = {}
         self._keys.close()   # a full rebuild replaces the directory: reopen the table there
         self._keys = KeyTable(self._directory, readonly=True)
 
@@ -229,6 +233,32 @@ class Engine:
 
     def briefs(self, hits: Hits, start: int, count: int) -> list[Brief]:
         return briefs_of(hits, start, count)
+
+    def facet_counts(self, hits: Hits, facet: str) -> FacetCounts:
+        if hits.searcher is not self._searcher:   # hits of an older snapshot: count them in this one
+            hits = Hits(self._searcher, self.docnums_of_isns(hits), hits.query)
+        column = self._facets.get(facet)
+        if column is None:
+            column = self._facets[facet] = self._facet_column(facet)
+        return column.counts(np.fromiter(hits.docnums, dtype=np.int64, count=len(hits.docnums)))
+
+    def _facet_column(self, facet: str) -> FacetColumn:
+        """The (docnum, value) pairs of `facet`: from the key table (whole keys, years) or
+        from the Whoosh field of a low-cardinality code (library, language, material type)."""
+        index = FACETS[facet]
+        if index in TABLE_FIELDS:
+            docnums = self._docnum_map()
+            rows = self._keys.db.execute("SELECT key, isn FROM keys WHERE field = ?", (index,))
+            if index == "year":
+                rows = ((f"{int(key):04d}", isn) for key, isn in rows if key.isdigit())
+            column = FacetColumn.from_pairs((key, docnums[isn]) for key, isn in rows if isn in docnums)
+            return column.decades() if facet == "decade" else column
+        reader = self._searcher.reader()
+        if index not in reader.indexed_field_names():
+            return FacetColumn.from_pairs(())
+        return FacetColumn.from_postings(
+            (term.decode("utf-8"), np.fromiter(reader.postings(index, term).all_ids(), dtype=np.int64))
+            for term in reader.lexicon(index))
 
 
 # Matches taken between two checks of the budget (a match of a large Or costs a few us).

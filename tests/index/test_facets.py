@@ -1,0 +1,110 @@
+"""Facets count the whole result, on both engines alike, and each count is what a search
+narrowed to that value finds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import ENGINES
+
+from index import resultfacets
+from index.engines.facets import FACETS, FacetColumn, FacetRequest, FacetSort
+from index.query import And
+from index.resultfacets import facet_term
+from index.search import Catalog
+from zserver.querylang.pqf import parse_pqf
+from zserver.z3950.attributes import rpn_to_query
+
+QUERIES = ["@attr 1=4 history", "@attr 1=1016 the", "@attr 1=1031 ejournal", "@attr 1=21 united"]
+ALL = [FacetRequest(name, limit=1000) for name in FACETS]
+
+
+@pytest.fixture(scope="module")
+def catalogs(sample_homes) -> dict[str, Catalog]:
+    result = {engine: Catalog(sample_homes[engine]) for engine in ENGINES}
+    yield result
+    for catalog in result.values():
+        catalog.close()
+
+
+@pytest.mark.parametrize("pqf", QUERIES)
+def test_each_count_is_the_size_of_the_narrowed_search(catalogs, pqf):
+    node = rpn_to_query(parse_pqf(pqf))
+    for engine, catalog in catalogs.items():
+        union = catalog.database("unikat")
+        result = catalog.search(node, union)
+        facets = resultfacets.facets(catalog, result, ALL)
+        assert [facet.name for facet in facets] == list(FACETS)
+        assert any(facet.terms for facet in facets), (engine, pqf)
+        for facet in facets:
+            assert facet.distinct == len(facet.terms) or len(facet.terms) == 1000
+            for term in facet.terms[:12] + facet.terms[-4:]:   # the most and the least frequent
+                narrowed = catalog.search(And(node, facet_term(facet.name, term.term)), union)
+                assert narrowed.size == term.count, (engine, facet.name, term.term)
+
+
+@pytest.mark.parametrize("pqf", QUERIES)
+def test_the_engines_agree(catalogs, pqf):
+    node = rpn_to_query(parse_pqf(pqf))
+    found = {engine: resultfacets.facets(catalog, catalog.search(node, catalog.database("unikat")), ALL)
+             for engine, catalog in catalogs.items()}
+    assert found["postings"] == found["whoosh"]
+
+
+def test_order_window_and_paging(catalogs):
+    catalog = catalogs["postings"]
+    result = catalog.search(rpn_to_query(parse_pqf("@attr 1=1016 the")), catalog.database("unikat"))
+    everything = resultfacets.facets(catalog, result, [FacetRequest("year", limit=1000)])[0]
+    counts = [term.count for term in everything.terms]
+    assert counts == sorted(counts, reverse=True)
+    alpha = resultfacets.facets(catalog, result, [FacetRequest("year", limit=1000, sort=FacetSort.ALPHANUMERIC)])[0]
+    assert [term.term for term in alpha.terms] == sorted(term.term for term in everything.terms)
+    page = resultfacets.facets(catalog, result, [FacetRequest("year", limit=3, start=2, sort=FacetSort.ALPHANUMERIC)])[0]
+    assert page.terms == alpha.terms[1:4] and page.distinct == alpha.distinct
+
+
+def test_a_decade_counts_a_title_once(catalogs):
+    catalog = catalogs["postings"]
+    result = catalog.search(rpn_to_query(parse_pqf("@attr 1=1016 the")), catalog.database("unikat"))
+    years, decades = resultfacets.facets(catalog, result, [FacetRequest("year", 1000), FacetRequest("decade", 1000)])
+    by_decade: dict[str, int] = {}
+    for term in years.terms:
+        start = int(term.term) // 10 * 10
+        by_decade[f"{start:04d}-{start + 9:04d}"] = by_decade.get(f"{start:04d}-{start + 9:04d}", 0) + term.count
+    assert {term.term for term in decades.terms} == set(by_decade)
+    assert all(term.count <= by_decade[term.term] for term in decades.terms)
+    assert sum(term.count for term in decades.terms) >= 1
+
+
+def test_libraries_show_codes_and_hide_restricted_ones_from_anonymous_clients(sample_homes):
+    from conftest import RestrictedHome
+    catalog = Catalog(RestrictedHome(sample_homes["postings"].root))
+    try:
+        result = catalog.search(rpn_to_query(parse_pqf("@attr 1=1016 the")), catalog.database("unikat"))
+        signed_in = resultfacets.facets(catalog, result, [FacetRequest("library", 100)])[0]
+        anonymous = resultfacets.facets(catalog, result, [FacetRequest("library", 100)], signed_in=False)[0]
+    finally:
+        catalog.close()
+    assert "B" in [term.term for term in signed_in.terms]
+    assert [term for term in signed_in.terms if term.term != "B"] == list(anonymous.terms)
+
+
+def test_a_column_counts_small_and_large_results_alike():
+    rng = np.random.default_rng(7)
+    distinct = {(f"t{value}", int(doc)) for doc, value in rng.integers((0, 0), (5000, 50), (20_000, 2))}
+    column = FacetColumn.from_pairs(sorted(distinct))   # a title has a value once (keys are distinct)
+    pairs = {(int(d), t) for d, t in zip(column.docs, column.values, strict=True)}
+    for size in (10, 4000):
+        hits = rng.choice(5000, size, replace=False)
+        expected = np.zeros(len(column.terms), dtype=np.int64)
+        for doc, value in pairs:
+            if doc in set(hits.tolist()):
+                expected[value] += 1
+        assert column.counts(hits).counts.tolist() == expected.tolist()
+
+
+def test_a_bad_request_says_why():
+    with pytest.raises(ValueError, match="no facet 'colour'"):
+        FacetRequest("colour")
+    with pytest.raises(ValueError, match="limit"):
+        FacetRequest("year", limit=5000)
