@@ -8,6 +8,7 @@ stderr (records/s, ETA) and every run ends with a one-line summary. Errors a use
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -91,11 +92,19 @@ def cmd_load(args: argparse.Namespace) -> int:
 
     home = _home(args)
     config = home.config()
+    # --source names a [sources.NAME] profile if there is one (else, as before, a source system)
+    args.profile = config.sources.get(args.source) if args.source else None
+    if args.profile is not None:
+        args.source = None
+        args.library = args.library or args.profile.library or None
+        if args.holdings:   # the command line wins over the profile
+            args.profile = dataclasses.replace(args.profile, holdings=args.holdings)
     if args.authority and args.library is None:
         library = LibraryConfig(code="AUTH", name="Authority file", source_system=args.source or "AUTH",
                                 holdings="record", require_holdings=False)
     elif args.library is None:
-        print("unikat: load needs --library (or --authority for an authority file)", file=sys.stderr)
+        print("unikat: load needs --library (or --authority for an authority file, or a --source profile"
+              " that names its library)", file=sys.stderr)
         return 2
     else:
         library = config.libraries.get(args.library)
@@ -170,7 +179,7 @@ def _load_files(home: Home, library, args: argparse.Namespace) -> int:
             try:
                 report = load_file(home, store, library, Path(name), fmt=args.format, encoding=args.encoding,
                                    source_system=args.source, progress=progress, authority_only=args.authority,
-                                   workers=args.workers, force=args.force)
+                                   workers=args.workers, force=args.force, profile=args.profile)
             except LoadError as error:   # a whole file refused: the others are still loaded and indexed
                 progress.done()
                 print(f"unikat: {error}", file=sys.stderr)
@@ -356,6 +365,14 @@ def cmd_clusters(args: argparse.Namespace) -> int:
     rules = home.config().consolidation.rules
     store = _open_store(home)
     try:
+        if args.words and not args.words[0].isdigit():   # a librarian's override (or the list of them)
+            from zserver import cluster_commands
+            if args.words[0] not in cluster_commands.COMMANDS:
+                print(f"unikat: clusters: unknown command {args.words[0]!r}"
+                      f" (known: {', '.join(cluster_commands.COMMANDS)}, or a title number)", file=sys.stderr)
+                return 2
+            return cluster_commands.run(args, home, store, _procs())
+        args.isn = int(args.words[0]) if args.words else None
         if args.rebuild:
             progress = Progress("re-consolidating", "records")
             with store.transaction():
@@ -374,10 +391,13 @@ def cmd_clusters(args: argparse.Namespace) -> int:
             return 0
         if args.isn is not None:
             if store.display(args.isn) is None:
-                print(f"unikat: no title {args.isn}", file=sys.stderr)
+                from index.store.corrections import redirect
+                moved = redirect(store, args.isn)
+                print(f"unikat: no title {args.isn}" + (f" (merged into {moved})" if moved else ""), file=sys.stderr)
                 return 2
             cluster = describe(store, args.isn, rules)
-            print(f"title {cluster['isn']}: {len(cluster['members'])} member record(s)")
+            print(f"title {cluster['isn']}: {len(cluster['members'])} member record(s)"
+                  + (f"; also answers as {', '.join(map(str, cluster['redirects']))}" if cluster["redirects"] else ""))
             for m in cluster["members"]:
                 flag = "master" if m["record"] == cluster["master"] else "      "
                 print(f"  {flag} record {m['record']}: library {m['library']}, {m['source_system']} {m['source_id']},"
@@ -479,6 +499,14 @@ def cmd_ejournals(args: argparse.Namespace) -> int:
     return ejournals(_home(args), Path(args.out) if args.out else None)
 
 
+def cmd_lfer(args: argparse.Namespace) -> int:
+    from index.rules.command import lfer
+
+    home = _home(args)
+    return _one_at_a_time(home, args, lambda: lfer(home, all_titles=args.all, dry_run=args.dry_run,
+                                                   verbose=args.verbose))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="unikat", description="Union catalog with a Z39.50 and SRU server.")
     parser.add_argument("--home", default="unikat-home", help="catalog home directory (default ./unikat-home)")
@@ -490,8 +518,9 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--library", help="library code from unikat.toml (not needed with --authority)")
     load.add_argument("--authority", action="store_true",
                       help="an authority file (MARC 21 authority or GND in PICA+): only leader/06 z records")
-    load.add_argument("--source", help="source system (default: the library's source_system)")
-    load.add_argument("--format", choices=["marc21", "marcxml", "pica"],
+    load.add_argument("--source", help="a [sources.NAME] profile of unikat.toml (format, encoding, holdings, fields"
+                      " to change, id prefix), else the source system (default: the library's source_system)")
+    load.add_argument("--format", choices=["marc21", "marcxml", "pica", "json"],
                       help="default: detected from the first records (a file in none of them is refused)")
     load.add_argument("--encoding", choices=["utf-8", "marc-8"], help="MARC21 encoding (default: leader/09)")
     load.add_argument("--holdings", choices=["852", "record", "pica"], help="override the library's holdings rule")
@@ -532,7 +561,12 @@ def build_parser() -> argparse.ArgumentParser:
     stats.set_defaults(func=cmd_stats)
 
     clusters = commands.add_parser("clusters", help="consolidated titles: members, sources, why they matched")
-    clusters.add_argument("isn", type=int, nargs="?", help="show this title's cluster")
+    clusters.add_argument("words", nargs="*", metavar="ISN | COMMAND ...",
+                          help="show this title's cluster; or split ISN RECORD..., merge ISN ISN..., keep-apart ISN ISN,"
+                               " pin ISN, overrides, undo N (zserver/cluster_commands.py)")
+    clusters.add_argument("--note", help="with split/merge/keep-apart/pin: why")
+    clusters.add_argument("--by", help="with split/merge/keep-apart/pin/undo: who (default: the OS user)")
+    clusters.add_argument("--all", action="store_true", help="with overrides: undone ones too")
     clusters.add_argument("--json", action="store_true",
                           help="write every title with its members' maintenance keys (library, system, 001)")
     clusters.add_argument("--merged-only", action="store_true", help="with --json: only titles of 2+ records")
@@ -566,6 +600,13 @@ def build_parser() -> argparse.ArgumentParser:
                                     " (HTML, Dublin Core XML, CSV) with the link-check state of each URL")
     ejournals.add_argument("--out", metavar="DIR", help="where the lists go (default: HOME/ejournals)")
     ejournals.set_defaults(func=cmd_ejournals)
+    lfer = commands.add_parser("lfer", help="build the holdings of virtual libraries ([virtual.CODE], e.g. LFER)"
+                               " by their rules: add, check (8002 gepr), change and remove")
+    lfer.add_argument("--all", action="store_true", help="every title (default: those changed since the last run)")
+    lfer.add_argument("--dry-run", action="store_true", help="print the changes, write nothing")
+    lfer.add_argument("--verbose", action="store_true", help="list the re-confirmed (checked) holdings too")
+    lfer.add_argument("--no-wait", action="store_true", help="exit 75 at once while a load runs")
+    lfer.set_defaults(func=cmd_lfer)
     return parser
 
 

@@ -32,7 +32,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 
@@ -45,6 +45,9 @@ from index.loading.prepare import Prepared, Preparer
 from index.records.detect import HEAD, UnknownFormat, detect_format
 from index.records.marc import iso2709_records, marcxml_records
 from index.records.model import LoadProblem, RawRecord
+from index.rules.run import after_load as run_rules_after_load
+from index.sources import SourceProfile
+from index.store import loadlog
 from index.store.catalog import CatalogStore
 
 BATCH = 1000
@@ -105,7 +108,11 @@ def split_delivery(data: bytes, fmt: str) -> tuple[str, Iterator[RawRecord | Loa
         from index.records.pica import pica_records
 
         return pica_records(data)
-    raise ValueError(f"unknown format {fmt!r} (marc21, marcxml or pica)")
+    if fmt == "json":
+        from index.records.marcjson_reader import marcjson_records
+
+        return "", marcjson_records(data)
+    raise ValueError(f"unknown format {fmt!r} (marc21, marcxml, pica or json)")
 
 
 class _Rejects:
@@ -131,13 +138,20 @@ class _Rejects:
 def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Path, *, fmt: str | None = None,
               encoding: str | None = None, source_system: str | None = None,
               progress: Progress | None = None, authority_only: bool = False,
-              workers: int | None = None, force: bool = False) -> LoadReport:
+              workers: int | None = None, force: bool = False, profile: SourceProfile | None = None) -> LoadReport:
     """Load one file for `library`, its records prepared in `workers` processes (default: one per
     core; 0: in this process). `force` lets a record older than the stored one (005) replace it.
+    `profile` (`[sources.NAME]`, `index.sources`) gives what the arguments leave unset (format,
+    encoding, source system, holdings rule) and changes each record before it is checked.
     Raises `LoadError` only if the file cannot be read at all or is
     in none of the formats we read (a gzip file, a text file, PICA-XML ...)."""
     from index.errors import LoadError
 
+    if profile is not None:
+        fmt, encoding = fmt or profile.format or None, encoding or profile.encoding or None
+        source_system = source_system or profile.source_system or None
+        if profile.holdings:
+            library = replace(library, holdings=profile.holdings)
     try:
         fmt, data = _delivery(path, fmt)
     except OSError as error:
@@ -149,8 +163,12 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
     rules = consolidation.rules if consolidation.enabled else None
     started = time.monotonic()
     serialization, items = split_delivery(data, fmt)
-    preparer = Preparer(library, fmt, encoding, serialization, authority_only, consolidate=rules is not None)
+    preparer = Preparer(library, fmt, encoding, serialization, authority_only, consolidate=rules is not None,
+                        profile=profile)
+    loadlog.ensure(store.db)
     load_id = store.start_load(library.code, system, str(path), fmt)
+    if profile is not None:   # every load says which profile it used
+        loadlog.set_load_source(store.db, load_id, profile.name)
     report = LoadReport(load_id, library.code, str(path), fmt)
     rejects = _Rejects(home.rejects_dir / f"load-{load_id}-{library.code}.rej", library.code, path.name)
     expected = 0
@@ -200,6 +218,7 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
         report.hint = (f"{report.counts['no holdings']} records rejected for want of an 852 of library"
                        f" {library.code}; if each record stands for one copy, set holdings = \"record\""
                        f" in [libraries.{library.code}] of unikat.toml")
+    run_rules_after_load(store, home.config().virtual, load_id)   # LFER & co. for the titles it touched
     return report
 
 

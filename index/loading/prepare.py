@@ -28,6 +28,7 @@ from index.records.model import Holding, LoadProblem, RawRecord, SourceRecord
 from index.records.quality import quality_score
 from index.searchkeys.extract import TitleKeys, extract
 from index.searchkeys.normalize import isbn_checksum_ok
+from index.sources import SourceProfile
 
 __all__ = ["Prepared", "Preparer"]
 
@@ -66,6 +67,7 @@ class Preparer:
     serialization: str = ""
     authority_only: bool = False
     consolidate: bool = True
+    profile: SourceProfile | None = None   # `[sources.NAME]`: fields mapped, dropped, added; 001 prefixed
 
     def batch(self, items: list[RawRecord | LoadProblem]) -> list[Prepared]:
         return [self.prepare(item) for item in items]
@@ -76,6 +78,8 @@ class Preparer:
         decoded = self._decode(item)
         if isinstance(decoded, LoadProblem):
             return Prepared(reject=decoded.reason)
+        if self.profile is not None:
+            self.profile.apply(decoded.record)
         return self._checked(decoded)
 
     def _decode(self, item: RawRecord) -> SourceRecord | LoadProblem:
@@ -87,7 +91,11 @@ class Preparer:
             from index.records.pica import decode_pica
 
             return decode_pica(item, self.serialization)
-        raise ValueError(f"unknown format {self.fmt!r} (marc21, marcxml or pica)")
+        if self.fmt == "json":
+            from index.records.marcjson_reader import decode_marcjson
+
+            return decode_marcjson(item)
+        raise ValueError(f"unknown format {self.fmt!r} (marc21, marcxml, pica or json)")
 
     def _checked(self, item: SourceRecord) -> Prepared:
         record = item.record

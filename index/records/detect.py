@@ -39,7 +39,7 @@ class UnknownFormat(ValueError):
 
 
 def detect_format(head: bytes) -> str:
-    """`marc21`, `marcxml` or `pica` for the first bytes of a delivery (give `HEAD` of them);
+    """`marc21`, `marcxml`, `pica` or `json` for the first bytes of a delivery (give `HEAD` of them);
     `UnknownFormat` when they are none of these. An empty file is `marc21` (no records)."""
     for magic, what in _MAGIC:
         if head.startswith(magic):
@@ -49,6 +49,10 @@ def detect_format(head: bytes) -> str:
         return "marc21"
     if text.startswith(b"<"):
         return _xml_kind(text)
+    if text[:1] in (b"[", b"{"):   # MARC-in-JSON (`unikat export --format json`, pymarc's JSONWriter)
+        if re.match(rb'[\[\s]*\{\s*"(?:leader|fields)"', text):
+            return "json"
+        raise UnknownFormat("looks like a JSON file that is not MARC-in-JSON (no \"leader\" first in its records)")
     iso, pica = _iso2709_votes(text), len(_PICA_NORMALIZED.findall(text[:HEAD]))
     pica += len(re.findall(rb"\n\x1e[0-2][0-9]{2}[A-Z@]", text))   # PICA import format
     if iso or pica:

@@ -1,0 +1,64 @@
+"""What the catalog store's own tables do not keep about loads, kept beside them in the same file:
+which source profile a load used, and which member records were deleted when.
+
+- `load_sources`: load id -> the `[sources.NAME]` profile it applied (`unikat load --source`);
+  a load without one has no row.
+- `deleted_records`: (library, source system, source id, time) of every member record deleted
+  from the store, filled by a trigger, so deletions by any path (a load, an ES Update, a future
+  tool) are logged without that code knowing. `unikat export --library X --since DATE` lists
+  them. The trigger exists from the first load (or export, or backup) of a version that has
+  this module; deletions before that were not logged.
+
+Tables and trigger are made with IF NOT EXISTS by `ensure(db)`, so an older store gets them on
+first use and the store's schema file stays as it is.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+__all__ = ["deleted_records", "ensure", "load_source", "set_load_source"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS load_sources (
+    load_id  INTEGER PRIMARY KEY,
+    source   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deleted_records (
+    library        TEXT NOT NULL,
+    source_system  TEXT NOT NULL,
+    source_id      TEXT NOT NULL,
+    deleted        TEXT NOT NULL DEFAULT (datetime('now'))
+);
+CREATE INDEX IF NOT EXISTS deleted_records_time ON deleted_records(library, deleted);
+CREATE TRIGGER IF NOT EXISTS records_deleted AFTER DELETE ON records BEGIN
+    INSERT INTO deleted_records (library, source_system, source_id)
+    VALUES (old.library, old.source_system, old.source_id);
+END;
+"""
+
+
+def ensure(db: sqlite3.Connection) -> None:
+    """Make the tables and the trigger if the store has none yet (outside a transaction)."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'records_deleted'").fetchone() is None:
+        db.executescript(_SCHEMA)
+
+
+def set_load_source(db: sqlite3.Connection, load_id: int, source: str) -> None:
+    db.execute("INSERT OR REPLACE INTO load_sources (load_id, source) VALUES (?, ?)", (load_id, source))
+
+
+def load_source(db: sqlite3.Connection, load_id: int) -> str:
+    """The profile load `load_id` used ("" for none)."""
+    row = db.execute("SELECT source FROM load_sources WHERE load_id = ?", (load_id,)).fetchone()
+    return row[0] if row else ""
+
+
+def deleted_records(db: sqlite3.Connection, library: str, since: str = "") -> list[tuple[str, str, str]]:
+    """(source system, source id, time) of `library`'s member records deleted since `since`
+    (SQLite datetime text, "" for all) and not delivered again since, oldest first."""
+    return db.execute(
+        "SELECT d.source_system, d.source_id, max(d.deleted) FROM deleted_records d WHERE d.library = ?"
+        " AND d.deleted >= ? AND NOT EXISTS (SELECT 1 FROM records r WHERE r.library = d.library"
+        " AND r.source_system = d.source_system AND r.source_id = d.source_id)"
+        " GROUP BY d.source_system, d.source_id ORDER BY max(d.deleted), d.source_id", (library, since)).fetchall()
