@@ -20,6 +20,9 @@ Paths:
     /record/<isn>          a full record
     /static/<name>         CSS and other files of zserver/web/static
     /robots.txt            zserver/web/static/robots.txt: crawlers may read records, not search
+    /?q=...&format=json    the web search as brief JSON (zserver.web.briefjson)
+    /unapi                 unAPI: formats of a record and the record in each (zserver.web.unapi)
+    /opensearch.xml        the OpenSearch description document (zserver.web.opensearch)
     /<database>            SRU (GET, or POST form-encoded); no parameters: explain; SRW (SRU
                            in a SOAP 1.1 or 1.2 envelope, POSTed as text/xml or
                            application/soap+xml: yaz-client's default) through zserver.sru.soap
@@ -87,6 +90,10 @@ from zserver.sru.diagnostics import SruDiagnostic, SruDiagnosticCode
 from zserver.sru.handler import SruState, failure, handle
 from zserver.sru.request import FormError, decode_form, parse_request, shaping_params
 from zserver.web import STATIC_DIR, error_page, record_page, search_page
+from zserver.web.answer import WebAnswer
+from zserver.web.briefjson import brief_json
+from zserver.web.opensearch import description as opensearch_description
+from zserver.web.unapi import unapi
 
 __all__ = ["IDLE_TIMEOUT", "MAX_BODY_BYTES", "MAX_URI_BYTES", "REQUEST_TIMEOUT", "HttpAnswer", "HttpCore",
            "HttpFactory", "HttpProtocol", "http_site"]
@@ -106,6 +113,7 @@ _STATIC_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\.(css|png|svg|ico|txt)")
 _STATIC_TYPES = {"css": "text/css; charset=utf-8", "png": "image/png", "svg": "image/svg+xml",
                  "ico": "image/x-icon", "txt": "text/plain; charset=utf-8"}
 _WEB_ROOTS = ("record", "static", "favicon.ico", "robots.txt")
+_WEB_ROOTS += ("unapi", "opensearch.xml")   # unAPI and OpenSearch (zserver.web), not SRU databases
 _SOAP_TYPES = ("text/xml", "application/soap+xml", "application/xml")   # SRW: SRU in SOAP
 _HTML = "text/html; charset=utf-8"
 _HTML_HEADERS = (
@@ -213,10 +221,16 @@ class HttpCore:
                             user=user)
             headers = (("Content-Type", answer.content_type),) + (challenge if answer.status == 401 else ())
             return HttpAnswer(answer.status, headers, answer.body)
-        if (not segments or segments[0] == "record") and user is None \
+        if segments == ["opensearch.xml"]:   # open like explain: it only says how to search
+            return _web(opensearch_description(self.catalog.config, host, port))
+        if (not segments or segments[0] in ("record", "unapi")) and user is None \
                 and self.catalog.database(self.catalog.config.database).restricted:
             return refuse(401, D.AUTHENTICATION_ERROR, "This catalog is open to signed-in users only: "
                           "sign in with your user name and password.", challenge)
+        if not segments and params.get("format") == ["json"]:
+            return _web(brief_json(params, self.catalog, signed_in=user is not None))
+        if segments == ["unapi"]:
+            return _web(unapi(params, self.catalog, signed_in=user is not None))
         if not segments:
             return HttpAnswer(200, _HTML_HEADERS, search_page(params, self.catalog, signed_in=user is not None))
         if segments[0] == "record" and len(segments) == 2:
@@ -571,6 +585,11 @@ class HttpProtocol(Protocol, TimeoutMixin):
         self._pending.clear()
         self.setTimeout(None)
         self._stop_deadline()
+
+
+def _web(answer: WebAnswer) -> HttpAnswer:
+    """A non-HTML answer of the web side (JSON, unAPI, OpenSearch) as it goes out."""
+    return HttpAnswer(answer.status, (("Content-Type", answer.content_type),), answer.body)
 
 
 def _quoted(text: str) -> str:

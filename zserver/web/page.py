@@ -207,6 +207,11 @@ def _limits(form: SearchForm) -> list[Node]:
     return limits
 
 
+def form_query(form: SearchForm, ccl_qualifiers: Mapping[str, str] | None = None) -> Node:
+    """The query tree of a search form: what was typed, and its limits (the brief JSON's too)."""
+    return _all_of([build_query(form.q, ccl_qualifiers), *_limits(form)])
+
+
 # --- pages ---------------------------------------------------------------------------------
 
 def search_page(params: Mapping[str, Sequence[str]], catalog: Catalog, *, signed_in: bool = False) -> bytes:
@@ -239,7 +244,7 @@ def record_page(isn: int, params: Mapping[str, Sequence[str]], catalog: Catalog,
     database = catalog.config.database
     article = E.E.article(
         E.CLASS("record"),
-        E.H1(title),
+        E.H1(title, E.ABBR(E.CLASS("unapi-id"), title=str(isn))),   # unAPI: the title's id
         E.E.section(E.CLASS("isbd"), E.H2("Description"),
                     *[E.P(_clean(area)) for area in _isbd_lines(marc)], *_online(marc)),
         _holdings_section(record.holdings, catalog),
@@ -252,6 +257,7 @@ def record_page(isn: int, params: Mapping[str, Sequence[str]], catalog: Catalog,
         {"query": f"rec.id={isn}", "recordSchema": "marcxml"})))
     links.append(E.A("With holdings (SRU)", href=f"/{quote(database)}?" + urlencode(
         {"query": f"rec.id={isn}", "recordSchema": "opac"})))
+    links.append(E.A("MARC-in-JSON", href=f"/unapi?id={isn}&format=json"))
     nav = E.E.nav(E.CLASS("links"), *_joined(links))
     return _page(f"{title} – {catalog.config.name}", catalog.config.name, [nav, article],
                  _sru_link(catalog, None))
@@ -273,6 +279,9 @@ def _page(title: str, catalog_name: str, body: list[etree._Element],
             E.META(name="viewport", content="width=device-width, initial-scale=1"),
             E.TITLE(_clean(title)),
             E.LINK(rel="stylesheet", href=STYLESHEET),
+            E.LINK(rel="search", type="application/opensearchdescription+xml", href="/opensearch.xml",
+                   title=_clean(catalog_name)),   # zserver.web.opensearch
+            E.LINK(rel="unapi-server", type="application/xml", title="unAPI", href="/unapi"),   # zserver.web.unapi
         ),
         E.BODY(
             E.E.header(E.A(E.CLASS("brand"), _clean(catalog_name), href="/")),
@@ -395,7 +404,8 @@ def _results(form: SearchForm, catalog: Catalog, signed_in: bool) -> list[etree.
                                   LANGUAGES.get(brief.language, brief.language),
                                   str(brief.year) if brief.year else "") if part]
         item = E.LI(E.A(E.CLASS("title"), _clean(brief.title or "[no title]"),
-                        href=form.url(f"/record/{brief.isn}")))
+                        href=form.url(f"/record/{brief.isn}")),
+                    E.ABBR(E.CLASS("unapi-id"), title=str(brief.isn)))   # unAPI: the title's id
         if brief.author:
             item.append(E.DIV(E.CLASS("author"), _clean(brief.author)))
         if brief.imprint:
