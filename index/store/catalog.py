@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 
 from index.records.model import Holding
+from index.rules import holdings as rule_holdings
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class CatalogStore:
         self.db.executescript(resources.files("index.store").joinpath("schema.sql").read_text())
         self.db.executescript(resources.files("index.store").joinpath("clusters.sql").read_text())  # corrections.py
         self._migrate()
+        rule_holdings.create_tables(self.db)   # holdings of virtual libraries (index.rules)
 
     def _migrate(self) -> None:
         for table, column, definition in _MIGRATIONS:
@@ -346,7 +348,7 @@ class CatalogStore:
             f"SELECT {', '.join('h.' + c.strip() for c in _HOLDING_COLUMNS.split(','))}"
             " FROM holdings h JOIN records r ON r.id = h.record_id WHERE r.isn = ? ORDER BY h.library, h.id",
             (isn,))
-        return [_holding(row) for row in rows]
+        return [_holding(row) for row in rows] + rule_holdings.holdings_of(self.db, isn)
 
     def titles_with_holdings(self, isns: Iterable[int] | None = None) -> Iterator[tuple[int, bytes, list[Holding]]]:
         """(ISN, display record, holdings) of the given titles, or of all titles in ISN order."""
@@ -366,7 +368,7 @@ class CatalogStore:
                 rows = holdings_db.execute(
                     f"SELECT {', '.join('h.' + c.strip() for c in _HOLDING_COLUMNS.split(','))}"
                     " FROM holdings h JOIN records r ON r.id = h.record_id WHERE r.isn = ?", (isn,))
-                yield isn, display, [_holding(row) for row in rows]
+                yield isn, display, [_holding(row) for row in rows] + rule_holdings.holdings_of(holdings_db, isn)
         finally:
             holdings_db.close()
 
@@ -457,7 +459,8 @@ class CatalogStore:
 
     def holding_libraries(self) -> list[str]:
         """Codes of every library that holds something (a union delivery brings many)."""
-        return [row[0] for row in self.db.execute("SELECT DISTINCT library FROM holdings ORDER BY library")]
+        delivered = [row[0] for row in self.db.execute("SELECT DISTINCT library FROM holdings ORDER BY library")]
+        return sorted({*delivered, *rule_holdings.libraries(self.db)})
 
     def records_per_library(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT library, count(*) FROM records GROUP BY library ORDER BY library"))
