@@ -21,6 +21,8 @@ of surfacing in some later request.
     [linkcheck]        LinkcheckConfig (`unikat linkcheck`)
     [backup]           BackupConfig
     [sources.NAME]     Config.sources: name -> SourceProfile (`index.sources`, checked there)
+    [oai]              OaiConfig (the OAI-PMH provider, `zserver.oai`)
+    [metrics]          MetricsConfig (Prometheus /metrics, `zserver.metrics`)
 
 It knows no protocol and does not import `zserver`: a CCL line is checked here as a string
 and parsed by `zserver.querylang.ccl`; a recordSchema name is looked up by the SRU handler.
@@ -41,7 +43,8 @@ from index.rules.config import VirtualLibraryConfig, parse_virtual
 from index.sources import SourceProfile, parse_sources
 
 __all__ = ["DEFAULT_CONFIG", "ENGINES", "HOLDINGS", "Config", "ConfigError", "ConsolidationConfig",
-           "IllConfig", "IndexConfig", "LibraryConfig", "LinkcheckConfig", "ServerConfig", "SruConfig", "parse_config"]
+           "IllConfig", "IndexConfig", "LibraryConfig", "LinkcheckConfig", "MetricsConfig", "OaiConfig", "ServerConfig",
+           "SruConfig", "parse_config"]
 
 ENGINES = ("whoosh", "postings")
 """Search engine names for `[index] engine`; `index.engines` has one implementation of each."""
@@ -218,6 +221,22 @@ term = "u=1016 s=al,pw"
 [backup]
 directory = "backups"
 keep = 7
+
+# OAI-PMH 2.0 at /oai (same port). Items are identified as oai:<repository_identifier>:<ISN>;
+# lists come page_size items at a time; a resumption token is good for token_lifetime seconds.
+[oai]
+enabled = true
+repository_identifier = "unikat.example.org"   # a domain name of yours
+admin_email = "catalog@unikat.example.org"
+base_url = ""                # the address harvesters use, e.g. "https://catalog.example.org/oai"; "": from Host
+page_size = 100
+token_lifetime = 86400
+
+# Prometheus metrics at /metrics (same port): off unless enabled, and then only for the client
+# addresses in `allow` (others get 404).
+[metrics]
+enabled = false
+allow = ["127.0.0.1", "::1"]
 '''
 
 
@@ -342,6 +361,29 @@ class LinkcheckConfig:
     user_agent: str = "unikat-linkcheck/0.1"
 
 
+@dataclass(frozen=True)
+class OaiConfig:
+    """`[oai]`: the OAI-PMH provider (`zserver.oai`): whether /oai answers, the repository
+    identifier in item identifiers, the admin e-mail and base URL Identify gives (base URL
+    empty: from the request's Host), items per list response, seconds a resumption token lasts."""
+
+    enabled: bool = True
+    repository_identifier: str = "unikat.example.org"
+    admin_email: str = "catalog@unikat.example.org"
+    base_url: str = ""
+    page_size: int = 100
+    token_lifetime: int = 86400
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """`[metrics]`: Prometheus metrics at /metrics (`zserver.metrics`), off by default; when on,
+    only for the client addresses in `allow`."""
+
+    enabled: bool = False
+    allow: tuple[str, ...] = ("127.0.0.1", "::1")
+
+
 @dataclass
 class Config:
     """The whole of unikat.toml. `[catalog]` and `[databases]` are kept as the three plain
@@ -363,6 +405,8 @@ class Config:
     consortia: dict[str, ConsortiumConfig] = field(default_factory=dict)     # [consortia.CODE], index.consortia
     linkcheck: LinkcheckConfig = field(default_factory=LinkcheckConfig)
     ill: IllConfig = field(default_factory=IllConfig)
+    oai: OaiConfig = field(default_factory=OaiConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
 
 class ConfigError(Exception):
@@ -452,11 +496,20 @@ _BACKUP = {"directory": _TEXT, "keep": _integer(1, what="a number of backups")}
 _LINKCHECK = {"concurrency": _integer(1, what="a number of requests"), "per_host": _integer(1, what="a number of requests"),
               "delay": _Rule("a number of seconds >= 0", lambda value: _is_number(value) and value >= 0, float),
               "timeout": _SECONDS, "max_redirects": _integer(0), "user_agent": _TEXT}
+_OAI = {"enabled": _FLAG, "admin_email": _Rule("an e-mail address", lambda value: isinstance(value, str)
+                                               and re.fullmatch(r"\S+@(\S+\.)+\S+", value) is not None),
+        "repository_identifier": _Rule('a domain name such as "catalog.example.org"', lambda value: isinstance(value, str)
+                                       and re.fullmatch(r"[a-zA-Z][a-zA-Z0-9-]*(\.[a-zA-Z][a-zA-Z0-9-]*)+", value)
+                                       is not None),
+        "base_url": _Rule('"" or an http(s) URL', lambda value: isinstance(value, str)
+                          and (value == "" or re.fullmatch(r"https?://\S+", value) is not None)),
+        "page_size": _integer(1, 10000, "a number of items"), "token_lifetime": _integer(60, what="a number of seconds")}
+_METRICS = {"enabled": _FLAG, "allow": _NAMES}
 _CCL_LINE = _Rule('Bib-1 attributes as YAZ writes them, such as "u=4 s=pw"',
                   lambda value: isinstance(value, str) and bool(value.strip()))
 
 _SECTIONS = ("catalog", "server", "index", "sru", "libraries", "users", "databases", "consolidation", "ccl",
-             "sources", "backup", "virtual", "consortia", "linkcheck", "ill")
+             "sources", "backup", "virtual", "consortia", "linkcheck", "ill", "oai", "metrics")
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -519,6 +572,8 @@ def parse_config(text: str, source: str = "unikat.toml") -> Config:
         virtual=virtual, consortia=consortia,
         linkcheck=LinkcheckConfig(**_values(source, "linkcheck", section["linkcheck"], _LINKCHECK)),
         ill=IllConfig(**_values(source, "ill", section["ill"], _ILL)),
+        oai=OaiConfig(**_values(source, "oai", section["oai"], _OAI)),
+        metrics=MetricsConfig(**_values(source, "metrics", section["metrics"], _METRICS)),
     )
 
 

@@ -23,6 +23,7 @@ Paths:
     /?q=...&format=json    the web search as brief JSON (zserver.web.briefjson)
     /unapi                 unAPI: formats of a record and the record in each (zserver.web.unapi)
     /opensearch.xml        the OpenSearch description document (zserver.web.opensearch)
+    /oai                   OAI-PMH 2.0 (GET, or POST form-encoded): zserver.oai, when [oai] enabled
     /<database>            SRU (GET, or POST form-encoded); no parameters: explain; SRW (SRU
                            in a SOAP 1.1 or 1.2 envelope, POSTed as text/xml or
                            application/soap+xml: yaz-client's default) through zserver.sru.soap
@@ -85,6 +86,7 @@ from index.errors import RecordNotFound
 from index.search import Catalog
 from zserver.logins import LoginGuard, LoginRefused
 from zserver.net.log import stderr_log
+from zserver.oai import OaiProvider
 from zserver.sru import soap
 from zserver.sru.diagnostics import SruDiagnostic, SruDiagnosticCode
 from zserver.sru.handler import SruState, failure, handle
@@ -112,7 +114,7 @@ _MAX_HEAD_READ = MAX_TARGET_BYTES + MAX_HEAD_BYTES + 1024   # all before the bod
 _STATIC_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\.(css|png|svg|ico|txt)")
 _STATIC_TYPES = {"css": "text/css; charset=utf-8", "png": "image/png", "svg": "image/svg+xml",
                  "ico": "image/x-icon", "txt": "text/plain; charset=utf-8"}
-_WEB_ROOTS = ("record", "static", "favicon.ico", "robots.txt")
+_WEB_ROOTS = ("record", "static", "favicon.ico", "robots.txt", "oai")
 _WEB_ROOTS += ("unapi", "opensearch.xml")   # unAPI and OpenSearch (zserver.web), not SRU databases
 _SOAP_TYPES = ("text/xml", "application/soap+xml", "application/xml")   # SRW: SRU in SOAP
 _HTML = "text/html; charset=utf-8"
@@ -149,6 +151,7 @@ class HttpCore:
         self.sru_state = SruState(self.sru_settings.result_sets)
         self.request_timeout = catalog.config.server.http_request_timeout
         self.idle_timeout = catalog.config.server.http_idle_timeout
+        self.oai = OaiProvider(catalog, catalog.config.oai, clock=clock)
 
     def respond(self, method: str, uri: bytes, body: bytes = b"", *, content_type: str = "",
                 host: str | None = None, port: int | None = None,
@@ -178,7 +181,7 @@ class HttpCore:
             return refuse(414, D.TOO_MANY_CHARACTERS_IN_QUERY, f"the address is longer than {MAX_URI_BYTES} bytes")
         if path is None:
             return refuse(400, D.UNSUPPORTED_PARAMETER_VALUE, "the path is not UTF-8")
-        allowed = "GET, HEAD, POST" if sru else "GET, HEAD"
+        allowed = "GET, HEAD, POST" if sru or segments == ["oai"] else "GET, HEAD"   # OAI-PMH takes POST too
         if method not in allowed.split(", "):
             return refuse(405, D.UNSUPPORTED_OPERATION, f"method {method} not allowed",
                           (("Allow", allowed),))
@@ -221,6 +224,11 @@ class HttpCore:
                             user=user)
             headers = (("Content-Type", answer.content_type),) + (challenge if answer.status == 401 else ())
             return HttpAnswer(answer.status, headers, answer.body)
+        if segments == ["oai"] and self.oai.settings.enabled:   # OAI-PMH (zserver.oai)
+            base = f"http://{host or 'localhost'}{'' if port in (80, None) else f':{port}'}/oai"
+            oai = self.oai.respond(params, base_url=base, user=user)
+            return HttpAnswer(oai.status, (("Content-Type", oai.content_type),) + (challenge if oai.status == 401 else ()),
+                              oai.body)
         if segments == ["opensearch.xml"]:   # open like explain: it only says how to search
             return _web(opensearch_description(self.catalog.config, host, port))
         if (not segments or segments[0] in ("record", "unapi")) and user is None \
