@@ -13,15 +13,18 @@ counts requests in progress (its `peak` is the most at once) and logs each reque
     /work                   200 after `work_seconds` (to overlap requests for the counters)
 
 `DroppingHost` accepts connections and closes them without a word.
+`localized_ejournals` points the URLs of sample_data/ejournals.pica at such hosts.
 """
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -143,3 +146,28 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def _routes(other: WebHost) -> list[str]:
+    return ["/ok", "/status/404", "/redirect/2/301", "/ok", "/status/410", f"/to?url={other.url('/ok')}",
+            "/status/500", "/redirect/1/302", "/nohead"]
+
+
+def localized_ejournals(tmp_path: Path, host: WebHost, other: WebHost) -> tuple[Path, dict[str, str]]:
+    """sample_data/ejournals.pica with each distinct URL (009Q and 209R $u) replaced by a URL of
+    `host` whose route gives a known answer; returns the file and original -> local URL."""
+    text = (Path(__file__).resolve().parents[1] / "sample_data" / "ejournals.pica").read_text(encoding="utf-8")
+    routes = _routes(other)
+    local: dict[str, str] = {}
+
+    def swap(match: re.Match) -> str:
+        url = match.group(2)
+        if url not in local:
+            route = routes[len(local) % len(routes)]
+            local[url] = host.url(route) + ("&" if "?" in route else "?") + f"n={len(local)}"
+        return match.group(1) + local[url]
+
+    text = re.sub(r"^((?:009Q|209R/\d\d) \$u)([^$\n]+)", swap, text, flags=re.M)
+    path = tmp_path / "ejournals-local.pica"
+    path.write_text(text, encoding="utf-8")
+    return path, local

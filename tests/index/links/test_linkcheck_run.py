@@ -6,13 +6,12 @@ URLs of real PICA+ and MARC records (never requested: collecting only)."""
 from __future__ import annotations
 
 import csv
-import re
 import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_DATA, TEST_CONFIG, load, make_home, shared
-from webhosts import WebHost
+from conftest import TEST_CONFIG, load, make_home, shared
+from webhosts import WebHost, localized_ejournals
 
 from index.links.check import LinkCheck, LinkState
 from index.links.collect import link_uses
@@ -29,31 +28,6 @@ def hosts():
     yield one, two
     one.close()
     two.close()
-
-
-def _routes(other: WebHost) -> list[str]:
-    return ["/ok", "/status/404", "/redirect/2/301", "/ok", "/status/410", f"/to?url={other.url('/ok')}",
-            "/status/500", "/redirect/1/302", "/nohead"]
-
-
-def localized_ejournals(tmp_path: Path, host: WebHost, other: WebHost) -> tuple[Path, dict[str, str]]:
-    """sample_data/ejournals.pica with each distinct URL (009Q and 209R $u) replaced by a URL of
-    `host` whose route gives a known answer; returns the file and original -> local URL."""
-    text = (SAMPLE_DATA / "ejournals.pica").read_text(encoding="utf-8")
-    routes = _routes(other)
-    local: dict[str, str] = {}
-
-    def swap(match: re.Match) -> str:
-        url = match.group(2)
-        if url not in local:
-            route = routes[len(local) % len(routes)]
-            local[url] = host.url(route) + ("&" if "?" in route else "?") + f"n={len(local)}"
-        return match.group(1) + local[url]
-
-    text = re.sub(r"^((?:009Q|209R/\d\d) \$u)([^$\n]+)", swap, text, flags=re.M)
-    path = tmp_path / "ejournals-local.pica"
-    path.write_text(text, encoding="utf-8")
-    return path, local
 
 
 @pytest.fixture()
