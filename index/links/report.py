@@ -120,7 +120,7 @@ def _library_page(report: LibraryReport, name: str, rows: list[dict[str, str]]) 
                  "</thead><tbody>")
     for row in rows:
         parts.append(
-            f'<tr class="{row["state"]}"><td class="{row["state"]}">{row["state"]}</td>'
+            f'<tr><td class="{row["state"]}">{row["state"]}</td>'
             f'<td class="url">{link_html(row["url"])}</td><td>{html.escape(row["outcome"])}</td>'
             f'<td class="url">{html.escape(row["redirects"])}</td><td class="url">{link_html(row["final_url"])}</td>'
             f'<td>{html.escape(row["broken_since"])}</td><td>{html.escape(row["last_checked"])}</td>'
