@@ -499,6 +499,12 @@ def cmd_ejournals(args: argparse.Namespace) -> int:
     return ejournals(_home(args), Path(args.out) if args.out else None)
 
 
+def cmd_ill(args: argparse.Namespace) -> int:
+    from index.ill.command import run
+
+    return run(_home(args), args)
+
+
 def cmd_lfer(args: argparse.Namespace) -> int:
     from index.rules.command import lfer
 
@@ -607,6 +613,10 @@ def build_parser() -> argparse.ArgumentParser:
     lfer.add_argument("--verbose", action="store_true", help="list the re-confirmed (checked) holdings too")
     lfer.add_argument("--no-wait", action="store_true", help="exit 75 at once while a load runs")
     lfer.set_defaults(func=cmd_lfer)
+    from index.ill.command import add_arguments as ill_arguments
+    ill = commands.add_parser("ill", help="interlibrary loan: accounts, orders, answers, status, deadlines, slips")
+    ill_arguments(ill)
+    ill.set_defaults(func=cmd_ill)
     return parser
 
 
