@@ -30,6 +30,7 @@ from index.query import ResultSetRef
 from index.search import Catalog, Database, ResultSet
 from zserver.querylang.cql import CqlQuery, parse_cql
 from zserver.querylang.errors import QueryError
+from zserver.sru import facets as sru_facets
 from zserver.sru import soap
 from zserver.sru.cqlmap import cql_to_query, scan_start, sort_criteria
 from zserver.sru.diagnostics import (
@@ -314,6 +315,7 @@ def _search_echo(request: SruRequest) -> list[tuple[str, object | None]]:
     return [("queryType", "cql" if request.query is not None else None), ("query", request.query),
             ("startRecord", request.start_record), ("maximumRecords", request.maximum_records),
             *packing, ("recordSchema", request.record_schema),
+            ("facetParameters", sru_facets.echo(dict(request.given))),
             ("resultSetTTL", request.result_set_ttl), ("sortKeys", request.sort_keys),
             ("stylesheet", request.stylesheet)]
 
@@ -331,6 +333,7 @@ def _search_retrieve(request: SruRequest, run: _Run, database: Database) -> etre
     try:
         if schema is None:
             raise SruDiagnostic(_D.UNKNOWN_SCHEMA, request.record_schema or "")
+        facets = sru_facets.parse(dict(request.given))
         result_set, earlier = run.search_named(database, query, request.sort_keys)
     except SruDiagnostic as diagnostic:
         return _failure(request, diagnostic)
@@ -370,10 +373,12 @@ def _search_retrieve(request: SruRequest, run: _Run, database: Database) -> etre
                         _D.RECORD_NOT_AVAILABLE_IN_SCHEMA, f"{isn}: {refusal}")))
         if start - 1 + len(isns) < size:
             next_position = start + len(isns)
-    return search_retrieve_response(
+    root = search_retrieve_response(
         request.version, number_of_records=size, records=records, escaping=request.escaping,
         result_set_id=set_id, result_set_ttl=int(run.ttl) if set_id else None,
         next_position=next_position, echo=_search_echo(request), diagnostics=diagnostics)
+    sru_facets.add_to(root, facets, run.catalog, result_set, query, signed_in=run.signed_in)
+    return root
 
 
 def _scan(request: SruRequest, catalog: Catalog, settings: SruSettings, *, signed_in: bool) -> etree._Element:

@@ -172,6 +172,7 @@ _PARAMETERS: dict[Operation, dict[str, frozenset[Version]]] = {
         "recordPacking": _ALL, "recordXMLEscaping": _V2, "recordSchema": _ALL,
         "recordXPath": _V1, "resultSetTTL": _ALL, "sortKeys": _V11_V2,
         "renderedBy": _V2, "responseType": _V2,
+        "facetLimit": _V2, "facetStart": _V2, "facetSort": _V2,   # read by sru.facets
     },
     Operation.SCAN: {**_COMMON, "scanClause": _ALL, "responsePosition": _ALL,
                      "maximumTerms": _ALL},

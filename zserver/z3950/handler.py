@@ -64,7 +64,9 @@ from zserver.logins import LoginGuard, LoginPolicy, LoginRefused
 from zserver.querylang.ccl import DEFAULT_QUALIFIERS, CclProfile, parse_ccl
 from zserver.querylang.errors import QueryError
 from zserver.querylang.rpn import BIB1_OID, AttributesPlusTerm, ComplexValue, rpn_from_asn1
+from zserver.z3950 import facets as z_facets
 from zserver.z3950 import present
+from zserver.z3950.itemorder import answer_item_order
 from zserver.z3950.attributes import Bib1Use, rpn_to_query, term_for
 from zserver.z3950.codec import CodecError, encode_type
 from zserver.z3950.diagnostics import (
@@ -434,11 +436,13 @@ class Handler:
         self._may_create(name, request.replace_indicator)
         database = self._database(request.database_names)
         node = self._query(request.query)
+        facets = z_facets.requested(request.additional_search_info)
         self.catalog.refresh()
         result = self.catalog.search(node, database, result_sets=self.association.result_sets.get,
                                      signed_in=self.association.user is not None)
         self.association.result_sets[name] = result
-        response = self._piggyback(request, result)
+        response = z_facets.with_facets(self._piggyback(request, result), facets, self.catalog, result,
+                                        signed_in=self.association.user is not None)
         summary = f"search db={database.name} set={name} hits={response.result_count}"
         if response.number_of_records_returned:
             summary += f" records={response.number_of_records_returned}"
