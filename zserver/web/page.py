@@ -41,6 +41,7 @@ from zserver.querylang.cql import parse_cql
 from zserver.querylang.errors import QueryError
 from zserver.sru.cqlmap import cql_to_query
 from zserver.sru.diagnostics import SruDiagnostic
+from zserver.web import facets as web_facets
 from zserver.z3950.attributes import rpn_to_query
 from zserver.z3950.diagnostics import Bib1Diagnostic, Z3950Diagnostic
 
@@ -98,6 +99,7 @@ class SearchForm:
     lib: str = ""
     start: int = 1
 
+    facet: tuple[str, ...] = ()    # chosen author/subject/series values (`web.facets`)
     @classmethod
     def read(cls, params: Mapping[str, Sequence[str]]) -> SearchForm:
         def one(name: str) -> str:
@@ -108,14 +110,16 @@ class SearchForm:
         start_text = one("start")
         start = int(start_text) if start_text.isdigit() and len(start_text) < 9 else 1
         return cls(one("q"), sort, one("lang").lower(), one("from"), one("to"), one("type").lower(),
-                   one("lib"), max(start, 1))
+        facets = tuple(_clean(value).strip()[:MAX_QUERY_LENGTH] for value in params.get("facet") or () if value)
+                   one("lib"), max(start, 1), facets)
 
     def limits_set(self) -> bool:
-        return bool(self.lang or self.year_from or self.year_to or self.type or self.lib)
+        return bool(self.lang or self.year_from or self.year_to or self.type or self.lib or self.facet)
 
     def params(self, **changes: object) -> list[tuple[str, str]]:
         """The URL parameters of this search (with `changes`), empty ones left out."""
         values = {"q": self.q, "sort": self.sort if self.sort != "relevance" else "",
+        facets = changes.pop("facet", self.facet)   # repeated: not one value
                   "lang": self.lang, "from": self.year_from, "to": self.year_to,
                   "type": self.type, "lib": self.lib,
                   "start": str(self.start) if self.start > 1 else ""}
@@ -125,7 +129,7 @@ class SearchForm:
             values["sort"] = ""
         if values.get("start") == "1":
             values["start"] = ""
-        return [(name, value) for name, value in values.items() if value]
+        return [(name, value) for name, value in values.items() if value] + [("facet", f) for f in facets]
 
     def url(self, path: str = "/", **changes: object) -> str:
         query = urlencode(self.params(**changes))
@@ -218,17 +222,19 @@ def search_page(params: Mapping[str, Sequence[str]], catalog: Catalog, *, signed
     """The home page with the search form, and the brief list when `q` is given."""
     form = SearchForm.read(params)
     config = catalog.config
-    body: list[etree._Element] = [_search_form(form, catalog, signed_in)]
+    found = web_facets.ResultFacets()   # the result's facets: the limit menus show their counts
+    body: list[etree._Element] = []
     title = config.name
     if form.q:
         title = f"{form.q} – {config.name}"
         try:
-            body.extend(_results(form, catalog, signed_in))
+            body.extend(_results(form, catalog, signed_in, found))
         except SearchProblem as problem:
             body.append(E.P(E.CLASS("problem"), str(problem)))
     else:
         body.append(_help())
     return _page(title, config.name, body, _sru_link(catalog, form))
+    body.insert(0, _search_form(form, catalog, signed_in, found))
 
 
 def record_page(isn: int, params: Mapping[str, Sequence[str]], catalog: Catalog, *,
@@ -303,13 +309,14 @@ def _sru_link(catalog: Catalog, form: SearchForm | None) -> etree._Element:
     return E.P(*parts)
 
 
-def _search_form(form: SearchForm, catalog: Catalog, signed_in: bool) -> etree._Element:
-    languages = _options(catalog, "language", lambda code: LANGUAGES.get(code, code))
-    types = _options(catalog, "material_type", lambda code: code.capitalize())
+def _search_form(form: SearchForm, catalog: Catalog, signed_in: bool,
+                 found: web_facets.ResultFacets | None = None) -> etree._Element:
+    languages = _options(catalog, "language", lambda code: LANGUAGES.get(code, code), found)
+    types = _options(catalog, "material_type", lambda code: code.capitalize(), found)
     library_names = {library_key(code): name for code, name in catalog.library_names.items()}
     hidden = {library_key(code) for code in catalog.hidden_libraries(signed_in)}
     libraries = [(term, label) for term, label in
-                 _options(catalog, "library", lambda code: library_names.get(code, code.upper()))
+                 _options(catalog, "library", lambda code: library_names.get(code, code.upper()), found)
                  if term not in hidden]   # a restricted library's holdings count is not for everyone
     limits = E.E.details(
         E.CLASS("limits"),
@@ -339,7 +346,11 @@ def _search_form(form: SearchForm, catalog: Catalog, signed_in: bool) -> etree._
     )
 
 
-def _options(catalog: Catalog, index: str, label) -> list[tuple[str, str]]:
+def _options(catalog: Catalog, index: str, label, found: web_facets.ResultFacets | None = None
+             ) -> list[tuple[str, str]]:
+    counted = found.options(index, label) if found is not None else None
+    if counted is not None:   # a search: the result's counts
+        return counted
     try:
         entries, _ = catalog.scan(index, "", count=400)
     except CatalogError:
@@ -376,12 +387,16 @@ def _help() -> etree._Element:
     )
 
 
-def _results(form: SearchForm, catalog: Catalog, signed_in: bool) -> list[etree._Element]:
+def _results(form: SearchForm, catalog: Catalog, signed_in: bool,
+             found: web_facets.ResultFacets | None = None) -> list[etree._Element]:
     config = catalog.config
     if form.lib and library_key(form.lib) in {library_key(code) for code in catalog.hidden_libraries(signed_in)}:
         raise SearchProblem("This library's holdings are open to signed-in users only.")
     node = build_query(form.q, config.ccl)
-    node = _all_of([node, *_limits(form)])
+    try:
+        node = _all_of([node, *_limits(form), *web_facets.limits(form.facet)])
+    except ValueError as error:
+        raise SearchProblem(f"Cannot narrow the search: {error}.") from None
     try:
         database = catalog.database(config.database)
         if database.restricted and not signed_in:
@@ -414,7 +429,11 @@ def _results(form: SearchForm, catalog: Catalog, signed_in: bool) -> list[etree.
         items.append(item)
     shown = f"{start}–{start + len(briefs) - 1} of {size:,}"
     heading.append(E.SPAN(E.CLASS("shown"), f" (showing {shown})"))
-    return [heading, sort_bar, items, _pager(form, start, size)]
+    if found is None:
+        return [heading, sort_bar, items, _pager(form, start, size)]
+    found.count(catalog, result_set, signed_in)   # over the whole result, not this page
+    aside = web_facets.sidebar(form, found, web_facets.value_label(catalog, LANGUAGES))
+    return [heading, sort_bar, aside, items, _pager(form, start, size)]
 
 
 def _pager(form: SearchForm, start: int, size: int) -> etree._Element:
