@@ -98,8 +98,8 @@ class SearchForm:
     type: str = ""
     lib: str = ""
     start: int = 1
-
     facet: tuple[str, ...] = ()    # chosen author/subject/series values (`web.facets`)
+
     @classmethod
     def read(cls, params: Mapping[str, Sequence[str]]) -> SearchForm:
         def one(name: str) -> str:
@@ -109,8 +109,8 @@ class SearchForm:
         sort = one("sort") if one("sort") in SORTS else "relevance"
         start_text = one("start")
         start = int(start_text) if start_text.isdigit() and len(start_text) < 9 else 1
-        return cls(one("q"), sort, one("lang").lower(), one("from"), one("to"), one("type").lower(),
         facets = tuple(_clean(value).strip()[:MAX_QUERY_LENGTH] for value in params.get("facet") or () if value)
+        return cls(one("q"), sort, one("lang").lower(), one("from"), one("to"), one("type").lower(),
                    one("lib"), max(start, 1), facets)
 
     def limits_set(self) -> bool:
@@ -118,8 +118,8 @@ class SearchForm:
 
     def params(self, **changes: object) -> list[tuple[str, str]]:
         """The URL parameters of this search (with `changes`), empty ones left out."""
-        values = {"q": self.q, "sort": self.sort if self.sort != "relevance" else "",
         facets = changes.pop("facet", self.facet)   # repeated: not one value
+        values = {"q": self.q, "sort": self.sort if self.sort != "relevance" else "",
                   "lang": self.lang, "from": self.year_from, "to": self.year_to,
                   "type": self.type, "lib": self.lib,
                   "start": str(self.start) if self.start > 1 else ""}
@@ -233,8 +233,8 @@ def search_page(params: Mapping[str, Sequence[str]], catalog: Catalog, *, signed
             body.append(E.P(E.CLASS("problem"), str(problem)))
     else:
         body.append(_help())
-    return _page(title, config.name, body, _sru_link(catalog, form))
     body.insert(0, _search_form(form, catalog, signed_in, found))
+    return _page(title, config.name, body, _sru_link(catalog, form))
 
 
 def record_page(isn: int, params: Mapping[str, Sequence[str]], catalog: Catalog, *,

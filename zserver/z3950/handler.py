@@ -66,7 +66,6 @@ from zserver.querylang.errors import QueryError
 from zserver.querylang.rpn import BIB1_OID, AttributesPlusTerm, ComplexValue, rpn_from_asn1
 from zserver.z3950 import facets as z_facets
 from zserver.z3950 import present
-from zserver.z3950.itemorder import answer_item_order
 from zserver.z3950.attributes import Bib1Use, rpn_to_query, term_for
 from zserver.z3950.codec import CodecError, encode_type
 from zserver.z3950.diagnostics import (
