@@ -48,13 +48,17 @@ from index.home import Home
 from index.query import And, AndNot, Completeness, Node, Or, Prox, Relation, ResultSetRef, Structure, Term, Truncation
 from index.records.formats import parse
 from index.records.model import Holding
+from index.searchkeys.extract import headings, headings_wanted
 from index.searchkeys.normalize import normalize
+from index.searchkeys.spec import INDEXES, IndexKind
 from index.store.catalog import CatalogStore
 
 DEFAULT_ALIAS = "default"
 AUTHORITY_DATABASE = "authorities"
 LIBRARY_INDEX = "library"   # the logical index of holding libraries' codes
 REFRESH_SECONDS = 1.0
+_INDEX_SPECS = {spec.name: spec for spec in INDEXES}
+_VIEW_WIDENING = 4   # a library's scan asks the engine for this many times the terms
 _AUTHORITY = Term("material_type", "authority", structure=Structure.KEY)
 # Heading kinds (index.authority.headings) whose see-from forms a scan of each index shows.
 _NAME_KINDS = {"personal_name": ("personal", "personal-title"), "corporate_name": ("corporate", "corporate-title"),
@@ -80,7 +84,7 @@ class SeeReference(ScanEntry):
 
     @property
     def display(self) -> str:
-        return f"{self.term} see {'; '.join(self.see)}"
+        return f"{self.heading or self.term} see {'; '.join(self.see)}"
 
 
 @dataclass(frozen=True)
@@ -250,29 +254,54 @@ class Catalog:
         return ResultSet(hits, self.engine, result_set.database)
 
     def scan(self, index: str, start: str, *, count: int = 20, preferred_position: int = 1,
-             signed_in: bool = True) -> tuple[list[ScanEntry], int]:
-        """Terms of `index` around `start` with the number of titles each occurs in; see-from
-        forms of the authority file come as `SeeReference`s. A scan of the library index leaves
-        out the restricted libraries for a client not `signed_in`."""
+             signed_in: bool = True, database: Database | None = None) -> tuple[list[ScanEntry], int]:
+        """Terms of `index` around `start` with the number of titles of `database` (the union
+        catalog if None) each occurs in, and each term's heading as catalogued; a library's view
+        leaves out the terms it has no title for. See-from forms of the authority file come as
+        `SeeReference`s. A scan of the library index leaves out the restricted libraries for a
+        client not `signed_in`."""
+        view = database if database is not None and database.library else None
+        # A library's view drops terms it lacks: ask for more around the start to fill the window.
+        widen = _VIEW_WIDENING if view is not None else 1
         with self._index_at_hand():
-            entries, position = self.engine.scan(index, start, count=count, preferred_position=preferred_position)
+            entries, position = self.engine.scan(index, start, count=count * widen,
+                                                 preferred_position=(preferred_position - 1) * widen + 1)
         hidden = self.hidden_libraries(signed_in) if index == LIBRARY_INDEX else frozenset()
         if hidden:
             keys = {library_key(code) for code in hidden}
+            position -= sum(1 for entry in entries[:position - 1] if library_key(entry.term) in keys)
             entries = [entry for entry in entries if library_key(entry.term) not in keys]
-        kinds = _SEE_KINDS.get(index)
-        if not kinds or not self._authorities:
+        kinds = _SEE_KINDS.get(index) if self._authorities else None
+        described = bool(kinds) or view is not None or bool(headings_wanted(index))
+        if not described:
             return entries, position
-        union = self.databases()[0]
-        result: list[ScanEntry] = []
-        for entry in entries:
-            exact = Term(index, entry.term, structure=Structure.PHRASE, completeness=Completeness.COMPLETE_FIELD)
-            titles = self.search(exact, union).size if entry.count else 0
-            see = tuple(self.store.see_references(kinds, entry.term))
-            result.append(SeeReference(entry.term, titles, see) if see else ScanEntry(entry.term, titles))
-        return result, position
+        titles_of = view or self.databases()[0]
 
-    # -- records ------------------------------------------------------------------------------
+        def described_entry(entry: ScanEntry) -> ScanEntry:
+            found = self.search(_scanned(index, entry.term), titles_of) if entry.count else None
+            titles = found.size if found is not None and (kinds or view) else entry.count
+            heading = self._heading(index, entry.term, found) if found is not None and found.size else ""
+            see = tuple(self.store.see_references(kinds, entry.term)) if kinds else ()
+            if see:
+                return SeeReference(entry.term, titles, heading, see)
+            return ScanEntry(entry.term, titles, heading)
+
+        before = [described_entry(entry) for entry in reversed(entries[:position - 1])]
+        after = [described_entry(entry) for entry in entries[position - 1:]]
+        if view is not None:   # see-from forms stay: they lead to the heading the view has
+            before = [entry for entry in before if entry.count or isinstance(entry, SeeReference)]
+            after = [entry for entry in after if entry.count or isinstance(entry, SeeReference)]
+        taken = before[:max(preferred_position - 1, 0)]
+        return [*reversed(taken), *after][:count], len(taken) + 1
+
+    def _heading(self, index: str, key: str, titles: ResultSet) -> str:
+        """`key` as catalogued in the first of `titles` ("" for an index of codes)."""
+        if not headings_wanted(index):
+            return ""
+        isns = titles.isns(0, 1)
+        display = self.store.display(isns[0]) if isns else None
+        return headings(parse(display), index).get(key, "") if display else ""
+
     def hidden_libraries(self, signed_in: bool) -> frozenset[str]:
         """Codes of the libraries whose holdings a client does not see: the restricted ones,
         unless `signed_in` (see the module docstring)."""
@@ -323,6 +352,18 @@ def _without_holdings_of(marc: bytes, hidden: frozenset[str]) -> bytes:
     for field in found:
         record.remove_field(field)
     return record.as_marc()
+
+
+def _scanned(index: str, term: str) -> Term:
+    """A search for the titles a scan term of `index` stands for."""
+    spec = _INDEX_SPECS[index]
+    if spec.kind is IndexKind.KEY:
+        return Term(index, term, structure=Structure.KEY)
+    if spec.kind is IndexKind.YEAR:
+        return Term(index, term, structure=Structure.YEAR)
+    if not spec.exact:   # a word of a words-only index (`any`)
+        return Term(index, term, structure=Structure.WORD)
+    return Term(index, term, structure=Structure.PHRASE, completeness=Completeness.COMPLETE_FIELD)
 
 
 def _no_result_sets(name: str) -> ResultSet | None:

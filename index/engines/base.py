@@ -48,13 +48,14 @@ class Brief:
 
 @dataclass(frozen=True)
 class ScanEntry:
-    term: str
+    term: str                # the normalized key: what a client searches with
     count: int
+    heading: str = ""        # the key as catalogued (`Smith, Clare, 1964-`), where the catalog has one
 
     @property
     def display(self) -> str:
         """The term as a client shows it (a see-reference adds where to look)."""
-        return self.term
+        return self.heading or self.term
 
 
 class SortField(Enum):

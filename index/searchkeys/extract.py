@@ -113,6 +113,48 @@ def _words_keys(by_tag: dict[str, list[pymarc.Field]], spec: IndexSpec) -> list[
     return keys
 
 
+_SPECS = {spec.name: spec for spec in INDEXES}
+_SUBDIVISIONS = frozenset("vxyz")   # subject subdivisions: written `Smoking--Sweden--Prevention`
+
+
+def headings_wanted(index: str) -> bool:
+    """Whether the keys of `index` are headings (whole fields of words), not codes or numbers."""
+    spec = _SPECS.get(index)
+    return spec is not None and spec.kind is IndexKind.WORDS and spec.exact and bool(spec.fields)
+
+
+def headings(record: pymarc.Record, index: str) -> dict[str, str]:
+    """The whole-field keys of `index` in `record`, each with its heading as catalogued
+    (`smith clare 1964` → `Smith, Clare, 1964-`): what a scan shows for a key."""
+    if not headings_wanted(index):
+        return {}
+    spec = _SPECS[index]
+    found: dict[str, str] = {}
+    by_tag = _fields_by_tag(record)
+    for tag, codes in spec.fields.items():
+        for field_ in by_tag.get(tag, ()):
+            if field_.is_control_field():
+                continue
+            heading = ""
+            for sf in field_.subfields:
+                if (sf.code in codes) if codes else sf.code.isalpha():
+                    joint = "--" if heading and sf.code in _SUBDIVISIONS and not codes else " " if heading else ""
+                    heading = heading.rstrip(" .") + joint if joint == "--" else heading + joint
+                    heading += sf.value.strip()
+            for key in key_variants(_text(field_, codes)):
+                found.setdefault(key, _trimmed(heading))
+    return found
+
+
+def _trimmed(heading: str) -> str:
+    """A heading without the closing punctuation of its field (`Smoking--Prevention.` → `…Prevention`);
+    an initial's full stop (`Smith, J.`) and an open date's hyphen (`1964-`) stay."""
+    heading = " ".join(heading.split()).rstrip(" ,;:/")
+    if heading.endswith(".") and not re.search(r"(?:^|[\s,])\w\.$", heading):
+        heading = heading[:-1]
+    return heading
+
+
 def _raw_values(by_tag: dict[str, list[pymarc.Field]], spec: IndexSpec) -> Iterable[str]:
     for tag, codes in spec.fields.items():
         for field_ in by_tag.get(tag, ()):

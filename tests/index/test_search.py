@@ -13,7 +13,8 @@ from conftest import ENGINES, load, make_home, shared
 
 from index import errors
 from index.engines.base import RELEVANCE, SortField, SortKey, sort_field
-from index.search import Catalog
+from index.search import Catalog, _scanned
+from index.searchkeys.normalize import normalize
 from index.searchkeys.queryterms import key_forms
 from index.searchkeys.spec import INDEXES
 from zserver.querylang.pqf import parse_pqf
@@ -340,3 +341,26 @@ def test_an_oclc_number_is_found_with_or_without_its_prefixes(sample, pqf):
 def test_isbn_10_and_13_with_or_without_hyphens_are_one_key(text):
     isbn = next(spec for spec in INDEXES if spec.name == "isbn")
     assert set(key_forms(isbn, text)) == {"0306406152", "9780306406157"}
+
+
+def test_scan_shows_headings_as_catalogued_and_searches_with_keys(sample):
+    entries, _ = sample.scan("author", "smith", count=5)
+    assert entries and all(normalize(entry.heading) == entry.term for entry in entries if entry.heading)
+    assert any(entry.display != entry.term and entry.display == entry.heading for entry in entries)
+    subjects, _ = sample.scan("subject", "smoking", count=10)
+    assert any("--" in entry.display for entry in subjects)   # subdivisions as catalogued
+
+
+@pytest.mark.parametrize("index, start", [("author", "smith"), ("subject", "history"), ("any", "water")])
+def test_a_library_scan_counts_that_librarys_titles_only(sample, index, start):
+    view = sample.database("A")
+    union, _ = sample.scan(index, start, count=20)
+    entries, position = sample.scan(index, start, count=10, database=view)
+    assert len(entries) == 10 and position == 1
+    for entry in entries:
+        exact = _scanned(index, entry.term)
+        assert entry.count == sample.search(exact, view).size > 0
+    assert [entry.term for entry in entries] == sorted(entry.term for entry in entries)
+    in_union = {entry.term: entry.count for entry in union}
+    assert any(in_union.get(entry.term, entry.count) > entry.count for entry in entries) \
+        or {e.term for e in union} - {e.term for e in entries}   # B's titles are left out

@@ -250,7 +250,7 @@ def handle(request: SruRequest, catalog: Catalog, state: SruState | None = None,
         elif request.operation is Operation.EXPLAIN:
             root = _explain(request, catalog, database, settings, ())
         elif request.operation is Operation.SCAN:
-            root = _scan(request, catalog, settings, signed_in=user is not None)
+            root = _scan(request, catalog, database, settings, signed_in=user is not None)
         else:
             ttl = min(request.result_set_ttl if request.result_set_ttl is not None
                       else settings.result_set_ttl, settings.maximum_result_set_ttl)
@@ -381,7 +381,8 @@ def _search_retrieve(request: SruRequest, run: _Run, database: Database) -> etre
     return root
 
 
-def _scan(request: SruRequest, catalog: Catalog, settings: SruSettings, *, signed_in: bool) -> etree._Element:
+def _scan(request: SruRequest, catalog: Catalog, database: Database, settings: SruSettings, *,
+          signed_in: bool) -> etree._Element:
     try:
         index, term = scan_start(parse_cql(request.scan_clause or ""))
         count = min(request.maximum_terms or settings.default_terms, settings.maximum_terms)
@@ -390,7 +391,7 @@ def _scan(request: SruRequest, catalog: Catalog, settings: SruSettings, *, signe
             raise SruDiagnostic(_D.RESPONSE_POSITION_OUT_OF_RANGE, str(position))
         # One term more on each side tells whether the list starts or ends in the window.
         entries, found_at = catalog.scan(index, term, count=count + 2, preferred_position=position + 1,
-                                         signed_in=signed_in)
+                                         signed_in=signed_in, database=database)
     except SruDiagnostic as diagnostic:
         return _failure(request, diagnostic)
     except CatalogError as error:

@@ -559,7 +559,7 @@ class Handler:
         if count > 0:
             self.catalog.refresh()
             entries, found_at = self.catalog.scan(term.index, term.text, count=count, preferred_position=position,
-                                                  signed_in=self.association.user is not None)
+                                                  signed_in=self.association.user is not None, database=database)
         response = ScanResponse(
             step_size=0, scan_status=0 if len(entries) == count else 5, number_of_entries_returned=len(entries),
             position_of_term=found_at,

@@ -20,6 +20,7 @@ from index.authority.link import SEE_FROM_TAG
 from index.loading.load import load_file
 from index.query import Completeness, Structure, Term
 from index.records.marc import read_marc21
+from index.searchkeys.normalize import normalize
 from index.search import AUTHORITY_DATABASE, Catalog, SeeReference
 from index.store.catalog import CatalogStore
 
@@ -158,7 +159,9 @@ def test_scan_shows_see_references(tmp_path, unambiguous):
         entries, _position = catalog.scan("subject", variant, count=3)
         entry = entries[0]
         assert isinstance(entry, SeeReference) and established in entry.see and entry.count == 1
-        assert entry.display.startswith(f"{entry.term} see ") and established in entry.display  # displayTerm
+        # displayTerm: the see-from heading as catalogued, then where to look
+        assert entry.heading and normalize(entry.heading) == entry.term
+        assert entry.display.startswith(f"{entry.heading} see ") and established in entry.display
         plain = [e for e in entries if not isinstance(e, SeeReference)]
         assert all(e.count >= 0 for e in plain)
     finally:

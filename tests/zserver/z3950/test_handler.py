@@ -594,7 +594,8 @@ def test_scan_titles(handler, catalog):
     assert value.position_of_term == position
     got = [(info["term"][1].decode(), info["displayTerm"], info["globalOccurrences"])
            for kind, info in value.entries["entries"]]
-    assert got == [(entry.term, entry.term, entry.count) for entry in entries]
+    assert got == [(entry.term, entry.display, entry.count) for entry in entries]
+    assert any(display != term for term, display, _ in got)   # headings as catalogued, not keys
 
 
 def test_scan_captured_requests(handler):
