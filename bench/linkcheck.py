@@ -121,9 +121,10 @@ def main() -> int:
         print("bench: the web server did not start", file=sys.stderr)
         return 1
     urls = [f"http://127.0.0.{1 + n % args.hosts}:{port}/journal/{n}" for n in range(args.urls)]
-    configurations = [CheckSettings(concurrency=100, per_host=4, delay=0, timeout=10),
-                      CheckSettings(concurrency=50, per_host=2, delay=0, timeout=10),
-                      CheckSettings(concurrency=50, per_host=2, delay=0.05, timeout=10)]
+    # in all more slots than hosts x per host, so the per-host limit is what binds
+    configurations = [CheckSettings(concurrency=400, per_host=4, delay=0, timeout=10),
+                      CheckSettings(concurrency=200, per_host=2, delay=0, timeout=10),
+                      CheckSettings(concurrency=200, per_host=2, delay=0.05, timeout=10)]
     try:
         with tempfile.TemporaryDirectory() as scratch:
             for settings in configurations:
