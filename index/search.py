@@ -52,6 +52,8 @@ from index.searchkeys.extract import headings, headings_wanted
 from index.searchkeys.normalize import normalize
 from index.searchkeys.spec import INDEXES, IndexKind
 from index.store.catalog import CatalogStore
+from index.title_numbers import current as live_isn
+from index.title_numbers import follow as follow_retired_isns
 
 DEFAULT_ALIAS = "default"
 AUTHORITY_DATABASE = "authorities"
@@ -235,7 +237,7 @@ class Catalog:
         if database.library is not None:
             node = And(node, Term(LIBRARY_INDEX, database.library, structure=Structure.KEY))
         with self._index_at_hand():
-            hits = self.engine.search(node, resolve, ranked=ranked)
+            hits = self.engine.search(follow_retired_isns(node, self.store), resolve, ranked=ranked)
         return ResultSet(hits, self.engine, database)
 
     def _earlier(self, name: str, database: Database, lookup: ResultSetLookup, sort: Sequence[SortKey]) -> ResultSet:
@@ -334,6 +336,7 @@ class Catalog:
 
     def record(self, isn: int, *, signed_in: bool = True) -> TitleRecord:
         """The record of `isn` with its holdings, as a client `signed_in` or not sees it."""
+        isn = live_isn(self.store, isn)   # a number retired by a merge answers as its successor
         found = self.shown(self.records([isn], with_holdings=True), signed_in=signed_in)[0]
         if found is None:
             raise errors.RecordNotFound(str(isn))

@@ -378,15 +378,17 @@ def record_deleted(store: CatalogStore, isn: int, rules: MatchRules) -> list[int
     return [absorb(store, isn, rules)]
 
 
-def settle(store: CatalogStore, groups: list[list[int]]) -> list[int]:
+def settle(store: CatalogStore, groups: list[list[int]], prefer: Mapping[int, int] | None = None) -> list[int]:
     """Make each group of member record ids one title; returns the groups' ISNs, to be refreshed.
 
     Larger groups first (then the one with the oldest member), each keeps the oldest ISN one of
     its members already has, unless a group before it took it; a group left without one gets a
     new title. So a split leaves the number with the larger part, a merge keeps the older
     number. A title no group keeps is removed and answers as the group that took most of its
-    members.
+    members. `prefer` (record id -> ISN; an undone merge) names numbers to give back first: a
+    group takes the one most of its members name, retired or not.
     """
+    prefer = prefer or {}
     current = {record_id: store.title_of_record(record_id) for group in groups for record_id in group}
     involved = set(current.values())
     used: set[int] = set()
@@ -394,7 +396,14 @@ def settle(store: CatalogStore, groups: list[list[int]]) -> list[int]:
     heirs: dict[int, Counter] = defaultdict(Counter)
     for group in sorted(groups, key=lambda g: (-len(g), min(g))):
         options = sorted({current[r] for r in group} - used)
-        if options:
+        wanted = Counter(prefer[r] for r in group if r in prefer and prefer[r] not in used)
+        revived = next((i for i, _n in sorted(wanted.items(), key=lambda kv: (-kv[1], kv[0]))
+                        if i in involved or (store.display(i) is None and corrections.redirect(store, i))), None)
+        if revived is not None:
+            if revived not in involved:
+                corrections.revive_title(store, revived, store.bibtype(current[group[0]]))
+            isn = revived
+        elif options:
             isn = options[0]
         else:
             isn = store.add_title(b"", store.bibtype(current[group[0]]))

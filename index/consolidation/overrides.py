@@ -123,7 +123,9 @@ def undo(store: CatalogStore, rules: MatchRules, number: int, by: str) -> list[i
         undone = corrections.overrides(store, number=number, with_undone=True)
         raise OverrideError(f"override {number} was already undone" if undone else f"no override {number}")
     corrections.undo_override(store, number, by)
-    return _reform(store, rules, [m.record_id for m in found[0].members if m.record_id is not None])
+    present = [m for m in found[0].members if m.record_id is not None]
+    return _reform(store, rules, [m.record_id for m in present],
+                   prefer={m.record_id: m.isn for m in present if m.isn is not None})
 
 
 def status(store: CatalogStore, rules: MatchRules, override: Override) -> Status:
@@ -174,7 +176,8 @@ def _verdicts(store: CatalogStore, rules: MatchRules, action: str, sides: list[l
     return result
 
 
-def _reform(store: CatalogStore, rules: MatchRules, records: list[int]) -> list[int]:
+def _reform(store: CatalogStore, rules: MatchRules, records: list[int], prefer: dict[int, int] | None = None
+            ) -> list[int]:
     """Re-form the titles holding `records` as a rebuild would: their members placed again in id
     order with the overrides in force; numbers kept as `settle` keeps them."""
     isns = sorted({isn for r in records if (isn := store.title_of_record(r)) is not None})
@@ -191,4 +194,4 @@ def _reform(store: CatalogStore, rules: MatchRules, records: list[int]) -> list[
         by_title[store.title_of_record(record_id)].add(record_id)
     if {frozenset(g) for g in groups} == {frozenset(g) for g in by_title.values()}:
         return isns
-    return settle(store, groups)
+    return settle(store, groups, prefer)

@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS cluster_override_members (   -- by maintenance key: s
     library        TEXT NOT NULL,
     source_system  TEXT NOT NULL,
     source_id      TEXT NOT NULL,
-    version        TEXT NOT NULL DEFAULT ''     -- the record's version when the override was made
+    version        TEXT NOT NULL DEFAULT '',    -- the record's version when the override was made
+    isn            INTEGER                      -- its title then (undo gives numbers back)
 );
 CREATE INDEX IF NOT EXISTS cluster_override_members_id ON cluster_override_members(override_id);
 CREATE TABLE IF NOT EXISTS title_redirects (     -- a title merged away answers as its successor

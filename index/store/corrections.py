@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from index.store.catalog import CatalogStore
 
 __all__ = ["Override", "OverrideMember", "add_override", "add_redirect", "has_overrides", "overrides", "redirect",
-           "redirects_to", "undo_override"]
+           "redirects_to", "revive_title", "undo_override"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class OverrideMember:
     version: str               # the record's version when the override was made
     record_id: int | None      # the member record with this key now (None: deleted since)
     current_version: str       # its version now ('' when deleted)
+    isn: int | None            # its title when the override was made
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,8 @@ def add_override(store: CatalogStore, action: str, isns: list[int], note: str, m
         (action, json.dumps(isns), note, made_by, json.dumps(verdicts, sort_keys=True)))
     number = cursor.lastrowid
     store.db.executemany(
-        "INSERT INTO cluster_override_members (override_id, side, library, source_system, source_id, version)"
-        " SELECT ?, ?, library, source_system, source_id, version FROM records WHERE id = ?",
+        "INSERT INTO cluster_override_members (override_id, side, library, source_system, source_id, version, isn)"
+        " SELECT ?, ?, library, source_system, source_id, version, isn FROM records WHERE id = ?",
         [(number, side, record_id) for side, record_id in members])
     return number
 
@@ -88,7 +89,7 @@ def overrides(store: CatalogStore, *, with_undone: bool = False, number: int | N
     result = []
     for row in rows:
         members = store.db.execute(
-            "SELECT m.side, m.library, m.source_system, m.source_id, m.version, r.id, coalesce(r.version, '')"
+            "SELECT m.side, m.library, m.source_system, m.source_id, m.version, r.id, coalesce(r.version, ''), m.isn"
             " FROM cluster_override_members m LEFT JOIN records r ON r.library = m.library"
             " AND r.source_system = m.source_system AND r.source_id = m.source_id"
             " WHERE m.override_id = ? ORDER BY m.rowid", (row[0],)).fetchall()
@@ -111,6 +112,15 @@ def add_redirect(store: CatalogStore, old: int, new: int) -> None:
     store.db.execute("UPDATE title_redirects SET new = ? WHERE new = ?", (new, old))
     store.db.execute("INSERT OR REPLACE INTO title_redirects (old, new) VALUES (?, ?)", (old, new))
     store.db.execute("DELETE FROM title_redirects WHERE old = new")
+
+
+def revive_title(store: CatalogStore, isn: int, bibtype: str) -> None:
+    """Give retired number `isn` back to a title again (an undone merge): an empty title under it,
+    its redirect gone."""
+    store.db.execute("DELETE FROM title_redirects WHERE old = ?", (isn,))
+    store.db.execute("DELETE FROM deleted_titles WHERE isn = ?", (isn,))
+    store.db.execute("INSERT INTO titles (isn, display, bibtype) VALUES (?, x'', ?)", (isn, bibtype))
+    store.mark_pending(isn)
 
 
 def redirect(store: CatalogStore, isn: int) -> int | None:
