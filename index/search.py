@@ -42,7 +42,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from index import engines, errors
+from index import editions, engines, errors
+from index.consortia import Consortia
 from index.engines.base import RELEVANCE, Brief, ScanEntry, SortField, SortKey
 from index.home import Home
 from index.query import And, AndNot, Completeness, Node, Or, Prox, Relation, ResultSetRef, Structure, Term, Truncation
@@ -139,6 +140,12 @@ class Catalog:
         # code -> name of each configured library, for holdings shown to a client
         self.library_names: Mapping[str, str] = MappingProxyType(
             {code: library.name for code, library in self.config.libraries.items()})
+        # consortium sigels count for their members (index.consortia); virtual libraries and
+        # consortia are named like libraries, a consortium with its members
+        self.consortia = Consortia(self.config.consortia)
+        names = {**self.library_names, **{code: v.name for code, v in self.config.virtual.items()}}
+        self.library_names = MappingProxyType(
+            {**names, **{code: self.consortia.label(code, names) for code in self.config.consortia}})
 
     def close(self) -> None:
         self.engine.close()
@@ -151,7 +158,8 @@ class Catalog:
         self._authorities = self.store.has_authorities()
         restricted = {name.lower() for name in self.config.restricted}
         union = Database(self.config.database, None, self.config.database.lower() in restricted)
-        codes = dict.fromkeys([*self.config.libraries, *self.store.holding_libraries()])   # configured first
+        codes = dict.fromkeys([*self.config.libraries, *self.config.virtual,   # configured first
+                               *self.store.holding_libraries()])
         libraries = [Database(code, code, code.lower() in restricted) for code in codes]
         authorities = Database(AUTHORITY_DATABASE, None, AUTHORITY_DATABASE in restricted, authorities=True)
         self._databases = (union, *libraries, authorities)
@@ -159,6 +167,11 @@ class Catalog:
         self._by_name.update((database.name.lower(), database) for database in self._databases)
         self._restricted_libraries = frozenset(database.library for database in self._databases
                                                if database.restricted and database.library is not None)
+
+    def view_libraries(self, database: Database) -> frozenset[str] | None:
+        """The codes whose holdings a library's database shows as its own (its consortia's too);
+        None for the union database (every library's)."""
+        return None if database.library is None else self.consortia.codes_for(database.library)
 
     def databases(self) -> list[Database]:
         return list(self._databases)
@@ -230,15 +243,28 @@ class Catalog:
                 raise errors.ResultSetNotFound(name)
             return found.hits
 
+        if editions.has_editions_term(node):   # `editions`: what `any` finds and its other editions
+            node = editions.expand(node, self.store.db, self._find_all)
         if database.authorities:
             node = And(node, _AUTHORITY)
         elif database.library is None and self._authorities:
             node = AndNot(node, _AUTHORITY)
         if database.library is not None:
             node = And(node, Term(LIBRARY_INDEX, database.library, structure=Structure.KEY))
+        node = self.consortia.expand(node)   # a member's library terms find its consortia's titles too
         with self._index_at_hand():
             hits = self.engine.search(follow_retired_isns(node, self.store), resolve, ranked=ranked)
         return ResultSet(hits, self.engine, database)
+
+    def _find_all(self, node: Node) -> list[int]:
+        """ISNs `node` finds in the whole catalog (at most `editions.EXPAND_LIMIT`)."""
+        with self._index_at_hand():
+            hits = self.engine.search(node, lambda name: None, ranked=False)
+            return self.engine.isns(hits, 0, editions.EXPAND_LIMIT)
+
+    def other_editions(self, isn: int) -> list[editions.Edition]:
+        """The print or online editions linked with title `isn`, both ways (`index.editions`)."""
+        return editions.other_editions(self.store.db, isn, self._find_all)
 
     def _earlier(self, name: str, database: Database, lookup: ResultSetLookup, sort: Sequence[SortKey]) -> ResultSet:
         """The set a query that only names it gives: itself, or a sorted copy."""

@@ -47,7 +47,7 @@ ZDB and DNB data under `../shared/data` and qa-catalogue's `pica-marc.tsv`:
 - 009Q (4085) and 017C/017D/017H URLs -> 856 40 $u, $z (e.g. `LF`, licence-free), $x, $q, $y.
 - 039D/039I (4243 other edition) -> 776 08; 039E (4244) -> 780 00 ($b `f`), 785 00 ($b `s`),
   else 787 08; 039B (in) -> 773 08, 039C (supplement) -> 770 08; $i relation, $t title ($Y),
-  $w `(003)PPN` of the linked record from $9.
+  $w `(003)PPN` of the linked record from $9, $x ISSN / $z ISBN from $6 when $C says which.
 Other title fields in the descriptive ranges 021-039 and 041-044 that are not mapped are
 reported as light problems (`PICA field 027A not mapped`); codes, classification and
 administrative fields are left out silently.
@@ -510,6 +510,9 @@ def _link(f: PicaField, source: str) -> list[Field]:
         subfields.append(_sub("t", _no_at(title)))
     if f.value("9"):
         subfields.append(_sub("w", f"({source}){f.value('9')}"))
+    kind = f.value("C").upper()   # ZDB: $C ISSN / ISBN, $6 the number: the other edition's ISSN ($x) or ISBN ($z)
+    if f.value("6") and kind in ("ISSN", "ISBN"):
+        subfields.append(_sub("x" if kind == "ISSN" else "z", f.value("6")))
     if not (title or f.value("9")):
         return []
     return [Field(tag=tag, indicators=Indicators(*indicators), subfields=subfields)]

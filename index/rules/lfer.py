@@ -14,7 +14,8 @@ The seed (`../shared/seeds/004_*.txt`) says, in PICA3 terms, and we read it on t
   field whose second indicator is not `2`, which marks a related resource, not the title).
 
 Which URLs the holding gets (7135 $u), in the seed's words:
-1. several URLs: the one marked `LF` (`$xLF` or `$zLF`; the first such);
+1. several URLs: the one marked `LF` (`$xLF` or `$zLF`; the first such); in MARC from the
+   ZDB or hbz the mark is written out as `kostenfrei` (MAB 655 $x), which counts the same;
 2. in every case also the EZB URL (Elektronische Zeitschriftenbibliothek, Regensburg);
 3. when neither 1 nor 2 gave one: the first URL of the title;
 4. no URL at all: the URN, prefixed `http://nbn-resolving.de/`.
@@ -31,6 +32,7 @@ __all__ = ["FREE_CODES", "NBN_RESOLVER", "Decision", "Link", "choose_urls", "eva
 
 NBN_RESOLVER = "http://nbn-resolving.de/"
 FREE_CODES = frozenset({"LF", "KF", "KW", "KOSTENFREI"})
+LF_MARKS = frozenset({"LF", "KOSTENFREI"})   # "the URL marked licence-free" of rule 1
 _EZB = re.compile(r"^https?://(?:[^/]*\.)?(?:ezb\.(?:uni-regensburg|ur)\.de|rzblx1\.uni-regensburg\.de)/"
                   r"|^https?://[^/]*uni-regensburg\.de/ezeit", re.IGNORECASE)
 _UNRESTRICTED = re.compile(r"unrestricted|open access|lizenzfrei|kostenfrei|free", re.IGNORECASE)
@@ -66,7 +68,7 @@ def choose_urls(links: list[Link], urn: str = "") -> tuple[str, ...]:
         return (NBN_RESOLVER + urn,) if urn else ()
     chosen: list[str] = []
     if len(links) > 1:
-        free = next((link for link in links if "LF" in link.codes), None)
+        free = next((link for link in links if LF_MARKS & set(link.codes)), None)
         if free is not None:
             chosen.append(free.url)
     ezb = next((link for link in links if is_ezb(link.url)), None)

@@ -15,7 +15,8 @@ A title whose holdings changed is marked pending, so the index's library keys (t
 database) follow at the next index update; a check alone changes no key. A dry run writes
 nothing. `after_load` is the loader's one hook: the titles it touched are those whose display
 record changed since the load began (`titles.changed`), which covers new, updated, merged and
-re-linked titles; titles the load deleted lose their rule-built holdings too.
+re-linked titles; titles the load deleted lose their rule-built holdings too. The hook and
+`unikat lfer` also rewrite those titles' print/online edition links (`index.editions`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from datetime import UTC, datetime
 
 import pymarc
 
+from index import editions
 from index.rules import holdings as table
 from index.rules import lfer
 from index.rules.config import VirtualLibraryConfig
@@ -165,15 +167,21 @@ def run_catalog(store: CatalogStore, virtual: dict[str, VirtualLibraryConfig], *
     last run; the time of this run is kept for the next one (not by a dry run)."""
     now = store.db.execute("SELECT datetime('now')").fetchone()[0]
     last = store.get_meta(LAST_RUN)
-    report = run(store, virtual, None if all_titles or not last else changed_since(store, last), dry_run=dry_run)
+    isns = None if all_titles or not last else changed_since(store, last)
+    report = run(store, virtual, isns, dry_run=dry_run)
     if not dry_run:
+        with store.transaction():   # the edition links of the same titles (a store from before they existed)
+            editions.refresh(store.db, isns if isns is not None else [i for (i,) in store.db.execute(
+                "SELECT isn FROM titles")])
         store.set_meta(LAST_RUN, now)
     return report
 
 
 def after_load(store: CatalogStore, virtual: dict[str, VirtualLibraryConfig], load_id: int) -> RunReport | None:
-    """The loader's hook: the rules for the titles load `load_id` touched (None: no virtual library)."""
-    if not virtual:
-        return None
+    """The loader's hook for the titles load `load_id` touched: their edition links
+    (`index.editions`) and the virtual libraries' rules (None: no virtual library)."""
     row = store.db.execute("SELECT started FROM loads WHERE id = ?", (load_id,)).fetchone()
-    return run(store, virtual, changed_since(store, row[0]) if row else [])
+    touched = changed_since(store, row[0]) if row else []
+    with store.transaction():
+        editions.refresh(store.db, touched)
+    return run(store, virtual, touched) if virtual else None

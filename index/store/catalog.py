@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from index import editions
 from index.records.model import Holding
 from index.rules import holdings as rule_holdings
 
@@ -67,6 +68,7 @@ class CatalogStore:
         self.db.executescript(resources.files("index.store").joinpath("clusters.sql").read_text())  # corrections.py
         self._migrate()
         rule_holdings.create_tables(self.db)   # holdings of virtual libraries (index.rules)
+        editions.create_tables(self.db)        # links between print and online editions (index.editions)
 
     def _migrate(self) -> None:
         for table, column, definition in _MIGRATIONS:

@@ -64,6 +64,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from index.editions import EDITIONS_INDEX
 from index.query import (
     AllRecords,
     And,
@@ -161,6 +162,10 @@ INDEXES: dict[str, dict[str, str]] = {
 }
 """Per context set: index name (lower case, no `_`/`-`) -> logical index."""
 
+_OWN_INDEXES = {("unikat", "editions"): EDITIONS_INDEX}
+"""Indexes beside the logical ones: `unikat.editions` searches like `any` and adds the other
+editions of what it finds (`index.editions`)."""
+
 
 class SortCriterion(NamedTuple):
     """One sort key of a `sortBy` clause: a logical index name and the direction.
@@ -222,7 +227,7 @@ class _Scope:
             base = name
             candidates = DEFAULT_SEARCH_ORDER
         for context_set in candidates:
-            index = INDEXES.get(context_set, {}).get(_key(base))
+            index = INDEXES.get(context_set, {}).get(_key(base)) or _OWN_INDEXES.get((context_set, _key(base)))
             if index is not None:
                 return index
         raise _fail(_D.UNSUPPORTED_INDEX, name)
@@ -575,4 +580,3 @@ class _ClauseBuilder:
         if self.kind == "year" and truncation is Truncation.NONE and not text.isdigit():
             raise _fail(_D.TERM_IN_INVALID_FORMAT, text)
         return Term(self.index, text, relation, structure, truncation, position, completeness)
-

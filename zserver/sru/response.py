@@ -97,15 +97,19 @@ def _isbd(record: TitleRecord, _names: Mapping[str, str], _isils: Mapping[str, s
 def holdings_element(holdings: Sequence[Holding], names: Mapping[str, str],
                      namespace: str = OPAC_NS) -> etree._Element:
     """`<holdings>` with one `<holding>` per library holding: library (code and name),
-    location, callNumber, url, note, copies, lendable."""
+    location, callNumber, url (one per URL), note, copies, lendable; a holding a rule built for
+    a virtual library (`index.rules`, LFER) has `rule="lfer"`."""
     q = f"{{{namespace}}}"
     root = etree.Element(q + "holdings")
     for holding in holdings:
         item = etree.SubElement(root, q + "holding")
+        if holding.rule:
+            item.set("rule", holding.rule)
         library = etree.SubElement(item, q + "library", code=xml_text(holding.library))
         library.text = xml_text(names.get(holding.library, holding.library))
         for tag, value in (("location", holding.location), ("callNumber", holding.call_number),
-                           ("url", holding.url), ("note", holding.note)):
+                           ("url", holding.url), *(("url", url) for url in holding.other_urls),
+                           ("note", holding.note)):
             if value:
                 etree.SubElement(item, q + tag).text = xml_text(value)
         etree.SubElement(item, q + "copies").text = str(holding.copies)

@@ -42,6 +42,7 @@ from zserver.querylang.errors import QueryError
 from zserver.sru.cqlmap import cql_to_query
 from zserver.sru.diagnostics import SruDiagnostic
 from zserver.web import facets as web_facets
+from zserver.web.editions import editions_section
 from zserver.z3950.attributes import rpn_to_query
 from zserver.z3950.diagnostics import Bib1Diagnostic, Z3950Diagnostic
 
@@ -253,6 +254,7 @@ def record_page(isn: int, params: Mapping[str, Sequence[str]], catalog: Catalog,
         E.H1(title, E.ABBR(E.CLASS("unapi-id"), title=str(isn))),   # unAPI: the title's id
         E.E.section(E.CLASS("isbd"), E.H2("Description"),
                     *[E.P(_clean(area)) for area in _isbd_lines(marc)], *_online(marc)),
+        *editions_section(catalog, isn),   # print / online editions linked (index.editions)
         _holdings_section(record.holdings, catalog),
         E.E.section(E.CLASS("marc"), E.H2("MARC record"), _marc_table(marc)),
     )
@@ -495,12 +497,9 @@ def _holdings_section(holdings: Sequence[Holding], catalog: Catalog) -> etree._E
     for holding in sorted(holdings, key=lambda h: (h.library, h.location, h.call_number)):
         name = names.get(holding.library, holding.library)
         url_cell = E.TD()
-        if holding.url:
-            link = _link(holding.url, "Link")
-            if link is not None:
-                url_cell.append(link)
-            else:
-                url_cell.text = _clean(holding.url)
+        for url in (holding.url, *holding.other_urls) if holding.url else ():   # a rule-built one may have two
+            link = _link(url, "Link")
+            url_cell.append(link if link is not None else E.SPAN(_clean(url)))
         copies = f"{holding.copies} copies" if holding.copies > 1 else ""
         loan = "Lendable" if holding.lendable else "Reference only"
         cells = [E.TD(_clean(name), E.SPAN(E.CLASS("code"), f" ({_clean(holding.library)})")),
@@ -508,7 +507,7 @@ def _holdings_section(holdings: Sequence[Holding], catalog: Catalog) -> etree._E
                  E.TD(_clean(" ".join(p for p in (holding.note, copies) if p))), url_cell, E.TD(loan)]
         for cell, label in zip(cells, _HOLDINGS_COLUMNS, strict=True):
             cell.set("data-label", label)      # a phone shows each row as a card with labels
-        body.append(E.TR(*cells))
+        body.append(E.TR(*cells, **({"class": "rule-built"} if holding.rule else {})))
     table.append(body)
     section.append(E.DIV(E.CLASS("scroll"), table))
     return section

@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from enum import IntEnum
 from typing import TypeVar
 
+from index.editions import EDITIONS_INDEX, EDITIONS_USE
 from index.query import (
     And,
     AndNot,
@@ -351,12 +352,17 @@ def _attributes_by_type(apt: AttributesPlusTerm,
     return found
 
 
+_OWN_USES: dict[int | str, str] = {EDITIONS_USE: EDITIONS_INDEX, "editions": EDITIONS_INDEX}
+"""unikat's own Use values (no Bib-1 name): 9001 or `editions` searches like `any` and adds the
+other editions of what it finds (`index.editions`)."""
+
+
 def _use_index(value: int | str | ComplexValue) -> str:
     """The logical index of a Use value; for a complex value, its first alternative we know."""
     candidates = value.items if isinstance(value, ComplexValue) else (value,)
     for candidate in candidates:
         index = (_USE_NAMES.get(_name_key(candidate)) if isinstance(candidate, str)
-                 else USE_INDEXES.get(candidate))
+                 else USE_INDEXES.get(candidate)) or _OWN_USES.get(candidate)
         if index is not None:
             return index
     raise Z3950Diagnostic(Bib1Diagnostic.UNSUPPORTED_USE_ATTRIBUTE, _shown(candidates))

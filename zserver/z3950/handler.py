@@ -408,7 +408,7 @@ class Handler:
             if title is None:
                 records.append(self._surrogate(Bib1Diagnostic.RECORD_DELETED, str(isn), database))
                 continue
-            external = present.render(title, how, self.catalog.library_names, database.library)
+            external = present.render(title, how, self.catalog.library_names, self.catalog.view_libraries(database))
             size = present.record_size(external)
             if total + size > association.preferred_message_size:
                 if size <= association.preferred_message_size and records:

@@ -15,7 +15,9 @@ This module owns the Z39.50 side of "record syntaxes are produced only at the wa
   unknown, e.g. a consortium sigel), shelvingLocation = location, callNumber = call number,
   publicNote = the holding's note and its URL (`HoldingsAndCircData` has no URL element, and
   the URL is licence-dependent per holding, so it cannot go into the bibliographic 856),
-  joined by " ; ". No circulationData: the catalog does not know availability.
+  joined by " ; ". No circulationData: the catalog does not know availability. A rule-built
+  holding (LFER, `index.rules`) says so in its note and gives all its URLs; a consortium's
+  holding is named as the consortium with its members (`index.consortia`).
 
 Element sets (generic names, case-insensitive): F full (default) and B brief. B is a short
 MARC record derived from the full one: leader, 001, 003, 005, 008, 020, 022, 1XX, 245 $a $b,
@@ -28,7 +30,7 @@ fit), nor how MARCXML or ISBD are made (`index.records.formats`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -100,11 +102,13 @@ def composition(preferred_syntax: str | None, element_set_names: tuple[str, Any]
 
 
 def render(title: TitleRecord, how: Composition, library_names: Mapping[str, str] | None = None,
-           library: str | None = None) -> dict[str, Any]:
+           library: str | Collection[str] | None = None) -> dict[str, Any]:
     """The retrieval record EXTERNAL of `title`. `library` limits OPAC and SUTRS holdings to
-    one library (a library's own database view)."""
+    one library, or to the codes given (a library's own database view: its own and its
+    consortia's, `Catalog.view_libraries`)."""
     marc = utf8_leader(title.marc) if how.element_set is ElementSet.FULL else brief_marc(title.marc)
-    holdings = [h for h in title.holdings if library is None or h.library == library]
+    shown = {library} if isinstance(library, str) else library
+    holdings = [h for h in title.holdings if shown is None or h.library in shown]
     if how.syntax is Syntax.MARC21:
         return marc21_record(marc)
     if how.syntax is Syntax.XML:
@@ -166,7 +170,7 @@ def opac_holdings(holdings: Iterable[Holding], library_names: Mapping[str, str])
             item["shelvingLocation"] = holding.location
         if holding.call_number:
             item["callNumber"] = holding.call_number
-        note = " ; ".join(part for part in (holding.note, holding.url) if part)
+        note = " ; ".join(part for part in (holding.note, holding.url, *holding.other_urls) if part)
         if note:
             item["publicNote"] = note
         result.append(item)
