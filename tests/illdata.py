@@ -122,3 +122,62 @@ def ill_home(root: Path, config: str = ILL_CONFIG) -> tuple[Home, dict[str, int]
 
 def config_of(home: Home):
     return parse_config(home.config_path.read_text())
+
+
+# -- the sample catalog as an ILL network (integration tests) ---------------------------------
+
+ILL_SECTION = """
+[ill]
+units_per_order = 2
+circulation_days = 7
+order_prefix = "UNI"
+default_region = "south"
+"""
+SAMPLE_REGIONS = {"A": "north", "B": "north", "C": "south"}
+
+
+@dataclass(frozen=True)
+class IllPicks:
+    """Titles of the sample catalog for ordering from home library A."""
+
+    lendable: int        # lendable elsewhere, not lendable in A
+    unlendable: int      # made reference-only everywhere
+    held: int            # A has a lendable copy
+
+
+def ill_sample_home(sample_home: Home, root: Path) -> tuple[Home, IllPicks]:
+    """A copy of the sample home with ILL profiles (A and B north, C and the rest south) and
+    accounts 4711/geheim (A, 4 units), 0815/quota-pw (A, a quota of 1 order)."""
+    import re
+    import shutil
+
+    from index.ill import IllService
+
+    shutil.copytree(sample_home.root, root)
+    path = root / "unikat.toml"
+    text = path.read_text(encoding="utf-8")
+    for code, region in SAMPLE_REGIONS.items():
+        text = text.replace(f"[libraries.{code}]\n", f'[libraries.{code}]\nill_region = "{region}"\n', 1)
+    text = re.sub(r"(?m)^restricted = .*$", "restricted = []", text)
+    path.write_text(text + ILL_SECTION, encoding="utf-8")
+    home = Home(root)
+    store = CatalogStore(home.store_path)
+    try:
+        picks: dict[str, int] = {}
+        for isn, _, holdings in store.titles_with_holdings():
+            lending = {h.library for h in holdings if h.lendable}
+            if "A" in lending:
+                picks.setdefault("held", isn)
+            elif lending and "lendable" in picks:
+                picks.setdefault("unlendable", isn)
+            elif lending:
+                picks.setdefault("lendable", isn)
+        with store.transaction():   # the second such title becomes reference-only everywhere
+            store.db.execute("UPDATE holdings SET lendable = 0 WHERE record_id IN"
+                             " (SELECT id FROM records WHERE isn = ?)", (picks["unlendable"],))
+        service = IllService(store, parse_config(text + ILL_SECTION))
+        service.create_account("4711", "geheim", "A", name="Erika Mustermann", balance=4)
+        service.create_account("0815", "quota-pw", "A", quota=1)
+    finally:
+        store.close()
+    return home, IllPicks(picks["lendable"], picks["unlendable"], picks["held"])

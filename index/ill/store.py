@@ -19,7 +19,7 @@ from dataclasses import asdict
 
 from index.ill.model import Account, Article, Attempt, Event, Kind, Order, Status
 
-__all__ = ["IllStore"]
+__all__ = ["IllStore", "ill_account_exists"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ill_accounts (
@@ -212,3 +212,11 @@ def _order(row: tuple, attempts: tuple[Attempt, ...], history: tuple[Event, ...]
     return Order(number, access_number, home_library, isn, isbd, Kind(kind), Article(**json.loads(article)),
                  bool(free), Status(status), supplier, deadline, units, created, shipped, via, external_id, note,
                  attempts, history)
+
+
+def ill_account_exists(db: sqlite3.Connection, access_number: str) -> bool:
+    """Whether `access_number` is an ILL account (False when the store has no ILL tables yet)."""
+    try:
+        return db.execute("SELECT 1 FROM ill_accounts WHERE access_number = ?", (access_number,)).fetchone() is not None
+    except sqlite3.OperationalError:
+        return False

@@ -3,7 +3,8 @@
 This module owns what each service means for unikat (Z39.50-2003 section 3.2): Init (option
 and size negotiation, idPass/open authentication against `[users]`, UTF-8 character-set
 negotiation), Search (Type-1 and Type-101 RPN, Type-2 CCL; named result sets; piggy-backed
-present), Present, Delete result set, Scan, Sort and Close; Extended Services are refused.
+present), Present, Delete result set, Scan, Sort and Close; of the Extended Services only
+ItemOrder, an interlibrary loan order (`itemorder.py`; others 221).
 `Handler.handle(pdu)` takes a request PDU (`pdus.py`, as the session gives it) and returns the
 response PDU. The per-association state (user, charset, sizes, result sets) lives in an `Association`.
 
@@ -58,6 +59,8 @@ from typing import Any, NamedTuple
 from index.config import ServerConfig
 from index.engines.base import SortField, SortKey, sort_field
 from index.errors import CatalogError, UnknownDatabase
+from index.ill import IllService
+from index.ill.store import ill_account_exists
 from index.query import Node
 from index.search import Catalog, Database, ResultSet
 from zserver.logins import LoginGuard, LoginPolicy, LoginRefused
@@ -75,6 +78,7 @@ from zserver.z3950.diagnostics import (
     diagnostic_for_query_error,
     to_default_diag_format,
 )
+from zserver.z3950.itemorder import answer_item_order
 from zserver.z3950.pdus import (
     Close,
     CloseReason,
@@ -126,12 +130,13 @@ class Option:
     DEL_SET = 2
     SCAN = 7
     SORT = 8
+    EXTENDED_SERVICES = 10
     NAMED_RESULT_SETS = 14
     NEGOTIATION_MODEL = 17
 
 
 SUPPORTED_OPTIONS = frozenset({Option.SEARCH, Option.PRESENT, Option.DEL_SET, Option.SCAN,
-                               Option.SORT, Option.NAMED_RESULT_SETS})
+                               Option.SORT, Option.NAMED_RESULT_SETS, Option.EXTENDED_SERVICES})
 
 
 class PresentStatus:
@@ -164,6 +169,7 @@ class Association:
     exceptional_record_size: int = 0
     named_result_sets: bool = True
     result_sets: dict[str, ResultSet] = field(default_factory=dict)
+    ill_login: tuple[str, str] | None = field(default=None, repr=False)   # an ILL user's Init, for ItemOrder
 
 
 class Response(NamedTuple):
@@ -225,6 +231,7 @@ class Handler:
         self.ccl_profile = ccl_profile or CclProfile(catalog.config.ccl or DEFAULT_QUALIFIERS)
         self.association = Association(preferred_message_size=self.limits.max_message_size,
                                        exceptional_record_size=self.limits.max_record_size)
+        self._ill: IllService | None = None   # opened by the first ItemOrder
         self._services: dict[type[Pdu], tuple[Callable[[Any], Response],
                                               Callable[[Any, Z3950Diagnostic], Response] | None]] = {
             InitRequest: (self._init, self._init_failure),
@@ -324,6 +331,9 @@ class Handler:
         else:
             return None             # anonymous, or an "other" scheme we do not check
         if not user:
+            return None
+        if user not in self.catalog.config.users and ill_account_exists(self.catalog.store.db, user):
+            self.association.ill_login = (user, password)   # not signed in: ItemOrder checks it
             return None
         try:
             self.login_guard.login(self.catalog.config.users, user, password, self.client_address)
@@ -615,7 +625,21 @@ class Handler:
 
     # -- Extended Services (3.2.9): not offered ------------------------------------------------
     def _extended_services(self, request: ExtendedServicesRequest) -> Response:
-        raise Z3950Diagnostic(Bib1Diagnostic.ES_SERVICE_NOT_SUPPORTED, request.package_type)
+        if request.package_type != Oid.ES_ITEM_ORDER:
+            raise Z3950Diagnostic(Bib1Diagnostic.ES_SERVICE_NOT_SUPPORTED, request.package_type)
+        return Response(*answer_item_order(request, service=self._ill_service, credentials=self.association.ill_login,
+                                           isn_of=self._isn_of))
+
+    def _ill_service(self) -> IllService:
+        if self._ill is None:
+            self._ill = IllService(self.catalog.store, self.catalog.config)
+        return self._ill
+
+    def _isn_of(self, name: str, item: int) -> int:
+        result = self._result_set(name)
+        if not 1 <= item <= result.size:
+            raise Z3950Diagnostic(Bib1Diagnostic.PRESENT_REQUEST_OUT_OF_RANGE, f"item {item} of {result.size}")
+        return result.isns(item - 1, 1)[0]
 
     def _extended_services_failure(self, request: ExtendedServicesRequest,
                                    diagnostic: Z3950Diagnostic) -> Response:

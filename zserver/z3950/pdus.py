@@ -329,7 +329,7 @@ class SortResponse(Pdu):
 
 @dataclass(frozen=True, kw_only=True)
 class ExtendedServicesRequest(Pdu):
-    """3.2.9.1. The task package stays an EXTERNAL (unikat offers no Extended Service)."""
+    """3.2.9.1. The task package stays an EXTERNAL (`itemorder.py` reads an ItemOrder)."""
 
     asn1_name: ClassVar[str] = "extendedServicesRequest"
     function: int

@@ -168,7 +168,7 @@ def test_init_negotiates_options_and_sizes(catalog):
     assert value.implementation_name and value.implementation_version
     assert value.protocol_version == {0, 1, 2}
     assert value.options == {Option.SEARCH, Option.PRESENT, Option.DEL_SET, Option.SCAN,
-                             Option.SORT, Option.NAMED_RESULT_SETS}
+                             Option.SORT, Option.NAMED_RESULT_SETS, Option.EXTENDED_SERVICES}
     assert value.preferred_message_size == 100_000
     assert value.exceptional_record_size == 1 << 21
     assert value.other_info is None and value.user_information_field is None
@@ -177,7 +177,7 @@ def test_init_negotiates_options_and_sizes(catalog):
 def test_init_offers_only_what_the_client_asked_for(catalog):
     handler = Handler(catalog)
     value = answer(handler, init_request(options=frozenset({0, 1, 10, 19})))
-    assert value.options == {Option.SEARCH, Option.PRESENT}
+    assert value.options == {Option.SEARCH, Option.PRESENT, Option.EXTENDED_SERVICES}
 
 
 def test_init_echoes_reference_id(catalog):
@@ -754,10 +754,17 @@ def test_delete_captured(handler):
     assert answer(handler, captured("delete-07-c-deleteResultSetRequest")).delete_operation_status == 0
 
 
-def test_extended_services_are_refused(handler):
+def test_an_item_order_without_an_ill_login_is_refused(handler):
+    # yaz-client's `itemorder ill 1`; the association has no ILL account's login (index.ill)
     value = answer(handler, captured("itemorder-05-c-extendedServicesRequest"))
     assert isinstance(value, ExtendedServicesResponse) and value.operation_status == 3
     ((form, diag),) = value.diagnostics
+    assert diag["condition"] == 1004
+
+
+def test_extended_services_other_than_item_order_are_refused(handler):
+    request = dataclasses.replace(captured("itemorder-05-c-extendedServicesRequest"), package_type="1.2.840.10003.9.5.1.1")
+    ((form, diag),) = answer(handler, request).diagnostics
     assert diag["condition"] == 221
 
 
