@@ -177,3 +177,24 @@ def test_title_losing_licence_freedom_loses_lfer(home, tmp_path):
         assert isn not in catalog.search(Term("any", "plos"), catalog.database("LFER")).isns()
     finally:
         catalog.close()
+
+
+def test_web_page_and_sru_opac(home):
+    from zserver.sru.response import holdings_element
+    from zserver.web.page import record_page
+
+    catalog = Catalog(home)
+    try:
+        online, printed = _isn(catalog, "870000004"), _isn(catalog, "860000001")
+        page = record_page(online, {}, catalog).decode("utf-8")
+        assert "Other editions" in page and f'href="/record/{printed}"' in page
+        assert f'href="/record/{online}"' in record_page(printed, {}, catalog).decode("utf-8")
+        plos = catalog.record(_isn(catalog, "870158384"))   # PLoS biology (PLoS one loses LFER above)
+        page = record_page(plos.isn, {}, catalog).decode("utf-8")
+        assert 'class="rule-built"' in page and "Rule-built holding (lfer rule)" in page
+        element = holdings_element(plos.holdings, catalog.library_names)
+        built = [h for h in element if h.get("rule") == "lfer"]
+        assert len(built) == 1
+        assert [u.text for u in built[0] if u.tag.endswith("url")] == ["https://journals.plos.org/plosbiology/"]
+    finally:
+        catalog.close()
