@@ -48,6 +48,7 @@ from twisted.python.failure import Failure
 from index.home import Home
 from index.loading import children
 from index.search import Catalog
+from zserver.metrics import recorder as metrics
 from zserver.net.admission import REFUSALS_WAITING, Admission, ConnectionLimits, RefusalLog, fit_file_limit
 from zserver.net.http import HttpFactory
 from zserver.net.log import Log, stderr_log
@@ -344,6 +345,7 @@ def _supervise(home: Home, sock: socket.socket, workers: int) -> int:
             except ChildProcessError:
                 break
             children.discard(pid)
+            metrics.worker_ended(pid)   # its gauges no longer count
             if stopping:
                 continue
             _supervisor_log(f"worker {pid} ended ({_describe(status)}); starting another")
@@ -393,9 +395,13 @@ def serve(home: Home, host: str | None = None, port: int | None = None, workers:
         preload()
     sock = _listen(host, port)
     _supervisor_log(f"listening on {host}:{sock.getsockname()[1]} with {max(1, workers)} worker(s)")
-    if workers <= 1:
-        try:
-            return _run_worker(home, sock)
-        finally:
-            sock.close()
-    return _supervise(home, sock, workers)
+    directory = metrics.serve_directory(config.metrics)   # the workers' metric files ([metrics] enabled)
+    try:
+        if workers <= 1:
+            try:
+                return _run_worker(home, sock)
+            finally:
+                sock.close()
+        return _supervise(home, sock, workers)
+    finally:
+        metrics.remove_directory(directory)

@@ -24,6 +24,7 @@ Paths:
     /unapi                 unAPI: formats of a record and the record in each (zserver.web.unapi)
     /opensearch.xml        the OpenSearch description document (zserver.web.opensearch)
     /oai                   OAI-PMH 2.0 (GET, or POST form-encoded): zserver.oai, when [oai] enabled
+    /metrics               Prometheus metrics (zserver.metrics), when [metrics] enabled, to its allow list
     /<database>            SRU (GET, or POST form-encoded); no parameters: explain; SRW (SRU
                            in a SOAP 1.1 or 1.2 envelope, POSTed as text/xml or
                            application/soap+xml: yaz-client's default) through zserver.sru.soap
@@ -85,6 +86,8 @@ from zope.interface import implementer
 from index.errors import RecordNotFound
 from index.search import Catalog
 from zserver.logins import LoginGuard, LoginRefused
+from zserver.metrics import Metrics
+from zserver.metrics.catalog import CatalogCollector
 from zserver.net.log import stderr_log
 from zserver.oai import OaiProvider
 from zserver.sru import soap
@@ -114,7 +117,7 @@ _MAX_HEAD_READ = MAX_TARGET_BYTES + MAX_HEAD_BYTES + 1024   # all before the bod
 _STATIC_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\.(css|png|svg|ico|txt)")
 _STATIC_TYPES = {"css": "text/css; charset=utf-8", "png": "image/png", "svg": "image/svg+xml",
                  "ico": "image/x-icon", "txt": "text/plain; charset=utf-8"}
-_WEB_ROOTS = ("record", "static", "favicon.ico", "robots.txt", "oai")
+_WEB_ROOTS = ("record", "static", "favicon.ico", "robots.txt", "oai", "metrics")
 _WEB_ROOTS += ("unapi", "opensearch.xml")   # unAPI and OpenSearch (zserver.web), not SRU databases
 _SOAP_TYPES = ("text/xml", "application/soap+xml", "application/xml")   # SRW: SRU in SOAP
 _HTML = "text/html; charset=utf-8"
@@ -152,6 +155,7 @@ class HttpCore:
         self.request_timeout = catalog.config.server.http_request_timeout
         self.idle_timeout = catalog.config.server.http_idle_timeout
         self.oai = OaiProvider(catalog, catalog.config.oai, clock=clock)
+        self.metrics: Metrics | None = None   # set by the worker when [metrics] is enabled
 
     def respond(self, method: str, uri: bytes, body: bytes = b"", *, content_type: str = "",
                 host: str | None = None, port: int | None = None,
@@ -224,6 +228,12 @@ class HttpCore:
                             user=user)
             headers = (("Content-Type", answer.content_type),) + (challenge if answer.status == 401 else ())
             return HttpAnswer(answer.status, headers, answer.body)
+        if segments == ["metrics"] and self.metrics is not None:   # Prometheus (zserver.metrics)
+            if not self.metrics.allows(address):
+                return HttpAnswer(403, (("Content-Type", "text/plain; charset=utf-8"),),
+                                  b"Metrics are served only to the addresses in [metrics] allow of unikat.toml.\n")
+            content_type, text = self.metrics.exposition([CatalogCollector(self.catalog)])
+            return HttpAnswer(200, (("Content-Type", content_type), ("Cache-Control", "no-store")), text)
         if segments == ["oai"] and self.oai.settings.enabled:   # OAI-PMH (zserver.oai)
             base = f"http://{host or 'localhost'}{'' if port in (80, None) else f':{port}'}/oai"
             oai = self.oai.respond(params, base_url=base, user=user)
@@ -364,6 +374,9 @@ class HttpProtocol(Protocol, TimeoutMixin):
         self._deadline: IDelayedCall | None = None
         self._request_started: float | None = None
         self.transport.registerProducer(self, True)
+        self._metrics = factory.metrics
+        if self._metrics is not None:
+            self._metrics.opened("http")
         self.setTimeout(factory.idle_timeout)
 
     def dataReceived(self, data: bytes) -> None:
@@ -492,7 +505,7 @@ class HttpProtocol(Protocol, TimeoutMixin):
             host, port = _host(message.host, self.transport.getHost())
             # credentials only when sent: a core without logins needs no such arguments
             login = ({"authorization": message.authorization, "address": getattr(self.transport.getPeer(), "host", None)}
-                     if message.authorization else {})
+                     if message.authorization or self._metrics is not None else {})   # /metrics checks the address
             answer = self.factory.core.respond(
                 "GET" if method == "HEAD" else method, uri,
                 b"".join(message.body) if method == "POST" else b"",
@@ -518,9 +531,11 @@ class HttpProtocol(Protocol, TimeoutMixin):
         head.append(b"Content-Length: %d\r\n%s\r\n" % (len(answer.body), connection))
         self.transport.writeSequence([b"".join(head)] if head_only else [b"".join(head), answer.body])
         sent = 0 if head_only else len(answer.body)
-        elapsed = (time.perf_counter() - started) * 1000
+        elapsed = time.perf_counter() - started
+        if self._metrics is not None:
+            self._metrics.http(message.uri(), answer.status, answer.body, elapsed)
         self.factory.log(f"{self.peer} {message.method} {message.uri()[:500].decode('latin-1')} "
-                         f"{answer.status} {sent}B {elapsed:.1f}ms")
+                         f"{answer.status} {sent}B {elapsed * 1000:.1f}ms")
         if not keep_alive:
             self._close()
 
@@ -593,6 +608,8 @@ class HttpProtocol(Protocol, TimeoutMixin):
         self._pending.clear()
         self.setTimeout(None)
         self._stop_deadline()
+        if self._metrics is not None:
+            self._metrics.closed("http")
 
 
 def _web(answer: WebAnswer) -> HttpAnswer:
@@ -636,6 +653,7 @@ class HttpFactory(Factory):
         self.timer = timer
         self.idle_timeout = idle_timeout or getattr(core, "idle_timeout", IDLE_TIMEOUT)
         self.request_timeout = request_timeout or getattr(core, "request_timeout", REQUEST_TIMEOUT)
+        self.metrics: Metrics | None = getattr(core, "metrics", None)
         self._date_second = -1
         self._date_line = b""
 

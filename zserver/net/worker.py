@@ -19,6 +19,7 @@ from index.config import ServerConfig
 from index.home import Home
 from index.search import Catalog
 from zserver.logins import LoginGuard, LoginPolicy
+from zserver.metrics import Metrics
 from zserver.net.admission import ConnectionLimits
 from zserver.net.http import HttpCore
 from zserver.net.log import Log, stderr_log
@@ -41,6 +42,7 @@ class Worker:
     connections: ConnectionLimits = ConnectionLimits()   # connections, first byte, Init, from [server]
     max_pdu_elements: int = ServerConfig.max_pdu_elements  # BER values in one incoming Z39.50 PDU
     login_guard: LoginGuard = field(default_factory=LoginGuard)  # failed logins of all its connections
+    metrics: Metrics | None = None   # [metrics] enabled: what its connections count (zserver.metrics)
 
     @classmethod
     def open(cls, home: Home, *, log: Log = stderr_log, clock: Callable[[], float] = time.time) -> Worker:
@@ -50,9 +52,11 @@ class Worker:
         config = catalog.config
         server = config.server
         guard = LoginGuard(LoginPolicy.from_config(server))   # Z39.50 and HTTP logins count together
+        http = HttpCore(catalog, clock=clock, login_guard=guard)
+        http.metrics = Metrics.open(config.metrics, lambda: len(http.sru_state))
         return cls(catalog, Limits.from_config(server), CclProfile(config.ccl or DEFAULT_QUALIFIERS),
-                   server.idle_timeout, HttpCore(catalog, clock=clock, login_guard=guard), log,
-                   ConnectionLimits.from_config(server), server.max_pdu_elements, guard)
+                   server.idle_timeout, http, log,
+                   ConnectionLimits.from_config(server), server.max_pdu_elements, guard, http.metrics)
 
     def close(self) -> None:
         self.catalog.close()

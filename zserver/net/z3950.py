@@ -64,6 +64,9 @@ class Z3950Protocol(Protocol, TimeoutMixin):
         self.handler = Handler(worker.catalog, worker.limits, worker.ccl_profile, login_guard=worker.login_guard,
                                client_address=getattr(self.transport.getPeer(), "host", None))
         factory.connections.add(self)
+        self._result_sets = 0   # held by the association, as last counted in the metrics
+        if worker.metrics is not None:
+            worker.metrics.opened("z3950")
         self.setTimeout(worker.idle_timeout)
         # the whole InitRequest must come soon: a connection that never starts one holds a slot
         self._init_timer: IDelayedCall | None = self.callLater(worker.connections.init_timeout, self._no_init)
@@ -92,14 +95,20 @@ class Z3950Protocol(Protocol, TimeoutMixin):
             data = self.session.send(response.pdu)
         except Exception:
             return self._system_error(request, traceback.format_exc())
-        elapsed = (time.perf_counter() - started) * 1000
-        self.factory.worker.log(f"{self.peer} {response.summary} {elapsed:.1f}ms")
+        elapsed = time.perf_counter() - started
+        metrics = self.factory.worker.metrics
+        if metrics is not None:
+            self._result_sets = metrics.z3950(request.asn1_name, elapsed, response.summary,
+                                              len(self.handler.association.result_sets), self._result_sets)
+        self.factory.worker.log(f"{self.peer} {response.summary} {elapsed * 1000:.1f}ms")
         return data
 
     def _system_error(self, request: Pdu, trace: str) -> bytes:
         """Our bug: log it, answer with diagnostic 1 (or Close systemProblem if that fails too)."""
         name = request.asn1_name
         self.factory.worker.log(f"{self.peer} internal error in {name}:\n{trace.rstrip()}")
+        if self.factory.worker.metrics is not None:
+            self.factory.worker.metrics.internal_error("z3950")
         diagnostic = Z3950Diagnostic(Bib1Diagnostic.PERMANENT_SYSTEM_ERROR, "internal error")
         try:
             return self.session.send(self.handler.failure(request, diagnostic).pdu)
@@ -141,6 +150,8 @@ class Z3950Protocol(Protocol, TimeoutMixin):
         self.setTimeout(None)
         self._cancel_init_timer()
         self.factory.connections.discard(self)
+        if self.factory.worker.metrics is not None:
+            self.factory.worker.metrics.closed("z3950", self._result_sets)
 
 
 class Z3950Factory(Factory):
