@@ -23,6 +23,7 @@ of surfacing in some later request.
     [sources.NAME]     Config.sources: name -> SourceProfile (`index.sources`, checked there)
     [oai]              OaiConfig (the OAI-PMH provider, `zserver.oai`)
     [metrics]          MetricsConfig (Prometheus /metrics, `zserver.metrics`)
+    [external]         ExternalConfig (harvested external-data catalog, `index.external`)
 
 It knows no protocol and does not import `zserver`: a CCL line is checked here as a string
 and parsed by `zserver.querylang.ccl`; a recordSchema name is looked up by the SRU handler.
@@ -43,8 +44,8 @@ from index.rules.config import VirtualLibraryConfig, parse_virtual
 from index.sources import SourceProfile, parse_sources
 
 __all__ = ["DEFAULT_CONFIG", "ENGINES", "HOLDINGS", "Config", "ConfigError", "ConsolidationConfig",
-           "IllConfig", "IndexConfig", "LibraryConfig", "LinkcheckConfig", "MetricsConfig", "OaiConfig", "ServerConfig",
-           "SruConfig", "parse_config"]
+           "ExternalConfig", "IllConfig", "IndexConfig", "LibraryConfig", "LinkcheckConfig", "MetricsConfig", "OaiConfig",
+           "ServerConfig", "SruConfig", "parse_config"]
 
 ENGINES = ("whoosh", "postings")
 """Search engine names for `[index] engine`; `index.engines` has one implementation of each."""
@@ -237,6 +238,17 @@ token_lifetime = 86400
 [metrics]
 enabled = false
 allow = ["127.0.0.1", "::1"]
+
+# The external-data catalog (`unikat harvest`, `unikat adopt`): records harvested from other
+# servers, kept apart from the union catalog and searchable as their own database. Between two
+# requests to a remote server harvest waits `delay` seconds; a failed request is tried again
+# `retries` times, waiting 1, 2, 4 ... seconds; `page_size` records are asked for at a time.
+[external]
+database = "external"
+delay = 1.0
+retries = 3
+page_size = 50
+timeout = 60
 '''
 
 
@@ -384,6 +396,19 @@ class MetricsConfig:
     allow: tuple[str, ...] = ("127.0.0.1", "::1")
 
 
+@dataclass(frozen=True)
+class ExternalConfig:
+    """`[external]`: the external-data catalog (`index.external`): its database name, and how
+    `unikat harvest` treats a remote server (seconds between requests, retries of a failed
+    request, records per request, seconds a request may take)."""
+
+    database: str = "external"
+    delay: float = 1.0
+    retries: int = 3
+    page_size: int = 50
+    timeout: float = 60.0
+
+
 @dataclass
 class Config:
     """The whole of unikat.toml. `[catalog]` and `[databases]` are kept as the three plain
@@ -407,6 +432,7 @@ class Config:
     ill: IllConfig = field(default_factory=IllConfig)
     oai: OaiConfig = field(default_factory=OaiConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    external: ExternalConfig = field(default_factory=ExternalConfig)
 
 
 class ConfigError(Exception):
@@ -505,11 +531,16 @@ _OAI = {"enabled": _FLAG, "admin_email": _Rule("an e-mail address", lambda value
                           and (value == "" or re.fullmatch(r"https?://\S+", value) is not None)),
         "page_size": _integer(1, 10000, "a number of items"), "token_lifetime": _integer(60, what="a number of seconds")}
 _METRICS = {"enabled": _FLAG, "allow": _NAMES}
+_EXTERNAL = {"database": _Rule("a database name of letters, digits, '-' and '_'", lambda value: isinstance(value, str)
+                               and re.fullmatch(r"[A-Za-z0-9_-]+", value) is not None),
+             "delay": _Rule("a number of seconds >= 0", lambda value: _is_number(value) and value >= 0, float),
+             "retries": _integer(0, what="a number of retries"), "page_size": _integer(1, 1000, "a number of records"),
+             "timeout": _SECONDS}
 _CCL_LINE = _Rule('Bib-1 attributes as YAZ writes them, such as "u=4 s=pw"',
                   lambda value: isinstance(value, str) and bool(value.strip()))
 
 _SECTIONS = ("catalog", "server", "index", "sru", "libraries", "users", "databases", "consolidation", "ccl",
-             "sources", "backup", "virtual", "consortia", "linkcheck", "ill", "oai", "metrics")
+             "sources", "backup", "virtual", "consortia", "linkcheck", "ill", "oai", "metrics", "external")
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -574,6 +605,7 @@ def parse_config(text: str, source: str = "unikat.toml") -> Config:
         ill=IllConfig(**_values(source, "ill", section["ill"], _ILL)),
         oai=OaiConfig(**_values(source, "oai", section["oai"], _OAI)),
         metrics=MetricsConfig(**_values(source, "metrics", section["metrics"], _METRICS)),
+        external=ExternalConfig(**_values(source, "external", section["external"], _EXTERNAL)),
     )
 
 
