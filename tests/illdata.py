@@ -147,7 +147,8 @@ class IllPicks:
 
 def ill_sample_home(sample_home: Home, root: Path) -> tuple[Home, IllPicks]:
     """A copy of the sample home with ILL profiles (A and B north, C and the rest south) and
-    accounts 4711/geheim (A, 4 units), 0815/quota-pw (A, a quota of 1 order)."""
+    accounts 4711/geheim (A, 4 units), 0815/quota-pw (A, a quota of 1 order),
+    5555/copy-pw (A, 10 units)."""
     import re
     import shutil
 
@@ -178,6 +179,7 @@ def ill_sample_home(sample_home: Home, root: Path) -> tuple[Home, IllPicks]:
         service = IllService(store, parse_config(text + ILL_SECTION))
         service.create_account("4711", "geheim", "A", name="Erika Mustermann", balance=4)
         service.create_account("0815", "quota-pw", "A", quota=1)
+        service.create_account("5555", "copy-pw", "A", balance=10)
     finally:
         store.close()
     return home, IllPicks(picks["lendable"], picks["unlendable"], picks["held"])

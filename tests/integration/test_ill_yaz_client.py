@@ -92,3 +92,33 @@ def test_unknown_result_set_unlendable_and_held_titles(network, tmp_path):
     assert diagnostic(output) == 224 and "reference only" in output, output
     output = yaz(server, tmp_path, f"find @attr 1=1032 {picks.held}", "itemorder ill 1", user=user)
     assert diagnostic(output) == 224 and "Your library A holds this title" in output, output
+
+
+ARTICLE = """<?xml version="1.0" encoding="UTF-8"?>
+<request xmlns="http://illtransactions.org/2013/iso18626">
+  <bibliographicInfo>
+    <titleOfComponent>Über die Fernleihe</titleOfComponent>
+    <authorOfComponent>Schmidt, Eva</authorOfComponent>
+    <volume>12</volume>
+    <pagesRequested>17-29</pagesRequested>
+  </bibliographicInfo>
+</request>
+"""
+
+
+def test_item_order_xml_form_orders_an_article_copy(network, tmp_path):
+    server, picks = network
+    document = tmp_path / "article.xml"
+    document.write_text(ARTICLE, encoding="utf-8")
+    output = yaz(server, tmp_path, f"find @attr 1=1032 {picks.lendable}", f"itemorder xml 1 <{document}",
+                 user=("5555", "copy-pw"))
+    assert "using XML ILL-request" in output and "Status: done" in output, output
+    number = re.search(r"Target Reference: (UNI\d+)", output).group(1)
+    assert "<kind>copy</kind>" in output
+    store = CatalogStore(server.home.store_path)
+    try:
+        order = IllService(store, server.home.config()).order(number)
+    finally:
+        store.close()
+    assert order.via == "z3950 itemorder xml" and order.article.title == "Über die Fernleihe"
+    assert (order.article.author, order.article.pages, order.article.volume) == ("Schmidt, Eva", "17-29", "12")
