@@ -50,7 +50,7 @@ __all__ = ["DEFAULT_CONFIG", "ENGINES", "HOLDINGS", "Config", "ConfigError", "Co
 ENGINES = ("whoosh", "postings")
 """Search engine names for `[index] engine`; `index.engines` has one implementation of each."""
 
-HOLDINGS = ("852", "record", "pica")
+HOLDINGS = ("852", "record", "pica", "852-all")
 """Where a library's holdings are (`[libraries.CODE] holdings`), as `index.loading.load` reads them."""
 
 DEFAULT_CONFIG = '''# unikat configuration. Paths are relative to this file's directory.
@@ -115,6 +115,7 @@ maximum_query_length = 2000
 #   "852"    - MARC 852 fields ($a library, $b location, $h call number, $z note)
 #   "record" - each record stands for one copy of the library
 #   "pica"   - PICA+ local and copy levels
+#   "852-all" - 852 fields of every library named in $a (a union source, e.g. `unikat export`)
 # require_holdings rejects records without holdings (MELVYL: a severe error): with "852", every
 # record without an 852 of the library is rejected; a library whose records carry no 852 (one
 # record = one copy) needs holdings = "record".

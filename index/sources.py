@@ -9,7 +9,7 @@ own numbers), so the fix belongs in the configuration, once, not on every comman
     library = "A"                  # whose records these are (default: --library)
     format = "marc21"              # marc21, marcxml, pica or json (default: detected)
     encoding = "utf-8"             # overrides leader/09 (marc21 only)
-    holdings = "852"               # 852, record or pica (default: the library's rule)
+    holdings = "852"               # 852, record, pica or 852-all (default: the library's rule)
     source_system = "EKZ"          # part of the maintenance key (default: the library's)
     id_prefix = "ekz"              # put before 001, so vendor numbers never meet the library's
     drop = ["9XX", "029"]          # fields removed (X: any digit)
@@ -33,7 +33,7 @@ __all__ = ["FORMATS", "SourceProfile", "parse_field", "parse_sources"]
 
 FORMATS = ("marc21", "marcxml", "pica", "json")
 _ENCODINGS = ("utf-8", "marc-8")
-_HOLDINGS = ("852", "record", "pica")
+_HOLDINGS = ("852", "record", "pica", "852-all")
 _TAG_PATTERN = re.compile(r"[0-9X]{3}")
 _TAG = re.compile(r"[0-9]{3}")
 _KEYS = ("library", "format", "encoding", "holdings", "source_system", "id_prefix", "drop", "map", "add")

@@ -529,7 +529,8 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--format", choices=["marc21", "marcxml", "pica", "json"],
                       help="default: detected from the first records (a file in none of them is refused)")
     load.add_argument("--encoding", choices=["utf-8", "marc-8"], help="MARC21 encoding (default: leader/09)")
-    load.add_argument("--holdings", choices=["852", "record", "pica"], help="override the library's holdings rule")
+    load.add_argument("--holdings", choices=["852", "record", "pica", "852-all"],
+                      help="override the library's holdings rule (852-all: every library's 852, a union source)")
     load.add_argument("--workers", type=int, help="processes that parse the records (default: one per core;"
                       " 0: parse in the loading process)")
     load.add_argument("--force", action="store_true",
@@ -594,6 +595,9 @@ def build_parser() -> argparse.ArgumentParser:
                               " instead of asking twice on the terminal")
     user_actions.add_parser("migrate", help="replace every plaintext `password = ...` by `password_hash = ...`")
     user.set_defaults(func=cmd_user)
+
+    from zserver.records_commands import add_commands as records_commands
+    records_commands(commands)   # export, backup, restore
     linkcheck = commands.add_parser("linkcheck", help="check the URLs of titles and holdings; reports of broken"
                                     " and moved links per library ([linkcheck] in unikat.toml)")
     linkcheck.add_argument("--library", help="only the URLs of this library (its holdings and the titles it holds)")

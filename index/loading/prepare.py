@@ -203,4 +203,4 @@ def _holdings(library: LibraryConfig, record: pymarc.Record, delivered: list[Hol
             # A PICA+ delivery from a union catalog carries many libraries' holdings; keep them all.
             return list(delivered), []
         return own or list(delivered), []
-    return holdings_from_852(record, library.code)
+    return holdings_from_852(record, library.code, every_library=library.holdings == "852-all")

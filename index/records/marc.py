@@ -214,21 +214,23 @@ def read_file(path: Path, *, fmt: str | None = None, encoding: str | None = None
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def holdings_from_852(record: pymarc.Record, library: str) -> tuple[list[Holding], list[str]]:
+def holdings_from_852(record: pymarc.Record, library: str, *, every_library: bool = False
+                      ) -> tuple[list[Holding], list[str]]:
     """The delivering library's holdings in 852 fields, and light problems found.
 
-    An 852 naming another library in $a is not taken: a library only reports its own copies.
+    An 852 naming another library in $a is not taken: a library only reports its own copies,
+    unless `every_library` (a union source, such as a whole-catalog dump: holdings rule `852-all`).
     """
     holdings, problems = [], []
     for field in record.get_fields("852"):
         owner = (field.get("a") or library).strip()
-        if owner != library:
+        if owner != library and not every_library:
             problems.append("852 of another library ignored")
             continue
         note = " ".join(field.get_subfields("z"))
         holdings.append(
             Holding(
-                library=library,
+                library=owner,
                 location=" ".join(field.get_subfields("b", "c")),
                 call_number=" ".join(field.get_subfields("h", "i", "j")),
                 url=field.get("u") or "",

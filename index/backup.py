@@ -1,0 +1,427 @@
+"""Backups of a home: `unikat backup DEST`, `unikat restore SRC`, `unikat backup --verify`.
+
+A backup is a directory `DEST/unikat-backup-<UTC time>/` holding
+
+    catalog.sqlite   the catalog store, copied with SQLite's online backup API
+    unikat.toml      the configuration
+    manifest.json    size and SHA-256 of both, the store's counts, when and from where
+
+The store is the truth; search-key files and the index are derived and rebuilt on restore, and
+reject files repeat the store's `rejects` table, so neither is copied.
+
+Consistency while the server runs and loads go on: the copy is read inside one read transaction
+of the store (WAL: writers go on, the copy is the snapshot at its start), in steps of pages, with
+an optional pause between steps to spare a busy disk. Not a file copy: a file copied while a load
+commits can be torn.
+
+Crash safety: everything is written into a hidden `.unikat-backup-<time>.partial-<pid>` directory,
+synced, and renamed to its final name at the very end; only then are old backups rotated out
+(`keep`). A backup killed half-way leaves its partial directory (removed by the next backup once
+its process is gone) and every earlier backup as it was.
+
+Restore checks everything before it touches the home: every file's size and checksum, the copy's
+`PRAGMA integrity_check` and its counts against the manifest. Then, holding the home's load lock
+(no load or index build meanwhile), it writes the configuration (an existing different one is
+kept as `unikat.toml.before-restore`), copies the store into the home's store with the backup
+API again (so a server with the store open sees the new content, WAL and all), and rebuilds
+the search-key files and the index. `verify` restores into a scratch home and compares counts
+and a sample of searches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from index.home import Home
+
+__all__ = ["BackupError", "Made", "Verified", "backup", "check", "resolve", "restore", "verify"]
+
+PREFIX = "unikat-backup-"
+MANIFEST = "manifest.json"
+STORE = "catalog.sqlite"
+CONFIG = "unikat.toml"
+_STEP_PAGES = 1024   # 4 MiB a step with SQLite's default page size
+_PARTIAL = re.compile(r"\." + re.escape(PREFIX) + r".*\.partial-(\d+)")
+
+Log = Callable[[str], None]
+
+
+class BackupError(Exception):
+    """A backup or restore refused or failed; the message says why and what was left as it was."""
+
+
+@dataclass
+class Made:
+    path: Path
+    counts: dict
+    seconds: float
+    removed: list[Path] = field(default_factory=list)
+
+    def summary(self) -> str:
+        size = sum(f.stat().st_size for f in self.path.iterdir()) / 1e6
+        text = (f"backup {self.path}: {self.counts['titles']} titles, {self.counts['records']} records,"
+                f" {self.counts['holdings']} holdings, {size:.1f} MB in {self.seconds:.1f}s")
+        if self.removed:
+            text += f"; rotated out {', '.join(p.name for p in self.removed)}"
+        return text
+
+
+@dataclass
+class Verified:
+    source: Path
+    ok: bool
+    lines: list[str]
+
+    def summary(self) -> str:
+        head = f"backup {self.source}: {'verified' if self.ok else 'VERIFICATION FAILED'}"
+        return "\n".join([head, *(f"  {line}" for line in self.lines)])
+
+
+def _quiet(message: str) -> None:
+    pass
+
+
+# -- counts -------------------------------------------------------------------------------------
+
+def counts(db: sqlite3.Connection) -> dict:
+    """What a backup promises: titles, records, holdings, per library, loads, deleted titles."""
+    one = lambda sql: db.execute(sql).fetchone()[0]   # noqa: E731 - a local shorthand
+    return {
+        "titles": one("SELECT count(*) FROM titles"),
+        "records": one("SELECT count(*) FROM records"),
+        "holdings": one("SELECT count(*) FROM holdings"),
+        "loads": one("SELECT count(*) FROM loads"),
+        "deleted_titles": one("SELECT count(*) FROM deleted_titles"),
+        "records_per_library": dict(db.execute("SELECT library, count(*) FROM records GROUP BY library ORDER BY 1")),
+        "holdings_per_library": dict(db.execute("SELECT library, count(*) FROM holdings GROUP BY library ORDER BY 1")),
+    }
+
+
+def _digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            sha.update(chunk)
+    return sha.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# -- backup -------------------------------------------------------------------------------------
+
+def backup(home: Home, dest: Path, *, keep: int = 7, pause: float = 0.0, log: Log = _quiet) -> Made:
+    """Make one backup of `home` in `dest` and keep the newest `keep` there (see the module docstring)."""
+    if keep < 1:
+        raise BackupError(f"--keep must be 1 or more, not {keep}")
+    home.config()   # a home without a (valid) unikat.toml is no home to back up
+    if not home.store_path.exists():
+        raise BackupError(f"no catalog store in {home.root} (nothing loaded yet); no backup made")
+    started = time.monotonic()
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        _remove_stale_partials(dest, log)
+        name = _new_name(dest)
+        partial = dest / f".{name}.partial-{os.getpid()}"
+        partial.mkdir()
+    except OSError as error:
+        raise BackupError(f"cannot write to {dest}: {error.strerror}; no backup made") from None
+    try:
+        copied = _copy_store(home.store_path, partial / STORE, pause, log)
+        shutil.copyfile(home.config_path, partial / CONFIG)
+        files = {}
+        for part in (STORE, CONFIG):
+            _fsync(partial / part)
+            files[part] = {"bytes": (partial / part).stat().st_size, "sha256": _digest(partial / part)}
+        manifest = {"format": 1, "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "home": str(home.root), "files": files, "counts": copied}
+        (partial / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        _fsync(partial / MANIFEST)
+        _fsync(partial)
+        final = dest / name
+        partial.rename(final)   # the one step that makes the backup exist
+        _fsync(dest)
+    except OSError as error:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise BackupError(f"backup into {dest} failed: {error.strerror or error}; earlier backups are as they were")\
+            from None
+    removed = _rotate(dest, keep)
+    return Made(final, copied, time.monotonic() - started, removed)
+
+
+def _new_name(dest: Path) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    name, number = PREFIX + stamp, 1
+    while (dest / name).exists():   # two backups within one second
+        number += 1
+        name = f"{PREFIX}{stamp}-{number}"
+    return name
+
+
+def _copy_store(source: Path, target: Path, pause: float, log: Log) -> dict:
+    """Copy the store with the backup API inside one read transaction; the copy's counts."""
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, isolation_level=None)
+    dst = sqlite3.connect(str(target), isolation_level=None)
+    try:
+        src.execute("BEGIN")
+        src.execute("SELECT count(*) FROM sqlite_master").fetchone()   # the snapshot starts here
+        total = src.execute("PRAGMA page_count").fetchone()[0]
+        shown = [time.monotonic()]
+
+        def step(status: int, remaining: int, pages: int) -> None:
+            if time.monotonic() - shown[0] > 5:
+                log(f"backup: {100 * (pages - remaining) / max(pages, 1):.0f}% of {total} pages copied")
+                shown[0] = time.monotonic()
+            if pause:
+                time.sleep(pause)
+
+        src.backup(dst, pages=_STEP_PAGES, progress=step)
+        src.execute("COMMIT")
+        dst.execute("PRAGMA journal_mode = DELETE")   # one self-contained file (no -wal beside it)
+        copied = counts(dst)
+    finally:
+        src.close()
+        dst.close()
+    return copied
+
+
+def _remove_stale_partials(dest: Path, log: Log) -> None:
+    """Partial directories of backups whose process is gone (killed half-way)."""
+    for path in dest.iterdir():
+        match = _PARTIAL.fullmatch(path.name)
+        if match and not _alive(int(match.group(1))):
+            log(f"removing {path.name}, left by a backup that did not finish")
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _complete(dest: Path) -> list[Path]:
+    """The finished backups in `dest`, oldest first."""
+    if not dest.is_dir():
+        return []
+    return sorted(p for p in dest.iterdir() if p.name.startswith(PREFIX) and (p / MANIFEST).is_file())
+
+
+def _rotate(dest: Path, keep: int) -> list[Path]:
+    old = _complete(dest)[:-keep]
+    for path in old:
+        shutil.rmtree(path)
+    return old
+
+
+# -- checking and restoring ---------------------------------------------------------------------
+
+def resolve(path: Path) -> Path:
+    """`path` if it is a backup, else the newest backup in the directory `path`."""
+    if (path / MANIFEST).is_file():
+        return path
+    found = _complete(path)
+    if not found:
+        raise BackupError(f"{path} is no backup and holds none (no {MANIFEST})")
+    return found[-1]
+
+
+def check(source: Path) -> dict:
+    """The manifest of backup `source` once every checksum, the store's integrity and its counts
+    are right; BackupError naming the first thing that is not."""
+    try:
+        manifest = json.loads((source / MANIFEST).read_text(encoding="utf-8"))
+        files = manifest["files"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise BackupError(f"{source}: no readable {MANIFEST} ({error}); nothing restored") from None
+    for name in (STORE, CONFIG):
+        if name not in files:
+            raise BackupError(f"{source}: the manifest lists no {name}; nothing restored")
+    for name, expected in files.items():
+        path = source / name
+        if not path.is_file():
+            raise BackupError(f"{source}: {name} is missing; nothing restored")
+        if path.stat().st_size != expected["bytes"] or _digest(path) != expected["sha256"]:
+            raise BackupError(f"{source}: {name} does not match its checksum in the manifest (damaged or changed);"
+                              " nothing restored")
+    db = sqlite3.connect(f"file:{source / STORE}?mode=ro&immutable=1", uri=True)
+    try:
+        result = [row[0] for row in db.execute("PRAGMA integrity_check")]
+        if result != ["ok"]:
+            raise BackupError(f"{source}: the store fails PRAGMA integrity_check ({'; '.join(result[:3])});"
+                              " nothing restored")
+        found = counts(db)
+    except sqlite3.DatabaseError as error:
+        raise BackupError(f"{source}: {STORE} is not a readable catalog store ({error}); nothing restored") from None
+    finally:
+        db.close()
+    if found != manifest.get("counts"):
+        raise BackupError(f"{source}: the store's counts differ from the manifest's; nothing restored")
+    return manifest
+
+
+def restore(home: Home, source: Path, *, procs: int = 1, log: Log = _quiet, wait: bool = True,
+            progress=None, merging=None) -> str:
+    """Check backup `source`, then make `home` (new or existing) hold it and rebuild the search-key
+    files and the index; returns a one-line summary. HomeBusy (index.loading.lock) with
+    `wait=False` while a load runs."""
+    from index.config import ConfigError, parse_config
+    from index.loading import indexing
+    from index.loading.lock import exclusive
+    from index.store.catalog import CatalogStore
+
+    started = time.monotonic()
+    manifest = check(source)
+    config_text = (source / CONFIG).read_text(encoding="utf-8")
+    try:
+        parse_config(config_text, str(source / CONFIG))
+    except ConfigError as error:
+        raise BackupError(f"{error}; nothing restored") from None
+    try:
+        home.root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BackupError(f"cannot make {home.root}: {error.strerror}; nothing restored") from None
+    with exclusive(home, wait=wait, notify=log):
+        if home.config_path.exists() and home.config_path.read_text(encoding="utf-8") != config_text:
+            kept = home.root / (CONFIG + ".before-restore")
+            shutil.copyfile(home.config_path, kept)
+            log(f"the home's own configuration is kept as {kept.name}")
+        partial = home.root / (CONFIG + ".restoring")
+        partial.write_text(config_text, encoding="utf-8")
+        partial.replace(home.config_path)
+        src = sqlite3.connect(f"file:{source / STORE}?mode=ro&immutable=1", uri=True)
+        dst = sqlite3.connect(str(home.store_path))
+        try:
+            src.backup(dst, pages=_STEP_PAGES)
+        finally:
+            src.close()
+            dst.close()
+        store = CatalogStore(home.store_path)   # WAL again, and tables of newer versions
+        try:
+            with store.transaction():
+                store.clear_all_pending()   # the rebuild below takes every title anyway
+            titles = indexing.rebuild(home, store, procs=procs, progress=progress, merging=merging)
+        finally:
+            store.close()
+    return (f"restored {source.name} ({manifest['created']}) into {home.root}: {manifest['counts']['titles']}"
+            f" titles, {manifest['counts']['records']} records, {manifest['counts']['holdings']} holdings;"
+            f" search-key files and index rebuilt ({titles} titles) in {time.monotonic() - started:.1f}s")
+
+
+# -- verifying ----------------------------------------------------------------------------------
+
+SAMPLE = 20
+
+
+def verify(home: Home, source: Path, *, log: Log = _quiet) -> Verified:
+    """Restore `source` into a scratch home, then compare its counts with the manifest, find each
+    of a sample of titles by its own title words, and, when `home` still holds what the backup
+    holds (same counts), compare the sample's hit counts with `home`'s."""
+    from index.search import Catalog
+    from index.store.catalog import CatalogStore
+
+    scratch = Path(tempfile.mkdtemp(prefix="unikat-verify-"))
+    lines: list[str] = []
+    ok = True
+    try:
+        restore(Home(scratch), source, log=log)
+        manifest = json.loads((source / MANIFEST).read_text(encoding="utf-8"))
+        store = CatalogStore(scratch / STORE)
+        try:
+            restored = counts(store.db)
+        finally:
+            store.close()
+        same = restored == manifest["counts"]
+        ok &= same
+        lines.append(f"counts {'equal' if same else 'DIFFER'}: {restored['titles']} titles, {restored['records']}"
+                     f" records, {restored['holdings']} holdings")
+        catalog = Catalog(Home(scratch))
+        try:
+            queries = _sample_queries(catalog)
+            hits = {}
+            for isn, query in queries:
+                result = catalog.search(query, catalog.databases()[0])
+                hits[query] = result.size
+                if isn not in result.isns():
+                    ok = False
+                    lines.append(f"title {isn} NOT FOUND by its own title words {query.term!r}")
+            lines.append(f"{len(queries)} sample titles searched by their title words: "
+                         f"{'all found' if ok else 'some not found'}")
+        finally:
+            catalog.close()
+        ok &= _compare_with_home(home, manifest, hits, lines)
+    except BackupError as error:
+        ok = False
+        lines.append(str(error))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return Verified(source, ok, lines)
+
+
+def _sample_queries(catalog) -> list:
+    """(ISN, title-words Term) of up to SAMPLE titles spread over the catalog."""
+    from index.query import Term
+    from index.records.formats import parse
+
+    isns = [isn for (isn,) in catalog.store.db.execute("SELECT isn FROM titles WHERE bibtype NOT LIKE 'z%' ORDER BY isn")]
+    step = max(1, len(isns) // SAMPLE)
+    queries = []
+    for isn in isns[::step][:SAMPLE]:
+        title = parse(catalog.store.display(isn)).get("245")
+        words = re.findall(r"\w{3,}", " ".join(title.get_subfields("a")) if title else "")[:3]
+        if words:
+            queries.append((isn, Term("title", " ".join(words))))
+    return queries
+
+
+def _compare_with_home(home: Home, manifest: dict, hits: dict, lines: list[str]) -> bool:
+    from index import errors
+    from index.search import Catalog
+    from index.store.catalog import CatalogStore
+
+    if not home.store_path.exists():
+        lines.append(f"{home.root} holds no catalog: hit counts not compared with it")
+        return True
+    store = CatalogStore(home.store_path)
+    try:
+        now = counts(store.db)
+    finally:
+        store.close()
+    if now != manifest["counts"]:
+        lines.append(f"{home.root} has changed since the backup ({now['titles']} titles now): hit counts not compared"
+                     " with it")
+        return True
+    try:
+        catalog = Catalog(home)
+    except errors.CatalogError as error:
+        lines.append(f"{home.root} cannot be searched ({error}): hit counts not compared with it")
+        return True
+    try:
+        differ = [(query, count, catalog.search(query, catalog.databases()[0]).size) for query, count in hits.items()]
+    finally:
+        catalog.close()
+    differ = [(query, restored, live) for query, restored, live in differ if restored != live]
+    for query, restored, live in differ:
+        lines.append(f"title {query.term!r}: {restored} hits restored, {live} in {home.root}")
+    lines.append(f"hit counts of {len(hits)} searches compared with {home.root}: {'equal' if not differ else 'DIFFER'}")
+    return not differ

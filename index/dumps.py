@@ -1,0 +1,325 @@
+"""Dumps: `unikat export` writes a library's records, or the whole catalog, in MARC21 (ISO 2709,
+UTF-8), MARCXML, PICA+ (plain) or MARC-in-JSON, in full or changed since a date.
+
+What is written:
+- `--library X`: X's member records as X delivered them (after normalization on load), each
+  with the holdings it brought (X's own; a union source's records bring other libraries' too)
+  as 852 fields ($a library, $b location, $h call number, $u URL, $z note, $t `not for loan`,
+  $p copy id), the 852s the record came with replaced. 001 is the maintenance key's id.
+  Loaded back with the holdings rule `852-all` (`pica` for PICA+), they give the same holdings.
+- the whole catalog: each title's display record with every library's holdings as 852s;
+  001 is the title's ISN and 003 the catalog's database name, since two libraries' 001s may be
+  the same number (the members' own ids stay in the display record's 035s).
+- PICA+ writes the same records through `index.records.pica_writer` (holdings as local and copy
+  records; the record's id is the PPN).
+
+Changed since a date (`since`, UTC): for a library, its member records stored or replaced by a
+load since then; for the catalog, titles changed since then or with a member so loaded.
+Deletions since then are listed in a side file `OUT.deleted` (tab-separated: id, time of
+deletion), and MARC21, MARCXML and JSON dumps also end with one record per deletion in MARC's
+own convention (leader/05 `d`, 001 the id), which `unikat load` applies as a delete.
+Library deletions come from `index.store.loadlog` (logged from this version on); the
+catalog's from the store's `deleted_titles`.
+
+Restricted databases (`[databases] restricted`) are honoured as everywhere else: a restricted
+library's dump, or the whole catalog when the union database is restricted, is refused, and a
+catalog dump leaves out restricted libraries' holdings, unless `include_restricted` (the
+operator's explicit choice).
+
+Reading is one SQLite read transaction: a load running meanwhile is either wholly in the dump
+or not at all (WAL snapshot). Records are read and written in batches, so memory does not grow
+with the catalog, and `progress(done, total)` is called after each batch.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from index.config import Config
+from index.home import Home
+from index.records.formats import to_marcxml
+from index.records.marcjson import to_marc_json
+from index.records.model import Holding
+from index.records.pica_writer import to_pica_plain
+from index.store import loadlog
+from index.store.catalog import CatalogStore
+
+__all__ = ["FORMATS", "DumpError", "DumpReport", "export", "parse_since"]
+
+FORMATS = ("marc21", "marcxml", "pica", "json")
+_BATCH = 500
+_HOLDING_COLUMNS = "library, location, call_number, url, note, copies, lendable, source_id"
+
+
+class DumpError(Exception):
+    """An export refused before anything was written; the message says why."""
+
+
+@dataclass
+class DumpReport:
+    records: int = 0
+    deletions: int = 0
+    seconds: float = 0.0
+    deleted_file: Path | None = None
+    oversized: int = 0   # records whose holdings did not all fit into one ISO 2709 record
+
+
+    def summary(self, what: str, out: str) -> str:
+        rate = self.records / self.seconds if self.seconds else 0.0
+        text = (f"exported {what}: {self.records} records, {self.deletions} deletions to {out}"
+                f" in {self.seconds:.1f}s ({rate:,.0f} records/s)")
+        text += f"; deletions listed in {self.deleted_file}" if self.deleted_file else ""
+        if self.oversized:
+            text += (f"; {self.oversized} records had more holdings than one ISO 2709 record holds (99,999 bytes):"
+                     " the first that fit are written")
+        return text
+
+
+def parse_since(text: str) -> str:
+    """`2026-12-01`, `2026-12-01T10:00`, `2026-12-01 10:00:00` or with a UTC offset, as the
+    store's UTC datetime text; DumpError for anything else."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise DumpError(f"--since {text!r} is not a date (write 2026-12-01 or 2026-12-01T10:00:00)") from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+Progress = Callable[[int, int], None]
+
+
+def export(home: Home, out: BinaryIO, *, library: str | None = None, fmt: str = "marc21", since: str = "",
+           deleted_path: Path | None = None, include_restricted: bool = False,
+           progress: Progress | None = None) -> DumpReport:
+    """Write the dump to `out` (see the module docstring); deletions also to `deleted_path` when
+    given. `since` is store datetime text (`parse_since`) or "" for everything."""
+    if fmt not in FORMATS:
+        raise DumpError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+    config = home.config()
+    hidden = _check_access(config, library, include_restricted)
+    started = time.monotonic()
+    store = CatalogStore(home.store_path)   # makes the store's tables if the home is new
+    loadlog.ensure(store.db)
+    store.close()
+    db = sqlite3.connect(str(home.store_path), isolation_level=None)
+    report = DumpReport()
+    try:
+        db.execute("BEGIN")   # one snapshot for the whole dump (WAL: loads go on meanwhile)
+        if library is not None:
+            total, batches = _library_records(db, library, since)
+            deletions = [(f"{source_id}", when) for _, source_id, when in loadlog.deleted_records(db, library, since)] \
+                if since else []
+        else:
+            total, batches = _catalog_titles(db, since, hidden)
+            deletions = [(str(isn), when) for isn, when in db.execute(
+                "SELECT isn, deleted FROM deleted_titles WHERE deleted >= ? ORDER BY deleted, isn", (since,))] \
+                if since else []
+        writer = _Writer(out, fmt, config.database, union=library is None)
+        writer.start()
+        for batch in batches:
+            for ident, marc, holdings in batch:
+                writer.record(ident, marc, holdings)
+            report.records += len(batch)
+            if progress:
+                progress(report.records, total)
+        for ident, _ in deletions:
+            writer.deletion(ident)
+        writer.end()
+        db.execute("COMMIT")
+        report.oversized = writer.oversized
+    finally:
+        db.close()
+    report.deletions = len(deletions)
+    if deleted_path is not None and since:
+        deleted_path.write_text("".join(f"{ident}\t{when}\n" for ident, when in deletions), encoding="utf-8")
+        report.deleted_file = deleted_path
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _check_access(config: Config, library: str | None, include_restricted: bool) -> frozenset[str]:
+    """The libraries whose holdings are left out; DumpError when the dump is refused."""
+    restricted = frozenset(config.restricted)
+    if library is not None and library not in config.libraries:
+        raise DumpError(f"library {library!r} is not in unikat.toml (known: {', '.join(config.libraries) or 'none'})")
+    if include_restricted:
+        return frozenset()
+    if library is not None and library in restricted:
+        raise DumpError(f"library {library} is a restricted database ([databases] restricted); give"
+                        " --include-restricted to export it anyway")
+    if library is None and config.database in restricted:
+        raise DumpError(f"the union database {config.database} is restricted ([databases] restricted); give"
+                        " --include-restricted to export it anyway")
+    return restricted
+
+
+Item = tuple[str, bytes, list[Holding]]
+
+
+def _holdings(db: sqlite3.Connection, where: str, keys: list[int], key_column: str) -> dict[int, list[Holding]]:
+    marks = ",".join("?" * len(keys))
+    found: dict[int, list[Holding]] = {key: [] for key in keys}
+    rows = db.execute(f"SELECT {key_column}, h.library, h.location, h.call_number, h.url, h.note, h.copies,"
+                      f" h.lendable, h.source_id FROM holdings h JOIN records r ON r.id = h.record_id"
+                      f" WHERE {where} IN ({marks}) ORDER BY {key_column}, h.library, h.id", keys)
+    for key, *values in rows:
+        values[6] = bool(values[6])
+        found[key].append(Holding(*values))
+    return found
+
+
+def _library_records(db: sqlite3.Connection, library: str, since: str) -> tuple[int, Iterator[list[Item]]]:
+    condition = "r.library = ?"
+    arguments: list = [library]
+    if since:
+        condition += " AND r.load_id IN (SELECT id FROM loads WHERE started >= ?)"
+        arguments.append(since)
+    total = db.execute(f"SELECT count(*) FROM records r WHERE {condition}", arguments).fetchone()[0]
+
+    def batches() -> Iterator[list[Item]]:
+        last = 0
+        while True:
+            rows = db.execute(f"SELECT r.id, r.source_id, r.marc FROM records r WHERE {condition} AND r.id > ?"
+                              f" ORDER BY r.id LIMIT {_BATCH}", [*arguments, last]).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            held = _holdings(db, "r.id", [row[0] for row in rows], "r.id")
+            yield [(source_id, marc, held[record_id]) for record_id, source_id, marc in rows]
+
+    return total, batches()
+
+
+def _catalog_titles(db: sqlite3.Connection, since: str, hidden: frozenset[str]) -> tuple[int, Iterator[list[Item]]]:
+    condition = "t.bibtype NOT LIKE 'z%'"   # the authority file is no part of the catalog's dump
+    arguments: list = []
+    if since:
+        condition += (" AND (t.changed >= ? OR t.isn IN (SELECT r.isn FROM records r JOIN loads l ON l.id = r.load_id"
+                      " WHERE l.started >= ?))")
+        arguments += [since, since]
+    total = db.execute(f"SELECT count(*) FROM titles t WHERE {condition}", arguments).fetchone()[0]
+
+    def batches() -> Iterator[list[Item]]:
+        last = 0
+        while True:
+            rows = db.execute(f"SELECT t.isn, t.display FROM titles t WHERE {condition} AND t.isn > ?"
+                              f" ORDER BY t.isn LIMIT {_BATCH}", [*arguments, last]).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            held = _holdings(db, "r.isn", [row[0] for row in rows], "r.isn")
+            yield [(str(isn), display, [h for h in held[isn] if h.library not in hidden]) for isn, display in rows]
+
+    return total, batches()
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+class _Writer:
+    """One dump file in one format: start, records, deletions, end."""
+
+    def __init__(self, out: BinaryIO, fmt: str, database: str, *, union: bool) -> None:
+        self.out, self.fmt, self.database, self.union = out, fmt, database, union
+        self.count = 0
+        self.oversized = 0
+
+    def start(self) -> None:
+        if self.fmt == "marcxml":
+            self.out.write(b'<?xml version="1.0" encoding="UTF-8"?>\n'
+                           b'<collection xmlns="http://www.loc.gov/MARC21/slim">\n')
+        elif self.fmt == "json":
+            self.out.write(b"[")
+
+    def record(self, ident: str, marc: bytes, holdings: list[Holding]) -> None:
+        controls = {"001": ident, "003": self.database} if self.union else {}
+        stored = marc
+        marc = rewrite(stored, drop={"852"}, controls=controls, add=[("852", _field_852(h)) for h in holdings])
+        if len(marc) > 99_999:   # the leader's five digits: keep the holdings that fit
+            self.oversized += 1
+            while len(marc) > 99_999 and holdings:
+                holdings = holdings[:len(holdings) * 3 // 4]
+                marc = rewrite(stored, drop={"852"}, controls=controls, add=[("852", _field_852(h)) for h in holdings])
+        if self.fmt == "pica":
+            self.out.write(to_pica_plain(marc, ident, holdings).encode("utf-8"))
+        else:
+            self._marc(marc)
+
+    def deletion(self, ident: str) -> None:
+        if self.fmt != "pica":   # PICA+ has no deletion record: the side file lists them
+            controls = {"001": ident, **({"003": self.database} if self.union else {})}
+            self._marc(rewrite(b"00000dam a2200000 a 4500" + b"\x1e\x1d", drop=set(), controls=controls, add=[],
+                               empty=True))
+
+    def _marc(self, marc: bytes) -> None:
+        if self.fmt == "marc21":
+            self.out.write(marc)
+        elif self.fmt == "marcxml":
+            self.out.write(to_marcxml(marc) + b"\n")
+        else:
+            self.out.write((b",\n" if self.count else b"\n") + to_marc_json(marc))
+        self.count += 1
+
+    def end(self) -> None:
+        if self.fmt == "marcxml":
+            self.out.write(b"</collection>\n")
+        elif self.fmt == "json":
+            self.out.write(b"\n]\n")
+
+
+_NO_SEPARATORS = re.compile("[\x1d\x1e\x1f]")
+
+
+def _subfield(code: str, value: str) -> bytes:
+    return b"\x1f" + code.encode() + _NO_SEPARATORS.sub(" ", value).encode("utf-8")
+
+
+def _field_852(holding: Holding) -> bytes:
+    """A holding as the loader's 852 rule reads it (`index.records.marc.holdings_from_852`)."""
+    parts = [_subfield("a", holding.library)]
+    for code, value in (("b", holding.location), ("h", holding.call_number), ("u", holding.url),
+                        ("z", holding.note), ("p", holding.source_id)):
+        if value:
+            parts.append(_subfield(code, value))
+    if not holding.lendable:
+        parts.append(_subfield("t", "not for loan"))
+    return b"  " + b"".join(parts)
+
+
+def rewrite(marc: bytes, *, drop: set[str], controls: dict[str, str], add: list[tuple[str, bytes]],
+            empty: bool = False) -> bytes:
+    """An ISO 2709 record with the fields tagged `drop` left out, control fields `controls` set
+    (tag -> data, added if absent) and the data fields `add` ((tag, indicators + subfields))
+    put in tag order; leader lengths recomputed. `empty`: `marc` is a bare leader."""
+    fields: list[tuple[str, bytes]] = []
+    if not empty:
+        base = int(marc[12:17])
+        directory = marc[24:base - 1]
+        for at in range(0, len(directory) - len(directory) % 12, 12):
+            tag = directory[at:at + 3].decode("ascii", "replace")
+            length, offset = int(directory[at + 3:at + 7]), int(directory[at + 7:at + 12])
+            if tag not in drop and tag not in controls:
+                fields.append((tag, marc[base + offset:base + offset + length - 1]))
+    new = [(tag, value.encode("utf-8")) for tag, value in controls.items()] + list(add)
+    for tag, value in new:
+        at = next((i for i, (other, _) in enumerate(fields) if other > tag), len(fields))
+        fields.insert(at, (tag, value))
+    body, entries, offset = [], [], 0
+    for tag, value in fields:
+        value += b"\x1e"
+        entries.append(f"{tag:3.3}{len(value):04d}{offset:05d}".encode("ascii"))
+        body.append(value)
+        offset += len(value)
+    base = 24 + 12 * len(entries) + 1
+    length = base + offset + 1
+    leader = marc[:24]
+    leader = f"{length:05d}".encode() + leader[5:12] + f"{base:05d}".encode() + leader[17:]
+    return leader + b"".join(entries) + b"\x1e" + b"".join(body) + b"\x1d"
