@@ -8,8 +8,9 @@ import pytest
 from conftest import ENGINES
 
 from index import resultfacets
+from index.engines.base import RELEVANCE
 from index.engines.facets import FACETS, FacetColumn, FacetRequest, FacetSort
-from index.query import And
+from index.query import And, Relation, Structure, Term
 from index.resultfacets import facet_term
 from index.search import Catalog
 from zserver.querylang.pqf import parse_pqf
@@ -108,3 +109,16 @@ def test_a_bad_request_says_why():
         FacetRequest("colour")
     with pytest.raises(ValueError, match="limit"):
         FacetRequest("year", limit=5000)
+
+
+@pytest.mark.parametrize("limit", [Term("year", "1990-1999", structure=Structure.YEAR),
+                                   Term("year", "2000", relation=Relation.GE, structure=Structure.YEAR)])
+def test_a_ranked_search_with_a_year_limit_finds_what_the_facet_counted(catalogs, limit):
+    """The web page ranks by default; on Whoosh a year limit (a fixed set of documents) was
+    matched against each index segment with the whole index's document numbers, so a ranked
+    search of a catalog loaded in several steps lost titles the facet had counted."""
+    for engine, catalog in catalogs.items():
+        union = catalog.database("unikat")
+        node = And(rpn_to_query(parse_pqf("@attr 1=1016 history")), limit)
+        plain, ranked = catalog.search(node, union), catalog.search(node, union, sort=[RELEVANCE])
+        assert sorted(ranked.isns()) == plain.isns() and plain.size > 5, engine
