@@ -48,7 +48,8 @@ class MatchCandidate:
 
 _HOLDING_COLUMNS = "library, location, call_number, url, note, copies, lendable, source_id"
 # Columns added after the first release: (table, column, definition).
-_MIGRATIONS = (("records", "profile", "TEXT"), ("loads", "merged", "INTEGER NOT NULL DEFAULT 0"))
+_MIGRATIONS = (("records", "profile", "TEXT"), ("loads", "merged", "INTEGER NOT NULL DEFAULT 0"),
+               ("cluster_override_members", "isn", "INTEGER"))
 
 
 def _holding(row: sqlite3.Row | tuple) -> Holding:

@@ -28,6 +28,7 @@ from index.engines.base import SortKey, sort_field
 from index.errors import CatalogError, UnknownDatabase
 from index.query import ResultSetRef
 from index.search import Catalog, Database, ResultSet
+from zserver.cluster_xml import cluster_renderer
 from zserver.querylang.cql import CqlQuery, parse_cql
 from zserver.querylang.errors import QueryError
 from zserver.sru import facets as sru_facets
@@ -360,6 +361,7 @@ def _search_retrieve(request: SruRequest, run: _Run, database: Database) -> etre
         titles = run.catalog.shown(run.catalog.records(isns, with_holdings=schema.holdings), signed_in=run.signed_in)
         names = run.catalog.library_names
         isils = {code: library.isil for code, library in run.catalog.config.libraries.items() if library.isil}
+        render = cluster_renderer(run.catalog, run.signed_in) if schema.name == "cluster" else schema.render
         for offset, (isn, title) in enumerate(zip(isns, titles, strict=True)):
             position = start + offset
             if title is None:
@@ -367,7 +369,7 @@ def _search_retrieve(request: SruRequest, run: _Run, database: Database) -> etre
                                          diagnostic=SruDiagnostic(_D.RECORD_DOES_NOT_EXIST, str(isn))))
             else:
                 try:
-                    records.append(RecordOut(position, schema.identifier, schema.render(title, names, isils)))
+                    records.append(RecordOut(position, schema.identifier, render(title, names, isils)))
                 except RecordNotInSchema as refusal:
                     records.append(RecordOut(position, schema.identifier, diagnostic=SruDiagnostic(
                         _D.RECORD_NOT_AVAILABLE_IN_SCHEMA, f"{isn}: {refusal}")))

@@ -27,6 +27,7 @@ from index.records.isoholdings import holdings_element as iso_holdings_element
 from index.records.marcjson import to_marc_json
 from index.records.model import Holding
 from index.search import TitleRecord
+from zserver.cluster_xml import CLUSTER_NS
 from zserver.sru.diagnostics import SruDiagnostic
 from zserver.sru.request import Escaping, Version
 
@@ -127,6 +128,11 @@ def _isohold(record: TitleRecord, names: Mapping[str, str], isils: Mapping[str, 
     return iso_holdings_element(record.holdings, names, isils)
 
 
+def _cluster(record: TitleRecord, _names: Mapping[str, str], _isils: Mapping[str, str] = _NO_ISILS) -> bytes:
+    # The handler renders clusters with the catalog at hand (zserver.cluster_xml.cluster_renderer).
+    raise RecordNotInSchema("cluster records need the catalog")
+
+
 def _opac(record: TitleRecord, names: Mapping[str, str], _isils: Mapping[str, str] = _NO_ISILS) -> etree._Element:
     root = etree.Element(f"{{{OPAC_NS}}}opacRecord", nsmap={None: OPAC_NS})
     bibliographic = etree.SubElement(root, f"{{{OPAC_NS}}}bibliographicRecord")
@@ -150,6 +156,8 @@ SCHEMAS: tuple[RecordSchema, ...] = (
                  ("json", "marcjson", "marc-in-json", "application/marc+json"), False, _json),
     RecordSchema(ISO20775_NS, "isohold", "ISO 20775 holdings: every library's copies, with ISILs",
                  ("isohold", "iso20775", "info:ofi/fmt:xml:xsd:iso20775"), True, _isohold),
+    RecordSchema(CLUSTER_NS, "cluster", "The title's member records and why they are one title (zserver/cluster_xml.py)",
+                 ("cluster", "clusters"), False, _cluster),
 )
 
 

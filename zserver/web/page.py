@@ -42,6 +42,7 @@ from zserver.querylang.errors import QueryError
 from zserver.sru.cqlmap import cql_to_query
 from zserver.sru.diagnostics import SruDiagnostic
 from zserver.web import facets as web_facets
+from zserver.web.cluster import cluster_section
 from zserver.web.editions import editions_section
 from zserver.z3950.attributes import rpn_to_query
 from zserver.z3950.diagnostics import Bib1Diagnostic, Z3950Diagnostic
@@ -255,6 +256,7 @@ def record_page(isn: int, params: Mapping[str, Sequence[str]], catalog: Catalog,
         E.E.section(E.CLASS("isbd"), E.H2("Description"),
                     *[E.P(_clean(area)) for area in _isbd_lines(marc)], *_online(marc)),
         *editions_section(catalog, isn),   # print / online editions linked (index.editions)
+        *cluster_section(catalog, record.isn, signed_in=signed_in),   # members and why (zserver/web/cluster.py)
         _holdings_section(record.holdings, catalog),
         E.E.section(E.CLASS("marc"), E.H2("MARC record"), _marc_table(marc)),
     )

@@ -63,6 +63,7 @@ from index.ill import IllService
 from index.ill.store import ill_account_exists
 from index.query import Node
 from index.search import Catalog, Database, ResultSet
+from zserver.cluster_xml import cluster_bytes
 from zserver.logins import LoginGuard, LoginPolicy, LoginRefused
 from zserver.querylang.ccl import DEFAULT_QUALIFIERS, CclProfile, parse_ccl
 from zserver.querylang.errors import QueryError
@@ -418,7 +419,11 @@ class Handler:
             if title is None:
                 records.append(self._surrogate(Bib1Diagnostic.RECORD_DELETED, str(isn), database))
                 continue
-            external = present.render(title, how, self.catalog.library_names, self.catalog.view_libraries(database))
+            if how.element_set is present.ElementSet.CLUSTER:   # members and why: zserver/cluster_xml.py
+                external = present.xml_external(cluster_bytes(self.catalog, title, association.user is not None))
+            else:
+                external = present.render(title, how, self.catalog.library_names,
+                                          self.catalog.view_libraries(database))
             size = present.record_size(external)
             if total + size > association.preferred_message_size:
                 if size <= association.preferred_message_size and records:

@@ -56,6 +56,7 @@ class Syntax(Enum):
 class ElementSet(Enum):
     FULL = "F"
     BRIEF = "B"
+    CLUSTER = "CLUSTER"   # the title's member records and why they matched, XML (zserver/cluster_xml.py)
 
 
 SYNTAX_OIDS: dict[str, Syntax] = {
@@ -98,6 +99,8 @@ def composition(preferred_syntax: str | None, element_set_names: tuple[str, Any]
             element_set = ElementSet(name.strip().upper())
         except ValueError:
             raise Z3950Diagnostic(Bib1Diagnostic.ELEMENT_SET_NAME_NOT_VALID, name) from None
+    if element_set is ElementSet.CLUSTER and syntax is not Syntax.XML:
+        raise Z3950Diagnostic(Bib1Diagnostic.ELEMENT_SET_NAME_NOT_VALID, "cluster: ask for the XML record syntax")
     return Composition(syntax, element_set)
 
 
@@ -119,6 +122,11 @@ def render(title: TitleRecord, how: Composition, library_names: Mapping[str, str
         shown = holdings if how.element_set is ElementSet.FULL else ()
         return sutrs_record(to_isbd(marc, shown))
     return opac_record(marc, opac_holdings(holdings, library_names or {}))
+
+
+def xml_external(xml: bytes) -> dict[str, Any]:
+    """An XML retrieval record made elsewhere (the element set `cluster`: zserver/cluster_xml.py)."""
+    return xml_record(xml)
 
 
 def record_size(external: dict[str, Any]) -> int:
