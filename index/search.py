@@ -45,6 +45,7 @@ from types import MappingProxyType
 from index import editions, engines, errors
 from index.consortia import Consortia
 from index.engines.base import RELEVANCE, Brief, ScanEntry, SortField, SortKey
+from index.external.catalog import ExternalCatalog
 from index.home import Home
 from index.query import And, AndNot, Completeness, Node, Or, Prox, Relation, ResultSetRef, Structure, Term, Truncation
 from index.records.formats import parse
@@ -77,6 +78,7 @@ class Database:
     library: str | None      # None: the whole union catalog
     restricted: bool = False
     authorities: bool = False  # the authority file, not titles
+    external: bool = False     # the external-data catalog (index.external), not the union catalog
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ class Catalog:
                                        " run 'unikat index'")
         self.store = CatalogStore(home.store_path)
         self.engine = engines.open_engine(home, self.config)
+        self._external = ExternalCatalog.beside(home)   # harvested records, kept apart (index.external)
         self._store_version = self.store.data_version()
         self._read_databases()
         self._checked = time.monotonic()
@@ -150,6 +153,8 @@ class Catalog:
     def close(self) -> None:
         self.engine.close()
         self.store.close()
+        if self._external is not None:
+            self._external.close()
 
     # -- databases ----------------------------------------------------------------------------
     def _read_databases(self) -> None:
@@ -162,7 +167,9 @@ class Catalog:
                                *self.store.holding_libraries()])
         libraries = [Database(code, code, code.lower() in restricted) for code in codes]
         authorities = Database(AUTHORITY_DATABASE, None, AUTHORITY_DATABASE in restricted, authorities=True)
-        self._databases = (union, *libraries, authorities)
+        external = Database(self.config.external.database, None, self.config.external.database.lower() in restricted,
+                            external=True)
+        self._databases = (union, *libraries, authorities, external)
         self._by_name = {DEFAULT_ALIAS: union}
         self._by_name.update((database.name.lower(), database) for database in self._databases)
         self._restricted_libraries = frozenset(database.library for database in self._databases
@@ -189,6 +196,8 @@ class Catalog:
         if now - self._checked >= REFRESH_SECONDS:
             self._checked = now
             self.engine.refresh()
+            if self._external is not None:
+                self._external.refresh(now)
             version = self.store.data_version()
             if version != self._store_version:   # a load committed: holders may have changed
                 self._store_version = version
@@ -223,6 +232,8 @@ class Catalog:
         hidden = self.hidden_libraries(signed_in)
         if hidden:
             _refuse_hidden_libraries(node, hidden)
+        if database.external and self._external is not None:
+            return self._external.search(node, database, sort=sort, result_sets=result_sets)
         lookup = result_sets if result_sets is not None else _no_result_sets
         if isinstance(node, ResultSetRef):
             return self._earlier(node.name, database, lookup, sort)
@@ -277,6 +288,8 @@ class Catalog:
 
     def sort(self, result_set: ResultSet, keys: Sequence[SortKey]) -> ResultSet:
         """A new result set in the order of `keys`."""
+        if result_set.database.external and self._external is not None:
+            return self._external.sort(result_set, keys)
         with self._index_at_hand():
             hits = self.engine.sort(result_set.hits, keys)
         return ResultSet(hits, self.engine, result_set.database)
@@ -288,6 +301,8 @@ class Catalog:
         leaves out the terms it has no title for. See-from forms of the authority file come as
         `SeeReference`s. A scan of the library index leaves out the restricted libraries for a
         client not `signed_in`."""
+        if database is not None and database.external and self._external is not None:
+            return self._external.scan(index, start, count=count, preferred_position=preferred_position)
         view = database if database is not None and database.library else None
         # A library's view drops terms it lacks: ask for more around the start to fill the window.
         widen = _VIEW_WIDENING if view is not None else 1
@@ -347,7 +362,7 @@ class Catalog:
                 continue
             holdings = tuple(self.store.holdings(isn)) if with_holdings else ()
             result.append(TitleRecord(isn, marc, holdings))
-        return result
+        return result if self._external is None else self._external.fill(isns, result)
 
     def shown(self, titles: Sequence[TitleRecord | None], *, signed_in: bool) -> list[TitleRecord | None]:
         """`titles` as a client sees them: not `signed_in`, without the holdings of restricted
