@@ -7,6 +7,7 @@ database's library keys). Refuses, with the reason, when unikat.toml has no `[vi
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 from index.home import Home
@@ -20,7 +21,8 @@ def lfer(home: Home, *, all_titles: bool = False, dry_run: bool = False, verbose
     """Run the rules; returns the exit status (2: nothing configured)."""
     virtual = home.config().virtual
     if not virtual:
-        out(f"unikat: no virtual library in {home.config_path}: add a [virtual.LFER] table (rule = \"lfer\")")
+        print(f"unikat: no virtual library in {home.config_path}: add a [virtual.LFER] table (rule = \"lfer\")",
+              file=sys.stderr)
         return 2
     store = CatalogStore(home.store_path)
     try:

@@ -198,3 +198,9 @@ def test_web_page_and_sru_opac(home):
         assert [u.text for u in built[0] if u.tag.endswith("url")] == ["https://journals.plos.org/plosbiology/"]
     finally:
         catalog.close()
+
+
+def test_lfer_without_virtual_library_is_refused(tmp_path, capsys):
+    bare = make_home(tmp_path / "bare", (SAMPLE_DATA / "unikat.toml").read_text(encoding="utf-8"))
+    assert main(["--home", str(bare.root), "lfer"]) == 2
+    assert "no virtual library in" in capsys.readouterr().err
