@@ -31,6 +31,7 @@ and parsed by `zserver.querylang.ccl`; a recordSchema name is looked up by the S
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -465,6 +466,14 @@ def _integer(low: int, high: int | None = None, what: str = "an integer") -> _Ru
     return _Rule(allowed, lambda value: _is_integer(value) and low <= value and (high is None or value <= high))
 
 
+def _is_network(value: Any) -> bool:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def _is_password_hash(value: Any) -> bool:
     try:
         PasswordHash.parse(value if isinstance(value, str) else "")
@@ -531,7 +540,9 @@ _OAI = {"enabled": _FLAG, "admin_email": _Rule("an e-mail address", lambda value
         "base_url": _Rule('"" or an http(s) URL', lambda value: isinstance(value, str)
                           and (value == "" or re.fullmatch(r"https?://\S+", value) is not None)),
         "page_size": _integer(1, 10000, "a number of items"), "token_lifetime": _integer(60, what="a number of seconds")}
-_METRICS = {"enabled": _FLAG, "allow": _NAMES}
+_METRICS = {"enabled": _FLAG,
+            "allow": _Rule('a list of IP addresses or networks, such as ["127.0.0.1", "::1", "10.0.0.0/8"]',
+                           lambda value: isinstance(value, list) and all(_is_network(v) for v in value), tuple)}
 _EXTERNAL = {"database": _Rule("a database name of letters, digits, '-' and '_'", lambda value: isinstance(value, str)
                                and re.fullmatch(r"[A-Za-z0-9_-]+", value) is not None),
              "delay": _Rule("a number of seconds >= 0", lambda value: _is_number(value) and value >= 0, float),

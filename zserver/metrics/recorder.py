@@ -46,7 +46,7 @@ _OAI_ERRORS = {code.encode(): code for code in ("badArgument", "badResumptionTok
 _WEB = {b"": "page", b"record": "record", b"static": "static", b"favicon.ico": "static", b"robots.txt": "static"}
 _SRU_DIAGNOSTIC = b"info:srw/diagnostic/1/"
 _OAI_ERROR = b'<error code="'
-_TAIL = 8192   # SRU puts its diagnostics after the records: the end of the body is enough
+_TAIL = 2048   # SRU puts its diagnostics last, after the records and the echoed request
 
 
 def serve_directory(config: MetricsConfig) -> Path | None:
@@ -80,16 +80,19 @@ class Metrics:
         from prometheus_client import Counter, Gauge, Histogram, values
 
         os.environ[ENVIRONMENT] = str(directory)
-        values.ValueClass = values.MultiProcessValue()   # this process's files in `directory`
+        # This process's files in `directory`. The pid is read once: a worker does not fork, and
+        # asking the kernel on every write would cost a tenth of what a count costs.
+        pid = os.getpid()
+        values.ValueClass = values.MultiProcessValue(lambda: pid)
         self.directory = directory
         self.allow = tuple(ipaddress.ip_network(entry, strict=False) for entry in config.allow)
         self._sru_result_sets = sru_result_sets
-        self._requests = Counter("unikat_requests", "Requests answered, by protocol and kind",
-                                 ("protocol", "kind"), registry=None)
+        # requests by protocol and kind: this histogram's _count (a counter beside it would be a
+        # third write per request for the same number)
         self._seconds = Histogram("unikat_request_seconds", "Seconds to answer a request, by protocol and kind",
                                   ("protocol", "kind"), buckets=_BUCKETS, registry=None)
-        self._statuses = Counter("unikat_http_responses", "HTTP answers by status", ("protocol", "status"),
-                                 registry=None)
+        self._statuses = Counter("unikat_http_errors", "HTTP answers with a status of 400 or more, by status",
+                                 ("protocol", "status"), registry=None)
         self._diagnostics = Counter("unikat_diagnostics", "Diagnostics and errors sent to clients, by code "
                                     "(Bib-1 for Z39.50, SRU diagnostics, OAI-PMH error codes)",
                                     ("protocol", "code"), registry=None)
@@ -99,7 +102,9 @@ class Metrics:
                                   multiprocess_mode="livesum", registry=None)
         self._result_sets = Gauge("unikat_result_sets", "Result sets held now (Z39.50 associations, SRU cache)",
                                   ("protocol",), multiprocess_mode="livesum", registry=None)
-        self._timed: dict[tuple[str, str], tuple] = {}
+        self._timed: dict[tuple[str, str], object] = {}
+        self._children: dict[tuple, object] = {}   # labelled values already made, by (metric, labels)
+        self._sru_sets_shown = 0
 
     @classmethod
     def open(cls, config: MetricsConfig, sru_result_sets: Callable[[], int] = lambda: 0) -> Metrics | None:
@@ -115,18 +120,24 @@ class Metrics:
     def _count(self, protocol: str, kind: str, seconds: float) -> None:
         found = self._timed.get((protocol, kind))
         if found is None:
-            found = self._timed[protocol, kind] = (self._requests.labels(protocol, kind),
-                                                   self._seconds.labels(protocol, kind))
-        found[0].inc()
-        found[1].observe(seconds)
+            found = self._timed[protocol, kind] = self._seconds.labels(protocol, kind)
+        found.observe(seconds)
+
+    def _child(self, metric, *labels: str):
+        """`metric.labels(*labels)`, made once (labels() costs as much as a count)."""
+        key = (metric, *labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def opened(self, protocol: str) -> None:
-        self._connections.labels(protocol).inc()
+        self._child(self._connections, protocol).inc()
 
     def closed(self, protocol: str, result_sets: int = 0) -> None:
-        self._connections.labels(protocol).dec()
+        self._child(self._connections, protocol).dec()
         if result_sets:
-            self._result_sets.labels(protocol).dec(result_sets)
+            self._child(self._result_sets, protocol).dec(result_sets)
 
     def z3950(self, kind: str, seconds: float, summary: str, result_sets: int, held: int) -> int:
         """One Z39.50 request answered; returns `result_sets`, what the association holds now
@@ -135,13 +146,13 @@ class Metrics:
         at = summary.find(" diag=")
         if at >= 0:
             code = summary[at + 6:].partition(" ")[0]
-            self._diagnostics.labels("z3950", code if code.isdigit() and len(code) <= 5 else "other").inc()
+            self._child(self._diagnostics, "z3950", code if code.isdigit() and len(code) <= 5 else "other").inc()
         if result_sets != held:
-            self._result_sets.labels("z3950").inc(result_sets - held)
+            self._child(self._result_sets, "z3950").inc(result_sets - held)
         return result_sets
 
     def internal_error(self, protocol: str) -> None:
-        self._internal.labels(protocol).inc()
+        self._child(self._internal, protocol).inc()
 
     def http(self, target: bytes, status: int, body: bytes, seconds: float) -> None:
         """One HTTP answer: `target` the request target as sent."""
@@ -157,16 +168,20 @@ class Metrics:
             protocol = "sru"
             kind = _parameter(query, b"operation", _SRU_OPERATIONS) if query else "explain"
         self._count(protocol, kind, seconds)
-        self._statuses.labels(protocol, str(status)).inc()
-        if status >= 500:
-            self._internal.labels(protocol).inc()
+        if status >= 400:
+            self._child(self._statuses, protocol, str(status)).inc()
+            if status >= 500:
+                self._child(self._internal, protocol).inc()
         if protocol == "sru":
             for code in _codes(body, _SRU_DIAGNOSTIC, b"<", max(0, len(body) - _TAIL)):
-                self._diagnostics.labels("sru", code if code.isdigit() and len(code) <= 3 else "other").inc()
-            self._result_sets.labels("sru").set(self._sru_result_sets())
+                self._child(self._diagnostics, "sru", code if code.isdigit() and len(code) <= 3 else "other").inc()
+            held = self._sru_result_sets()
+            if held != self._sru_sets_shown:
+                self._sru_sets_shown = held
+                self._child(self._result_sets, "sru").set(held)
         elif protocol == "oai" and len(body) < 4096:   # an OAI error answer is short
             for code in _codes(body, _OAI_ERROR, b'"', 0):
-                self._diagnostics.labels("oai", _OAI_ERRORS.get(code.encode(), "other")).inc()
+                self._child(self._diagnostics, "oai", _OAI_ERRORS.get(code.encode(), "other")).inc()
 
     # -- the scrape ----------------------------------------------------------------------------
 
