@@ -23,7 +23,7 @@ from index.engines.facets import Facet, FacetRequest
 from index.query import Node
 from index.search import Catalog, ResultSet, library_key
 
-SHOWN = 8            # values listed per facet
+SHOWN = 6            # values listed per facet
 MENU_VALUES = 400    # values a limit menu offers (as many as its catalog-wide scan)
 PARAMETER_FACETS = ("author", "subject", "series")   # narrowed with `facet=NAME:KEY`
 MAX_CHOSEN = 10
