@@ -8,11 +8,15 @@ match and why, element by element, so a librarian can read every decision
    microform), languages, edition statements or volume/part numbers never match, whatever else
    agrees: different editions and translations are different titles.
 2. **First pass** (MELVYL): the same strong identifier (LCCN, ISBN-13, ISSN, OCLC number,
-   national bibliography number), the same year and the same first 15 letters of the title.
+   national bibliography number), the same year and the same first 15 letters of the title –
+   unless the page counts disagree (then the second pass weighs it all).
 3. **Second pass**: a weighted comparison. Each element adds its `agree` points when both records
    have it and agree, and takes away its `disagree` points when both have it and disagree;
    partial agreement (a similar title, a year apart, nearly the same page count) earns a fixed
-   fraction. The records match when the sum reaches `threshold`. Weights and threshold come from
+   fraction. The records match when the sum reaches `threshold`, or, short of it, when the whole
+   description (title, year, author, publisher, pages) agrees and only the numbers catalogs give
+   their own records (LCCN, OCLC, national bibliography) differ – one book catalogued twice – or
+   when they share an identifier and nothing disagrees. Weights and threshold come from
    `unikat.toml` (`[consolidation]`); the defaults here were tuned on the labelled sets that
    `bench/consolidate.py` evaluates.
 
@@ -266,6 +270,8 @@ def _first_pass(a: MatchElements, b: MatchElements) -> tuple[tuple[str, float, s
     """MELVYL's first pass: a shared strong id, the same year, the same first 15 title letters."""
     if a.year is None or a.year != b.year or not a.title or title_key(a.title) != title_key(b.title):
         return None
+    if _pagination(a, b) == -1.0:   # 388 pages against 280 under one ISBN: a wrong number, not one book
+        return None
     for name, values in a.strong_ids.items():
         shared = sorted(set(values) & set(b.strong_ids[name]))
         if shared:
@@ -286,10 +292,12 @@ def compare(a: MatchElements, b: MatchElements, rules: MatchRules | None = None)
     points = []
     score = 0.0
     anchored = False
+    fractions: dict[str, float] = {}
     for name, comparison in _COMPARISONS.items():
         fraction = comparison(a, b)
         if fraction is None:
             continue
+        fractions[name] = fraction
         anchored = anchored or (name in _ANCHORS and fraction > 0)
         value = fraction * (rules.agree[name] if fraction > 0 else rules.disagree[name])
         if value:
@@ -297,4 +305,26 @@ def compare(a: MatchElements, b: MatchElements, rules: MatchRules | None = None)
             score += value
     if not anchored:
         return Verdict(False, "pass 2", round(score, 4), tuple(points) + (("anchor", 0.0, "no shared number or year"),))
-    return Verdict(score >= rules.threshold - 1e-9, "pass 2", round(score, 4), tuple(points))
+    matched = score >= rules.threshold - 1e-9
+    reason = "" if matched else _agreement(a, b, fractions)
+    if reason:
+        return Verdict(True, "pass 2", round(score, 4), tuple(points) + (("agreement", 0.0, reason),))
+    return Verdict(matched, "pass 2", round(score, 4), tuple(points))
+
+
+# Numbers a catalog gives its own record, not the book: one book catalogued twice has two.
+_RECORD_NUMBERS = frozenset({"lccn", "oclc", "nbn"})
+_DESCRIPTION = ("title", "date", "author", "publisher", "pagination")
+
+
+def _agreement(a: MatchElements, b: MatchElements, fractions: dict[str, float]) -> str:
+    """Why two records short of the threshold still match (empty: they do not): the whole
+    description agrees and only record numbers differ, or they share an identifier and nothing
+    disagrees (records that carry little, so the score stays low)."""
+    disagreeing = {name for name, fraction in fractions.items() if fraction < 0}
+    if all(fractions.get(name) == 1.0 for name in _DESCRIPTION) and disagreeing <= _RECORD_NUMBERS:
+        return "title, year, author, publisher and pages all agree; only record numbers differ"
+    shared = any(set(x) & set(y) for x, y in zip(a.strong_ids.values(), b.strong_ids.values(), strict=True))
+    if shared and not disagreeing and sum(fractions.values()) > 1:
+        return "a shared identifier and nothing disagrees"
+    return ""
