@@ -103,3 +103,8 @@ def remove(db: sqlite3.Connection, isn: int, library: str) -> None:
 def forget_deleted_titles(db: sqlite3.Connection) -> int:
     """Drop the rule-built holdings of titles that no longer exist; returns how many."""
     return db.execute("DELETE FROM rule_holdings WHERE isn NOT IN (SELECT isn FROM titles)").rowcount
+
+
+def counts(db: sqlite3.Connection) -> dict[str, int]:
+    """Virtual library -> its rule-built holdings (one per title)."""
+    return dict(db.execute("SELECT library, count(*) FROM rule_holdings GROUP BY library ORDER BY library"))

@@ -454,7 +454,9 @@ class CatalogStore:
         rows = self.db.execute(
             "SELECT h.library, count(DISTINCT r.isn), count(*) FROM holdings h JOIN records r ON r.id = h.record_id"
             " GROUP BY h.library ORDER BY h.library")
-        return {library: (titles, count) for library, titles, count in rows}
+        found = {library: (titles, count) for library, titles, count in rows}
+        found.update((library, (count, count)) for library, count in rule_holdings.counts(self.db).items())
+        return found
 
     def data_version(self) -> int:
         """A number that changes whenever another connection commits to the store."""
