@@ -78,7 +78,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 def cmd_restore(args: argparse.Namespace) -> int:
     from index import backup
-    from zserver.cli import _index_progress, _procs
+    from index.loading.lock import HomeBusy
+    from zserver.cli import BUSY, _index_progress, _procs
 
     home = _home(args)
     try:
@@ -88,6 +89,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
     except backup.BackupError as error:
         print(f"unikat: {error}", file=sys.stderr)
         return 1
+    except HomeBusy as busy:
+        print(f"unikat: {busy}", file=sys.stderr)
+        return BUSY
     print(done)
     return 0
 
