@@ -19,8 +19,8 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 # Debian packages the real-client tests drive: yaz (yaz-client, zoomsh, yaz-marcdump) and
 # chromium with its driver (the web page in a headless browser). Tests skip with a printed
 # reason when a package cannot be installed (no root, no package mirror).
-DEBIAN_PACKAGES := yaz chromium chromium-driver
-CLIENT_COMMANDS := yaz-client chromium chromedriver
+DEBIAN_PACKAGES := yaz idzebra-2.0 chromium chromium-driver
+CLIENT_COMMANDS := yaz-client zebrasrv chromium chromedriver
 
 clients:
 	@missing=""; for c in $(CLIENT_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \

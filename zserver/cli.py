@@ -621,6 +621,8 @@ def build_parser() -> argparse.ArgumentParser:
     ill = commands.add_parser("ill", help="interlibrary loan: accounts, orders, answers, status, deadlines, slips")
     ill_arguments(ill)
     ill.set_defaults(func=cmd_ill)
+    from zserver.harvest.command import add_commands as harvest_commands
+    harvest_commands(commands)   # harvest, adopt (the external-data catalog)
     return parser
 
 

@@ -80,12 +80,14 @@ class ExternalHome(Home):
 class ExternalRecord:
     """One record as a harvester got it: `data` is MARCXML (one `record` element) or ISO 2709
     (`fmt` "marcxml" or "marc21"); `remote_id` is the server's id for it (OAI identifier, 001,
-    SRU recordIdentifier); `deleted`: the server says it is gone (OAI-PMH)."""
+    SRU recordIdentifier); `deleted`: the server says it is gone (OAI-PMH); `query`: the query
+    that found it when it is not the harvest's own (one ISBN of a list)."""
 
     remote_id: str
     data: bytes = b""
     fmt: str = "marcxml"
     deleted: bool = False
+    query: str = ""
 
 
 @dataclass(frozen=True)
@@ -186,11 +188,11 @@ class ExternalStore:
         prepared = preparer.prepare(RawRecord(_with_control_number(record), 0, 0))
         if prepared.reject:
             return StoreOutcome("rejected", reason=prepared.reject)
-        now = _now()
+        now, query = _now(), record.query or state.query
         if existing is not None:
             digest = self.db.execute("SELECT digest FROM harvested WHERE isn = ?", (existing.isn,)).fetchone()
             self.db.execute("UPDATE harvested SET harvested = ?, run = ?, query = ?, set_spec = ? WHERE isn = ?",
-                            (now, state.run, state.query, state.set_spec, existing.isn))
+                            (now, state.run, query, state.set_spec, existing.isn))
             if digest is not None and digest[0] == prepared.digest:
                 return StoreOutcome("unchanged", existing.isn)
             self.catalog.replace_record(existing.id, prepared.marc, prepared.version, 0, None, ())
@@ -207,7 +209,7 @@ class ExternalStore:
         self.db.execute(
             "INSERT INTO harvested (isn, source, protocol, url, remote_id, query, set_spec, first_seen, harvested,"
             " changed, digest, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (isn, state.source, state.protocol, state.url, record.remote_id, state.query, state.set_spec, now, now,
+            (isn, state.source, state.protocol, state.url, record.remote_id, query, state.set_spec, now, now,
              now, prepared.digest, state.run))
         return StoreOutcome("new", isn)
 
