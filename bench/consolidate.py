@@ -38,7 +38,8 @@ Labelled sets (../shared/data, see its README):
 Throughput (`--sizes`): records/s at each size of loading N LC records into a fresh store with
 consolidation on (reading, storing, matching and merging; the index is not built), of a full
 re-consolidation of that store (`changed`: titles the full run formed differently from the
-incremental one; 0 means the two paths agree), and of clustering the same records in memory.
+incremental one; 0 means the two paths agree), and of clustering the same records in memory
+(`block`: the most records one placement compared).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 
-from index.consolidation.clusters import clusters, components  # noqa: E402
+from index.consolidation.clusters import Clustering, clusters, components  # noqa: E402
 from index.consolidation.keys import MatchElements, elements  # noqa: E402
 from index.consolidation.match import MatchRules, compare  # noqa: E402
 from index.records.marc import read_marc21, read_marcxml  # noqa: E402
@@ -322,14 +323,17 @@ def throughput(size: int) -> dict:
         store.close()
     records = [item.record for item in read_marc21(path.read_bytes()) if hasattr(item, "record")]
     started = time.perf_counter()
-    groups = components({number: elements(record) for number, record in enumerate(records)})
+    clustering = Clustering()
+    for number, record in enumerate(records):
+        clustering.add(number, elements(record))
+    groups = clustering.groups()
     in_memory = time.perf_counter() - started
     return {"records": report.counts["read"], "load_s": round(loaded, 1), "load_per_s": round(size / loaded),
             "merged_on_load": report.counts["merged"], "rebuild_s": round(rebuilt, 1),
             "rebuild_per_s": round(size / rebuilt), "clusters": counts["clusters"],
             "changed_by_rebuild": counts["titles_changed"],
             "memory_s": round(in_memory, 1), "memory_per_s": round(len(records) / in_memory),
-            "memory_clusters": sum(1 for g in groups if len(g) > 1)}
+            "memory_clusters": sum(1 for g in groups if len(g) > 1), "largest_block": clustering.largest_block}
 
 
 def main() -> int:
@@ -353,12 +357,14 @@ def main() -> int:
           " as a non-match")
     if args.sizes:
         print(f"\n{'LC records':>10} | {'load s':>7} {'rec/s':>6} {'merged':>6} | {'rebuild s':>9} {'rec/s':>6}"
-              f" {'clusters':>8} {'changed':>7} | {'memory s':>8} {'rec/s':>6} {'clusters':>8}")
+              f" {'clusters':>8} {'changed':>7} | {'memory s':>8} {'rec/s':>6} {'clusters':>8} {'block':>5}")
         for size in (int(s) for s in args.sizes.split(",")):
             t = throughput(size)
             print(f"{t['records']:10} | {t['load_s']:7} {t['load_per_s']:6} {t['merged_on_load']:6} |"
                   f" {t['rebuild_s']:9} {t['rebuild_per_s']:6} {t['clusters']:8} {t['changed_by_rebuild']:7} |"
-                  f" {t['memory_s']:8} {t['memory_per_s']:6} {t['memory_clusters']:8}", flush=True)
+                  f" {t['memory_s']:8} {t['memory_per_s']:6} {t['memory_clusters']:8} {t['largest_block']:5}", flush=True)
+        print("block: the most records one placement compared (candidates sharing a key, and members of"
+              " the titles it could join)")
     return 0
 
 

@@ -140,6 +140,7 @@ class Clustering:
         self.title: dict = {}
         self.members: dict = {}
         self._blocks: dict[str, list] = defaultdict(list)
+        self.largest_block = 0   # most records one placement compared (candidates and title members)
 
     def add(self, record: K, profile: MatchElements) -> Hashable:
         """Place `record`: it joins the title it wholly matches (or is forced into) or founds one."""
@@ -151,6 +152,7 @@ class Clustering:
                     verdicts[other] = compare(profile, self.members[self.title[other]][other], self.rules)
         target, others = _choose(record, profile, verdicts, self.title.get, self.members.__getitem__, self.rules,
                                  self.constraints)
+        self.largest_block = max(self.largest_block, len(verdicts))
         if target is None:
             target = record
             self.members[target] = {}
