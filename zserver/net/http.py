@@ -20,6 +20,7 @@ Paths:
     /record/<isn>          a full record
     /static/<name>         CSS and other files of zserver/web/static
     /robots.txt            zserver/web/static/robots.txt: crawlers may read records, not search
+    /iso18626              ISO 18626 interlibrary loan messages (POST; zserver.iso18626)
     /?q=...&format=json    the web search as brief JSON (zserver.web.briefjson)
     /unapi                 unAPI: formats of a record and the record in each (zserver.web.unapi)
     /opensearch.xml        the OpenSearch description document (zserver.web.opensearch)
@@ -84,7 +85,9 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from index.errors import RecordNotFound
+from index.ill import IllService
 from index.search import Catalog
+from zserver.iso18626 import ISO18626_PATH, Iso18626Core
 from zserver.logins import LoginGuard, LoginRefused
 from zserver.metrics import Metrics
 from zserver.metrics.catalog import CatalogCollector
@@ -156,6 +159,7 @@ class HttpCore:
         self.idle_timeout = catalog.config.server.http_idle_timeout
         self.oai = OaiProvider(catalog, catalog.config.oai, clock=clock)
         self.metrics: Metrics | None = None   # set by the worker when [metrics] is enabled
+        self.iso18626 = Iso18626Core(partial(IllService, catalog.store, catalog.config))
 
     def respond(self, method: str, uri: bytes, body: bytes = b"", *, content_type: str = "",
                 host: str | None = None, port: int | None = None,
@@ -171,6 +175,8 @@ class HttpCore:
         segments = [s for s in (path or "").split("/") if s]
         sru = path is not None and bool(segments) and segments[0] not in _WEB_ROOTS
         database = "/".join(segments)
+        if segments == [ISO18626_PATH]:   # interlibrary loan messages: zserver.iso18626
+            return self._iso18626(method, body, body_too_large, authorization, address)
 
         def refuse(status: int, code: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> HttpAnswer:
             if sru or path is None:
@@ -292,6 +298,16 @@ class HttpCore:
         if len(self._signed_in) > MAX_SIGNED_IN:
             self._signed_in.popitem(last=False)
         return user
+
+    def _iso18626(self, method: str, body: bytes, body_too_large: bool, authorization: str,
+                  address: str | None) -> HttpAnswer:
+        try:
+            user = self._user(authorization, address) if authorization else None
+        except LoginRefused as refused:
+            return HttpAnswer(401, (("Content-Type", "text/plain; charset=utf-8"), ("WWW-Authenticate",
+                              f'Basic realm="{_quoted(self.catalog.config.name)}"')), f"{refused.reason}\n".encode())
+        answer = self.iso18626.http(method, body, body_too_large=body_too_large, staff_user=user)
+        return HttpAnswer(answer.status, (("Content-Type", answer.content_type),), answer.body)
 
     def internal_error(self, uri: bytes) -> HttpAnswer:
         """The answer when the request failed on our side (the caller logs the traceback)."""
