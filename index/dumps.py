@@ -33,6 +33,7 @@ with the catalog, and `progress(done, total)` is called after each batch.
 
 from __future__ import annotations
 
+import bisect
 import re
 import sqlite3
 import time
@@ -299,27 +300,26 @@ def rewrite(marc: bytes, *, drop: set[str], controls: dict[str, str], add: list[
     """An ISO 2709 record with the fields tagged `drop` left out, control fields `controls` set
     (tag -> data, added if absent) and the data fields `add` ((tag, indicators + subfields))
     put in tag order; leader lengths recomputed. `empty`: `marc` is a bare leader."""
-    fields: list[tuple[str, bytes]] = []
+    tags: list[str] = []
+    values: list[bytes] = []   # each with its field terminator
     if not empty:
         base = int(marc[12:17])
-        directory = marc[24:base - 1]
+        directory = marc[24:base - 1].decode("ascii", "replace")
         for at in range(0, len(directory) - len(directory) % 12, 12):
-            tag = directory[at:at + 3].decode("ascii", "replace")
-            length, offset = int(directory[at + 3:at + 7]), int(directory[at + 7:at + 12])
-            if tag not in drop and tag not in controls:
-                fields.append((tag, marc[base + offset:base + offset + length - 1]))
-    new = [(tag, value.encode("utf-8")) for tag, value in controls.items()] + list(add)
-    for tag, value in new:
-        at = next((i for i, (other, _) in enumerate(fields) if other > tag), len(fields))
-        fields.insert(at, (tag, value))
-    body, entries, offset = [], [], 0
-    for tag, value in fields:
-        value += b"\x1e"
-        entries.append(f"{tag:3.3}{len(value):04d}{offset:05d}".encode("ascii"))
-        body.append(value)
+            tag = directory[at:at + 3]
+            if tag in drop or tag in controls:
+                continue
+            start = base + int(directory[at + 7:at + 12])
+            tags.append(tag)
+            values.append(marc[start:start + int(directory[at + 3:at + 7])])
+    for tag, value in [*((t, v.encode("utf-8")) for t, v in controls.items()), *add]:
+        at = bisect.bisect_right(tags, tag)
+        tags.insert(at, tag)
+        values.insert(at, value + b"\x1e")
+    entries, offset = [], 0
+    for tag, value in zip(tags, values, strict=True):
+        entries.append(f"{tag:3.3}{len(value):04d}{offset:05d}")
         offset += len(value)
     base = 24 + 12 * len(entries) + 1
-    length = base + offset + 1
-    leader = marc[:24]
-    leader = f"{length:05d}".encode() + leader[5:12] + f"{base:05d}".encode() + leader[17:]
-    return leader + b"".join(entries) + b"\x1e" + b"".join(body) + b"\x1d"
+    head = f"{base + offset + 1:05d}{marc[5:12].decode('ascii', 'replace')}{base:05d}{marc[17:24].decode('ascii', 'replace')}"
+    return (head + "".join(entries)).encode("ascii", "replace") + b"\x1e" + b"".join(values) + b"\x1d"
