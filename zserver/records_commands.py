@@ -36,6 +36,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     progress = Progress(f"exporting {what}", "records")
     try:
         since = parse_since(args.since) if args.since else ""
+        if since and args.format == "pica" and not args.out:
+            raise DumpError("PICA+ has no deletion record: give --out, and the deletions go to OUT.deleted")
         if args.out:
             out_path = Path(args.out)
             partial = out_path.with_name(out_path.name + ".partial")   # a broken export never looks whole
