@@ -110,8 +110,9 @@ class Iso18626Core:
         self.agency = agency
         self.clock = clock
 
-    def _service(self) -> IllService:
-        if self._opened is None:   # opened at the first message: the ILL tables are made then
+    def service(self) -> IllService:
+        """The ILL service, opened at the first message (the ILL tables are made then)."""
+        if self._opened is None:
             self._opened = self._open_service()
         return self._opened
 
@@ -172,7 +173,7 @@ class Iso18626Core:
                           _text(info, "volume"), _text(info, "issue"))
         title = ". ".join(p for p in (_text(info, "author"), _text(info, "title"), year) if p)
         external = _text(header, "requestingAgencyRequestId")
-        self._service().place_order(OrderRequest(access, password, int(record_id) if record_id else None, article,
+        self.service().place_order(OrderRequest(access, password, int(record_id) if record_id else None, article,
                                                  free=True, title_text=title, via="iso18626", external_id=external,
                                                  note=_text(message, "serviceInfo/note")))
         return self._confirmation("requestConfirmation", message, received)
@@ -187,7 +188,7 @@ class Iso18626Core:
         library = _text(header, "supplyingAgencyId/agencyIdValue")
         status = _text(message, "statusInfo/status")
         note = _text(message, "messageInfo/note")
-        service = self._service()
+        service = self.service()
         if status in _WILL_SUPPLY:
             service.answer(number, library, supplied=False, expect=True, reason=note)
         elif status in _SUPPLIED:
@@ -215,12 +216,12 @@ class Iso18626Core:
         if action not in _ACTIONS:
             raise _Bad("UnsupportedActionType", f"{action} is not supported (Received, ShippedReturn, Cancel,"
                        " StatusRequest)")
-        self._service().requester_action(order.number, _ACTIONS[action], _text(message, "note"))
+        self.service().requester_action(order.number, _ACTIONS[action], _text(message, "note"))
         return self._confirmation("requestingAgencyMessageConfirmation", message, received, action=action)
 
     def _own_order(self, header: etree._Element) -> Order:
         """The order a requesting message is about, its account's password checked."""
-        service = self._service()
+        service = self.service()
         access = _text(header, "requestingAgencyAuthentication/accountId")
         account = service.authenticate(access, _text(header, "requestingAgencyAuthentication/securityCode"))
         wanted = _text(header, "requestingAgencyRequestId")

@@ -21,6 +21,7 @@ Paths:
     /static/<name>         CSS and other files of zserver/web/static
     /robots.txt            zserver/web/static/robots.txt: crawlers may read records, not search
     /iso18626              ISO 18626 interlibrary loan messages (POST; zserver.iso18626)
+    /order/<isn>, /status  interlibrary loan order form and order status (zserver.web.ill)
     /?q=...&format=json    the web search as brief JSON (zserver.web.briefjson)
     /unapi                 unAPI: formats of a record and the record in each (zserver.web.unapi)
     /opensearch.xml        the OpenSearch description document (zserver.web.opensearch)
@@ -100,6 +101,7 @@ from zserver.sru.request import FormError, decode_form, parse_request, shaping_p
 from zserver.web import STATIC_DIR, error_page, record_page, search_page
 from zserver.web.answer import WebAnswer
 from zserver.web.briefjson import brief_json
+from zserver.web.ill import ILL_ROOTS, IllPages
 from zserver.web.opensearch import description as opensearch_description
 from zserver.web.unapi import unapi
 
@@ -160,6 +162,7 @@ class HttpCore:
         self.oai = OaiProvider(catalog, catalog.config.oai, clock=clock)
         self.metrics: Metrics | None = None   # set by the worker when [metrics] is enabled
         self.iso18626 = Iso18626Core(partial(IllService, catalog.store, catalog.config))
+        self.ill_pages = IllPages(catalog.config.name, self.iso18626.service)
 
     def respond(self, method: str, uri: bytes, body: bytes = b"", *, content_type: str = "",
                 host: str | None = None, port: int | None = None,
@@ -177,6 +180,9 @@ class HttpCore:
         database = "/".join(segments)
         if segments == [ISO18626_PATH]:   # interlibrary loan messages: zserver.iso18626
             return self._iso18626(method, body, body_too_large, authorization, address)
+        if segments and segments[0] in ILL_ROOTS:   # order form and order status: zserver.web.ill
+            page = self.ill_pages.respond(method, segments, raw_query, body, content_type)
+            return HttpAnswer(page.status, _HTML_HEADERS, page.body)
 
         def refuse(status: int, code: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> HttpAnswer:
             if sru or path is None:

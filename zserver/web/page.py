@@ -44,6 +44,7 @@ from zserver.sru.diagnostics import SruDiagnostic
 from zserver.web import facets as web_facets
 from zserver.web.cluster import cluster_section
 from zserver.web.editions import editions_section
+from zserver.web.ill import order_button
 from zserver.z3950.attributes import rpn_to_query
 from zserver.z3950.diagnostics import Bib1Diagnostic, Z3950Diagnostic
 
@@ -258,6 +259,7 @@ def record_page(isn: int, params: Mapping[str, Sequence[str]], catalog: Catalog,
         *editions_section(catalog, isn),   # print / online editions linked (index.editions)
         *cluster_section(catalog, record.isn, signed_in=signed_in),   # members and why (zserver/web/cluster.py)
         _holdings_section(record.holdings, catalog),
+        order_button(isn),   # interlibrary loan: zserver.web.ill
         E.E.section(E.CLASS("marc"), E.H2("MARC record"), _marc_table(marc)),
     )
     links = [E.A("New search", href="/")]
