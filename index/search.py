@@ -45,6 +45,7 @@ from types import MappingProxyType
 from index import editions, engines, errors
 from index.consortia import Consortia
 from index.engines.base import RELEVANCE, Brief, ScanEntry, SortField, SortKey
+from index.engines.missing import MissingIndex
 from index.external.catalog import ExternalCatalog
 from index.home import Home
 from index.query import And, AndNot, Completeness, Node, Or, Prox, Relation, ResultSetRef, Structure, Term, Truncation
@@ -128,14 +129,17 @@ class Catalog:
     """An open catalog home: the store for records, the engine for searching. Opening never
     builds: without an index of the current layout it raises `IndexNotBuilt`."""
 
-    def __init__(self, home: Home) -> None:
+    def __init__(self, home: Home, *, rebuilding: bool = False) -> None:
+        """`rebuilding`: an index missing is being built beside the catalog (`unikat serve`):
+        open without it, answer `IndexUnavailable` for what needs it, take it up when built."""
         self.home = home
         self.config = home.config()
-        if not engines.index_ready(home, self.config):   # no index yet, or one of an older layout
+        ready = engines.index_ready(home, self.config)
+        if not ready and not rebuilding:   # no index yet, or one of an older layout
             raise errors.IndexNotBuilt(f"no index of the current layout in {engines.index_dir(home, self.config)}:"
                                        " run 'unikat index'")
         self.store = CatalogStore(home.store_path)
-        self.engine = engines.open_engine(home, self.config)
+        self.engine = engines.open_engine(home, self.config) if ready else MissingIndex()
         self._external = ExternalCatalog.beside(home)   # harvested records, kept apart (index.external)
         self._store_version = self.store.data_version()
         self._read_databases()
@@ -195,6 +199,8 @@ class Catalog:
         now = time.monotonic() if now is None else now
         if now - self._checked >= REFRESH_SECONDS:
             self._checked = now
+            if self.index_missing and engines.index_ready(self.home, self.config):   # the rebuild is done
+                self.engine = engines.open_engine(self.home, self.config)
             self.engine.refresh()
             if self._external is not None:
                 self._external.refresh(now)
@@ -202,6 +208,11 @@ class Catalog:
             if version != self._store_version:   # a load committed: holders may have changed
                 self._store_version = version
                 self._read_databases()
+
+    @property
+    def index_missing(self) -> bool:
+        """Whether the catalog waits for its index to be built (searches are `IndexUnavailable`)."""
+        return isinstance(self.engine, MissingIndex)
 
     @contextmanager
     def _index_at_hand(self) -> Iterator[None]:

@@ -418,20 +418,11 @@ def cmd_clusters(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from index import engines
     from zserver.net.app import serve
 
     home = _home(args)
-    config = home.config()
-    if not engines.index_ready(home, config):
-        from index.loading.lock import exclusive
-
-        print(f"unikat: no index of the current layout in {engines.index_dir(home, config)}: building it first",
-              file=sys.stderr)
-        with exclusive(home, wait=True, notify=lambda message: print(f"unikat: {message}", file=sys.stderr)):
-            if not engines.index_ready(home, config):    # a load that held the lock may have built it
-                _rebuild(home, _procs())
-    return serve(home, host=args.host, port=args.port, workers=args.workers)
+    home.config()   # fails clearly without unikat.toml
+    return serve(home, host=args.host, port=args.port, workers=args.workers)   # builds a missing index beside
 
 
 def _read_new_password(args: argparse.Namespace) -> str | None:

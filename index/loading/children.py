@@ -17,7 +17,7 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["ending_with_us", "supported"]
+__all__ = ["ending_with_us", "supported", "tie_to_parent"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -45,6 +45,13 @@ def ending_with_us() -> Iterator[None]:
         yield
     finally:
         _parent = outer
+
+
+def tie_to_parent() -> None:
+    """As `subprocess.Popen(preexec_fn=...)`: the new program is killed when the process that
+    started it dies (the signal setting survives exec)."""
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _in_child() -> None:

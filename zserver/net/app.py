@@ -45,10 +45,12 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 
+from index import engines
 from index.home import Home
 from index.loading import children
 from index.search import Catalog
 from zserver.metrics import recorder as metrics
+from zserver.net import rebuild
 from zserver.net.admission import REFUSALS_WAITING, Admission, ConnectionLimits, RefusalLog, fit_file_limit
 from zserver.net.http import HttpFactory
 from zserver.net.log import Log, stderr_log
@@ -157,14 +159,16 @@ class SwitchFactory(Factory):
     built on them: Z39.50, and HTTP (SRU, the web page) made by `http` from the worker (None
     answers HTTP with 501). It admits or refuses each connection (`admission`). `limits`
     (connections, first byte) and `idle_timeout` (seconds until the first byte) default to the
-    configured ones; `file_limit` False leaves the process's file limit alone (tests)."""
+    configured ones; `file_limit` False leaves the process's file limit alone (tests);
+    `rebuilding`: the index is missing and being built (searches are unavailable until it is)."""
 
     protocol = ProtocolSwitch
 
     def __init__(self, home: Home, *, log: Log = stderr_log, clock: IReactorTime | None = None,
                  http: Callable[[Worker], Factory] | None = None, idle_timeout: float | None = None,
-                 limits: ConnectionLimits | None = None, file_limit: bool = True) -> None:
+                 limits: ConnectionLimits | None = None, file_limit: bool = True, rebuilding: bool = False) -> None:
         self.home = home
+        self.rebuilding = rebuilding    # the index is being built beside us (zserver.net.rebuild)
         self.log = log
         self.clock = clock
         self._http_for = http
@@ -230,7 +234,7 @@ class SwitchFactory(Factory):
         return dataclasses.replace(limits, max_connections=usable)
 
     def startFactory(self) -> None:
-        self.worker = Worker.open(self.home, log=self.log)
+        self.worker = Worker.open(self.home, log=self.log, rebuilding=self.rebuilding)
         limits = self._limits or self.worker.connections
         self.admission = Admission(self._fit_file_limit(limits) if self._file_limit else limits)
         self.z3950 = Z3950Factory(self.worker, clock=self.clock)
@@ -276,11 +280,11 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _run_worker(home: Home, sock: socket.socket, log: Log = stderr_log) -> int:
+def _run_worker(home: Home, sock: socket.socket, log: Log = stderr_log, rebuilding: bool = False) -> int:
     """Serve on `sock` in this process until the reactor stops."""
     from twisted.internet import reactor
 
-    switch = SwitchFactory(home, log=log, clock=reactor, http=http_factory)
+    switch = SwitchFactory(home, log=log, clock=reactor, http=http_factory, rebuilding=rebuilding)
     reactor.adoptStreamPort(sock.fileno(), sock.family, switch)
     sock.close()    # the reactor holds its own duplicate of the descriptor
     reactor.addSystemEventTrigger("before", "shutdown", switch.close_all)
@@ -290,7 +294,7 @@ def _run_worker(home: Home, sock: socket.socket, log: Log = stderr_log) -> int:
     return 0
 
 
-def _spawn(home: Home, sock: socket.socket) -> int:
+def _spawn(home: Home, sock: socket.socket, rebuilding: bool) -> int:
     """Fork one worker; returns its pid in the parent, never returns in the child."""
     signals = {signal.SIGTERM, signal.SIGINT}
     signal.pthread_sigmask(signal.SIG_BLOCK, signals)
@@ -302,7 +306,7 @@ def _spawn(home: Home, sock: socket.socket) -> int:
             for number in signals:
                 signal.signal(number, signal.SIG_DFL)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
-            code = _run_worker(home, sock)
+            code = _run_worker(home, sock, rebuilding=rebuilding)
         except BaseException:   # the child must never return into the parent's code
             import traceback
 
@@ -320,7 +324,9 @@ def _describe(status: int) -> str:
     return f"exit status {os.waitstatus_to_exitcode(status)}"
 
 
-def _supervise(home: Home, sock: socket.socket, workers: int) -> int:
+def _supervise(home: Home, sock: socket.socket, workers: int, build: int | None = None) -> int:
+    """Run `workers` processes on `sock` until told to stop; `build` is the pid of the index
+    build started beside them (zserver.net.rebuild), reaped here too."""
     children: set[int] = set()
     stopping = False
 
@@ -338,12 +344,16 @@ def _supervise(home: Home, sock: socket.socket, workers: int) -> int:
     failed = False
     try:
         for _ in range(workers):
-            children.add(_spawn(home, sock))
+            children.add(_spawn(home, sock, build is not None))
         while children:
             try:
                 pid, status = os.waitpid(-1, 0)
             except ChildProcessError:
                 break
+            if pid == build:
+                build = None
+                rebuild.ended(os.waitstatus_to_exitcode(status), _supervisor_log)
+                continue
             children.discard(pid)
             metrics.worker_ended(pid)   # its gauges no longer count
             if stopping:
@@ -358,7 +368,7 @@ def _supervise(home: Home, sock: socket.socket, workers: int) -> int:
                 failed = True
                 stop(signal.SIGTERM, None)
                 continue
-            children.add(_spawn(home, sock))
+            children.add(_spawn(home, sock, build is not None))
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
@@ -384,24 +394,31 @@ def preload() -> None:
 def serve(home: Home, host: str | None = None, port: int | None = None, workers: int | None = None) -> int:
     """Serve Z39.50 on host:port with `workers` processes; None takes `[server]` from
     unikat.toml (host 127.0.0.1, port 2100, workers 2). Port 0 picks a free port; the
-    "listening on" line on stderr says which. Returns the exit status."""
+    "listening on" line on stderr says which. Without an index, the port opens at once and
+    the index is built beside the workers (`zserver.net.rebuild`). Returns the exit status."""
     config = home.config()
     server = config.server
     host = host or server.host
     port = server.port if port is None else port
     workers = server.workers if workers is None else workers
-    Catalog(home).close()   # fails here, once, if the index is missing (`unikat serve` builds it first)
+    build = None
+    if engines.index_ready(home, config):
+        Catalog(home).close()   # fails here, once, if the index cannot be opened
     if workers > 1:
         preload()
     sock = _listen(host, port)
     _supervisor_log(f"listening on {host}:{sock.getsockname()[1]} with {max(1, workers)} worker(s)")
+    if not engines.index_ready(home, config):   # built beside us; the port is open meanwhile
+        build = rebuild.start(home, _supervisor_log)
     directory = metrics.serve_directory(config.metrics)   # the workers' metric files ([metrics] enabled)
     try:
         if workers <= 1:
             try:
-                return _run_worker(home, sock)
+                if build is not None:
+                    rebuild.watch(build, _supervisor_log)
+                return _run_worker(home, sock, rebuilding=build is not None)
             finally:
                 sock.close()
-        return _supervise(home, sock, workers)
+        return _supervise(home, sock, workers, None if build is None else build.pid)
     finally:
         metrics.remove_directory(directory)

@@ -85,6 +85,7 @@ from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from index.engines.missing import REBUILDING
 from index.errors import RecordNotFound
 from index.ill import IllService
 from index.search import Catalog
@@ -234,6 +235,11 @@ class HttpCore:
             except LoginRefused as refused:
                 return refuse(401, D.AUTHENTICATION_ERROR, f"Login refused: {refused.reason}.", challenge)
         self.catalog.refresh()
+        if self.catalog.index_missing and (params.get("query") or params.get("scanClause") if sru
+                                           else not segments and params.get("q")):
+            # the index is being built (zserver.net.rebuild): searches wait, the rest is served
+            return refuse(503, D.SYSTEM_TEMPORARILY_UNAVAILABLE, f"Temporarily unavailable: {REBUILDING}.",
+                          (("Retry-After", "30"),))
         if sru:
             request = parse_request(params, database, host=host, port=port, soap=envelope)
             answer = handle(request, self.catalog, self.sru_state, now=self.clock(), settings=self.sru_settings,

@@ -45,10 +45,12 @@ class Worker:
     metrics: Metrics | None = None   # [metrics] enabled: what its connections count (zserver.metrics)
 
     @classmethod
-    def open(cls, home: Home, *, log: Log = stderr_log, clock: Callable[[], float] = time.time) -> Worker:
-        """Open the catalog of `home` (raises `IndexNotBuilt` without an index). `clock` gives
+    def open(cls, home: Home, *, log: Log = stderr_log, clock: Callable[[], float] = time.time,
+             rebuilding: bool = False) -> Worker:
+        """Open the catalog of `home` (raises `IndexNotBuilt` without an index, unless it is
+        `rebuilding`: then searches are unavailable until it is built). `clock` gives
         wall-clock seconds (SRU result-set lifetimes)."""
-        catalog = Catalog(home)
+        catalog = Catalog(home, rebuilding=rebuilding)
         config = catalog.config
         server = config.server
         guard = LoginGuard(LoginPolicy.from_config(server))   # Z39.50 and HTTP logins count together
