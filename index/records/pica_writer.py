@@ -2,8 +2,9 @@
 
 The mapping is the reverse of the reader's (`index.records.pica`), field for field, so that a
 dump read back gives the same title, author, subject, number, publisher and year keys and the
-same holdings; MARC fields the reader has no PICA+ field for (classification, 035s other than
-OCLC numbers, 5XX other than 500/502, 7XX titles, links) are not written. The record's id (001,
+same holdings (tests/index/test_dumps.py); MARC fields the reader has no PICA+ field for
+(classification, 035s other than OCLC numbers, 5XX other than 500/502, 76X-78X links, name
+dates) are not written, so searches on those find less after a PICA+ round trip. The record's id (001,
 or the title's ISN in a union dump) is the PPN (003@). Plain PICA+: one field per line,
 `TAG[/OCC] $code value`, `$` doubled in values, a blank line after each record.
 
