@@ -117,6 +117,10 @@ class PostingsEngine:
             docs = old.docs if old else _PostingFile(docs_path(self.directory, number))
             positions = old.positions if old else _PostingFile(positions_path(self.directory, number))
             segments[number] = _Segment(number, docs, positions, dropped[dropped[:, 1] > number, 0])
+        for number, old in self._segments.items():
+            if number not in segments:   # merged into a new segment (postings.merge): release its files
+                old.docs.close()
+                old.positions.close()
         self._segments = segments
         self._lexicon: dict[tuple[str, tuple], list[tuple[_Segment, int, int]]] = {}
         self._all: np.ndarray | None = None

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from index.engines.base import Progress
-from index.engines.postings import controltable
+from index.engines.postings import controltable, merge
 from index.engines.postings.layout import (
     EXACT_FIELDS,
     GAP,
@@ -36,7 +36,7 @@ from index.engines.postings.layout import (
 )
 from index.searchkeys.extract import TitleKeys
 
-MAX_SEGMENTS = 12   # beyond this many segments an update asks for a full rebuild (see needs_rebuild)
+MAX_SEGMENTS = 64   # a safety valve: updates merge segments (`merge`), so there are O(log n) of them
 RUN_OCCURRENCES = 1_000_000   # term occurrences held in memory before a run goes to disk (~12 bytes each)
 _MERGE_CHUNK = 25_000        # lexicon entries merged at a time, at most
 _MERGE_VALUES = 1_000_000     # ... and postings (ISNs and position codes), unless one term has more
@@ -305,11 +305,13 @@ def build(directory: Path, titles: Iterable[TitleKeys], merging: Progress | None
 
 def update(directory: Path, changed: Iterable[TitleKeys], deleted: Iterable[int] = ()) -> int:
     """Add a segment with the `changed` titles and void the older postings of them and of
-    `deleted`, in one transaction; returns the number of titles written."""
+    `deleted`, in one transaction, then merge segments as `merge` says (and delete the files of
+    the segments the last update's merges replaced); returns the number of titles written."""
     changed = list(changed)
     gone = sorted(set(deleted) | {title.isn for title in changed})
     db = connect(directory)
     try:
+        merge.remove_obsolete(directory, db)
         number = (db.execute("SELECT max(id) FROM segments").fetchone()[0] or 0) + 1
         segment = _SegmentBuilder(directory)
         for title in sorted(changed, key=lambda t: t.isn):   # the segment needs ISN order
@@ -319,6 +321,7 @@ def update(directory: Path, changed: Iterable[TitleKeys], deleted: Iterable[int]
             db.executemany("INSERT INTO dropped VALUES (?, ?)", [(isn, number) for isn in gone])
             db.executemany("DELETE FROM control WHERE isn = ?", [(isn,) for isn in gone])
             controltable.write(db, changed)
+        merge.merge(directory, db)
         return len(changed)
     finally:
         db.close()
