@@ -3,7 +3,9 @@
 Each engine counts (`facet_counts(hits, facet)`, `index.engines.facets`); here the library
 facet speaks in the catalog's library codes (`DE-1`, not the index key `de1`), and a client not
 signed in sees no restricted library in it, nor its count (as the web page's library limit and
-scans of the library index leave them out). Other facets are the index's keys as they are.
+scans of the library index leave them out), and a consortium's titles count for each member
+too (`index.consortia`), as a search limited to the member finds them. Other facets are the
+index's keys as they are.
 (A function beside `Catalog` rather than a method of it: `index.search` is the catalog's
 narrow interface, and facets are one step more on its result sets.)
 """
@@ -27,12 +29,17 @@ def facets(catalog: Catalog, result_set: ResultSet, requests: Sequence[FacetRequ
     a client not `signed_in` sees no restricted library in them."""
     codes = {library_key(db.library): db.library for db in catalog.databases() if db.library is not None}
     hidden = frozenset(library_key(code) for code in catalog.hidden_libraries(signed_in))
+    # a consortium's holding is each member's (index.consortia), as a member's library term finds it
+    widen = {library_key(group.code): [library_key(member) for member in group.members]
+             for group in catalog.consortia.consortia.values()}
+    codes.update({library_key(code): code for code in catalog.consortia.consortia})
     result = []
     with catalog._index_at_hand():   # the index removed while serving: IndexUnavailable
         for request in requests:
-            counts = catalog.engine.facet_counts(result_set.hits, request.name)
             if request.name == "library":
-                counts = _libraries(counts, codes, hidden)
+                counts = _libraries(catalog.engine.facet_counts(result_set.hits, "library", widen), codes, hidden)
+            else:
+                counts = catalog.engine.facet_counts(result_set.hits, request.name)
             result.append(select(request.name, counts, request))
     return result
 

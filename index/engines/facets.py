@@ -16,7 +16,7 @@ series, four-digit years, `1990-1999` for a decade (a year range a search takes 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -142,6 +142,27 @@ class FacetColumn:
         ids = np.searchsorted(starts, pairs[:, 1])
         return FacetColumn(pairs[:, 0], ids, [f"{start:04d}-{start + 9:04d}" for start in starts.tolist()])
 
+    def widened(self, members: Mapping[str, Sequence[str]]) -> FacetColumn:
+        """This column with each title of a term in `members` (a consortium's sigel) also
+        counted under each of that term's members; a title counts once under a member however
+        many of its consortia hold it (`index.consortia`: a consortium's holding is every
+        member's)."""
+        terms = list(self.terms)
+        ids = {term: at for at, term in enumerate(terms)}
+        docs, values = [self.docs], [self.values]
+        for group, group_members in members.items():
+            if group not in ids:
+                continue
+            held = self.docs[self.values == ids[group]]
+            for member in group_members:
+                member_id = ids.setdefault(member, len(terms))
+                if member_id == len(terms):
+                    terms.append(member)
+                docs.append(held)
+                values.append(np.full(len(held), member_id, dtype=np.int64))
+        pairs = np.unique(np.stack([np.concatenate(docs), np.concatenate(values)], axis=1), axis=0)
+        return FacetColumn._in_key_order(pairs[:, 0], pairs[:, 1], terms)
+
     def counts(self, hits: np.ndarray) -> FacetCounts:
         """Titles of `hits` (distinct, any order) per value."""
         hits = np.asarray(hits, dtype=np.int64)
@@ -158,6 +179,30 @@ class FacetColumn:
             marks[hits] = True
             chosen = self.values[marks[self.docs]]
         return FacetCounts(self.terms, np.bincount(chosen, minlength=len(self.terms)))
+
+
+Widening = Mapping[str, Sequence[str]]
+"""Values that also count under others (a consortium's key -> its members' keys)."""
+
+
+class FacetColumns:
+    """An engine's facet columns, each built on first use by `build(facet)` and kept until the
+    engine drops this cache (when its index changes); widened columns are kept per widening."""
+
+    def __init__(self, build: Callable[[str], FacetColumn]) -> None:
+        self._build = build
+        self._columns: dict[tuple[str, tuple], FacetColumn] = {}
+
+    def get(self, facet: str, widen: Widening | None = None) -> FacetColumn:
+        key = (facet, tuple(sorted((group, tuple(members)) for group, members in (widen or {}).items())))
+        column = self._columns.get(key)
+        if column is None:
+            column = self.get(facet).widened(widen) if key[1] else self._build(facet)
+            self._columns[key] = column
+        return column
+
+    def built(self) -> list[FacetColumn]:
+        return list(self._columns.values())
 
 
 def select(name: str, counts: FacetCounts, request: FacetRequest) -> Facet:

@@ -3,6 +3,8 @@ narrowed to that value finds."""
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 from conftest import ENGINES
@@ -10,7 +12,8 @@ from conftest import ENGINES
 from index import resultfacets
 from index.engines.base import RELEVANCE
 from index.engines.facets import FACETS, FacetColumn, FacetRequest, FacetSort
-from index.query import And, Relation, Structure, Term
+from index.home import Home
+from index.query import AllRecords, And, Or, Relation, Structure, Term
 from index.resultfacets import facet_term
 from index.search import Catalog
 from zserver.querylang.pqf import parse_pqf
@@ -122,3 +125,33 @@ def test_a_ranked_search_with_a_year_limit_finds_what_the_facet_counted(catalogs
         node = And(rpn_to_query(parse_pqf("@attr 1=1016 history")), limit)
         plain, ranked = catalog.search(node, union), catalog.search(node, union, sort=[RELEVANCE])
         assert sorted(ranked.isns()) == plain.isns() and plain.size > 5, engine
+
+
+CONSORTIUM = '\n[consortia."WWW 1"]\nname = "Konsortium WWW 1"\nmembers = ["A", "C"]\n'
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_consortium_holding_counts_for_each_member(sample_homes, tmp_path, engine):
+    """[consortia."WWW 1"] members A and C: a title WWW 1 holds counts under A and C too (once,
+    however it is held), as a search limited to A or C finds it; WWW 1 counts its own."""
+    root = tmp_path / "home"
+    shutil.copytree(sample_homes[engine].root, root)
+    (root / "unikat.toml").write_text((root / "unikat.toml").read_text() + CONSORTIUM)
+    plain, widened = Catalog(sample_homes[engine]), Catalog(Home(root))
+    try:
+        everything = [FacetRequest("library", 100)]
+        before = {t.term: t.count for t in resultfacets.facets(plain, plain.search(AllRecords(), plain.database("unikat")),
+                                                                 everything)[0].terms}
+        union = widened.database("unikat")
+        result = widened.search(AllRecords(), union)
+        after = {t.term: t.count for t in resultfacets.facets(widened, result, everything)[0].terms}
+        assert after["WWW 1"] == before["WWW 1"] > 0 and after["B"] == before["B"]
+        assert after["C"] > before["C"]   # the sample's C holds none of the e-journals itself
+        for member in ("A", "C"):   # the union of the member's and the consortium's titles
+            either = Or(facet_term("library", member), facet_term("library", "WWW 1"))
+            assert after[member] == plain.search(either, plain.database("unikat")).size
+        for code, count in after.items():
+            assert widened.search(And(AllRecords(), facet_term("library", code)), union).size == count, code
+    finally:
+        plain.close()
+        widened.close()

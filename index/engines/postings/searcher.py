@@ -28,7 +28,7 @@ from index.engines.base import (
     scan_window,
     sort_order,
 )
-from index.engines.facets import FacetColumn, FacetCounts
+from index.engines.facets import FacetColumns, FacetCounts, Widening
 from index.engines.postings import controltable, facetcolumns
 from index.engines.postings.evaluate import EMPTY, Evaluator, Scored, runs, unite
 from index.engines.postings.layout import LEXICON, POSITION_BITS, connect, docs_path, exact_field, positions_path
@@ -125,7 +125,7 @@ class PostingsEngine:
         self._lexicon: dict[tuple[str, tuple], list[tuple[_Segment, int, int]]] = {}
         self._all: np.ndarray | None = None
         self._years: tuple[np.ndarray, np.ndarray] | None = None
-        self._facets: dict[str, FacetColumn] = {}   # built on first use, until the segments change
+        self._facets = FacetColumns(lambda facet: facetcolumns.column(self.db, self._segments, facet))
 
     def close(self) -> None:
         self.db.close()
@@ -278,8 +278,7 @@ class PostingsEngine:
     def briefs(self, hits: ArrayHits, start: int, count: int) -> list[Brief]:
         return controltable.briefs(self.db, hits.isns[start:start + count].tolist())
 
-    def facet_counts(self, hits: ArrayHits, facet: str) -> FacetCounts:
-        column = self._facets.get(facet)
-        if column is None:
-            column = self._facets[facet] = facetcolumns.column(self.db, self._segments, facet)
-        return column.counts(hits.isns)
+    def facet_counts(self, hits: ArrayHits, facet: str, widen: Widening | None = None) -> FacetCounts:
+        """Titles of `hits` per value of `facet` (`index.engines.facets`); `widen` counts the
+        titles of some values under others too (a consortium's under its members)."""
+        return self._facets.get(facet, widen).counts(hits.isns)

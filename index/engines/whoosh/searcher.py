@@ -32,7 +32,7 @@ from index.engines.base import (
     scan_window,
     sort_order,
 )
-from index.engines.facets import FACETS, FacetColumn, FacetCounts
+from index.engines.facets import FACETS, FacetColumn, FacetColumns, FacetCounts, Widening
 from index.engines.whoosh.compile import DocnumSet, compile_query
 from index.engines.whoosh.keytable import TABLE_FIELDS, KeyTable
 from index.query import Node
@@ -65,7 +65,7 @@ class Engine:
         self._docnums: dict[int, int] | None = None   # ISN -> docnum in this searcher
         self._out_of_order: dict[int, int] | None = None   # docnum -> ISN where updates broke ISN order
         self._years: tuple[list[str], list[list[int]]] | None = None   # year keys, docnums of each
-        self._facets: dict[str, FacetColumn] = {}   # facet columns of this searcher, by docnum
+        self._facets = FacetColumns(self._facet_column)   # facet columns of this searcher, by docnum
         self._directory = Path(directory)
         self._inode = os.stat(self._directory).st_ino   # a full rebuild puts a new directory here
         self._keys = KeyTable(self._directory, readonly=True)
@@ -154,7 +154,7 @@ class Engine:
         self._docnums = None
         self._out_of_order = None
         self._years = None
-        self._facets = {}
+        self._facets = FacetColumns(self._facet_column)
         self._keys.close()   # a full rebuild replaces the directory: reopen the table there
         self._keys = KeyTable(self._directory, readonly=True)
 
@@ -234,13 +234,12 @@ class Engine:
     def briefs(self, hits: Hits, start: int, count: int) -> list[Brief]:
         return briefs_of(hits, start, count)
 
-    def facet_counts(self, hits: Hits, facet: str) -> FacetCounts:
+    def facet_counts(self, hits: Hits, facet: str, widen: Widening | None = None) -> FacetCounts:
+        """Titles of `hits` per value of `facet` (`index.engines.facets`); `widen` counts the
+        titles of some values under others too (a consortium's under its members)."""
         if hits.searcher is not self._searcher:   # hits of an older snapshot: count them in this one
             hits = Hits(self._searcher, self.docnums_of_isns(hits), hits.query)
-        column = self._facets.get(facet)
-        if column is None:
-            column = self._facets[facet] = self._facet_column(facet)
-        return column.counts(np.fromiter(hits.docnums, dtype=np.int64, count=len(hits.docnums)))
+        return self._facets.get(facet, widen).counts(np.fromiter(hits.docnums, dtype=np.int64, count=len(hits.docnums)))
 
     def _facet_column(self, facet: str) -> FacetColumn:
         """The (docnum, value) pairs of `facet`: from the key table (whole keys, years) or
