@@ -11,7 +11,8 @@ Provenance is kept in the record itself:
   (yyyymmdd) $q the source's name $u the server's URL $w `(SOURCE)ID` $x the query or set it
   was harvested with;
 - 001 becomes the library's number for the record (`--id`; default: the source's 001, else the
-  id), 003 is dropped (it named the source's system), 005 is now;
+  id), 003 is dropped (it named the source's system), 005 is now, and the source's holdings
+  (852) are dropped;
 - library X's holding: an 852 $a X (with $b location and $h call number when given), for a
   library whose holdings are in 852 fields; libraries with holdings = "record" get theirs
   from the rule.
@@ -65,7 +66,7 @@ def adopted_record(home: Home, isn: int, library: LibraryConfig, *, record_id: s
     remote = record.get("001")
     remote_number = (remote.data or "").strip() if remote is not None else ""
     key = f"({source.source}){remote_number or source.remote_id}"
-    for tag in ("001", "003", "005"):
+    for tag in ("001", "003", "005", "852"):   # 852: the source's holdings, not the library's
         for field in record.get_fields(tag):
             record.remove_field(field)
     own_id = record_id or remote_number or re.sub(r"\W+", "-", source.remote_id).strip("-")

@@ -52,7 +52,7 @@ def _home(args: argparse.Namespace) -> Home:
 
 def cmd_harvest(args: argparse.Namespace) -> int:
     from zserver.harvest.base import HarvestError
-    from zserver.harvest.run import HarvestRequest, harvest, read_numbers
+    from zserver.harvest.run import HarvestRequest, check, harvest, read_numbers
 
     home = _home(args)
     if args.status:
@@ -79,6 +79,11 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         delay=settings.delay if args.delay is None else args.delay,
         retries=settings.retries if args.retries is None else args.retries,
         page_size=args.page_size or settings.page_size, timeout=settings.timeout)
+    try:
+        check(request)
+    except HarvestError as error:
+        print(f"unikat: {error}", file=sys.stderr)
+        return 2
     progress = _Progress(f"harvesting {request.source_name}")
 
     def notify(message: str) -> None:

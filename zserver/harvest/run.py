@@ -35,7 +35,7 @@ from index.loading import indexing
 from index.loading.lock import exclusive
 from zserver.harvest.base import Harvester, HarvestError, Page, retrying
 
-__all__ = ["PROTOCOLS", "HarvestReport", "HarvestRequest", "harvest", "read_numbers"]
+__all__ = ["PROTOCOLS", "HarvestReport", "HarvestRequest", "check", "harvest", "read_numbers"]
 
 PROTOCOLS = ("sru", "z3950", "oai")
 Progress = Callable[[int, int | None], None]   # (records so far, total when known)
@@ -90,7 +90,8 @@ class HarvestReport:
         c = self.counts
         rate = self.records / self.seconds if self.seconds else 0.0
         text = (f"harvested {self.source}: {self.records} records ({c['new']} new, {c['changed']} changed,"
-                f" {c['unchanged']} unchanged, {c['deleted']} deleted, {c['rejected']} rejected)"
+                f" {c['unchanged']} unchanged, {c['deleted']} deleted, {c['rejected']} rejected"
+                + (f", {c['gone']} deletions of records not here" if c["gone"] else "") + ")"
                 f" in {self.requests} requests, {self.seconds:.1f}s ({rate:,.0f} records/s)")
         if self.resumed_at:
             text += f"; resumed at record {self.resumed_at}"
@@ -193,7 +194,8 @@ def _harvester(request: HarvestRequest, state: HarvestState) -> Harvester:
     return make(request.query)
 
 
-def _check(request: HarvestRequest) -> None:
+def check(request: HarvestRequest) -> None:
+    """Refuse a request that asks for nothing, or for what its protocol cannot give."""
     if request.protocol not in PROTOCOLS:
         raise HarvestError(f"unknown protocol {request.protocol!r} (one of {', '.join(PROTOCOLS)})")
     if request.mode == "query" and not request.query.strip():
@@ -212,7 +214,7 @@ def harvest(home: Home, request: HarvestRequest, *, progress: Progress | None = 
     """Harvest into the external catalog of `home`, then bring its index up to date. Raises
     `HarvestError` (the server refused, or stayed unreachable after the retries): what was
     stored before stays, with the state to resume from."""
-    _check(request)
+    check(request)
     store = ExternalStore(home)
     try:
         with exclusive(store.home, notify=notify):   # one harvest (or index build) of the external catalog at a time
@@ -234,7 +236,9 @@ def _run(store: ExternalStore, request: HarvestRequest, progress: Progress | Non
     previous = store.state(request.source_name)
     if previous is not None and not previous.complete and previous.same_request(wanted):
         state = previous   # an interrupted harvest of the same request: go on where it stopped
-        report.resumed_at = state.position + (1 if request.mode != "isbns" else 0)
+        # SRU and Z39.50 keep the next record's position (1-based); OAI-PMH the items read, the
+        # ISBN list the numbers done
+        report.resumed_at = state.position + (1 if request.protocol == "oai" or request.mode == "isbns" else 0)
         if notify:
             notify(f"resuming the interrupted harvest of {state.source} (run {state.run}) at"
                    f" {'number' if request.mode == 'isbns' else 'record'} {report.resumed_at}")
