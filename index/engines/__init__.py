@@ -23,7 +23,7 @@ from index.home import Config, Home
 from index.searchkeys.extract import TitleKeys
 
 # Raised whenever what an index holds changes, so an index of an older layout is rebuilt.
-LAYOUT = "4: whoosh inlined postings survive merges"
+LAYOUT = "5: field lengths for relevance ranking"
 _LAYOUT_FILE = "LAYOUT"
 
 

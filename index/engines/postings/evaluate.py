@@ -9,7 +9,6 @@ is decided in `index.searchkeys.queryterms`, as for the other engines, so all an
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -34,14 +33,6 @@ class Lexicon(Protocol):
     def matching_terms(self, field: str, glob: str, limit: int | None = None) -> list[str]: ...
     def all_isns(self) -> np.ndarray: ...
     def years(self) -> tuple[np.ndarray, np.ndarray]: ...
-
-
-@dataclass(frozen=True)
-class Scored:
-    """A word of a positive term: relevance ranking counts its occurrences."""
-
-    field: str
-    word: str
 
 
 # Two long sorted arrays of values from a dense range (ISNs, not position codes) are combined
@@ -134,7 +125,6 @@ class Evaluator(Translator[np.ndarray]):
         self.lexicon = lexicon
         self.resolve_set = resolve_set
         self.budget = budget
-        self.scored: list[Scored] = []
 
     def conjunction(self, node: And) -> np.ndarray:
         if _is_year(node.right):    # a limit: check the years of the other side's titles only
@@ -168,10 +158,8 @@ class Evaluator(Translator[np.ndarray]):
                 return self.prefixed(field, text)
             return union(self.lexicon.docs(field, text), self.prefixed(field, text + " "))
         if plan.kind is WordsKind.PHRASE:
-            self.scored.extend(Scored(spec.name, word) for word in plan.words)
             return isns_of(self.phrase(spec.name, plan.words, plan.truncation))
         found = [self.word(spec.name, word, plan.truncation) for word in plan.words]
-        self.scored.extend(Scored(spec.name, word) for word in plan.words)
         result = found[0]
         for other in found[1:]:
             result = union(result, other) if term.relation is Relation.RELEVANCE else intersect(result, other)
@@ -270,7 +258,6 @@ class Evaluator(Translator[np.ndarray]):
         distance = min(proximity.distance, GAP - 1)    # never across two keys of the field
         first = self.phrase(spec.name, normalize(left.text).split(), Truncation.NONE)
         second = self.phrase(spec.name, normalize(right.text).split(), Truncation.NONE)
-        self.scored.extend(Scored(spec.name, word) for t in (left, right) for word in normalize(t.text).split())
         near = _followed_within(first, second, distance)
         if not node.ordered:
             near = union(near, _followed_within(second, first, distance))

@@ -6,6 +6,8 @@
                      control   the index-control entry of each title: sort keys and the brief display
     N.docs           int64 ISNs, one sorted run per term of segment N
     N.positions      int64 codes `ISN << 32 | position`, one sorted run per word term of segment N
+    N.lengths        int32 rows (ISN, words of each ranked field) of segment N's titles, ascending
+                     ISN: the field lengths relevance ranking needs (`index.engines.ranking`)
 
 Fields: every word index by its name (its words, with positions); `<name>=` for the whole keys
 of a word index (exact search, first-in-field, Scan); key indexes and `year` (four digits) by
@@ -55,6 +57,10 @@ def docs_path(directory: Path, segment: int) -> Path:
 
 def positions_path(directory: Path, segment: int) -> Path:
     return directory / f"{segment}.positions"
+
+
+def lengths_path(directory: Path, segment: int) -> Path:
+    return directory / f"{segment}.lengths"
 
 
 def connect(directory: Path, *, readonly: bool = False) -> sqlite3.Connection:

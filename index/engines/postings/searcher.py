@@ -7,7 +7,6 @@ segment (an update) or a new directory (a full rebuild) at most as often as `Cat
 
 from __future__ import annotations
 
-import math
 import os
 import sqlite3
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.engines import ranking
 from index.engines.base import (
     RELEVANCE,
     Brief,
@@ -30,8 +30,16 @@ from index.engines.base import (
 )
 from index.engines.facets import FacetColumns, FacetCounts, Widening
 from index.engines.postings import controltable, facetcolumns
-from index.engines.postings.evaluate import EMPTY, Evaluator, Scored, runs, unite
-from index.engines.postings.layout import LEXICON, POSITION_BITS, connect, docs_path, exact_field, positions_path
+from index.engines.postings.evaluate import EMPTY, Evaluator, unite
+from index.engines.postings.layout import (
+    LEXICON,
+    POSITION_BITS,
+    connect,
+    docs_path,
+    exact_field,
+    lengths_path,
+    positions_path,
+)
 from index.query import Node
 from index.searchkeys import queryterms
 from index.searchkeys.normalize import normalize
@@ -45,8 +53,8 @@ _SQL_STEPS = 100_000   # SQLite virtual-machine steps between two checks of a se
 
 @dataclass
 class ArrayHits:
-    isns: np.ndarray                                       # in result order
-    scored: list[Scored] = field(default_factory=list)    # words that rank these hits
+    isns: np.ndarray                                                  # in result order
+    words: list[ranking.QueryWord] = field(default_factory=list)    # words that rank these hits
 
     def __len__(self) -> int:
         return len(self.isns)
@@ -126,6 +134,7 @@ class PostingsEngine:
         self._all: np.ndarray | None = None
         self._years: tuple[np.ndarray, np.ndarray] | None = None
         self._facets = FacetColumns(lambda facet: facetcolumns.column(self.db, self._segments, facet))
+        self._lengths: tuple[np.ndarray, np.ndarray] | None = None   # field lengths, for ranking
 
     def close(self) -> None:
         self.db.close()
@@ -216,7 +225,7 @@ class PostingsEngine:
         # SQLite asks the budget every so many steps and stops the statement when it is spent
         self.db.set_progress_handler(budget.exhausted, _SQL_STEPS)
         try:
-            hits = ArrayHits(evaluator.translate(node), evaluator.scored)
+            hits = ArrayHits(evaluator.translate(node), ranking.query_words(node))
         except sqlite3.OperationalError:
             if budget.spent:
                 raise budget.error() from None
@@ -226,33 +235,35 @@ class PostingsEngine:
         budget.check()
         return self.sort(hits, [RELEVANCE]) if ranked else hits
 
-    def _scores(self, hits: ArrayHits) -> np.ndarray:
-        """A tf-idf score per hit: each scored word adds (1 + log tf) × log(1 + N / df)."""
-        isns = hits.isns
-        scores = np.zeros(len(isns))
-        titles = max(len(self.all_isns()), 1)
-        for word in dict.fromkeys(hits.scored):
-            codes = self.positions(word.field, word.word)
-            if not len(codes):
-                continue
-            found, frequency = runs(codes >> POSITION_BITS)
-            at = np.searchsorted(found, isns)
-            at[at == len(found)] = 0
-            match = found[at] == isns
-            scores[match] += (1 + np.log(frequency[at[match]])) * math.log(1 + titles / len(found))
-        return scores
+    # -- ranking statistics (index.engines.ranking.Statistics) -----------------------------------
+    def occurrences(self, field_name: str, word: str) -> np.ndarray:
+        return self.positions(field_name, word)
+
+    def length_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every title's field lengths, read once per set of segments (4 bytes a field and title)."""
+        if self._lengths is None:
+            width = 1 + len(ranking.LENGTH_FIELDS)
+            parts = [np.zeros((0, width), dtype=np.int32)]
+            for segment in self._segments.values():
+                path = lengths_path(self.directory, segment.number)
+                rows = np.fromfile(path, dtype="<i4").reshape(-1, width) if path.exists() else parts[0]
+                parts.append(rows[segment.valid(rows[:, 0].astype(np.int64), np.arange(len(rows)))])
+            table = np.concatenate(parts)
+            table = table[np.argsort(table[:, 0], kind="stable")]
+            self._lengths = table[:, 0].astype(np.int64), table[:, 1:]
+        return self._lengths
 
     def sort(self, hits: ArrayHits, keys: Sequence[SortKey]) -> ArrayHits:
         isns = hits.isns.tolist()
 
         def column(field: SortField):
             if field is SortField.RELEVANCE:
-                return self._scores(hits).tolist().__getitem__
+                return ranking.scores(self, hits.isns, hits.words).tolist().__getitem__
             values = controltable.sort_values(self.db, isns, field)
             return lambda at: values.get(isns[at], "")
 
         order = sort_order(len(isns), keys, column)
-        return ArrayHits(hits.isns[np.array(order, dtype=np.int64)] if order else hits.isns, hits.scored)
+        return ArrayHits(hits.isns[np.array(order, dtype=np.int64)] if order else hits.isns, hits.words)
 
     def scan(self, index: str, start: str, *, count: int, preferred_position: int = 1) -> tuple[list[ScanEntry], int]:
         spec = queryterms.scannable(index)

@@ -32,8 +32,10 @@ from index.engines.postings.layout import (
     connect,
     docs_path,
     exact_field,
+    lengths_path,
     positions_path,
 )
+from index.engines.ranking import field_lengths
 from index.searchkeys.extract import TitleKeys
 
 MAX_SEGMENTS = 64   # a safety valve: updates merge segments (`merge`), so there are O(log n) of them
@@ -189,6 +191,7 @@ class _SegmentBuilder:
         self.spilled: list[_SpilledRun] = []
         self.titles = 0
         self.last_isn = -1
+        self.lengths = array("i")   # (ISN, field lengths) per title, for relevance ranking
 
     def add(self, title: TitleKeys) -> None:
         """Add a title; titles come in ascending ISN order."""
@@ -197,6 +200,8 @@ class _SegmentBuilder:
         self.last_isn = title.isn
         self.titles += 1
         self.run.add(title)
+        self.lengths.append(title.isn)
+        self.lengths.extend(field_lengths(title))
         if len(self.run) >= RUN_OCCURRENCES:
             self._spill()
 
@@ -207,6 +212,7 @@ class _SegmentBuilder:
 
     def write(self, db: sqlite3.Connection, segment: int, merging: Progress | None = None) -> None:
         """Write the segment and its lexicon rows (in the caller's transaction)."""
+        np.frombuffer(self.lengths, dtype=np.int32).astype("<i4").tofile(lengths_path(self.directory, segment))
         if not self.spilled:
             self.run.sorted().write(self.directory, db, segment, self.titles)
             return

@@ -5,7 +5,9 @@ of words, with positions for phrases and proximity; the keys of one title are jo
 of `FIELD_GAP` positions so a phrase never spans two fields. A low-cardinality KEY index
 (language, material type, library) is a field of whole keys. Whole keys of word indexes,
 high-cardinality codes and years are in the key table instead (`index.engines.whoosh.keytable`). The
-index-control data are column-stored for sorting and stored for brief lists.
+index-control data are column-stored for sorting and stored for brief lists; each title's field
+lengths (`lengths`, uint16 per `index.engines.ranking.LENGTH_FIELDS`) are column-stored for
+relevance ranking, exactly (Whoosh's own length column keeps only a byte's approximation).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ def build_schema() -> fields.Schema:
         sort_title=fields.COLUMN(VarBytesColumn()),
         sort_author=fields.COLUMN(VarBytesColumn()),
         sort_year=fields.COLUMN(NumericColumn("i", default=0)),
+        lengths=fields.COLUMN(VarBytesColumn()),
         brief=fields.STORED(),
     )
     for spec in INDEXES:

@@ -17,11 +17,12 @@ from pathlib import Path
 import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as wq
-from whoosh.collectors import WrappingCollector
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 
+from index.engines import ranking
 from index.engines.base import (
+    RELEVANCE,
     Brief,
     Budget,
     QueryLimits,
@@ -33,7 +34,7 @@ from index.engines.base import (
     sort_order,
 )
 from index.engines.facets import FACETS, FacetColumn, FacetColumns, FacetCounts, Widening
-from index.engines.whoosh.compile import DocnumSet, compile_query
+from index.engines.whoosh.compile import compile_query
 from index.engines.whoosh.keytable import TABLE_FIELDS, KeyTable
 from index.query import Node
 from index.searchkeys import queryterms
@@ -46,6 +47,7 @@ class Hits:
     docnums: list[int]
     query: wq.Query
     scores: dict[int, float] = field(default_factory=dict)
+    words: list[ranking.QueryWord] = field(default_factory=list)   # the words that rank these hits
 
     def __len__(self) -> int:
         return len(self.docnums)
@@ -66,6 +68,7 @@ class Engine:
         self._out_of_order: dict[int, int] | None = None   # docnum -> ISN where updates broke ISN order
         self._years: tuple[list[str], list[list[int]]] | None = None   # year keys, docnums of each
         self._facets = FacetColumns(self._facet_column)   # facet columns of this searcher, by docnum
+        self._lengths: tuple[np.ndarray, np.ndarray] | None = None   # field lengths of live titles, by ISN
         self._directory = Path(directory)
         self._inode = os.stat(self._directory).st_ino   # a full rebuild puts a new directory here
         self._keys = KeyTable(self._directory, readonly=True)
@@ -155,6 +158,7 @@ class Engine:
         self._out_of_order = None
         self._years = None
         self._facets = FacetColumns(self._facet_column)
+        self._lengths = None
         self._keys.close()   # a full rebuild replaces the directory: reopen the table there
         self._keys = KeyTable(self._directory, readonly=True)
 
@@ -168,14 +172,39 @@ class Engine:
         try:
             query = compile_query(node, lambda name: self.docnums_of_isns(resolve_set(name)), self, searcher.reader(),
                                   budget)
-            if ranked:
-                collector = _BudgetCollector(searcher.collector(limit=None), budget)
-                searcher.search_with_collector(query, collector)
-                top = collector.results().top_n
-                return Hits(searcher, [docnum for _, docnum in top], query, {d: s for s, d in top})
-            return Hits(searcher, self._in_isn_order(sorted(set(_docs(query, searcher, budget)))), query)
+            docnums = self._in_isn_order(sorted(set(_docs(query, searcher, budget))))
+            hits = Hits(searcher, docnums, query, words=ranking.query_words(node))
         finally:
-            budget.close()   # the hits' query may run again (a relevance sort): not within this search
+            budget.close()   # ranking is not within the search's seconds (as a later relevance sort)
+        return self.sort(hits, [RELEVANCE]) if ranked else hits
+
+    # -- ranking statistics (index.engines.ranking.Statistics), of this searcher -------------------
+    def occurrences(self, field_name: str, word: str) -> np.ndarray:
+        reader = self._searcher.reader()
+        if field_name not in reader.indexed_field_names():
+            return np.zeros(0, dtype=np.int64)
+        try:
+            postings = reader.postings(field_name, word)
+        except TermNotFound:
+            return np.zeros(0, dtype=np.int64)
+        isn_column = _column(reader, "isn")
+        deleted = reader.is_deleted if reader.has_deletions() else None
+        codes = [(isn_column[docnum] << ranking.POSITION_BITS) | position
+                 for docnum, positions in postings.items_as("positions")
+                 if deleted is None or not deleted(docnum) for position in positions]
+        return np.sort(np.array(codes, dtype=np.int64))
+
+    def length_table(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._lengths is None:
+            reader = self._searcher.reader()
+            docnums = list(reader.all_doc_ids())   # live documents only
+            width = len(ranking.LENGTH_FIELDS)
+            isn_column, length_column = _column(reader, "isn"), _column(reader, "lengths")
+            isns = np.array([isn_column[d] for d in docnums], dtype=np.int64)
+            table = np.frombuffer(b"".join(length_column[d] for d in docnums), dtype=np.uint16).reshape(-1, width)
+            order = np.argsort(isns, kind="stable")
+            self._lengths = isns[order], table[order].astype(np.int32)
+        return self._lengths
 
     def docnums_of_isns(self, hits: Hits) -> list[int]:
         """The docnums in the current searcher of the titles in `hits` (from an older snapshot)."""
@@ -192,14 +221,15 @@ class Engine:
             nonlocal scores
             if field is SortField.RELEVANCE:
                 if not scores:
-                    results = hits.searcher.search(hits.query, limit=None, filter=DocnumSet(docnums))
-                    scores = {d: s for s, d in results.top_n}
+                    # by ISN: the statistics are the current searcher's, the hits may be older
+                    found = ranking.scores(self, np.array(isns_of(hits, 0, len(docnums)), dtype=np.int64), hits.words)
+                    scores = dict(zip(docnums, found.tolist(), strict=True))
                 return lambda at: scores.get(docnums[at], 0.0)
             values = _column(hits.searcher.reader(), SORT_COLUMNS[field])
             return lambda at: values[docnums[at]]
 
         order = sort_order(len(docnums), keys, column)
-        return Hits(hits.searcher, [docnums[at] for at in order], hits.query, scores)
+        return Hits(hits.searcher, [docnums[at] for at in order], hits.query, scores, hits.words)
 
     def scan(self, index: str, start: str, *, count: int, preferred_position: int = 1) -> tuple[list[ScanEntry], int]:
         """Terms of `index` around `start`: returns the entries and the position of `start` in them (1-based).
@@ -271,19 +301,6 @@ def _docs(query: wq.Query, searcher: Searcher, budget: Budget) -> list[int]:
     except TermNotFound:
         return []
     return list(budget.every(matcher.all_ids(), _CHECK_EVERY))
-
-
-class _BudgetCollector(WrappingCollector):
-    """Collects the matches of a ranked search within the budget."""
-
-    def __init__(self, child, budget: Budget) -> None:
-        super().__init__(child)
-        self.budget = budget
-
-    def collect_matches(self) -> None:
-        collect = self.child.collect
-        for sub_docnum in self.budget.every(self.child.matches(), _CHECK_EVERY):
-            collect(sub_docnum)
 
 
 def _column(reader, name: str):

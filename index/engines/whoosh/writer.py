@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from array import array
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter
 from whoosh.matching import ListMatcher
 
+from index.engines.ranking import field_lengths
 from index.engines.whoosh.keytable import KeyTable
 from index.engines.whoosh.schema import KEY_SEPARATOR, build_schema
 from index.searchkeys.extract import TitleKeys
@@ -61,6 +63,7 @@ def document(title: TitleKeys) -> dict:
         "sort_title": c.sort_title.encode("utf-8"),
         "sort_author": c.sort_author.encode("utf-8"),
         "sort_year": c.year or 0,
+        "lengths": array("H", field_lengths(title)).tobytes(),
         "brief": json.dumps([c.title, c.author, c.year, c.imprint, c.material_type, c.language], ensure_ascii=False),
     }
     for name in _WORDS:
