@@ -139,6 +139,16 @@ priority = 0
 [databases]
 restricted = []
 
+# Interlibrary loan (`unikat ill`, Z39.50 ItemOrder, ISO 18626 at /iso18626, the web order form).
+# Each library's profile is in its [libraries.CODE] table: ill_region, ill_region_order,
+# ill_serves, ill_prefer, ill_lends, ill_max_loans, ill_max_copies, address (index/ill/routing.py).
+# [ill]
+# units_per_order = 2        # units an order costs (accounts with a quota pay with the quota)
+# circulation_days = 10      # days a supplier has to answer before the order passes on
+# central_desk = "ZFL"       # gets free orders (titles without holdings)
+# order_prefix = "UNI"       # order numbers: prefix + 9 digits
+# default_region = ""        # region of holding libraries without a [libraries.CODE] table
+
 # Consolidation (MELVYL): records of all libraries describing the same edition become one title.
 # First pass: a shared LCCN/ISBN/ISSN/OCLC/national bibliography number + same year + same first
 # 15 title letters. Second pass: each element adds its "agree" points when both records agree and
