@@ -85,6 +85,11 @@ http_idle_timeout = 120      # seconds without a byte between HTTP keep-alive re
 max_login_failures = 5
 login_failure_window = 60
 login_lockout = 60
+# Seconds of search work (as [index] max_query_seconds counts it) one Z39.50 connection, or one
+# client address over HTTP, may use within query_time_window seconds; beyond, its searches get
+# Bib-1 31 / SRU 47 (HTTP 429) until older ones leave the window.
+max_query_time = 30
+query_time_window = 60
 
 # The search engine behind the catalog, built from the search-key files: "whoosh" (default) or
 # "postings" (posting arrays searched with numpy: by far the fastest to build and to search,
@@ -288,6 +293,8 @@ class ServerConfig:
     max_login_failures: int = 5           # per user name and per client address ...
     login_failure_window: float = 60.0    # ... within these seconds, then
     login_lockout: float = 60.0           # seconds every login of that name or address is refused
+    max_query_time: float = 30.0          # seconds of search work per connection (HTTP: address) ...
+    query_time_window: float = 60.0       # ... within these seconds (zserver.querytime)
 
 
 @dataclass(frozen=True)
@@ -514,7 +521,8 @@ _SERVER = {"host": _TEXT, "port": _integer(0, 65535), "workers": _integer(1), "i
            "max_pdu_elements": _integer(1, what="a number of BER values"),
            "max_message_size": _BYTES, "max_record_size": _BYTES, "max_result_sets": _integer(1),
            "http_request_timeout": _SECONDS, "http_idle_timeout": _SECONDS,
-           "max_login_failures": _integer(1), "login_failure_window": _SECONDS, "login_lockout": _SECONDS}
+           "max_login_failures": _integer(1), "login_failure_window": _SECONDS, "login_lockout": _SECONDS,
+           "max_query_time": _SECONDS, "query_time_window": _SECONDS}
 _INDEX = {"engine": _one_of(ENGINES), "max_truncation_terms": _integer(1, what="a number of terms"),
           "max_query_terms": _integer(1, what="a number of terms"), "max_query_seconds": _SECONDS}
 _SRU = {"default_records": _integer(0), "maximum_records": _integer(1), "default_schema": _TEXT,

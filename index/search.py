@@ -144,6 +144,7 @@ class Catalog:
         self._store_version = self.store.data_version()
         self._read_databases()
         self._checked = time.monotonic()
+        self.work_seconds = 0.0   # seconds of engine work so far (`_index_at_hand`)
         # code -> name of each configured library, for holdings shown to a client
         self.library_names: Mapping[str, str] = MappingProxyType(
             {code: library.name for code, library in self.config.libraries.items()})
@@ -219,7 +220,8 @@ class Catalog:
         """Engine work. The index removed while serving (deleted, or a rebuild under way) is still
         served from the files the engine has open, but a part it opens afresh fails: that is
         `IndexUnavailable`, not an internal error, and `refresh` takes up the index `unikat index`
-        puts back."""
+        puts back. Its time adds up in `work_seconds` (a client's search time: zserver.querytime)."""
+        started = time.monotonic()
         try:
             yield
         except (OSError, sqlite3.Error) as error:
@@ -228,6 +230,8 @@ class Catalog:
             # (no path: the detail goes to clients)
             raise errors.IndexUnavailable("the index is missing (deleted, or being rebuilt): run 'unikat index'"
                                           ) from error
+        finally:
+            self.work_seconds += time.monotonic() - started
 
     def search(self, node: Node, database: Database, *, sort: Sequence[SortKey] = (),
                result_sets: ResultSetLookup | None = None, signed_in: bool = True) -> ResultSet:

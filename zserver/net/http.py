@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import re
 import time
 import traceback
@@ -86,7 +87,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from index.engines.missing import REBUILDING
-from index.errors import RecordNotFound
+from index.errors import RecordNotFound, ResourcesExhausted
 from index.ill import IllService
 from index.search import Catalog
 from zserver.iso18626 import ISO18626_PATH, Iso18626Core
@@ -95,6 +96,7 @@ from zserver.metrics import Metrics
 from zserver.metrics.catalog import CatalogCollector
 from zserver.net.log import stderr_log
 from zserver.oai import OaiProvider
+from zserver.querytime import QueryTimePolicy, QueryTimes
 from zserver.sru import soap
 from zserver.sru.diagnostics import SruDiagnostic, SruDiagnosticCode
 from zserver.sru.handler import SruState, failure, handle
@@ -164,10 +166,20 @@ class HttpCore:
         self.metrics: Metrics | None = None   # set by the worker when [metrics] is enabled
         self.iso18626 = Iso18626Core(partial(IllService, catalog.store, catalog.config))
         self.ill_pages = IllPages(catalog.config.name, self.iso18626.service)
+        self.query_times = QueryTimes(QueryTimePolicy.from_config(catalog.config.server))   # per address
 
-    def respond(self, method: str, uri: bytes, body: bytes = b"", *, content_type: str = "",
-                host: str | None = None, port: int | None = None,
-                body_too_large: bool = False, authorization: str = "", address: str | None = None) -> HttpAnswer:
+    def respond(self, method: str, uri: bytes, body: bytes = b"", *, address: str | None = None,
+                **options) -> HttpAnswer:
+        """The answer to one request (`_respond`), its search work charged to `address`."""
+        spent, before = self.query_times.of(address), self.catalog.work_seconds
+        try:
+            return self._respond(method, uri, body, address=address, **options)
+        finally:
+            spent.charge(self.catalog.work_seconds - before)
+
+    def _respond(self, method: str, uri: bytes, body: bytes = b"", *, content_type: str = "",
+                 host: str | None = None, port: int | None = None,
+                 body_too_large: bool = False, authorization: str = "", address: str | None = None) -> HttpAnswer:
         """The answer to one request. `uri` is the raw request target (path and query);
         `authorization` the Authorization header, if any; `address` the client's (lockouts)."""
         raw_path, _, raw_query = uri.partition(b"?")
@@ -235,11 +247,17 @@ class HttpCore:
             except LoginRefused as refused:
                 return refuse(401, D.AUTHENTICATION_ERROR, f"Login refused: {refused.reason}.", challenge)
         self.catalog.refresh()
-        if self.catalog.index_missing and (params.get("query") or params.get("scanClause") if sru
-                                           else not segments and params.get("q")):
+        searching = params.get("query") or params.get("scanClause") if sru else not segments and params.get("q")
+        if self.catalog.index_missing and searching:
             # the index is being built (zserver.net.rebuild): searches wait, the rest is served
             return refuse(503, D.SYSTEM_TEMPORARILY_UNAVAILABLE, f"Temporarily unavailable: {REBUILDING}.",
                           (("Retry-After", "30"),))
+        if searching:   # this address's search time (zserver.querytime)
+            try:
+                self.query_times.of(address).check()
+            except ResourcesExhausted as spent:
+                wait = math.ceil(max(self.query_times.of(address).retry_after(), 1))
+                return refuse(429, D.CANNOT_PROCESS_QUERY, spent.detail, (("Retry-After", str(wait)),))
         if sru:
             request = parse_request(params, database, host=host, port=port, soap=envelope)
             answer = handle(request, self.catalog, self.sru_state, now=self.clock(), settings=self.sru_settings,

@@ -68,6 +68,7 @@ from zserver.logins import LoginGuard, LoginPolicy, LoginRefused
 from zserver.querylang.ccl import DEFAULT_QUALIFIERS, CclProfile, parse_ccl
 from zserver.querylang.errors import QueryError
 from zserver.querylang.rpn import BIB1_OID, AttributesPlusTerm, ComplexValue, rpn_from_asn1
+from zserver.querytime import QueryTime, QueryTimePolicy
 from zserver.z3950 import facets as z_facets
 from zserver.z3950 import present
 from zserver.z3950.attributes import Bib1Use, rpn_to_query, term_for
@@ -233,6 +234,8 @@ class Handler:
         self.association = Association(preferred_message_size=self.limits.max_message_size,
                                        exceptional_record_size=self.limits.max_record_size)
         self._ill: IllService | None = None   # opened by the first ItemOrder
+        # this connection's search time in a sliding window (zserver.querytime)
+        self.query_time = QueryTime(QueryTimePolicy.from_config(catalog.config.server))
         self._services: dict[type[Pdu], tuple[Callable[[Any], Response],
                                               Callable[[Any, Z3950Diagnostic], Response] | None]] = {
             InitRequest: (self._init, self._init_failure),
@@ -250,7 +253,11 @@ class Handler:
         """The response to one request PDU (as `Session.next_event` gives it)."""
         service, failure = self._services[type(request)]
         try:
-            response = service(request)
+            if isinstance(request, SearchRequest | ScanRequest | SortRequest):   # they cost search time
+                with self.query_time.metered(lambda: self.catalog.work_seconds):
+                    response = service(request)
+            else:
+                response = service(request)
         except _PEER_ERRORS as error:
             if failure is None:
                 raise
