@@ -149,6 +149,12 @@ class IllService:
             self.tables.set_account(account.access_number, quota=quota, clear_quota=quota is None)
         return self.account(access_number)
 
+    def password_hash(self, access_number: str) -> PasswordHash | None:
+        """The stored password hash of an account (None: no such account), for a caller that
+        checks logins itself (`zserver.ill_login`, with its lockouts)."""
+        stored = self.tables.password_hash(access_number.strip())
+        return PasswordHash.parse(stored) if stored else None
+
     def authenticate(self, access_number: str, password: str) -> Account:
         """The account, when the password is right; IllRefused(BAD_CREDENTIALS) otherwise
         (the same words for an unknown number and a wrong password)."""
@@ -171,9 +177,13 @@ class IllService:
         return [Holder(h.library, h.call_number, h.lendable, h.note) for h in holdings
                 if h.library not in self._consortia]
 
-    def place_order(self, request: OrderRequest) -> PlacedOrder:
-        """Check, debit and route a new order (see the module docstring); raises IllRefused."""
-        account = self.authenticate(request.access_number, request.password)
+    def place_order(self, request: OrderRequest, *, account: Account | None = None) -> PlacedOrder:
+        """Check, debit and route a new order (see the module docstring); raises IllRefused.
+        `account`: the requester's account when the caller has checked the password already."""
+        if account is None:
+            account = self.authenticate(request.access_number, request.password)
+        elif account.access_number != request.access_number.strip():
+            raise IllRefused(Refusal.BAD_CREDENTIALS, "Wrong access number or password.")
         article = request.article
         kind = Kind.COPY if article else Kind.LOAN
         if article:

@@ -47,6 +47,8 @@ import xmlschema
 from lxml import etree
 
 from index.ill import Article, IllRefused, IllService, Kind, Order, OrderRequest, Refusal, Status, iso_time
+from zserver.ill_login import ill_account
+from zserver.logins import LoginGuard
 
 __all__ = ["ISO18626_PATH", "NAMESPACE", "Iso18626Answer", "Iso18626Core", "schema"]
 
@@ -104,7 +106,9 @@ class Iso18626Core:
     """Answers ISO 18626 messages over one catalog store (`service` opens the ILL service)."""
 
     def __init__(self, service: Callable[[], IllService], *, agency: str = "UNIKAT",
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+                 guard: LoginGuard | None = None) -> None:
+        self.guard = guard or LoginGuard()   # the worker's: failed logins lock out (zserver.ill_login)
         self._open_service = service
         self._opened: IllService | None = None
         self.agency = agency
@@ -116,17 +120,18 @@ class Iso18626Core:
             self._opened = self._open_service()
         return self._opened
 
-    def http(self, method: str, body: bytes, *, body_too_large: bool = False,
-             staff_user: str | None = None) -> Iso18626Answer:
+    def http(self, method: str, body: bytes, *, body_too_large: bool = False, staff_user: str | None = None,
+             address: str | None = None) -> Iso18626Answer:
         """The answer to one HTTP request to /iso18626: only POST, a body within the limit."""
         if method != "POST":
             return Iso18626Answer(405, b"ISO 18626 messages are POSTed to /iso18626\n", "text/plain; charset=utf-8")
         if body_too_large:
             return Iso18626Answer(413, b"the message is too large\n", "text/plain; charset=utf-8")
-        return self.respond(body, staff_user=staff_user)
+        return self.respond(body, staff_user=staff_user, address=address)
 
-    def respond(self, body: bytes, *, staff_user: str | None = None) -> Iso18626Answer:
-        """The answer to one POSTed message; `staff_user` is the HTTP Basic user, if any."""
+    def respond(self, body: bytes, *, staff_user: str | None = None, address: str | None = None) -> Iso18626Answer:
+        """The answer to one POSTed message; `staff_user` is the HTTP Basic user, if any;
+        `address` the client's (for the login lockout)."""
         received = iso_time(self.clock())
         try:
             root = etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True))
@@ -147,7 +152,7 @@ class Iso18626Core:
         handler = {"request": self._request, "supplyingAgencyMessage": self._supplying,
                    "requestingAgencyMessage": self._requesting}[kind]
         try:
-            return handler(message, received, staff_user)
+            return handler(message, received, staff_user, address)
         except _Bad as bad:
             return self._confirmation(confirmation, message, received, bad.error_type, bad.value)
         except IllRefused as refused:
@@ -156,7 +161,8 @@ class Iso18626Core:
                                       status=status)
 
     # -- the messages ------------------------------------------------------------------------
-    def _request(self, message: etree._Element, received: str, staff_user: str | None) -> Iso18626Answer:
+    def _request(self, message: etree._Element, received: str, staff_user: str | None,
+                 address: str | None) -> Iso18626Answer:
         header = message.find(_N + "header")
         access = _text(header, "requestingAgencyAuthentication/accountId")
         password = _text(header, "requestingAgencyAuthentication/securityCode")
@@ -173,12 +179,14 @@ class Iso18626Core:
                           _text(info, "volume"), _text(info, "issue"))
         title = ". ".join(p for p in (_text(info, "author"), _text(info, "title"), year) if p)
         external = _text(header, "requestingAgencyRequestId")
+        account = ill_account(self.service(), self.guard, access, password, address)
         self.service().place_order(OrderRequest(access, password, int(record_id) if record_id else None, article,
                                                  free=True, title_text=title, via="iso18626", external_id=external,
-                                                 note=_text(message, "serviceInfo/note")))
+                                                 note=_text(message, "serviceInfo/note")), account=account)
         return self._confirmation("requestConfirmation", message, received)
 
-    def _supplying(self, message: etree._Element, received: str, staff_user: str | None) -> Iso18626Answer:
+    def _supplying(self, message: etree._Element, received: str, staff_user: str | None,
+                   address: str | None) -> Iso18626Answer:
         if staff_user is None:
             return self._confirmation("supplyingAgencyMessageConfirmation", message, received,
                                       "UnrecognisedDataValue", "a supplier's message needs a staff login"
@@ -207,10 +215,11 @@ class Iso18626Core:
         return self._confirmation("supplyingAgencyMessageConfirmation", message, received,
                                   reason=_text(message, "messageInfo/reasonForMessage"))
 
-    def _requesting(self, message: etree._Element, received: str, staff_user: str | None) -> Iso18626Answer:
+    def _requesting(self, message: etree._Element, received: str, staff_user: str | None,
+                    address: str | None) -> Iso18626Answer:
         header = message.find(_N + "header")
         action = _text(message, "action")
-        order = self._own_order(header)
+        order = self._own_order(header, address)
         if action == "StatusRequest":
             return self._status_message(message, order)
         if action not in _ACTIONS:
@@ -219,11 +228,12 @@ class Iso18626Core:
         self.service().requester_action(order.number, _ACTIONS[action], _text(message, "note"))
         return self._confirmation("requestingAgencyMessageConfirmation", message, received, action=action)
 
-    def _own_order(self, header: etree._Element) -> Order:
+    def _own_order(self, header: etree._Element, address: str | None) -> Order:
         """The order a requesting message is about, its account's password checked."""
         service = self.service()
         access = _text(header, "requestingAgencyAuthentication/accountId")
-        account = service.authenticate(access, _text(header, "requestingAgencyAuthentication/securityCode"))
+        account = ill_account(service, self.guard, access,
+                              _text(header, "requestingAgencyAuthentication/securityCode"), address)
         wanted = _text(header, "requestingAgencyRequestId")
         order = service.order_by_external(wanted) if wanted else None
         if order is None or order.access_number != account.access_number:

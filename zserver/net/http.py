@@ -164,8 +164,8 @@ class HttpCore:
         self.idle_timeout = catalog.config.server.http_idle_timeout
         self.oai = OaiProvider(catalog, catalog.config.oai, clock=clock)
         self.metrics: Metrics | None = None   # set by the worker when [metrics] is enabled
-        self.iso18626 = Iso18626Core(partial(IllService, catalog.store, catalog.config))
-        self.ill_pages = IllPages(catalog.config.name, self.iso18626.service)
+        self.iso18626 = Iso18626Core(partial(IllService, catalog.store, catalog.config), guard=self.login_guard)
+        self.ill_pages = IllPages(catalog.config.name, self.iso18626.service, self.login_guard)
         self.query_times = QueryTimes(QueryTimePolicy.from_config(catalog.config.server))   # per address
 
     def respond(self, method: str, uri: bytes, body: bytes = b"", *, address: str | None = None,
@@ -194,7 +194,7 @@ class HttpCore:
         if segments == [ISO18626_PATH]:   # interlibrary loan messages: zserver.iso18626
             return self._iso18626(method, body, body_too_large, authorization, address)
         if segments and segments[0] in ILL_ROOTS:   # order form and order status: zserver.web.ill
-            page = self.ill_pages.respond(method, segments, raw_query, body, content_type)
+            page = self.ill_pages.respond(method, segments, raw_query, body, content_type, address)
             return HttpAnswer(page.status, _HTML_HEADERS, page.body)
 
         def refuse(status: int, code: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> HttpAnswer:
@@ -336,7 +336,7 @@ class HttpCore:
         except LoginRefused as refused:
             return HttpAnswer(401, (("Content-Type", "text/plain; charset=utf-8"), ("WWW-Authenticate",
                               f'Basic realm="{_quoted(self.catalog.config.name)}"')), f"{refused.reason}\n".encode())
-        answer = self.iso18626.http(method, body, body_too_large=body_too_large, staff_user=user)
+        answer = self.iso18626.http(method, body, body_too_large=body_too_large, staff_user=user, address=address)
         return HttpAnswer(answer.status, (("Content-Type", answer.content_type),), answer.body)
 
     def internal_error(self, uri: bytes) -> HttpAnswer:

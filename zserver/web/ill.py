@@ -28,6 +28,8 @@ from lxml.html import builder as E
 from lxml.html import tostring
 
 from index.ill import Article, IllRefused, IllService, Order, OrderRequest, PlacedOrder, Refusal
+from zserver.ill_login import ill_account
+from zserver.logins import LoginGuard
 
 __all__ = ["ILL_ROOTS", "IllPages", "order_button"]
 
@@ -67,13 +69,14 @@ def _form_values(query: bytes, body: bytes, content_type: str) -> dict[str, str]
 class IllPages:
     """The ILL pages over one catalog; `service` gives the (lazily opened) ILL service."""
 
-    def __init__(self, catalog_name: str, service: Callable[[], IllService]) -> None:
+    def __init__(self, catalog_name: str, service: Callable[[], IllService], guard: LoginGuard | None = None) -> None:
         self.catalog_name = catalog_name
         self.service = service
+        self.guard = guard or LoginGuard()   # the worker's: failed logins lock out (zserver.ill_login)
 
     def respond(self, method: str, segments: Sequence[str], query: bytes, body: bytes = b"",
-                content_type: str = "") -> PageAnswer:
-        """The page for a request under /order or /status."""
+                content_type: str = "", address: str | None = None) -> PageAnswer:
+        """The page for a request under /order or /status; `address` is the client's."""
         if method not in ("GET", "HEAD", "POST") or (method == "POST" and segments[0] != "order"):
             return self._error(405, f"{method} is not allowed here.")
         try:
@@ -90,8 +93,8 @@ class IllPages:
         if method != "POST":
             return self._form(isn, values)
         if values.get("action") == "balance":
-            return self._balance(isn, values)
-        return self._order(isn, values)
+            return self._balance(isn, values, address)
+        return self._order(isn, values, address)
 
     # -- the order form -----------------------------------------------------------------------
     def _form(self, isn: int | None, values: Mapping[str, str], *, message: str = "", note: str = "",
@@ -144,10 +147,10 @@ class IllPages:
                         *([" · ", E.A("Back to the record", href=f"/record/{isn}")] if isn is not None else [])))
         return PageAnswer(status, self._page(heading, body))
 
-    def _balance(self, isn: int | None, values: Mapping[str, str]) -> PageAnswer:
+    def _balance(self, isn: int | None, values: Mapping[str, str], address: str | None) -> PageAnswer:
         service = self.service()
         try:
-            account = service.authenticate(values.get("access", ""), values.get("password", ""))
+            account = ill_account(service, self.guard, values.get("access", ""), values.get("password", ""), address)
         except IllRefused as refused:
             return self._form(isn, values, message=refused.message)
         units = service.settings.units_per_order
@@ -155,13 +158,14 @@ class IllPages:
         return self._form(isn, values, note=f"Your balance: {account.balance} units (an order costs {units})."
                           + quota)
 
-    def _order(self, isn: int | None, values: Mapping[str, str]) -> PageAnswer:
+    def _order(self, isn: int | None, values: Mapping[str, str], address: str | None) -> PageAnswer:
         article = Article(*(values.get(f"article_{name}", "") for name, _ in _ARTICLE_FIELDS))
         request = OrderRequest(values.get("access", ""), values.get("password", ""), isn, article,
                                free=isn is None or bool(values.get("free")), title_text=values.get("title", ""),
                                note=values.get("note", ""), via="web")
         try:
-            placed = self.service().place_order(request)
+            account = ill_account(self.service(), self.guard, request.access_number, request.password, address)
+            placed = self.service().place_order(request, account=account)
         except IllRefused as refused:
             return self._form(isn, values, message=refused.message,
                               status=401 if refused.reason is Refusal.BAD_CREDENTIALS else 200)

@@ -640,7 +640,7 @@ class Handler:
         if request.package_type != Oid.ES_ITEM_ORDER:
             raise Z3950Diagnostic(Bib1Diagnostic.ES_SERVICE_NOT_SUPPORTED, request.package_type)
         return Response(*answer_item_order(request, service=self._ill_service, credentials=self.association.ill_login,
-                                           isn_of=self._isn_of))
+                                           isn_of=self._isn_of, guard=self.login_guard, address=self.client_address))
 
     def _ill_service(self) -> IllService:
         if self._ill is None:

@@ -42,6 +42,8 @@ from dataclasses import dataclass
 from lxml import etree
 
 from index.ill import Article, IllRefused, IllService, OrderRequest, PlacedOrder, Refusal
+from zserver.ill_login import ill_account
+from zserver.logins import LoginGuard
 from zserver.z3950.codec import CodecError, decode_type, encode_type
 from zserver.z3950.diagnostics import Bib1Diagnostic, Z3950Diagnostic
 from zserver.z3950.pdus import ExtendedServicesRequest, ExtendedServicesResponse
@@ -222,12 +224,14 @@ def _status_document(placed: PlacedOrder) -> bytes:
 
 def answer_item_order(request: ExtendedServicesRequest, *, service: Callable[[], IllService],
                       credentials: tuple[str, str] | None, isn_of: Callable[[str, int], int],
-                      charset: str = "utf-8") -> tuple[ExtendedServicesResponse, str]:
+                      charset: str = "utf-8", guard: LoginGuard | None = None,
+                      address: str | None = None) -> tuple[ExtendedServicesResponse, str]:
     """The response to an ItemOrder (and a line for the log, without the password).
 
     `credentials` are the Init's (access number, password) or None; `isn_of(result set, item)`
     gives the ISN of a result set's record, raising Z3950Diagnostic (30, 13). `service` opens
-    the ILL service (only when there is an order to place). Raises Z3950Diagnostic for every
+    the ILL service (only when there is an order to place). `guard` (the worker's) counts failed
+    logins from `address` and locks out (`zserver.ill_login`). Raises Z3950Diagnostic for every
     refusal (the handler answers it with operationStatus failure)."""
     if credentials is None:
         raise Z3950Diagnostic(Bib1Diagnostic.ES_NEEDS_ACCESS_CONTROL,
@@ -242,9 +246,11 @@ def answer_item_order(request: ExtendedServicesRequest, *, service: Callable[[],
                               "resultSetItem (or an itemRequest with the item's title)")
     access, password = credentials
     try:
+        account = ill_account(service(), guard or LoginGuard(), access, password, address)
         placed = service().place_order(OrderRequest(access, password, isn, wanted.article, free=True,
                                                     title_text=wanted.title_text, note=wanted.note,
-                                                    via=f"z3950 itemorder {wanted.form or 'item'}".strip()))
+                                                    via=f"z3950 itemorder {wanted.form or 'item'}".strip()),
+                                       account=account)
     except IllRefused as refused:
         raise Z3950Diagnostic(_CODES.get(refused.reason, Bib1Diagnostic.ES_IMMEDIATE_EXECUTION_FAILED),
                               refused.message) from None
