@@ -114,6 +114,9 @@ def cmd_load(args: argparse.Namespace) -> int:
         return 2
     if args.holdings:
         library = LibraryConfig(**{**library.__dict__, "holdings": args.holdings})
+    if not args.files and not args.delete_list:
+        print("unikat: load needs files to load, or --delete-list FILE", file=sys.stderr)
+        return 2
     return _one_at_a_time(home, args, lambda: _load_files(home, library, args))
 
 
@@ -174,6 +177,17 @@ def _load_files(home: Home, library, args: argparse.Namespace) -> int:
     totals = {"read": 0, "rejected": 0}
     refused = 0
     try:
+        for name in args.delete_list:   # PICA+ deletions (index.loading.deletions), before the records
+            from index.loading.deletions import apply_deletion_list
+
+            try:
+                deleted = apply_deletion_list(home, store, library, Path(name), source_system=args.source,
+                                              id_prefix=args.profile.id_prefix if args.profile else "")
+            except LoadError as error:
+                print(f"unikat: {error}", file=sys.stderr)
+                refused += 1
+                continue
+            print(deleted.summary())
         for name in args.files:
             progress = Progress(f"loading {name}", "records")
             try:
@@ -317,6 +331,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    from index.store import loadlog
+
     home = _home(args)
     store = _open_store(home)
     try:
@@ -325,7 +341,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
             "titles": store.count_titles(),
             "records_per_library": store.records_per_library(),
             "holdings_per_library": {k: {"titles": t, "holdings": h} for k, (t, h) in store.holdings_per_library().items()},
-            "loads": store.loads(),
+            "loads": [{**load, "source": loadlog.load_source(store.db, load["id"])} for load in store.loads()],
             "clusters": store.cluster_counts(),
             "authorities": store.count_authorities(),
             "index": {"updated_at": store.get_meta("indexed_at", "never"), "pending_titles": len(changed) + len(deleted)},
@@ -347,6 +363,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         print(f"load {load['id']} {load['started']} library {load['library']} {Path(load['file']).name}:"
               f" read {load['read']} new {load['new']} updated {load['updated']} unchanged {load['unchanged']}"
               f" deleted {load['deleted']} rejected {load['rejected']} merged {load.get('merged', 0)}"
+              + (f" (profile {load['source']})" if load.get("source") else "")
               + ("" if load["finished"] else " (not finished)"))
     index = stats["index"]
     fresh = "current" if index["pending_titles"] == 0 else f"{index['pending_titles']} titles pending"
@@ -528,7 +545,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="let records older than the stored ones (005) replace them (default: rejected)")
     load.add_argument("--no-wait", action="store_true",
                       help=f"while another load or index build of the home runs, stop (status {BUSY}) instead of waiting")
-    load.add_argument("files", nargs="+")
+    load.add_argument("--delete-list", action="append", default=[], metavar="FILE",
+                      help="delete the library's records whose PPNs FILE lists (a K10plus LOEKXP list or one PPN a"
+                      " line; index/loading/deletions.py), before the files are loaded")
+    load.add_argument("files", nargs="*")
     load.set_defaults(func=cmd_load)
 
     index = commands.add_parser("index", help="update or rebuild the search-key files and the index")

@@ -49,8 +49,11 @@ def set_load_source(db: sqlite3.Connection, load_id: int, source: str) -> None:
 
 
 def load_source(db: sqlite3.Connection, load_id: int) -> str:
-    """The profile load `load_id` used ("" for none)."""
-    row = db.execute("SELECT source FROM load_sources WHERE load_id = ?", (load_id,)).fetchone()
+    """The profile load `load_id` used ("" for none, or a store no load of this version wrote)."""
+    try:
+        row = db.execute("SELECT source FROM load_sources WHERE load_id = ?", (load_id,)).fetchone()
+    except sqlite3.OperationalError:   # no such table yet
+        return ""
     return row[0] if row else ""
 
 
