@@ -91,8 +91,9 @@ def slip_html(slip: SlipData) -> bytes:
         block("Call number", (slip.call_number or "(none)",)),
         block("Status", (slip.status,)),
     )
-    style = E.STYLE("body{font-family:sans-serif;max-width:40em} .codes{display:flex;gap:2em}"
-                    " svg.barcode{width:60mm;height:auto} h2{font-size:1em;margin:.8em 0 .2em}")
+    style = E.STYLE("body{font-family:sans-serif;max-width:40em} .codes{display:flex;gap:3em}"
+                    " figure{margin:0} svg.barcode{display:block} figcaption{font-size:.8em}"
+                    " h2{font-size:1em;margin:.8em 0 .2em} p{margin:.1em 0}")
     page = E.HTML(E.HEAD(E.META(charset="utf-8"), E.TITLE(f"Order slip {slip.number}"), style), body)
     return b"<!DOCTYPE html>\n" + tostring(page, encoding="utf-8")
 
