@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,10 @@ class Hits:
         return len(self.docnums)
 
 
+OCCURRENCES_CACHE = 32
+"""Words whose position codes a searcher keeps for ranking (frequent words are asked for again;
+reading them back from Whoosh costs more than the rest of the ranking)."""
+
 SORT_COLUMNS = {SortField.TITLE: "sort_title", SortField.AUTHOR: "sort_author", SortField.YEAR: "sort_year"}
 
 
@@ -69,6 +74,8 @@ class Engine:
         self._years: tuple[list[str], list[list[int]]] | None = None   # year keys, docnums of each
         self._facets = FacetColumns(self._facet_column)   # facet columns of this searcher, by docnum
         self._lengths: tuple[np.ndarray, np.ndarray] | None = None   # field lengths of live titles, by ISN
+        self._isns: np.ndarray | None = None   # docnum -> ISN, -1 for a deleted document
+        self._occurrences: dict[tuple[str, str], np.ndarray] = {}   # recently ranked words' position codes
         self._directory = Path(directory)
         self._inode = os.stat(self._directory).st_ino   # a full rebuild puts a new directory here
         self._keys = KeyTable(self._directory, readonly=True)
@@ -159,6 +166,8 @@ class Engine:
         self._years = None
         self._facets = FacetColumns(self._facet_column)
         self._lengths = None
+        self._isns = None
+        self._occurrences = {}
         self._keys.close()   # a full rebuild replaces the directory: reopen the table there
         self._keys = KeyTable(self._directory, readonly=True)
 
@@ -180,6 +189,16 @@ class Engine:
 
     # -- ranking statistics (index.engines.ranking.Statistics), of this searcher -------------------
     def occurrences(self, field_name: str, word: str) -> np.ndarray:
+        key = (field_name, word)
+        codes = self._occurrences.get(key)
+        if codes is None:
+            if len(self._occurrences) >= OCCURRENCES_CACHE:
+                self._occurrences.clear()
+            codes = self._occurrences[key] = self._read_occurrences(field_name, word)
+        return codes
+
+    def _read_occurrences(self, field_name: str, word: str) -> np.ndarray:
+        """Decoding positions is most of the cost of ranking here: the loop only collects them."""
         reader = self._searcher.reader()
         if field_name not in reader.indexed_field_names():
             return np.zeros(0, dtype=np.int64)
@@ -187,12 +206,24 @@ class Engine:
             postings = reader.postings(field_name, word)
         except TermNotFound:
             return np.zeros(0, dtype=np.int64)
-        isn_column = _column(reader, "isn")
-        deleted = reader.is_deleted if reader.has_deletions() else None
-        codes = [(isn_column[docnum] << ranking.POSITION_BITS) | position
-                 for docnum, positions in postings.items_as("positions")
-                 if deleted is None or not deleted(docnum) for position in positions]
-        return np.sort(np.array(codes, dtype=np.int64))
+        docnums, counts, positions = array("q"), array("q"), array("q")
+        for docnum, found in postings.items_as("positions"):
+            docnums.append(docnum)
+            counts.append(len(found))
+            positions.extend(found)
+        isns = self._isn_array()[np.frombuffer(docnums, dtype=np.int64)] if docnums else np.zeros(0, np.int64)
+        codes = (np.repeat(isns, np.frombuffer(counts, dtype=np.int64)) << ranking.POSITION_BITS) \
+            | (np.frombuffer(positions, dtype=np.int64) if positions else np.zeros(0, np.int64))
+        return np.sort(codes[codes >= 0])   # deleted documents have ISN -1
+
+    def _isn_array(self) -> np.ndarray:
+        """docnum -> ISN of this searcher's documents, -1 for a deleted one."""
+        if self._isns is None:
+            reader = self._searcher.reader()
+            self._isns = np.full(reader.doc_count_all(), -1, dtype=np.int64)
+            for isn, docnum in self._docnum_map().items():
+                self._isns[docnum] = isn
+        return self._isns
 
     def length_table(self) -> tuple[np.ndarray, np.ndarray]:
         if self._lengths is None:
