@@ -279,7 +279,7 @@ def test_init_plain(server, yaz):
     output = yaz("close")
     assert "Connection accepted by v3 target." in output
     assert "ID     : unikat" in output
-    assert "Options: search present delSet scan sort namedResultSets" in output
+    assert "Options: search present delSet scan sort extendedServices namedResultSets" in output
     assert "Reason: finished" in output
 
 
