@@ -109,6 +109,8 @@ class FacetColumn:
     def from_runs(cls, terms: Sequence[str], docs: np.ndarray, owners: np.ndarray) -> FacetColumn:
         """A column from titles `docs` and the index in `terms` of each one's term; a term given
         twice in `terms` (by two index segments) is one value."""
+        if all(map(str.__lt__, terms, terms[1:])):   # one index segment: distinct and in key order
+            return cls(docs, owners, terms)
         ids: dict[str, int] = {}
         value_of = np.array([ids.setdefault(term, len(ids)) for term in terms], dtype=np.int64)
         values = value_of[owners] if len(owners) else _EMPTY
@@ -136,11 +138,12 @@ class FacetColumn:
         """This column of years as decades (`1990-1999`); a title with two years of one decade
         counts once in it."""
         years = np.array([int(term) for term in self.terms], dtype=np.int64)
-        decade = years[self.values] // 10 * 10 if len(self.values) else _EMPTY
-        pairs = np.unique(np.stack([self.docs, decade], axis=1), axis=0) if len(decade) else np.zeros((0, 2), np.int64)
-        starts = np.unique(pairs[:, 1])
-        ids = np.searchsorted(starts, pairs[:, 1])
-        return FacetColumn(pairs[:, 0], ids, [f"{start:04d}-{start + 9:04d}" for start in starts.tolist()])
+        decade = years[self.values] // 10 if len(self.values) else _EMPTY
+        starts = np.unique(decade)
+        ids = np.searchsorted(starts, decade)
+        pairs = np.unique(self.docs * len(starts) + ids)    # one (title, decade) pair each
+        docs, ids = np.divmod(pairs, max(len(starts), 1))
+        return FacetColumn(docs, ids, [f"{start * 10:04d}-{start * 10 + 9:04d}" for start in starts.tolist()])
 
     def widened(self, members: Mapping[str, Sequence[str]]) -> FacetColumn:
         """This column with each title of a term in `members` (a consortium's sigel) also
@@ -209,9 +212,22 @@ def select(name: str, counts: FacetCounts, request: FacetRequest) -> Facet:
     """The values `request` asks for, from the counts of a whole result (values no title of the
     result has are left out)."""
     present = np.flatnonzero(counts.counts)
+    distinct = len(present)
+    wanted = request.start - 1 + request.limit
+    if request.sort is FacetSort.COUNT and len(present) > wanted:
+        # Only the first `wanted` in count order are needed: those above the wanted-th count,
+        # and of those equal to it the first ones in key order. (A full sort of a name facet's
+        # 100,000 values cost more than counting them.)
+        values = counts.counts[present]
+        # the wanted-th largest count, from the histogram of counts (np.partition is slow on
+        # the many equal small counts of a name facet)
+        at_least = np.cumsum(np.bincount(values)[::-1])   # at_least[k]: values with count >= max - k
+        threshold = len(at_least) - 1 - int(np.searchsorted(at_least, wanted)) if wanted else values.max() + 1
+        above, equal = present[values > threshold], present[values == threshold]
+        present = np.concatenate([above, equal[:max(wanted - len(above), 0)]])
     if request.sort is FacetSort.COUNT:
         # most titles first; ties keep key order (ids are in key order, the sort is stable)
         present = present[np.argsort(-counts.counts[present], kind="stable")]
-    chosen = present[request.start - 1:request.start - 1 + request.limit]
+    chosen = present[request.start - 1:wanted]
     terms = tuple(FacetTerm(counts.terms[i], int(counts.counts[i])) for i in chosen.tolist())
-    return Facet(name, terms, len(present))
+    return Facet(name, terms, distinct)

@@ -11,7 +11,7 @@ from conftest import ENGINES
 
 from index import resultfacets
 from index.engines.base import RELEVANCE
-from index.engines.facets import FACETS, FacetColumn, FacetRequest, FacetSort
+from index.engines.facets import FACETS, FacetColumn, FacetCounts, FacetRequest, FacetSort, select
 from index.home import Home
 from index.query import AllRecords, And, Or, Relation, Structure, Term
 from index.resultfacets import facet_term
@@ -155,3 +155,13 @@ def test_a_consortium_holding_counts_for_each_member(sample_homes, tmp_path, eng
     finally:
         plain.close()
         widened.close()
+
+
+def test_the_top_values_are_those_of_a_full_sort():
+    rng = np.random.default_rng(3)
+    counts = FacetCounts([f"t{i:05d}" for i in range(20_000)], rng.integers(0, 4, 20_000) ** 3)
+    ranked = sorted((i for i in range(20_000) if counts.counts[i]), key=lambda i: -counts.counts[i])
+    for start, limit in ((1, 10), (5, 40), (1, 0), (19_000, 50), (1, 1000)):
+        facet = select("author", counts, FacetRequest("author", limit=limit, start=start))
+        assert [term.term for term in facet.terms] == [counts.terms[i] for i in ranked[start - 1:start - 1 + limit]]
+        assert facet.distinct == len(ranked)

@@ -39,12 +39,12 @@ def column(db: sqlite3.Connection, segments: Mapping[int, Segment], facet: str) 
     isns, owners = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     for number, segment in segments.items():
         rows = db.execute("SELECT term, docs_at, docs FROM terms WHERE field = ? AND segment = ? AND docs > 0 "
-                          "ORDER BY docs_at", (field, number)).fetchall()
+                          "ORDER BY term", (field, number)).fetchall()   # the key's order: no sort
         if not rows:
             continue
         at = np.array([row[1] for row in rows], dtype=np.int64)
         counts = np.array([row[2] for row in rows], dtype=np.int64)
-        low, high = int(at[0]), int((at + counts).max())
+        low, high = int(at.min()), int((at + counts).max())
         span = segment.docs[low:high]     # one read for all the field's runs
         ends = np.cumsum(counts)
         found = span[np.repeat(at - low - (ends - counts), counts) + np.arange(int(ends[-1]))]
