@@ -99,7 +99,8 @@ def test_absent_keys_take_defaults_and_library_names_their_code() -> None:
      "unikat.toml: [server] max_message_size: must be a number of bytes >= 1, not 0"),
     ("[sru]\nmaximum_records = -1\n", "unikat.toml: [sru] maximum_records: must be an integer >= 1, not -1"),
     ("[libraries.A]\nholdings = \"items\"\n",
-     "unikat.toml: [libraries.A] holdings: must be one of \"852\", \"record\", \"pica\", not 'items'"),
+     "unikat.toml: [libraries.A] holdings: must be one of \"852\", \"record\", \"pica\", \"852-all\","
+     " not 'items'"),
     ("[users.x]\n", "unikat.toml: [users.x] password_hash: missing (must be a hash written by"),
     ("[consolidation]\nthreshold = -1\n", "unikat.toml: [consolidation] threshold: must be a number > 0, not -1"),
     ("[consolidation.agree]\nshoe_size = 1\n", "unikat.toml: [consolidation.agree] shoe_size: unknown element"),
