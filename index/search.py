@@ -29,8 +29,8 @@ HTTP Basic for SRU and the web page). For a client who is not signed in:
   `LibraryRestricted` (Bib-1 236, SRU 3), since its hit count would count the library's titles;
   a scan of the library index leaves the restricted libraries out.
 
-OAI-PMH and exports do not exist yet and must apply the same rules (`Catalog.shown`) when they
-are built.
+OAI-PMH, unAPI, SRU's json/isohold/opac schemas and facets apply the same rules (`shown`,
+`hidden_libraries`); `unikat export` is a staff command on the home and exports everything.
 """
 
 from __future__ import annotations
