@@ -464,7 +464,10 @@ class CatalogStore:
 
     def holding_libraries(self) -> list[str]:
         """Codes of every library that holds something (a union delivery brings many)."""
-        delivered = [row[0] for row in self.db.execute("SELECT DISTINCT library FROM holdings ORDER BY library")]
+        delivered = [row[0] for row in self.db.execute(
+            "WITH RECURSIVE codes(code) AS (SELECT min(library) FROM holdings"
+            " UNION ALL SELECT (SELECT min(library) FROM holdings WHERE library > code) FROM codes"
+            " WHERE code IS NOT NULL) SELECT code FROM codes WHERE code IS NOT NULL")]
         return sorted({*delivered, *rule_holdings.libraries(self.db)})
 
     def records_per_library(self) -> dict[str, int]:
