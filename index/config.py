@@ -11,7 +11,8 @@ of surfacing in some later request.
     [index]            IndexConfig
     [sru]              SruConfig (`zserver.sru` knows it as `SruSettings`)
     [libraries.CODE]   LibraryConfig, one per library
-    [users.NAME]       Config.users: name -> PasswordHash (`index.passwords`)
+    [users.NAME]       Config.users: name -> PasswordHash (`index.passwords`); its `library`:
+                       Config.user_libraries (what the user may change by Z39.50 Update)
     [databases]        Config.restricted
     [consolidation]    ConsolidationConfig (the match rules checked by `MatchRules.from_table`)
     [ccl]              Config.ccl: qualifier name -> Bib-1 attribute line
@@ -440,6 +441,7 @@ class Config:
     sru: SruConfig = field(default_factory=SruConfig)
     libraries: dict[str, LibraryConfig] = field(default_factory=dict)
     users: dict[str, PasswordHash] = field(default_factory=dict)
+    user_libraries: dict[str, str] = field(default_factory=dict)   # [users.NAME] library: Z39.50 Update
     restricted: tuple[str, ...] = ()
     ccl: dict[str, str] = field(default_factory=dict)
     consolidation: ConsolidationConfig = field(default_factory=ConsolidationConfig)
@@ -542,7 +544,8 @@ _ILL = {"units_per_order": _integer(0, what="a number of units"),
         "order_prefix": _Rule("capital letters A-Z", lambda value: isinstance(value, str) and value.isascii()
                               and value.isalpha() and value.isupper())}
 _USER = {"password_hash": _Rule("a hash written by `unikat user set-password` (scrypt$N$r$p$salt$hash)",
-                                _is_password_hash, PasswordHash.parse)}
+                                _is_password_hash, PasswordHash.parse),
+         "library": _TEXT}   # the library whose records the user maintains (Z39.50 Update)
 _DATABASES = {"restricted": _NAMES}
 _CONSOLIDATION = {"enabled": _FLAG, "threshold": _Rule("a number > 0", lambda value: _is_number(value) and value > 0),
                   "agree": _POINTS, "disagree": _POINTS}
@@ -595,7 +598,7 @@ def parse_config(text: str, source: str = "unikat.toml") -> Config:
     for code, table in section["libraries"].items():
         values = _values(source, f"libraries.{code}", table, _LIBRARY)
         libraries[code] = LibraryConfig(**{"code": code, "name": code, "source_system": code, **values})
-    users = {}
+    users, user_libraries = {}, {}
     for name, table in section["users"].items():
         if isinstance(table, dict) and "password" in table:   # never echo the value: it is a password
             raise ConfigError(f"{source}: [users.{name}] password: plaintext passwords are refused; `unikat user"
@@ -605,6 +608,11 @@ def parse_config(text: str, source: str = "unikat.toml") -> Config:
             raise ConfigError(f"{source}: [users.{name}] password_hash: missing (must be"
                               f" {_USER['password_hash'].allowed})")
         users[name] = values["password_hash"]
+        if "library" in values:
+            if values["library"] not in libraries:
+                raise ConfigError(f"{source}: [users.{name}] library: {values['library']!r} is not a"
+                                  f" [libraries.CODE] (known: {', '.join(libraries) or 'none'})")
+            user_libraries[name] = values["library"]
     ccl = section["ccl"]
     try:
         sources = parse_sources(section["sources"])
@@ -624,7 +632,7 @@ def parse_config(text: str, source: str = "unikat.toml") -> Config:
         server=ServerConfig(**_values(source, "server", section["server"], _SERVER)),
         index=IndexConfig(**_values(source, "index", section["index"], _INDEX)),
         sru=SruConfig(**_values(source, "sru", section["sru"], _SRU)),
-        libraries=libraries, users=users,
+        libraries=libraries, users=users, user_libraries=user_libraries,
         restricted=_values(source, "databases", section["databases"], _DATABASES).get("restricted", ()),
         ccl=_values(source, "ccl", ccl, dict.fromkeys(ccl, _CCL_LINE)),
         consolidation=_consolidation(source, section["consolidation"]),
