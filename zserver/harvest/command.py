@@ -51,7 +51,7 @@ def _home(args: argparse.Namespace) -> Home:
 
 
 def cmd_harvest(args: argparse.Namespace) -> int:
-    from zserver.harvest.base import HarvestError
+    from zserver.harvest.base import HarvestError, RemoteUnavailable
     from zserver.harvest.run import HarvestRequest, check, harvest, read_numbers
 
     home = _home(args)
@@ -94,8 +94,8 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         report = harvest(home, request, progress=progress, notify=notify)
     except HarvestError as error:
         progress.done()
-        print(f"unikat: harvest stopped: {error} (what was stored is kept; the same command resumes)",
-              file=sys.stderr)
+        hint = "; the same command resumes" if isinstance(error, RemoteUnavailable) else ""
+        print(f"unikat: harvest stopped: {error} (what was stored is kept{hint})", file=sys.stderr)
         return 1
     progress.done()
     print(report.summary())

@@ -238,8 +238,9 @@ def _run(store: ExternalStore, request: HarvestRequest, progress: Progress | Non
         state = previous   # an interrupted harvest of the same request: go on where it stopped
         # SRU and Z39.50 keep the next record's position (1-based); OAI-PMH the items read, the
         # ISBN list the numbers done
-        report.resumed_at = state.position + (1 if request.protocol == "oai" or request.mode == "isbns" else 0)
-        if notify:
+        if state.position or state.token:
+            report.resumed_at = state.position + (1 if request.protocol == "oai" or request.mode == "isbns" else 0)
+        if notify and report.resumed_at:
             notify(f"resuming the interrupted harvest of {state.source} (run {state.run}) at"
                    f" {'number' if request.mode == 'isbns' else 'record'} {report.resumed_at}")
     else:

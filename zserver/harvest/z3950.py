@@ -109,8 +109,9 @@ class Z3950Harvester:
             "replaceIndicator": True, "resultSetName": "default", "databaseNames": [self.database],
             "query": ("type-1", self._query)})
         if not response.get("searchStatus"):
+            hint = " (this server has no every-record search: give --query)" if self.query == ALL_RECORDS else ""
             raise HarvestError(f"Z39.50 {self.url}: search {self.query!r} failed: "
-                               + _diagnostic_text(response.get("records")))
+                               + _diagnostic_text(response.get("records")) + hint)
         self._total = response.get("resultCount", 0)
 
     def _request(self, name: str, value: dict) -> tuple[str, dict]:
