@@ -34,7 +34,7 @@ from index.records.model import RawRecord
 from index.store.catalog import CatalogStore
 
 __all__ = ["SOURCE_SYSTEM", "ExternalHome", "ExternalRecord", "ExternalStore", "HarvestState", "Provenance",
-           "StoreOutcome"]
+           "StoreOutcome", "iso2709_control_number"]
 
 SOURCE_SYSTEM = "harvest"   # the source-system part of every external record's maintenance key
 
@@ -287,11 +287,27 @@ def _with_control_number(record: ExternalRecord) -> bytes:
         leader = next((child for child in element if etree.QName(child).localname == "leader"), None)
         element.insert(0 if leader is None else element.index(leader) + 1, control)
         return etree.tostring(element)
+    if iso2709_control_number(record.data):
+        return record.data
     import pymarc
 
     parsed = pymarc.Record(data=record.data, to_unicode=True, force_utf8=True)
-    if parsed.get("001") is not None:
-        return record.data
     parsed.add_ordered_field(pymarc.Field(tag="001", data=record.remote_id))
     parsed.leader = parsed.leader[:9] + "a" + parsed.leader[10:]   # written as UTF-8 now
     return parsed.as_marc()
+
+
+def iso2709_control_number(data: bytes) -> str:
+    """The 001 of an ISO 2709 record, read from its directory without parsing the record
+    ("" when it has none or the structure is broken: the loader's checks say why later)."""
+    try:
+        base = int(data[12:17])
+        for start in range(24, base - 1, 12):
+            entry = data[start:start + 12]
+            if entry[:3] == b"001":
+                length, offset = int(entry[3:7]), int(entry[7:12])
+                return data[base + offset:base + offset + length].rstrip(b"\x1e").decode("utf-8", "replace").strip()
+    except ValueError:
+        pass
+    return ""
+

@@ -17,9 +17,8 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-import pymarc
-
 from index.external import ExternalRecord
+from index.external.store import iso2709_control_number
 from zserver.harvest.base import HarvestError, Page, RemoteUnavailable, fallback_id
 from zserver.querylang.errors import QueryError
 from zserver.querylang.pqf import parse_pqf
@@ -148,17 +147,8 @@ class Z3950Harvester:
             if payload.get("direct-reference") != Oid.MARC21 or encoding != "octet-aligned":
                 raise HarvestError(f"Z39.50 {self.url}: the server sent a record in syntax"
                                    f" {payload.get('direct-reference')} instead of USMARC")
-            found.append(ExternalRecord(_control_number(data) or fallback_id(data), bytes(data), "marc21"))
+            found.append(ExternalRecord(iso2709_control_number(data) or fallback_id(data), bytes(data), "marc21"))
         return found
-
-
-def _control_number(data: bytes) -> str:
-    try:
-        record = pymarc.Record(data=data, to_unicode=True, force_utf8=True)
-    except Exception:   # pymarc raises many kinds for broken structure; the loader's checks say why later
-        return ""
-    field = record.get("001")
-    return (field.data or "").strip() if field is not None else ""
 
 
 def _diagnostic_text(records: Any) -> str:
