@@ -544,8 +544,8 @@ _ILL = {"units_per_order": _integer(0, what="a number of units"),
         "order_prefix": _Rule("capital letters A-Z", lambda value: isinstance(value, str) and value.isascii()
                               and value.isalpha() and value.isupper())}
 _USER = {"password_hash": _Rule("a hash written by `unikat user set-password` (scrypt$N$r$p$salt$hash)",
-                                _is_password_hash, PasswordHash.parse),
-         "library": _TEXT}   # the library whose records the user maintains (Z39.50 Update)
+                                _is_password_hash, PasswordHash.parse)}
+_USER_LIBRARY = {"library": _TEXT}   # the library whose records the user maintains (Z39.50 Update)
 _DATABASES = {"restricted": _NAMES}
 _CONSOLIDATION = {"enabled": _FLAG, "threshold": _Rule("a number > 0", lambda value: _is_number(value) and value > 0),
                   "agree": _POINTS, "disagree": _POINTS}
@@ -603,7 +603,9 @@ def parse_config(text: str, source: str = "unikat.toml") -> Config:
         if isinstance(table, dict) and "password" in table:   # never echo the value: it is a password
             raise ConfigError(f"{source}: [users.{name}] password: plaintext passwords are refused; `unikat user"
                               f" migrate` replaces them by salted hashes (or `unikat user set-password {name}`)")
-        values = _values(source, f"users.{name}", table, _USER)
+        library = _values(source, f"users.{name}", {"library": table.pop("library")}, _USER_LIBRARY) \
+            if isinstance(table, dict) and "library" in table else {}
+        values = {**_values(source, f"users.{name}", table, _USER), **library}
         if "password_hash" not in values:
             raise ConfigError(f"{source}: [users.{name}] password_hash: missing (must be"
                               f" {_USER['password_hash'].allowed})")

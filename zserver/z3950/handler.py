@@ -4,7 +4,8 @@ This module owns what each service means for unikat (Z39.50-2003 section 3.2): I
 and size negotiation, idPass/open authentication against `[users]`, UTF-8 character-set
 negotiation), Search (Type-1 and Type-101 RPN, Type-2 CCL; named result sets; piggy-backed
 present), Present, Delete result set, Scan, Sort and Close; of the Extended Services only
-ItemOrder, an interlibrary loan order (`itemorder.py`; others 221).
+ItemOrder, an interlibrary loan order (`itemorder.py`), and Update, a library's own records
+(`update.py`; others 221).
 `Handler.handle(pdu)` takes a request PDU (`pdus.py`, as the session gives it) and returns the
 response PDU. The per-association state (user, charset, sizes, result sets) lives in an `Association`.
 
@@ -111,6 +112,7 @@ from zserver.z3950.records import (
     name_plus_record,
     negotiated_charsets,
 )
+from zserver.z3950.update import UPDATE_PACKAGE_TYPES, answer_update
 
 __all__ = ["Association", "Handler", "Limits", "Response"]
 
@@ -637,6 +639,8 @@ class Handler:
 
     # -- Extended Services (3.2.9): not offered ------------------------------------------------
     def _extended_services(self, request: ExtendedServicesRequest) -> Response:
+        if request.package_type in UPDATE_PACKAGE_TYPES:   # a library maintains its records (update.py)
+            return Response(*answer_update(request, catalog=self.catalog, user=self.association.user))
         if request.package_type != Oid.ES_ITEM_ORDER:
             raise Z3950Diagnostic(Bib1Diagnostic.ES_SERVICE_NOT_SUPPORTED, request.package_type)
         return Response(*answer_item_order(request, service=self._ill_service, credentials=self.association.ill_login,

@@ -97,6 +97,10 @@ SESSIONS: dict[str, tuple[str, list[str]]] = {
         "close"]),
     "update": ("yaz-client", [
         "open {target}", "update insert id1 <{record}", "close"]),
+    "update-marc21": ("yaz-client", [
+        "base A", "open {target}", "update replace id2 <{marc}",
+        "update delete none <{marc}", "update update none <{marc}", "update0 insert id2 <{marc}",
+        "close"]),
     "zoomsh-charset": ("zoomsh", [
         "set charset UTF-8", "set preferredRecordSyntax usmarc",
         "connect {target}", "search @attr 1=4 computer", "show 0 2",
@@ -112,6 +116,10 @@ RECORD = """\
   </datafield>
 </record>
 """
+
+# The same record, id2, as ISO 2709 in UTF-8 (leader/09 "a"), with an 852 of library A.
+MARC21 = ("00097nam a2200061 a 4500001000400000245002200004852000900026\x1e"
+          "id2\x1e10\x1faGrüße aus Köln\x1e  \x1faA\x1fj7\x1e\x1d").encode("utf-8")
 
 # yaz-ztest answers Scan from a file "dummy-words" in its working directory:
 # sorted upper-case "TERM:hits" lines; the term SD gives a surrogate
@@ -206,7 +214,9 @@ def run_session(name: str, ztest_port: int, out: Path, workdir: Path,
     record.write_text(RECORD, encoding="utf-8")
     with socket.create_server(("127.0.0.1", 0)) as server:
         target = f"tcp:127.0.0.1:{server.getsockname()[1]}"
-        commands = [command.format(target=target, record=record)
+        marc = workdir / "record.mrc"   # ISO 2709 (yaz-client labels it XML all the same)
+        marc.write_bytes(MARC21)
+        commands = [command.format(target=target, record=record, marc=marc)
                     for command in commands]
         proxy = threading.Thread(
             target=_proxy_once, args=(server, ztest_port, out, name, seen))
