@@ -128,6 +128,12 @@ def measure(home: Path, items: list[dict]) -> dict:
 
 
 def summary(ranks: list[dict]) -> dict:
+    """MRR, success@1 and @10 of all the queries and of each kind."""
+    kinds = sorted({r["kind"] for r in ranks})
+    return {**_summary(ranks), "by_kind": {kind: _summary([r for r in ranks if r["kind"] == kind]) for kind in kinds}}
+
+
+def _summary(ranks: list[dict]) -> dict:
     reciprocal = [1 / r["rank"] if r["rank"] else 0.0 for r in ranks]
     count = max(len(ranks), 1)
     return {"queries": len(ranks), "mrr": round(sum(reciprocal) / count, 3),
@@ -190,6 +196,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--before", type=Path, help="a checkout of the code before the change")
     parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--codes", default="after,before", help="which code versions to measure")
     args = parser.parse_args()
     from common import OUT, REPO, lc_subset
 
@@ -200,6 +207,7 @@ def main() -> None:
         items_path.write_text(json.dumps(known_items(lc_subset(args.size), args.queries, args.seed), indent=1))
     base = base_home(root, args.size)
     codes = {"after": REPO, **({"before": args.before.resolve()} if args.before else {})}
+    codes = {code: src for code, src in codes.items() if code in args.codes.split(",")}
     results = {"size": args.size, "queries": args.queries, "seed": args.seed, "runs": []}
     for code, src in codes.items():
         for engine in args.engines.split(","):
@@ -213,7 +221,8 @@ def main() -> None:
                    "median_ms": round(1000 * seconds[len(seconds) // 2], 1) if seconds else None}
             results["runs"].append(row)
             print(json.dumps(row), flush=True)
-    (OUT / f"relevance-{args.size}.json").write_text(json.dumps(results, indent=1))
+    (root / f"runs-{args.codes.replace(',', '-')}-{args.engines.replace(',', '-')}.json").write_text(
+        json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

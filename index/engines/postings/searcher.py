@@ -240,7 +240,7 @@ class PostingsEngine:
         return self.positions(field_name, word)
 
     def length_table(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every title's field lengths, read once per set of segments (4 bytes a field and title)."""
+        """Every title's field lengths, read once per set of segments (2 bytes a field and title)."""
         if self._lengths is None:
             width = 1 + len(ranking.LENGTH_FIELDS)
             parts = [np.zeros((0, width), dtype=np.int32)]
@@ -250,7 +250,7 @@ class PostingsEngine:
                 parts.append(rows[segment.valid(rows[:, 0].astype(np.int64), np.arange(len(rows)))])
             table = np.concatenate(parts)
             table = table[np.argsort(table[:, 0], kind="stable")]
-            self._lengths = table[:, 0].astype(np.int64), table[:, 1:]
+            self._lengths = table[:, 0].astype(np.int64), table[:, 1:].astype(np.uint16)   # capped at 65,535 when built
         return self._lengths
 
     def sort(self, hits: ArrayHits, keys: Sequence[SortKey]) -> ArrayHits:

@@ -234,7 +234,7 @@ class Engine:
             isns = np.array([isn_column[d] for d in docnums], dtype=np.int64)
             table = np.frombuffer(b"".join(length_column[d] for d in docnums), dtype=np.uint16).reshape(-1, width)
             order = np.argsort(isns, kind="stable")
-            self._lengths = isns[order], table[order].astype(np.int32)
+            self._lengths = isns[order], table[order]
         return self._lengths
 
     def docnums_of_isns(self, hits: Hits) -> list[int]:
