@@ -21,6 +21,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -282,6 +283,17 @@ def _change_delivery(path: Path, changed: str, deleted: str) -> None:
             out.write(record.as_marc())
 
 
+def _wait_for_title(sru: str, words: str) -> None:
+    url = f"{sru}?version=1.2&operation=searchRetrieve&maximumRecords=0&query=" + urllib.parse.quote(f'dc.title="{words}"')
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            if re.search(r"numberOfRecords>[1-9]", answer.read().decode()):
+                return
+        time.sleep(0.2)
+    pytest.fail(f"the server never found {words!r}")
+
+
 def test_incremental_harvests_after_a_change(sample_home, home, tmp_path) -> None:
     root = tmp_path / "changing"
     shutil.copytree(sample_home.root, root)
@@ -303,11 +315,10 @@ def test_incremental_harvests_after_a_change(sample_home, home, tmp_path) -> Non
         first_sru = harvested(unikat(home, "harvest", "--from", "sru", sru, "--query", "dc.title=history"))
         first_oai = harvested(unikat(home, "harvest", "--from", "oai", oai, "--all", "--set", "A"))
         assert first_sru["new"] > 5 and first_oai["new"] > 100
-        time.sleep(1.1)   # OAI-PMH datestamps have seconds: the change must come after the harvest began
 
         _change_delivery(tmp_path / "change.mrc", changed_id, deleted_id)
         unikat(changing, "load", "--library", "A", str(tmp_path / "change.mrc"))
-        time.sleep(1.5)   # the server takes up the new index within a second
+        _wait_for_title(sru, "harvested again")   # the server has taken up the new index
 
         again_oai = harvested(unikat(home, "harvest", "--from", "oai", oai, "--all", "--set", "A", "--incremental"))
         assert again_oai["changed"] >= 1 and again_oai["deleted"] >= 1
