@@ -371,7 +371,7 @@ def test_retries_with_back_off_and_refusals(home, tmp_path) -> None:
                   status=1)
     assert "trying again in 1s (1 of 1)" in done.stderr and "gave up after 2 attempts" in done.stderr
     assert "the same command resumes" in done.stderr
-    for arguments, reason in ((["--from", "sru", "http://x/", "--all", "--set", "S"], "--set is for OAI-PMH"),
+    for arguments, reason in ((["--from", "sru", "http://x/", "--all", "--set", "S"], "--set and --until are for OAI-PMH"),
                               (["--from", "z3950", "x:1/D"], "nothing to harvest"),
                               (["--from", "oai", "http://x/oai", "--query", "q"], "OAI-PMH harvests a whole"),
                               (["--from", "gopher", "x", "--all"], "unknown protocol")):

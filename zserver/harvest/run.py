@@ -203,8 +203,8 @@ def check(request: HarvestRequest) -> None:
     if request.protocol == "oai" and request.mode != "all":
         raise HarvestError("OAI-PMH harvests a whole repository or a set: use --all (with --set S), not a query"
                            " or ISBNs")
-    if request.set_spec and request.protocol != "oai":
-        raise HarvestError("--set is for OAI-PMH; SRU and Z39.50 take --query")
+    if (request.set_spec or request.until) and request.protocol != "oai":
+        raise HarvestError("--set and --until are for OAI-PMH; SRU and Z39.50 take --query")
     if request.mode == "isbns" and not request.numbers:
         raise HarvestError("the ISBN/ISSN list is empty")
 
@@ -244,10 +244,14 @@ def _run(store: ExternalStore, request: HarvestRequest, progress: Progress | Non
             notify(f"resuming the interrupted harvest of {state.source} (run {state.run}) at"
                    f" {'number' if request.mode == 'isbns' else 'record'} {report.resumed_at}")
     else:
-        state = replace(wanted, run=(previous.run if previous else 0) + 1,
-                        since=previous.since if previous else "", started=time.strftime("%Y-%m-%d %H:%M:%S"))
-        if request.incremental and previous is None and notify:
-            notify(f"no earlier harvest of {state.source}: this incremental harvest takes everything")
+        # an incremental harvest goes on from the last complete harvest of the same request only
+        # (another set or query of the same source starts afresh)
+        same = previous is not None and previous.same_request(wanted)
+        state = replace(wanted, run=(previous.run if previous else 0) + 1, since=previous.since if same else "",
+                        started=time.strftime("%Y-%m-%d %H:%M:%S"))
+        if request.incremental and not state.since and notify:
+            notify(f"no earlier complete harvest of {state.source} with this request: this incremental harvest"
+                   " takes everything")
     if request.incremental and request.protocol == "oai":
         report.since = state.since
     with store.catalog.transaction():

@@ -57,7 +57,8 @@ def test_read_numbers() -> None:
 @pytest.mark.parametrize(("request_", "reason"), [
     (HarvestRequest("sru", "http://x/"), "nothing to harvest"),
     (HarvestRequest("oai", "http://x/oai", query="a"), "OAI-PMH harvests a whole repository"),
-    (HarvestRequest("z3950", "x:1/D", mode="all", set_spec="S"), "--set is for OAI-PMH"),
+    (HarvestRequest("z3950", "x:1/D", mode="all", set_spec="S"), "--set and --until are for OAI-PMH"),
+    (HarvestRequest("sru", "http://x/", mode="all", until="2026-01-01"), "--set and --until are for OAI-PMH"),
     (HarvestRequest("ftp", "x", mode="all"), "unknown protocol"),
     (HarvestRequest("sru", "http://x/", mode="isbns"), "list is empty"),
 ])
