@@ -141,6 +141,7 @@ priority = 0
 # or changes a password and writes the table below (plaintext `password = ...` is refused):
 # [users.librarian]
 # password_hash = "scrypt$16384$8$1$..."
+# library = "A"      # may insert, replace and delete library A's records by Z39.50 Update
 
 [databases]
 restricted = []
