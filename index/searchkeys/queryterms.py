@@ -183,14 +183,30 @@ def _year(text: str) -> str:
     return f"{int(text):04d}"
 
 
+NEAR_WORDS = 100
+"""The farthest two words of one field occurrence may be apart and count as near. A longer word
+distance is taken as this; unit=element means within this many words of one occurrence. Whoosh
+leaves 100 positions between two occurrences (`FIELD_GAP`: the nearest words of two occurrences
+are 101 apart), postings 4096, so within this many words neither engine reaches into the next
+occurrence and both find the same."""
+
+
 @dataclass(frozen=True)
-class WordProximity:
-    """Two terms of one word index at most `distance` words apart (`distance` >= 1)."""
+class ProximityWindow:
+    """Two terms of one word index whose spans lie `low` … `high` words apart.
+
+    The distance of two spans (a term of several words is a span of adjacent words) is counted
+    from the end of the earlier one to the start of the later one: adjacent words are 1 apart,
+    overlapping spans 0, as Whoosh's span queries count. `ordered`: the left span starts first
+    (or both start at the same word).
+    """
 
     spec: IndexSpec
     left: Term
     right: Term
-    distance: int
+    low: int
+    high: int
+    ordered: bool
 
 
 def untruncated(*terms: Term) -> None:
@@ -200,11 +216,15 @@ def untruncated(*terms: Term) -> None:
             raise errors.TruncationInProximity(f"{term.text!r} is truncated or masked")
 
 
-def word_proximity(node: Prox) -> WordProximity:
-    """A proximity node as the engines that count in words read it (SQLite and posting
-    arrays; Whoosh also takes `=` and field units)."""
-    if node.relation not in (Relation.LE, Relation.LT):
-        raise errors.UnsupportedProximity(f"proximity relation {node.relation.value} (this engine: <= and <)")
+def proximity_window(node: Prox) -> ProximityWindow:
+    """What a proximity node asks for, the same for every engine.
+
+    Relations <, <= and = (distance 0 counts as 1 for words: `<= 0` is adjacent, `= 0` adjacent
+    or overlapping); unit word (at most NEAR_WORDS) or element (distance 0 only: the same
+    occurrence of the field, within NEAR_WORDS words). Anything else is UnsupportedProximity.
+    """
+    if node.relation not in (Relation.LE, Relation.LT, Relation.EQ):
+        raise errors.UnsupportedProximity(f"proximity relation {node.relation.value} (only <, <= and =)")
     left, right = node.left, node.right
     if not (isinstance(left, Term) and isinstance(right, Term)):
         raise errors.UnsupportedProximity("proximity needs a search term on each side")
@@ -212,9 +232,17 @@ def word_proximity(node: Prox) -> WordProximity:
     spec = BY_NAME.get(left.index)
     if left.index != right.index or spec is None or spec.kind is not IndexKind.WORDS:
         raise errors.UnsupportedProximity("proximity needs two terms of the same word index")
-    if node.unit is not ProximityUnit.WORD:
-        raise errors.UnsupportedProximity("this engine measures proximity in words only")
+    if any(plan_words(spec, term).kind in (WordsKind.WHOLE, WordsKind.FIRST) for term in (left, right)):
+        raise errors.UnsupportedProximity("proximity needs words, not a whole field or the first words of one")
     distance = node.distance - 1 if node.relation is Relation.LT else node.distance
-    if distance < 1:
-        raise errors.UnsupportedProximity("distance below one")
-    return WordProximity(spec, left, right, distance)
+    if distance < 0:
+        raise errors.UnsupportedProximity("distance below zero")
+    if node.unit is ProximityUnit.FIELD:
+        if distance != 0:
+            raise errors.UnsupportedProximity(
+                f"unit=element takes distance 0 (the same occurrence of the field), not {distance}")
+        return ProximityWindow(spec, left, right, 0, NEAR_WORDS, node.ordered)
+    if node.relation is Relation.EQ and distance > NEAR_WORDS:
+        raise errors.UnsupportedProximity(f"a distance of exactly {distance} words (at most {NEAR_WORDS})")
+    low = distance if node.relation is Relation.EQ else 1
+    return ProximityWindow(spec, left, right, low, min(max(distance, 1), NEAR_WORDS), node.ordered)

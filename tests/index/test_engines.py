@@ -6,7 +6,7 @@ import pytest
 from conftest import ENGINES
 
 from index.engines.base import SortKey
-from index.errors import TruncationInProximity
+from index.errors import TruncationInProximity, UnsupportedProximity
 from index.search import Catalog
 from zserver.querylang.pqf import parse_pqf
 from zserver.z3950.attributes import rpn_to_query
@@ -21,6 +21,26 @@ QUERIES = [
     "@attr 1=1031 ejournal", "@attr 1=7 @attr 5=1 978", "@attr 1=9 @attr 5=1 2",
     "@prox 0 3 1 2 k 2 @attr 1=4 history @attr 1=4 america", "@prox 0 3 0 2 k 2 @attr 1=4 america @attr 1=4 history",
     "@prox 1 3 1 2 k 2 @attr 1=4 history @attr 1=4 america", '@attr 1=4 @attr 4=1 @attr 5=1 "history of eng"',
+]
+# proximity in every form both engines answer: unit element (8) and word (2), relations <, <=, =,
+# ordered or not, exclusion, phrases and a relevance term as operands, one word on both sides
+PROXIMITY = [
+    "@prox 0 0 0 2 k 8 @attr 1=1016 water @attr 1=1016 resources",
+    "@prox 0 0 1 2 k 8 @attr 1=1016 resources @attr 1=1016 water",
+    "@prox 0 1 1 1 k 8 @attr 1=1016 water @attr 1=1016 resources",
+    "@prox 0 0 0 3 k 8 @attr 1=1016 water @attr 1=1016 resources",
+    "@prox 1 0 0 2 k 8 @attr 1=1016 water @attr 1=1016 resources",
+    "@prox 0 0 0 2 k 9 @attr 1=1016 history @attr 1=1016 history",
+    "@prox 0 2 0 3 k 2 @attr 1=1016 united @attr 1=1016 history",
+    "@prox 0 2 1 3 k 2 @attr 1=1016 united @attr 1=1016 history",
+    "@prox 0 0 1 3 k 2 @attr 1=1016 history @attr 1=1016 history",
+    "@prox 0 0 1 2 k 2 @attr 1=4 united @attr 1=4 states",
+    "@prox 0 1 1 1 k 2 @attr 1=4 united @attr 1=4 states",
+    "@prox 0 150 0 2 k 2 @attr 1=1016 united @attr 1=1016 history",
+    '@prox 0 3 0 2 k 2 @attr 1=4 history @attr 1=4 "united states"',
+    '@prox 0 3 1 2 k 2 @attr 1=21 @attr 4=1 "united states" @attr 1=21 history',
+    '@prox 1 3 0 2 k 2 @attr 1=1016 history @attr 1=1016 "united states"',
+    '@prox 0 5 0 2 k 2 @attr 1=4 @attr 2=102 "history america" @attr 1=4 @attr 2=102 united',
 ]
 
 
@@ -53,6 +73,39 @@ def test_engines_agree_on_sorting_and_scan(catalogs):
     for engine in ENGINES[1:]:
         assert orders[engine] == orders["whoosh"], engine
         assert scans[engine] == scans["whoosh"], engine
+
+
+@pytest.mark.parametrize("pqf", PROXIMITY)
+def test_engines_agree_on_proximity(catalogs, pqf):
+    found = {engine: catalog.search(rpn_to_query(parse_pqf(pqf)), catalog.database("unikat")).isns()
+             for engine, catalog in catalogs.items()}
+    assert found["whoosh"], "the query should find something"
+    for engine in ENGINES[1:]:
+        assert found[engine] == found["whoosh"], engine
+
+
+def test_proximity_in_one_field_occurrence(catalogs):
+    # water and resources in one title key, ordered or not, against the words anywhere in the index
+    queries = ["@prox 0 0 0 2 k 8 @attr 1=1016 water @attr 1=1016 resources",
+               "@prox 0 0 1 2 k 8 @attr 1=1016 water @attr 1=1016 resources",
+               "@and @attr 1=1016 water @attr 1=1016 resources"]
+    for catalog in catalogs.values():
+        unordered, ordered, both = (set(catalog.search(rpn_to_query(parse_pqf(pqf)),
+                                                        catalog.database("unikat")).isns()) for pqf in queries)
+        assert ordered and ordered < unordered <= both
+
+
+@pytest.mark.parametrize(("pqf", "reason"), [
+    ("@prox 0 1 0 2 k 8 @attr 1=1016 water @attr 1=1016 resources", "unit=element takes distance 0"),
+    ("@prox 0 2 0 4 k 2 @attr 1=1016 water @attr 1=1016 resources", "relation"),
+    ("@prox 0 150 0 3 k 2 @attr 1=1016 water @attr 1=1016 resources", "exactly 150 words"),
+    ('@prox 0 1 0 2 k 2 @attr 1=4 @attr 6=3 "united states" @attr 1=4 history', "not a whole field"),
+    ("@prox 0 1 0 2 k 2 @attr 1=4 @attr 3=1 united @attr 1=4 states", "not a whole field"),
+])
+def test_unanswerable_proximity_is_refused_alike(catalogs, pqf, reason):
+    for catalog in catalogs.values():
+        with pytest.raises(UnsupportedProximity, match=reason):
+            catalog.search(rpn_to_query(parse_pqf(pqf)), catalog.database("unikat"))
 
 
 @pytest.mark.parametrize("pqf", ["@prox 0 3 1 2 k 2 @attr 1=4 @attr 5=1 hist @attr 1=4 america",

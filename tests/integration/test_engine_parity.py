@@ -58,7 +58,12 @@ YAZ_SESSIONS = {
         "@attr 1=31 @attr 2=2 1950", "@attr 1=31 @attr 2=5 2000", "@attr 1=31 @attr 2=6 2000",
         "@attr 1=54 ger", "@attr 1=1031 ejournal", "@attr 1=7 @attr 5=1 978", "@attr 1=9 @attr 5=1 2",
         "@attr 1=8 @attr 5=1 1", "@prox 0 3 0 2 k 2 @attr 1=4 america @attr 1=4 history",
-        "@prox 1 3 1 2 k 2 @attr 1=4 history @attr 1=4 america")),
+        "@prox 1 3 1 2 k 2 @attr 1=4 history @attr 1=4 america",
+        "@prox 0 0 0 2 k 8 @attr 1=1016 water @attr 1=1016 resources",
+        "@prox 0 0 1 3 k 8 @attr 1=1016 resources @attr 1=1016 water",
+        '@prox 1 3 0 2 k 2 @attr 1=1016 history @attr 1=1016 "united states"',
+        "@prox 0 2 0 3 k 2 @attr 1=1016 united @attr 1=1016 history",
+        "@prox 0 1 0 2 k 8 @attr 1=1016 water @attr 1=1016 resources")),
     "diagnostics": ("unikat", [*_show(
         "@attr 1=9999 x", "@attr 2=100 @attr 1=4 x", "@attr 1=31 @attr 4=4 x", "@attr 1=4 nosuchwordatall",
         "@prox 0 3 1 2 k 2 @attr 1=4 history @attr 1=1003 smith"), "find @attr 1=4 history", "show 5000"]),
@@ -89,7 +94,8 @@ def _sessions() -> list:
             for name, (database, commands) in YAZ_SESSIONS.items()]
 
 
-NOTHING_FOUND = ("dc.title = nosuchwordatall", "nosuch.index = x")   # no hits, or a diagnostic
+NOTHING_FOUND = ("dc.title = nosuchwordatall", "nosuch.index = x",    # no hits, or a diagnostic
+                 "dc.title = water prox/unit=element/distance=1 dc.title = resources")
 
 
 def _search(query: str, **params: str) -> dict[str, str]:
@@ -108,6 +114,9 @@ SRU_REQUESTS = [
         "dc.title = *ater", "dc.title = w?ter", 'dc.title = "^water"', 'dc.title =/string "water resources"',
         "history and war", "water not river", "(water or river) and dc.date >= 2000",
         "dc.title = water prox dc.title = resources", "dc.title = united prox/unit=word/distance<=2 dc.title = states",
+        "dc.title = water prox/unit=element dc.title = resources",
+        "dc.title = water prox/unit=element/ordered dc.title = resources",
+        "dc.title = states prox/unit=word/distance<=3/unordered dc.title = united",
         "cql.allRecords = 1 not dc.title = water", "water sortBy dc.title",
         "history sortBy dc.date/sort.descending dc.title/sort.ascending", "history sortBy dc.creator/descending",
         *NOTHING_FOUND)),

@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from index.engines.base import Budget, Translator
-from index.engines.postings.layout import GAP, POSITION_BITS, exact_field
+from index.engines.postings.layout import POSITION_BITS, exact_field
 from index.query import And, Node, Prox, Relation, Term, Truncation
 from index.searchkeys import queryterms
 from index.searchkeys.normalize import normalize
@@ -253,17 +253,24 @@ class Evaluator(Translator[np.ndarray]):
 
     # -- proximity -----------------------------------------------------------------------------
     def prox(self, node: Prox) -> np.ndarray:
-        proximity = queryterms.word_proximity(node)
-        spec, left, right = proximity.spec, proximity.left, proximity.right
-        distance = min(proximity.distance, GAP - 1)    # never across two keys of the field
-        first = self.phrase(spec.name, normalize(left.text).split(), Truncation.NONE)
-        second = self.phrase(spec.name, normalize(right.text).split(), Truncation.NONE)
-        near = _followed_within(first, second, distance)
-        if not node.ordered:
-            near = union(near, _followed_within(second, first, distance))
+        window = queryterms.proximity_window(node)
+        first, first_length = self.span_operand(window.spec.name, window.left)
+        second, second_length = self.span_operand(window.spec.name, window.right)
+        near = _spans_within(first, first_length, second, window.low, window.high)
+        if not window.ordered:
+            near = union(near, _spans_within(second, second_length, first, window.low, window.high))
         if node.exclusion:
             return difference(intersect(isns_of(first), isns_of(second)), near)
         return near
+
+
+    def span_operand(self, field: str, term: Term) -> tuple[np.ndarray, int]:
+        """The position codes where a proximity operand's span starts, and its length in words:
+        its words as a phrase, or any one of them for a relevance term (as Whoosh's spans)."""
+        words = normalize(term.text).split()
+        if term.relation is Relation.RELEVANCE and len(words) > 1:
+            return np.unique(np.concatenate([self.lexicon.positions(field, word) for word in words])), 1
+        return self.phrase(field, words, Truncation.NONE), len(words)
 
 
 def _is_year(node: Node) -> bool:
@@ -272,11 +279,15 @@ def _is_year(node: Node) -> bool:
     return isinstance(node, Term) and node.index in BY_NAME and BY_NAME[node.index].kind is IndexKind.YEAR
 
 
-def _followed_within(first: np.ndarray, second: np.ndarray, distance: int) -> np.ndarray:
-    """ISNs where a code of `second` follows one of `first` by 1 … distance positions."""
+def _spans_within(first: np.ndarray, length: int, second: np.ndarray, low: int, high: int) -> np.ndarray:
+    """ISNs where a span of `second` starts at or after one of `first` (spans of `length` words
+    starting at these codes) and lies `low` … `high` words from it, counted as Whoosh's spans do:
+    from the end of the first to the start of the second, 0 when they overlap."""
     if not len(first) or not len(second):
         return EMPTY
-    at = np.searchsorted(second, first, side="right")
+    end = first + (length - 1)
+    at = np.searchsorted(second, end + low if low > 0 else first, side="left")
     inside = at < len(second)
-    gap = second[at[inside]] - first[inside]
-    return distinct(first[inside][(gap > 0) & (gap <= distance)] >> POSITION_BITS)
+    near = np.zeros(len(first), dtype=bool)
+    near[inside] = second[at[inside]] <= end[inside] + high
+    return distinct(first[near] >> POSITION_BITS)

@@ -20,12 +20,14 @@ from whoosh.searching import SearchContext
 from index import errors
 from index.engines.base import Budget, Translator
 from index.engines.whoosh.schema import FIELD_GAP
-from index.query import Node, Prox, ProximityUnit, Relation, Term, Truncation
+from index.query import Node, Prox, Relation, Term, Truncation
 from index.searchkeys import queryterms
 from index.searchkeys.queryterms import WordsKind
-from index.searchkeys.spec import BY_NAME, IndexKind, IndexSpec
+from index.searchkeys.spec import IndexSpec
 
 MAX_PHRASE_EXPANSION = 2_000  # words the truncated end of a phrase may expand to
+# proximity spans reach at most NEAR_WORDS words: never into the next occurrence of a field
+assert queryterms.NEAR_WORDS <= FIELD_GAP
 
 
 class _AndNotMatcher(AndNotMatcher):
@@ -278,23 +280,9 @@ class _Compiler(Translator[wq.Query]):
 
     # -- proximity -----------------------------------------------------------------------
     def prox(self, node: Prox) -> wq.Query:
-        if node.relation not in (Relation.LE, Relation.LT, Relation.EQ):
-            raise errors.UnsupportedProximity(f"proximity relation {node.relation.value}")
-        left, right = node.left, node.right
-        if not (isinstance(left, Term) and isinstance(right, Term)):
-            raise errors.UnsupportedProximity("proximity needs a search term on each side")
-        queryterms.untruncated(left, right)
-        if left.index != right.index or BY_NAME.get(left.index, None) is None \
-                or BY_NAME[left.index].kind is not IndexKind.WORDS:
-            raise errors.UnsupportedProximity("proximity needs two terms of the same word index")
-        distance = node.distance - 1 if node.relation is Relation.LT else node.distance
-        if node.unit is ProximityUnit.FIELD:
-            distance = distance * FIELD_GAP + FIELD_GAP - 1
-        if distance < 0:
-            raise errors.UnsupportedProximity("distance below zero")
-        subqueries = [self._span_part(left), self._span_part(right)]
-        mindist = distance if node.relation is Relation.EQ else 1
-        near = spans.SpanNear2(subqueries, slop=max(distance, 1), ordered=node.ordered, mindist=max(mindist, 0))
+        window = queryterms.proximity_window(node)
+        subqueries = [self._span_part(window.left), self._span_part(window.right)]
+        near = spans.SpanNear2(subqueries, slop=window.high, ordered=window.ordered, mindist=window.low)
         if node.exclusion:
             return ExactAndNot(wq.And(subqueries), near)
         return near

@@ -435,10 +435,7 @@ FINDS = [
 
 # What one engine cannot do yet, (query, engine) -> why. Each is a strict expected failure: it
 # reports XPASS, and fails, once the engine learns the construct, so the entry goes then.
-ENGINE_GAPS = {
-    ("dc.title = water prox/unit=element dc.title = resources", "postings"):
-        "the posting arrays measure proximity in words only (queryterms.word_proximity): diagnostic 42",
-}
+ENGINE_GAPS: dict[tuple[str, str], str] = {}   # (query, engine) -> why that engine cannot answer it
 
 
 @pytest.mark.parametrize("query", FINDS)
