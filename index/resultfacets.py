@@ -37,9 +37,9 @@ def facets(catalog: Catalog, result_set: ResultSet, requests: Sequence[FacetRequ
     with catalog._index_at_hand():   # the index removed while serving: IndexUnavailable
         for request in requests:
             if request.name == "library":
-                counts = _libraries(catalog.engine.facet_counts(result_set.hits, "library", widen), codes, hidden)
+                counts = _libraries(result_set.facet_counts("library", widen), codes, hidden)
             else:
-                counts = catalog.engine.facet_counts(result_set.hits, request.name)
+                counts = result_set.facet_counts(request.name)
             result.append(select(request.name, counts, request))
     return result
 

@@ -45,6 +45,7 @@ from types import MappingProxyType
 from index import editions, engines, errors
 from index.consortia import Consortia
 from index.engines.base import RELEVANCE, Brief, ScanEntry, SortField, SortKey
+from index.engines.facets import FacetCounts, Widening
 from index.engines.missing import MissingIndex
 from index.external.catalog import ExternalCatalog
 from index.home import Home
@@ -118,6 +119,11 @@ class ResultSet:
 
     def briefs(self, start: int = 0, count: int = 10) -> list[Brief]:
         return self._engine.briefs(self.hits, start, count)
+
+    def facet_counts(self, facet: str, widen: Widening | None = None) -> FacetCounts:
+        """The engine's counts of this set's titles per value of `facet` (`index.resultfacets`);
+        asked of the set, since the external database's sets come from another engine."""
+        return self._engine.facet_counts(self.hits, facet, widen)
 
 
 ResultSetLookup = Callable[[str], ResultSet | None]

@@ -102,3 +102,56 @@ def test_external_section_of_unikat_toml() -> None:
                           ("speed = 1", "unknown key 'speed'")):
         with pytest.raises(ConfigError, match=message):
             parse_config(f"[external]\n{text}\n")
+
+
+@pytest.mark.parametrize("engine", ["whoosh", "postings"])
+def test_the_external_database_of_a_catalog(tmp_path, engine) -> None:
+    """Harvested records are searched, sorted, scanned, faceted and fetched as the external
+    database of the main catalog, which has its own titles and finds none of them."""
+    from conftest import load, make_home
+
+    from index import resultfacets
+    from index.engines.base import SortField, SortKey
+    from index.engines.facets import FacetRequest
+    from index.external import EXTERNAL_ISN_BASE
+    from index.loading import indexing
+    from index.query import And, Structure, Term
+    from index.search import Catalog
+
+    home = make_home(tmp_path / "home", (SAMPLE_DATA / "unikat.toml").read_text(), engine=engine)
+    load(home, "C", SAMPLE_DATA / "lib-c.xml")   # the union catalog: library C's records
+    store = ExternalStore(home)
+    try:
+        state = HarvestState("remote", "sru", "http://example.org/sru", query="all", run=1)
+        check = preparer("remote", "marcxml")
+        with store.catalog.transaction():
+            for number, record in enumerate(_records(40)):
+                store.put(state, ExternalRecord(f"r{number}", _marcxml(record)), check)
+        indexing.update(store.home, store.catalog)
+    finally:
+        store.close()
+    catalog = Catalog(home)
+    try:
+        external = catalog.database("external")
+        assert external.external and external in catalog.databases()
+        word = Term("any", "history", structure=Structure.WORD)
+        found = catalog.search(word, external)
+        union = catalog.search(word, catalog.database("unikat"))
+        assert 0 < found.size < 40 and union.size > 0
+        isns = found.isns()
+        assert all(isn > EXTERNAL_ISN_BASE for isn in isns)
+        assert not set(isns) & set(union.isns())
+        records = catalog.records(isns[:3] + union.isns(0, 1))
+        assert [record.isn for record in records] == isns[:3] + union.isns(0, 1)
+        assert catalog.record(isns[0]).marc == records[0].marc
+        by_title = catalog.sort(found, [SortKey(SortField.TITLE)])
+        assert sorted(by_title.isns()) == sorted(isns) and by_title.database is external
+        for facet in resultfacets.facets(catalog, found, [FacetRequest("language", 10), FacetRequest("year", 10)]):
+            assert facet.terms, facet.name
+            for term in facet.terms:   # each count is the size of the narrowed search, as in the union database
+                narrowed = catalog.search(And(word, resultfacets.facet_term(facet.name, term.term)), external)
+                assert narrowed.size == term.count, (facet.name, term.term)
+        entries, _ = catalog.scan("title", "h", count=5, database=external)
+        assert entries and all(entry.count for entry in entries)
+    finally:
+        catalog.close()
