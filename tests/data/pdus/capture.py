@@ -119,7 +119,7 @@ RECORD = """\
 
 # The same record, id2, as ISO 2709 in UTF-8 (leader/09 "a"), with an 852 of library A.
 MARC21 = ("00097nam a2200061 a 4500001000400000245002200004852000900026\x1e"
-          "id2\x1e10\x1faGrüße aus Köln\x1e  \x1faA\x1fj7\x1e\x1d").encode("utf-8")
+          "id2\x1e10\x1faGrüße aus Köln\x1e  \x1faA\x1fj7\x1e\x1d").encode()
 
 # yaz-ztest answers Scan from a file "dummy-words" in its working directory:
 # sorted upper-case "TERM:hits" lines; the term SD gives a surrogate
