@@ -36,9 +36,9 @@ sys.path.insert(0, str(BENCH.parent))
 from index.config import parse_config  # noqa: E402
 from index.home import Home  # noqa: E402
 from index.ill import Article, Holder, IllService, Kind, OrderRequest, Profile, Status, eligible, rank  # noqa: E402
-from index.ill.store import IllStore  # noqa: E402
 from index.records.model import Holding  # noqa: E402
 from index.store.catalog import CatalogStore  # noqa: E402
+from index.store.ill import IllStore  # noqa: E402
 
 REGIONS = ("north", "south", "east")
 
@@ -139,7 +139,7 @@ def routing(holders: int, repetitions: int = 200) -> dict:
     candidates = [Holder(code, f"{code}/1", lendable=rng.random() > 0.1) for code in profiles]
     with tempfile.TemporaryDirectory() as directory:
         store = CatalogStore(Path(directory) / "catalog.sqlite")
-        tables = IllStore(store.db)
+        tables = IllStore(store)
         now = dt.datetime(2026, 12, 2, tzinfo=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         with store.transaction():
             tables.add_account("X", "scrypt$2$1$1$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA", "HOME", "", 0, None, now)

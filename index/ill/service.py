@@ -53,10 +53,12 @@ from index.ill.model import (
 )
 from index.ill.routing import Holder, Profile, eligible, rank, refusals
 from index.ill.rules import check_article, isbd_text
-from index.ill.store import IllStore
 from index.passwords import PasswordHash, hash_password
 from index.records.formats import parse
 from index.records.model import Holding
+
+# The module, not the class: index.store.ill imports index.ill, so IllStore may not exist yet.
+from index.store import ill as ill_tables
 from index.store.catalog import CatalogStore
 
 __all__ = ["IllService", "iso_time", "profiles_from_config"]
@@ -92,7 +94,7 @@ class IllService:
         self.config = config
         self.settings = config.ill
         self.clock = clock
-        self.tables = IllStore(store.db)
+        self.tables = ill_tables.IllStore(store)
         self.profiles, self.default_profile = profiles_from_config(config)
         self._consortia = frozenset(getattr(config, "consortia", {}))
 

@@ -61,9 +61,9 @@ from index.config import ServerConfig
 from index.engines.base import SortField, SortKey, sort_field
 from index.errors import CatalogError, UnknownDatabase
 from index.ill import IllService
-from index.ill.store import ill_account_exists
 from index.query import Node
 from index.search import Catalog, Database, ResultSet
+from index.store.ill import ill_account_exists
 from zserver.cluster_xml import cluster_bytes
 from zserver.logins import LoginGuard, LoginPolicy, LoginRefused
 from zserver.querylang.ccl import DEFAULT_QUALIFIERS, CclProfile, parse_ccl

@@ -2,7 +2,7 @@
 
 This module owns the SQL of interlibrary loan and nothing else: it creates its tables beside
 the catalog's (CREATE TABLE IF NOT EXISTS, on the catalog store's connection), reads rows into
-`index.ill.model` values and writes what `service.py` decided. It decides nothing: no rules, no
+`index.ill.model` values and writes what `index.ill.service` decided. It decides nothing: no rules, no
 routing, no clock (times come in as ISO 8601 text).
 
 Orders get their number from the table's AUTOINCREMENT id (never reused, also after a
@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 
 from index.ill.model import Account, Article, Attempt, Event, Kind, Order, Status
+from index.store.catalog import CatalogStore
 
 __all__ = ["IllStore", "ill_account_exists"]
 
@@ -85,10 +86,10 @@ _OPEN = tuple(status.value for status in Status if status.open)
 
 
 class IllStore:
-    """The ILL tables on one SQLite connection (the catalog store's)."""
+    """The ILL tables on the catalog store's SQLite connection."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
+    def __init__(self, store: CatalogStore) -> None:
+        self.db = store.db
         self.db.executescript(_SCHEMA)
 
     # -- accounts -------------------------------------------------------------------------
