@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from index.links.check import CheckSettings, LinkCheck, LinkState, check_urls  # noqa: E402
-from index.links.results import LinkResults  # noqa: E402
+from index.store.links import LinkResults  # noqa: E402
 
 
 def _serve(port: int, hosts: int, latency: float, ready) -> None:

@@ -8,8 +8,8 @@ from index.ejournals.dcterms import write_dcterms
 from index.ejournals.pages import write_csv, write_pages
 from index.ejournals.select import electronic_serials
 from index.home import Home
-from index.links.results import LinkResults
 from index.store.catalog import CatalogStore
+from index.store.links import LinkResults
 
 __all__ = ["ejournals", "write_lists"]
 

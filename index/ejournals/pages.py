@@ -18,7 +18,7 @@ from pathlib import Path
 
 from index.ejournals.select import DDC_CLASSES, NO_GROUP, EJournal, group_label
 from index.links.report import STYLE, file_stem, link_html
-from index.links.results import LinkStatus
+from index.store.links import LinkStatus
 
 __all__ = ["CSV_COLUMNS", "link_state", "write_csv", "write_pages"]
 

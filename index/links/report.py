@@ -17,10 +17,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index.links.check import LinkState
 from index.links.collect import NO_LIBRARY, LinkUse
-from index.links.results import LinkStatus
+
+if TYPE_CHECKING:   # index.store.links imports index.links
+    from index.store.links import LinkStatus
 
 __all__ = ["LibraryReport", "file_stem", "link_html", "write_reports"]
 

@@ -12,7 +12,9 @@ from pathlib import Path
 from index.links.check import CheckSettings, LinkCheck, check_urls
 from index.links.collect import link_uses
 from index.links.report import LibraryReport, write_reports
-from index.links.results import LinkResults
+
+# The module, not the class: index.store.links imports index.links, so LinkResults may not exist yet.
+from index.store import links as link_tables
 from index.store.catalog import CatalogStore
 
 __all__ = ["LinkcheckSummary", "run_linkcheck"]
@@ -44,7 +46,7 @@ def run_linkcheck(store_path: Path, settings: CheckSettings, report_dir: Path, *
         uses = list(link_uses(store, library))
     finally:
         store.close()
-    results = LinkResults(store_path)
+    results = link_tables.LinkResults(store_path)
     try:
         urls = list(dict.fromkeys(use.url for use in uses))
         due = results.due(urls, since_days)

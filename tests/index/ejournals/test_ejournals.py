@@ -14,8 +14,8 @@ from lxml import etree
 from index.ejournals.dcterms import DCTERMS, XSI
 from index.ejournals.select import NO_GROUP, electronic_serials
 from index.links.check import Hop, LinkCheck, LinkState
-from index.links.results import LinkResults
 from index.store.catalog import CatalogStore
+from index.store.links import LinkResults
 from zserver.cli import main
 
 BUSINESS = "the business renaissance quarterly"

@@ -15,8 +15,8 @@ from webhosts import WebHost, localized_ejournals
 
 from index.links.check import LinkCheck, LinkState
 from index.links.collect import link_uses
-from index.links.results import LinkResults
 from index.store.catalog import CatalogStore
+from index.store.links import LinkResults
 from zserver.cli import main
 
 LOCAL = '\n[linkcheck]\nconcurrency = 10\nper_host = 2\ndelay = 0\ntimeout = 1\n'

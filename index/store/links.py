@@ -7,7 +7,8 @@ EXISTS), so the store's schema need not know about link checking:
                   reached, first and last check, and since when it is broken (NULL when not)
     link_history  one row per check of a URL
 
-Times are SQLite `datetime` text in UTC ('2026-12-02 06:30:00'). It knows nothing of HTTP.
+Times are SQLite `datetime` text in UTC ('2026-12-02 06:30:00'). It knows nothing of HTTP
+(`index.links.check` asks the hosts, `index.links.run` brings the answers here).
 """
 
 from __future__ import annotations
