@@ -2,7 +2,7 @@
 
 `run` evaluates the configured `[virtual.CODE]` rules for some titles (all, those changed since
 the last run, or those a load touched) and compares each verdict with the stored rule-built
-holding (`index.rules.holdings`):
+holding (`index.store.rule_holdings`):
 
 - eligible, none stored: **add** a holding with the rule's URLs;
 - eligible, stored with the same URLs: **check**: the holding is re-confirmed, its `checked`
@@ -30,9 +30,9 @@ from datetime import UTC, datetime
 import pymarc
 
 from index import editions
-from index.rules import holdings as table
 from index.rules import lfer
 from index.rules.config import VirtualLibraryConfig
+from index.store import rule_holdings as table
 from index.store.catalog import CatalogStore
 
 __all__ = ["Change", "RunReport", "after_load", "changed_since", "run"]
@@ -122,7 +122,7 @@ def run(store: CatalogStore, virtual: dict[str, VirtualLibraryConfig], isns: Seq
     today = today or _today()
     report = RunReport(dry_run=dry_run)
     wanted = list(isns) if isns is not None else None
-    stored = {code: table.rule_holdings(store.db, code, wanted) for code in virtual}
+    stored = {code: table.rule_holdings(store, code, wanted) for code in virtual}
     rules = {library.rule for library in virtual.values()}
     for isn, display, bibtype in _titles(store, wanted):
         report.evaluated += 1
@@ -133,7 +133,7 @@ def run(store: CatalogStore, virtual: dict[str, VirtualLibraryConfig], isns: Seq
                 report.changes.append(change)
     if not dry_run:
         with store.transaction():
-            report.forgotten = table.forget_deleted_titles(store.db)
+            report.forgotten = table.forget_deleted_titles(store)
             for change in report.changes:
                 _write(store, change, virtual[change.library].rule, stored[change.library].get(change.isn), today)
     report.seconds = time.monotonic() - started
@@ -152,11 +152,11 @@ def _compare(code: str, isn: int, title: str, verdict: lfer.Decision,
 
 def _write(store: CatalogStore, change: Change, rule: str, held: table.RuleHolding | None, today: str) -> None:
     if change.kind == "remove":
-        table.remove(store.db, change.isn, change.library)
+        table.remove(store, change.isn, change.library)
     else:
         created = held.created if held is not None else today
         checked = today if held is not None else ""
-        table.put(store.db, table.RuleHolding(change.isn, change.library, rule, change.urls, created, checked))
+        table.put(store, table.RuleHolding(change.isn, change.library, rule, change.urls, created, checked))
     if change.kind != "check":   # a check changes no search key
         store.mark_pending(change.isn)
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from index import editions
 from index.records.model import Holding
-from index.rules import holdings as rule_holdings
+from index.store import rule_holdings
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from pymarc import Field, Indicators, Subfield
 
 from index.consortia import library_holds
 from index.query import Structure, Term
-from index.rules import holdings as rule_table
 from index.search import Catalog
+from index.store import rule_holdings as rule_table
 from index.store.catalog import CatalogStore
 from zserver.cli import main
 from zserver.z3950 import present

@@ -4,7 +4,7 @@ A rule-built holding belongs to a title (ISN), not to a delivered member record:
 delivers it, and a reload of a member record must not wipe it. `CatalogStore` creates the table
 (`create_tables`) and adds these holdings to a title's holdings (`holdings_of`), so every
 display, the library index and the databases see them like any library's. Only `index.rules.run`
-writes here.
+writes here. Each function takes the `CatalogStore` or its connection (`index.store.connection`).
 
 How a rule-built holding reads as a `Holding` (documented for exports and displays):
 - `library` the virtual library's code, `location` `Online`, `url` the first of its URLs (PICA
@@ -19,8 +19,13 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from index.records.model import Holding
+from index.store.connection import connection
+
+if TYPE_CHECKING:   # the catalog store imports this module
+    from index.store.catalog import CatalogStore
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS rule_holdings (
@@ -53,7 +58,8 @@ class RuleHolding:
                        other_urls=self.urls[1:])
 
 
-def create_tables(db: sqlite3.Connection) -> None:
+def create_tables(store: sqlite3.Connection | CatalogStore) -> None:
+    db = connection(store)
     db.executescript(_TABLES)
 
 
@@ -65,14 +71,17 @@ def _row(row: tuple) -> RuleHolding:
 _COLUMNS = "isn, library, rule, urls, created, checked"
 
 
-def holdings_of(db: sqlite3.Connection, isn: int) -> list[Holding]:
+def holdings_of(store: sqlite3.Connection | CatalogStore, isn: int) -> list[Holding]:
     """The rule-built holdings of title `isn` as `Holding`s."""
+    db = connection(store)
     rows = db.execute(f"SELECT {_COLUMNS} FROM rule_holdings WHERE isn = ? ORDER BY library", (isn,))
     return [_row(row).as_holding() for row in rows]
 
 
-def rule_holdings(db: sqlite3.Connection, library: str, isns: list[int] | None = None) -> dict[int, RuleHolding]:
+def rule_holdings(store: sqlite3.Connection | CatalogStore, library: str,
+                  isns: list[int] | None = None) -> dict[int, RuleHolding]:
     """ISN -> rule-built holding of `library`, of the given titles (all when None)."""
+    db = connection(store)
     if isns is None:
         rows = db.execute(f"SELECT {_COLUMNS} FROM rule_holdings WHERE library = ?", (library,)).fetchall()
     else:
@@ -85,26 +94,31 @@ def rule_holdings(db: sqlite3.Connection, library: str, isns: list[int] | None =
     return {row[0]: _row(row) for row in rows}
 
 
-def libraries(db: sqlite3.Connection) -> list[str]:
+def libraries(store: sqlite3.Connection | CatalogStore) -> list[str]:
     """Codes of the virtual libraries that hold something."""
+    db = connection(store)
     return [code for (code,) in db.execute("SELECT DISTINCT library FROM rule_holdings ORDER BY library")]
 
 
-def put(db: sqlite3.Connection, holding: RuleHolding) -> None:
+def put(store: sqlite3.Connection | CatalogStore, holding: RuleHolding) -> None:
+    db = connection(store)
     db.execute(f"INSERT OR REPLACE INTO rule_holdings ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
                (holding.isn, holding.library, holding.rule, "\n".join(holding.urls), holding.created,
                 holding.checked))
 
 
-def remove(db: sqlite3.Connection, isn: int, library: str) -> None:
+def remove(store: sqlite3.Connection | CatalogStore, isn: int, library: str) -> None:
+    db = connection(store)
     db.execute("DELETE FROM rule_holdings WHERE isn = ? AND library = ?", (isn, library))
 
 
-def forget_deleted_titles(db: sqlite3.Connection) -> int:
+def forget_deleted_titles(store: sqlite3.Connection | CatalogStore) -> int:
     """Drop the rule-built holdings of titles that no longer exist; returns how many."""
+    db = connection(store)
     return db.execute("DELETE FROM rule_holdings WHERE isn NOT IN (SELECT isn FROM titles)").rowcount
 
 
-def counts(db: sqlite3.Connection) -> dict[str, int]:
+def counts(store: sqlite3.Connection | CatalogStore) -> dict[str, int]:
     """Virtual library -> its rule-built holdings (one per title)."""
+    db = connection(store)
     return dict(db.execute("SELECT library, count(*) FROM rule_holdings GROUP BY library ORDER BY library"))
