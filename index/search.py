@@ -64,6 +64,7 @@ AUTHORITY_DATABASE = "authorities"
 LIBRARY_INDEX = "library"   # the logical index of holding libraries' codes
 REFRESH_SECONDS = 1.0
 _INDEX_SPECS = {spec.name: spec for spec in INDEXES}
+_HEADINGS_KEPT = 20_000   # headings of scan terms and facet values remembered per catalog
 _VIEW_WIDENING = 4   # a library's scan asks the engine for this many times the terms
 _AUTHORITY = Term("material_type", "authority", structure=Structure.KEY)
 # Heading kinds (index.authority.headings) whose see-from forms a scan of each index shows.
@@ -148,6 +149,7 @@ class Catalog:
         self.engine = engines.open_engine(home, self.config) if ready else MissingIndex()
         self._external = ExternalCatalog.beside(home)   # harvested records, kept apart (index.external)
         self._store_version = self.store.data_version()
+        self._headings: dict[tuple[str, str], str] = {}   # (index, key) -> heading, until the store changes
         self._read_databases()
         self._checked = time.monotonic()
         self.work_seconds = 0.0   # seconds of engine work so far (`_index_at_hand`)
@@ -214,6 +216,7 @@ class Catalog:
             version = self.store.data_version()
             if version != self._store_version:   # a load committed: holders may have changed
                 self._store_version = version
+                self._headings.clear()
                 self._read_databases()
 
     @property
@@ -344,7 +347,7 @@ class Catalog:
         def described_entry(entry: ScanEntry) -> ScanEntry:
             found = self.search(_scanned(index, entry.term), titles_of) if entry.count else None
             titles = found.size if found is not None and (kinds or view) else entry.count
-            heading = self._heading(index, entry.term, found) if found is not None and found.size else ""
+            heading = self.heading(index, entry.term) if found is not None and found.size else ""
             see = tuple(self.store.see_references(kinds, entry.term)) if kinds else ()
             if see:
                 return SeeReference(entry.term, titles, heading, see)
@@ -358,13 +361,21 @@ class Catalog:
         taken = before[:max(preferred_position - 1, 0)]
         return [*reversed(taken), *after][:count], len(taken) + 1
 
-    def _heading(self, index: str, key: str, titles: ResultSet) -> str:
-        """`key` as catalogued in the first of `titles` ("" for an index of codes)."""
+    def heading(self, index: str, key: str) -> str:
+        """The whole-field `key` of `index` as catalogued (`smith clare 1964` → `Smith, Clare,
+        1964-`), from the first title that has it: what scans and facets show. "" for an index
+        of codes or a key no title has. Remembered until the store changes."""
         if not headings_wanted(index):
             return ""
-        isns = titles.isns(0, 1)
-        display = self.store.display(isns[0]) if isns else None
-        return headings(parse(display), index).get(key, "") if display else ""
+        heading = self._headings.get((index, key))
+        if heading is None:
+            if len(self._headings) >= _HEADINGS_KEPT:
+                self._headings.clear()
+            isns = self.search(_scanned(index, key), self.databases()[0]).isns(0, 1)
+            display = self.store.display(isns[0]) if isns else None
+            heading = headings(parse(display), index).get(key, "") if display else ""
+            self._headings[(index, key)] = heading
+        return heading
 
     def hidden_libraries(self, signed_in: bool) -> frozenset[str]:
         """Codes of the libraries whose holdings a client does not see: the restricted ones,

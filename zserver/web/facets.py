@@ -19,7 +19,7 @@ from lxml import etree
 from lxml.html import builder as E
 
 from index import resultfacets
-from index.engines.facets import Facet, FacetRequest
+from index.engines.facets import FACETS, Facet, FacetRequest
 from index.query import Node
 from index.search import Catalog, ResultSet, library_key
 
@@ -74,7 +74,8 @@ class ResultFacets:
 
 
 def value_label(catalog: Catalog, languages: Mapping[str, str]) -> Callable[[str, str], str]:
-    """How a value of a facet reads: a language's or a library's name, a material type capitalized."""
+    """How a value of a facet reads: a language's or a library's name, a heading as catalogued,
+    a material type capitalized."""
     libraries = dict(catalog.library_names)
 
     def label(name: str, value: str) -> str:
@@ -82,6 +83,8 @@ def value_label(catalog: Catalog, languages: Mapping[str, str]) -> Callable[[str
             return languages.get(value, value)
         if name == "library":
             return libraries.get(value, value)
+        if name in PARAMETER_FACETS:   # a name, subject or series key: its heading as catalogued
+            return catalog.heading(FACETS[name], value) or value
         return value.capitalize() if name == "material_type" else value
 
     return label

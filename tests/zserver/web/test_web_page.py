@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from lxml import html
@@ -11,6 +12,7 @@ from index.errors import RecordNotFound
 from index.query import And, Structure, Term, Truncation
 from index.records.formats import parse
 from index.search import Catalog
+from index.searchkeys.normalize import normalize
 from zserver.web import PAGE_SIZE, STATIC_DIR, SearchForm, SearchProblem, build_query, error_page, record_page, search_page
 
 
@@ -239,3 +241,14 @@ def test_only_web_addresses_become_links() -> None:
     from zserver.web.page import _link
     assert _link("javascript:alert(1)") is None and _link("data:text/html,x") is None
     assert _link(" https://example.org/a?b=1&c=2 ").get("href") == "https://example.org/a?b=1&c=2"
+
+
+def test_name_and_subject_facets_show_headings_as_catalogued_and_narrow_by_key(catalog) -> None:
+    doc = page(catalog, q="history")
+    for name in ("author", "subject"):
+        links = doc.xpath(f"//section[contains(@class, 'facet-{name}')]//a")
+        assert links, name
+        for link in links:
+            key = parse_qs(urlsplit(link.get("href")).query)["facet"][-1].partition(":")[2]
+            assert normalize(link.text_content()) == key            # the heading is the key as catalogued
+        assert any(link.text_content() != link.text_content().lower() for link in links)   # not the lower-case key
