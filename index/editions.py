@@ -2,8 +2,8 @@
 
 A link names the other edition by $w (its record number, `(DE-600)123` as `index.records.pica`
 writes 039D $9), $x (its ISSN) or $z (its ISBN). The store keeps the links titles make
-(`edition_links`, rewritten for the titles a load touched: `refresh`); `other_editions` finds
-both directions:
+(`index.store.editions`, rewritten for the titles a load touched: `refresh`); `other_editions`
+finds both directions:
 
 - forward: the titles this title's links name, found in the index by ISSN, ISBN or local
   number (a $w match is then confirmed against the candidate's 003/001 or 035);
@@ -19,7 +19,6 @@ such terms before the engine sees them.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -27,24 +26,15 @@ import pymarc
 
 from index.query import And, AndNot, Node, Or, Prox, Structure, Term
 from index.searchkeys.normalize import normalize_isbn, normalize_issn, normalize_number
+from index.store import editions as edition_links
+from index.store.catalog import CatalogStore
 
-__all__ = ["EDITIONS_INDEX", "EDITIONS_USE", "Edition", "create_tables", "expand", "other_editions", "refresh"]
+__all__ = ["EDITIONS_INDEX", "EDITIONS_USE", "Edition", "expand", "other_editions", "refresh"]
 
 EDITIONS_INDEX = "editions"
 EDITIONS_USE = 9001          # private Bib-1 Use value for `editions`
 EXPAND_LIMIT = 500
 LINK_TAGS = ("775", "776")
-
-_TABLES = """
-CREATE TABLE IF NOT EXISTS edition_links (
-    isn       INTEGER NOT NULL,            -- the title making the link
-    target    TEXT NOT NULL,               -- w:(003)001, issn:NNNNNNNN or isbn:NNN...
-    relation  TEXT NOT NULL DEFAULT '',    -- $i, e.g. Druckausg.
-    title     TEXT NOT NULL DEFAULT ''     -- $t
-);
-CREATE INDEX IF NOT EXISTS edition_links_isn ON edition_links(isn);
-CREATE INDEX IF NOT EXISTS edition_links_target ON edition_links(target);
-"""
 
 Find = Callable[[Node], list[int]]
 """Runs a query over the whole catalog and gives the ISNs it finds (a `Catalog`'s engine)."""
@@ -61,10 +51,6 @@ class Edition:
     @property
     def label(self) -> str:
         return f"{self.relation}: {self.title}" if self.relation else self.title
-
-
-def create_tables(db: sqlite3.Connection) -> None:
-    db.executescript(_TABLES)
 
 
 def _parse(marc: bytes) -> pymarc.Record:
@@ -111,26 +97,19 @@ def _has_links(display: bytes) -> bool:
     return _LINK_IN_DIRECTORY.match(display[24:base - 1]) is not None
 
 
-def refresh(db: sqlite3.Connection, isns: Sequence[int]) -> int:
+def refresh(store: CatalogStore, isns: Sequence[int]) -> int:
     """Rewrite the links of titles `isns` from their display records; returns links written."""
     written = 0
     for start in range(0, len(isns), 500):
         chunk = list(isns[start:start + 500])
-        marks = ",".join("?" * len(chunk))
-        db.execute(f"DELETE FROM edition_links WHERE isn IN ({marks})", chunk)
-        rows = db.execute(f"SELECT isn, display FROM titles WHERE isn IN ({marks})", chunk).fetchall()
-        for isn, display in rows:
-            if not _has_links(display):
-                continue
-            links = link_targets(_parse(display))
-            db.executemany("INSERT INTO edition_links (isn, target, relation, title) VALUES (?, ?, ?, ?)",
-                           [(isn, *link) for link in links])
-            written += len(links)
+        links = {isn: link_targets(_parse(display)) for isn, display in store.displays(chunk).items()
+                 if _has_links(display)}
+        written += edition_links.replace_links(store, chunk, links)
     return written
 
 
-def _members(db: sqlite3.Connection, isn: int) -> list[pymarc.Record]:
-    return [_parse(marc) for (marc,) in db.execute("SELECT marc FROM records WHERE isn = ?", (isn,))]
+def _members(store: CatalogStore, isn: int) -> list[pymarc.Record]:
+    return [_parse(record.marc) for record in store.records_of_title(isn)]
 
 
 def _candidates(target: str, find: Find) -> list[int]:
@@ -143,50 +122,44 @@ def _candidates(target: str, find: Find) -> list[int]:
     return find(Term("local_number", normalize_number(number), structure=Structure.KEY)) if number else []
 
 
-def _title_of(db: sqlite3.Connection, isn: int) -> str | None:
-    row = db.execute("SELECT display FROM titles WHERE isn = ?", (isn,)).fetchone()
-    if row is None:
+def _title_of(store: CatalogStore, isn: int) -> str | None:
+    display = store.display(isn)
+    if display is None:
         return None
-    field = _parse(row[0])["245"]
+    field = _parse(display)["245"]
     return " ".join(field.get_subfields("a", "b")).strip(" /:;") if field is not None else ""
 
 
-def other_editions(db: sqlite3.Connection, isn: int, find: Find) -> list[Edition]:
+def other_editions(store: CatalogStore, isn: int, find: Find) -> list[Edition]:
     """The other editions of title `isn`, both directions (module docstring), each once."""
     found: dict[int, Edition] = {}
-    for target, relation, title in db.execute("SELECT target, relation, title FROM edition_links WHERE isn = ?",
-                                              (isn,)).fetchall():
+    for target, relation, title in edition_links.links_of(store, isn):
         for other in _candidates(target, find):
             if other == isn or other in found:
                 continue
-            if target.startswith("w:") and target not in own_ids(_members(db, other)):
+            if target.startswith("w:") and target not in own_ids(_members(store, other)):
                 continue   # the same number in another system
-            found[other] = Edition(other, relation, title or (_title_of(db, other) or ""))
-    ids = sorted(own_ids(_members(db, isn)))
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        for other, in db.execute(f"SELECT DISTINCT isn FROM edition_links WHERE target IN ({marks}) AND isn != ?",
-                                 (*chunk, isn)).fetchall():
-            title = _title_of(db, other)
-            if other not in found and title is not None:
-                found[other] = Edition(other, "Other edition", title)
+            found[other] = Edition(other, relation, title or (_title_of(store, other) or ""))
+    for other in edition_links.linking_to(store, sorted(own_ids(_members(store, isn))), isn):
+        title = _title_of(store, other)
+        if other not in found and title is not None:
+            found[other] = Edition(other, "Other edition", title)
     return sorted(found.values(), key=lambda edition: edition.isn)
 
 
-def expand(node: Node, db: sqlite3.Connection, find: Find) -> Node:
+def expand(node: Node, store: CatalogStore, find: Find) -> Node:
     """`node` with each `editions` term made `any` plus the other editions of what it finds."""
     if isinstance(node, Term):
         if node.index != EDITIONS_INDEX:
             return node
         inner = replace(node, index="any")
         found = find(inner)[:EXPAND_LIMIT]
-        others = sorted({e.isn for isn in found for e in other_editions(db, isn, find)} - set(found))
+        others = sorted({e.isn for isn in found for e in other_editions(store, isn, find)} - set(found))
         return _any_of([inner, *[Term("isn", str(isn), structure=Structure.KEY) for isn in others]])
     if isinstance(node, And | Or | AndNot):
-        return type(node)(expand(node.left, db, find), expand(node.right, db, find))
+        return type(node)(expand(node.left, store, find), expand(node.right, store, find))
     if isinstance(node, Prox):
-        return replace(node, left=expand(node.left, db, find), right=expand(node.right, db, find))
+        return replace(node, left=expand(node.left, store, find), right=expand(node.right, store, find))
     return node
 
 

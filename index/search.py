@@ -279,7 +279,7 @@ class Catalog:
             return found.hits
 
         if editions.has_editions_term(node):   # `editions`: what `any` finds and its other editions
-            node = editions.expand(node, self.store.db, self._find_all)
+            node = editions.expand(node, self.store, self._find_all)
         if database.authorities:
             node = And(node, _AUTHORITY)
         elif database.library is None and self._authorities:
@@ -299,7 +299,7 @@ class Catalog:
 
     def other_editions(self, isn: int) -> list[editions.Edition]:
         """The print or online editions linked with title `isn`, both ways (`index.editions`)."""
-        return editions.other_editions(self.store.db, isn, self._find_all)
+        return editions.other_editions(self.store, isn, self._find_all)
 
     def _earlier(self, name: str, database: Database, lookup: ResultSetLookup, sort: Sequence[SortKey]) -> ResultSet:
         """The set a query that only names it gives: itself, or a sorted copy."""

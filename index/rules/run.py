@@ -171,7 +171,7 @@ def run_catalog(store: CatalogStore, virtual: dict[str, VirtualLibraryConfig], *
     report = run(store, virtual, isns, dry_run=dry_run)
     if not dry_run:
         with store.transaction():   # the edition links of the same titles (a store from before they existed)
-            editions.refresh(store.db, isns if isns is not None else [i for (i,) in store.db.execute(
+            editions.refresh(store, isns if isns is not None else [i for (i,) in store.db.execute(
                 "SELECT isn FROM titles")])
         store.set_meta(LAST_RUN, now)
     return report
@@ -183,5 +183,5 @@ def after_load(store: CatalogStore, virtual: dict[str, VirtualLibraryConfig], lo
     row = store.db.execute("SELECT started FROM loads WHERE id = ?", (load_id,)).fetchone()
     touched = changed_since(store, row[0]) if row else []
     with store.transaction():
-        editions.refresh(store.db, touched)
+        editions.refresh(store, touched)
     return run(store, virtual, touched) if virtual else None

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from index import editions
 from index.records.model import Holding
-from index.store import rule_holdings
+from index.store import editions, rule_holdings
 
 
 @dataclass(frozen=True)
