@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -33,13 +33,13 @@ from index import editions
 from index.rules import lfer
 from index.rules.config import VirtualLibraryConfig
 from index.store import rule_holdings as table
+from index.store import title_scans
 from index.store.catalog import CatalogStore
 
 __all__ = ["Change", "RunReport", "after_load", "changed_since", "run"]
 
 LAST_RUN = "rules.last_run"   # meta key: when `unikat lfer` last evaluated (SQLite datetime, UTC)
 _RULES: dict[str, Callable[[pymarc.Record], lfer.Decision]] = {"lfer": lfer.evaluate}
-_CHUNK = 2000
 
 
 @dataclass(frozen=True)
@@ -85,19 +85,7 @@ def _today() -> str:
 
 def changed_since(store: CatalogStore, since: str) -> list[int]:
     """ISNs of the titles whose display record changed at or after `since` (SQLite datetime)."""
-    return [isn for (isn,) in store.db.execute("SELECT isn FROM titles WHERE changed >= ? ORDER BY isn", (since,))]
-
-
-def _titles(store: CatalogStore, isns: Sequence[int] | None) -> Iterator[tuple[int, bytes, str]]:
-    """(ISN, display record, bibtype) of the given titles, or of all, in ISN order."""
-    if isns is None:
-        yield from store.db.execute("SELECT isn, display, bibtype FROM titles ORDER BY isn")
-        return
-    for start in range(0, len(isns), _CHUNK):
-        chunk = list(isns[start:start + _CHUNK])
-        marks = ",".join("?" * len(chunk))
-        yield from store.db.execute(f"SELECT isn, display, bibtype FROM titles WHERE isn IN ({marks}) ORDER BY isn",
-                                    chunk).fetchall()
+    return title_scans.changed_since(store, since)
 
 
 _NOTHING = lfer.Decision(False, "neither URL nor URN")
@@ -124,7 +112,7 @@ def run(store: CatalogStore, virtual: dict[str, VirtualLibraryConfig], isns: Seq
     wanted = list(isns) if isns is not None else None
     stored = {code: table.rule_holdings(store, code, wanted) for code in virtual}
     rules = {library.rule for library in virtual.values()}
-    for isn, display, bibtype in _titles(store, wanted):
+    for isn, display, bibtype in title_scans.titles(store, wanted):
         report.evaluated += 1
         verdicts, title = _decide(display, bibtype, rules)
         for code, library in virtual.items():
@@ -165,14 +153,13 @@ def run_catalog(store: CatalogStore, virtual: dict[str, VirtualLibraryConfig], *
                 dry_run: bool = False) -> RunReport:
     """`unikat lfer`: every title (`all_titles`, or the first run), else those changed since the
     last run; the time of this run is kept for the next one (not by a dry run)."""
-    now = store.db.execute("SELECT datetime('now')").fetchone()[0]
+    now = title_scans.now(store)
     last = store.get_meta(LAST_RUN)
     isns = None if all_titles or not last else changed_since(store, last)
     report = run(store, virtual, isns, dry_run=dry_run)
     if not dry_run:
         with store.transaction():   # the edition links of the same titles (a store from before they existed)
-            editions.refresh(store, isns if isns is not None else [i for (i,) in store.db.execute(
-                "SELECT isn FROM titles")])
+            editions.refresh(store, isns if isns is not None else title_scans.isns(store))
         store.set_meta(LAST_RUN, now)
     return report
 
@@ -180,8 +167,8 @@ def run_catalog(store: CatalogStore, virtual: dict[str, VirtualLibraryConfig], *
 def after_load(store: CatalogStore, virtual: dict[str, VirtualLibraryConfig], load_id: int) -> RunReport | None:
     """The loader's hook for the titles load `load_id` touched: their edition links
     (`index.editions`) and the virtual libraries' rules (None: no virtual library)."""
-    row = store.db.execute("SELECT started FROM loads WHERE id = ?", (load_id,)).fetchone()
-    touched = changed_since(store, row[0]) if row else []
+    started = title_scans.load_started(store, load_id)
+    touched = changed_since(store, started) if started is not None else []
     with store.transaction():
         editions.refresh(store, touched)
     return run(store, virtual, touched) if virtual else None
