@@ -47,6 +47,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import re
 import sys
 import time
 from collections import defaultdict
@@ -89,6 +90,7 @@ def score(found: set[tuple], gold: set[tuple], universe: set[tuple] | None = Non
 
 # -- swissbib ----------------------------------------------------------------------------------
 
+_SURNAME_END = re.compile(r"(?<=[a-zäöüßéèàç'])(?=[A-ZÄÖÜÉ])")
 _SWISSBIB_KIND = {"BK01": "aa", "BK02": "am", "CR03": "as", "MU01": "cm", "MU03": "im", "MU04": "jm",
                   "VM01": "gm", "VM02": "gm", "VM03": "gm", "MP01": "em", "CF01": "mm"}
 
@@ -119,9 +121,14 @@ def swissbib_record(doc: dict) -> pymarc.Record:
     for number in doc.get("035liste", []):
         if number.startswith("(OCoLC)"):
             data("035", [("a", number)])
-    if doc.get("musicid"):
-        data("028", [("a", doc["musicid"])], "02")
-    persons, corporates = doc.get("person", {}), doc.get("corporate", {})
+    # The feature joins several 028 $a into one string ("10425EP 71"): split where a number ends
+    # and a label begins.
+    for number in re.split(r"(?<=\d)(?=[A-Z])|(?<=\d[a-z])(?=[A-Z])", doc.get("musicid") or ""):
+        data("028", [("a", number)], "02")
+    # Person names come as surname and forenames run together ("FrischMax"): give back the comma.
+    persons = {tag: [_SURNAME_END.sub(", ", name, count=1) for name in names] if tag != "245c" else names
+               for tag, names in doc.get("person", {}).items()}
+    corporates = doc.get("corporate", {})
     for name in persons.get("100", [])[:1]:
         data("100", [("a", name)], "1 ")
     for name in corporates.get("110", [])[:1]:

@@ -52,6 +52,11 @@ _PAGE_WORD = re.compile(r"\d\]?\s*(?:p|pp|pages?|s|seiten|leaves|l|bl|f|ff|str|s
                         r"pagine|paginas|fr)\b", re.I)
 _VOLUMES = re.compile(r"(\d+)\s*(?:v|vols?|volumes?|bd|bde|bande|t|tomes?)\b", re.I)
 _NUMBER = re.compile(r"\d+")
+_LABEL_PREFIX = re.compile(r"^[a-z]+(?=\d)")
+_RUNNING_TIME = re.compile(r"(\d+)\s*(?:min|minutes|minuten|mins)\b", re.I)
+# A note listing the later printings a record stands for (Finnish and Swedish national bibliography
+# practice: one record per edition, its reprints noted), e.g. "Lisäpainokset: 2010".
+_REPRINT_NOTE = re.compile(r"^\s*(?:lisäpainok\w*|nytryck\w*|reprinted)\s*:?\s*\d{4}", re.I)
 _BRACKETED = re.compile(r"\[[^\]]*\]")
 _PUBLISHER_NOISE = {"inc", "ltd", "co", "corp", "corporation", "company", "gmbh", "ag", "kg", "sa", "srl",
                     "spa", "llc", "plc", "bv", "nv", "ab", "as", "oy", "verlag", "verlags", "editions",
@@ -89,6 +94,8 @@ class MatchElements:
     extent: int | None = None       # the leading count in 300 $a (volumes, discs, sheets)
     publisher: str = ""             # first 260/264 $b, normalized, legal forms dropped
     pubnum: tuple[str, ...] = ()    # publisher numbers (028), as `label+number|number`
+    minutes: int | None = None      # running time (306 $a, else `(ca. 109 Min.)` in 300 $a)
+    reprints: tuple[int, ...] = ()  # years of later printings the record says it covers (500)
     size: int | None = None         # 300 $c height in cm
     prepublication: bool = False    # leader/17 `8`: date and extent are the publisher's forecast
 
@@ -118,7 +125,7 @@ def title_key(title: str) -> str:
 def blocking_keys(e: MatchElements) -> list[str]:
     """Keys under which a record is filed for candidate search, each prefixed by its kind."""
     keys = [f"{e.kind}|{name}:{value}" for name, values in e.strong_ids.items() for value in values]
-    keys += [f"{e.kind}|pubnum:{value.split('|')[0]}" for value in e.pubnum]
+    keys += [f"{e.kind}|pubnum:{value.split('|')[1]}" for value in e.pubnum]
     short = title_key(e.title)
     if short:
         if e.year is not None:
@@ -321,12 +328,38 @@ def _size(record: pymarc.Record) -> int | None:
 
 
 def _pubnums(record: pymarc.Record) -> tuple[str, ...]:
+    """028 as `label+number|number`, the number without a label written into $a (`Arthaus 502023`,
+    `EP 10425`), so that it compares with the same number given bare or with its label in $b."""
     found = []
     for field in record.get_fields("028"):
         label = normalize_number(" ".join(field.get_subfields("b")))
-        found += [f"{label}{normalize_number(v)}|{normalize_number(v)}" for v in field.get_subfields("a")
-                  if normalize_number(v)]
+        for value in field.get_subfields("a"):
+            number = normalize_number(value)
+            bare = _LABEL_PREFIX.sub("", number) or number
+            if number:
+                found.append(f"{label}{number}|{bare}")
     return _unique(found)
+
+
+def _minutes(record: pymarc.Record) -> int | None:
+    """Running time in minutes: 306 $a (`014930` = 1 h 49 min 30 s), else `109 Min.` in 300 $a."""
+    for field in record.get_fields("306"):
+        for value in field.get_subfields("a"):
+            if len(value) == 6 and value.isdigit():
+                return int(value[:2]) * 60 + int(value[2:4])
+    field = record.get("300")
+    match = _RUNNING_TIME.search(" ".join(field.get_subfields("a")) if field is not None else "")
+    return int(match.group(1)) if match else None
+
+
+def _reprints(record: pymarc.Record) -> tuple[int, ...]:
+    """Years of later printings a note says this record covers (`Lisäpainokset: 2010, 2012`)."""
+    years = []
+    for field in record.get_fields("500"):
+        text = " ".join(field.get_subfields("a"))
+        if _REPRINT_NOTE.match(text):
+            years += [int(y) for y in re.findall(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)", text)]
+    return _unique(years)
 
 
 def elements(record: pymarc.Record) -> MatchElements:
@@ -361,6 +394,8 @@ def elements(record: pymarc.Record) -> MatchElements:
         extent=extent,
         publisher=_publisher(record),
         pubnum=_pubnums(record),
+        minutes=_minutes(record),
+        reprints=_reprints(record),
         size=_size(record),
         prepublication=leader[17:18] == "8",
     )

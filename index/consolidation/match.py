@@ -110,6 +110,14 @@ def _edition_conflict(a: str, b: str) -> bool:
     return present.startswith("#") and present != "#1"
 
 
+def _covered_printing(a: MatchElements, b: MatchElements) -> bool:
+    """One record is a later printing that the other says it stands for: the same ISBN, and its
+    year among the printings the other's note lists (`Lisäpainokset: 2010`)."""
+    if not set(a.isbn) & set(b.isbn):
+        return False
+    return (a.year is not None and a.year in b.reprints) or (b.year is not None and b.year in a.reprints)
+
+
 def _conflict(a: MatchElements, b: MatchElements) -> str:
     if a.kind != b.kind:
         return f"different bibliographic type ({a.kind} / {b.kind})"
@@ -117,7 +125,7 @@ def _conflict(a: MatchElements, b: MatchElements) -> str:
         return f"different carrier ({a.carrier or 'print'} / {b.carrier or 'print'})"
     if a.language and b.language and a.language != b.language:
         return f"different language ({a.language} / {b.language})"
-    if _edition_conflict(a.edition, b.edition):
+    if _edition_conflict(a.edition, b.edition) and not _covered_printing(a, b):
         return f"different edition ({a.edition or 'none'} / {b.edition or 'none'})"
     if a.part != b.part:
         return f"different part or volume ({a.part or 'none'} / {b.part or 'none'})"
@@ -172,7 +180,7 @@ def _date(a: MatchElements, b: MatchElements) -> float | None:
     prepublication record's year is a forecast); farther apart is another printing or edition."""
     if a.year is None or b.year is None:
         return None
-    if a.year == b.year:
+    if a.year == b.year or _covered_printing(a, b):
         return 1.0
     if abs(a.year - b.year) == 1:
         return 0.0 if a.prepublication or b.prepublication else -0.1
@@ -193,12 +201,23 @@ def _equal(a: str, b: str) -> float | None:
     return 1.0 if a == b else -1.0
 
 
+def same_name(x: str, y: str) -> bool:
+    """Two normalized personal names agree: the same surname (first word) and forenames that
+    agree word by word or initial by initial (`scherrer a u` = `scherrer alexandra u`)."""
+    if x == y:
+        return True
+    wx, wy = x.split(), y.split()
+    if len(wx) < 2 or len(wx) != len(wy) or wx[0] != wy[0]:
+        return False
+    return all(p == q or (min(len(p), len(q)) == 1 and p[0] == q[0]) for p, q in zip(wx[1:], wy[1:], strict=True))
+
+
 def _author(a: MatchElements, b: MatchElements) -> float | None:
     if not a.names or not b.names:
         return None
-    if a.author and a.author == b.author:
+    if a.author and b.author and same_name(a.author, b.author):
         return 1.0
-    if set(a.names) & set(b.names):
+    if any(same_name(x, y) for x in a.names for y in b.names):
         return 0.6
     surnames_a = {n.split()[0] for n in a.names}
     surnames_b = {n.split()[0] for n in b.names}
@@ -208,10 +227,18 @@ def _author(a: MatchElements, b: MatchElements) -> float | None:
 
 
 def _pagination(a: MatchElements, b: MatchElements) -> float | None:
+    """Pages (or the leading count: volumes, discs, sheets) and, for films and recordings, the
+    running time: the same within 2 minutes or 3% agrees, more apart is another version."""
     if a.prepublication or b.prepublication:
         return None
     if a.size is not None and b.size is not None and abs(a.size - b.size) >= 3:
         return -1.0
+    if a.minutes is not None and b.minutes is not None:
+        if abs(a.minutes - b.minutes) > max(2, 0.03 * max(a.minutes, b.minutes)):
+            return -1.0
+        if a.extent is not None and b.extent is not None and a.extent != b.extent:
+            return -1.0
+        return 1.0
     if a.pages is not None and b.pages is not None:
         if a.pages == b.pages:
             return 1.0
@@ -220,6 +247,8 @@ def _pagination(a: MatchElements, b: MatchElements) -> float | None:
         return -1.0
     if a.extent is not None and b.extent is not None:
         return 0.5 if a.extent == b.extent else -1.0
+    if (a.pages is not None and (b.extent or 0) > 1) or (b.pages is not None and (a.extent or 0) > 1):
+        return -1.0     # one volume of 428 pages against a set of 5
     return None
 
 
@@ -234,19 +263,45 @@ def _publisher(a: MatchElements, b: MatchElements) -> float | None:
 
 def _pubnum(a: MatchElements, b: MatchElements) -> float | None:
     """Publisher numbers (028): the same label and number agree (`$b F $a 123` = `$a F-123`),
-    the same number under another label half."""
+    the same number under another label, or inside the other, half."""
     if not a.pubnum or not b.pubnum:
         return None
     if {p.split("|")[0] for p in a.pubnum} & {p.split("|")[0] for p in b.pubnum}:
         return 1.0
     if {p.split("|")[1] for p in a.pubnum} & {p.split("|")[1] for p in b.pubnum}:
         return 0.5
+    if any(_digits_within(x, y) for x in a.pubnum for y in b.pubnum):
+        return 0.5
     return -1.0
+
+
+def _digits_within(x: str, y: str) -> bool:
+    """One number's digits (5 at least) inside the other's: a label code or catalogue prefix
+    written with it (`LC 0171 433 210-2` and `433 210-2`)."""
+    dx, dy = "".join(c for c in x.split("|")[1] if c.isdigit()), "".join(c for c in y.split("|")[1] if c.isdigit())
+    short, long = sorted((dx, dy), key=len)
+    return len(short) >= 5 and short in long
+
+
+# The ISBN began in 1967-1970; one on a record of a book published wholly before was added for a
+# later reprint (each library its own), so two such ISBNs differing say nothing about the book.
+ISBN_FROM = 1968
+
+
+def _before_isbn(e: MatchElements) -> bool:
+    return bool(e.years) and max(e.years) < ISBN_FROM
+
+
+def _isbn(a: MatchElements, b: MatchElements) -> float | None:
+    fraction = _shared(a.isbn, b.isbn)
+    if fraction == -1.0 and _before_isbn(a) and _before_isbn(b):
+        return None
+    return fraction
 
 
 _COMPARISONS = {
     "lccn": lambda a, b: _shared(a.lccn, b.lccn),
-    "isbn": lambda a, b: _shared(a.isbn, b.isbn),
+    "isbn": _isbn,
     "issn": lambda a, b: _shared(a.issn, b.issn),
     "oclc": lambda a, b: _shared(a.oclc, b.oclc),
     "nbn": lambda a, b: _shared(a.nbn, b.nbn),
@@ -322,8 +377,14 @@ def _agreement(a: MatchElements, b: MatchElements, fractions: dict[str, float]) 
     description agrees and only record numbers differ, or they share an identifier and nothing
     disagrees (records that carry little, so the score stays low)."""
     disagreeing = {name for name, fraction in fractions.items() if fraction < 0}
-    if all(fractions.get(name) == 1.0 for name in _DESCRIPTION) and disagreeing <= _RECORD_NUMBERS:
-        return "title, year, author, publisher and pages all agree; only record numbers differ"
+    if (all(fractions.get(name) == 1.0 for name in ("title", "date", "author"))
+            and all(fractions.get(name, 1.0) == 1.0 for name in ("pagination", "publisher"))
+            and disagreeing <= _RECORD_NUMBERS):
+        return "title, year and author agree, pages and publisher agree or are not given; only record numbers differ"
+    timed = a.minutes is not None and b.minutes is not None
+    if (timed and disagreeing <= _RECORD_NUMBERS and fractions.get("title", 0) >= 0.7
+            and fractions.get("date") == 1.0 and fractions.get("pagination") == 1.0 and fractions.get("author", 0) > 0):
+        return "a film or recording: title, year and running time agree, a name shared; only record numbers differ"
     shared = any(set(x) & set(y) for x, y in zip(a.strong_ids.values(), b.strong_ids.values(), strict=True))
     if shared and not disagreeing and sum(fractions.values()) > 1:
         return "a shared identifier and nothing disagrees"
