@@ -66,6 +66,7 @@ _SECOND = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})Z")
 _SET_SAFE = re.compile(r"[A-Za-z0-9\-_.!*'()]")
 _PREFIX_SYNTAX = re.compile(r"[A-Za-z0-9\-_.!~*'()]+")
 _SET_SYNTAX = re.compile(r"[A-Za-z0-9\-_.!~*'()]+(:[A-Za-z0-9\-_.!~*'()]+)*")
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")   # what XML 1.0 cannot carry
 
 
 @dataclass(frozen=True)
@@ -348,6 +349,8 @@ def _arguments(params: Mapping[str, Sequence[str]]) -> tuple[str, dict[str, str]
             raise OaiError("badArgument", f"{verb} takes no argument {name!r}")
         if len(values) != 1:
             raise OaiError("badArgument", f"{name} is given more than once")
+        if _NOT_XML.search(values[0]):   # arguments are echoed in the response: a control character cannot be
+            raise OaiError("badArgument", f"{name} has a character XML cannot carry: {values[0]!r}")
         arguments[name] = values[0]
     for name, syntax in (("metadataPrefix", _PREFIX_SYNTAX), ("set", _SET_SYNTAX)):
         if name in arguments and not syntax.fullmatch(arguments[name]):

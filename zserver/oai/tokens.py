@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from dataclasses import dataclass
 
 from index.store.changes import Position
@@ -25,6 +26,9 @@ __all__ = ["BadToken", "ListState", "decode", "encode"]
 _VERSION = "1"
 _SEPARATOR = "\x1f"   # unit separator: never in a prefix, a setSpec or a store time
 _CHECK_CHARS = 16
+_VERBS = ("ListRecords", "ListIdentifiers")
+_COUNT = re.compile(r"[0-9]{1,18}")   # below 2**63, ASCII digits only (int() takes others too)
+_SKEW = 300   # seconds a token's issue time may lie ahead of this worker's clock
 
 
 class BadToken(Exception):
@@ -70,10 +74,13 @@ def decode(token: str, key: str, *, now: float, lifetime: int) -> ListState:
     if len(fields) != 10 or fields[0] != _VERSION:
         raise BadToken("the resumptionToken is of another version of this repository: start the list again")
     _, verb, prefix, set_spec, since, until, time, isn, cursor, issued = fields
-    try:
-        state = ListState(verb, prefix, set_spec, since, until, Position(time, int(isn)), int(cursor), int(issued))
-    except ValueError:
-        raise BadToken("the resumptionToken cannot be read") from None
+    # the checksum's key is public, so a token may be made by hand: its numbers are checked as
+    # a plain request's would be (the store takes 64-bit integers, a cursor is never negative)
+    if verb not in _VERBS or not all(_COUNT.fullmatch(number) for number in (isn, cursor, issued)):
+        raise BadToken("the resumptionToken cannot be read")
+    state = ListState(verb, prefix, set_spec, since, until, Position(time, int(isn)), int(cursor), int(issued))
+    if state.issued > now + _SKEW:
+        raise BadToken("the resumptionToken was issued in the future: start the list again")
     if now - state.issued > lifetime:
         raise BadToken(f"the resumptionToken has expired (they last {lifetime} seconds): start the list again")
     return state
