@@ -27,8 +27,8 @@ _OWN = {_key(name): name for name in FACETS} | {"date": "year", "materialtype": 
 def facet_named(name: str) -> str | None:
     """The facet (a key of `index.engines.facets.FACETS`) a client's index name stands for."""
     text = name.strip()
-    if text.isdigit():
-        index = USE_INDEXES.get(int(text))
+    if text.isdigit():   # a Bib-1 Use number (int() refuses some digits isdigit() takes, e.g. "²")
+        index = USE_INDEXES.get(int(text)) if text.isascii() and len(text) <= 10 else None
         return _BY_INDEX.get(index) if index else None
     prefix, dot, base = text.rpartition(".")
     own = _OWN.get(_key(base))

@@ -56,7 +56,8 @@ def _bad(name: str, why: str) -> SruDiagnostic:
 
 def _number(parameter: str, text: str, low: int, high: int) -> int:
     text = text.strip()
-    if not text.isdigit() or not low <= int(text) <= high:
+    # ASCII digits only, and not thousands of them: int() would take "²" for a digit and refuse it
+    if not (text.isascii() and text.isdigit() and len(text) <= 10) or not low <= int(text) <= high:
         raise _bad(parameter, f"{text!r} is not a number from {low} to {high}")
     return int(text)
 
@@ -99,10 +100,14 @@ def parse(values: Mapping[str, str]) -> tuple[SruFacet, ...]:
             raise _bad("facetStart" if index in starts else "facetSort", f"{index} is not in facetLimit")
     wanted = dict(limits) or {name: general_limit for name in FACETS}
     facets = []
+    named: dict[str, str] = {}   # facet -> the index that asked for it
     for index, limit in wanted.items():
         name = facet_named(index)
         if name is None:
             raise SruDiagnostic(_D.UNSUPPORTED_INDEX, f"{index}: no facet (facets: {', '.join(FACETS)})")
+        if name in named:   # each facet once: else one request could count it thousands of times
+            raise _bad("facetLimit", f"{named[name]} and {index} are the same facet ({name}): ask for it once")
+        named[name] = index
         facets.append(SruFacet(index, FacetRequest(
             name,
             limit=_number("facetLimit", limit or str(DEFAULT_LIMIT), 0, MAX_LIMIT),

@@ -111,7 +111,7 @@ class SearchForm:
 
         sort = one("sort") if one("sort") in SORTS else "relevance"
         start_text = one("start")
-        start = int(start_text) if start_text.isdigit() and len(start_text) < 9 else 1
+        start = int(start_text) if start_text.isascii() and start_text.isdigit() and len(start_text) < 9 else 1
         facets = tuple(_clean(value).strip()[:MAX_QUERY_LENGTH] for value in params.get("facet") or () if value)
         return cls(one("q"), sort, one("lang").lower(), one("from"), one("to"), one("type").lower(),
                    one("lib"), max(start, 1), facets)

@@ -98,7 +98,14 @@ def requested(additional_search_info: Sequence[dict[str, Any]] | None) -> tuple[
             fields = decode_type("FacetList", data)
         except CodecError as error:
             raise Z3950Diagnostic(Bib1Diagnostic.UNSUPPORTED_ATTRIBUTE_COMBINATION, f"Facet-1: {error}") from None
-        return tuple(_field(field) for field in fields)
+        facets: dict[str, Z3950Facet] = {}
+        for field in fields:
+            facet = _field(field)
+            if facet.request.name in facets:   # each facet once: else one search could count it thousands of times
+                raise Z3950Diagnostic(Bib1Diagnostic.UNSUPPORTED_ATTRIBUTE_COMBINATION,
+                                      f"Facet-1 asks for {facet.request.name} more than once: ask for each facet once")
+            facets[facet.request.name] = facet
+        return tuple(facets.values())
     return ()
 
 
