@@ -12,7 +12,8 @@ reject files repeat the store's `rejects` table, so neither is copied.
 Consistency while the server runs and loads go on: the copy is read inside one read transaction
 of the store (WAL: writers go on, the copy is the snapshot at its start), in steps of pages, with
 an optional pause between steps to spare a busy disk. Not a file copy: a file copied while a load
-commits can be torn.
+commits can be torn. The SQLite side (backup API, integrity check, counts) is
+`index.store.snapshots`.
 
 Crash safety: everything is written into a hidden `.unikat-backup-<time>.partial-<pid>` directory,
 synced, and renamed to its final name at the very end; only then are old backups rotated out
@@ -44,6 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from index.home import Home
+from index.store import snapshots
 
 __all__ = ["BackupError", "Made", "Verified", "backup", "check", "resolve", "restore", "verify"]
 
@@ -51,7 +53,6 @@ PREFIX = "unikat-backup-"
 MANIFEST = "manifest.json"
 STORE = "catalog.sqlite"
 CONFIG = "unikat.toml"
-_STEP_PAGES = 1024   # 4 MiB a step with SQLite's default page size
 _PARTIAL = re.compile(r"\." + re.escape(PREFIX) + r".*\.partial-(\d+)")
 
 Log = Callable[[str], None]
@@ -90,22 +91,6 @@ class Verified:
 
 def _quiet(message: str) -> None:
     pass
-
-
-# -- counts -------------------------------------------------------------------------------------
-
-def counts(db: sqlite3.Connection) -> dict:
-    """What a backup promises: titles, records, holdings, per library, loads, deleted titles."""
-    one = lambda sql: db.execute(sql).fetchone()[0]   # noqa: E731 - a local shorthand
-    return {
-        "titles": one("SELECT count(*) FROM titles"),
-        "records": one("SELECT count(*) FROM records"),
-        "holdings": one("SELECT count(*) FROM holdings"),
-        "loads": one("SELECT count(*) FROM loads"),
-        "deleted_titles": one("SELECT count(*) FROM deleted_titles"),
-        "records_per_library": dict(db.execute("SELECT library, count(*) FROM records GROUP BY library ORDER BY 1")),
-        "holdings_per_library": dict(db.execute("SELECT library, count(*) FROM holdings GROUP BY library ORDER BY 1")),
-    }
 
 
 def _digest(path: Path) -> str:
@@ -176,29 +161,16 @@ def _new_name(dest: Path) -> str:
 
 def _copy_store(source: Path, target: Path, pause: float, log: Log) -> dict:
     """Copy the store with the backup API inside one read transaction; the copy's counts."""
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, isolation_level=None)
-    dst = sqlite3.connect(str(target), isolation_level=None)
-    try:
-        src.execute("BEGIN")
-        src.execute("SELECT count(*) FROM sqlite_master").fetchone()   # the snapshot starts here
-        total = src.execute("PRAGMA page_count").fetchone()[0]
-        shown = [time.monotonic()]
+    shown = [time.monotonic()]
 
-        def step(status: int, remaining: int, pages: int) -> None:
-            if time.monotonic() - shown[0] > 5:
-                log(f"backup: {100 * (pages - remaining) / max(pages, 1):.0f}% of {total} pages copied")
-                shown[0] = time.monotonic()
-            if pause:
-                time.sleep(pause)
+    def step(total: int, remaining: int, pages: int) -> None:
+        if time.monotonic() - shown[0] > 5:
+            log(f"backup: {100 * (pages - remaining) / max(pages, 1):.0f}% of {total} pages copied")
+            shown[0] = time.monotonic()
+        if pause:
+            time.sleep(pause)
 
-        src.backup(dst, pages=_STEP_PAGES, progress=step)
-        src.execute("COMMIT")
-        dst.execute("PRAGMA journal_mode = DELETE")   # one self-contained file (no -wal beside it)
-        copied = counts(dst)
-    finally:
-        src.close()
-        dst.close()
-    return copied
+    return snapshots.copy(source, target, step)
 
 
 def _remove_stale_partials(dest: Path, log: Log) -> None:
@@ -264,17 +236,12 @@ def check(source: Path) -> dict:
         if path.stat().st_size != expected["bytes"] or _digest(path) != expected["sha256"]:
             raise BackupError(f"{source}: {name} does not match its checksum in the manifest (damaged or changed);"
                               " nothing restored")
-    db = sqlite3.connect(f"file:{source / STORE}?mode=ro&immutable=1", uri=True)
     try:
-        result = [row[0] for row in db.execute("PRAGMA integrity_check")]
-        if result != ["ok"]:
-            raise BackupError(f"{source}: the store fails PRAGMA integrity_check ({'; '.join(result[:3])});"
-                              " nothing restored")
-        found = counts(db)
+        found = snapshots.checked_counts(source / STORE)
+    except snapshots.Damaged as damaged:
+        raise BackupError(f"{source}: the store fails PRAGMA integrity_check ({damaged}); nothing restored") from None
     except sqlite3.DatabaseError as error:
         raise BackupError(f"{source}: {STORE} is not a readable catalog store ({error}); nothing restored") from None
-    finally:
-        db.close()
     if found != manifest.get("counts"):
         raise BackupError(f"{source}: the store's counts differ from the manifest's; nothing restored")
     return manifest
@@ -309,13 +276,7 @@ def restore(home: Home, source: Path, *, procs: int = 1, log: Log = _quiet, wait
         partial = home.root / (CONFIG + ".restoring")
         partial.write_text(config_text, encoding="utf-8")
         partial.replace(home.config_path)
-        src = sqlite3.connect(f"file:{source / STORE}?mode=ro&immutable=1", uri=True)
-        dst = sqlite3.connect(str(home.store_path))
-        try:
-            src.backup(dst, pages=_STEP_PAGES)
-        finally:
-            src.close()
-            dst.close()
+        snapshots.restore(source / STORE, home.store_path)
         store = CatalogStore(home.store_path)   # WAL again, and tables of newer versions
         try:
             with store.transaction():
@@ -348,7 +309,7 @@ def verify(home: Home, source: Path, *, log: Log = _quiet) -> Verified:
         manifest = json.loads((source / MANIFEST).read_text(encoding="utf-8"))
         store = CatalogStore(scratch / STORE)
         try:
-            restored = counts(store.db)
+            restored = snapshots.counts(store)
         finally:
             store.close()
         same = restored == manifest["counts"]
@@ -382,8 +343,9 @@ def _sample_queries(catalog) -> list:
     """(ISN, title-words Term) of up to SAMPLE titles spread over the catalog."""
     from index.query import Term
     from index.records.formats import parse
+    from index.store import title_scans
 
-    isns = [isn for (isn,) in catalog.store.db.execute("SELECT isn FROM titles WHERE bibtype NOT LIKE 'z%' ORDER BY isn")]
+    isns = title_scans.catalog_isns(catalog.store)
     step = max(1, len(isns) // SAMPLE)
     queries = []
     for isn in isns[::step][:SAMPLE]:
@@ -404,7 +366,7 @@ def _compare_with_home(home: Home, manifest: dict, hits: dict, lines: list[str])
         return True
     store = CatalogStore(home.store_path)
     try:
-        now = counts(store.db)
+        now = snapshots.counts(store)
     finally:
         store.close()
     if now != manifest["counts"]:
