@@ -109,7 +109,7 @@ def apply_deletion_list(home: Home, store: CatalogStore, library: LibraryConfig,
     report = DeletionReport(str(path))
     report.counts["listed"] = len(listed.titles)
     report.counts["local"] = len(listed.local)
-    loadlog.ensure(store.db)
+    loadlog.ensure(store)
     load_id = store.start_load(library.code, system, str(path), "deletions")
     started = time.monotonic()
     for start in range(0, max(len(listed.titles), 1), BATCH):

@@ -165,10 +165,10 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
     serialization, items = split_delivery(data, fmt)
     preparer = Preparer(library, fmt, encoding, serialization, authority_only, consolidate=rules is not None,
                         profile=profile)
-    loadlog.ensure(store.db)
+    loadlog.ensure(store)
     load_id = store.start_load(library.code, system, str(path), fmt)
     if profile is not None:   # every load says which profile it used
-        loadlog.set_load_source(store.db, load_id, profile.name)
+        loadlog.set_load_source(store, load_id, profile.name)
     report = LoadReport(load_id, library.code, str(path), fmt)
     rejects = _Rejects(home.rejects_dir / f"load-{load_id}-{library.code}.rej", library.code, path.name)
     expected = 0

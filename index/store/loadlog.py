@@ -9,13 +9,20 @@ which source profile a load used, and which member records were deleted when.
   them. The trigger exists from the first load (or export, or backup) of a version that has
   this module; deletions before that were not logged.
 
-Tables and trigger are made with IF NOT EXISTS by `ensure(db)`, so an older store gets them on
-first use and the store's schema file stays as it is.
+Tables and trigger are made with IF NOT EXISTS by `ensure`, so an older store gets them on
+first use and the store's schema file stays as it is. Each function takes the `CatalogStore` or
+its connection (`index.store.connection`).
 """
 
 from __future__ import annotations
 
 import sqlite3
+from typing import TYPE_CHECKING
+
+from index.store.connection import connection
+
+if TYPE_CHECKING:
+    from index.store.catalog import CatalogStore
 
 __all__ = ["deleted_records", "ensure", "load_source", "set_load_source"]
 
@@ -38,29 +45,31 @@ END;
 """
 
 
-def ensure(db: sqlite3.Connection) -> None:
+def ensure(store: sqlite3.Connection | CatalogStore) -> None:
     """Make the tables and the trigger if the store has none yet (outside a transaction)."""
+    db = connection(store)
     if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'records_deleted'").fetchone() is None:
         db.executescript(_SCHEMA)
 
 
-def set_load_source(db: sqlite3.Connection, load_id: int, source: str) -> None:
-    db.execute("INSERT OR REPLACE INTO load_sources (load_id, source) VALUES (?, ?)", (load_id, source))
+def set_load_source(store: sqlite3.Connection | CatalogStore, load_id: int, source: str) -> None:
+    connection(store).execute("INSERT OR REPLACE INTO load_sources (load_id, source) VALUES (?, ?)", (load_id, source))
 
 
-def load_source(db: sqlite3.Connection, load_id: int) -> str:
+def load_source(store: sqlite3.Connection | CatalogStore, load_id: int) -> str:
     """The profile load `load_id` used ("" for none, or a store no load of this version wrote)."""
     try:
-        row = db.execute("SELECT source FROM load_sources WHERE load_id = ?", (load_id,)).fetchone()
+        row = connection(store).execute("SELECT source FROM load_sources WHERE load_id = ?", (load_id,)).fetchone()
     except sqlite3.OperationalError:   # no such table yet
         return ""
     return row[0] if row else ""
 
 
-def deleted_records(db: sqlite3.Connection, library: str, since: str = "") -> list[tuple[str, str, str]]:
+def deleted_records(store: sqlite3.Connection | CatalogStore, library: str,
+                    since: str = "") -> list[tuple[str, str, str]]:
     """(source system, source id, time) of `library`'s member records deleted since `since`
     (SQLite datetime text, "" for all) and not delivered again since, oldest first."""
-    return db.execute(
+    return connection(store).execute(
         "SELECT d.source_system, d.source_id, max(d.deleted) FROM deleted_records d WHERE d.library = ?"
         " AND d.deleted >= ? AND NOT EXISTS (SELECT 1 FROM records r WHERE r.library = d.library"
         " AND r.source_system = d.source_system AND r.source_id = d.source_id)"
