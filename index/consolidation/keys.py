@@ -9,8 +9,10 @@ matching never re-reads MARC.
 
 `blocking_keys(elements)` gives the keys under which a record is filed for candidate search: every
 strong identifier, and the first 15 letters of the title with the year or with the author's
-surname. Only records sharing a key are ever compared, and every key starts with the kind, so
-matching stays inside one bibliographic type and cost grows with the catalog, not its square.
+surname, and (for titles of four words or more) the title's words in alphabetical order with the
+year, so that a record giving the parallel titles in another order is compared. Only records
+sharing a key are ever compared, and every key starts with the kind, so matching stays inside one
+bibliographic type and cost grows with the catalog, not its square.
 
 This module knows MARC 21 and normalization; it knows nothing of the store, scoring or merging.
 """
@@ -136,6 +138,9 @@ def blocking_keys(e: MatchElements) -> list[str]:
         short_a = title_key(e.title_a)
         if short_a != short and e.year is not None:
             keys.append(f"{e.kind}|ty:{short_a}:{e.year}")
+        words = sorted(set(e.title.split()))
+        if len(words) >= 4 and e.year is not None:    # parallel titles given in another order
+            keys.append(f"{e.kind}|tw:{title_key(''.join(w[:3] for w in words))}:{e.year}")
     return list(dict.fromkeys(keys))
 
 
@@ -336,7 +341,7 @@ def _pubnums(record: pymarc.Record) -> tuple[str, ...]:
         for value in field.get_subfields("a"):
             number = normalize_number(value)
             bare = _LABEL_PREFIX.sub("", number) or number
-            if number:
+            if any(c.isdigit() for c in number):     # a label alone ("BA") is no number
                 found.append(f"{label}{number}|{bare}")
     return _unique(found)
 

@@ -321,6 +321,12 @@ _COMPARISONS = {
 _ANCHORS = frozenset({"lccn", "isbn", "issn", "oclc", "nbn", "pubnum", "date"})
 
 
+def _anchors(name: str, a: MatchElements, b: MatchElements) -> bool:
+    # A music publisher's plate number stays on reprints for decades: it does not tie an undated
+    # record to a dated one.
+    return name != "pubnum" or (a.year is None) == (b.year is None)
+
+
 def _first_pass(a: MatchElements, b: MatchElements) -> tuple[tuple[str, float, str], ...] | None:
     """MELVYL's first pass: a shared strong id, the same year, the same first 15 title letters."""
     if a.year is None or a.year != b.year or not a.title or title_key(a.title) != title_key(b.title):
@@ -353,7 +359,7 @@ def compare(a: MatchElements, b: MatchElements, rules: MatchRules | None = None)
         if fraction is None:
             continue
         fractions[name] = fraction
-        anchored = anchored or (name in _ANCHORS and fraction > 0)
+        anchored = anchored or (name in _ANCHORS and fraction > 0 and _anchors(name, a, b))
         value = fraction * (rules.agree[name] if fraction > 0 else rules.disagree[name])
         if value:
             points.append((name, round(value, 4), ""))
@@ -370,6 +376,7 @@ def compare(a: MatchElements, b: MatchElements, rules: MatchRules | None = None)
 # Numbers a catalog gives its own record, not the book: one book catalogued twice has two.
 _RECORD_NUMBERS = frozenset({"lccn", "oclc", "nbn"})
 _DESCRIPTION = ("title", "date", "author", "publisher", "pagination")
+_TIMED_MEDIA = "gij"    # leader/06: projected medium, sound recordings
 
 
 def _agreement(a: MatchElements, b: MatchElements, fractions: dict[str, float]) -> str:
@@ -381,10 +388,10 @@ def _agreement(a: MatchElements, b: MatchElements, fractions: dict[str, float]) 
             and all(fractions.get(name, 1.0) == 1.0 for name in ("pagination", "publisher"))
             and disagreeing <= _RECORD_NUMBERS):
         return "title, year and author agree, pages and publisher agree or are not given; only record numbers differ"
-    timed = a.minutes is not None and b.minutes is not None
+    timed = a.kind[:1] in _TIMED_MEDIA and (a.minutes or b.minutes)
     if (timed and disagreeing <= _RECORD_NUMBERS and fractions.get("title", 0) >= 0.7
-            and fractions.get("date") == 1.0 and fractions.get("pagination") == 1.0 and fractions.get("author", 0) > 0):
-        return "a film or recording: title, year and running time agree, a name shared; only record numbers differ"
+            and fractions.get("date") == 1.0 and fractions.get("pagination", 0) > 0 and fractions.get("author", 0) > 0):
+        return "a film or recording: title, year, discs (and running time) agree, a name shared; only record numbers differ"
     shared = any(set(x) & set(y) for x, y in zip(a.strong_ids.values(), b.strong_ids.values(), strict=True))
     if shared and not disagreeing and sum(fractions.values()) > 1:
         return "a shared identifier and nothing disagrees"
