@@ -26,18 +26,17 @@ library's dump, or the whole catalog when the union database is restricted, is r
 catalog dump leaves out restricted libraries' holdings, unless `include_restricted` (the
 operator's explicit choice).
 
-Reading is one SQLite read transaction: a load running meanwhile is either wholly in the dump
-or not at all (WAL snapshot). Records are read and written in batches, so memory does not grow
-with the catalog, and `progress(done, total)` is called after each batch.
+Reading is one SQLite read transaction (`index.store.exports`): a load running meanwhile is
+either wholly in the dump or not at all (WAL snapshot). Records are read and written in batches,
+so memory does not grow with the catalog, and `progress(done, total)` is called after each batch.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,14 +48,12 @@ from index.records.formats import to_marcxml
 from index.records.marcjson import to_marc_json
 from index.records.model import Holding
 from index.records.pica_writer import to_pica_plain
-from index.store import loadlog
+from index.store import exports, loadlog
 from index.store.catalog import CatalogStore
 
 __all__ = ["FORMATS", "DumpError", "DumpReport", "export", "parse_since"]
 
 FORMATS = ("marc21", "marcxml", "pica", "json")
-_BATCH = 500
-_HOLDING_COLUMNS = "library, location, call_number, url, note, copies, lendable, source_id"
 
 
 class DumpError(Exception):
@@ -109,21 +106,17 @@ def export(home: Home, out: BinaryIO, *, library: str | None = None, fmt: str = 
     hidden = _check_access(config, library, include_restricted)
     started = time.monotonic()
     store = CatalogStore(home.store_path)   # makes the store's tables if the home is new
-    loadlog.ensure(store.db)
+    loadlog.ensure(store)
     store.close()
-    db = sqlite3.connect(str(home.store_path), isolation_level=None)
     report = DumpReport()
-    try:
-        db.execute("BEGIN")   # one snapshot for the whole dump (WAL: loads go on meanwhile)
+    with exports.Snapshot(home.store_path) as snapshot:   # one state of the store for the whole dump
         if library is not None:
-            total, batches = _library_records(db, library, since)
-            deletions = [(f"{source_id}", when) for _, source_id, when in loadlog.deleted_records(db, library, since)] \
+            total, batches = snapshot.library_records(library, since)
+            deletions = [(f"{source_id}", when) for _, source_id, when in snapshot.library_deletions(library, since)] \
                 if since else []
         else:
-            total, batches = _catalog_titles(db, since, hidden)
-            deletions = [(str(isn), when) for isn, when in db.execute(
-                "SELECT isn, deleted FROM deleted_titles WHERE deleted >= ? ORDER BY deleted, isn", (since,))] \
-                if since else []
+            total, batches = snapshot.catalog_titles(since, hidden)
+            deletions = [(str(isn), when) for isn, when in snapshot.title_deletions(since)] if since else []
         writer = _Writer(out, fmt, config.database, union=library is None)
         writer.start()
         for batch in batches:
@@ -135,10 +128,7 @@ def export(home: Home, out: BinaryIO, *, library: str | None = None, fmt: str = 
         for ident, _ in deletions:
             writer.deletion(ident)
         writer.end()
-        db.execute("COMMIT")
-        report.oversized = writer.oversized
-    finally:
-        db.close()
+    report.oversized = writer.oversized
     report.deletions = len(deletions)
     if deleted_path is not None and since:
         deleted_path.write_text("".join(f"{ident}\t{when}\n" for ident, when in deletions), encoding="utf-8")
@@ -161,66 +151,6 @@ def _check_access(config: Config, library: str | None, include_restricted: bool)
         raise DumpError(f"the union database {config.database} is restricted ([databases] restricted); give"
                         " --include-restricted to export it anyway")
     return restricted
-
-
-Item = tuple[str, bytes, list[Holding]]
-
-
-def _holdings(db: sqlite3.Connection, where: str, keys: list[int], key_column: str) -> dict[int, list[Holding]]:
-    marks = ",".join("?" * len(keys))
-    found: dict[int, list[Holding]] = {key: [] for key in keys}
-    rows = db.execute(f"SELECT {key_column}, h.library, h.location, h.call_number, h.url, h.note, h.copies,"
-                      f" h.lendable, h.source_id FROM holdings h JOIN records r ON r.id = h.record_id"
-                      f" WHERE {where} IN ({marks}) ORDER BY {key_column}, h.library, h.id", keys)
-    for key, *values in rows:
-        values[6] = bool(values[6])
-        found[key].append(Holding(*values))
-    return found
-
-
-def _library_records(db: sqlite3.Connection, library: str, since: str) -> tuple[int, Iterator[list[Item]]]:
-    condition = "r.library = ?"
-    arguments: list = [library]
-    if since:
-        condition += " AND r.load_id IN (SELECT id FROM loads WHERE started >= ?)"
-        arguments.append(since)
-    total = db.execute(f"SELECT count(*) FROM records r WHERE {condition}", arguments).fetchone()[0]
-
-    def batches() -> Iterator[list[Item]]:
-        last = 0
-        while True:
-            rows = db.execute(f"SELECT r.id, r.source_id, r.marc FROM records r WHERE {condition} AND r.id > ?"
-                              f" ORDER BY r.id LIMIT {_BATCH}", [*arguments, last]).fetchall()
-            if not rows:
-                return
-            last = rows[-1][0]
-            held = _holdings(db, "r.id", [row[0] for row in rows], "r.id")
-            yield [(source_id, marc, held[record_id]) for record_id, source_id, marc in rows]
-
-    return total, batches()
-
-
-def _catalog_titles(db: sqlite3.Connection, since: str, hidden: frozenset[str]) -> tuple[int, Iterator[list[Item]]]:
-    condition = "t.bibtype NOT LIKE 'z%'"   # the authority file is no part of the catalog's dump
-    arguments: list = []
-    if since:
-        condition += (" AND (t.changed >= ? OR t.isn IN (SELECT r.isn FROM records r JOIN loads l ON l.id = r.load_id"
-                      " WHERE l.started >= ?))")
-        arguments += [since, since]
-    total = db.execute(f"SELECT count(*) FROM titles t WHERE {condition}", arguments).fetchone()[0]
-
-    def batches() -> Iterator[list[Item]]:
-        last = 0
-        while True:
-            rows = db.execute(f"SELECT t.isn, t.display FROM titles t WHERE {condition} AND t.isn > ?"
-                              f" ORDER BY t.isn LIMIT {_BATCH}", [*arguments, last]).fetchall()
-            if not rows:
-                return
-            last = rows[-1][0]
-            held = _holdings(db, "r.isn", [row[0] for row in rows], "r.isn")
-            yield [(str(isn), display, [h for h in held[isn] if h.library not in hidden]) for isn, display in rows]
-
-    return total, batches()
 
 
 # -- writing ----------------------------------------------------------------------------------

@@ -1,0 +1,124 @@
+"""The store's side of `unikat export` (`index.dumps`): one read snapshot of the whole store,
+read in batches.
+
+- a library's member records as it delivered them, each with the holdings it brought;
+- the catalog's titles (not the authority file), each with every library's delivered holdings
+  except those of `hidden` libraries;
+- since a time: records of loads started since then, titles changed since then or with a
+  member so loaded, and what was deleted since then (`index.store.loadlog`, `deleted_titles`).
+
+A snapshot is one SQLite read transaction on a connection of its own: a load running meanwhile
+is either wholly in the dump or not at all (WAL). Records come `BATCH` at a time, so memory
+does not grow with the store. Which records go out and how they are written is `index.dumps`'s.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from types import TracebackType
+
+from index.records.model import Holding
+from index.store import loadlog
+
+__all__ = ["BATCH", "Item", "Snapshot"]
+
+BATCH = 500
+
+Item = tuple[str, bytes, list[Holding]]
+"""(id, ISO 2709 record, holdings) of one record to write."""
+
+
+class Snapshot:
+    """`with Snapshot(store_path) as snapshot:` reads one state of the store; it ends (commits
+    the read transaction) when the block ends without an error."""
+
+    def __init__(self, store_path: Path) -> None:
+        self._db = sqlite3.connect(str(store_path), isolation_level=None)
+
+    def __enter__(self) -> Snapshot:
+        try:
+            self._db.execute("BEGIN")   # one snapshot for the whole dump (WAL: loads go on meanwhile)
+        except BaseException:
+            self._db.close()
+            raise
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        try:
+            if kind is None:
+                self._db.execute("COMMIT")
+        finally:
+            self._db.close()
+
+    def library_records(self, library: str, since: str) -> tuple[int, Iterator[list[Item]]]:
+        """How many, and the batches of, `library`'s member records (all, or those stored by a
+        load started at or after `since`): (source id, record, the holdings it brought)."""
+        db = self._db
+        condition = "r.library = ?"
+        arguments: list = [library]
+        if since:
+            condition += " AND r.load_id IN (SELECT id FROM loads WHERE started >= ?)"
+            arguments.append(since)
+        total = db.execute(f"SELECT count(*) FROM records r WHERE {condition}", arguments).fetchone()[0]
+
+        def batches() -> Iterator[list[Item]]:
+            last = 0
+            while True:
+                rows = db.execute(f"SELECT r.id, r.source_id, r.marc FROM records r WHERE {condition} AND r.id > ?"
+                                  f" ORDER BY r.id LIMIT {BATCH}", [*arguments, last]).fetchall()
+                if not rows:
+                    return
+                last = rows[-1][0]
+                held = self._holdings("r.id", [row[0] for row in rows], "r.id")
+                yield [(source_id, marc, held[record_id]) for record_id, source_id, marc in rows]
+
+        return total, batches()
+
+    def catalog_titles(self, since: str, hidden: frozenset[str]) -> tuple[int, Iterator[list[Item]]]:
+        """How many, and the batches of, the catalog's titles (all, or those changed or with a
+        member stored by a load started at or after `since`): (ISN, display record, holdings of
+        libraries not `hidden`)."""
+        db = self._db
+        condition = "t.bibtype NOT LIKE 'z%'"   # the authority file is no part of the catalog's dump
+        arguments: list = []
+        if since:
+            condition += (" AND (t.changed >= ? OR t.isn IN (SELECT r.isn FROM records r JOIN loads l"
+                          " ON l.id = r.load_id WHERE l.started >= ?))")
+            arguments += [since, since]
+        total = db.execute(f"SELECT count(*) FROM titles t WHERE {condition}", arguments).fetchone()[0]
+
+        def batches() -> Iterator[list[Item]]:
+            last = 0
+            while True:
+                rows = db.execute(f"SELECT t.isn, t.display FROM titles t WHERE {condition} AND t.isn > ?"
+                                  f" ORDER BY t.isn LIMIT {BATCH}", [*arguments, last]).fetchall()
+                if not rows:
+                    return
+                last = rows[-1][0]
+                held = self._holdings("r.isn", [row[0] for row in rows], "r.isn")
+                yield [(str(isn), display, [h for h in held[isn] if h.library not in hidden]) for isn, display in rows]
+
+        return total, batches()
+
+    def library_deletions(self, library: str, since: str) -> list[tuple[str, str, str]]:
+        """(source system, source id, time) of `library`'s member records deleted since `since`."""
+        return loadlog.deleted_records(self._db, library, since)
+
+    def title_deletions(self, since: str) -> list[tuple[int, str]]:
+        """(ISN, time) of the titles deleted since `since`, oldest first."""
+        return self._db.execute("SELECT isn, deleted FROM deleted_titles WHERE deleted >= ? ORDER BY deleted, isn",
+                                (since,)).fetchall()
+
+    def _holdings(self, where: str, keys: list[int], key_column: str) -> dict[int, list[Holding]]:
+        marks = ",".join("?" * len(keys))
+        found: dict[int, list[Holding]] = {key: [] for key in keys}
+        rows = self._db.execute(f"SELECT {key_column}, h.library, h.location, h.call_number, h.url, h.note, h.copies,"
+                                f" h.lendable, h.source_id FROM holdings h JOIN records r ON r.id = h.record_id"
+                                f" WHERE {where} IN ({marks}) ORDER BY {key_column}, h.library, h.id", keys)
+        for key, *values in rows:
+            values[6] = bool(values[6])
+            found[key].append(Holding(*values))
+        return found
