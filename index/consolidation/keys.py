@@ -60,6 +60,11 @@ _RUNNING_TIME = re.compile(r"(\d+)\s*(?:min|minutes|minuten|mins)\b", re.I)
 # practice: one record per edition, its reprints noted), e.g. "Lisäpainokset: 2010".
 _REPRINT_NOTE = re.compile(r"^\s*(?:lisäpainok\w*|nytryck\w*|reprinted)\s*:?\s*\d{4}", re.I)
 _BRACKETED = re.compile(r"\[[^\]]*\]")
+# "[s.n.]", "o.V.": the publisher is not known.
+_NO_PUBLISHER = {"n", "sn", "sine nomine", "o v", "ov", "ohne verlag", "n n"}
+_VOCAL_SCORE = {"klavierauszug", "klavierauszuge", "reduction", "vocal", "chorpartitur", "klavier auszug"}
+_FULL_SCORE = {"partitur", "partituren", "studienpartitur", "taschenpartitur", "dirigierpartitur", "score",
+               "scores", "poche", "miniature"}
 _PUBLISHER_NOISE = {"inc", "ltd", "co", "corp", "corporation", "company", "gmbh", "ag", "kg", "sa", "srl",
                     "spa", "llc", "plc", "bv", "nv", "ab", "as", "oy", "verlag", "verlags", "editions",
                     "editorial", "editore", "editeur", "editeurs", "edition", "publishers", "publisher",
@@ -98,6 +103,7 @@ class MatchElements:
     pubnum: tuple[str, ...] = ()    # publisher numbers (028), as `label+number|number`
     minutes: int | None = None      # running time (306 $a, else `(ca. 109 Min.)` in 300 $a)
     reprints: tuple[int, ...] = ()  # years of later printings the record says it covers (500)
+    music_format: str = ""          # notated music: "score" or "vocal score" (008/20, 300 $a)
     size: int | None = None         # 300 $c height in cm
     prepublication: bool = False    # leader/17 `8`: date and extent are the publisher's forecast
 
@@ -322,7 +328,28 @@ def _publisher(record: pymarc.Record) -> str:
         names = field.get_subfields("b")
         if names:
             words = [w for w in normalize(names[0]).split() if w not in _PUBLISHER_NOISE]
-            return " ".join(words)
+            name = " ".join(words)
+            return "" if name in _NO_PUBLISHER else name
+    return ""
+
+
+def _music_format(record: pymarc.Record) -> str:
+    """Notated music: "score" (full, study or miniature) or "vocal score" (piano reduction), from
+    008/20 or the words of 300 $a; "" for other records or when neither says."""
+    leader = str(record.leader)
+    if leader[6:7] not in ("c", "d"):
+        return ""
+    code = _control(record, "008")[20:21]
+    if code in ("a", "b"):
+        return "score"
+    if code in ("c", "d"):
+        return "vocal score"
+    field = record.get("300")
+    words = set(normalize(" ".join(field.get_subfields("a")) if field is not None else "").split())
+    if words & _VOCAL_SCORE:
+        return "vocal score"
+    if words & _FULL_SCORE:
+        return "score"
     return ""
 
 
@@ -401,6 +428,7 @@ def elements(record: pymarc.Record) -> MatchElements:
         pubnum=_pubnums(record),
         minutes=_minutes(record),
         reprints=_reprints(record),
+        music_format=_music_format(record),
         size=_size(record),
         prepublication=leader[17:18] == "8",
     )

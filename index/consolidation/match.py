@@ -127,6 +127,8 @@ def _conflict(a: MatchElements, b: MatchElements) -> str:
         return f"different language ({a.language} / {b.language})"
     if _edition_conflict(a.edition, b.edition) and not _covered_printing(a, b):
         return f"different edition ({a.edition or 'none'} / {b.edition or 'none'})"
+    if a.music_format and b.music_format and a.music_format != b.music_format:
+        return f"different format of music ({a.music_format} / {b.music_format})"
     if a.part != b.part:
         return f"different part or volume ({a.part or 'none'} / {b.part or 'none'})"
     if _publisher(a, b) == -1.0 and _equal(a.country, b.country) == -1.0:
@@ -322,9 +324,9 @@ _ANCHORS = frozenset({"lccn", "isbn", "issn", "oclc", "nbn", "pubnum", "date"})
 
 
 def _anchors(name: str, a: MatchElements, b: MatchElements) -> bool:
-    # A music publisher's plate number stays on reprints for decades: it does not tie an undated
-    # record to a dated one.
-    return name != "pubnum" or (a.year is None) == (b.year is None)
+    # A score's plate number stays on reprints for decades: it does not tie an undated score to a
+    # dated one.
+    return name != "pubnum" or a.kind[:1] not in "cd" or (a.year is None) == (b.year is None)
 
 
 def _first_pass(a: MatchElements, b: MatchElements) -> tuple[tuple[str, float, str], ...] | None:
@@ -384,10 +386,10 @@ def _agreement(a: MatchElements, b: MatchElements, fractions: dict[str, float]) 
     description agrees and only record numbers differ, or they share an identifier and nothing
     disagrees (records that carry little, so the score stays low)."""
     disagreeing = {name for name, fraction in fractions.items() if fraction < 0}
-    if (all(fractions.get(name) == 1.0 for name in ("title", "date", "author"))
-            and all(fractions.get(name, 1.0) == 1.0 for name in ("pagination", "publisher"))
-            and disagreeing <= _RECORD_NUMBERS):
-        return "title, year and author agree, pages and publisher agree or are not given; only record numbers differ"
+    component = a.kind[1:2] in ("a", "b")     # an article: its pages and publisher are its host's
+    if (all(fractions.get(name) == 1.0 for name in ("title", "date", "author")) and disagreeing <= _RECORD_NUMBERS
+            and (component or fractions.get("pagination", 0) > 0 or fractions.get("publisher", 0) > 0)):
+        return "title, year and author agree, and pages or publisher; only record numbers differ"
     timed = a.kind[:1] in _TIMED_MEDIA and (a.minutes or b.minutes)
     if (timed and disagreeing <= _RECORD_NUMBERS and fractions.get("title", 0) >= 0.7
             and fractions.get("date") == 1.0 and fractions.get("pagination", 0) > 0 and fractions.get("author", 0) > 0):
