@@ -3,8 +3,9 @@
 MELVYL compares not full records but their short forms from the index-control file
 (`LCCN: 82197912  ISBN: 081910363  TITLE: FRANCISCO FRANCO THE JEWISH CONNECTION  DATE: 1977 ...`).
 `elements(record)` makes that short form, `MatchElements`: normalized identifiers, title, part,
-edition, date, language, country, author, pagination, publisher and the record's kind (leader/06-07,
-material type and carrier). It is small, JSON-serializable and stored with each member record, so
+edition, date, language, country, author, pagination, running time, publisher and publisher
+numbers, format of music, the later printings a note says the record covers, and the record's kind
+(leader/06-07, material type and carrier). It is small, JSON-serializable and stored with each member record, so
 matching never re-reads MARC.
 
 `blocking_keys(elements)` gives the keys under which a record is filed for candidate search: every

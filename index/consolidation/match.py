@@ -5,20 +5,42 @@ match and why, element by element, so a librarian can read every decision
 (`unikat clusters ISN` prints them).
 
 1. **Guards.** Records of different kinds (leader/06-07, material type), carriers (print, online,
-   microform), languages, edition statements or volume/part numbers never match, whatever else
-   agrees: different editions and translations are different titles.
+   microform), languages, edition statements, volume/part numbers or formats of music (full score,
+   vocal score) never match, whatever else agrees: different editions and translations are
+   different titles.
 2. **First pass** (MELVYL): the same strong identifier (LCCN, ISBN-13, ISSN, OCLC number,
    national bibliography number), the same year and the same first 15 letters of the title –
    unless the page counts disagree (then the second pass weighs it all).
 3. **Second pass**: a weighted comparison. Each element adds its `agree` points when both records
    have it and agree, and takes away its `disagree` points when both have it and disagree;
    partial agreement (a similar title, a year apart, nearly the same page count) earns a fixed
-   fraction. The records match when the sum reaches `threshold`, or, short of it, when the whole
-   description (title, year, author, publisher, pages) agrees and only the numbers catalogs give
-   their own records (LCCN, OCLC, national bibliography) differ – one book catalogued twice – or
-   when they share an identifier and nothing disagrees. Weights and threshold come from
+   fraction. The records match when the sum reaches `threshold` and a number or the year agrees,
+   or, short of it, by one of the agreements below. Weights and threshold come from
    `unikat.toml` (`[consolidation]`); the defaults here were tuned on the labelled sets that
    `bench/consolidate.py` evaluates.
+
+Rules, one line each (`bench/consolidate.py --errors` shows where each one decides):
+
+- Numbers catalogs give their own records (LCCN, OCLC, national bibliography) may differ for one
+  book catalogued twice; they never outweigh an agreeing description.
+- Title, year and author agree, and pages or publisher too (an article: its host's), nothing else
+  disagrees but record numbers: one title catalogued twice.
+- A shared identifier and nothing disagreeing: one title, however little the records carry.
+- A film or recording: title (main title at least), year, disc count and running time (300 `109
+  Min.`, 306) agree, a name is shared, only record numbers differ: one release.
+- Running times more than 2 minutes (3 %) apart, or one volume against a set of several: the
+  extent disagrees.
+- Publisher numbers (028) compare by the number: a label written into `$a` (`Arthaus 502023`),
+  given in `$b`, or a label code in front (`LC 0171 433 210-2`) leaves the number the same.
+- A score's plate number stays on reprints for decades: it does not tie an undated score to a
+  dated one.
+- Personal names agree initial by initial (`Scherrer, A. U.` = `Scherrer, Alexandra U.`).
+- The ISBN began in 1967-1970: two different ISBNs on records of books finished before 1968 were
+  added for later reprints and say nothing.
+- A later printing that the other record's note says it covers (`Lisäpainokset: 2010`, same
+  ISBN) is not another edition and not another year.
+- One book under its hardback and paperback ISBNs stays two titles unless something else ties
+  them (the rule of the pride-and-prejudice and thomas-mann labels: each binding its own record).
 
 `compare` is symmetric and depends on the two records only, never on what else is in the
 catalog, so clusters (connected groups of matching records) come out the same whatever order
