@@ -79,6 +79,10 @@ class ItemOrderRequest:
 
 # -- reading -------------------------------------------------------------------------------
 
+_MAX_TAG_BYTES = 4      # tag numbers below 2**28: ISO 10161's are below 100
+_MAX_LENGTH_BYTES = 4   # lengths below 4 GiB: a message is at most [server] max_message_size
+
+
 def _tlvs(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, int, int]]:
     """(class, tag, content start, content end) of each BER value in data[start:end]; definite
     lengths only (YAZ writes no others). Raises ValueError for broken BER."""
@@ -90,18 +94,22 @@ def _tlvs(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple
         offset += 1
         if tag == 0x1F:
             tag = 0
-            while True:
+            for _ in range(_MAX_TAG_BYTES):
                 byte = data[offset]
                 offset += 1
                 tag = (tag << 7) | (byte & 0x7F)
                 if not byte & 0x80:
                     break
+            else:   # unbounded, the number would grow byte by byte: quadratic time over a long run
+                raise ValueError(f"a tag number longer than {_MAX_TAG_BYTES} bytes")
         length = data[offset]
         offset += 1
         if length == 0x80:
             raise ValueError("indefinite length")
         if length & 0x80:
             count = length & 0x7F
+            if count > _MAX_LENGTH_BYTES:
+                raise ValueError(f"a length of {count} bytes (at most {_MAX_LENGTH_BYTES})")
             length = int.from_bytes(data[offset:offset + count], "big")
             offset += count
         if offset + length > end:

@@ -10,7 +10,7 @@ import pytest
 
 from zserver.z3950.codec import decode_pdu, encode_type
 from zserver.z3950.diagnostics import Z3950Diagnostic
-from zserver.z3950.itemorder import ILL_APDU_OID, read_item_order
+from zserver.z3950.itemorder import ILL_APDU_OID, _read_ill, read_item_order
 from zserver.z3950.pdus import from_asn1
 from zserver.z3950.records import Oid
 
@@ -75,3 +75,17 @@ def test_broken_ill_request_and_unknown_oid():
     with pytest.raises(Z3950Diagnostic) as error:
         read_item_order(dataclasses.replace(captured(), task_specific_parameters=external))
     assert error.value.code == 1009
+
+
+
+@pytest.mark.parametrize(("ill", "why"), [
+    (b"\x61\x0f\xbf" + b"\x81" * 12 + b"\x01\x00", "tag number longer than 4 bytes"),   # grew without end
+    (b"\x61\x0c\xb0\x8a" + b"\x00" * 9 + b"\x01", "length of 10 bytes"),
+    (b"\x61\x04\xb0\x02\x84\x05", "runs past its end"),
+])
+def test_the_ill_walker_keeps_the_codecs_limits(ill, why):
+    """The codec checks an ItemOrder's BER, ANY content included, before the walker reads it
+    (so these come back as 1057 'malformed BER'); the walker keeps the same limits itself, as
+    it would otherwise take quadratic time over a long tag number (160 KB: 2 s)."""
+    with pytest.raises(ValueError, match=why):
+        _read_ill(ill)
