@@ -2,9 +2,11 @@
 
 A backup is a directory `DEST/unikat-backup-<UTC time>/` holding
 
-    catalog.sqlite   the catalog store, copied with SQLite's online backup API
-    unikat.toml      the configuration
-    manifest.json    size and SHA-256 of both, the store's counts, when and from where
+    catalog.sqlite            the catalog store, copied with SQLite's online backup API
+    external/catalog.sqlite   the external-data catalog's store (`index.external`), likewise,
+                              when the home has one
+    unikat.toml               the configuration
+    manifest.json             size and SHA-256 of each, the stores' counts, when and from where
 
 The store is the truth; search-key files and the index are derived and rebuilt on restore, and
 reject files repeat the store's `rejects` table, so neither is copied.
@@ -25,7 +27,7 @@ Restore checks everything before it touches the home: every file's size and chec
 (no load or index build meanwhile), it writes the configuration (an existing different one is
 kept as `unikat.toml.before-restore`), copies the store into the home's store with the backup
 API again (so a server with the store open sees the new content, WAL and all), and rebuilds
-the search-key files and the index. `verify` restores into a scratch home and compares counts
+the search-key files and the index, the external catalog's too. `verify` restores into a scratch home and compares counts
 and a sample of searches.
 """
 
@@ -44,6 +46,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from index.external.store import ExternalHome
 from index.home import Home
 from index.store import snapshots
 
@@ -53,6 +56,7 @@ PREFIX = "unikat-backup-"
 MANIFEST = "manifest.json"
 STORE = "catalog.sqlite"
 CONFIG = "unikat.toml"
+EXTERNAL = "external/catalog.sqlite"   # the external-data catalog's store, when the home has one
 _PARTIAL = re.compile(r"\." + re.escape(PREFIX) + r".*\.partial-(\d+)")
 
 Log = Callable[[str], None]
@@ -68,11 +72,15 @@ class Made:
     counts: dict
     seconds: float
     removed: list[Path] = field(default_factory=list)
+    external: dict | None = None   # the external catalog's counts, when the home has one
 
     def summary(self) -> str:
-        size = sum(f.stat().st_size for f in self.path.iterdir()) / 1e6
+        size = sum(f.stat().st_size for f in self.path.rglob("*") if f.is_file()) / 1e6
         text = (f"backup {self.path}: {self.counts['titles']} titles, {self.counts['records']} records,"
-                f" {self.counts['holdings']} holdings, {size:.1f} MB in {self.seconds:.1f}s")
+                f" {self.counts['holdings']} holdings")
+        if self.external is not None:
+            text += f", {self.external['records']} external records"
+        text += f", {size:.1f} MB in {self.seconds:.1f}s"
         if self.removed:
             text += f"; rotated out {', '.join(p.name for p in self.removed)}"
         return text
@@ -130,12 +138,20 @@ def backup(home: Home, dest: Path, *, keep: int = 7, pause: float = 0.0, log: Lo
     try:
         copied = _copy_store(home.store_path, partial / STORE, pause, log)
         shutil.copyfile(home.config_path, partial / CONFIG)
+        parts, external = [STORE, CONFIG], None
+        if ExternalHome(home).exists():   # harvested records: a store of their own (index.external)
+            (partial / EXTERNAL).parent.mkdir()
+            external = _copy_store(ExternalHome(home).store_path, partial / EXTERNAL, pause, log)
+            parts.append(EXTERNAL)
+            _fsync((partial / EXTERNAL).parent)
         files = {}
-        for part in (STORE, CONFIG):
+        for part in parts:
             _fsync(partial / part)
             files[part] = {"bytes": (partial / part).stat().st_size, "sha256": _digest(partial / part)}
         manifest = {"format": 1, "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "home": str(home.root), "files": files, "counts": copied}
+        if external is not None:
+            manifest["external_counts"] = external
         (partial / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         _fsync(partial / MANIFEST)
         _fsync(partial)
@@ -147,7 +163,7 @@ def backup(home: Home, dest: Path, *, keep: int = 7, pause: float = 0.0, log: Lo
         raise BackupError(f"backup into {dest} failed: {error.strerror or error}; earlier backups are as they were")\
             from None
     removed = _rotate(dest, keep)
-    return Made(final, copied, time.monotonic() - started, removed)
+    return Made(final, copied, time.monotonic() - started, removed, external)
 
 
 def _new_name(dest: Path) -> str:
@@ -244,6 +260,17 @@ def check(source: Path) -> dict:
         raise BackupError(f"{source}: {STORE} is not a readable catalog store ({error}); nothing restored") from None
     if found != manifest.get("counts"):
         raise BackupError(f"{source}: the store's counts differ from the manifest's; nothing restored")
+    if EXTERNAL in files:
+        try:
+            found = snapshots.checked_counts(source / EXTERNAL)
+        except snapshots.Damaged as damaged:
+            raise BackupError(f"{source}: the external catalog's store fails PRAGMA integrity_check ({damaged});"
+                              " nothing restored") from None
+        except sqlite3.DatabaseError as error:
+            raise BackupError(f"{source}: {EXTERNAL} is not a readable catalog store ({error}); nothing restored")\
+                from None
+        if found != manifest.get("external_counts"):
+            raise BackupError(f"{source}: the external catalog's counts differ from the manifest's; nothing restored")
     return manifest
 
 
@@ -284,14 +311,41 @@ def restore(home: Home, source: Path, *, procs: int = 1, log: Log = _quiet, wait
             titles = indexing.rebuild(home, store, procs=procs, progress=progress, merging=merging)
         finally:
             store.close()
+        external = _restore_external(home, source, manifest, procs, log)
     return (f"restored {source.name} ({manifest['created']}) into {home.root}: {manifest['counts']['titles']}"
-            f" titles, {manifest['counts']['records']} records, {manifest['counts']['holdings']} holdings;"
+            f" titles, {manifest['counts']['records']} records, {manifest['counts']['holdings']} holdings{external};"
             f" search-key files and index rebuilt ({titles} titles) in {time.monotonic() - started:.1f}s")
+
+
+def _restore_external(home: Home, source: Path, manifest: dict, procs: int, log: Log) -> str:
+    """Bring the backup's external catalog into `home` and rebuild its index (under its own
+    lock, as a harvest takes); the summary's words about it."""
+    from index.loading import indexing
+    from index.loading.lock import exclusive
+    from index.store.catalog import CatalogStore
+
+    external = ExternalHome(home)
+    if EXTERNAL not in manifest["files"]:
+        if external.exists():
+            log(f"the backup has no external catalog: {external.root} is kept as it was")
+        return ""
+    external.root.mkdir(exist_ok=True)
+    with exclusive(external, notify=log):
+        snapshots.restore(source / EXTERNAL, external.store_path)
+        store = CatalogStore(external.store_path)
+        try:
+            with store.transaction():
+                store.clear_all_pending()
+            indexing.rebuild(external, store, procs=procs)
+        finally:
+            store.close()
+    return f", {manifest['external_counts']['records']} external records (index rebuilt)"
 
 
 # -- verifying ----------------------------------------------------------------------------------
 
 SAMPLE = 20
+_PUNCTUATION = "".join(chr(c) for c in range(33, 127) if not chr(c).isalnum())
 
 
 def verify(home: Home, source: Path, *, log: Log = _quiet) -> Verified:
@@ -325,18 +379,48 @@ def verify(home: Home, source: Path, *, log: Log = _quiet) -> Verified:
                 hits[query] = result.size
                 if isn not in result.isns():
                     ok = False
-                    lines.append(f"title {isn} NOT FOUND by its own title words {query.term!r}")
+                    lines.append(f"title {isn} NOT FOUND by its own title words {query.text!r}")
             lines.append(f"{len(queries)} sample titles searched by their title words: "
                          f"{'all found' if ok else 'some not found'}")
         finally:
             catalog.close()
         ok &= _compare_with_home(home, manifest, hits, lines)
+        if "external_counts" in manifest:
+            ok &= _verify_external(Home(scratch), manifest, lines)
     except BackupError as error:
         ok = False
         lines.append(str(error))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return Verified(source, ok, lines)
+
+
+def _verify_external(scratch: Home, manifest: dict, lines: list[str]) -> bool:
+    """The restored external catalog's counts against the manifest, and a sample of its titles
+    found by their title words in its rebuilt index."""
+    from index.search import Catalog
+    from index.store.catalog import CatalogStore
+
+    external = ExternalHome(scratch)
+    store = CatalogStore(external.store_path)
+    try:
+        restored = snapshots.counts(store)
+    finally:
+        store.close()
+    ok = restored == manifest["external_counts"]
+    lines.append(f"external catalog counts {'equal' if ok else 'DIFFER'}: {restored['titles']} titles,"
+                 f" {restored['records']} records")
+    catalog = Catalog(external)
+    try:
+        queries = _sample_queries(catalog)
+        missing = [(isn, query) for isn, query in queries if isn not in catalog.search(query, catalog.databases()[0]).isns()]
+    finally:
+        catalog.close()
+    for isn, query in missing:
+        lines.append(f"external title {isn} NOT FOUND by its own title words {query.text!r}")
+    lines.append(f"{len(queries)} sample external titles searched by their title words:"
+                 f" {'all found' if not missing else 'some not found'}")
+    return ok and not missing
 
 
 def _sample_queries(catalog) -> list:
@@ -350,7 +434,9 @@ def _sample_queries(catalog) -> list:
     queries = []
     for isn in isns[::step][:SAMPLE]:
         title = parse(catalog.store.display(isn)).get("245")
-        words = re.findall(r"\w{3,}", " ".join(title.get_subfields("a")) if title else "")[:3]
+        # words as written (split at spaces): \w would cut "Madanī" (combining macron) in two
+        text = " ".join(title.get_subfields("a")) if title else ""
+        words = [word for word in (part.strip(_PUNCTUATION) for part in text.split()) if len(word) >= 3][:3]
         if words:
             queries.append((isn, Term("title", " ".join(words))))
     return queries
@@ -384,6 +470,6 @@ def _compare_with_home(home: Home, manifest: dict, hits: dict, lines: list[str])
         catalog.close()
     differ = [(query, restored, live) for query, restored, live in differ if restored != live]
     for query, restored, live in differ:
-        lines.append(f"title {query.term!r}: {restored} hits restored, {live} in {home.root}")
+        lines.append(f"title {query.text!r}: {restored} hits restored, {live} in {home.root}")
     lines.append(f"hit counts of {len(hits)} searches compared with {home.root}: {'equal' if not differ else 'DIFFER'}")
     return not differ
