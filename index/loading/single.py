@@ -104,12 +104,6 @@ def _prepared(library: LibraryConfig, data: bytes, fmt: str, consolidate: bool) 
     return prepared
 
 
-def _other_owners(store: CatalogStore, library: str, source_id: str) -> list[str]:
-    rows = store.db.execute("SELECT DISTINCT library FROM records WHERE source_id = ? AND library != ?"
-                            " ORDER BY library", (source_id, library))
-    return [row[0] for row in rows]
-
-
 def apply_update(store: CatalogStore, config: Config, library: LibraryConfig, action: Action, data: bytes | None,
                  *, record_id: str | None = None, user: str = "") -> UpdateOutcome:
     """Apply one update of `library`'s records. `data` is the record (MARC21 or MARCXML; a delete
@@ -118,7 +112,7 @@ def apply_update(store: CatalogStore, config: Config, library: LibraryConfig, ac
     fmt = record_format(data) if data else "marc21"
     consolidation = config.consolidation
     rules = consolidation.rules if consolidation.enabled else None
-    loadlog.ensure(store.db)
+    loadlog.ensure(store)
     with store.transaction():
         load_id = store.start_load(library.code, library.source_system,
                                    f"z3950 update {action.value} by {user or '-'}", fmt)
@@ -182,7 +176,7 @@ def _allowed(store: CatalogStore, library: str, action: Action, source_id: str, 
         raise UpdateRefused(Refusal.CONFLICT, f"library {library} already has record {source_id}"
                             " (replace changes it)")
     if action in (Action.REPLACE, Action.DELETE) and not exists:
-        owners = _other_owners(store, library, source_id)
+        owners = store.other_libraries_with_record(source_id, library)
         if owners:
             raise UpdateRefused(Refusal.NOT_OWNER, f"record {source_id} is library {', '.join(owners)}'s, not"
                                 f" {library}'s: a library changes and deletes only its own records")

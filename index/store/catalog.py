@@ -472,6 +472,12 @@ class CatalogStore:
     def records_per_library(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT library, count(*) FROM records GROUP BY library ORDER BY library"))
 
+    def other_libraries_with_record(self, source_id: str, library: str) -> list[str]:
+        """The libraries other than `library` that have a member record with control number `source_id`."""
+        rows = self.db.execute("SELECT DISTINCT library FROM records WHERE source_id = ? AND library != ?"
+                               " ORDER BY library", (source_id, library))
+        return [row[0] for row in rows]
+
     def get_meta(self, key: str, default: str = "") -> str:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
