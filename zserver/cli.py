@@ -651,6 +651,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, CatalogError) as error:
         print(f"unikat: {error}", file=sys.stderr)
         return 2
+    except OSError as error:   # a path given that cannot be written or read (--out, --report, slips): say which
+        where = f": {error.filename}" if error.filename else ""
+        print(f"unikat: {error.strerror or error}{where}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("unikat: interrupted", file=sys.stderr)
         return 130
