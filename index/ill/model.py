@@ -65,6 +65,7 @@ class Refusal(StrEnum):
     NOT_SUPPLIER = "not-supplier"              # the library answering is not the current supplier
     WRONG_STATE = "wrong-state"                # e.g. shipping an order that was cancelled
     BAD_VALUE = "bad-value"
+    DUPLICATE = "duplicate"                    # the requester's own id names an order placed already
 
 
 class IllError(Exception):

@@ -224,6 +224,11 @@ class IllService:
         with self.store.transaction():
             fresh = self.tables.account(account.access_number)
             assert fresh is not None
+            placed = (self.tables.order_by_external(request.external_id, fresh.access_number)
+                      if request.external_id else None)
+            if placed is not None:   # a replayed message or a second click: never a second order, nor a second debit
+                raise IllRefused(Refusal.DUPLICATE, f"This order was placed already as {self.tables.order(placed).number}"
+                                 f" ({request.external_id}); it is not placed again.")
             if fresh.quota is not None:
                 if fresh.quota <= 0:
                     raise IllRefused(Refusal.QUOTA, f"Access number {fresh.access_number} is used up: its quota of"
@@ -279,8 +284,8 @@ class IllService:
     def order(self, number: str) -> Order:
         return self._open(number)[1]
 
-    def order_by_external(self, external_id: str) -> Order | None:
-        order_id = self.tables.order_by_external(external_id)
+    def order_by_external(self, external_id: str, access_number: str | None = None) -> Order | None:
+        order_id = self.tables.order_by_external(external_id, access_number)
         return None if order_id is None else self.tables.order(order_id)
 
     def _pass_on(self, order_id: int, order: Order, answer: str, reason: str, now: str) -> None:

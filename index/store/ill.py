@@ -140,9 +140,14 @@ class IllStore:
         row = self.db.execute("SELECT id FROM ill_orders WHERE number = ?", (number.strip().upper(),)).fetchone()
         return row[0] if row else None
 
-    def order_by_external(self, external_id: str) -> int | None:
-        row = self.db.execute("SELECT id FROM ill_orders WHERE external_id = ? ORDER BY id DESC LIMIT 1",
-                              (external_id,)).fetchone()
+    def order_by_external(self, external_id: str, access_number: str | None = None) -> int | None:
+        """The latest order with the requester's own id (of `access_number`'s orders, if given)."""
+        if access_number is None:
+            row = self.db.execute("SELECT id FROM ill_orders WHERE external_id = ? ORDER BY id DESC LIMIT 1",
+                                  (external_id,)).fetchone()
+        else:
+            row = self.db.execute("SELECT id FROM ill_orders WHERE external_id = ? AND access_number = ?"
+                                  " ORDER BY id DESC LIMIT 1", (external_id, access_number)).fetchone()
         return row[0] if row else None
 
     def set_order(self, order_id: int, *, status: Status, supplier: str | None = None, deadline: str | None = None,

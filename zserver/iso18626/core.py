@@ -12,14 +12,16 @@ The three messages and what they mean here:
   password); the title is `bibliographicInfo/supplierUniqueRecordId` (our ISN), or, without
   one, a free order described by title, author and publicationInfo; `titleOfComponent`,
   `authorOfComponent`, `pagesRequested`, `volume`, `issue` (and publicationDate as the year)
-  make it a copy. `requestingAgencyRequestId` is kept with the order. Answered with a
+  make it a copy. `requestingAgencyRequestId` is kept with the order; the same account sending
+  the same id again (a replay) places no second order (errorValue names the first). Answered with a
   requestConfirmation: messageStatus OK, or ERROR with errorData saying why.
 - **supplyingAgencyMessage** (from a supplier library's system, answering an order unikat
   routed to it): `requestingAgencyRequestId` is unikat's order number (unikat requested it
   from the supplier), `supplyingAgencyId/agencyIdValue` the supplier's library code.
   statusInfo/status: ExpectToSupply and WillSupply (will supply), Loaned and CopyCompleted
   (shipped), Unfilled (with messageInfo/reasonUnfilled and note: passed to the next holder),
-  LoanCompleted (the loan is back). It needs a staff login (HTTP Basic over `[users]`).
+  LoanCompleted (the loan is back). It needs a staff login (HTTP Basic over `[users]`); a user
+  with a `library` answers for that library only (HTTP 403 otherwise), one without for any.
   Answered with a supplyingAgencyMessageConfirmation.
 - **requestingAgencyMessage** (from the requesting side): `requestingAgencyRequestId` is
   the requester's own id or unikat's order number, authenticated like a request; actions
@@ -39,7 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,8 +109,9 @@ class Iso18626Core:
 
     def __init__(self, service: Callable[[], IllService], *, agency: str = "UNIKAT",
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-                 guard: LoginGuard | None = None) -> None:
+                 guard: LoginGuard | None = None, user_libraries: Mapping[str, str] | None = None) -> None:
         self.guard = guard or LoginGuard()   # the worker's: failed logins lock out (zserver.ill_login)
+        self.user_libraries = user_libraries or {}   # [users.NAME] library: whose orders a staff user answers
         self._open_service = service
         self._opened: IllService | None = None
         self.agency = agency
@@ -171,8 +174,8 @@ class Iso18626Core:
                        " number) and securityCode (its password) are required")
         info = message.find(_N + "bibliographicInfo")
         record_id = _text(info, "supplierUniqueRecordId")
-        if record_id and not record_id.isdigit():
-            raise _Bad("UnrecognisedDataValue", f"supplierUniqueRecordId {record_id!r} is not a title number (ISN)")
+        if record_id and not (record_id.isascii() and record_id.isdigit() and len(record_id) <= 12):
+            raise _Bad("UnrecognisedDataValue", f"supplierUniqueRecordId {record_id[:40]!r} is not a title number (ISN)")
         year = _text(message, "publicationInfo/publicationDate")
         article = Article(_text(info, "titleOfComponent"), _text(info, "authorOfComponent"),
                           _text(info, "pagesRequested"), year if _text(info, "titleOfComponent") else "",
@@ -194,6 +197,10 @@ class Iso18626Core:
         header = message.find(_N + "header")
         number = _text(header, "requestingAgencyRequestId")
         library = _text(header, "supplyingAgencyId/agencyIdValue")
+        own = self.user_libraries.get(staff_user)
+        if own is not None and own != library:   # a library's staff answer for their own library only
+            return self._confirmation("supplyingAgencyMessageConfirmation", message, received, "UnrecognisedDataValue",
+                                      f"user {staff_user} answers for library {own}, not {library}", status=403)
         status = _text(message, "statusInfo/status")
         note = _text(message, "messageInfo/note")
         service = self.service()
@@ -235,7 +242,7 @@ class Iso18626Core:
         account = ill_account(service, self.guard, access,
                               _text(header, "requestingAgencyAuthentication/securityCode"), address)
         wanted = _text(header, "requestingAgencyRequestId")
-        order = service.order_by_external(wanted) if wanted else None
+        order = service.order_by_external(wanted, account.access_number) if wanted else None
         if order is None or order.access_number != account.access_number:
             try:
                 order = service.order(wanted)

@@ -164,7 +164,8 @@ class HttpCore:
         self.idle_timeout = catalog.config.server.http_idle_timeout
         self.oai = OaiProvider(catalog, catalog.config.oai, clock=clock)
         self.metrics: Metrics | None = None   # set by the worker when [metrics] is enabled
-        self.iso18626 = Iso18626Core(partial(IllService, catalog.store, catalog.config), guard=self.login_guard)
+        self.iso18626 = Iso18626Core(partial(IllService, catalog.store, catalog.config), guard=self.login_guard,
+                                     user_libraries=catalog.config.user_libraries)
         self.ill_pages = IllPages(catalog.config.name, self.iso18626.service, self.login_guard)
         self.query_times = QueryTimes(QueryTimePolicy.from_config(catalog.config.server))   # per address
 

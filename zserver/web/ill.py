@@ -19,6 +19,8 @@ and returns (status, HTML bytes).
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote
@@ -36,6 +38,7 @@ __all__ = ["ILL_ROOTS", "IllPages", "order_button"]
 ILL_ROOTS = ("order", "status")
 STYLESHEET = "/static/unikat.css"
 MAX_FIELDS = 40
+_SUBMISSION = re.compile(r"[A-Za-z0-9_-]{16}")   # the form's own id (secrets.token_urlsafe(12))
 _ARTICLE_FIELDS = (("title", "Article title"), ("author", "Author of the article"), ("pages", "Pages"),
                    ("year", "Year"), ("volume", "Volume"), ("issue", "Issue"))
 
@@ -135,6 +138,10 @@ class IllPages:
                                                   value=values.get(f"article_{name}", ""))))
         form.append(article)
         form.append(E.LABEL("Note to the library", E.INPUT(type="text", name="note", value=values.get("note", ""))))
+        # one id per filled-in form: a second click or a reload of the POST places no second order
+        submission = values.get("submission", "")
+        form.append(E.INPUT(type="hidden", name="submission",
+                            value=submission if _SUBMISSION.fullmatch(submission) else secrets.token_urlsafe(12)))
         form.append(E.P(E.BUTTON("Show my balance", type="submit", name="action", value="balance", formnovalidate=""),
                         " ", E.BUTTON("Place order", type="submit", name="action", value="order")))
         body: list[etree._Element] = [E.H1(heading)]
@@ -160,9 +167,11 @@ class IllPages:
 
     def _order(self, isn: int | None, values: Mapping[str, str], address: str | None) -> PageAnswer:
         article = Article(*(values.get(f"article_{name}", "") for name, _ in _ARTICLE_FIELDS))
+        submission = values.get("submission", "")
         request = OrderRequest(values.get("access", ""), values.get("password", ""), isn, article,
                                free=isn is None or bool(values.get("free")), title_text=values.get("title", ""),
-                               note=values.get("note", ""), via="web")
+                               note=values.get("note", ""), via="web",
+                               external_id=f"web:{submission}" if _SUBMISSION.fullmatch(submission) else "")
         try:
             account = ill_account(self.service(), self.guard, request.access_number, request.password, address)
             placed = self.service().place_order(request, account=account)
