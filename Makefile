@@ -67,7 +67,7 @@ soak: install
 # Every fuzz target (fuzz/*.py) for FUZZ_SECONDS each; crashes are left as fuzz/crash-<sha1>.
 FUZZ_SECONDS ?= 60
 fuzz: install
-	@for target in fuzz/ber.py fuzz/queries.py fuzz/records.py fuzz/http_requests.py; do \
+	@for target in fuzz/ber.py fuzz/queries.py fuzz/records.py fuzz/http_requests.py fuzz/itemorder.py fuzz/iso18626.py fuzz/oai_tokens.py; do \
 	  echo "== $$target ($(FUZZ_SECONDS) s)"; \
 	  $(BIN)/python $$target -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=fuzz/ > fuzz/last-run.log 2>&1; \
 	  status=$$?; grep -v '^INFO: Instrumenting' fuzz/last-run.log | tail -3; \

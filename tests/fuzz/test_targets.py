@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("atheris") is None,
 
 
 def test_every_target_is_run() -> None:
-    assert set(TARGETS) == {"ber", "http_requests", "queries", "records"}
+    assert set(TARGETS) == {"ber", "http_requests", "iso18626", "itemorder", "oai_tokens", "queries", "records"}
 
 
 @pytest.mark.parametrize("target", TARGETS)
