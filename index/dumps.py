@@ -1,5 +1,6 @@
-"""Dumps: `unikat export` writes a library's records, or the whole catalog, in MARC21 (ISO 2709,
-UTF-8), MARCXML, PICA+ (plain) or MARC-in-JSON, in full or changed since a date.
+"""Dumps: `unikat export` writes a library's records, the whole catalog, or the external-data
+catalog, in MARC21 (ISO 2709, UTF-8), MARCXML, PICA+ (plain) or MARC-in-JSON, in full or changed
+since a date.
 
 What is written:
 - `--library X`: X's member records as X delivered them (after normalization on load), each
@@ -10,6 +11,13 @@ What is written:
 - the whole catalog: each title's display record with every library's holdings as 852s;
   001 is the title's ISN and 003 the catalog's database name, since two libraries' 001s may be
   the same number (the members' own ids stay in the display record's 035s).
+- the external-data catalog (`export_external`, `--database external`): each harvested record
+  as stored (its own 852s kept), 001 its number towards clients (1,000,000,001 ...) and 003 the
+  external database's name, with its provenance (`index.external.Provenance`): 035 $a
+  `(SOURCE)ID` (the source's name and the record's id there) and an 883 (metadata provenance):
+  $a `harvested (PROTOCOL, query Q | set S)` $d the day of its last harvest (yyyymmdd)
+  $q the source's name $u the server's URL $w `(SOURCE)ID`. Changed since a date: records
+  harvested new or changed since then; deletions: titles a later harvest deleted.
 - PICA+ writes the same records through `index.records.pica_writer` (holdings as local and copy
   records; the record's id is the PPN).
 
@@ -43,6 +51,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from index.config import Config
+from index.external import EXTERNAL_ISN_BASE, ExternalHome, ExternalStore, Provenance
 from index.home import Home
 from index.records.formats import to_marcxml
 from index.records.marcjson import to_marc_json
@@ -51,7 +60,7 @@ from index.records.pica_writer import to_pica_plain
 from index.store import exports, loadlog
 from index.store.catalog import CatalogStore
 
-__all__ = ["FORMATS", "DumpError", "DumpReport", "export", "parse_since"]
+__all__ = ["FORMATS", "DumpError", "DumpReport", "export", "export_external", "parse_since"]
 
 FORMATS = ("marc21", "marcxml", "pica", "json")
 
@@ -137,6 +146,69 @@ def export(home: Home, out: BinaryIO, *, library: str | None = None, fmt: str = 
     return report
 
 
+def export_external(home: Home, out: BinaryIO, *, source: str | None = None, fmt: str = "marc21", since: str = "",
+                    deleted_path: Path | None = None, include_restricted: bool = False,
+                    progress: Progress | None = None) -> DumpReport:
+    """Write the external-data catalog's records (of one `source`) with their provenance to
+    `out` (see the module docstring); deletions also to `deleted_path` when given."""
+    if fmt not in FORMATS:
+        raise DumpError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+    config = home.config()
+    name = config.external.database
+    if not include_restricted and name.lower() in {database.lower() for database in config.restricted}:
+        raise DumpError(f"the external database {name} is restricted ([databases] restricted); give"
+                        " --include-restricted to export it anyway")
+    if not ExternalHome(home).exists():
+        raise DumpError(f"no external-data catalog in {home.root} (nothing harvested yet: run 'unikat harvest')")
+    started = time.monotonic()
+    store = ExternalStore(home)
+    try:
+        counts = store.counts()
+        if source is not None and source not in counts:
+            raise DumpError(f"no records harvested from source {source!r} (sources: {', '.join(counts) or 'none'})")
+        total = counts[source] if source is not None else sum(counts.values())
+        deletions = [(str(EXTERNAL_ISN_BASE + isn), when) for isn, when in store.catalog.deleted_titles(since)] \
+            if since and source is None else []   # a deleted title's source is no longer known
+        report = DumpReport()
+        writer = _Writer(out, fmt, name, union=True)
+        writer.start()
+        for provenance, marc in store.records(source):
+            if since and provenance.changed < since:
+                continue
+            ident = str(EXTERNAL_ISN_BASE + provenance.isn)
+            writer.write(ident, rewrite(marc, drop=set(), controls={"001": ident, "003": name},
+                                        add=_provenance_fields(marc, provenance)))
+            report.records += 1
+            if progress and report.records % 500 == 0:
+                progress(report.records, total)
+        for ident, _ in deletions:
+            writer.deletion(ident)
+        writer.end()
+    finally:
+        store.close()
+    if progress:
+        progress(report.records, total)
+    report.deletions = len(deletions)
+    if deleted_path is not None and since:
+        deleted_path.write_text("".join(f"{ident}\t{when}\n" for ident, when in deletions), encoding="utf-8")
+        report.deleted_file = deleted_path
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _provenance_fields(marc: bytes, provenance: Provenance) -> list[tuple[str, bytes]]:
+    """035 `(SOURCE)ID` (unless the record has it) and 883 for an external record."""
+    key = f"({provenance.source}){provenance.remote_id}"
+    fields = [] if _subfield("a", key) + b"\x1e" in marc else [("035", b"  " + _subfield("a", key))]
+    how = f"set {provenance.set_spec}" if provenance.set_spec else f"query {provenance.query}" if provenance.query \
+        else ""
+    process = f"harvested ({provenance.protocol}{', ' + how if how else ''})"
+    fields.append(("883", b"  " + b"".join(_subfield(code, value) for code, value in (
+        ("a", process), ("d", provenance.harvested[:10].replace("-", "")), ("q", provenance.source),
+        ("u", provenance.url), ("w", key)) if value)))
+    return fields
+
+
 def _check_access(config: Config, library: str | None, include_restricted: bool) -> frozenset[str]:
     """The libraries whose holdings are left out; DumpError when the dump is refused."""
     restricted = frozenset(config.restricted)
@@ -179,8 +251,12 @@ class _Writer:
             while len(marc) > 99_999 and holdings:
                 holdings = holdings[:len(holdings) * 3 // 4]
                 marc = rewrite(stored, drop={"852"}, controls=controls, add=[("852", _field_852(h)) for h in holdings])
+        self.write(ident, marc, holdings)
+
+    def write(self, ident: str, marc: bytes, holdings: list[Holding] | None = None) -> None:
+        """A record as it is to be written."""
         if self.fmt == "pica":
-            self.out.write(to_pica_plain(marc, ident, holdings).encode("utf-8"))
+            self.out.write(to_pica_plain(marc, ident, holdings or []).encode("utf-8"))
         else:
             self._marc(marc)
 

@@ -3,6 +3,7 @@ the whole home kept and brought back (`index.dumps`, `index.backup`). `add_comma
 them with the `unikat` parser (`zserver.cli`).
 
     unikat export [--library X] [--format marc21|marcxml|pica|json] [--since DATE] [--out FILE]
+    unikat export --database external [--source NAME] ...   # the external-data catalog
     unikat backup [DEST] [--keep N] [--pause S]     # DEST default: [backup] directory
     unikat backup --verify [SRC]                     # restore into a scratch home, compare
     unikat --home H restore SRC                      # H may be new and empty
@@ -23,17 +24,47 @@ def _home(args: argparse.Namespace) -> Home:
     return Home(Path(args.home).resolve())
 
 
+def _export_target(args: argparse.Namespace, config, external: bool) -> str | None:
+    """Why `--database`, `--library` and `--source` do not go together, or None."""
+    names = (config.database, config.external.database, "external")
+    if args.database is not None and args.database.lower() not in {name.lower() for name in names}:
+        return (f"--database {args.database!r}: export writes the union catalog ({config.database}) or the"
+                f" external-data catalog ({config.external.database}); a library's records: --library")
+    if external and args.library:
+        return "--library and the external database: a library's records are in the union catalog"
+    if args.source and not external:
+        return f"--source is for the external-data catalog (--database {config.external.database})"
+    return None
+
+
 def cmd_export(args: argparse.Namespace) -> int:
-    from index.dumps import DumpError, export, parse_since
+    from index.dumps import DumpError, export, export_external, parse_since
     from zserver.cli import Progress
 
     home = _home(args)
-    home.config()   # fails clearly without unikat.toml
-    if not home.store_path.exists():
+    config = home.config()   # fails clearly without unikat.toml
+    external = args.database is not None and args.database.lower() in (
+        "external", config.external.database.lower())
+    refused = _export_target(args, config, external)
+    if refused:
+        print(f"unikat: {refused}; nothing exported", file=sys.stderr)
+        return 2
+    if not external and not home.store_path.exists():
         print(f"unikat: no catalog in {home.root} (nothing loaded yet)", file=sys.stderr)
         return 2
-    what = f"library {args.library}" if args.library else "the whole catalog"
+    what = (f"the external database {config.external.database}" + (f", source {args.source}" if args.source else "")
+            if external else f"library {args.library}" if args.library else "the whole catalog")
     progress = Progress(f"exporting {what}", "records")
+
+    def run(out, deleted_path: Path | None):
+        if external:
+            return export_external(home, out, source=args.source, fmt=args.format, since=since,
+                                   deleted_path=deleted_path, include_restricted=args.include_restricted,
+                                   progress=progress)
+        return export(home, out, library=args.library, fmt=args.format, since=since, deleted_path=deleted_path,
+                      include_restricted=args.include_restricted, progress=progress)
+
+    partial = None
     try:
         since = parse_since(args.since) if args.since else ""
         if since and args.format == "pica" and not args.out:
@@ -42,15 +73,14 @@ def cmd_export(args: argparse.Namespace) -> int:
             out_path = Path(args.out)
             partial = out_path.with_name(out_path.name + ".partial")   # a broken export never looks whole
             with open(partial, "wb") as out:
-                report = export(home, out, library=args.library, fmt=args.format, since=since,
-                                deleted_path=out_path.with_name(out_path.name + ".deleted") if since else None,
-                                include_restricted=args.include_restricted, progress=progress)
+                report = run(out, out_path.with_name(out_path.name + ".deleted") if since else None)
             partial.replace(out_path)
         else:
-            report = export(home, sys.stdout.buffer, library=args.library, fmt=args.format, since=since,
-                            include_restricted=args.include_restricted, progress=progress)
+            report = run(sys.stdout.buffer, None)
     except DumpError as error:
         progress.done()
+        if partial is not None:
+            partial.unlink(missing_ok=True)
         print(f"unikat: {error}; nothing exported", file=sys.stderr)
         return 2
     progress.done()
@@ -108,6 +138,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                                  " (MARC21, MARCXML, PICA+, MARC-in-JSON)")
     export.add_argument("--library", help="this library's records with its holdings (default: every title of the"
                         " catalog with every library's holdings)")
+    export.add_argument("--database", help="external (or the [external] database name): the external-data"
+                        " catalog's records with their provenance (default: the union catalog)")
+    export.add_argument("--source", help="with the external database: only the records harvested from this source")
     export.add_argument("--format", choices=["marc21", "marcxml", "pica", "json"], default="marc21")
     export.add_argument("--since", help="only what changed since this date (UTC, 2026-12-01 or 2026-12-01T10:00);"
                         " deletions listed in OUT.deleted and, but for pica, as leader/05 d records")
