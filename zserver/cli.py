@@ -382,7 +382,7 @@ def cmd_clusters(args: argparse.Namespace) -> int:
     rules = home.config().consolidation.rules
     store = _open_store(home)
     try:
-        if args.words and not args.words[0].isdigit():   # a librarian's override (or the list of them)
+        if args.words and not _title_number(args.words[0]):   # a librarian's override (or the list of them)
             from zserver import cluster_commands
             if args.words[0] not in cluster_commands.COMMANDS:
                 print(f"unikat: clusters: unknown command {args.words[0]!r}"
@@ -635,6 +635,11 @@ def build_parser() -> argparse.ArgumentParser:
     from zserver.harvest.command import add_commands as harvest_commands
     harvest_commands(commands)   # harvest, adopt (the external-data catalog)
     return parser
+
+
+def _title_number(word: str) -> bool:
+    """Whether `word` is a title number (ASCII digits below 2**63, SQLite's integers)."""
+    return word.isascii() and word.isdigit() and len(word) <= 18
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,10 +38,10 @@ def _user() -> str:
 
 
 def _numbers(words: list[str]) -> list[int]:
-    try:
-        return [int(w) for w in words]
-    except ValueError as error:
-        raise overrides.OverrideError(f"expected numbers, got {' '.join(words)!r}") from error
+    # ASCII digits below 2**63: int() takes "²" for a digit and refuses it, SQLite refuses more
+    if not all(w.isascii() and w.isdigit() and len(w) <= 18 for w in words):
+        raise overrides.OverrideError(f"expected numbers, got {' '.join(words)!r}")
+    return [int(w) for w in words]
 
 
 def run(args: argparse.Namespace, home: Home, store, procs: int) -> int:
