@@ -8,7 +8,8 @@ external record, and the external database never sees a union title.
 Numbers: the external store numbers its titles 1, 2, ... like any store. Towards clients they
 are `EXTERNAL_ISN_BASE` + that number (1,000,000,001 ...), so that the protocol layers, which
 fetch records by number alone (`Catalog.records`), reach the right store, and an external
-record's number can never be taken for a union title's. `unikat adopt` takes that number.
+record's number can never be taken for a union title's. `unikat adopt` takes that number, and
+a search by record number (rec.id, Bib-1 doc-id) asks for it too.
 
 The external index is opened when first needed and taken up when a harvest has built it while
 the server runs (`refresh`); until then a search of the database is `IndexUnavailable`.
@@ -24,7 +25,7 @@ from index import engines, errors
 from index.engines.base import ScanEntry, SortKey
 from index.external.store import ExternalHome
 from index.home import Home
-from index.query import Node, ResultSetRef
+from index.query import And, AndNot, Node, Or, Prox, ResultSetRef, Term
 
 if TYPE_CHECKING:
     from index.search import Catalog, Database, ResultSet, ResultSetLookup, TitleRecord
@@ -41,6 +42,19 @@ def is_external(isn: int) -> bool:
 def external_number(isn: int) -> int:
     """The external store's own number of a client-side number (`is_external`)."""
     return isn - EXTERNAL_ISN_BASE
+
+
+def _own_numbers(node: Node) -> Node:
+    """`node` with record-number terms (index `isn`) in the external store's own numbers; a
+    number below `EXTERNAL_ISN_BASE` is no external record's (0: no title has it)."""
+    if isinstance(node, Term):
+        if node.index == "isn" and node.text.isascii() and node.text.strip().isdigit():
+            number = int(node.text)
+            return dataclasses.replace(node, text=str(external_number(number) if is_external(number) else 0))
+        return node
+    if isinstance(node, (And, Or, AndNot, Prox)):
+        return dataclasses.replace(node, left=_own_numbers(node.left), right=_own_numbers(node.right))
+    return node
 
 
 class _Numbered:
@@ -115,7 +129,7 @@ class ExternalCatalog:
             if found is None:
                 raise errors.ResultSetNotFound(node.name)
             return self.sort(found, sort) if sort else found
-        inner = catalog.search(node, catalog.databases()[0], sort=sort, result_sets=lookup)
+        inner = catalog.search(_own_numbers(node), catalog.databases()[0], sort=sort, result_sets=lookup)
         return ResultSet(inner.hits, _Numbered(catalog.engine), database)
 
     def sort(self, result_set: ResultSet, keys: Sequence[SortKey]) -> ResultSet:

@@ -41,6 +41,7 @@ from zserver.querylang.cql import parse_cql
 from zserver.querylang.errors import QueryError
 from zserver.sru.cqlmap import cql_to_query
 from zserver.sru.diagnostics import SruDiagnostic
+from zserver.web import databases as web_databases
 from zserver.web import facets as web_facets
 from zserver.web.cluster import cluster_section
 from zserver.web.editions import editions_section
@@ -102,6 +103,7 @@ class SearchForm:
     lib: str = ""
     start: int = 1
     facet: tuple[str, ...] = ()    # chosen author/subject/series values (`web.facets`)
+    db: str = ""                   # the database searched, "" the union catalog (`web.databases`)
 
     @classmethod
     def read(cls, params: Mapping[str, Sequence[str]]) -> SearchForm:
@@ -114,7 +116,7 @@ class SearchForm:
         start = int(start_text) if start_text.isascii() and start_text.isdigit() and len(start_text) < 9 else 1
         facets = tuple(_clean(value).strip()[:MAX_QUERY_LENGTH] for value in params.get("facet") or () if value)
         return cls(one("q"), sort, one("lang").lower(), one("from"), one("to"), one("type").lower(),
-                   one("lib"), max(start, 1), facets)
+                   one("lib"), max(start, 1), facets, one("db"))
 
     def limits_set(self) -> bool:
         return bool(self.lang or self.year_from or self.year_to or self.type or self.lib or self.facet)
@@ -125,7 +127,7 @@ class SearchForm:
         values = {"q": self.q, "sort": self.sort if self.sort != "relevance" else "",
                   "lang": self.lang, "from": self.year_from, "to": self.year_to,
                   "type": self.type, "lib": self.lib,
-                  "start": str(self.start) if self.start > 1 else ""}
+                  "start": str(self.start) if self.start > 1 else "", "db": self.db}
         for name, value in changes.items():
             values[name] = "" if value is None else str(value)
         if values.get("sort") == "relevance":
@@ -250,7 +252,11 @@ def record_page(isn: int, params: Mapping[str, Sequence[str]], catalog: Catalog,
     form = SearchForm.read(params)
     marc = parse(record.marc)
     title = _title(marc) or f"Record {isn}"
-    database = catalog.config.database
+    database = web_databases.record_database(isn, catalog)
+    if database.restricted and not signed_in:   # the union catalog's the HTTP core refuses
+        return _page(f"{title} – {catalog.config.name}", catalog.config.name,
+                     [E.P(E.CLASS("problem"), f"The database {database.name} is open to signed-in users only.")], None)
+    database = database.name
     article = E.E.article(
         E.CLASS("record"),
         E.H1(title, E.ABBR(E.CLASS("unapi-id"), title=str(isn))),   # unAPI: the title's id
@@ -307,6 +313,8 @@ def _page(title: str, catalog_name: str, body: list[etree._Element],
 
 def _sru_link(catalog: Catalog, form: SearchForm | None) -> etree._Element:
     database = catalog.config.database
+    if form is not None and form.db.lower() == catalog.config.external.database.lower():
+        database = catalog.config.external.database
     parts: list[etree._Element | str] = ["SRU: ", E.A("explain", href=f"/{quote(database)}")]
     if form is not None and form.q.lower().startswith("cql:"):
         url = f"/{quote(database)}?" + urlencode({"query": form.q[4:].strip()})
@@ -347,6 +355,8 @@ def _search_form(form: SearchForm, catalog: Catalog, signed_in: bool,
         E.DIV(E.CLASS("box"),
               E.INPUT(id="q", name="q", type="search", value=form.q, maxlength=str(MAX_QUERY_LENGTH),
                       placeholder="Words, or ti=… and au=…, or cql:…", autofocus="autofocus"),
+              *([_select("db", "in", choices, form.db, None)] if (choices := web_databases.choices(catalog, signed_in))
+                else []),
               E.BUTTON("Search", type="submit")),
         limits, action="/", method="get", role="search",
     )
@@ -404,12 +414,14 @@ def _results(form: SearchForm, catalog: Catalog, signed_in: bool,
     except ValueError as error:
         raise SearchProblem(f"Cannot narrow the search: {error}.") from None
     try:
-        database = catalog.database(config.database)
+        database = web_databases.chosen(form.db, catalog, signed_in)
         if database.restricted and not signed_in:
             raise SearchProblem("This catalog is open to signed-in users only.")
         result_set = catalog.search(node, database, sort=SORTS[form.sort][1], signed_in=signed_in)
     except CatalogError as error:
         raise SearchProblem(f"Cannot run this search: {error.detail or type(error).__name__}.") from None
+    except web_databases.DatabaseRefused as refused:
+        raise SearchProblem(str(refused)) from None
     size = result_set.size
     start = form.start if form.start <= max(size, 1) else 1
     briefs = result_set.briefs(start - 1, PAGE_SIZE)
