@@ -195,6 +195,9 @@ class HttpCore:
         if segments == [ISO18626_PATH]:   # interlibrary loan messages: zserver.iso18626
             return self._iso18626(method, body, body_too_large, authorization, address)
         if segments and segments[0] in ILL_ROOTS:   # order form and order status: zserver.web.ill
+            if body_too_large:   # the body was dropped: a form without it would be a wrong login or a lost note
+                return HttpAnswer(413, _HTML_HEADERS, error_page(413, f"The form is larger than {MAX_BODY_BYTES}"
+                                                                 " bytes: shorten the note.", self.catalog.config.name))
             page = self.ill_pages.respond(method, segments, raw_query, body, content_type, address)
             return HttpAnswer(page.status, _HTML_HEADERS, page.body)
 
