@@ -10,10 +10,10 @@ matching never re-reads MARC.
 
 `blocking_keys(elements)` gives the keys under which a record is filed for candidate search: every
 strong identifier, and the first 15 letters of the title with the year or with the author's
-surname, and (for titles of four words or more) the title's words in alphabetical order with the
-year, so that a record giving the parallel titles in another order is compared. Only records
-sharing a key are ever compared, and every key starts with the kind, so matching stays inside one
-bibliographic type and cost grows with the catalog, not its square.
+surname, and (for titles of 60 letters or more) the title's longer words in alphabetical order
+with the year, so that a record giving the parallel titles in another order is compared. Only
+records sharing a key are ever compared, and every key starts with the kind, so matching stays
+inside one bibliographic type and cost grows with the catalog, not its square.
 
 This module knows MARC 21 and normalization; it knows nothing of the store, scoring or merging.
 """
@@ -32,6 +32,7 @@ from index.searchkeys.normalize import normalize, normalize_isbn, normalize_issn
 __all__ = ["MatchElements", "blocking_keys", "elements", "title_key"]
 
 TITLE_KEY_LETTERS = 15
+PARALLEL_TITLE_LETTERS = 60     # a title long enough to hold parallel titles
 
 _OCLC = re.compile(r"^\s*\((?:OCoLC|OCLC)\)\s*(?:ocm|ocn|on)?0*(\d+)", re.I)
 _OCLC_001 = re.compile(r"^(?:ocm|ocn|on)?0*(\d+)$", re.I)
@@ -145,9 +146,9 @@ def blocking_keys(e: MatchElements) -> list[str]:
         short_a = title_key(e.title_a)
         if short_a != short and e.year is not None:
             keys.append(f"{e.kind}|ty:{short_a}:{e.year}")
-        words = sorted(set(e.title.split()))
-        if len(words) >= 4 and e.year is not None:    # parallel titles given in another order
-            keys.append(f"{e.kind}|tw:{title_key(''.join(w[:3] for w in words))}:{e.year}")
+        if e.year is not None and len(e.title) >= PARALLEL_TITLE_LETTERS:  # parallel titles in another order
+            words = sorted({w for w in e.title.split() if len(w) > 3})
+            keys.append(f"{e.kind}|tw:{''.join(w[:4] for w in words)[:24]}:{e.year}")
     return list(dict.fromkeys(keys))
 
 
