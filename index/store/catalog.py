@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 
 from index.records.model import Holding
-from index.store import editions, rule_holdings
+from index.store import editions, handover, rule_holdings
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,7 @@ class CatalogStore:
         self._migrate()
         rule_holdings.create_tables(self.db)   # holdings of virtual libraries (index.rules)
         editions.create_tables(self.db)        # links between print and online editions (index.editions)
+        self.handover = handover.attach(self.db, path)   # offered search keys wait in a side file
 
     def _migrate(self) -> None:
         for table, column, definition in _MIGRATIONS:
@@ -398,16 +399,22 @@ class CatalogStore:
         rows = [(isn,) for isn in isns]
         with self.transaction():
             self.db.executemany("DELETE FROM pending WHERE isn = ?", rows)
-            self.db.executemany("DELETE FROM pending_keys WHERE isn = ?", rows)
+            if self.handover:
+                self.db.executemany("DELETE FROM handover.pending_keys WHERE isn = ?", rows)
+                if self.db.execute("SELECT NOT EXISTS (SELECT 1 FROM pending)").fetchone()[0]:
+                    self.db.execute("DELETE FROM handover.pending_keys")   # keys whose title never committed
 
     def clear_all_pending(self) -> None:
         self.db.execute("DELETE FROM pending")
-        self.db.execute("DELETE FROM pending_keys")
+        if self.handover:
+            self.db.execute("DELETE FROM handover.pending_keys")
 
     def offer_keys(self, isn: int, digest: bytes, keys: bytes) -> None:
         """Keep search keys worked out for title `isn` (`digest`: of what they were worked out
         from) for the index phase; replaces keys offered before."""
-        self.db.execute("INSERT OR REPLACE INTO pending_keys (isn, digest, keys) VALUES (?, ?, ?)", (isn, digest, keys))
+        if self.handover:
+            self.db.execute("INSERT OR REPLACE INTO handover.pending_keys (isn, digest, keys) VALUES (?, ?, ?)",
+                            (isn, digest, keys))
 
     def offered_digests(self, isns: Iterable[int]) -> dict[int, bytes]:
         """ISN -> digest of the given titles that have keys offered."""
@@ -418,11 +425,11 @@ class CatalogStore:
         return dict(self._offered("keys", isns))
 
     def _offered(self, column: str, isns: Iterable[int]) -> Iterator[tuple[int, bytes]]:
-        isns = list(isns)
+        isns = list(isns) if self.handover else []
         for start in range(0, len(isns), 500):
             chunk = isns[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            yield from self.db.execute(f"SELECT isn, {column} FROM pending_keys WHERE isn IN ({marks})", chunk)
+            yield from self.db.execute(f"SELECT isn, {column} FROM handover.pending_keys WHERE isn IN ({marks})", chunk)
 
     # -- loads and rejects ------------------------------------------------------------------
     def start_load(self, library: str, source_system: str, file: str, fmt: str) -> int:

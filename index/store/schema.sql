@@ -113,6 +113,8 @@ CREATE TABLE IF NOT EXISTS pending (
     deleted  INTEGER NOT NULL DEFAULT 0
 );
 
+-- No longer written: offered keys wait in the side file `catalog.handover.sqlite` (`index.store.handover`),
+-- so they leave no free pages here. Kept so older stores and their readers find the table.
 -- Search keys a load worked out for a title's display record as it was then (`index.loading.handover`),
 -- kept until the title's pending mark is cleared. The index phase takes them instead of parsing the
 -- display record again when `digest` (of the display record and the holdings) still matches; a
