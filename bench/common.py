@@ -35,6 +35,8 @@ OUT = Path(os.environ.get("BENCH_OUT") or BENCH / "out").resolve()
 LC_SCRIPT = REPO.parent / "shared" / "scripts" / "get-lc-books"
 LC_DEFAULT = Path.home() / ".cache" / "lc-books" / "BooksAll.2016.part01.utf8"
 ZEBRA_MODULES = "/usr/lib/x86_64-linux-gnu/idzebra-2.0/modules"
+ZEBRA_TABLES = Path("/usr/share/idzebra-2.0/tab")
+ZEBRA_SETUP = "marc21.abs encoding utf-8"   # in the stamps of Zebra homes: one built before is rebuilt
 PQF_PROPERTIES = "/usr/share/yaz/etc/pqf.properties"
 UNIKAT = REPO / ".venv" / "bin" / "unikat"
 
@@ -348,14 +350,21 @@ def zebra_version() -> str:
     return output.splitlines()[0].strip() if output else "?"
 
 
-def zebra_config(directory: Path) -> Path:
-    """A zebra.cfg for MARC21 in a fresh `directory` (as ../shared/anchors/zebra.md verified)."""
+def zebra_config(directory: Path, abs_rules: str = "") -> Path:
+    """A zebra.cfg for MARC21 in a fresh `directory` (as ../shared/anchors/zebra.md verified),
+    with the stock marc21.abs (and `abs_rules`, e.g. more `melm` indexes) copied beside it
+    saying `encoding utf-8`: grs.marc takes ISO 2709 as ISO-8859-1 unless told, so every
+    non-ASCII byte was indexed as a Latin-1 character and a MARCXML record over SRU (YAZ asks
+    Zebra for UTF-8) came out converted twice (its UTF-8 bytes read as Latin-1). The records given to
+    Zebra here are UTF-8: the LC records and the sample files all have leader/09 `a`."""
     if directory.exists():
         shutil.rmtree(directory)
     (directory / "reg").mkdir(parents=True)
+    stock = (ZEBRA_TABLES / "marc21.abs").read_text(encoding="utf-8")
+    (directory / "marc21.abs").write_text(stock + "\nencoding utf-8\n" + abs_rules, encoding="utf-8")
     config = directory / "zebra.cfg"
     config.write_text(
-        "profilePath: /usr/share/idzebra-2.0/tab\n"
+        f"profilePath: {directory}:{ZEBRA_TABLES}\n"
         "attset: bib1.att\nattset: explain.att\n"
         "recordType: grs.marcxml.marc21\n"
         f"modulePath: {ZEBRA_MODULES}\n"

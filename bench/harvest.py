@@ -33,12 +33,13 @@ from zserver.harvest.run import HarvestRequest, _harvester, _new_state, harvest 
 
 def _zebra(records: Path, size: int, log) -> tuple[subprocess.Popen, int]:
     directory = common.OUT / f"harvest-zebra-{size}"
-    if not (directory / "reg").exists() or not (directory / "done").exists():
+    done = directory / "done"
+    if not (directory / "reg").exists() or not done.exists() or done.read_text() != common.ZEBRA_SETUP:
         config = common.zebra_config(directory)
         began = time.monotonic()
         for step in (["update", str(records)], ["commit"]):
             subprocess.run(["zebraidx", "-c", str(config), *step], cwd=directory, check=True, capture_output=True)
-        (directory / "done").write_text("")
+        done.write_text(common.ZEBRA_SETUP)
         log(f"zebraidx: {size:,} records in {time.monotonic() - began:.1f}s")
     port = common.free_port()
     server = common.yazgfs_config(common.OUT / f"harvest-yazgfs-{size}.xml", directory, port)

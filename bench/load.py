@@ -28,6 +28,7 @@ from pathlib import Path
 from common import (
     OUT,
     UNIKAT,
+    ZEBRA_SETUP,
     Log,
     code_version,
     directory_size_mb,
@@ -89,7 +90,7 @@ def load_unikat(records: Path, size: int, digest: str, *, force: bool = False, r
 def load_zebra(records: Path, size: int, digest: str, *, force: bool = False,
                log: Callable[[str], None] = print) -> dict:
     """Build (or reuse) bench/out/zebra-load-<size>; returns its load figures."""
-    directory, code = OUT / f"zebra-load-{size}", zebra_version()
+    directory, code = OUT / f"zebra-load-{size}", f"{zebra_version()}, {ZEBRA_SETUP}"
     if not force and (found := _stamped(directory, digest, code)):
         log(f"zebra {size:,}: reusing {directory.name} (built {found['built']})")
         return found

@@ -76,10 +76,7 @@ def zebra(tmp_path_factory) -> Zebra:
     with (SAMPLE_DATA / "lib-a.mrc").open("rb") as source:
         reader = pymarc.MARCReader(source)
         records.write_bytes(b"".join(next(reader).as_marc() for _ in range(ZEBRA_RECORDS)))
-    config = common.zebra_config(directory / "db")
-    abs_file = (Path("/usr/share/idzebra-2.0/tab/marc21.abs")).read_text()
-    (directory / "db" / "marc21.abs").write_text(abs_file + "\nmelm 020$a\t\tISBN\nmelm 022$a\t\tISSN\n")
-    config.write_text(config.read_text().replace("profilePath: ", f"profilePath: {directory / 'db'}:"))
+    config = common.zebra_config(directory / "db", abs_rules="melm 020$a\t\tISBN\nmelm 022$a\t\tISSN\n")
     for step in (["update", str(records)], ["commit"]):
         subprocess.run(["zebraidx", "-c", str(config), *step], cwd=directory / "db", check=True, capture_output=True)
     port = common.free_port()
