@@ -292,7 +292,8 @@ def _subfield(code: str, value: str) -> bytes:
 def _field_852(holding: Holding) -> bytes:
     """A holding as the loader's 852 rule reads it (`index.records.marc.holdings_from_852`)."""
     parts = [_subfield("a", holding.library)]
-    for code, value in (("b", holding.location), ("h", holding.call_number), ("u", holding.url),
+    urls = [("u", url) for url in (holding.url, *holding.other_urls)]   # a rule-built one may have two
+    for code, value in (("b", holding.location), ("h", holding.call_number), *urls,
                         ("z", holding.note), ("p", holding.source_id)):
         if value:
             parts.append(_subfield(code, value))

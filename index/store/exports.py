@@ -3,7 +3,8 @@ read in batches.
 
 - a library's member records as it delivered them, each with the holdings it brought;
 - the catalog's titles (not the authority file), each with every library's delivered holdings
-  except those of `hidden` libraries;
+  and the rule-built ones of virtual libraries (`index.store.rule_holdings`), except those of
+  `hidden` libraries;
 - since a time: records of loads started since then, titles changed since then or with a
   member so loaded, and what was deleted since then (`index.store.loadlog`, `deleted_titles`).
 
@@ -20,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 
 from index.records.model import Holding
-from index.store import loadlog
+from index.store import loadlog, rule_holdings
 
 __all__ = ["BATCH", "Item", "Snapshot"]
 
@@ -98,7 +99,10 @@ class Snapshot:
                 if not rows:
                     return
                 last = rows[-1][0]
-                held = self._holdings("r.isn", [row[0] for row in rows], "r.isn")
+                isns = [row[0] for row in rows]
+                held = self._holdings("r.isn", isns, "r.isn")
+                for isn, built in rule_holdings.holdings_of_titles(db, isns).items():   # LFER and its kind
+                    held[isn] += built
                 yield [(str(isn), display, [h for h in held[isn] if h.library not in hidden]) for isn, display in rows]
 
         return total, batches()

@@ -78,6 +78,19 @@ def holdings_of(store: sqlite3.Connection | CatalogStore, isn: int) -> list[Hold
     return [_row(row).as_holding() for row in rows]
 
 
+def holdings_of_titles(store: sqlite3.Connection | CatalogStore, isns: list[int]) -> dict[int, list[Holding]]:
+    """ISN -> the rule-built holdings of each of `isns` that has some."""
+    db = connection(store)
+    found: dict[int, list[Holding]] = {}
+    for start in range(0, len(isns), 500):
+        chunk = isns[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in db.execute(f"SELECT {_COLUMNS} FROM rule_holdings WHERE isn IN ({marks}) ORDER BY isn, library",
+                              chunk):
+            found.setdefault(row[0], []).append(_row(row).as_holding())
+    return found
+
+
 def rule_holdings(store: sqlite3.Connection | CatalogStore, library: str,
                   isns: list[int] | None = None) -> dict[int, RuleHolding]:
     """ISN -> rule-built holding of `library`, of the given titles (all when None)."""

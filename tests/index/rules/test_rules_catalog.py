@@ -12,6 +12,7 @@ from conftest import ENGINES, SAMPLE_DATA, load, make_home
 from pymarc import Field, Indicators, Subfield
 
 from index.consortia import library_holds
+from index.dumps import export
 from index.query import Structure, Term
 from index.search import Catalog
 from index.store import rule_holdings as rule_table
@@ -204,3 +205,24 @@ def test_lfer_without_virtual_library_is_refused(tmp_path, capsys):
     bare = make_home(tmp_path / "bare", (SAMPLE_DATA / "unikat.toml").read_text(encoding="utf-8"))
     assert main(["--home", str(bare.root), "lfer"]) == 2
     assert "no virtual library in" in capsys.readouterr().err
+
+
+def test_a_whole_catalog_dump_carries_the_rule_built_holdings_with_their_urls(home, tmp_path):
+    dump = tmp_path / "all.mrc"
+    with dump.open("wb") as out:
+        export(home, out)
+    built = {}
+    with dump.open("rb") as data:
+        for record in pymarc.MARCReader(data, to_unicode=True, force_utf8=True):
+            for field in record.get_fields("852"):
+                if field.get("a") == "LFER":
+                    built[record["001"].value()] = field
+    store = CatalogStore(home.store_path)
+    try:
+        expected = {str(isn): holding for isn, holding in rule_table.rule_holdings(store, "LFER").items()}
+    finally:
+        store.close()
+    assert built and set(built) == set(expected)
+    for isn, field in built.items():
+        assert field.get_subfields("u") == list(expected[isn].urls)   # the free URL and the EZB URL
+        assert "Rule-built holding" in field.get("z")
