@@ -660,6 +660,10 @@ def main(argv: list[str] | None = None) -> int:
         where = f": {error.filename}" if error.filename else ""
         print(f"unikat: {error.strerror or error}{where}", file=sys.stderr)
         return 1
+    except EOFError:   # a password prompt with nothing to read: no terminal, stdin empty or closed
+        print("\nunikat: no password given: stdin ended (type it at a terminal, or pipe one line with --stdin"
+              " where the command offers it)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("unikat: interrupted", file=sys.stderr)
         return 130
