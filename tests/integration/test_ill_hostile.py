@@ -103,3 +103,11 @@ def test_the_web_form_sent_twice_places_one_order(served) -> None:
     number = re.search(r'order-number">([^<]+)<', pages[0]).group(1)
     assert f"This order was placed already as {number}" in pages[1]
     assert balance(base, picks.lendable) == before - 2
+
+
+def test_a_wrong_password_asking_the_balance_is_401(served) -> None:
+    base, picks = served
+    body = urllib.parse.urlencode({"access": "0815", "password": "not-it", "action": "balance"}).encode()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{base}/order/{picks.lendable}", body, timeout=30)
+    assert refused.value.code == 401 and b"Wrong access number or password." in refused.value.read()

@@ -158,8 +158,9 @@ class IllPages:
         service = self.service()
         try:
             account = ill_account(service, self.guard, values.get("access", ""), values.get("password", ""), address)
-        except IllRefused as refused:
-            return self._form(isn, values, message=refused.message)
+        except IllRefused as refused:   # a wrong login is 401 here as for an order
+            return self._form(isn, values, message=refused.message,
+                              status=401 if refused.reason is Refusal.BAD_CREDENTIALS else 200)
         units = service.settings.units_per_order
         quota = "" if account.quota is None else f" Your access number is good for {account.quota} more orders."
         return self._form(isn, values, note=f"Your balance: {account.balance} units (an order costs {units})."
