@@ -41,3 +41,14 @@ def test_runs_merged_on_disk_give_the_segment_built_in_memory(tmp_path, monkeypa
     merged: list[tuple[int, int]] = []
     assert _built(tmp_path / "runs", titles, lambda done, total: merged.append((done, total))) == in_memory
     assert len(merged) > 1 and merged[-1][0] == merged[-1][1], "a merge reports its progress to the end"
+
+
+@pytest.mark.parametrize("block", [7, 300])
+def test_runs_merged_a_block_at_a_time_give_the_segment_built_in_memory(tmp_path, monkeypatch, titles, block):
+    # small blocks of each run's lexicon: a block of one run ends inside the terms of another,
+    # and a term held by several runs is cut by some of their blocks' ends
+    in_memory = _built(tmp_path / "memory", titles)
+    monkeypatch.setattr(writer, "RUN_OCCURRENCES", 5_000)
+    monkeypatch.setattr(writer, "_MERGE_BLOCK", block)
+    monkeypatch.setattr(writer, "_MERGE_VALUES", 2000)
+    assert _built(tmp_path / "runs", titles) == in_memory

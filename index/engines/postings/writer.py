@@ -10,7 +10,7 @@ term, as Lucene and Zebra merge: the memory of a build does not grow with the ca
 
 from __future__ import annotations
 
-import heapq
+import bisect
 import itertools
 import shutil
 import sqlite3
@@ -42,6 +42,7 @@ MAX_SEGMENTS = 64   # a safety valve: updates merge segments (`merge`), so there
 RUN_OCCURRENCES = 1_000_000   # term occurrences held in memory before a run goes to disk (~12 bytes each)
 _MERGE_CHUNK = 25_000        # lexicon entries merged at a time, at most
 _MERGE_VALUES = 1_000_000     # ... and postings (ISNs and position codes), unless one term has more
+_MERGE_BLOCK = 4096          # lexicon entries of each run in memory during a merge
 
 
 @dataclass
@@ -162,18 +163,14 @@ class _SpilledRun:
         postings.positions.astype("<i8").tofile(self.stem.with_suffix(".positions"))
         self.read_to = {".docs": 0, ".positions": 0}   # how far the merge has read each array
 
-    def entries(self, number: int) -> Iterator[tuple[str, str, int, int, int]]:
-        """(field, term, run number, docs, positions) in lexicon order."""
-        with open(self.stem.with_suffix(".terms"), encoding="utf-8") as handle:
-            for line, (docs, positions) in zip(handle, self._counts(), strict=True):
-                field, _, term = line[:-1].partition("\0")
-                yield field, term, number, docs, positions
-
-    def _counts(self, block: int = 4096) -> Iterator[list[int]]:
-        """The (docs, positions) counts per term, read a block at a time: all runs are open at once."""
-        with open(self.stem.with_suffix(".counts"), "rb") as handle:
-            while data := handle.read(16 * block):
-                yield from np.frombuffer(data, dtype="<i8").reshape(-1, 2).tolist()
+    def lexicon(self) -> Iterator[tuple[list[str], np.ndarray]]:
+        """Its lexicon in blocks of `_MERGE_BLOCK`: keys `field NUL term` in lexicon order, with
+        their (docs, positions) counts; all runs are open at once, each a block in memory."""
+        with open(self.stem.with_suffix(".terms"), encoding="utf-8") as terms, \
+                open(self.stem.with_suffix(".counts"), "rb") as counts:
+            while lines := list(itertools.islice(terms, _MERGE_BLOCK)):
+                block = np.frombuffer(counts.read(16 * len(lines)), dtype="<i8").reshape(-1, 2)
+                yield [line[:-1] for line in lines], block
 
     def read(self, suffix: str, count: int) -> np.ndarray:
         """The next `count` values of the run's docs or positions."""
@@ -227,24 +224,21 @@ class _SegmentBuilder:
         """Merge the spilled runs term by term into the segment's files. Runs hold ascending,
         disjoint ranges of ISNs, so a term's postings are its runs' postings one after another."""
         runs = self.spilled
-        merged = heapq.merge(*(run.entries(number) for number, run in enumerate(runs)))
         docs_at = positions_at = done = 0
         total = sum(run.terms for run in runs)
         last = None   # the previous chunk's last lexicon row
         with open(docs_path(self.directory, segment), "wb") as docs_file, \
                 open(positions_path(self.directory, segment), "wb") as positions_file:
-            while chunk := _chunk(merged):
-                fields, terms, numbers, docs, positions = zip(*chunk, strict=True)
-                fields, terms = np.array(fields, dtype=object), np.array(terms, dtype=object)
-                numbers, docs, positions = np.array(numbers), np.array(docs), np.array(positions)
+            for keys, numbers, docs, positions in _chunks(_merged_blocks(runs)):
                 docs_file.write(_in_merged_order(runs, ".docs", numbers, docs))
                 positions_file.write(_in_merged_order(runs, ".positions", numbers, positions))
                 # one lexicon row per term: its entries (one per run holding it) follow each other
-                first = np.ones(len(chunk), dtype=bool)
-                first[1:] = (fields[1:] != fields[:-1]) | (terms[1:] != terms[:-1])
+                first = np.ones(len(keys), dtype=bool)
+                first[1:] = keys[1:] != keys[:-1]
                 starts = np.flatnonzero(first)
                 docs_count, positions_count = np.add.reduceat(docs, starts), np.add.reduceat(positions, starts)
-                rows = list(zip(fields[starts].tolist(), terms[starts].tolist(), itertools.repeat(segment),
+                names = [key.partition("\0") for key in keys[starts].tolist()]
+                rows = list(zip([name[0] for name in names], [name[2] for name in names], itertools.repeat(segment),
                                 (docs_at + np.cumsum(docs_count) - docs_count).tolist(), docs_count.tolist(),
                                 (positions_at + np.cumsum(positions_count) - positions_count).tolist(),
                                 positions_count.tolist(), strict=False))
@@ -256,21 +250,59 @@ class _SegmentBuilder:
                     rows[0] = (*head[:3], last[3], last[4] + head[4], last[5], last[6] + head[6])
                 last = rows[-1]
                 db.executemany("INSERT OR REPLACE INTO terms VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-                done += len(chunk)
+                done += len(keys)
                 if progress:
                     progress(done, total)
         db.execute("INSERT INTO segments VALUES (?, ?)", (segment, self.titles))
 
 
-def _chunk(entries: Iterator[tuple[str, str, int, int, int]]) -> list[tuple[str, str, int, int, int]]:
-    """The next entries of the merge, as many as keep the chunk's postings bounded."""
-    chunk, values = [], 0
-    for entry in entries:
-        chunk.append(entry)
-        values += entry[3] + entry[4]
-        if len(chunk) >= _MERGE_CHUNK or values >= _MERGE_VALUES:
-            break
-    return chunk
+_Block = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]   # keys, run numbers, docs, positions counts
+
+
+def _merged_blocks(runs: list[_SpilledRun]) -> Iterator[_Block]:
+    """The lexicon entries of all runs in (field, term, run number) order, a block at a time.
+
+    Each run keeps one block of its lexicon in memory. Every entry up to the smallest of the
+    blocks' last keys is in memory, so those are merged at once: their keys concatenated run by
+    run and sorted stably (Timsort merges the sorted runs it finds in C, and equal keys keep the
+    run order) instead of one heap operation per entry in Python."""
+    readers = [run.lexicon() for run in runs]
+    blocks: list[tuple[list[str], np.ndarray] | None] = [next(reader, None) for reader in readers]
+    at = [0] * len(runs)
+    while True:
+        for number, block in enumerate(blocks):   # a block used up: the run's next one
+            if block is not None and at[number] == len(block[0]):
+                blocks[number], at[number] = next(readers[number], None), 0
+        live = [number for number, block in enumerate(blocks) if block is not None]
+        if not live:
+            return
+        cut = min(blocks[number][0][-1] for number in live)
+        keys: list[str] = []
+        parts, numbers = [], []
+        for number in live:
+            block_keys, counts = blocks[number]
+            end = bisect.bisect_right(block_keys, cut, at[number])
+            keys += block_keys[at[number]:end]
+            parts.append(counts[at[number]:end])
+            numbers.append(np.full(end - at[number], number, dtype=np.int64))
+            at[number] = end
+        order = np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
+        counts = np.concatenate(parts)[order]
+        yield np.array(keys, dtype=object)[order], np.concatenate(numbers)[order], counts[:, 0], counts[:, 1]
+
+
+def _chunks(blocks: Iterator[_Block]) -> Iterator[_Block]:
+    """The merged entries in chunks of at most _MERGE_CHUNK entries and about _MERGE_VALUES
+    postings (a chunk ends with the entry that reaches it, so one term may exceed it)."""
+    for keys, numbers, docs, positions in blocks:
+        values = np.cumsum(docs + positions)
+        start = 0
+        while start < len(keys):
+            before = int(values[start - 1]) if start else 0
+            end = min(start + _MERGE_CHUNK, len(keys),
+                      int(np.searchsorted(values, before + _MERGE_VALUES, side="left")) + 1)
+            yield keys[start:end], numbers[start:end], docs[start:end], positions[start:end]
+            start = end
 
 
 def _in_merged_order(runs: list[_SpilledRun], suffix: str, numbers: np.ndarray, counts: np.ndarray) -> bytes:
