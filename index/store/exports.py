@@ -66,13 +66,7 @@ class Snapshot:
         total = db.execute(f"SELECT count(*) FROM records r WHERE {condition}", arguments).fetchone()[0]
 
         def batches() -> Iterator[list[Item]]:
-            last = 0
-            while True:
-                rows = db.execute(f"SELECT r.id, r.source_id, r.marc FROM records r WHERE {condition} AND r.id > ?"
-                                  f" ORDER BY r.id LIMIT {BATCH}", [*arguments, last]).fetchall()
-                if not rows:
-                    return
-                last = rows[-1][0]
+            for rows in self._pages("r.id, r.source_id, r.marc FROM records r", "r.id", condition, arguments):
                 held = self._holdings("r.id", [row[0] for row in rows], "r.id")
                 yield [(source_id, marc, held[record_id]) for record_id, source_id, marc in rows]
 
@@ -92,13 +86,7 @@ class Snapshot:
         total = db.execute(f"SELECT count(*) FROM titles t WHERE {condition}", arguments).fetchone()[0]
 
         def batches() -> Iterator[list[Item]]:
-            last = 0
-            while True:
-                rows = db.execute(f"SELECT t.isn, t.display FROM titles t WHERE {condition} AND t.isn > ?"
-                                  f" ORDER BY t.isn LIMIT {BATCH}", [*arguments, last]).fetchall()
-                if not rows:
-                    return
-                last = rows[-1][0]
+            for rows in self._pages("t.isn, t.display FROM titles t", "t.isn", condition, arguments):
                 isns = [row[0] for row in rows]
                 held = self._holdings("r.isn", isns, "r.isn")
                 for isn, built in rule_holdings.holdings_of_titles(db, isns).items():   # LFER and its kind
@@ -106,6 +94,18 @@ class Snapshot:
                 yield [(str(isn), display, [h for h in held[isn] if h.library not in hidden]) for isn, display in rows]
 
         return total, batches()
+
+    def _pages(self, select: str, key: str, condition: str, arguments: list) -> Iterator[list[tuple]]:
+        """The rows of `SELECT {select} WHERE {condition}`, `BATCH` at a time in the order of
+        `key`, their first column: each page starts after the last key of the one before."""
+        last = 0
+        while True:
+            rows = self._db.execute(f"SELECT {select} WHERE {condition} AND {key} > ? ORDER BY {key} LIMIT {BATCH}",
+                                    [*arguments, last]).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield rows
 
     def library_deletions(self, library: str, since: str) -> list[tuple[str, str, str]]:
         """(source system, source id, time) of `library`'s member records deleted since `since`."""
