@@ -44,8 +44,9 @@ from lxml import etree
 from index.ill import Article, IllRefused, IllService, OrderRequest, PlacedOrder, Refusal
 from zserver.ill_login import ill_account
 from zserver.logins import LoginGuard
-from zserver.z3950.codec import CodecError, decode_type, encode_type
+from zserver.z3950.codec import encode_type
 from zserver.z3950.diagnostics import Bib1Diagnostic, Z3950Diagnostic
+from zserver.z3950.espackage import read_es_request
 from zserver.z3950.pdus import ExtendedServicesRequest, ExtendedServicesResponse
 from zserver.z3950.records import Oid, external_asn1, external_octets
 
@@ -53,7 +54,6 @@ __all__ = ["ILL_APDU_OID", "ItemOrderRequest", "answer_item_order", "read_item_o
 
 ILL_APDU_OID = "1.0.10161.2.1"
 _XML_OIDS = (Oid.XML, "1.2.840.10003.5.109.10", "1.2.840.10003.5.109.3")
-_FUNCTION_CREATE = 1
 _TASK_PENDING = 0
 
 _CODES: dict[Refusal, Bib1Diagnostic] = {
@@ -174,21 +174,7 @@ def _read_xml(data: bytes) -> tuple[dict[str, str], str]:
 
 def read_item_order(request: ExtendedServicesRequest, charset: str = "utf-8") -> ItemOrderRequest:
     """The ItemOrder of an ES request; raises Z3950Diagnostic for what cannot be read."""
-    if request.function != _FUNCTION_CREATE:
-        raise Z3950Diagnostic(Bib1Diagnostic.ES_INVALID_FUNCTION, "an ItemOrder can only be created (function 1)")
-    external = request.task_specific_parameters
-    if external is None:
-        raise Z3950Diagnostic(Bib1Diagnostic.ES_MISSING_MANDATORY_PARAMETER, "taskSpecificParameters")
-    kind, body = external["encoding"]
-    if external.get("direct-reference") != Oid.ES_ITEM_ORDER or kind != "single-ASN1-type":
-        raise Z3950Diagnostic(Bib1Diagnostic.ES_UNSUPPORTED_TASK_PACKAGE_PARAMETER_VALUE,
-                              f"taskSpecificParameters: not an ItemOrder ({external.get('direct-reference')})")
-    try:
-        choice, order = decode_type("ItemOrder", body, charset)
-    except CodecError as error:
-        raise Z3950Diagnostic(Bib1Diagnostic.ES_UNSUPPORTED_TASK_PACKAGE_PARAMETER_VALUE, str(error)) from None
-    if choice != "esRequest":
-        raise Z3950Diagnostic(Bib1Diagnostic.ES_UNSUPPORTED_TASK_PACKAGE_PARAMETER_VALUE, "not an esRequest")
+    order = read_es_request(request, "ItemOrder", (Oid.ES_ITEM_ORDER,), charset)
     wanted = order["notToKeep"]
     item = wanted.get("resultSetItem")
     fields, note, form = {}, "", ""

@@ -45,8 +45,9 @@ from index.loading.single import Action, Refusal, UpdateOutcome, UpdateRefused, 
 from index.search import Catalog
 from index.store.catalog import CatalogStore
 from zserver.net.log import stderr_log
-from zserver.z3950.codec import CodecError, decode_type, encode_type
+from zserver.z3950.codec import encode_type
 from zserver.z3950.diagnostics import Bib1Diagnostic, Z3950Diagnostic
+from zserver.z3950.espackage import read_es_request
 from zserver.z3950.pdus import ExtendedServicesRequest, ExtendedServicesResponse
 from zserver.z3950.records import Oid, external_asn1
 
@@ -55,7 +56,6 @@ __all__ = ["UPDATE_PACKAGE_TYPES", "UpdateRequest", "answer_update", "read_updat
 ES_UPDATE_0 = "1.2.840.10003.9.5"
 UPDATE_PACKAGE_TYPES = (Oid.ES_UPDATE, ES_UPDATE_0)
 _RECORD_OIDS = (Oid.MARC21, Oid.XML, Oid.XML_APPLICATION)
-_FUNCTION_CREATE = 1
 _TASK_COMPLETE = 2
 _SUCCESS = 1
 _ACTIONS = {1: Action.INSERT, 2: Action.REPLACE, 3: Action.DELETE, 5: Action.UPSERT}
@@ -91,21 +91,7 @@ def _record_id(value: tuple[str, Any] | None) -> str | None:
 
 def read_update(request: ExtendedServicesRequest, charset: str = "utf-8") -> UpdateRequest:
     """The Update of an ES request; raises Z3950Diagnostic for what cannot be read or done."""
-    if request.function != _FUNCTION_CREATE:
-        raise Z3950Diagnostic(Bib1Diagnostic.ES_INVALID_FUNCTION, "an Update can only be created (function 1)")
-    external = request.task_specific_parameters
-    if external is None:
-        raise Z3950Diagnostic(Bib1Diagnostic.ES_MISSING_MANDATORY_PARAMETER, "taskSpecificParameters")
-    kind, body = external["encoding"]
-    if external.get("direct-reference") not in UPDATE_PACKAGE_TYPES or kind != "single-ASN1-type":
-        raise Z3950Diagnostic(Bib1Diagnostic.ES_UNSUPPORTED_TASK_PACKAGE_PARAMETER_VALUE,
-                              f"taskSpecificParameters: not an Update ({external.get('direct-reference')})")
-    try:
-        choice, update = decode_type("Update", body, charset)
-    except CodecError as error:
-        raise Z3950Diagnostic(Bib1Diagnostic.ES_UNSUPPORTED_TASK_PACKAGE_PARAMETER_VALUE, str(error)) from None
-    if choice != "esRequest":
-        raise Z3950Diagnostic(Bib1Diagnostic.ES_UNSUPPORTED_TASK_PACKAGE_PARAMETER_VALUE, "not an esRequest")
+    update = read_es_request(request, "Update", UPDATE_PACKAGE_TYPES, charset)
     to_keep, supplied = update["toKeep"], update["notToKeep"]
     code = to_keep["action"]
     action = _ACTIONS.get(code)
