@@ -6,23 +6,16 @@ title with one member record there, so the search keys, both engines and every r
 work on it unchanged; nothing in it ever takes part in consolidation, and nothing of it is in
 the union catalog's store, index, OAI-PMH lists or counts.
 
-A member record's maintenance key is (source, "harvest", remote id). Beside the catalog tables
-this module keeps two of its own:
-
-- `harvested`: per title, where it came from (source, the server's URL, the protocol, the query
-  or set, the remote id), when it was first and last harvested, when it last changed, and the
-  digest of the record as stored, so a harvest that meets it again unchanged writes nothing;
-- `harvest_state`: per source, the harvest under way or last finished (what was asked, how far
-  it got, the OAI-PMH responseDate it started at), so an interrupted harvest resumes and the
-  next one can be incremental.
+A member record's maintenance key is (source, "harvest", remote id). Where each title came from
+and each source's harvest under way or last finished are kept in two tables of their own
+(`index.store.external`: `harvested`, `harvest_state`); this module decides what a harvested
+record does to them and to the catalog.
 
 It knows no protocol: `zserver.harvest` fetches, this module stores.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,34 +25,12 @@ from index.home import Home
 from index.loading.prepare import Prepared, Preparer
 from index.records.model import RawRecord
 from index.store.catalog import CatalogStore
+from index.store.external import HarvestState, HarvestTables, Provenance, harvested_records
 
 __all__ = ["SOURCE_SYSTEM", "ExternalHome", "ExternalRecord", "ExternalStore", "HarvestState", "Provenance",
            "StoreOutcome", "iso2709_control_number"]
 
 SOURCE_SYSTEM = "harvest"   # the source-system part of every external record's maintenance key
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS harvested (
-    isn          INTEGER PRIMARY KEY,
-    source       TEXT NOT NULL,
-    protocol     TEXT NOT NULL,
-    url          TEXT NOT NULL,
-    remote_id    TEXT NOT NULL,
-    query        TEXT NOT NULL DEFAULT '',
-    set_spec     TEXT NOT NULL DEFAULT '',
-    first_seen   TEXT NOT NULL,
-    harvested    TEXT NOT NULL,
-    changed      TEXT NOT NULL,
-    digest       BLOB NOT NULL,
-    run          INTEGER NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS harvested_key ON harvested (source, remote_id);
-CREATE INDEX IF NOT EXISTS harvested_run ON harvested (source, query, set_spec, run);
-CREATE TABLE IF NOT EXISTS harvest_state (
-    source       TEXT PRIMARY KEY,
-    state        TEXT NOT NULL
-);
-"""
 
 
 class ExternalHome(Home):
@@ -91,51 +62,6 @@ class ExternalRecord:
 
 
 @dataclass(frozen=True)
-class Provenance:
-    """Where an external title came from (`harvested`)."""
-
-    isn: int
-    source: str
-    protocol: str
-    url: str
-    remote_id: str
-    query: str
-    set_spec: str
-    first_seen: str
-    harvested: str
-    changed: str
-
-
-@dataclass
-class HarvestState:
-    """A source's harvest: what was asked (`protocol`, `url`, `database`, `query`, `set_spec`,
-    `mode`), how far it got (`position`: the next record, or the index into the ISBN list;
-    `token`: an OAI-PMH resumption token), whether it ran to its end (`complete`), its run
-    number, the OAI-PMH responseDate it began at (`began`) and the `began` of the last complete
-    harvest (`since`, where an incremental OAI-PMH harvest starts)."""
-
-    source: str
-    protocol: str
-    url: str
-    database: str = ""
-    query: str = ""
-    set_spec: str = ""
-    mode: str = "query"          # query, isbns, all
-    position: int = 0
-    token: str = ""
-    complete: bool = False
-    run: int = 0
-    began: str = ""
-    since: str = ""
-    started: str = ""
-    finished: str = ""
-
-    def same_request(self, other: HarvestState) -> bool:
-        return (self.protocol, self.url, self.database, self.query, self.set_spec, self.mode) == \
-            (other.protocol, other.url, other.database, other.query, other.set_spec, other.mode)
-
-
-@dataclass(frozen=True)
 class StoreOutcome:
     """What storing one record did: new, changed, unchanged, deleted, gone (a deletion of a
     record we do not have) or rejected (`reason` says why)."""
@@ -156,24 +82,20 @@ class ExternalStore:
         self.home = ExternalHome(main)
         self.home.root.mkdir(parents=True, exist_ok=True)
         self.catalog = CatalogStore(self.home.store_path)
-        self.db = self.catalog.db
-        self.db.executescript(_SCHEMA)
+        self.tables = HarvestTables(self.catalog)
 
     def close(self) -> None:
         self.catalog.close()
 
     # -- state -------------------------------------------------------------------------------
     def state(self, source: str) -> HarvestState | None:
-        row = self.db.execute("SELECT state FROM harvest_state WHERE source = ?", (source,)).fetchone()
-        return HarvestState(**json.loads(row[0])) if row else None
+        return self.tables.state(source)
 
     def save_state(self, state: HarvestState) -> None:
-        self.db.execute("INSERT OR REPLACE INTO harvest_state (source, state) VALUES (?, ?)",
-                        (state.source, json.dumps(state.__dict__, sort_keys=True)))
+        self.tables.save_state(state)
 
     def states(self) -> list[HarvestState]:
-        return [HarvestState(**json.loads(row[0]))
-                for row in self.db.execute("SELECT state FROM harvest_state ORDER BY source")]
+        return self.tables.states()
 
     # -- records -----------------------------------------------------------------------------
     def put(self, state: HarvestState, record: ExternalRecord, preparer: Preparer) -> StoreOutcome:
@@ -190,27 +112,22 @@ class ExternalStore:
             return StoreOutcome("rejected", reason=prepared.reject)
         now, query = _now(), record.query or state.query
         if existing is not None:
-            digest = self.db.execute("SELECT digest FROM harvested WHERE isn = ?", (existing.isn,)).fetchone()
-            self.db.execute("UPDATE harvested SET harvested = ?, run = ?, query = ?, set_spec = ? WHERE isn = ?",
-                            (now, state.run, query, state.set_spec, existing.isn))
-            if digest is not None and digest[0] == prepared.digest:
+            digest = self.tables.digest(existing.isn)
+            self.tables.met_again(existing.isn, now, state.run, query, state.set_spec)
+            if digest is not None and digest == prepared.digest:
                 return StoreOutcome("unchanged", existing.isn)
             self.catalog.replace_record(existing.id, prepared.marc, prepared.version, 0, None, ())
             self.catalog.set_display(existing.isn, prepared.marc, existing.id)
             self._offer(existing.isn, prepared)
-            self.db.execute("UPDATE harvested SET digest = ?, changed = ? WHERE isn = ?",
-                            (prepared.digest, now, existing.isn))
+            self.tables.changed(existing.isn, prepared.digest, now)
             return StoreOutcome("changed", existing.isn)
         isn = self.catalog.add_title(prepared.marc, prepared.bibtype)
         record_id = self.catalog.add_record(isn, state.source, SOURCE_SYSTEM, record.remote_id, prepared.marc,
                                             prepared.version, 0, None, ())
         self.catalog.set_display(isn, prepared.marc, record_id)
         self._offer(isn, prepared)
-        self.db.execute(
-            "INSERT INTO harvested (isn, source, protocol, url, remote_id, query, set_spec, first_seen, harvested,"
-            " changed, digest, run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (isn, state.source, state.protocol, state.url, record.remote_id, query, state.set_spec, now, now,
-             now, prepared.digest, state.run))
+        self.tables.add(Provenance(isn, state.source, state.protocol, state.url, record.remote_id, query,
+                                   state.set_spec, now, now, now), prepared.digest, state.run)
         return StoreOutcome("new", isn)
 
     def _offer(self, isn: int, prepared: Prepared) -> None:
@@ -219,23 +136,18 @@ class ExternalStore:
 
     def _delete(self, record_id: int, isn: int) -> None:
         self.catalog.delete_record(record_id)
-        self.db.execute("DELETE FROM harvested WHERE isn = ?", (isn,))
+        self.tables.forget(isn)
 
     def delete_unseen(self, state: HarvestState) -> int:
         """After a complete harvest of a query or set: delete the records an earlier harvest of
         the same source, query and set brought that this run (`state.run`) did not meet."""
-        rows = self.db.execute(
-            "SELECT h.isn, r.id FROM harvested h JOIN records r ON r.isn = h.isn WHERE h.source = ? AND h.query = ?"
-            " AND h.set_spec = ? AND h.run < ?", (state.source, state.query, state.set_spec, state.run)).fetchall()
+        rows = self.tables.unseen(state.source, state.query, state.set_spec, state.run)
         for isn, record_id in rows:
             self._delete(record_id, isn)
         return len(rows)
 
     def provenance(self, isn: int) -> Provenance | None:
-        row = self.db.execute(
-            "SELECT isn, source, protocol, url, remote_id, query, set_spec, first_seen, harvested, changed"
-            " FROM harvested WHERE isn = ?", (isn,)).fetchone()
-        return Provenance(*row) if row else None
+        return self.tables.provenance(isn)
 
     def marc(self, isn: int) -> bytes | None:
         """The stored record of external title `isn` (ISO 2709, UTF-8)."""
@@ -243,21 +155,12 @@ class ExternalStore:
 
     def counts(self) -> dict[str, int]:
         """source -> records."""
-        return dict(self.db.execute("SELECT source, count(*) FROM harvested GROUP BY source ORDER BY source"))
+        return self.tables.counts()
 
     def records(self, source: str | None = None) -> Iterator[tuple[Provenance, bytes]]:
         """(provenance, ISO 2709 record) of every external record (of one source), in ISN order;
         for dumps of the external catalog."""
-        reader = sqlite3.connect(str(self.home.store_path))
-        try:
-            rows = reader.execute(
-                "SELECT h.isn, h.source, h.protocol, h.url, h.remote_id, h.query, h.set_spec, h.first_seen,"
-                " h.harvested, h.changed, t.display FROM harvested h JOIN titles t ON t.isn = h.isn"
-                " WHERE ? IS NULL OR h.source = ? ORDER BY h.isn", (source, source))
-            for row in rows:
-                yield Provenance(*row[:10]), row[10]
-        finally:
-            reader.close()
+        return harvested_records(self.home.store_path, source)
 
 
 def external_library(source: str) -> LibraryConfig:

@@ -76,7 +76,7 @@ def test_since_lists_what_a_later_harvest_deleted(home, tmp_path) -> None:
             from index.external import ExternalRecord
 
             store.put(state, ExternalRecord("r3", deleted=True), preparer(SOURCE, "marcxml"))
-        isn = store.db.execute("SELECT max(isn) FROM deleted_titles").fetchone()[0]
+        isn = store.catalog.db.execute("SELECT max(isn) FROM deleted_titles").fetchone()[0]
     finally:
         store.close()
     out = tmp_path / "since.mrc"
