@@ -49,6 +49,7 @@ def linkcheck(home: Home, *, library: str | None, since_days: float | None, repo
               f"{', '.join(sorted(names)) or 'none'})", file=sys.stderr)
         return 2
     report_dir = report_dir or home.root / "linkcheck"
+    report_dir.mkdir(parents=True, exist_ok=True)   # a directory we cannot write fails now, not after the check
     summary = run_linkcheck(home.store_path, settings, report_dir, library=library, since_days=since_days,
                             names=names, progress=progress)
     states = ", ".join(f"{state} {summary.states.get(state, 0)}" for state in ("ok", "moved", "broken", "skipped"))

@@ -3,6 +3,8 @@ for a password with no terminal and an empty stdin: one line saying why, no trac
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 import subprocess
 import sys
 
@@ -32,3 +34,14 @@ def test_a_password_prompt_without_a_terminal_is_one_line(home, arguments) -> No
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and lines[-1].startswith("unikat: no password given: stdin ended"), done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_linkcheck_refuses_a_report_directory_it_cannot_make_before_checking(sample_home, tmp_path, capsys) -> None:
+    root = tmp_path / "home"
+    shutil.copytree(sample_home.root, root)
+    (tmp_path / "a-file").write_text("x")
+    status = main(["--home", str(root), "linkcheck", "--report", str(tmp_path / "a-file")])
+    assert status == 1 and capsys.readouterr().err.strip().endswith(f"unikat: File exists: {tmp_path / 'a-file'}")
+    with sqlite3.connect(root / "catalog.sqlite") as db:   # no URL was checked (the sample's are not reachable)
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "link_status" not in tables or not db.execute("SELECT count(*) FROM link_status").fetchone()[0]
