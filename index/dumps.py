@@ -52,6 +52,7 @@ from typing import BinaryIO
 
 from index.config import Config
 from index.external import EXTERNAL_ISN_BASE, ExternalHome, ExternalStore, Provenance
+from index.external.store import harvest_process
 from index.home import Home
 from index.records.formats import to_marcxml
 from index.records.marcjson import to_marc_json
@@ -200,11 +201,8 @@ def _provenance_fields(marc: bytes, provenance: Provenance) -> list[tuple[str, b
     """035 `(SOURCE)ID` (unless the record has it) and 883 for an external record."""
     key = f"({provenance.source}){provenance.remote_id}"
     fields = [] if _subfield("a", key) + b"\x1e" in marc else [("035", b"  " + _subfield("a", key))]
-    how = f"set {provenance.set_spec}" if provenance.set_spec else f"query {provenance.query}" if provenance.query \
-        else ""
-    process = f"harvested ({provenance.protocol}{', ' + how if how else ''})"
     fields.append(("883", b"  " + b"".join(_subfield(code, value) for code, value in (
-        ("a", process), ("d", provenance.harvested[:10].replace("-", "")), ("q", provenance.source),
+        ("a", harvest_process(provenance)), ("d", provenance.harvested[:10].replace("-", "")), ("q", provenance.source),
         ("u", provenance.url), ("w", key)) if value)))
     return fields
 

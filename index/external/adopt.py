@@ -7,9 +7,10 @@ rule of a load holds: the maintenance key, the 005 check, consolidation with the
 
 Provenance is kept in the record itself:
 - 035 $a `(SOURCE)ID`: the source's name and the record's id there (its 001, or OAI identifier);
-- 883 (metadata provenance) ind1 blank: $a `copy cataloging` $d the day it was harvested
-  (yyyymmdd) $q the source's name $u the server's URL $w `(SOURCE)ID` $x the query or set it
-  was harvested with;
+- 883 (metadata provenance) ind1 blank: $a `copy cataloging of a record harvested (PROTOCOL,
+  query Q | set S)`, the process as the export writes it (`index.external.store.harvest_process`;
+  883 $x is a validity end date, no place for a query) $d the day it was harvested (yyyymmdd)
+  $q the source's name $u the server's URL $w `(SOURCE)ID`;
 - 001 becomes the library's number for the record (`--id`; default: the source's 001, else the
   id), 003 is dropped (it named the source's system), 005 is now, and the source's holdings
   (852) are dropped;
@@ -29,7 +30,7 @@ import pymarc
 
 from index.config import LibraryConfig
 from index.external.catalog import external_number, is_external
-from index.external.store import ExternalStore
+from index.external.store import ExternalStore, harvest_process
 from index.home import Home
 
 __all__ = ["AdoptError", "Adoption", "adopted_record"]
@@ -74,10 +75,9 @@ def adopted_record(home: Home, isn: int, library: LibraryConfig, *, record_id: s
     record.add_ordered_field(pymarc.Field(tag="005", data=time.strftime("%Y%m%d%H%M%S.0", time.gmtime())))
     if not any(value == key for field in record.get_fields("035") for value in field.get_subfields("a")):
         record.add_ordered_field(pymarc.Field(tag="035", indicators=[" ", " "], subfields=[pymarc.Subfield("a", key)]))
-    provenance = [pymarc.Subfield("a", "copy cataloging"), pymarc.Subfield("d", source.harvested[:10].replace("-", "")),
+    provenance = [pymarc.Subfield("a", f"copy cataloging of a record {harvest_process(source)}"),
+                  pymarc.Subfield("d", source.harvested[:10].replace("-", "")),
                   pymarc.Subfield("q", source.source), pymarc.Subfield("u", source.url), pymarc.Subfield("w", key)]
-    if source.query or source.set_spec:
-        provenance.append(pymarc.Subfield("x", source.set_spec or source.query))
     record.add_ordered_field(pymarc.Field(tag="883", indicators=[" ", " "], subfields=provenance))
     if library.holdings in ("852", "852-all"):
         holding = [pymarc.Subfield("a", library.code)]

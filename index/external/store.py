@@ -28,7 +28,7 @@ from index.store.catalog import CatalogStore
 from index.store.external import HarvestState, HarvestTables, Provenance, harvested_records
 
 __all__ = ["SOURCE_SYSTEM", "ExternalHome", "ExternalRecord", "ExternalStore", "HarvestState", "Provenance",
-           "StoreOutcome", "iso2709_control_number"]
+           "StoreOutcome", "harvest_process", "iso2709_control_number"]
 
 SOURCE_SYSTEM = "harvest"   # the source-system part of every external record's maintenance key
 
@@ -161,6 +161,14 @@ class ExternalStore:
         """(provenance, ISO 2709 record) of every external record (of one source), in ISN order;
         for dumps of the external catalog."""
         return harvested_records(self.home.store_path, source)
+
+
+def harvest_process(provenance: Provenance) -> str:
+    """How a record was got, for MARC 883 $a (the process: $x would be a validity end date):
+    `harvested (PROTOCOL, query Q | set S)`."""
+    how = f"set {provenance.set_spec}" if provenance.set_spec else f"query {provenance.query}" if provenance.query \
+        else ""
+    return f"harvested ({provenance.protocol}{', ' + how if how else ''})"
 
 
 def external_library(source: str) -> LibraryConfig:

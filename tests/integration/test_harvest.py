@@ -345,7 +345,9 @@ def test_adopt_copies_an_external_record_into_a_library(zebra, home) -> None:
     shown = unikat(home, "show", str(title), "--format", "text").stdout
     remote_id = re.search(r"\n=001  (\S+)", shown)[1]
     assert f"\n=035  \\\\$a(z3950:{zebra.z3950}){remote_id}\n" in shown        # 035: the source's id
-    assert re.search(r"\n=883  ..\$acopy cataloging\$d\d{8}\$qz3950:.*\$x@attr 1=4", shown)   # 883: provenance
+    note = re.search(r"\n=883  ..(.*)", shown)[1]   # 883: provenance, the query in $a (883 $x: a validity end date)
+    assert re.fullmatch(r'\$acopy cataloging of a record harvested \(z3950, query @attr 1=4 "university of wisconsin"\)'
+                        r"\$d\d{8}\$qz3950:\S+\$u\S+\$w\(z3950:\S+", note)
     assert re.findall(r"\n=852  .*", shown) == ["\n=852  \\\\$aA$bStacks$hLD 1"]   # A's holding only
 
     # into library C too: consolidation merges the copy with A's into one title
