@@ -11,8 +11,8 @@ import shutil
 import urllib.parse
 
 import pytest
-from conftest import shared
 from lxml import etree
+from sruschema import shared_schema
 from test_sru_http import fetch
 from test_yaz_client import hits, require, run_yaz_client, start_serving, stop_serving
 
@@ -127,17 +127,7 @@ def test_yaz_client_a_facet_we_cannot_count_fails_the_search(yaz):
 
 
 def _schemas():
-    schemas = shared("schemas/sruResponse.xsd").parent
-
-    class Local(etree.Resolver):
-        def resolve(self, url, public_id, context):
-            return self.resolve_filename(str(schemas / url.rsplit("/", 1)[-1]), context)
-
-    parser = etree.XMLParser(no_network=True)
-    parser.resolvers.add(Local())
-    response = etree.XMLSchema(etree.parse(str(schemas / "sruResponse.xsd"), parser))
-    faceted = etree.XMLSchema(etree.parse(str(schemas / "facetedResults.xsd"), parser))
-    return response, faceted
+    return shared_schema("sruResponse.xsd"), shared_schema("facetedResults.xsd")
 
 
 def sru(served, **params) -> etree._Element:

@@ -14,10 +14,10 @@ from urllib.parse import quote
 import pymarc
 import pytest
 from lxml import etree
+from sruschema import shared_schema
 from test_http_curl import curl
 from test_yaz_client import Server, require, run_yaz_client, start_serving, stop_serving
 
-from conftest import shared
 from index.records.formats import parse
 from index.records.isoholdings import ISO20775_NS
 from index.records.marcjson import to_marc_dict
@@ -47,15 +47,7 @@ def catalog(sample_home):
 
 @pytest.fixture(scope="module")
 def sru_schema():
-    schemas = shared("schemas/sruResponse.xsd").parent
-
-    class Local(etree.Resolver):
-        def resolve(self, url, public_id, context):
-            return self.resolve_filename(str(schemas / url.rsplit("/", 1)[-1]), context)
-
-    parser = etree.XMLParser(no_network=True)
-    parser.resolvers.add(Local())
-    return etree.XMLSchema(etree.parse(str(schemas / "sruResponse.xsd"), parser))
+    return shared_schema("sruResponse.xsd")
 
 
 def get(server: Server, path: str) -> tuple[int, str, bytes]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import shared
 from lxml import etree
+from sruschema import shared_schema
 
 from index.search import Catalog
 from zserver.net.http import HttpCore
@@ -86,15 +86,7 @@ def test_sru_2_0_in_soap_as_yaz_client_sends_it(core) -> None:
 
 
 def test_sru_2_0_soap_response_is_valid(core) -> None:
-    schemas = shared("schemas/sruResponse.xsd").parent
-
-    class Local(etree.Resolver):
-        def resolve(self, url, public_id, context):
-            return self.resolve_filename(str(schemas / url.rsplit("/", 1)[-1]), context)
-
-    parser = etree.XMLParser(no_network=True)
-    parser.resolvers.add(Local())
-    schema = etree.XMLSchema(etree.parse(str(schemas / "sruResponse.xsd"), parser))
+    schema = shared_schema("sruResponse.xsd")
     body = soap(search("dc.title=water", "", SRU2_REQUEST, "<zs:recordSchema>dc</zs:recordSchema>"))
     response = inner(core.respond("POST", b"/unikat", body, content_type="text/xml").body)
     assert schema.validate(etree.ElementTree(response)), schema.error_log
