@@ -202,8 +202,17 @@ def parse_request(params: Mapping[str, str | Sequence[str]], database: str, *,
         return replace(base, problem=problem)
     try:
         return _validated(base, values)
-    except SruDiagnostic as diagnostic:
-        return replace(base, problem=diagnostic)
+    except SruDiagnostic as diagnostic:   # answered in the media type asked for, if we have it (a JSON client reads JSON)
+        accept = values.get("httpAccept", "") if version in _V12_UP else ""   # SRU 1.1 has no httpAccept
+        return replace(base, problem=diagnostic, content_type=_answer_type(accept))
+
+
+def _answer_type(accept: str) -> str:
+    """The media type of httpAccept, or the default when there is none we can send."""
+    try:
+        return _content_type(accept) if accept else CONTENT_TYPES[0]
+    except SruDiagnostic:
+        return CONTENT_TYPES[0]
 
 
 def _single_values(params: Mapping[str, str | Sequence[str]]) -> tuple[dict[str, str], str | None]:
