@@ -1,7 +1,8 @@
 """The web page's search as brief JSON: `/?q=...&format=json` (README "Brief JSON").
 
 Same parameters and the same search as the HTML page (`zserver.web.page`: words, CCL or
-`cql:`, sort, limits, `start`), answered with one JSON object:
+`cql:`, sort, limits, `start`, the database `db` as `zserver.web.databases` chooses it),
+answered with one JSON object:
 
     {"query": "water", "numberOfRecords": 12, "start": 1, "sort": "relevance",
      "records": [{"isn": 5, "title": "...", "author": "...", "year": 1990, "imprint": "...",
@@ -21,6 +22,7 @@ from collections.abc import Mapping, Sequence
 
 from index.errors import CatalogError
 from index.search import Catalog, library_key
+from zserver.web import databases as web_databases
 from zserver.web.answer import WebAnswer
 from zserver.web.page import PAGE_SIZE, SORTS, SearchForm, SearchProblem, form_query
 
@@ -45,12 +47,14 @@ def _results(form: SearchForm, catalog: Catalog, signed_in: bool) -> dict[str, o
         raise SearchProblem("This library's holdings are open to signed-in users only.")
     node = form_query(form, catalog.config.ccl)
     try:
-        database = catalog.database(catalog.config.database)
+        database = web_databases.chosen(form.db, catalog, signed_in)
         if database.restricted and not signed_in:
             raise SearchProblem("This catalog is open to signed-in users only.")
         result_set = catalog.search(node, database, sort=SORTS[form.sort][1], signed_in=signed_in)
     except CatalogError as error:
         raise SearchProblem(f"Cannot run this search: {error.detail or type(error).__name__}.") from None
+    except web_databases.DatabaseRefused as refused:
+        raise SearchProblem(str(refused)) from None
     size = result_set.size
     start = form.start if form.start <= max(size, 1) else 1
     records = [{"isn": brief.isn, "title": brief.title, "author": brief.author, "year": brief.year,

@@ -5,6 +5,7 @@ to it over SRU by that number. Both engines, through the page functions."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -15,6 +16,7 @@ from index.external import EXTERNAL_ISN_BASE
 from index.home import Home
 from index.query import Structure, Term
 from index.search import Catalog
+from zserver.web.briefjson import brief_json
 from zserver.web.page import record_page, search_page
 
 CONFIG = (SAMPLE_DATA / "unikat.toml").read_text()
@@ -64,6 +66,30 @@ def test_the_external_database_is_searched_when_chosen(catalog) -> None:
     assert int(HITS.search(union).group(1)) == len(_words(catalog, "and", "unikat"))
     assert all(int(isn) < EXTERNAL_ISN_BASE and "db=" not in query for isn, query in RECORDS.findall(union))
     assert re.search(r'<option value="" selected>Union catalog \(unikat\)</option>', union)
+
+
+def test_the_brief_json_searches_the_database_chosen(catalog) -> None:
+    def answer(**params: str):
+        return brief_json({name: [value] for name, value in {"format": "json", **params}.items()}, catalog)
+
+    external = answer(q="and", db="external")
+    expected = _words(catalog, "and", "external")
+    body = json.loads(external.body)
+    assert external.status == 200 and body["numberOfRecords"] == len(expected) > 20
+    assert len(body["records"]) == 20 and {record["isn"] for record in body["records"]} <= set(expected)
+    assert all(record["isn"] > EXTERNAL_ISN_BASE for record in body["records"])
+    assert body["next"] == "/?q=and&start=21&db=external&format=json"   # the next page stays in it
+
+    union = json.loads(answer(q="and").body)   # the default: the union catalog
+    assert union["numberOfRecords"] == len(_words(catalog, "and", "unikat"))
+    assert all(record["isn"] < EXTERNAL_ISN_BASE for record in union["records"])
+    named = json.loads(answer(q="and", db="UNIKAT").body)   # the union database by its name
+    assert (named["numberOfRecords"], named["records"]) == (union["numberOfRecords"], union["records"])
+
+    refused = answer(q="and", db="nope")
+    assert refused.status == 400
+    assert json.loads(refused.body) == {
+        "error": "There is no database 'nope' to search here (the union catalog, or external)."}
 
 
 def test_a_database_the_reader_may_not_choose_is_refused_with_the_reason(catalog, home, tmp_path) -> None:
