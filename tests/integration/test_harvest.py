@@ -30,6 +30,7 @@ import pymarc
 import pytest
 from conftest import SAMPLE_DATA, engine_of, make_home
 from test_yaz_client import REPO, Server, require, run_yaz_client, start_serving, stop_serving
+from zebraserver import bench_common, start_zebra, stop_zebra
 
 from index.home import Home
 
@@ -37,15 +38,6 @@ pytestmark = pytest.mark.integration
 
 sickle = pytest.importorskip("sickle", reason="Sickle not installed (pip install Sickle)")
 ZEBRA_RECORDS = 300
-
-
-def _bench_common():
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        import common
-    finally:
-        sys.path.remove(str(REPO / "bench"))
-    return common
 
 
 @dataclass
@@ -67,25 +59,14 @@ class Zebra:
 def zebra(tmp_path_factory) -> Zebra:
     """zebrasrv with Z39.50 and SRU on one port over the first 300 records of lib-a.mrc; its
     MARC21 rules are Zebra's stock marc21.abs plus ISBN (020) and ISSN (022) indexes."""
-    for tool in ("zebraidx", "zebrasrv"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed: Debian idzebra-2.0 (`make clients` installs it)")
-    common = _bench_common()
     directory = tmp_path_factory.mktemp("zebra")
     records = directory / "records.mrc"
     with (SAMPLE_DATA / "lib-a.mrc").open("rb") as source:
         reader = pymarc.MARCReader(source)
         records.write_bytes(b"".join(next(reader).as_marc() for _ in range(ZEBRA_RECORDS)))
-    config = common.zebra_config(directory / "db", abs_rules="melm 020$a\t\tISBN\nmelm 022$a\t\tISSN\n")
-    for step in (["update", str(records)], ["commit"]):
-        subprocess.run(["zebraidx", "-c", str(config), *step], cwd=directory / "db", check=True, capture_output=True)
-    port = common.free_port()
-    server = common.yazgfs_config(directory / "yazgfs.xml", directory / "db", port)
-    process = subprocess.Popen(["zebrasrv", "-f", str(server), "-l", str(directory / "zebrasrv.log")], cwd=directory / "db")
-    common.wait_for_port(port, 30, process)
+    port, process = start_zebra(directory, records, abs_rules="melm 020$a\t\tISBN\nmelm 022$a\t\tISSN\n")
     yield Zebra(port, process, records)
-    process.terminate()
-    process.wait(10)
+    stop_zebra(process)
 
 
 @pytest.fixture(scope="module")
@@ -364,8 +345,7 @@ def test_adopt_copies_an_external_record_into_a_library(zebra, home) -> None:
 
 
 def test_retries_with_back_off_and_refusals(home, tmp_path) -> None:
-    common = _bench_common()
-    port = common.free_port()   # nothing listens there
+    port = bench_common().free_port()   # nothing listens there
     done = unikat(home, "harvest", "--from", "sru", f"http://127.0.0.1:{port}/x", "--query", "a", "--retries", "1",
                   status=1)
     assert "trying again in 1s (1 of 1)" in done.stderr and "gave up after 2 attempts" in done.stderr

@@ -5,27 +5,15 @@ MARCXML came out converted twice; the records (LC, the samples) have leader/09 `
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 import urllib.parse
 import urllib.request
 
 import pymarc
 import pytest
 from conftest import SAMPLE_DATA
-from test_yaz_client import REPO
+from zebraserver import start_zebra, stop_zebra
 
 pytestmark = pytest.mark.integration
-
-
-def _bench_common():
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        import common
-    finally:
-        sys.path.remove(str(REPO / "bench"))
-    return common
 
 
 def _word(record: pymarc.Record) -> str:
@@ -43,22 +31,11 @@ def _with_diacritics(count: int) -> list[pymarc.Record]:
 
 
 def test_a_record_with_diacritics_comes_out_of_zebra_over_sru_as_it_went_in(tmp_path) -> None:
-    for tool in ("zebraidx", "zebrasrv"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed: Debian idzebra-2.0 (`make clients` installs it)")
-    common = _bench_common()
     records = _with_diacritics(20)
     assert len(records) == 20
     (tmp_path / "records.mrc").write_bytes(b"".join(record.as_marc() for record in records))
-    config = common.zebra_config(tmp_path / "db")
-    for step in (["update", str(tmp_path / "records.mrc")], ["commit"]):
-        subprocess.run(["zebraidx", "-c", str(config), *step], cwd=tmp_path / "db", check=True, capture_output=True)
-    port = common.free_port()
-    server = common.yazgfs_config(tmp_path / "yazgfs.xml", tmp_path / "db", port)
-    process = subprocess.Popen(["zebrasrv", "-f", str(server), "-l", str(tmp_path / "zebrasrv.log")],
-                               cwd=tmp_path / "db")
+    port, process = start_zebra(tmp_path, tmp_path / "records.mrc")
     try:
-        common.wait_for_port(port, 30, process)
         for record in records[:5]:
             title = record["245"]
             word = _word(record)
@@ -72,8 +49,7 @@ def test_a_record_with_diacritics_comes_out_of_zebra_over_sru_as_it_went_in(tmp_
             assert same, f"title word {word!r} did not find record {record['001'].data}"
             assert same[0]["245"].value() == title.value()
     finally:
-        process.terminate()
-        process.wait(10)
+        stop_zebra(process)
 
 
 def _records_of(sru: bytes):
