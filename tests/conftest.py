@@ -6,6 +6,7 @@ import dataclasses
 import shutil
 from pathlib import Path
 
+import pymarc
 import pytest
 
 from index.config import Config
@@ -89,6 +90,24 @@ def load(home: Home, library: str, path: Path, **options):
         return report
     finally:
         store.close()
+
+
+def change_delivery(path: Path, changed: str, deleted: str, title: str) -> None:
+    """A delivery of library A to `path`: its record `changed` with 245 $a `title` and a later
+    005, and a delete request (leader/05 d) for its record `deleted`."""
+    with (SAMPLE_DATA / "lib-a.mrc").open("rb") as source, path.open("wb") as out:
+        for record in pymarc.MARCReader(source, to_unicode=True, force_utf8=True):
+            control = record["001"].data.strip()
+            if control == changed:
+                record["245"]["a"] = title
+                for field in record.get_fields("005"):
+                    record.remove_field(field)
+                record.add_ordered_field(pymarc.Field(tag="005", data="20990101000000.0"))
+            elif control == deleted:
+                record.leader = record.leader[:5] + "d" + record.leader[6:]
+            else:
+                continue
+            out.write(record.as_marc())
 
 
 SAMPLE_LOADS = (("A", "lib-a.mrc"), ("B", "lib-b.mrc"), ("C", "lib-c.xml"), ("ZDB", "ejournals.pica"))

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pymarc
 import pytest
-from conftest import SAMPLE_DATA, engine_of, make_home
+from conftest import SAMPLE_DATA, change_delivery, engine_of, make_home
 from test_yaz_client import REPO, Server, require, run_yaz_client, start_serving, stop_serving
 from zebraserver import bench_common, start_zebra, stop_zebra
 
@@ -243,24 +243,6 @@ def test_killed_harvest_resumes_where_it_stood(zebra, home) -> None:
     assert int(found.stdout.split()[0]) > 0
 
 
-def _change_delivery(path: Path, changed: str, deleted: str) -> None:
-    """Library A's record `changed` with a new title (still about history) and a later 005, and
-    a delete request for its record `deleted`."""
-    with (SAMPLE_DATA / "lib-a.mrc").open("rb") as source, path.open("wb") as out:
-        for record in pymarc.MARCReader(source, to_unicode=True, force_utf8=True):
-            control = record["001"].data.strip()
-            if control == changed:
-                record["245"]["a"] = "History harvested again: a changed title"
-                for field in record.get_fields("005"):
-                    record.remove_field(field)
-                record.add_ordered_field(pymarc.Field(tag="005", data="20990101000000.0"))
-            elif control == deleted:
-                record.leader = record.leader[:5] + "d" + record.leader[6:]
-            else:
-                continue
-            out.write(record.as_marc())
-
-
 def _wait_for_title(sru: str, words: str) -> None:
     url = f"{sru}?version=1.2&operation=searchRetrieve&maximumRecords=0&query=" + urllib.parse.quote(f'dc.title="{words}"')
     deadline = time.monotonic() + 60
@@ -294,7 +276,8 @@ def test_incremental_harvests_after_a_change(sample_home, home, tmp_path) -> Non
         first_oai = harvested(unikat(home, "harvest", "--from", "oai", oai, "--all", "--set", "A"))
         assert first_sru["new"] > 5 and first_oai["new"] > 100
 
-        _change_delivery(tmp_path / "change.mrc", changed_id, deleted_id)
+        change_delivery(tmp_path / "change.mrc", changed_id, deleted_id,
+                        "History harvested again: a changed title")   # still about history
         unikat(changing, "load", "--library", "A", str(tmp_path / "change.mrc"))
         _wait_for_title(sru, "harvested again")   # the server has taken up the new index
 

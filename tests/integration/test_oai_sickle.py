@@ -9,11 +9,9 @@ import shutil
 import subprocess
 import sys
 import urllib.request
-from pathlib import Path
 
-import pymarc
 import pytest
-from conftest import SAMPLE_DATA, shared
+from conftest import change_delivery, shared
 from oaischema import assert_valid
 from test_yaz_client import REPO, Server, start_serving, stop_serving
 
@@ -81,24 +79,6 @@ def single_titles_of_a(home: Home, count: int) -> list[tuple[int, str]]:
         store.close()
 
 
-def delivery(path: Path, changed: str, deleted: str) -> None:
-    """Library A's record `changed` with a new title and a later 005, and a delete request for
-    its record `deleted` (leader/05 d)."""
-    with (SAMPLE_DATA / "lib-a.mrc").open("rb") as source, path.open("wb") as out:
-        for record in pymarc.MARCReader(source, to_unicode=True, force_utf8=True):
-            control = record["001"].data.strip()
-            if control == changed:
-                record["245"]["a"] = "Harvested again: a changed title"
-                for field in record.get_fields("005"):
-                    record.remove_field(field)
-                record.add_ordered_field(pymarc.Field(tag="005", data="20990101000000.0"))
-            elif control == deleted:
-                record.leader = record.leader[:5] + "d" + record.leader[6:]
-            else:
-                continue
-            out.write(record.as_marc())
-
-
 def test_full_then_incremental_harvest(server: Server, home: Home, tmp_path) -> None:
     marc21slim = shared("schemas/MARC21slim.xsd")
     with urllib.request.urlopen(endpoint(server) + "?verb=Identify", timeout=30) as answer:
@@ -114,7 +94,7 @@ def test_full_then_incremental_harvest(server: Server, home: Home, tmp_path) -> 
 
     (changed_isn, changed_id), (deleted_isn, deleted_id) = single_titles_of_a(home, 2)
     path = tmp_path / "a-update.mrc"
-    delivery(path, changed_id, deleted_id)
+    change_delivery(path, changed_id, deleted_id, "Harvested again: a changed title")
     load = subprocess.run([sys.executable, "-m", "zserver.cli", "--home", str(home.root), "load", "--library", "A",
                            str(path)], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert load.returncode == 0, load.stderr
