@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 from pathlib import Path
 
@@ -90,6 +91,16 @@ def load(home: Home, library: str, path: Path, **options):
         return report
     finally:
         store.close()
+
+
+def restricted_copy(home: Home, root: Path, *databases: str) -> Home:
+    """A copy of `home` at `root` whose unikat.toml restricts `databases` (its `restricted = `
+    line replaced)."""
+    shutil.copytree(home.root, root)
+    config = root / "unikat.toml"
+    line = "restricted = [" + ", ".join(f'"{name}"' for name in databases) + "]"
+    config.write_text(re.sub(r"(?m)^restricted = .*$", line, config.read_text(encoding="utf-8")), encoding="utf-8")
+    return Home(root)
 
 
 def change_delivery(path: Path, changed: str, deleted: str, title: str) -> None:

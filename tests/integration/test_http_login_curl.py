@@ -3,10 +3,8 @@ restricted, driven with curl: a logged-out request sees nothing restricted, `-u`
 
 from __future__ import annotations
 
-import re
-import shutil
-
 import pytest
+from conftest import restricted_copy
 from test_http_curl import HITS, curl
 from test_yaz_client import Server, start_serving, stop_serving
 
@@ -21,12 +19,7 @@ SEARCH = "/unikat?version=1.2&operation=searchRetrieve&query=water&maximumRecord
 
 @pytest.fixture(scope="module")
 def home(sample_home, tmp_path_factory) -> Home:
-    root = tmp_path_factory.mktemp("http-login") / "home"
-    shutil.copytree(sample_home.root, root)
-    config = root / "unikat.toml"
-    text = re.sub(r"(?m)^restricted = .*$", 'restricted = ["unikat", "B"]', config.read_text(encoding="utf-8"))
-    config.write_text(text, encoding="utf-8")
-    return Home(root)
+    return restricted_copy(sample_home, tmp_path_factory.mktemp("http-login") / "home", "unikat", "B")
 
 
 @pytest.fixture(scope="module")

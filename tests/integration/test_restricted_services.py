@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import urllib.parse
 
 import pytest
+from conftest import restricted_copy
 from lxml import etree
 from test_http_curl import curl
 from test_yaz_client import Server, start_serving, stop_serving
@@ -28,12 +28,7 @@ B_NAME = "Library B (sample"
 
 @pytest.fixture(scope="module")
 def home(sample_home, tmp_path_factory) -> Home:
-    root = tmp_path_factory.mktemp("restricted-services") / "home"
-    shutil.copytree(sample_home.root, root)
-    config = root / "unikat.toml"
-    text = re.sub(r"(?m)^restricted = .*$", 'restricted = ["B"]', config.read_text(encoding="utf-8"))
-    config.write_text(text, encoding="utf-8")
-    return Home(root)
+    return restricted_copy(sample_home, tmp_path_factory.mktemp("restricted-services") / "home", "B")
 
 
 @pytest.fixture(scope="module")
