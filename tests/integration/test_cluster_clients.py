@@ -4,12 +4,10 @@ splits a third; curl asks SRU for `recordSchema=cluster`, yaz-client for the ele
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import pytest
 from conftest import ENGINES, SAMPLE_DATA, load, make_home
 from lxml import etree
+from test_http_curl import curl as http_curl
 from test_yaz_client import require, run_yaz_client, start_serving, stop_serving
 
 from index.config import parse_config
@@ -69,11 +67,7 @@ def served(request, tmp_path_factory):
 
 
 def curl(url: str) -> bytes:
-    program = shutil.which("curl")
-    if program is None:
-        pytest.skip("curl not installed (Debian package curl)")
-    return subprocess.run([program, "--silent", "--show-error", "--max-time", "30", url],
-                          capture_output=True, timeout=60, check=True).stdout
+    return http_curl(url, check=True).stdout
 
 
 def _sru(server, query: str, schema: str = "cluster") -> etree._Element:

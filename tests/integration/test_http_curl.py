@@ -26,12 +26,13 @@ def server(sample_home) -> Server:
     stop_serving(running)
 
 
-def curl(*arguments: str) -> subprocess.CompletedProcess:
+def curl(*arguments: str, check: bool = False) -> subprocess.CompletedProcess:
+    """curl with `arguments` (`check`: its exit status must be 0); skips the test when curl is missing."""
     program = shutil.which("curl")
     if program is None:
         pytest.skip("curl not installed (Debian package curl)")
     return subprocess.run([program, "--silent", "--show-error", "--max-time", "30", *arguments],
-                          capture_output=True, timeout=60)
+                          capture_output=True, timeout=60, check=check)
 
 
 def base(server: Server) -> str:

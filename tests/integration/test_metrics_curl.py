@@ -4,12 +4,13 @@ over both worker processes (prometheus_client's multiprocess mode)."""
 
 from __future__ import annotations
 
+import functools
 import shutil
 import socket
-import subprocess
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from test_http_curl import curl as http_curl
 from test_yaz_client import Server, require, run_yaz_client, start_serving, stop_serving
 
 from index.home import Home
@@ -28,12 +29,7 @@ def server(sample_home, tmp_path_factory) -> Server:
     stop_serving(running)
 
 
-def curl(*arguments: str) -> subprocess.CompletedProcess:
-    program = shutil.which("curl")
-    if program is None:
-        pytest.skip("curl not installed (Debian package curl)")
-    return subprocess.run([program, "--silent", "--show-error", "--max-time", "30", *arguments],
-                          capture_output=True, timeout=60, check=True)
+curl = functools.partial(http_curl, check=True)
 
 
 def scrape(server: Server) -> dict[tuple[str, tuple], float]:
