@@ -14,6 +14,7 @@ from index.config import Config
 from index.home import Home, parse_config
 from index.loading import indexing
 from index.loading.load import load_file
+from index.search import Catalog
 from index.store.catalog import CatalogStore
 
 REPO = Path(__file__).resolve().parents[1]
@@ -155,6 +156,15 @@ def sample_home(request, sample_homes: SampleHomes) -> Home:
     handler or server fixture) runs on each engine. pytest groups the tests by engine, so each
     engine's home and the servers over it are set up once."""
     return sample_homes[request.param]
+
+
+@pytest.fixture(scope="module")
+def catalogs(sample_homes: SampleHomes) -> dict[str, Catalog]:
+    """The sample catalog of each engine, open side by side."""
+    result = {engine: Catalog(sample_homes[engine]) for engine in ENGINES}
+    yield result
+    for catalog in result.values():
+        catalog.close()
 
 
 def engine_of(request: pytest.FixtureRequest) -> str:

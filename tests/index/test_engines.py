@@ -7,7 +7,6 @@ from conftest import ENGINES
 
 from index.engines.base import SortKey
 from index.errors import TruncationInProximity, UnsupportedProximity
-from index.search import Catalog
 from zserver.querylang.pqf import parse_pqf
 from zserver.z3950.attributes import rpn_to_query
 
@@ -42,15 +41,6 @@ PROXIMITY = [
     '@prox 1 3 0 2 k 2 @attr 1=1016 history @attr 1=1016 "united states"',
     '@prox 0 5 0 2 k 2 @attr 1=4 @attr 2=102 "history america" @attr 1=4 @attr 2=102 united',
 ]
-
-
-@pytest.fixture(scope="module")
-def catalogs(sample_homes) -> dict[str, Catalog]:
-    """The sample catalog of each engine, open side by side."""
-    result = {engine: Catalog(sample_homes[engine]) for engine in ENGINES}
-    yield result
-    for catalog in result.values():
-        catalog.close()
 
 
 @pytest.mark.parametrize("pqf", QUERIES)

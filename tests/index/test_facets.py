@@ -23,14 +23,6 @@ QUERIES = ["@attr 1=4 history", "@attr 1=1016 the", "@attr 1=1031 ejournal", "@a
 ALL = [FacetRequest(name, limit=1000) for name in FACETS]
 
 
-@pytest.fixture(scope="module")
-def catalogs(sample_homes) -> dict[str, Catalog]:
-    result = {engine: Catalog(sample_homes[engine]) for engine in ENGINES}
-    yield result
-    for catalog in result.values():
-        catalog.close()
-
-
 @pytest.mark.parametrize("pqf", QUERIES)
 def test_each_count_is_the_size_of_the_narrowed_search(catalogs, pqf):
     node = rpn_to_query(parse_pqf(pqf))
