@@ -7,10 +7,10 @@ Database B is restricted in this home, and yaz-client is not signed in: B is no 
 from __future__ import annotations
 
 import re
-import shutil
 import urllib.parse
 
 import pytest
+from conftest import restricted_copy
 from lxml import etree
 from sruschema import shared_schema
 from test_sru_http import fetch
@@ -36,12 +36,7 @@ FACETS = ("@attr 1=author @attr 3=6, @attr 1=56, @attr 1=decade @attr 3=30, @att
 @pytest.fixture(scope="module")
 def home(sample_home, tmp_path_factory) -> Home:
     """The sample catalog with database B restricted."""
-    root = tmp_path_factory.mktemp("facets") / "home"
-    shutil.copytree(sample_home.root, root)
-    config = root / "unikat.toml"
-    config.write_text(re.sub(r"(?m)^restricted = .*$", 'restricted = ["B"]', config.read_text(encoding="utf-8")),
-                      encoding="utf-8")
-    return Home(root)
+    return restricted_copy(sample_home, tmp_path_factory.mktemp("facets") / "home", "B")
 
 
 @pytest.fixture(scope="module")
