@@ -24,3 +24,12 @@ def test_a_number_that_is_none_is_one_line(sample_home, tmp_path, capsys, argume
     status = main(["--home", str(root), *arguments])
     error = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and error == [error[-1]] and error[-1].startswith(why), error
+
+
+@pytest.mark.parametrize("option", ["--delay", "--retries"])
+def test_a_negative_harvest_delay_or_retry_count_is_one_line(home, capsys, option) -> None:
+    status = main(["--home", str(home.root), "harvest", "--from", "sru", "http://127.0.0.1:9/", "--all",
+                   option, "-5"])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and error == [f"unikat: {option} must be 0 or more, not -5" if option == "--retries"
+                                     else f"unikat: {option} must be 0 or more, not -5.0"], error

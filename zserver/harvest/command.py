@@ -71,6 +71,10 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         except ValueError as error:
             print(f"unikat: {args.isbns}: {error}", file=sys.stderr)
             return 2
+    for option, value in (("--delay", args.delay), ("--retries", args.retries)):
+        if value is not None and value < 0:
+            print(f"unikat: {option} must be 0 or more, not {value}", file=sys.stderr)
+            return 2
     settings = home.config().external
     request = HarvestRequest(
         protocol=protocol, url=url, mode="isbns" if args.isbns else "all" if args.all else "query",
