@@ -139,12 +139,7 @@ def export(home: Home, out: BinaryIO, *, library: str | None = None, fmt: str = 
             writer.deletion(ident)
         writer.end()
     report.oversized = writer.oversized
-    report.deletions = len(deletions)
-    if deleted_path is not None and since:
-        deleted_path.write_text("".join(f"{ident}\t{when}\n" for ident, when in deletions), encoding="utf-8")
-        report.deleted_file = deleted_path
-    report.seconds = time.monotonic() - started
-    return report
+    return _finish(report, deletions, deleted_path if since else None, started)
 
 
 def export_external(home: Home, out: BinaryIO, *, source: str | None = None, fmt: str = "marc21", since: str = "",
@@ -189,8 +184,15 @@ def export_external(home: Home, out: BinaryIO, *, source: str | None = None, fmt
         store.close()
     if progress:
         progress(report.records, total)
+    return _finish(report, deletions, deleted_path if since else None, started)
+
+
+def _finish(report: DumpReport, deletions: list[tuple[str, str]], deleted_path: Path | None,
+            started: float) -> DumpReport:
+    """`report` with the deletions counted (and listed in `deleted_path`, ident TAB time, when
+    given) and the seconds since `started`."""
     report.deletions = len(deletions)
-    if deleted_path is not None and since:
+    if deleted_path is not None:
         deleted_path.write_text("".join(f"{ident}\t{when}\n" for ident, when in deletions), encoding="utf-8")
         report.deleted_file = deleted_path
     report.seconds = time.monotonic() - started
