@@ -20,11 +20,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
-from index.errors import CatalogError
 from index.search import Catalog, library_key
-from zserver.web import databases as web_databases
 from zserver.web.answer import WebAnswer
-from zserver.web.page import PAGE_SIZE, SORTS, SearchForm, SearchProblem, form_query
+from zserver.web.page import PAGE_SIZE, SearchForm, SearchProblem, form_query, run_search
 
 MEDIA_TYPE = "application/json; charset=utf-8"
 
@@ -46,17 +44,8 @@ def _results(form: SearchForm, catalog: Catalog, signed_in: bool) -> dict[str, o
     if form.lib and library_key(form.lib) in hidden:
         raise SearchProblem("This library's holdings are open to signed-in users only.")
     node = form_query(form, catalog.config.ccl)
-    try:
-        database = web_databases.chosen(form.db, catalog, signed_in)
-        if database.restricted and not signed_in:
-            raise SearchProblem("This catalog is open to signed-in users only.")
-        result_set = catalog.search(node, database, sort=SORTS[form.sort][1], signed_in=signed_in)
-    except CatalogError as error:
-        raise SearchProblem(f"Cannot run this search: {error.detail or type(error).__name__}.") from None
-    except web_databases.DatabaseRefused as refused:
-        raise SearchProblem(str(refused)) from None
+    result_set, start = run_search(form, node, catalog, signed_in)
     size = result_set.size
-    start = form.start if form.start <= max(size, 1) else 1
     records = [{"isn": brief.isn, "title": brief.title, "author": brief.author, "year": brief.year,
                 "imprint": brief.imprint, "materialType": brief.material_type, "language": brief.language,
                 "link": f"/record/{brief.isn}", "unapi": f"/unapi?id={brief.isn}"}

@@ -34,7 +34,7 @@ from index.errors import CatalogError
 from index.query import And, Node, Relation, Structure, Term, Truncation
 from index.records.formats import isbd_areas, parse
 from index.records.model import Holding
-from index.search import Catalog, library_key
+from index.search import Catalog, ResultSet, library_key
 from index.searchkeys.normalize import normalize
 from zserver.querylang.ccl import DEFAULT_QUALIFIERS, CclProfile, parse_ccl
 from zserver.querylang.cql import parse_cql
@@ -403,6 +403,21 @@ def _help() -> etree._Element:
     )
 
 
+def run_search(form: SearchForm, node: Node, catalog: Catalog, signed_in: bool) -> tuple[ResultSet, int]:
+    """The titles `node` finds in the form's database in the form's order, and the position of
+    the first one to show (the form's, or 1 past the end); a refusal is a SearchProblem."""
+    try:
+        database = web_databases.chosen(form.db, catalog, signed_in)
+        if database.restricted and not signed_in:
+            raise SearchProblem("This catalog is open to signed-in users only.")
+        result_set = catalog.search(node, database, sort=SORTS[form.sort][1], signed_in=signed_in)
+    except CatalogError as error:
+        raise SearchProblem(f"Cannot run this search: {error.detail or type(error).__name__}.") from None
+    except web_databases.DatabaseRefused as refused:
+        raise SearchProblem(str(refused)) from None
+    return result_set, form.start if form.start <= max(result_set.size, 1) else 1
+
+
 def _results(form: SearchForm, catalog: Catalog, signed_in: bool,
              found: web_facets.ResultFacets | None = None) -> list[etree._Element]:
     config = catalog.config
@@ -413,17 +428,8 @@ def _results(form: SearchForm, catalog: Catalog, signed_in: bool,
         node = _all_of([node, *_limits(form), *web_facets.limits(form.facet)])
     except ValueError as error:
         raise SearchProblem(f"Cannot narrow the search: {error}.") from None
-    try:
-        database = web_databases.chosen(form.db, catalog, signed_in)
-        if database.restricted and not signed_in:
-            raise SearchProblem("This catalog is open to signed-in users only.")
-        result_set = catalog.search(node, database, sort=SORTS[form.sort][1], signed_in=signed_in)
-    except CatalogError as error:
-        raise SearchProblem(f"Cannot run this search: {error.detail or type(error).__name__}.") from None
-    except web_databases.DatabaseRefused as refused:
-        raise SearchProblem(str(refused)) from None
+    result_set, start = run_search(form, node, catalog, signed_in)
     size = result_set.size
-    start = form.start if form.start <= max(size, 1) else 1
     briefs = result_set.briefs(start - 1, PAGE_SIZE)
     heading = E.P(E.CLASS("hits"), E.STRONG(f"{size:,}"), " title found" if size == 1 else " titles found")
     if size == 0:
