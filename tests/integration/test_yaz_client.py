@@ -486,7 +486,7 @@ def test_zoomsh(zoom, catalog):
     assert f"{expected_hits(catalog, HISTORY)} hits" in output
     assert "syntax=USmarc" in output and "\n245 " in output
     entries, _ = catalog.scan("title", "hist", count=20, preferred_position=1)
-    assert f"{entries[0].term} {entries[0].count}" in output
+    assert f"{entries[0].display} {entries[0].count}" in output   # zoomsh shows the displayTerm
 
 
 def test_zoomsh_with_charset(server, zoom, catalog):
