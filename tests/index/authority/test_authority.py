@@ -20,8 +20,8 @@ from index.authority.link import SEE_FROM_TAG
 from index.loading.load import load_file
 from index.query import Completeness, Structure, Term
 from index.records.marc import read_marc21
-from index.searchkeys.normalize import normalize
 from index.search import AUTHORITY_DATABASE, Catalog, SeeReference
+from index.searchkeys.normalize import normalize
 from index.store.catalog import CatalogStore
 
 CONFIG = """
