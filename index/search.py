@@ -147,7 +147,7 @@ class Catalog:
                                        " run 'unikat index'")
         self.store = CatalogStore(home.store_path)
         self.engine = engines.open_engine(home, self.config) if ready else MissingIndex()
-        self._external = ExternalCatalog.beside(home)   # harvested records, kept apart (index.external)
+        self._external = ExternalCatalog.beside(home, self.config)   # harvested records, kept apart (index.external)
         self._store_version = self.store.data_version()
         self._headings: dict[tuple[str, str], str] = {}   # (index, key) -> heading, until the store changes
         self._read_databases()

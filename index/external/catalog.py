@@ -28,6 +28,7 @@ from index.home import Home
 from index.query import And, AndNot, Node, Or, Prox, ResultSetRef, Term
 
 if TYPE_CHECKING:
+    from index.config import Config
     from index.search import Catalog, Database, ResultSet, ResultSetLookup, TitleRecord
 
 __all__ = ["EXTERNAL_ISN_BASE", "ExternalCatalog", "external_number", "is_external"]
@@ -77,14 +78,17 @@ class _Numbered:
 class ExternalCatalog:
     """The external catalog beside the main catalog of `home`."""
 
-    def __init__(self, home: Home) -> None:
+    def __init__(self, home: Home, config: Config) -> None:
         self.home = ExternalHome(home)
+        # the main catalog's configuration, already parsed: `refresh` asks every second whether
+        # a harvest has built the index, and reading unikat.toml for that would cost more than the look
+        self._config = config
         self._catalog: Catalog | None = None
 
     @classmethod
-    def beside(cls, home: Home) -> ExternalCatalog | None:
-        """The external catalog of a main home (None for the external home itself)."""
-        return None if isinstance(home, ExternalHome) else cls(home)
+    def beside(cls, home: Home, config: Config) -> ExternalCatalog | None:
+        """The external catalog of a main home read with `config` (None for the external home itself)."""
+        return None if isinstance(home, ExternalHome) else cls(home, config)
 
     def close(self) -> None:
         if self._catalog is not None:
@@ -92,7 +96,7 @@ class ExternalCatalog:
             self._catalog = None
 
     def _open(self) -> Catalog | None:
-        if self._catalog is None and engines.index_ready(self.home, self.home.config()):
+        if self._catalog is None and engines.index_ready(self.home, self._config):
             from index.search import Catalog  # index.search imports this module
 
             self._catalog = Catalog(self.home)
