@@ -24,6 +24,8 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
+from index.config import LinkcheckConfig
+
 __all__ = ["CheckSettings", "Hop", "LinkCheck", "LinkState", "check_urls", "host_key"]
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -37,16 +39,10 @@ class LinkState(StrEnum):
 
 
 @dataclass(frozen=True)
-class CheckSettings:
-    """How hard to knock: requests at once in all and per host, seconds between two request
-    starts to one host, seconds a request may take, redirects followed at most."""
+class CheckSettings(LinkcheckConfig):
+    """How hard to knock: the `[linkcheck]` settings (`index.config.LinkcheckConfig`, one set of
+    defaults), and whether to verify TLS certificates, which only tests turn off."""
 
-    concurrency: int = 50
-    per_host: int = 2
-    delay: float = 0.5
-    timeout: float = 15.0
-    max_redirects: int = 10
-    user_agent: str = "unikat-linkcheck/0.1"
     verify_tls: bool = True
 
 

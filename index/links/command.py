@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 from index.home import Home
@@ -17,10 +18,7 @@ __all__ = ["known_libraries", "linkcheck", "settings_of"]
 
 def settings_of(home: Home) -> CheckSettings:
     """The `[linkcheck]` section of the home's unikat.toml as the checker's settings."""
-    section = home.config().linkcheck
-    return CheckSettings(concurrency=section.concurrency, per_host=section.per_host, delay=section.delay,
-                         timeout=section.timeout, max_redirects=section.max_redirects,
-                         user_agent=section.user_agent)
+    return CheckSettings(**asdict(home.config().linkcheck))
 
 
 def known_libraries(home: Home) -> dict[str, str]:
