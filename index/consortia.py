@@ -78,6 +78,9 @@ class Consortia:
             for member in consortium.members:
                 self._of_member.setdefault(member, []).append(consortium.code)
         self._of_member_key = {_key(member): codes for member, codes in self._of_member.items()}
+        # a consortium's key -> its members' keys: the library facet's widening
+        # (`index.engines.facets.Widening`), as a member's library term finds the consortium's titles
+        self.member_keys = {_key(c.code): [_key(member) for member in c.members] for c in self.consortia.values()}
 
     def of_member(self, library: str) -> tuple[str, ...]:
         """The consortia `library` is a member of."""

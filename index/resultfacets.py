@@ -29,9 +29,7 @@ def facets(catalog: Catalog, result_set: ResultSet, requests: Sequence[FacetRequ
     a client not `signed_in` sees no restricted library in them."""
     codes = {library_key(db.library): db.library for db in catalog.databases() if db.library is not None}
     hidden = frozenset(library_key(code) for code in catalog.hidden_libraries(signed_in))
-    # a consortium's holding is each member's (index.consortia), as a member's library term finds it
-    widen = {library_key(group.code): [library_key(member) for member in group.members]
-             for group in catalog.consortia.consortia.values()}
+    widen = catalog.consortia.member_keys   # a consortium's holding is each member's (index.consortia)
     codes.update({library_key(code): code for code in catalog.consortia.consortia})
     result = []
     with catalog._index_at_hand():   # the index removed while serving: IndexUnavailable
