@@ -42,11 +42,6 @@ class Status(StrEnum):
         """An order still waiting at a supplier (counts against its maximum of open orders)."""
         return self in (Status.REQUEST_RECEIVED, Status.EXPECT_TO_SUPPLY)
 
-    @property
-    def shipped(self) -> bool:
-        return self in (Status.LOANED, Status.COPY_COMPLETED, Status.RECEIVED, Status.SHIPPED_RETURN,
-                        Status.LOAN_COMPLETED)
-
 
 class Refusal(StrEnum):
     """Why an ILL action was refused; each interface maps these onto its own codes."""

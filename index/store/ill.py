@@ -116,11 +116,6 @@ class IllStore:
             " quota = CASE WHEN ? THEN NULL ELSE coalesce(?, quota) END, orders_placed = orders_placed + ?"
             " WHERE access_number = ?", (balance, clear_quota, quota, placed, access_number))
 
-    def accounts(self) -> list[Account]:
-        rows = self.db.execute("SELECT access_number, home_library, name, balance, quota, orders_placed"
-                               " FROM ill_accounts ORDER BY access_number")
-        return [Account(*row) for row in rows]
-
     # -- orders ---------------------------------------------------------------------------
     def add_order(self, prefix: str, *, access_number: str, home_library: str, isn: int | None, isbd: str,
                   kind: Kind, article: Article, free: bool, status: Status, units: int, now: str, via: str,
