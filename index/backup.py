@@ -249,26 +249,23 @@ def check(source: Path) -> dict:
         if path.stat().st_size != expected["bytes"] or _digest(path) != expected["sha256"]:
             raise BackupError(f"{source}: {name} does not match its checksum in the manifest (damaged or changed);"
                               " nothing restored")
-    try:
-        found = snapshots.checked_counts(source / STORE)
-    except snapshots.Damaged as damaged:
-        raise BackupError(f"{source}: the store fails PRAGMA integrity_check ({damaged}); nothing restored") from None
-    except sqlite3.DatabaseError as error:
-        raise BackupError(f"{source}: {STORE} is not a readable catalog store ({error}); nothing restored") from None
-    if found != manifest.get("counts"):
-        raise BackupError(f"{source}: the store's counts differ from the manifest's; nothing restored")
+    _check_store(source, STORE, "the store", manifest.get("counts"))
     if EXTERNAL in files:
-        try:
-            found = snapshots.checked_counts(source / EXTERNAL)
-        except snapshots.Damaged as damaged:
-            raise BackupError(f"{source}: the external catalog's store fails PRAGMA integrity_check ({damaged});"
-                              " nothing restored") from None
-        except sqlite3.DatabaseError as error:
-            raise BackupError(f"{source}: {EXTERNAL} is not a readable catalog store ({error}); nothing restored")\
-                from None
-        if found != manifest.get("external_counts"):
-            raise BackupError(f"{source}: the external catalog's counts differ from the manifest's; nothing restored")
+        _check_store(source, EXTERNAL, "the external catalog's store", manifest.get("external_counts"))
     return manifest
+
+
+def _check_store(source: Path, name: str, what: str, expected: dict | None) -> None:
+    """BackupError unless the store file `name` of backup `source` passes its integrity check
+    and holds the `expected` counts."""
+    try:
+        found = snapshots.checked_counts(source / name)
+    except snapshots.Damaged as damaged:
+        raise BackupError(f"{source}: {what} fails PRAGMA integrity_check ({damaged}); nothing restored") from None
+    except sqlite3.DatabaseError as error:
+        raise BackupError(f"{source}: {name} is not a readable catalog store ({error}); nothing restored") from None
+    if found != expected:
+        raise BackupError(f"{source}: {name}'s counts differ from the manifest's; nothing restored")
 
 
 def restore(home: Home, source: Path, *, procs: int = 1, log: Log = _quiet, wait: bool = True,
@@ -349,41 +346,15 @@ def verify(home: Home, source: Path, *, log: Log = _quiet) -> Verified:
     """Restore `source` into a scratch home, then compare its counts with the manifest, find each
     of a sample of titles by its own title words, and, when `home` still holds what the backup
     holds (same counts), compare the sample's hit counts with `home`'s."""
-    from index.search import Catalog
-    from index.store.catalog import CatalogStore
-
     scratch = Path(tempfile.mkdtemp(prefix="unikat-verify-"))
     lines: list[str] = []
-    ok = True
     try:
         restore(Home(scratch), source, log=log)
         manifest = json.loads((source / MANIFEST).read_text(encoding="utf-8"))
-        store = CatalogStore(scratch / STORE)
-        try:
-            restored = snapshots.counts(store)
-        finally:
-            store.close()
-        same = restored == manifest["counts"]
-        ok &= same
-        lines.append(f"counts {'equal' if same else 'DIFFER'}: {restored['titles']} titles, {restored['records']}"
-                     f" records, {restored['holdings']} holdings")
-        catalog = Catalog(Home(scratch))
-        try:
-            queries = _sample_queries(catalog)
-            hits = {}
-            for isn, query in queries:
-                result = catalog.search(query, catalog.databases()[0])
-                hits[query] = result.size
-                if isn not in result.isns():
-                    ok = False
-                    lines.append(f"title {isn} NOT FOUND by its own title words {query.text!r}")
-            lines.append(f"{len(queries)} sample titles searched by their title words: "
-                         f"{'all found' if ok else 'some not found'}")
-        finally:
-            catalog.close()
+        ok, hits = _verify_restored(Home(scratch), manifest["counts"], "", lines)
         ok &= _compare_with_home(home, manifest, hits, lines)
         if "external_counts" in manifest:
-            ok &= _verify_external(Home(scratch), manifest, lines)
+            ok &= _verify_restored(ExternalHome(Home(scratch)), manifest["external_counts"], "external ", lines)[0]
     except BackupError as error:
         ok = False
         lines.append(str(error))
@@ -392,32 +363,30 @@ def verify(home: Home, source: Path, *, log: Log = _quiet) -> Verified:
     return Verified(source, ok, lines)
 
 
-def _verify_external(scratch: Home, manifest: dict, lines: list[str]) -> bool:
-    """The restored external catalog's counts against the manifest, and a sample of its titles
-    found by their title words in its rebuilt index."""
+def _verify_restored(restored: Home, expected: dict, label: str, lines: list[str]) -> tuple[bool, dict]:
+    """The counts of the catalog restored into `restored` against `expected`, and a sample of its
+    titles found by their title words in its rebuilt index; (all well, hit count per query)."""
     from index.search import Catalog
-    from index.store.catalog import CatalogStore
 
-    external = ExternalHome(scratch)
-    store = CatalogStore(external.store_path)
+    catalog = Catalog(restored)
     try:
-        restored = snapshots.counts(store)
-    finally:
-        store.close()
-    ok = restored == manifest["external_counts"]
-    lines.append(f"external catalog counts {'equal' if ok else 'DIFFER'}: {restored['titles']} titles,"
-                 f" {restored['records']} records")
-    catalog = Catalog(external)
-    try:
+        counts = snapshots.counts(catalog.store)
+        ok = counts == expected
+        lines.append(f"{label + 'catalog ' if label else ''}counts {'equal' if ok else 'DIFFER'}: {counts['titles']}"
+                     f" titles, {counts['records']} records, {counts['holdings']} holdings")
         queries = _sample_queries(catalog)
-        missing = [(isn, query) for isn, query in queries if isn not in catalog.search(query, catalog.databases()[0]).isns()]
+        hits, found = {}, True
+        for isn, query in queries:
+            result = catalog.search(query, catalog.databases()[0])
+            hits[query] = result.size
+            if isn not in result.isns():
+                found = False
+                lines.append(f"{label}title {isn} NOT FOUND by its own title words {query.text!r}")
     finally:
         catalog.close()
-    for isn, query in missing:
-        lines.append(f"external title {isn} NOT FOUND by its own title words {query.text!r}")
-    lines.append(f"{len(queries)} sample external titles searched by their title words:"
-                 f" {'all found' if not missing else 'some not found'}")
-    return ok and not missing
+    lines.append(f"{len(queries)} sample {label}titles searched by their title words:"
+                 f" {'all found' if found else 'some not found'}")
+    return ok and found, hits
 
 
 def _sample_queries(catalog) -> list:
