@@ -401,15 +401,14 @@ def serve(home: Home, host: str | None = None, port: int | None = None, workers:
     host = host or server.host
     port = server.port if port is None else port
     workers = server.workers if workers is None else workers
-    build = None
-    if engines.index_ready(home, config):
+    ready = engines.index_ready(home, config)
+    if ready:
         Catalog(home).close()   # fails here, once, if the index cannot be opened
     if workers > 1:
         preload()
     sock = _listen(host, port)
     _supervisor_log(f"listening on {host}:{sock.getsockname()[1]} with {max(1, workers)} worker(s)")
-    if not engines.index_ready(home, config):   # built beside us; the port is open meanwhile
-        build = rebuild.start(home, _supervisor_log)
+    build = None if ready else rebuild.start(home, _supervisor_log)   # built beside us; the port is open meanwhile
     directory = metrics.serve_directory(config.metrics)   # the workers' metric files ([metrics] enabled)
     try:
         if workers <= 1:
