@@ -1,15 +1,15 @@
 """Bringing the index up to date beside a running server, after it wrote to the store itself
 (a Z39.50 Update): what `unikat index` does after a load, for the few titles an update touched.
 
-`IndexCatchUp.wanted()` returns at once; a thread of its own runs what `unikat index` runs
-(incremental: `index.loading.indexing.update`, the pending titles only) in a child process
-(`python -m index.loading.catchup HOME`: it imports only the indexing, 0.3 s sooner), so the server's
-reactor never waits for index work and the GIL stays free of it. The child takes the home's
-load lock like every index build, so it waits for a load under way (whose own index update then
-takes up our titles too). Updates that come while a run is under way are taken up by one more
-run after it: never more than one child at a time, none when nothing was asked for. The child
-dies with the server (`children.tie_to_parent`); the workers' catalogs take the new index up at
-their next refresh (`index.search.REFRESH_SECONDS`).
+`IndexCatchUp.wanted()` returns at once; a thread of its own runs `unikat index` (incremental:
+`index.loading.indexing.update`, the pending titles only) in a child process, as
+`zserver.net.rebuild` does for a missing index, so the server's reactor never waits for index
+work and the GIL stays free of it. The child takes the home's load lock like every index build,
+so it waits for a load under way (whose own index update then takes up our titles too). Updates
+that come while a run is under way are taken up by one more run after it: never more than one
+child at a time, none when nothing was asked for. The child dies with the server
+(`children.tie_to_parent`); the workers' catalogs take the new index up at their next refresh
+(`index.search.REFRESH_SECONDS`).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class IndexCatchUp:
             self._asked.wait()
             self._asked.clear()   # what is asked from now on needs one more run
             started = time.monotonic()
-            done = subprocess.run([sys.executable, "-m", "index.loading.catchup", str(self.home.root)],
+            done = subprocess.run([sys.executable, "-m", "zserver", "--home", str(self.home.root), "index"],
                                   stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                   preexec_fn=children.tie_to_parent, check=False)
             self.runs += 1
@@ -60,27 +60,3 @@ class IndexCatchUp:
             else:
                 self.log(f"index update after an update failed (exit status {done.returncode}):"
                          f" {done.stderr.strip()[-500:]}; run 'unikat index'")
-
-
-def main(root: str) -> int:
-    """The child's work: the pending titles into the index, under the home's load lock."""
-    from pathlib import Path
-
-    from index.loading import indexing
-    from index.loading.lock import exclusive
-    from index.store.catalog import CatalogStore
-
-    home = Home(Path(root))
-    started = time.monotonic()
-    with exclusive(home):
-        store = CatalogStore(home.store_path)
-        try:
-            written, removed = indexing.update(home, store)
-        finally:
-            store.close()
-    print(f"index updated: {written} titles written, {removed} removed in {time.monotonic() - started:.1f}s")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
