@@ -93,7 +93,7 @@ class IllService:
         self.clock = clock
         self.tables = ill_tables.IllStore(store)
         self.profiles, self.default_profile = profiles_from_config(config)
-        self._consortia = frozenset(getattr(config, "consortia", {}))
+        self._consortia = frozenset(config.consortia)
 
     def profile(self, code: str) -> Profile:
         return self.profiles.get(code) or replace(self.default_profile, code=code, name=code)
