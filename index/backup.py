@@ -274,9 +274,7 @@ def restore(home: Home, source: Path, *, procs: int = 1, log: Log = _quiet, wait
     files and the index; returns a one-line summary. HomeBusy (index.loading.lock) with
     `wait=False` while a load runs."""
     from index.config import ConfigError, parse_config
-    from index.loading import indexing
     from index.loading.lock import exclusive
-    from index.store.catalog import CatalogStore
 
     started = time.monotonic()
     manifest = check(source)
@@ -298,13 +296,7 @@ def restore(home: Home, source: Path, *, procs: int = 1, log: Log = _quiet, wait
         partial.write_text(config_text, encoding="utf-8")
         partial.replace(home.config_path)
         snapshots.restore(source / STORE, home.store_path)
-        store = CatalogStore(home.store_path)   # WAL again, and tables of newer versions
-        try:
-            with store.transaction():
-                store.clear_all_pending()   # the rebuild below takes every title anyway
-            titles = indexing.rebuild(home, store, procs=procs, progress=progress, merging=merging)
-        finally:
-            store.close()
+        titles = _rebuild(home, procs, progress, merging)
         external = _restore_external(home, source, manifest, procs, log)
     return (f"restored {source.name} ({manifest['created']}) into {home.root}: {manifest['counts']['titles']}"
             f" titles, {manifest['counts']['records']} records, {manifest['counts']['holdings']} holdings{external};"
@@ -314,9 +306,7 @@ def restore(home: Home, source: Path, *, procs: int = 1, log: Log = _quiet, wait
 def _restore_external(home: Home, source: Path, manifest: dict, procs: int, log: Log) -> str:
     """Bring the backup's external catalog into `home` and rebuild its index (under its own
     lock, as a harvest takes); the summary's words about it."""
-    from index.loading import indexing
     from index.loading.lock import exclusive
-    from index.store.catalog import CatalogStore
 
     external = ExternalHome(home)
     if EXTERNAL not in manifest["files"]:
@@ -326,14 +316,22 @@ def _restore_external(home: Home, source: Path, manifest: dict, procs: int, log:
     external.root.mkdir(exist_ok=True)
     with exclusive(external, notify=log):
         snapshots.restore(source / EXTERNAL, external.store_path)
-        store = CatalogStore(external.store_path)
-        try:
-            with store.transaction():
-                store.clear_all_pending()
-            indexing.rebuild(external, store, procs=procs)
-        finally:
-            store.close()
+        _rebuild(external, procs)
     return f", {manifest['external_counts']['records']} external records (index rebuilt)"
+
+
+def _rebuild(home: Home, procs: int, progress=None, merging=None) -> int:
+    """Rebuild the search-key files and the index of `home`'s just restored store; the titles."""
+    from index.loading import indexing
+    from index.store.catalog import CatalogStore
+
+    store = CatalogStore(home.store_path)   # WAL again, and tables of newer versions
+    try:
+        with store.transaction():
+            store.clear_all_pending()   # the rebuild takes every title anyway
+        return indexing.rebuild(home, store, procs=procs, progress=progress, merging=merging)
+    finally:
+        store.close()
 
 
 # -- verifying ----------------------------------------------------------------------------------
