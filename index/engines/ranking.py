@@ -124,7 +124,7 @@ def _words(node: Node) -> Iterator[QueryWord]:
 
 
 def scores(stats: Statistics, isns: np.ndarray, words: Sequence[QueryWord]) -> np.ndarray:
-    """The score of each title of `isns` (any order) for `words`."""
+    """The score of each title of `isns` (distinct, any order) for `words`."""
     isns = np.asarray(isns, dtype=np.int64)
     total = np.zeros(len(isns))
     if not len(isns) or not words:
@@ -132,7 +132,10 @@ def scores(stats: Statistics, isns: np.ndarray, words: Sequence[QueryWord]) -> n
     table_isns, table = stats.length_table()
     titles = max(len(table_isns), 1)
     averages = table.mean(axis=0) if len(table) else np.zeros(len(LENGTH_FIELDS))
+    hits = _Hits(isns)
     row = _lookup(table_isns, isns)
+    lengths = np.zeros((len(isns), len(LENGTH_FIELDS)))   # each hit's field lengths
+    lengths[row >= 0] = table[row[row >= 0]]
     cache: dict[tuple[str, str], np.ndarray] = {}
 
     def occurrences(field: str, word: str) -> np.ndarray:
@@ -141,15 +144,9 @@ def scores(stats: Statistics, isns: np.ndarray, words: Sequence[QueryWord]) -> n
             cache[key] = stats.occurrences(field, word)
         return cache[key]
 
-    def length(field: str) -> np.ndarray:
-        column = LENGTH_FIELDS.index(field)
-        found = np.zeros(len(isns))
-        found[row >= 0] = table[row[row >= 0], column]
-        return found
-
     idf: dict[QueryWord, float] = {}
     for word in dict.fromkeys(words):
-        df = len(_distinct(occurrences(word.index, word.word) >> POSITION_BITS))
+        df = _count_distinct(occurrences(word.index, word.word) >> POSITION_BITS)
         idf[word] = math.log(1 + (titles - df + 0.5) / (df + 0.5))
         fields = fields_of(word.index)
         heaviest = max(fields.values())
@@ -159,11 +156,12 @@ def scores(stats: Statistics, isns: np.ndarray, words: Sequence[QueryWord]) -> n
             codes = occurrences(field, word.word)
             if not len(codes):
                 continue
-            average = float(averages[LENGTH_FIELDS.index(field)]) or 1.0
-            weighted += weight * _counts(codes, isns) / (1 - B + B * length(field) / average)
+            column = LENGTH_FIELDS.index(field)
+            average = float(averages[column]) or 1.0
+            weighted += weight * hits.counts(codes >> POSITION_BITS) / (1 - B + B * lengths[:, column] / average)
             if field != "any":
                 leading = codes[(codes & _POSITION_MASK) < FIRST_WORDS] >> POSITION_BITS
-                first = np.maximum(first, np.where(_member(leading, isns), weight / heaviest, 0.0))
+                first = np.maximum(first, np.where(hits.member(leading), weight / heaviest, 0.0))
         total += idf[word] * weighted * (K1 + 1) / (K1 + weighted)
         total += FIRST * idf[word] * first
     for left, right in zip(words, words[1:], strict=False):
@@ -176,16 +174,44 @@ def scores(stats: Statistics, isns: np.ndarray, words: Sequence[QueryWord]) -> n
             a, b = occurrences(field, left.word), occurrences(field, right.word)
             if not len(a) or not len(b):
                 continue
-            adjacent = _member(_distinct(_sorted_common(a + 1, b) >> POSITION_BITS), isns)
-            near = _member(_distinct(np.concatenate((_within(a, b), _within(b, a)))), isns)
+            adjacent = hits.member(_sorted_common(a + 1, b) >> POSITION_BITS)
+            near = hits.member(_within(a, b)) | hits.member(_within(b, a))
             closeness = np.where(adjacent, 1.0, np.where(near, 0.5, 0.0))
             best = np.maximum(best, weight / heaviest * closeness)
         total += PROXIMITY * min(idf[left], idf[right]) * best
     return total
 
 
-def _distinct(values: np.ndarray) -> np.ndarray:
-    return np.unique(values)
+class _Hits:
+    """The titles being scored, found by ISN in one array (ISNs are dense, as the engines'
+    bitmaps take them): a word's occurrences are counted and marked per hit in one pass over
+    them, rather than by binary searches of every hit in them (most of the cost of ranking a
+    large result)."""
+
+    def __init__(self, isns: np.ndarray) -> None:
+        self.size = len(isns)
+        self._row = np.full(int(isns.max()) + 2, -1, dtype=np.int64)   # the last: every ISN beyond
+        self._row[isns] = np.arange(len(isns))
+
+    def _rows(self, titles: np.ndarray) -> np.ndarray:
+        """The hit row of each of `titles` that is a hit (repeats kept)."""
+        rows = self._row[np.minimum(titles, len(self._row) - 1)]
+        return rows[rows >= 0]
+
+    def counts(self, titles: np.ndarray) -> np.ndarray:
+        """How often each hit occurs among `titles`."""
+        return np.bincount(self._rows(titles), minlength=self.size).astype(float)
+
+    def member(self, titles: np.ndarray) -> np.ndarray:
+        """Whether each hit is among `titles`."""
+        found = np.zeros(self.size, dtype=bool)
+        found[self._rows(titles)] = True
+        return found
+
+
+def _count_distinct(ordered: np.ndarray) -> int:
+    """The number of distinct values of a sorted array."""
+    return int(np.count_nonzero(ordered[1:] != ordered[:-1])) + 1 if len(ordered) else 0
 
 
 def _lookup(sorted_values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -199,12 +225,6 @@ def _lookup(sorted_values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
 
 def _member(sorted_values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return _lookup(sorted_values, wanted) >= 0
-
-
-def _counts(codes: np.ndarray, isns: np.ndarray) -> np.ndarray:
-    """How often each of `isns` occurs among the ISNs of sorted `codes`."""
-    titles = codes >> POSITION_BITS
-    return (np.searchsorted(titles, isns, side="right") - np.searchsorted(titles, isns, side="left")).astype(float)
 
 
 def _sorted_common(left: np.ndarray, right: np.ndarray) -> np.ndarray:
