@@ -102,7 +102,6 @@ class Metrics:
                                   multiprocess_mode="livesum", registry=None)
         self._result_sets = Gauge("unikat_result_sets", "Result sets held now (Z39.50 associations, SRU cache)",
                                   ("protocol",), multiprocess_mode="livesum", registry=None)
-        self._timed: dict[tuple[str, str], object] = {}
         self._children: dict[tuple, object] = {}   # labelled values already made, by (metric, labels)
         self._sru_sets_shown = 0
 
@@ -118,10 +117,7 @@ class Metrics:
     # -- hooks ---------------------------------------------------------------------------------
 
     def _count(self, protocol: str, kind: str, seconds: float) -> None:
-        found = self._timed.get((protocol, kind))
-        if found is None:
-            found = self._timed[protocol, kind] = self._seconds.labels(protocol, kind)
-        found.observe(seconds)
+        self._child(self._seconds, protocol, kind).observe(seconds)
 
     def _child(self, metric, *labels: str):
         """`metric.labels(*labels)`, made once (labels() costs as much as a count)."""
