@@ -67,7 +67,7 @@ class Snapshot:
 
         def batches() -> Iterator[list[Item]]:
             for rows in self._pages("r.id, r.source_id, r.marc FROM records r", "r.id", condition, arguments):
-                held = self._holdings("r.id", [row[0] for row in rows], "r.id")
+                held = self._holdings("r.id", [row[0] for row in rows])
                 yield [(source_id, marc, held[record_id]) for record_id, source_id, marc in rows]
 
         return total, batches()
@@ -88,7 +88,7 @@ class Snapshot:
         def batches() -> Iterator[list[Item]]:
             for rows in self._pages("t.isn, t.display FROM titles t", "t.isn", condition, arguments):
                 isns = [row[0] for row in rows]
-                held = self._holdings("r.isn", isns, "r.isn")
+                held = self._holdings("r.isn", isns)
                 for isn, built in rule_holdings.holdings_of_titles(db, isns).items():   # LFER and its kind
                     held[isn] += built
                 yield [(str(isn), display, [h for h in held[isn] if h.library not in hidden]) for isn, display in rows]
@@ -116,12 +116,13 @@ class Snapshot:
         return self._db.execute("SELECT isn, deleted FROM deleted_titles WHERE deleted >= ? ORDER BY deleted, isn",
                                 (since,)).fetchall()
 
-    def _holdings(self, where: str, keys: list[int], key_column: str) -> dict[int, list[Holding]]:
+    def _holdings(self, key_column: str, keys: list[int]) -> dict[int, list[Holding]]:
+        """The delivered holdings of the records (`r.id`) or titles (`r.isn`) `keys`."""
         marks = ",".join("?" * len(keys))
         found: dict[int, list[Holding]] = {key: [] for key in keys}
         rows = self._db.execute(f"SELECT {key_column}, h.library, h.location, h.call_number, h.url, h.note, h.copies,"
                                 f" h.lendable, h.source_id FROM holdings h JOIN records r ON r.id = h.record_id"
-                                f" WHERE {where} IN ({marks}) ORDER BY {key_column}, h.library, h.id", keys)
+                                f" WHERE {key_column} IN ({marks}) ORDER BY {key_column}, h.library, h.id", keys)
         for key, *values in rows:
             values[6] = bool(values[6])
             found[key].append(Holding(*values))
