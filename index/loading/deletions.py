@@ -104,7 +104,8 @@ def apply_deletion_list(home: Home, store: CatalogStore, library: LibraryConfig,
     in the load log (format `deletions`)."""
     listed = read_deletion_list(path)
     system = source_system or library.source_system
-    consolidation = home.config().consolidation
+    config = home.config()
+    consolidation = config.consolidation
     rules = consolidation.rules if consolidation.enabled else None
     report = DeletionReport(str(path))
     report.counts["listed"] = len(listed.titles)
@@ -125,6 +126,6 @@ def apply_deletion_list(home: Home, store: CatalogStore, library: LibraryConfig,
             counts = Counter(read=report.counts["listed"], deleted=report.counts["deleted"],
                              unchanged=report.counts["unknown"])
             store.update_load(load_id, counts, Counter(), finished=finished)
-    run_rules_after_load(store, home.config().virtual, load_id)
+    run_rules_after_load(store, config.virtual, load_id)
     report.seconds = time.monotonic() - started
     return report
