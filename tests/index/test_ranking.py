@@ -40,11 +40,11 @@ class Made:
                 position += 100
         return np.array(sorted(codes), dtype=np.int64)
 
-    def length_table(self) -> tuple[np.ndarray, np.ndarray]:
+    def length_table(self) -> ranking.LengthTable:
         isns = sorted(self.titles)
         rows = [[len(self.titles[isn].get(field, "").replace("|", " ").split()) for field in ranking.LENGTH_FIELDS]
                 for isn in isns]
-        return np.array(isns, dtype=np.int64), np.array(rows, dtype=np.int32)
+        return ranking.LengthTable(np.array(isns, dtype=np.int64), np.array(rows, dtype=np.int32))
 
 
 def _any(**fields: str) -> dict[str, str]:

@@ -134,7 +134,7 @@ class PostingsEngine:
         self._all: np.ndarray | None = None
         self._years: tuple[np.ndarray, np.ndarray] | None = None
         self._facets = FacetColumns(lambda facet: facetcolumns.column(self.db, self._segments, facet))
-        self._lengths: tuple[np.ndarray, np.ndarray] | None = None   # field lengths, for ranking
+        self._lengths: ranking.LengthTable | None = None   # field lengths, for ranking
 
     def close(self) -> None:
         self.db.close()
@@ -239,7 +239,7 @@ class PostingsEngine:
     def occurrences(self, field_name: str, word: str) -> np.ndarray:
         return self.positions(field_name, word)
 
-    def length_table(self) -> tuple[np.ndarray, np.ndarray]:
+    def length_table(self) -> ranking.LengthTable:
         """Every title's field lengths, read once per set of segments (2 bytes a field and title)."""
         if self._lengths is None:
             width = 1 + len(ranking.LENGTH_FIELDS)
@@ -250,7 +250,8 @@ class PostingsEngine:
                 parts.append(rows[segment.valid(rows[:, 0].astype(np.int64), np.arange(len(rows)))])
             table = np.concatenate(parts)
             table = table[np.argsort(table[:, 0], kind="stable")]
-            self._lengths = table[:, 0].astype(np.int64), table[:, 1:].astype(np.uint16)   # capped at 65,535 when built
+            # lengths are capped at 65,535 when built
+            self._lengths = ranking.LengthTable(table[:, 0].astype(np.int64), table[:, 1:].astype(np.uint16))
         return self._lengths
 
     def sort(self, hits: ArrayHits, keys: Sequence[SortKey]) -> ArrayHits:

@@ -73,7 +73,7 @@ class Engine:
         self._out_of_order: dict[int, int] | None = None   # docnum -> ISN where updates broke ISN order
         self._years: tuple[list[str], list[list[int]]] | None = None   # year keys, docnums of each
         self._facets = FacetColumns(self._facet_column)   # facet columns of this searcher, by docnum
-        self._lengths: tuple[np.ndarray, np.ndarray] | None = None   # field lengths of live titles, by ISN
+        self._lengths: ranking.LengthTable | None = None   # field lengths of live titles, by ISN
         self._isns: np.ndarray | None = None   # docnum -> ISN, -1 for a deleted document
         self._occurrences: dict[tuple[str, str], np.ndarray] = {}   # recently ranked words' position codes
         self._directory = Path(directory)
@@ -225,7 +225,7 @@ class Engine:
                 self._isns[docnum] = isn
         return self._isns
 
-    def length_table(self) -> tuple[np.ndarray, np.ndarray]:
+    def length_table(self) -> ranking.LengthTable:
         if self._lengths is None:
             reader = self._searcher.reader()
             docnums = list(reader.all_doc_ids())   # live documents only
@@ -234,7 +234,7 @@ class Engine:
             isns = np.array([isn_column[d] for d in docnums], dtype=np.int64)
             table = np.frombuffer(b"".join(length_column[d] for d in docnums), dtype=np.uint16).reshape(-1, width)
             order = np.argsort(isns, kind="stable")
-            self._lengths = isns[order], table[order]
+            self._lengths = ranking.LengthTable(isns[order], table[order])
         return self._lengths
 
     def docnums_of_isns(self, hits: Hits) -> list[int]:
