@@ -93,13 +93,12 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
     home = _home(args)
     config = home.config()
+    dest = Path(args.dest) if args.dest else home.root / config.backup.directory
     try:
         if args.verify:
-            source = Path(args.dest) if args.dest else home.root / config.backup.directory
-            result = backup.verify(home, backup.resolve(source), log=_say)
+            result = backup.verify(home, backup.resolve(dest), log=_say)
             print(result.summary())
             return 0 if result.ok else 1
-        dest = Path(args.dest) if args.dest else home.root / config.backup.directory
         made = backup.backup(home, dest, keep=args.keep or config.backup.keep, pause=args.pause, log=_say)
     except backup.BackupError as error:
         print(f"unikat: {error}", file=sys.stderr)
