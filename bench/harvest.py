@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/harvest.py [--records 10000] [--page-size 50] [--engine postings]
 
-Zebra (zebrasrv with Z39.50 and SRU on one port, bench/common.py's set-up) serves the first
---records LC records; each protocol harvests all of them (`--all`, no politeness delay) into a
+Zebra (zebrasrv with Z39.50 and SRU on one port, on the home bench/load.py builds) serves the
+first --records LC records; each protocol harvests all of them (`--all`, no politeness delay) into a
 fresh home. Per protocol it gives three figures:
 - fetch: the harvester's pages alone (the client and Zebra; nothing stored);
 - harvest: fetch + check + store in the external catalog (`index.external`), as
@@ -32,19 +32,14 @@ from zserver.harvest.run import HarvestRequest, _harvester, _new_state, harvest 
 
 
 def _zebra(records: Path, size: int, log) -> tuple[subprocess.Popen, int]:
-    directory = common.OUT / f"harvest-zebra-{size}"
-    done = directory / "done"
-    if not (directory / "reg").exists() or not done.exists() or done.read_text() != common.ZEBRA_SETUP:
-        config = common.zebra_config(directory)
-        began = time.monotonic()
-        for step in (["update", str(records)], ["commit"]):
-            subprocess.run(["zebraidx", "-c", str(config), *step], cwd=directory, check=True, capture_output=True)
-        done.write_text(common.ZEBRA_SETUP)
-        log(f"zebraidx: {size:,} records in {time.monotonic() - began:.1f}s")
+    """zebrasrv on the Zebra home bench/load.py builds (or reuses) for these records."""
+    import load  # load imports common
+
+    load.load_zebra(records, size, common.file_digest(records), log=log)
     port = common.free_port()
-    server = common.yazgfs_config(common.OUT / f"harvest-yazgfs-{size}.xml", directory, port)
+    server = common.yazgfs_config(common.OUT / f"harvest-yazgfs-{size}.xml", common.OUT / f"zebra-load-{size}", port)
     process = subprocess.Popen(["zebrasrv", "-f", str(server), "-l", str(common.OUT / f"harvest-zebrasrv-{size}.log")],
-                               cwd=directory)
+                               cwd=common.OUT / f"zebra-load-{size}")
     common.wait_for_port(port, 60, process)
     return process, port
 
