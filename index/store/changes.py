@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from index.store.catalog import CatalogStore
 
-__all__ = ["Change", "Position", "changes", "earliest_change", "ensure_indexes", "is_listed", "libraries_of"]
+__all__ = ["Change", "Position", "change_of", "changes", "earliest_change", "ensure_indexes", "libraries_of"]
 
 # The listing walks these in (time, ISN) order and stops after one page: no sort of the catalog.
 _INDEXES = ("CREATE INDEX IF NOT EXISTS titles_changed ON titles(changed, isn);"
@@ -95,10 +95,6 @@ def change_of(store: CatalogStore, isn: int) -> Change | None:
         return None if row[1].startswith("z") else Change(isn, row[0], False)
     row = store.db.execute("SELECT deleted FROM deleted_titles WHERE isn = ?", (isn,)).fetchone()
     return Change(isn, row[0], True) if row is not None else None
-
-
-def is_listed(store: CatalogStore, isn: int) -> bool:
-    return change_of(store, isn) is not None
 
 
 def earliest_change(store: CatalogStore) -> str | None:
