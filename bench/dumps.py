@@ -3,9 +3,9 @@
 
     .venv/bin/python bench/dumps.py [--records 100000] [--rebuild]
 
-The home (bench/out/dumps-home-N, postings engine) is built once with `unikat load` and reused;
-dumps, backups and the restored home land beside it. Results: bench/out/dumps.json and a table
-on stdout. Every step is the real command, timed from outside (`run_measured`).
+The home is bench/load.py's (bench/out/unikat-load-N-postings: built with `unikat load`, reused
+while the code that builds it is the same); dumps, backups and the restored home land beside it.
+Results: bench/out/dumps.json and a table on stdout. Every step is the real command, timed from outside (`run_measured`).
 """
 
 from __future__ import annotations
@@ -14,24 +14,11 @@ import argparse
 import json
 import shutil
 import time
-from pathlib import Path
 
-from common import OUT, UNIKAT, lc_subset, run_measured
+import load
+from common import OUT, UNIKAT, file_digest, lc_subset, run_measured
 
-FORMATS = ("marc21", "marcxml", "pica", "json")
-
-
-def _home(records: int, rebuild: bool) -> Path:
-    home = OUT / f"dumps-home-{records}"
-    if rebuild or not (home / "catalog.sqlite").exists() or not (home / "postings").exists():
-        shutil.rmtree(home, ignore_errors=True)
-        home.mkdir(parents=True)
-        (home / "unikat.toml").write_text('[catalog]\nname = "benchmark"\n[libraries.LC]\nsource_system = "LC"\n'
-                                          'holdings = "record"\n[index]\nengine = "postings"\n')
-        print(f"loading {records} LC records into {home} ...", flush=True)
-        run_measured([str(UNIKAT), "--home", str(home), "load", "--library", "LC", str(lc_subset(records))],
-                     log=OUT / f"dumps-load-{records}.log")
-    return home
+from index.dumps import FORMATS
 
 
 def main() -> None:
@@ -39,7 +26,9 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--rebuild", action="store_true", help="load the home again")
     args = parser.parse_args()
-    home = _home(args.records, args.rebuild)
+    records = lc_subset(args.records)
+    load.load_unikat(records, args.records, file_digest(records), force=args.rebuild)
+    home = load.unikat_dir(args.records)
     log = OUT / f"dumps-{args.records}.log"
     results: dict = {"records": args.records, "built": time.strftime("%Y-%m-%d %H:%M"), "export": {}}
     for what, library in (("library", ["--library", "LC"]), ("catalog", [])):
