@@ -36,7 +36,7 @@ from index.store import rule_holdings as table
 from index.store import title_scans
 from index.store.catalog import CatalogStore
 
-__all__ = ["Change", "RunReport", "after_load", "changed_since", "run"]
+__all__ = ["Change", "RunReport", "after_load", "run"]
 
 LAST_RUN = "rules.last_run"   # meta key: when `unikat lfer` last evaluated (SQLite datetime, UTC)
 _RULES: dict[str, Callable[[pymarc.Record], lfer.Decision]] = {"lfer": lfer.evaluate}
@@ -81,11 +81,6 @@ class RunReport:
 
 def _today() -> str:
     return datetime.now(UTC).date().isoformat()
-
-
-def changed_since(store: CatalogStore, since: str) -> list[int]:
-    """ISNs of the titles whose display record changed at or after `since` (SQLite datetime)."""
-    return title_scans.changed_since(store, since)
 
 
 _NOTHING = lfer.Decision(False, "neither URL nor URN")
@@ -155,7 +150,7 @@ def run_catalog(store: CatalogStore, virtual: dict[str, VirtualLibraryConfig], *
     last run; the time of this run is kept for the next one (not by a dry run)."""
     now = title_scans.now(store)
     last = store.get_meta(LAST_RUN)
-    isns = None if all_titles or not last else changed_since(store, last)
+    isns = None if all_titles or not last else title_scans.changed_since(store, last)
     report = run(store, virtual, isns, dry_run=dry_run)
     if not dry_run:
         with store.transaction():   # the edition links of the same titles (a store from before they existed)
@@ -168,7 +163,7 @@ def after_load(store: CatalogStore, virtual: dict[str, VirtualLibraryConfig], lo
     """The loader's hook for the titles load `load_id` touched: their edition links
     (`index.editions`) and the virtual libraries' rules (None: no virtual library)."""
     started = title_scans.load_started(store, load_id)
-    touched = changed_since(store, started) if started is not None else []
+    touched = title_scans.changed_since(store, started) if started is not None else []
     with store.transaction():
         editions.refresh(store, touched)
     return run(store, virtual, touched) if virtual else None
