@@ -145,24 +145,28 @@ def scores(stats: Statistics, isns: np.ndarray, words: Sequence[QueryWord]) -> n
     row = _lookup(table.isns, isns)
     lengths = np.zeros((len(isns), len(LENGTH_FIELDS)))   # each hit's field lengths
     lengths[row >= 0] = table.lengths[row[row >= 0]]
-    cache: dict[tuple[str, str], np.ndarray] = {}
+    read: dict[tuple[str, str], tuple[int, np.ndarray]] = {}
 
-    def occurrences(field: str, word: str) -> np.ndarray:
+    def occurrences(field: str, word: str) -> tuple[int, np.ndarray]:
+        """The number of titles with `word` in `field`, and its codes in the hits' titles: the
+        others change no hit's score (proximity is within a title), so the rest of the work is
+        on the hits alone."""
         key = (field, word)
-        if key not in cache:
-            cache[key] = stats.occurrences(field, word)
-        return cache[key]
+        if key not in read:
+            codes = stats.occurrences(field, word)
+            read[key] = _count_distinct(codes >> POSITION_BITS), hits.keep(codes)
+        return read[key]
 
     idf: dict[QueryWord, float] = {}
     for word in dict.fromkeys(words):
-        df = _count_distinct(occurrences(word.index, word.word) >> POSITION_BITS)
+        df = occurrences(word.index, word.word)[0]
         idf[word] = math.log(1 + (titles - df + 0.5) / (df + 0.5))
         fields = fields_of(word.index)
         heaviest = max(fields.values())
         weighted = np.zeros(len(isns))
         first = np.zeros(len(isns))
         for field, weight in fields.items():
-            codes = occurrences(field, word.word)
+            codes = occurrences(field, word.word)[1]
             if not len(codes):
                 continue
             column = LENGTH_FIELDS.index(field)
@@ -180,7 +184,7 @@ def scores(stats: Statistics, isns: np.ndarray, words: Sequence[QueryWord]) -> n
         heaviest = max(fields.values())
         best = np.zeros(len(isns))
         for field, weight in fields.items():
-            a, b = occurrences(field, left.word), occurrences(field, right.word)
+            a, b = occurrences(field, left.word)[1], occurrences(field, right.word)[1]
             if not len(a) or not len(b):
                 continue
             adjacent = hits.member(_sorted_common(a + 1, b) >> POSITION_BITS)
@@ -201,6 +205,10 @@ class _Hits:
         self.size = len(isns)
         self._row = np.full(int(isns.max()) + 2, -1, dtype=np.int64)   # the last: every ISN beyond
         self._row[isns] = np.arange(len(isns))
+
+    def keep(self, codes: np.ndarray) -> np.ndarray:
+        """The position codes of `codes` in the hits' titles."""
+        return codes[self._row[np.minimum(codes >> POSITION_BITS, len(self._row) - 1)] >= 0]
 
     def _rows(self, titles: np.ndarray) -> np.ndarray:
         """The hit row of each of `titles` that is a hit (repeats kept)."""
