@@ -16,7 +16,9 @@ from typing import Protocol, TypeVar
 
 from index.external import ExternalRecord
 
-__all__ = ["HarvestError", "Harvester", "Page", "RemoteUnavailable", "fallback_id", "retrying"]
+__all__ = ["USER_AGENT", "HarvestError", "Harvester", "Page", "RemoteUnavailable", "fallback_id", "retrying"]
+
+USER_AGENT = "unikat-harvest/0.1"   # what the HTTP harvesters (SRU, OAI-PMH) call themselves
 
 
 class HarvestError(Exception):

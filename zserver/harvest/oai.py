@@ -21,7 +21,7 @@ from sickle import Sickle
 from sickle.models import Header
 
 from index.external import ExternalRecord
-from zserver.harvest.base import HarvestError, Page, RemoteUnavailable
+from zserver.harvest.base import USER_AGENT, HarvestError, Page, RemoteUnavailable
 
 __all__ = ["BadResumptionToken", "OaiHarvester"]
 
@@ -38,7 +38,7 @@ class OaiHarvester:
     def __init__(self, url: str, *, prefix: str = "marc21", set_spec: str = "", since: str = "", until: str = "",
                  timeout: float = 60.0) -> None:
         self.url, self.prefix, self.set_spec, self.since, self.until = url, prefix, set_spec, since, until
-        self._client = Sickle(url, max_retries=0, timeout=timeout, headers={"User-Agent": "unikat-harvest/0.1"})
+        self._client = Sickle(url, max_retries=0, timeout=timeout, headers={"User-Agent": USER_AGENT})
         self._day_granularity: bool | None = None
 
     def close(self) -> None:

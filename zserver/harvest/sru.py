@@ -14,11 +14,9 @@ import requests
 from lxml import etree
 
 from index.external import ExternalRecord
-from zserver.harvest.base import HarvestError, Page, RemoteUnavailable, fallback_id
+from zserver.harvest.base import USER_AGENT, HarvestError, Page, RemoteUnavailable, fallback_id
 
 __all__ = ["SruHarvester", "control_number"]
-
-_USER_AGENT = "unikat-harvest/0.1"
 
 
 def _local(element: etree._Element) -> str:
@@ -44,7 +42,7 @@ class SruHarvester:
                  schema: str = "marcxml") -> None:
         self.url, self.query, self.page_size, self.timeout, self.schema = url, query, page_size, timeout, schema
         self._session = requests.Session()
-        self._session.headers["User-Agent"] = _USER_AGENT
+        self._session.headers["User-Agent"] = USER_AGENT
 
     def close(self) -> None:
         self._session.close()
