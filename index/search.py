@@ -345,9 +345,10 @@ class Catalog:
         titles_of = view or self.databases()[0]
 
         def described_entry(entry: ScanEntry) -> ScanEntry:
-            found = self.search(_scanned(index, entry.term), titles_of) if entry.count else None
-            titles = found.size if found is not None and (kinds or view) else entry.count
-            heading = self.heading(index, entry.term) if found is not None and found.size else ""
+            titles = entry.count
+            if titles and (kinds or view):   # titles only (not authority records), or the view's
+                titles = self.search(_scanned(index, entry.term), titles_of).size
+            heading = self.heading(index, entry.term) if titles else ""   # "" for a key no title has
             see = tuple(self.store.see_references(kinds, entry.term)) if kinds else ()
             if see:
                 return SeeReference(entry.term, titles, heading, see)
