@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from index.query import And, AndNot, Node, Or, Prox, Term
+from index.query import Node, Or, Term, map_terms
 from index.records.model import Holding
 from index.searchkeys.normalize import normalize
 
@@ -115,21 +115,14 @@ class Consortia:
 
     def expand(self, node: Node) -> Node:
         """`node` with each library term of a member widened to the member or its consortia."""
-        if not self._of_member:
-            return node
-        if isinstance(node, Term):
-            codes = self._of_member_key.get(_key(node.text)) if node.index == LIBRARY_INDEX else None
-            if not codes:
-                return node
-            widened: Node = node
-            for code in codes:
-                widened = Or(widened, replace(node, text=code))
-            return widened
-        if isinstance(node, And | Or | AndNot):
-            return type(node)(self.expand(node.left), self.expand(node.right))
-        if isinstance(node, Prox):
-            return replace(node, left=self.expand(node.left), right=self.expand(node.right))
-        return node
+        return map_terms(node, self._widen) if self._of_member else node
+
+    def _widen(self, term: Term) -> Node:
+        codes = self._of_member_key.get(_key(term.text)) if term.index == LIBRARY_INDEX else None
+        widened: Node = term
+        for code in codes or ():
+            widened = Or(widened, replace(term, text=code))
+        return widened
 
 
 def library_holds(config: Any, holdings: Iterable[Holding], library: str) -> bool:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 import pymarc
 
-from index.query import And, AndNot, Node, Or, Prox, Structure, Term
+from index.query import And, AndNot, Node, Or, Prox, Structure, Term, map_terms
 from index.searchkeys.normalize import normalize_isbn, normalize_issn, normalize_number
 from index.store import editions as edition_links
 from index.store.catalog import CatalogStore
@@ -149,18 +149,16 @@ def other_editions(store: CatalogStore, isn: int, find: Find) -> list[Edition]:
 
 def expand(node: Node, store: CatalogStore, find: Find) -> Node:
     """`node` with each `editions` term made `any` plus the other editions of what it finds."""
-    if isinstance(node, Term):
-        if node.index != EDITIONS_INDEX:
-            return node
-        inner = replace(node, index="any")
-        found = find(inner)[:EXPAND_LIMIT]
-        others = sorted({e.isn for isn in found for e in other_editions(store, isn, find)} - set(found))
-        return _any_of([inner, *[Term("isn", str(isn), structure=Structure.KEY) for isn in others]])
-    if isinstance(node, And | Or | AndNot):
-        return type(node)(expand(node.left, store, find), expand(node.right, store, find))
-    if isinstance(node, Prox):
-        return replace(node, left=expand(node.left, store, find), right=expand(node.right, store, find))
-    return node
+    return map_terms(node, lambda term: _expand(term, store, find))
+
+
+def _expand(term: Term, store: CatalogStore, find: Find) -> Node:
+    if term.index != EDITIONS_INDEX:
+        return term
+    inner = replace(term, index="any")
+    found = find(inner)[:EXPAND_LIMIT]
+    others = sorted({e.isn for isn in found for e in other_editions(store, isn, find)} - set(found))
+    return _any_of([inner, *[Term("isn", str(isn), structure=Structure.KEY) for isn in others]])
 
 
 def has_editions_term(node: Node) -> bool:

@@ -7,7 +7,8 @@ turns them into engine queries. Every node is a frozen dataclass, so trees compa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from enum import Enum
 
 
@@ -117,3 +118,15 @@ class AllRecords:
 
 
 Node = Term | And | Or | AndNot | Prox | ResultSetRef | AllRecords
+
+
+def map_terms(node: Node, change: Callable[[Term], Node]) -> Node:
+    """`node` with each term replaced by what `change` makes of it (the rewrites before the
+    engine: consortia, editions, retired title numbers); a part without a changed term is
+    kept as the same object."""
+    if isinstance(node, Term):
+        return change(node)
+    if isinstance(node, And | Or | AndNot | Prox):
+        left, right = map_terms(node.left, change), map_terms(node.right, change)
+        return node if left is node.left and right is node.right else replace(node, left=left, right=right)
+    return node

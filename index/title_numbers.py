@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from index.query import And, AndNot, Node, Or, Prox, Term
+from index.query import Node, Term, map_terms
 from index.store import corrections
 from index.store.catalog import CatalogStore
 
@@ -31,15 +31,12 @@ def current(store: CatalogStore, isn: int) -> int:
 
 def follow(node: Node, store: CatalogStore) -> Node:
     """`node` with every ISN term naming a retired number turned to its successor."""
-    if isinstance(node, Term):
-        if node.index == ISN_INDEX and node.text.strip().isdigit():
-            live = current(store, int(node.text))
-            if str(live) != node.text.strip():
-                return replace(node, text=str(live))
-        return node
-    if isinstance(node, And | Or | AndNot | Prox):
-        left, right = follow(node.left, store), follow(node.right, store)
-        if left is node.left and right is node.right:
-            return node
-        return replace(node, left=left, right=right)
-    return node
+    return map_terms(node, lambda term: _follow(term, store))
+
+
+def _follow(term: Term, store: CatalogStore) -> Term:
+    if term.index == ISN_INDEX and term.text.strip().isdigit():
+        live = current(store, int(term.text))
+        if str(live) != term.text.strip():
+            return replace(term, text=str(live))
+    return term
