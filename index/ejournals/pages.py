@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from index.ejournals.select import DDC_CLASSES, NO_GROUP, EJournal, group_label
-from index.links.report import STYLE, file_stem, link_html
+from index.links.report import file_stem, html_page, link_html
 from index.store.links import LinkStatus
 
 __all__ = ["CSV_COLUMNS", "link_state", "write_csv", "write_pages"]
@@ -45,9 +45,7 @@ def link_state(status: LinkStatus | None) -> tuple[str, str]:
 
 
 def _page(title: str, body: str) -> str:
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<style>{STYLE}\n{_EXTRA_STYLE}</style></head>\n<body>\n{body}\n</body></html>\n")
+    return html_page(title, body, _EXTRA_STYLE)
 
 
 def _access_html(journal: EJournal, statuses: dict[str, LinkStatus], library: str | None) -> str:

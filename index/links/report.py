@@ -25,7 +25,7 @@ from index.links.collect import NO_LIBRARY, LinkUse
 if TYPE_CHECKING:   # index.store.links imports index.links
     from index.store.links import LinkStatus
 
-__all__ = ["LibraryReport", "file_stem", "link_html", "write_reports"]
+__all__ = ["LibraryReport", "file_stem", "html_page", "link_html", "write_reports"]
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}
 table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border:1px solid #ccc;padding:.3rem .5rem;
@@ -103,10 +103,12 @@ def write_reports(uses: Iterable[LinkUse], statuses: dict[str, LinkStatus], out:
     return reports
 
 
-def _page(title: str, body: str) -> str:
+def html_page(title: str, body: str, extra_style: str = "") -> str:
+    """A whole report page (the e-journal lists, `index.ejournals.pages`, add to its style)."""
+    style = f"{STYLE}\n{extra_style}" if extra_style else STYLE
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n")
+            f"<style>{style}</style></head>\n<body>\n{body}\n</body></html>\n")
 
 
 def _library_page(report: LibraryReport, name: str, rows: list[dict[str, str]]) -> str:
@@ -117,7 +119,7 @@ def _library_page(report: LibraryReport, name: str, rows: list[dict[str, str]]) 
              f' <a href="{html.escape(report.csv.name)}">CSV</a> · <a href="index.html">all libraries</a></p>']
     if not rows:
         parts.append("<p>No broken or moved links.</p>")
-        return _page(f"Link check {label}", "\n".join(parts))
+        return html_page(f"Link check {label}", "\n".join(parts))
     parts.append("<table><thead><tr><th>State</th><th>URL</th><th>Status or error</th><th>Redirects</th>"
                  "<th>Now at</th><th>Broken since</th><th>Last checked</th><th>Title</th><th>Where</th></tr>"
                  "</thead><tbody>")
@@ -129,7 +131,7 @@ def _library_page(report: LibraryReport, name: str, rows: list[dict[str, str]]) 
             f'<td>{html.escape(row["broken_since"])}</td><td>{html.escape(row["last_checked"])}</td>'
             f'<td>{html.escape(row["title"])} [{row["isn"]}]</td><td>{row["where"]}</td></tr>')
     parts.append("</tbody></table>")
-    return _page(f"Link check {label}", "\n".join(parts))
+    return html_page(f"Link check {label}", "\n".join(parts))
 
 
 def _index_page(reports: list[LibraryReport], names: dict[str, str]) -> str:
@@ -143,4 +145,4 @@ def _index_page(reports: list[LibraryReport], names: dict[str, str]) -> str:
                      f'<td>{report.urls}</td><td class="broken">{report.broken}</td><td class="moved">{report.moved}'
                      f'</td><td><a href="{html.escape(report.csv.name)}">{html.escape(report.csv.name)}</a></td></tr>')
     parts.append("</tbody></table>")
-    return _page("Link check", "\n".join(parts))
+    return html_page("Link check", "\n".join(parts))
