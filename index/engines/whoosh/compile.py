@@ -7,7 +7,6 @@ something else. Search terms are normalized exactly as the search keys were.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
@@ -67,15 +66,9 @@ class DocnumSet(wq.Query):
         return iter(self.docnums)
 
     def matcher(self, searcher, context=None):
-        docnums = self.docnums
-        parent = searcher.parent() if searcher.parent else None
-        if parent is not None and parent.subsearchers:
-            # A ranked search runs the query on each segment's sub-searcher, whose docnums
-            # start at 0: take this segment's share of the (top-level) docnums, shifted.
-            offset = next(at for sub, at in parent.subsearchers if sub is searcher)
-            low, high = bisect_left(docnums, offset), bisect_left(docnums, offset + searcher.doc_count_all())
-            docnums = [docnum - offset for docnum in docnums[low:high]]
-        return ListMatcher(docnums, all_weights=1.0) if docnums else wq.NullQuery.matcher(searcher)
+        # the top-level searcher's docnums: queries run on it alone (ranking is index.engines.ranking,
+        # not Whoosh's per-segment collector)
+        return ListMatcher(self.docnums, all_weights=1.0) if self.docnums else wq.NullQuery.matcher(searcher)
 
 
 class CheckedTerm(wq.Term):
