@@ -125,8 +125,8 @@ _MAX_HEAD_READ = MAX_TARGET_BYTES + MAX_HEAD_BYTES + 1024   # all before the bod
 _STATIC_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\.(css|png|svg|ico|txt)")
 _STATIC_TYPES = {"css": "text/css; charset=utf-8", "png": "image/png", "svg": "image/svg+xml",
                  "ico": "image/x-icon", "txt": "text/plain; charset=utf-8"}
-_WEB_ROOTS = ("record", "static", "favicon.ico", "robots.txt", "oai", "metrics")
-_WEB_ROOTS += ("unapi", "opensearch.xml")   # unAPI and OpenSearch (zserver.web), not SRU databases
+# first path segments that are no SRU database
+_WEB_ROOTS = ("record", "static", "favicon.ico", "robots.txt", "oai", "metrics", "unapi", "opensearch.xml")
 _SOAP_TYPES = ("text/xml", "application/soap+xml", "application/xml")   # SRW: SRU in SOAP
 _HTML = "text/html; charset=utf-8"
 _HTML_HEADERS = (
