@@ -58,7 +58,7 @@ from index.records.formats import to_marcxml
 from index.records.marcjson import to_marc_json
 from index.records.model import Holding
 from index.records.pica_writer import to_pica_plain
-from index.store import exports, loadlog
+from index.store import exports
 from index.store.catalog import CatalogStore
 
 __all__ = ["FORMATS", "DumpError", "DumpReport", "export", "export_external", "parse_since"]
@@ -116,7 +116,6 @@ def export(home: Home, out: BinaryIO, *, library: str | None = None, fmt: str = 
     hidden = _check_access(config, library, include_restricted)
     started = time.monotonic()
     store = CatalogStore(home.store_path)   # makes the store's tables if the home is new
-    loadlog.ensure(store)
     store.close()
     report = DumpReport()
     with exports.Snapshot(home.store_path) as snapshot:   # one state of the store for the whole dump

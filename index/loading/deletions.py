@@ -35,7 +35,6 @@ from index.config import LibraryConfig
 from index.errors import LoadError
 from index.home import Home
 from index.rules.run import after_load as run_rules_after_load
-from index.store import loadlog
 from index.store.catalog import CatalogStore
 
 __all__ = ["DeletionList", "apply_deletion_list", "read_deletion_list"]
@@ -110,7 +109,6 @@ def apply_deletion_list(home: Home, store: CatalogStore, library: LibraryConfig,
     report = DeletionReport(str(path))
     report.counts["listed"] = len(listed.titles)
     report.counts["local"] = len(listed.local)
-    loadlog.ensure(store)
     load_id = store.start_load(library.code, system, str(path), "deletions")
     started = time.monotonic()
     for start in range(0, max(len(listed.titles), 1), BATCH):

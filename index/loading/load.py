@@ -165,7 +165,6 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
     serialization, items = split_delivery(data, fmt)
     preparer = Preparer(library, fmt, encoding, serialization, authority_only, consolidate=rules is not None,
                         profile=profile)
-    loadlog.ensure(store)
     load_id = store.start_load(library.code, system, str(path), fmt)
     if profile is not None:   # every load says which profile it used
         loadlog.set_load_source(store, load_id, profile.name)

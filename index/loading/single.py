@@ -36,7 +36,6 @@ from index.loading.prepare import Prepared, Preparer
 from index.records.detect import UnknownFormat, detect_format
 from index.records.model import LoadProblem
 from index.rules.run import after_load as run_rules_after_load
-from index.store import loadlog
 from index.store.catalog import CatalogStore
 
 __all__ = ["Action", "UpdateOutcome", "UpdateRefused", "apply_update", "record_format"]
@@ -112,7 +111,6 @@ def apply_update(store: CatalogStore, config: Config, library: LibraryConfig, ac
     fmt = record_format(data) if data else "marc21"
     consolidation = config.consolidation
     rules = consolidation.rules if consolidation.enabled else None
-    loadlog.ensure(store)
     with store.transaction():
         load_id = store.start_load(library.code, library.source_system,
                                    f"z3950 update {action.value} by {user or '-'}", fmt)

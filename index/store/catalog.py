@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 
 from index.records.model import Holding
-from index.store import editions, handover, rule_holdings
+from index.store import editions, handover, loadlog, rule_holdings
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,7 @@ class CatalogStore:
         self._migrate()
         rule_holdings.create_tables(self.db)   # holdings of virtual libraries (index.rules)
         editions.create_tables(self.db)        # links between print and online editions (index.editions)
+        loadlog.ensure(self.db)                # load profiles, and deleted member records by any path
         self.handover = handover.attach(self.db, path)   # offered search keys wait in a side file
 
     def _migrate(self) -> None:

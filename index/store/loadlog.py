@@ -6,11 +6,11 @@ which source profile a load used, and which member records were deleted when.
 - `deleted_records`: (library, source system, source id, time) of every member record deleted
   from the store, filled by a trigger, so deletions by any path (a load, an ES Update, a future
   tool) are logged without that code knowing. `unikat export --library X --since DATE` lists
-  them. The trigger exists from the first load (or export, or backup) of a version that has
-  this module; deletions before that were not logged.
+  them. The trigger exists from the first opening of the store by a version that has this
+  module; deletions before that were not logged.
 
-Tables and trigger are made with IF NOT EXISTS by `ensure`, so an older store gets them on
-first use and the store's schema file stays as it is. Each function takes the `CatalogStore` or
+`CatalogStore` makes tables and trigger (`ensure`, IF NOT EXISTS) when it opens a store, so an
+older store gets them on first use and the store's schema file stays as it is. Each function takes the `CatalogStore` or
 its connection (`index.store.connection`).
 """
 
