@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from index.engines.facets import FACETS, FacetColumn
-from index.engines.postings.layout import EXACT_FIELDS, exact_field
+from index.engines.postings.layout import EXACT_FIELDS, exact_field, read_runs
 
 
 class Segment(Protocol):
@@ -44,10 +44,7 @@ def column(db: sqlite3.Connection, segments: Mapping[int, Segment], facet: str) 
             continue
         at = np.array([row[1] for row in rows], dtype=np.int64)
         counts = np.array([row[2] for row in rows], dtype=np.int64)
-        low, high = int(at.min()), int((at + counts).max())
-        span = segment.docs[low:high]     # one read for all the field's runs
-        ends = np.cumsum(counts)
-        found = span[np.repeat(at - low - (ends - counts), counts) + np.arange(int(ends[-1]))]
+        found = read_runs(segment.docs.__getitem__, at, counts)
         owner = np.repeat(np.arange(len(terms), len(terms) + len(rows)), counts)
         kept = segment.valid(found, np.arange(len(found)))
         isns.append(found[kept])

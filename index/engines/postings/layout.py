@@ -18,7 +18,10 @@ with a gap of GAP positions, so phrases and proximity stay inside one field occu
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 from index.engines.postings import controltable
 from index.searchkeys.spec import INDEXES, IndexKind
@@ -61,6 +64,16 @@ def positions_path(directory: Path, segment: int) -> Path:
 
 def lengths_path(directory: Path, segment: int) -> Path:
     return directory / f"{segment}.lengths"
+
+
+def read_runs(read: Callable[[slice], np.ndarray], at: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The runs of `counts` values at offsets `at` of one segment file, one after another, read
+    at once: `read(slice)` gives those values of the file (the runs of one field's terms are
+    neighbours, so the span holding them all is about as long as they are)."""
+    low, high = int(at.min()), int((at + counts).max())
+    span = read(slice(low, high))
+    ends = np.cumsum(counts)
+    return span[np.repeat(at - low - (ends - counts), counts) + np.arange(int(ends[-1]))]
 
 
 def connect(directory: Path, *, readonly: bool = False) -> sqlite3.Connection:

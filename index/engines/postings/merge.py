@@ -21,6 +21,7 @@ them. A server takes up the merged set at its next refresh and closes the old fi
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sqlite3
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.engines.postings.layout import POSITION_BITS, docs_path, lengths_path, positions_path
+from index.engines.postings.layout import POSITION_BITS, docs_path, lengths_path, positions_path, read_runs
 
 __all__ = ["FACTOR", "merge", "merge_segments", "plan", "remove_obsolete"]
 
@@ -162,11 +163,7 @@ def _merged(chunk: list[tuple], column: int, files: dict, void: dict[int, np.nda
         if not mine.any():
             continue
         at, counts = at_all[mine], count_all[mine]
-        low, high = int(at.min()), int((at + counts).max())
-        handle = files[number][which]
-        span = np.frombuffer(os.pread(handle.fileno(), 8 * (high - low), 8 * low), dtype="<i8").astype(np.int64)
-        ends = np.cumsum(counts)
-        found = span[np.repeat(at - low - (ends - counts), counts) + np.arange(int(ends[-1]))]
+        found = read_runs(functools.partial(_pread, files[number][which]), at, counts)
         owner = np.repeat(group[mine], counts)
         if len(void[number]):
             kept = ~np.isin(found >> shift if shift else found, void[number])
@@ -176,6 +173,12 @@ def _merged(chunk: list[tuple], column: int, files: dict, void: dict[int, np.nda
     found, owner = np.concatenate(values), np.concatenate(owners)
     order = np.lexsort((found, owner))
     return found[order], np.bincount(owner, minlength=terms)
+
+
+def _pread(handle, part: slice) -> np.ndarray:
+    """The int64 values `part` of an open segment file."""
+    data = os.pread(handle.fileno(), 8 * (part.stop - part.start), 8 * part.start)
+    return np.frombuffer(data, dtype="<i8").astype(np.int64)
 
 
 def _merge_lengths(directory: Path, numbers: list[int], titles: dict[int, int], void: dict[int, np.ndarray],
