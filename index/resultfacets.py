@@ -18,9 +18,8 @@ from dataclasses import replace
 import numpy as np
 
 from index.engines.facets import FACETS, Facet, FacetCounts, FacetRequest, select
-from index.query import Completeness, Structure, Term
-from index.search import Catalog, ResultSet, library_key
-from index.searchkeys.spec import BY_NAME, IndexKind
+from index.query import Term
+from index.search import Catalog, ResultSet, key_term, library_key
 
 
 def facets(catalog: Catalog, result_set: ResultSet, requests: Sequence[FacetRequest], *,
@@ -52,10 +51,6 @@ def _libraries(counts: FacetCounts, codes: Mapping[str, str], hidden: frozenset[
 
 def facet_term(name: str, value: str) -> Term:
     """The query term that narrows a result to the titles counted under `value` of facet `name`
-    (an exact whole-field key of a name, subject or series; a year or a decade's range)."""
-    index = FACETS[name]
-    if index == "year":
-        return Term("year", value, structure=Structure.YEAR)
-    if BY_NAME[index].kind is IndexKind.WORDS:
-        return Term(index, value, structure=Structure.PHRASE, completeness=Completeness.COMPLETE_FIELD)
-    return Term(index, value, structure=Structure.KEY)
+    (an exact whole-field key of a name, subject or series; a year or a decade's range), as a
+    scan's term of the facet's index finds its titles."""
+    return key_term(FACETS[name], value)

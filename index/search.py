@@ -347,7 +347,7 @@ class Catalog:
         def described_entry(entry: ScanEntry) -> ScanEntry:
             titles = entry.count
             if titles and (kinds or view):   # titles only (not authority records), or the view's
-                titles = self.search(_scanned(index, entry.term), titles_of).size
+                titles = self.search(key_term(index, entry.term), titles_of).size
             heading = self.heading(index, entry.term) if titles else ""   # "" for a key no title has
             see = tuple(self.store.see_references(kinds, entry.term)) if kinds else ()
             if see:
@@ -372,7 +372,7 @@ class Catalog:
         if heading is None:
             if len(self._headings) >= _HEADINGS_KEPT:
                 self._headings.clear()
-            isns = self.search(_scanned(index, key), self.databases()[0]).isns(0, 1)
+            isns = self.search(key_term(index, key), self.databases()[0]).isns(0, 1)
             display = self.store.display(isns[0]) if isns else None
             heading = headings(parse(display), index).get(key, "") if display else ""
             self._headings[(index, key)] = heading
@@ -431,8 +431,9 @@ def _without_holdings_of(marc: bytes, hidden: frozenset[str]) -> bytes:
     return record.as_marc()
 
 
-def _scanned(index: str, term: str) -> Term:
-    """A search for the titles a scan term of `index` stands for."""
+def key_term(index: str, term: str) -> Term:
+    """A search for the titles a key of `index` stands for: a scan term, a facet value
+    (`index.resultfacets.facet_term`)."""
     spec = _INDEX_SPECS[index]
     if spec.kind is IndexKind.KEY:
         return Term(index, term, structure=Structure.KEY)

@@ -13,7 +13,7 @@ from conftest import ENGINES, load, make_home, shared
 
 from index import errors
 from index.engines.base import RELEVANCE, SortField, SortKey, sort_field
-from index.search import Catalog, _scanned
+from index.search import Catalog, key_term
 from index.searchkeys.normalize import normalize
 from index.searchkeys.queryterms import key_forms
 from index.searchkeys.spec import INDEXES
@@ -358,7 +358,7 @@ def test_a_library_scan_counts_that_librarys_titles_only(sample, index, start):
     entries, position = sample.scan(index, start, count=10, database=view)
     assert len(entries) == 10 and position == 1
     for entry in entries:
-        exact = _scanned(index, entry.term)
+        exact = key_term(index, entry.term)
         assert entry.count == sample.search(exact, view).size > 0
     assert [entry.term for entry in entries] == sorted(entry.term for entry in entries)
     in_union = {entry.term: entry.count for entry in union}
