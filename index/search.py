@@ -54,7 +54,7 @@ from index.records.formats import parse
 from index.records.model import Holding
 from index.searchkeys.extract import headings, headings_wanted
 from index.searchkeys.normalize import normalize
-from index.searchkeys.spec import INDEXES, IndexKind
+from index.searchkeys.spec import BY_NAME, IndexKind
 from index.store.catalog import CatalogStore
 from index.title_numbers import current as live_isn
 from index.title_numbers import follow as follow_retired_isns
@@ -63,7 +63,6 @@ DEFAULT_ALIAS = "default"
 AUTHORITY_DATABASE = "authorities"
 LIBRARY_INDEX = "library"   # the logical index of holding libraries' codes
 REFRESH_SECONDS = 1.0
-_INDEX_SPECS = {spec.name: spec for spec in INDEXES}
 _HEADINGS_KEPT = 20_000   # headings of scan terms and facet values remembered per catalog
 _VIEW_WIDENING = 4   # a library's scan asks the engine for this many times the terms
 _AUTHORITY = Term("material_type", "authority", structure=Structure.KEY)
@@ -434,7 +433,7 @@ def _without_holdings_of(marc: bytes, hidden: frozenset[str]) -> bytes:
 def key_term(index: str, term: str) -> Term:
     """A search for the titles a key of `index` stands for: a scan term, a facet value
     (`index.resultfacets.facet_term`)."""
-    spec = _INDEX_SPECS[index]
+    spec = BY_NAME[index]
     if spec.kind is IndexKind.KEY:
         return Term(index, term, structure=Structure.KEY)
     if spec.kind is IndexKind.YEAR:

@@ -29,7 +29,7 @@ from index.searchkeys.normalize import (
     normalize_number,
     year_of,
 )
-from index.searchkeys.spec import INDEXES, IndexKind, IndexSpec
+from index.searchkeys.spec import BY_NAME, INDEXES, IndexKind, IndexSpec
 
 
 @dataclass
@@ -113,13 +113,12 @@ def _words_keys(by_tag: dict[str, list[pymarc.Field]], spec: IndexSpec) -> list[
     return keys
 
 
-_SPECS = {spec.name: spec for spec in INDEXES}
 _SUBDIVISIONS = frozenset("vxyz")   # subject subdivisions: written `Smoking--Sweden--Prevention`
 
 
 def headings_wanted(index: str) -> bool:
     """Whether the keys of `index` are headings (whole fields of words), not codes or numbers."""
-    spec = _SPECS.get(index)
+    spec = BY_NAME.get(index)
     return spec is not None and spec.kind is IndexKind.WORDS and spec.exact and bool(spec.fields)
 
 
@@ -128,7 +127,7 @@ def headings(record: pymarc.Record, index: str) -> dict[str, str]:
     (`smith clare 1964` → `Smith, Clare, 1964-`): what a scan shows for a key."""
     if not headings_wanted(index):
         return {}
-    spec = _SPECS[index]
+    spec = BY_NAME[index]
     found: dict[str, str] = {}
     by_tag = _fields_by_tag(record)
     for tag, codes in spec.fields.items():
