@@ -227,12 +227,12 @@ class Engine:
 
     def length_table(self) -> ranking.LengthTable:
         if self._lengths is None:
-            reader = self._searcher.reader()
-            docnums = list(reader.all_doc_ids())   # live documents only
+            docnums = self._docnum_map()   # ISN -> docnum of the live documents, in docnum order
             width = len(ranking.LENGTH_FIELDS)
-            isn_column, length_column = _column(reader, "isn"), _column(reader, "lengths")
-            isns = np.array([isn_column[d] for d in docnums], dtype=np.int64)
-            table = np.frombuffer(b"".join(length_column[d] for d in docnums), dtype=np.uint16).reshape(-1, width)
+            length_column = _column(self._searcher.reader(), "lengths")
+            isns = np.fromiter(docnums, dtype=np.int64, count=len(docnums))
+            table = np.frombuffer(b"".join(length_column[d] for d in docnums.values()),
+                                  dtype=np.uint16).reshape(-1, width)
             order = np.argsort(isns, kind="stable")
             self._lengths = ranking.LengthTable(isns[order], table[order])
         return self._lengths
