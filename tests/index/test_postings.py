@@ -11,7 +11,7 @@ from conftest import SAMPLE_DATA, load, make_home
 from test_engines import QUERIES
 
 from index.engines.postings import writer
-from index.engines.postings.evaluate import _followed_within, difference, intersect, isns_of, union
+from index.engines.postings.evaluate import _spans_within, difference, intersect, isns_of, union
 from index.engines.postings.layout import POSITION_BITS, connect
 from index.loading import indexing
 from index.search import Catalog
@@ -102,6 +102,11 @@ def test_set_operations_on_sorted_isn_arrays():
     assert difference(left, right).tolist() == [1, 5]
     assert difference(right, left).tolist() == [4, 12]
     assert intersect(left, np.zeros(0, dtype=np.int64)).tolist() == []
+
+
+def _followed_within(first: np.ndarray, second: np.ndarray, distance: int) -> np.ndarray:
+    """ISNs where a code of `second` follows one of `first` by 1 … distance positions (one-word spans)."""
+    return _spans_within(first, 1, second, 1, distance)
 
 
 def test_proximity_counts_positions_within_one_title_only():

@@ -279,11 +279,6 @@ def _is_year(node: Node) -> bool:
     return isinstance(node, Term) and node.index in BY_NAME and BY_NAME[node.index].kind is IndexKind.YEAR
 
 
-def _followed_within(first: np.ndarray, second: np.ndarray, distance: int) -> np.ndarray:
-    """ISNs where a code of `second` follows one of `first` by 1 … distance positions (spans of one word)."""
-    return _spans_within(first, 1, second, 1, distance)
-
-
 def _spans_within(first: np.ndarray, length: int, second: np.ndarray, low: int, high: int) -> np.ndarray:
     """ISNs where a span of `second` starts at or after one of `first` (spans of `length` words
     starting at these codes) and lies `low` … `high` words from it, counted as Whoosh's spans do:
