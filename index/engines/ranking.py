@@ -203,7 +203,7 @@ class _Hits:
 
     def __init__(self, isns: np.ndarray) -> None:
         self.size = len(isns)
-        self._row = np.full(int(isns.max()) + 2, -1, dtype=np.int64)   # the last: every ISN beyond
+        self._row = np.full(int(isns.max()) + 2, -1, dtype=np.int32)   # the last: every ISN beyond
         self._row[isns] = np.arange(len(isns))
 
     def keep(self, codes: np.ndarray) -> np.ndarray:
