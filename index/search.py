@@ -11,7 +11,8 @@ database's view, so that Z39.50, SRU and the web page do each of these the same 
 The authority file is its own database, `authorities`: authority records are titles of material
 type `authority` in the same index, so that database searches only them and every other
 database leaves them out. A scan marks a term that is a see-from form of an established heading
-(`SeeReference.see`), and counts titles only, not the authority records.
+(`SeeReference.see`) or a see-also-from form of one (`SeeReference.also`), and counts titles
+only, not the authority records.
 
 Restricted databases (`[databases] restricted`) are for signed-in users (a Z39.50 Init login,
 HTTP Basic for SRU and the web page). For a client who is not signed in:
@@ -85,13 +86,21 @@ class Database:
 
 @dataclass(frozen=True)
 class SeeReference(ScanEntry):
-    """A scan term that is a see-from form: `see` lists the established headings to use."""
+    """A scan term the authority file refers from: `see` lists the established headings to use
+    instead (the term is their see-from form, 4XX), `also` related headings to look at too (the
+    term is their see-also-from form, 5XX)."""
 
     see: tuple[str, ...] = ()
+    also: tuple[str, ...] = ()
 
     @property
     def display(self) -> str:
-        return f"{self.heading or self.term} see {'; '.join(self.see)}"
+        shown = self.heading or self.term
+        if self.see:
+            shown += f" see {'; '.join(self.see)}"
+        if self.also:
+            shown += f" see also {'; '.join(self.also)}"
+        return shown
 
 
 @dataclass(frozen=True)
@@ -321,9 +330,9 @@ class Catalog:
              signed_in: bool = True, database: Database | None = None) -> tuple[list[ScanEntry], int]:
         """Terms of `index` around `start` with the number of titles of `database` (the union
         catalog if None) each occurs in, and each term's heading as catalogued; a library's view
-        leaves out the terms it has no title for. See-from forms of the authority file come as
-        `SeeReference`s. A scan of the library index leaves out the restricted libraries for a
-        client not `signed_in`."""
+        leaves out the terms it has no title for. See-from and see-also-from forms of the
+        authority file come as `SeeReference`s. A scan of the library index leaves out the
+        restricted libraries for a client not `signed_in`."""
         if database is not None and database.external and self._external is not None:
             return self._external.scan(index, start, count=count, preferred_position=preferred_position)
         view = database if database is not None and database.library else None
@@ -349,15 +358,16 @@ class Catalog:
                 titles = self.search(key_term(index, entry.term), titles_of).size
             heading = self.heading(index, entry.term) if titles else ""   # "" for a key no title has
             see = tuple(self.store.see_references(kinds, entry.term)) if kinds else ()
-            if see:
-                return SeeReference(entry.term, titles, heading, see)
+            also = tuple(self.store.see_references(kinds, entry.term, "r")) if kinds else ()
+            if see or also:
+                return SeeReference(entry.term, titles, heading, see, also)
             return ScanEntry(entry.term, titles, heading)
 
         before = [described_entry(entry) for entry in reversed(entries[:position - 1])]
         after = [described_entry(entry) for entry in entries[position - 1:]]
-        if view is not None:   # see-from forms stay: they lead to the heading the view has
-            before = [entry for entry in before if entry.count or isinstance(entry, SeeReference)]
-            after = [entry for entry in after if entry.count or isinstance(entry, SeeReference)]
+        if view is not None:   # see-from forms stay: they lead to a heading the view may have
+            before = [entry for entry in before if entry.count or isinstance(entry, SeeReference) and entry.see]
+            after = [entry for entry in after if entry.count or isinstance(entry, SeeReference) and entry.see]
         taken = before[:max(preferred_position - 1, 0)]
         return [*reversed(taken), *after][:count], len(taken) + 1
 

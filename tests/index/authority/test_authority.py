@@ -168,6 +168,27 @@ def test_scan_shows_see_references(tmp_path, unambiguous):
         catalog.close()
 
 
+def test_scan_shows_see_also_references(tmp_path, thesaurus):
+    """A heading that an authority record traces as see-also-from (5XX) leads to that record's
+    established heading: `Havens see also Havenarbeiders`."""
+    related = next((established, traced) for record in thesaurus
+                   for established in [next(f for f in authority_forms(record) if f.form == "a")]
+                   for traced in authority_forms(record) if traced.form == "r")
+    established, traced = related
+    home = make_home(tmp_path / "home", CONFIG)
+    _load_authorities(home, shared(AUTHORITIES))
+    load(home, "A", _bibs([traced.text], tmp_path / "bibs.mrc"))
+    catalog = Catalog(home)
+    try:
+        entries, _position = catalog.scan("subject", traced.text, count=3)
+        entry = entries[0]
+        assert entry.term == traced.key and entry.count == 1
+        assert isinstance(entry, SeeReference) and established.text in entry.also
+        assert entry.display.startswith(f"{entry.heading} ") and f"see also {'; '.join(entry.also)}" in entry.display
+    finally:
+        catalog.close()
+
+
 def test_ambiguous_headings_stay_unlinked(tmp_path, thesaurus):
     owners = Counter(f.key for r in thesaurus for f in authority_forms(r) if f.form in "ax")
     ambiguous = next(f.text for r in thesaurus for f in authority_forms(r) if f.form == "x" and owners[f.key] > 1)
