@@ -122,3 +122,18 @@ def test_item_order_xml_form_orders_an_article_copy(network, tmp_path):
         store.close()
     assert order.via == "z3950 itemorder xml" and order.article.title == "Über die Fernleihe"
     assert (order.article.author, order.article.pages, order.article.volume) == ("Schmidt, Eva", "17-29", "12")
+
+
+def test_a_package_name_sent_again_places_no_second_order(network, tmp_path):
+    """A client retrying an ItemOrder under the same package name (its answer was lost) must not
+    order the title twice nor pay twice: the second is refused with 218, naming the first."""
+    server, picks = network
+    output = yaz(server, tmp_path, f"find @attr 1=1032 {picks.lendable}", "packagename retry-1",
+                 "itemorder ill 1", "itemorder ill 1", "packagename retry-2", "itemorder ill 1",
+                 user=("5555", "copy-pw"))
+    first, again, other = output.split("Got extended services response")[1:]
+    number = re.search(r"Target Reference: (UNI\d+)", first).group(1)
+    before, after = map(int, re.search(r"<balanceBefore>(\d+)</balanceBefore><balanceAfter>(\d+)<", first).groups())
+    assert "Status: failure" in again and diagnostic(again) == 218 and number in again, again
+    assert "Status: done" in other, other
+    assert re.search(r"<balanceBefore>(\d+)<", other).group(1) == str(after) and after < before

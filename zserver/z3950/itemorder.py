@@ -21,6 +21,10 @@ What is read from the request (`read_item_order`):
 - The user: the access number and password given in Init (idPass or `open` "user/password").
   The handler accepts an Init whose user is an ILL account without signing it in (it sees no
   restricted database), and keeps the credentials for the ItemOrder, which checks them.
+- The request's `packageName` (yaz-client `packagename NAME`), if any, names the order for its
+  user: the same user sending a package name again (a replay after a lost answer, a client's
+  retry) places no second order and gets diagnostic 218 naming the first. Without a package
+  name every ItemOrder is a new order.
 
 The answer: operationStatus done and a task package (RecordSyntax-ESTaskPackage, OID
 1.2.840.10003.5.106) whose targetReference is the order number, taskStatus pending (at a
@@ -28,7 +32,7 @@ supplier or the central desk), and whose ItemOrder targetPart.statusOrErrorRepor
 document with the order's status, supplier, deadline and the balance before and after
 (yaz-client prints "Target Reference: ..." and the document). A refusal is operationStatus
 failure with one Bib-1 diagnostic (`_CODES`): no login 1004; wrong credentials 222; balance
-or quota used up 220; missing article data or no title 1008; an unknown result set 30, an item
+or quota used up 220; a package name used already 218; missing article data or no title 1008; an unknown result set 30, an item
 outside it 13; an unknown ILL OID 1009; a title no library lends, held by the home library,
 or outside every holdings statement 224 (immediate execution failed), addinfo always saying why.
 """
@@ -61,6 +65,7 @@ _CODES: dict[Refusal, Bib1Diagnostic] = {
     Refusal.BALANCE: Bib1Diagnostic.ES_QUOTA_EXCEEDED,
     Refusal.QUOTA: Bib1Diagnostic.ES_QUOTA_EXCEEDED,
     Refusal.MISSING_DATA: Bib1Diagnostic.ES_MISSING_MANDATORY_PARAMETER,
+    Refusal.DUPLICATE: Bib1Diagnostic.ES_PACKAGE_NAME_IN_USE,
 }
 """Refusal -> Bib-1 diagnostic; every other refusal is 224 (immediate execution failed)."""
 
@@ -243,7 +248,9 @@ def answer_item_order(request: ExtendedServicesRequest, *, service: Callable[[],
         account = ill_account(service(), guard or LoginGuard(), access, password, address)
         placed = service().place_order(OrderRequest(access, password, isn, wanted.article, free=True,
                                                     title_text=wanted.title_text, note=wanted.note,
-                                                    via=f"z3950 itemorder {wanted.form or 'item'}".strip()),
+                                                    via=f"z3950 itemorder {wanted.form or 'item'}".strip(),
+                                                    external_id=f"z3950:{request.package_name}" if request.package_name
+                                                    else ""),
                                        account=account)
     except IllRefused as refused:
         raise Z3950Diagnostic(_CODES.get(refused.reason, Bib1Diagnostic.ES_IMMEDIATE_EXECUTION_FAILED),
