@@ -3,8 +3,9 @@
 This module owns what a login means for every protocol: the password is compared with the
 stored salted hash (`index.passwords`), an unknown name costs as much as a known one (so the
 time of an answer does not tell which names exist), and repeated failures lock out the user
-name and the client address they came from. A `LoginGuard` holds the counts of one worker
-process and is shared by all its connections; the clock is passed in (tests give a fake one).
+name and the client address they came from. A `LoginGuard` is shared by all connections of a
+worker; its counts are the server's (`index.store.logins`, every worker's together) or its
+own (`MemoryCounts`); the clock is passed in (tests give a fake one).
 
 It knows no protocol, socket or reactor: a refusal is a `LoginRefused` exception, which the
 Z39.50 handler answers with Bib-1 1011.
@@ -14,8 +15,8 @@ The lockout, as `[server]` configures it: `max_login_failures` failures within
 login of that name or from that address (even with the right password, which is not
 checked then, and not counted) for `login_lockout` seconds. A success clears the failures of
 its user name, not those of its address, so one known account does not reset the count of an
-address guessing others. Counts live in each worker process: with W workers a guesser gets
-at most W times the allowance. Refusing at once, never sleeping, keeps the reactor free.
+address guessing others. The workers of `unikat serve` count together, so W workers allow a
+guesser no more than one. Refusing at once, never sleeping, keeps the reactor free.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Protocol
 
 from index.config import ServerConfig
 from index.passwords import PasswordHash, hash_password
+from index.store.logins import Count
 
-__all__ = ["LoginGuard", "LoginPolicy", "LoginRefused"]
+__all__ = ["Counts", "LoginGuard", "LoginPolicy", "LoginRefused", "MemoryCounts"]
 
 MAX_TRACKED = 10_000
 """Names and addresses counted at most; beyond, the oldest without a lockout are forgotten."""
@@ -60,19 +63,59 @@ class LoginRefused(Exception):
         self.address_blocked = address_blocked   # the client's address is locked out, not only the name
 
 
-@dataclass
-class _Count:
-    failures: list[float] = field(default_factory=list)   # times of recent failures, oldest first
-    locked_until: float = 0.0
+class MemoryCounts:
+    """The counts of one process, oldest failure first (the dict's order): a guard of its own
+    for a command or a test; a server's workers share `index.store.logins.LoginCounts`."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str], Count] = {}
+
+    def get(self, key: tuple[str, str]) -> Count | None:
+        return self._counts.get(key)
+
+    def update(self, key: tuple[str, str], change: Callable[[Count | None], Count]) -> None:
+        count = change(self._counts.pop(key, None))
+        self._counts[key] = count            # re-inserted: the dict's order is the order of last failure
+
+    def remove(self, key: tuple[str, str]) -> None:
+        self._counts.pop(key, None)
+
+    def forget(self, now: float, window: float, keep: int) -> None:
+        """Keep at most `keep` keys: drop what has expired, then the oldest not locked out."""
+        if len(self._counts) <= keep:
+            return
+        for key, (failures, locked_until) in list(self._counts.items()):
+            if locked_until <= now and not any(moment > now - window for moment in failures):
+                del self._counts[key]
+        for key, (_, locked_until) in list(self._counts.items()):
+            if len(self._counts) <= keep:
+                break
+            if locked_until <= now:
+                del self._counts[key]
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+
+class Counts(Protocol):
+    """Where a guard keeps its counts: `MemoryCounts` or `index.store.logins.LoginCounts`."""
+
+    def get(self, key: tuple[str, str]) -> Count | None: ...
+    def update(self, key: tuple[str, str], change: Callable[[Count | None], Count]) -> None: ...
+    def remove(self, key: tuple[str, str]) -> None: ...
+    def forget(self, now: float, window: float, keep: int) -> None: ...
+    def __len__(self) -> int: ...
 
 
 class LoginGuard:
-    """Checks logins and counts failures per user name and per client address."""
+    """Checks logins and counts failures per user name and per client address, in `counts`
+    (its own `MemoryCounts` if None)."""
 
-    def __init__(self, policy: LoginPolicy | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, policy: LoginPolicy | None = None, clock: Callable[[], float] = time.monotonic,
+                 counts: Counts | None = None) -> None:
         self.policy = policy or LoginPolicy()
         self._clock = clock
-        self._counts: dict[tuple[str, str], _Count] = {}
+        self.counts: Counts = counts if counts is not None else MemoryCounts()
         self._unknown_user: PasswordHash | None = None   # hashed lazily: 45 ms
 
     def login(self, users: Mapping[str, PasswordHash], user: str, password: str, address: str | None) -> None:
@@ -81,9 +124,9 @@ class LoginGuard:
         now = self._clock()
         keys = [("user", user)] + ([("address", address)] if address else [])
         for kind, value in keys:
-            count = self._counts.get((kind, value))
-            if count is not None and count.locked_until > now:
-                left = count.locked_until - now
+            count = self.counts.get((kind, value))
+            if count is not None and count[1] > now:
+                left = count[1] - now
                 what = value if kind == "user" else f"address {value}"
                 raise LoginRefused(f"{what}: locked after {self.policy.max_failures} failed logins,"
                                    f" retry in {left:.0f} s", left, address_blocked=kind == "address")
@@ -97,35 +140,21 @@ class LoginGuard:
         else:
             accepted = stored.verify(password)
         if accepted:
-            self._counts.pop(("user", user), None)
+            self.counts.remove(("user", user))
             return
         for key in keys:
-            self._failed(key, now)
+            self.counts.update(key, lambda count: self._failed(count, now))
+        self.counts.forget(now, self.policy.window, MAX_TRACKED)
         raise LoginRefused(user)
 
-    def _failed(self, key: tuple[str, str], now: float) -> None:
-        count = self._counts.pop(key, None) or _Count()
-        self._counts[key] = count            # re-inserted: the dict's order is the order of last failure
-        count.failures = [moment for moment in count.failures if moment > now - self.policy.window]
-        count.failures.append(now)
-        if len(count.failures) >= self.policy.max_failures:
-            count.locked_until = now + self.policy.lockout
-            count.failures.clear()
-        if len(self._counts) > MAX_TRACKED:
-            self._forget(now)
-
-    def _forget(self, now: float) -> None:
-        """Keep the counts bounded: drop what has expired, then the oldest not locked out."""
-        horizon = now - self.policy.window
-        for key, count in list(self._counts.items()):
-            if count.locked_until <= now and not any(moment > horizon for moment in count.failures):
-                del self._counts[key]
-        for key, count in list(self._counts.items()):
-            if len(self._counts) <= MAX_TRACKED:
-                break
-            if count.locked_until <= now:
-                del self._counts[key]
+    def _failed(self, count: Count | None, now: float) -> Count:
+        """The count after one more failure at `now`: a lockout once the window holds enough."""
+        failures = [moment for moment in (count[0] if count else ()) if moment > now - self.policy.window]
+        failures.append(now)
+        if len(failures) >= self.policy.max_failures:
+            return (), now + self.policy.lockout
+        return tuple(failures), count[1] if count else 0.0
 
     def tracked(self) -> int:
         """How many names and addresses are counted now (for tests and the soak report)."""
-        return len(self._counts)
+        return len(self.counts)

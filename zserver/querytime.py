@@ -11,7 +11,8 @@ costs no search (present, records, explain) is not refused.
 
 A client is a Z39.50 connection (the handler holds one `QueryTime`), or over HTTP, where every
 request may come on a new connection, a client address (`QueryTimes`, bounded). The counts are
-per worker process, as the login guard's.
+per worker process (a search's time is spent where it runs; failed logins, in contrast, are
+counted by all workers together: `zserver.logins`).
 
 Sans-I/O: the clock is passed in.
 """

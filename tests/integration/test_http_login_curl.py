@@ -60,3 +60,23 @@ def test_logged_out_requests_see_nothing_restricted(server: Server, home: Home) 
 def test_a_wrong_password_is_401(server: Server) -> None:
     status, head, body = get(server, SEARCH, "--user", "librarian:wrong")
     assert status == 401 and b"WWW-Authenticate: Basic" in head and b"Login refused" in body
+
+
+def test_two_workers_allow_a_guesser_no_more_than_one(home: Home, tmp_path) -> None:
+    """`unikat serve --workers 2` counts failed logins in all its workers together: after
+    max_login_failures wrong passwords, however the connections were spread over the workers,
+    the right password is refused too (each curl is a new connection)."""
+    locked = restricted_copy(home, tmp_path / "home", "unikat", "B")
+    config = locked.config_path
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "[server]\n", "[server]\nmax_login_failures = 3\nlogin_failure_window = 600\nlogin_lockout = 600\n", 1),
+        encoding="utf-8")
+    running = start_serving(locked, workers=2)
+    try:
+        for _ in range(3):
+            assert get(running, SEARCH, "--user", "librarian:wrong")[0] == 401
+        for _ in range(6):
+            status, _, body = get(running, SEARCH, "--user", "librarian:secret")
+            assert status == 401 and b"locked after 3 failed logins" in body, body
+    finally:
+        stop_serving(running)

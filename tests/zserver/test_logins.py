@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from index.passwords import hash_password
+from index.store.logins import LoginCounts
 from zserver import logins
 from zserver.logins import LoginGuard, LoginPolicy, LoginRefused
 
@@ -25,9 +26,20 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(params=["memory", "shared"])
+def counts(request, tmp_path):
+    """Every rule holds for the counts of one process and for those a server's workers share."""
+    if request.param == "memory":
+        yield None
+        return
+    shared = LoginCounts(tmp_path / "logins.sqlite")
+    yield shared
+    shared.close()
+
+
 @pytest.fixture()
-def guard(clock: Clock) -> LoginGuard:
-    return LoginGuard(LoginPolicy(max_failures=3, window=60.0, lockout=30.0), clock)
+def guard(clock: Clock, counts) -> LoginGuard:
+    return LoginGuard(LoginPolicy(max_failures=3, window=60.0, lockout=30.0), clock, counts)
 
 
 def refused(guard: LoginGuard, user: str, password: str, address: str | None = "10.0.0.1") -> LoginRefused:
@@ -102,10 +114,27 @@ def test_without_an_address_only_the_name_counts(guard) -> None:
     guard.login(USERS, "librarian", "secret", None)
 
 
-def test_what_is_counted_stays_bounded(clock, monkeypatch) -> None:
+def test_what_is_counted_stays_bounded(clock, counts, monkeypatch) -> None:
     monkeypatch.setattr(logins, "MAX_TRACKED", 20)
-    guard = LoginGuard(LoginPolicy(max_failures=100, window=5.0, lockout=5.0), clock)
+    guard = LoginGuard(LoginPolicy(max_failures=100, window=5.0, lockout=5.0), clock, counts)
     for number in range(50):
         refused(guard, f"user{number}", "x", f"10.0.1.{number}")
         clock.now += 1.0
     assert guard.tracked() <= 20
+
+
+def test_workers_count_together(clock, tmp_path) -> None:
+    """Two workers (two guards, each with its own connection to the file) share one allowance:
+    failures spread over both lock the name out in both, and a success in one clears it in both."""
+    policy = LoginPolicy(max_failures=3, window=60.0, lockout=30.0)
+    one, two = (LoginGuard(policy, clock, LoginCounts(tmp_path / "logins.sqlite")) for _ in range(2))
+    refused(one, "librarian", "guess1", "10.0.0.1")
+    refused(two, "librarian", "guess2", "10.0.0.2")
+    one.login(USERS, "librarian", "secret", "10.0.0.3")          # clears the name's failures
+    for guard, address in ((one, "10.0.0.4"), (two, "10.0.0.5"), (one, "10.0.0.6")):
+        refused(guard, "librarian", "guess", address)
+    for guard in (one, two):
+        assert "locked after 3 failed logins" in refused(guard, "librarian", "secret", "10.0.0.7").reason
+    clock.now += 31.0
+    two.login(USERS, "librarian", "secret", "10.0.0.7")
+    one.login(USERS, "librarian", "secret", "10.0.0.7")

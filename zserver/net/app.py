@@ -33,12 +33,15 @@ import dataclasses
 import gc
 import os
 import resource
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 
 from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import Factory, Protocol
@@ -166,8 +169,10 @@ class SwitchFactory(Factory):
 
     def __init__(self, home: Home, *, log: Log = stderr_log, clock: IReactorTime | None = None,
                  http: Callable[[Worker], Factory] | None = None, idle_timeout: float | None = None,
-                 limits: ConnectionLimits | None = None, file_limit: bool = True, rebuilding: bool = False) -> None:
+                 limits: ConnectionLimits | None = None, file_limit: bool = True, rebuilding: bool = False,
+                 logins: Path | None = None) -> None:
         self.home = home
+        self.logins = logins            # the file all workers count failed logins in (Worker.open)
         self.rebuilding = rebuilding    # the index is being built beside us (zserver.net.rebuild)
         self.log = log
         self.clock = clock
@@ -234,7 +239,7 @@ class SwitchFactory(Factory):
         return dataclasses.replace(limits, max_connections=usable)
 
     def startFactory(self) -> None:
-        self.worker = Worker.open(self.home, log=self.log, rebuilding=self.rebuilding)
+        self.worker = Worker.open(self.home, log=self.log, rebuilding=self.rebuilding, logins=self.logins)
         limits = self._limits or self.worker.connections
         self.admission = Admission(self._fit_file_limit(limits) if self._file_limit else limits)
         self.z3950 = Z3950Factory(self.worker, clock=self.clock)
@@ -280,11 +285,12 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _run_worker(home: Home, sock: socket.socket, log: Log = stderr_log, rebuilding: bool = False) -> int:
+def _run_worker(home: Home, sock: socket.socket, log: Log = stderr_log, rebuilding: bool = False,
+                logins: Path | None = None) -> int:
     """Serve on `sock` in this process until the reactor stops."""
     from twisted.internet import reactor
 
-    switch = SwitchFactory(home, log=log, clock=reactor, http=http_factory, rebuilding=rebuilding)
+    switch = SwitchFactory(home, log=log, clock=reactor, http=http_factory, rebuilding=rebuilding, logins=logins)
     reactor.adoptStreamPort(sock.fileno(), sock.family, switch)
     sock.close()    # the reactor holds its own duplicate of the descriptor
     reactor.addSystemEventTrigger("before", "shutdown", switch.close_all)
@@ -294,7 +300,7 @@ def _run_worker(home: Home, sock: socket.socket, log: Log = stderr_log, rebuildi
     return 0
 
 
-def _spawn(home: Home, sock: socket.socket, rebuilding: bool) -> int:
+def _spawn(home: Home, sock: socket.socket, rebuilding: bool, logins: Path | None) -> int:
     """Fork one worker; returns its pid in the parent, never returns in the child."""
     signals = {signal.SIGTERM, signal.SIGINT}
     signal.pthread_sigmask(signal.SIG_BLOCK, signals)
@@ -306,7 +312,7 @@ def _spawn(home: Home, sock: socket.socket, rebuilding: bool) -> int:
             for number in signals:
                 signal.signal(number, signal.SIG_DFL)
             signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
-            code = _run_worker(home, sock, rebuilding=rebuilding)
+            code = _run_worker(home, sock, rebuilding=rebuilding, logins=logins)
         except BaseException:   # the child must never return into the parent's code
             import traceback
 
@@ -324,9 +330,11 @@ def _describe(status: int) -> str:
     return f"exit status {os.waitstatus_to_exitcode(status)}"
 
 
-def _supervise(home: Home, sock: socket.socket, workers: int, build: int | None = None) -> int:
+def _supervise(home: Home, sock: socket.socket, workers: int, build: int | None = None,
+               logins: Path | None = None) -> int:
     """Run `workers` processes on `sock` until told to stop; `build` is the pid of the index
-    build started beside them (zserver.net.rebuild), reaped here too."""
+    build started beside them (zserver.net.rebuild), reaped here too; `logins` is the file they
+    count failed logins in together."""
     children: set[int] = set()
     stopping = False
 
@@ -344,7 +352,7 @@ def _supervise(home: Home, sock: socket.socket, workers: int, build: int | None 
     failed = False
     try:
         for _ in range(workers):
-            children.add(_spawn(home, sock, build is not None))
+            children.add(_spawn(home, sock, build is not None, logins))
         while children:
             try:
                 pid, status = os.waitpid(-1, 0)
@@ -368,7 +376,7 @@ def _supervise(home: Home, sock: socket.socket, workers: int, build: int | None 
                 failed = True
                 stop(signal.SIGTERM, None)
                 continue
-            children.add(_spawn(home, sock, build is not None))
+            children.add(_spawn(home, sock, build is not None, logins))
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
@@ -418,6 +426,10 @@ def serve(home: Home, host: str | None = None, port: int | None = None, workers:
                 return _run_worker(home, sock, rebuilding=build is not None)
             finally:
                 sock.close()
-        return _supervise(home, sock, workers, None if build is None else build.pid)
+        logins = Path(tempfile.mkdtemp(prefix="unikat-logins-"))   # failed logins, counted by all workers
+        try:
+            return _supervise(home, sock, workers, None if build is None else build.pid, logins / "logins.sqlite")
+        finally:
+            shutil.rmtree(logins, ignore_errors=True)
     finally:
         metrics.remove_directory(directory)

@@ -14,10 +14,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from index.config import ServerConfig
 from index.home import Home
 from index.search import Catalog
+from index.store.logins import LoginCounts
 from zserver.logins import LoginGuard, LoginPolicy
 from zserver.metrics import Metrics
 from zserver.net.admission import ConnectionLimits
@@ -46,14 +48,17 @@ class Worker:
 
     @classmethod
     def open(cls, home: Home, *, log: Log = stderr_log, clock: Callable[[], float] = time.time,
-             rebuilding: bool = False) -> Worker:
+             rebuilding: bool = False, logins: Path | None = None) -> Worker:
         """Open the catalog of `home` (raises `IndexNotBuilt` without an index, unless it is
         `rebuilding`: then searches are unavailable until it is built). `clock` gives
-        wall-clock seconds (SRU result-set lifetimes)."""
+        wall-clock seconds (SRU result-set lifetimes, login lockouts). `logins`: the file where
+        all workers of the server count failed logins (`index.store.logins`); None counts in
+        this process only."""
         catalog = Catalog(home, rebuilding=rebuilding)
         config = catalog.config
         server = config.server
-        guard = LoginGuard(LoginPolicy.from_config(server))   # Z39.50 and HTTP logins count together
+        counts = LoginCounts(logins) if logins is not None else None   # Z39.50 and HTTP logins count together
+        guard = LoginGuard(LoginPolicy.from_config(server), clock, counts)
         http = HttpCore(catalog, clock=clock, login_guard=guard)
         http.metrics = Metrics.open(config.metrics, lambda: len(http.sru_state))
         return cls(catalog, Limits.from_config(server), CclProfile(config.ccl or DEFAULT_QUALIFIERS),
@@ -62,3 +67,5 @@ class Worker:
 
     def close(self) -> None:
         self.catalog.close()
+        if isinstance(self.login_guard.counts, LoginCounts):
+            self.login_guard.counts.close()
