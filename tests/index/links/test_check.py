@@ -144,7 +144,9 @@ def test_per_host_limit_counted_by_the_servers() -> None:
         for host in hosts:
             host.close()
     assert len(results) == 36 and all(check.state is LinkState.OK for check in results.values())
-    assert [host.peak for host in hosts] == [2, 2, 2]
+    # never more than two at once on any host; two at once somewhere (a busy machine may let a
+    # host's requests pass one by one, so not on every host)
+    assert all(host.peak <= 2 for host in hosts) and max(host.peak for host in hosts) == 2
     assert all(len(host.log) == 12 for host in hosts)
 
 
@@ -156,9 +158,9 @@ def test_delay_between_requests_to_one_host() -> None:
         host.close()
     starts = sorted(start for start, _, _ in host.log)
     assert len(starts) == 5
-    # the delay spaces request starts 0.3 s apart; the server sees them so, give or take the
-    # moments a busy machine takes to carry and log each request (without the delay: ~0 s)
-    assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) > 0.15
+    # the delay spaces request starts 0.3 s apart, 1.2 s from the first to the fifth (without
+    # it: ~0 s); the server sees them so, give or take the moments a busy machine holds one back
+    assert starts[-1] - starts[0] > 0.6
 
 
 def test_duplicates_checked_once(host) -> None:
