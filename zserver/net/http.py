@@ -104,6 +104,7 @@ from zserver.sru.request import FormError, decode_form, parse_request, shaping_p
 from zserver.web import STATIC_DIR, error_page, record_page, search_page
 from zserver.web.answer import WebAnswer
 from zserver.web.briefjson import brief_json
+from zserver.web.briefjson import error_answer as brief_json_error
 from zserver.web.ill import ILL_ROOTS, IllPages
 from zserver.web.opensearch import description as opensearch_description
 from zserver.web.unapi import unapi
@@ -202,6 +203,9 @@ class HttpCore:
             return HttpAnswer(page.status, _HTML_HEADERS, page.body)
 
         def refuse(status: int, code: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> HttpAnswer:
+            if not segments and path is not None and b"format=json" in raw_query.split(b"&"):   # brief JSON
+                answer = brief_json_error(status, message)
+                return HttpAnswer(status, (("Content-Type", answer.content_type), *headers), answer.body)
             if sru or path is None:
                 form = raw_query + (b"&" + body if content_type.startswith("application/x-www-form") else b"")
                 request = parse_request(shaping_params(form), database or self.catalog.config.database)

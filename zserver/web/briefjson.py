@@ -11,7 +11,9 @@ answered with one JSON object:
      "next": "/?q=water&format=json&start=21"}
 
 `next` is null on the last page; `year` is null when unknown. A search that cannot run is
-HTTP 400 with `{"error": "why"}` (the message the HTML page would show). It must not know
+HTTP 400 with `{"error": "why"}` (the message the HTML page would show); what the server refuses
+before the search (a login, a restricted catalog, the client's search time, an index being
+rebuilt) comes as `{"error": "why"}` too, with its own status (`error_answer`). It must not know
 Twisted or HTTP servers.
 """
 
@@ -33,8 +35,13 @@ def brief_json(params: Mapping[str, Sequence[str]], catalog: Catalog, *, signed_
     try:
         body = _results(form, catalog, signed_in)
     except SearchProblem as problem:
-        return WebAnswer(400, MEDIA_TYPE, _dump({"error": str(problem)}))
+        return error_answer(400, str(problem))
     return WebAnswer(200, MEDIA_TYPE, _dump(body))
+
+
+def error_answer(status: int, message: str) -> WebAnswer:
+    """A refusal as the brief JSON's client reads it."""
+    return WebAnswer(status, MEDIA_TYPE, _dump({"error": message}))
 
 
 def _results(form: SearchForm, catalog: Catalog, signed_in: bool) -> dict[str, object]:

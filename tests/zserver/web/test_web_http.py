@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
 
 import pytest
 from conftest import RestrictedHome
@@ -305,6 +306,21 @@ def test_restricted_union_database_shows_nothing_without_login(union_restricted)
     assert core.respond("GET", b"/static/unikat.css").status == 200
     assert html.fromstring(core.respond("GET", b"/?q=water", authorization=LIBRARIAN).body).xpath(
         "//ol[@class='briefs']/li")
+
+
+def test_brief_json_refusals_are_json(union_restricted) -> None:
+    """A client of `format=json` gets every refusal as JSON, also those the server makes before
+    the search (no login, a wrong login, a wrong method), not the HTML error page."""
+    core = HttpCore(union_restricted, clock=lambda: 1000.0)
+    for options, words in (({}, "open to signed-in users only"), ({"authorization": WRONG}, "Login refused")):
+        refused = core.respond("GET", b"/?q=water&format=json", **options)
+        assert refused.status == 401 and header(refused, "Content-Type").startswith("application/json")
+        assert words in json.loads(refused.body)["error"] and header(refused, "WWW-Authenticate") == REALM
+    refused = core.respond("DELETE", b"/?q=water&format=json")
+    assert refused.status == 405 and json.loads(refused.body) == {"error": "method DELETE not allowed"}
+    assert core.respond("GET", b"/?q=water", authorization=WRONG).body.startswith(b"<!DOCTYPE")   # HTML stays HTML
+    found = core.respond("GET", b"/?q=water&format=json", authorization=LIBRARIAN)
+    assert found.status == 200 and json.loads(found.body)["numberOfRecords"] > 0
 
 
 @pytest.mark.parametrize("authorization", [WRONG, "Basic !!!", "Basic " + base64.b64encode(b"nocolon").decode(),
