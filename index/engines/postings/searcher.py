@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -53,8 +53,13 @@ _SQL_STEPS = 100_000   # SQLite virtual-machine steps between two checks of a se
 
 @dataclass
 class ArrayHits:
-    isns: np.ndarray                                                  # in result order
-    words: list[ranking.QueryWord] = field(default_factory=list)    # words that rank these hits
+    isns: np.ndarray              # in result order
+    node: Node | None = None      # the query that found them
+
+    @property
+    def words(self) -> list[ranking.QueryWord]:
+        """The words that rank these hits, worked out only for a ranking (most searches have none)."""
+        return ranking.query_words(self.node) if self.node is not None else []
 
     def __len__(self) -> int:
         return len(self.isns)
@@ -225,7 +230,7 @@ class PostingsEngine:
         # SQLite asks the budget every so many steps and stops the statement when it is spent
         self.db.set_progress_handler(budget.exhausted, _SQL_STEPS)
         try:
-            hits = ArrayHits(evaluator.translate(node), ranking.query_words(node))
+            hits = ArrayHits(evaluator.translate(node), node)
         except sqlite3.OperationalError:
             if budget.spent:
                 raise budget.error() from None
@@ -264,7 +269,7 @@ class PostingsEngine:
             return lambda at: values.get(isns[at], "")
 
         order = sort_order(len(isns), keys, column)
-        return ArrayHits(hits.isns[np.array(order, dtype=np.int64)] if order else hits.isns, hits.words)
+        return ArrayHits(hits.isns[np.array(order, dtype=np.int64)] if order else hits.isns, hits.node)
 
     def scan(self, index: str, start: str, *, count: int, preferred_position: int = 1) -> tuple[list[ScanEntry], int]:
         spec = queryterms.scannable(index)

@@ -48,10 +48,15 @@ class Hits:
     docnums: list[int]
     query: wq.Query
     scores: dict[int, float] = field(default_factory=dict)
-    words: list[ranking.QueryWord] = field(default_factory=list)   # the words that rank these hits
+    node: Node | None = None      # the query that found them
 
     def __len__(self) -> int:
         return len(self.docnums)
+
+    @property
+    def words(self) -> list[ranking.QueryWord]:
+        """The words that rank these hits, worked out only for a ranking (most searches have none)."""
+        return ranking.query_words(self.node) if self.node is not None else []
 
 
 OCCURRENCES_CACHE = 32
@@ -182,7 +187,7 @@ class Engine:
             query = compile_query(node, lambda name: self.docnums_of_isns(resolve_set(name)), self, searcher.reader(),
                                   budget)
             docnums = self._in_isn_order(sorted(set(_docs(query, searcher, budget))))
-            hits = Hits(searcher, docnums, query, words=ranking.query_words(node))
+            hits = Hits(searcher, docnums, query, node=node)
         finally:
             budget.close()   # ranking is not within the search's seconds (as a later relevance sort)
         return self.sort(hits, [RELEVANCE]) if ranked else hits
@@ -260,7 +265,7 @@ class Engine:
             return lambda at: values[docnums[at]]
 
         order = sort_order(len(docnums), keys, column)
-        return Hits(hits.searcher, [docnums[at] for at in order], hits.query, scores, hits.words)
+        return Hits(hits.searcher, [docnums[at] for at in order], hits.query, scores, hits.node)
 
     def scan(self, index: str, start: str, *, count: int, preferred_position: int = 1) -> tuple[list[ScanEntry], int]:
         """Terms of `index` around `start`: returns the entries and the position of `start` in them (1-based).
