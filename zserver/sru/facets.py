@@ -12,7 +12,10 @@ The parameters as YAZ writes and reads them (`sru_facet.c`):
 The response carries `<facetedResults>` (sruResponse namespace) with one `<facet>` per facet
 asked for (facetedResults namespace, OASIS searchRetrieve 1.0 `facetedResults.xsd`): the index
 as the client named it, and each value's `actualTerm`, `count` and the CQL `query` that finds
-exactly those titles (the search AND the value). Counts are over the whole result. A facet
+exactly those titles (the search AND the value), as long as the answer's narrowing queries
+stay within `QUERY_CHARACTERS` (a long query times 8 facets of 1,000 values would otherwise
+make an answer of hundreds of MB; the element is optional, a client can narrow with `index`
+and `actualTerm` itself). Counts are over the whole result. A facet
 without a value in the result is left out (the schema wants at least one term); when no facet
 has a value, so is `facetedResults`. `facetRangeField`, `facetLowValue`, `facetHighValue` and
 `facetCount` (ranges) are not offered: diagnostic 8 as for any parameter we do not take.
@@ -35,6 +38,8 @@ from zserver.sru.response import SRU2_NS, xml_text
 
 FACET_NS = "http://docs.oasis-open.org/ns/search-ws/facetedResults"
 PARAMETERS = ("facetLimit", "facetStart", "facetSort")
+QUERY_CHARACTERS = 1_000_000
+"""Characters of narrowing queries one answer carries at most; the terms beyond go without."""
 
 LABELS = {"library": "Library", "language": "Language", "year": "Year", "decade": "Decade",
           "material_type": "Material type", "author": "Author", "subject": "Subject", "series": "Series"}
@@ -151,6 +156,7 @@ def faceted_results(asked: Sequence[SruFacet], found: Sequence[Facet], query: st
     """The `facetedResults` element of a response (None when no facet has a value)."""
     root = etree.Element(f"{{{SRU2_NS}}}facetedResults", nsmap={"facet": FACET_NS})
     q = f"{{{FACET_NS}}}"
+    budget = QUERY_CHARACTERS
     for facet_asked, facet in zip(asked, found, strict=True):
         if not facet.terms:
             continue
@@ -161,7 +167,10 @@ def faceted_results(asked: Sequence[SruFacet], found: Sequence[Facet], query: st
         for term in facet.terms:
             item = etree.SubElement(terms, q + "term")
             etree.SubElement(item, q + "actualTerm").text = xml_text(term.term)
-            etree.SubElement(item, q + "query").text = xml_text(_narrowed(query, narrowing_clause(facet.name, term.term)))
+            narrowed = _narrowed(query, narrowing_clause(facet.name, term.term))
+            if len(narrowed) <= budget:
+                etree.SubElement(item, q + "query").text = xml_text(narrowed)
+                budget -= len(narrowed)
             etree.SubElement(item, q + "count").text = str(term.count)
     return root if len(root) else None
 

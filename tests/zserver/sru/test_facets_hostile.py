@@ -67,3 +67,21 @@ def test_facet_1_asking_for_one_facet_many_times_is_refused() -> None:
         requested(facet_list(*["author", "dc.creator"] * 1500))
     assert refused.value.code == Bib1Diagnostic.UNSUPPORTED_ATTRIBUTE_COMBINATION
     assert "author more than once" in str(refused.value.addinfo)
+
+
+def test_narrowing_queries_stop_at_the_answers_budget(core, monkeypatch) -> None:
+    """A long query times many facet values must not make an answer of hundreds of MB: past the
+    budget a value comes without its (optional) narrowing query, still with term and count."""
+    from zserver.sru import facets
+
+    monkeypatch.setattr(facets, "QUERY_CHARACTERS", 300)
+    answer = core.respond("GET", (SEARCH + "facetLimit=50").encode())
+    root = etree.fromstring(answer.body)
+    ns = {"f": facets.FACET_NS}
+    terms = root.findall(".//f:term", ns)
+    queries = [term.findtext("f:query", namespaces=ns) for term in terms]
+    given = [query for query in queries if query is not None]
+    assert len(terms) > 10 and 0 < len(given) < len(terms)
+    assert sum(map(len, given)) <= 300
+    assert all(term.findtext("f:actualTerm", namespaces=ns) and term.findtext("f:count", namespaces=ns)
+               for term in terms)
