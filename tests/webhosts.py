@@ -71,13 +71,22 @@ class WebHost:
                     host.active += 1
                     host.peak = max(host.peak, host.active)
                     host.log.append((time.monotonic(), self.command, self.path))
+                self._counted = True
                 try:
                     self._route(head)
                 finally:
+                    self._done()
+
+            def _done(self) -> None:
+                """The request no longer counts as active: before its answer goes out, so a
+                client that has the answer and sends its next request is never counted twice."""
+                if self._counted:
+                    self._counted = False
                     with host.lock:
                         host.active -= 1
 
             def _send(self, status: int, location: str = "") -> None:
+                self._done()
                 self.send_response(status)
                 if location:
                     self.send_header("Location", location)
