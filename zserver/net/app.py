@@ -6,7 +6,9 @@ into their own reactor (`reactor.adoptStreamPort`), so the kernel spreads connec
 processes: Whoosh searches hold the GIL, threads would buy nothing. The parent supervises:
 it forwards SIGTERM/SIGINT, reaps children and starts a new worker when one dies (and gives
 up when they keep dying). `workers=1` runs the reactor in-process. The reactor is imported
-only inside the functions that run it, never before a fork.
+only inside the functions that run it, never before a fork. What the workers share besides the
+socket is made before they are forked and removed when they are gone: the metric files
+(`zserver.metrics`) and the failed-login counts (`index.store.logins`, in a temporary directory).
 
 The seam for SRU: Z39.50 and HTTP share the port, and the first byte of a connection tells
 them apart (`sniff`): a BER context-class constructed tag (0xA0-0xBF; initRequest is 0xB4) is
@@ -52,6 +54,7 @@ from index import engines
 from index.home import Home
 from index.loading import children
 from index.search import Catalog
+from index.store.logins import LoginCounts
 from zserver.metrics import recorder as metrics
 from zserver.net import rebuild
 from zserver.net.admission import REFUSALS_WAITING, Admission, ConnectionLimits, RefusalLog, fit_file_limit
@@ -428,6 +431,7 @@ def serve(home: Home, host: str | None = None, port: int | None = None, workers:
                 sock.close()
         logins = Path(tempfile.mkdtemp(prefix="unikat-logins-"))   # failed logins, counted by all workers
         try:
+            LoginCounts(logins / "logins.sqlite").close()   # made once here, so the workers only open it
             return _supervise(home, sock, workers, None if build is None else build.pid, logins / "logins.sqlite")
         finally:
             shutil.rmtree(logins, ignore_errors=True)
