@@ -96,6 +96,9 @@ class MemoryCounts:
     def __len__(self) -> int:
         return len(self._counts)
 
+    def close(self) -> None:
+        """Nothing to give back (the shared counts close their file)."""
+
 
 class Counts(Protocol):
     """Where a guard keeps its counts: `MemoryCounts` or `index.store.logins.LoginCounts`."""
@@ -105,6 +108,7 @@ class Counts(Protocol):
     def remove(self, key: tuple[str, str]) -> None: ...
     def forget(self, now: float, window: float, keep: int) -> None: ...
     def __len__(self) -> int: ...
+    def close(self) -> None: ...
 
 
 class LoginGuard:

@@ -67,5 +67,4 @@ class Worker:
 
     def close(self) -> None:
         self.catalog.close()
-        if isinstance(self.login_guard.counts, LoginCounts):
-            self.login_guard.counts.close()
+        self.login_guard.counts.close()
