@@ -25,7 +25,7 @@ from index import engines, errors
 from index.engines.base import ScanEntry, SortKey
 from index.external.store import ExternalHome
 from index.home import Home
-from index.query import And, AndNot, Node, Or, Prox, ResultSetRef, Term
+from index.query import Node, ResultSetRef, Term, map_terms
 
 if TYPE_CHECKING:
     from index.config import Config
@@ -48,14 +48,14 @@ def external_number(isn: int) -> int:
 def _own_numbers(node: Node) -> Node:
     """`node` with record-number terms (index `isn`) in the external store's own numbers; a
     number below `EXTERNAL_ISN_BASE` is no external record's (0: no title has it)."""
-    if isinstance(node, Term):
-        if node.index == "isn" and node.text.isascii() and node.text.strip().isdigit():
-            number = int(node.text)
-            return dataclasses.replace(node, text=str(external_number(number) if is_external(number) else 0))
-        return node
-    if isinstance(node, (And, Or, AndNot, Prox)):
-        return dataclasses.replace(node, left=_own_numbers(node.left), right=_own_numbers(node.right))
-    return node
+    return map_terms(node, _own_number)
+
+
+def _own_number(term: Term) -> Term:
+    if term.index == "isn" and term.text.isascii() and term.text.strip().isdigit():
+        number = int(term.text)
+        return dataclasses.replace(term, text=str(external_number(number) if is_external(number) else 0))
+    return term
 
 
 class _Numbered:
