@@ -357,8 +357,7 @@ class Catalog:
             if titles and (kinds or view):   # titles only (not authority records), or the view's
                 titles = self.search(key_term(index, entry.term), titles_of).size
             heading = self.heading(index, entry.term) if titles else ""   # "" for a key no title has
-            see = tuple(self.store.see_references(kinds, entry.term)) if kinds else ()
-            also = tuple(self.store.see_references(kinds, entry.term, "r")) if kinds else ()
+            see, also = map(tuple, self.store.see_references(kinds, entry.term)) if kinds else ((), ())
             if see or also:
                 return SeeReference(entry.term, titles, heading, see, also)
             return ScanEntry(entry.term, titles, heading)

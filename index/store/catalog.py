@@ -246,17 +246,21 @@ class CatalogStore:
     def has_authorities(self) -> bool:
         return self.db.execute("SELECT 1 FROM authority_headings LIMIT 1").fetchone() is not None
 
-    def see_references(self, kinds: Iterable[str], key: str, form: str = "x") -> list[str]:
-        """Established headings (as catalogued) of the authority records that trace `key` as a
-        form of one of `kinds`: `form` "x" a see-from form (4XX: see the heading instead), "r" a
-        see-also-from form (5XX: see also the heading)."""
+    def see_references(self, kinds: Iterable[str], key: str) -> tuple[list[str], list[str]]:
+        """Established headings (as catalogued) of the authority records of `kinds` that trace
+        `key`: (those it is a see-from form of, 4XX: see the heading instead; those it is a
+        see-also-from form of, 5XX: see also the heading)."""
         kinds = list(kinds)
         marks = ",".join("?" * len(kinds))
         rows = self.db.execute(
-            "SELECT DISTINCT a.heading FROM authority_headings x JOIN authority_headings a"
-            f" ON a.isn = x.isn AND a.form = 'a' WHERE x.form = ? AND x.key = ? AND x.kind IN ({marks})"
-            " ORDER BY a.heading", (form, key, *kinds))
-        return [heading for (heading,) in rows]
+            "SELECT DISTINCT x.form, a.heading FROM authority_headings x JOIN authority_headings a"
+            f" ON a.isn = x.isn AND a.form = 'a' WHERE x.form IN ('x', 'r') AND x.key = ? AND x.kind IN ({marks})"
+            " ORDER BY a.heading", (key, *kinds))
+        see: list[str] = []
+        also: list[str] = []
+        for form, heading in rows:
+            (see if form == "x" else also).append(heading)
+        return see, also
 
     def set_title_headings(self, isn: int, headings: Iterable[tuple[str, str]], *, new: bool = False) -> None:
         """Replace the (kind, key) headings bibliographic title `isn` uses (`new`: it has none yet)."""
