@@ -127,8 +127,8 @@ class LoginGuard:
         LoginRefused: for a wrong name or password, or while the name or address is locked out."""
         now = self._clock()
         keys = [("user", user)] + ([("address", address)] if address else [])
-        for kind, value in keys:
-            count = self.counts.get((kind, value))
+        found = {key: self.counts.get(key) for key in keys}
+        for (kind, value), count in found.items():
             if count is not None and count[1] > now:
                 left = count[1] - now
                 what = value if kind == "user" else f"address {value}"
@@ -144,11 +144,13 @@ class LoginGuard:
         else:
             accepted = stored.verify(password)
         if accepted:
-            self.counts.remove(("user", user))
+            if found[("user", user)] is not None:
+                self.counts.remove(("user", user))
             return
         for key in keys:
             self.counts.update(key, lambda count: self._failed(count, now))
-        self.counts.forget(now, self.policy.window, MAX_TRACKED)
+        if None in found.values():   # only a new key makes the counts grow
+            self.counts.forget(now, self.policy.window, MAX_TRACKED)
         raise LoginRefused(user)
 
     def _failed(self, count: Count | None, now: float) -> Count:

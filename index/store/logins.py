@@ -1,4 +1,6 @@
-"""Failed-login counts that every worker process of one server shares: `logins.sqlite` in the home.
+"""Failed-login counts that every worker process of one server shares: a small SQLite file that
+`unikat serve` makes (`LoginCounts.create`) in a temporary directory before forking the workers
+and removes when they are gone.
 
 `zserver.logins.LoginGuard` decides what a failure means (the window, the lockout); this module
 only keeps, per (kind, value) key – ("user", name) or ("address", client address) – the times of
@@ -6,9 +8,9 @@ the recent failures and until when the key is locked out, so that W workers toge
 guesser what one worker allows, not W times as much. A file of its own, not the catalog store:
 a load's long write transaction must never hold up a worker refusing a login.
 
-Times are wall-clock seconds (every worker must read the same clock); a lockout outlives a
-restart of the server, so restarting it is no way round one. An update is one short IMMEDIATE
-transaction, so two workers counting the same key at once lose neither failure.
+Times are wall-clock seconds (every worker must read the same clock); like the counts of one
+process, they end with the server. An update is one short IMMEDIATE transaction, so two workers
+counting the same key at once lose neither failure.
 """
 
 from __future__ import annotations
@@ -40,9 +42,15 @@ class LoginCounts:
 
     def __init__(self, path: Path) -> None:
         self.db = sqlite3.connect(path, timeout=2.0, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode = WAL")
         self.db.execute("PRAGMA synchronous = OFF")    # counts, not records: a crash may lose the last ones
-        self.db.executescript(_SCHEMA)
+
+    @classmethod
+    def create(cls, path: Path) -> LoginCounts:
+        """Make the file (WAL, which it keeps, and the table): once, before the workers open it."""
+        counts = cls(path)
+        counts.db.execute("PRAGMA journal_mode = WAL")
+        counts.db.executescript(_SCHEMA)
+        return counts
 
     def get(self, key: tuple[str, str]) -> Count | None:
         row = self.db.execute("SELECT failures, locked_until FROM login_failures WHERE kind = ? AND value = ?",

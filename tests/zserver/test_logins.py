@@ -32,7 +32,7 @@ def counts(request, tmp_path):
     if request.param == "memory":
         yield None
         return
-    shared = LoginCounts(tmp_path / "logins.sqlite")
+    shared = LoginCounts.create(tmp_path / "logins.sqlite")
     yield shared
     shared.close()
 
@@ -127,6 +127,7 @@ def test_workers_count_together(clock, tmp_path) -> None:
     """Two workers (two guards, each with its own connection to the file) share one allowance:
     failures spread over both lock the name out in both, and a success in one clears it in both."""
     policy = LoginPolicy(max_failures=3, window=60.0, lockout=30.0)
+    LoginCounts.create(tmp_path / "logins.sqlite").close()
     one, two = (LoginGuard(policy, clock, LoginCounts(tmp_path / "logins.sqlite")) for _ in range(2))
     refused(one, "librarian", "guess1", "10.0.0.1")
     refused(two, "librarian", "guess2", "10.0.0.2")

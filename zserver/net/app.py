@@ -431,7 +431,7 @@ def serve(home: Home, host: str | None = None, port: int | None = None, workers:
                 sock.close()
         logins = Path(tempfile.mkdtemp(prefix="unikat-logins-"))   # failed logins, counted by all workers
         try:
-            LoginCounts(logins / "logins.sqlite").close()   # made once here, so the workers only open it
+            LoginCounts.create(logins / "logins.sqlite").close()   # made once here; the workers only open it
             return _supervise(home, sock, workers, None if build is None else build.pid, logins / "logins.sqlite")
         finally:
             shutil.rmtree(logins, ignore_errors=True)
