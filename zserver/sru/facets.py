@@ -144,12 +144,13 @@ def narrowing_clause(name: str, value: str) -> str:
     return f"{cql_index} = {_cql_string(value)}"
 
 
-def _narrowed(query: str, clause: str) -> str:
-    """`query` AND `clause`, its sortBy (if any) kept at the end."""
+def _narrowing(query: str) -> tuple[str, str]:
+    """What goes before and after a value's clause to make `query` AND the clause, its sortBy
+    (if any) kept at the end."""
     at = query.lower().rfind("sortby")
     if at > 0 and query[at - 1].isspace():
-        return f"({query[:at].strip()}) and {clause} {query[at:]}"
-    return f"({query}) and {clause}"
+        return f"({query[:at].strip()}) and ", f" {query[at:]}"
+    return f"({query}) and ", ""
 
 
 def faceted_results(asked: Sequence[SruFacet], found: Sequence[Facet], query: str) -> etree._Element | None:
@@ -157,6 +158,7 @@ def faceted_results(asked: Sequence[SruFacet], found: Sequence[Facet], query: st
     root = etree.Element(f"{{{SRU2_NS}}}facetedResults", nsmap={"facet": FACET_NS})
     q = f"{{{FACET_NS}}}"
     budget = QUERY_CHARACTERS
+    before, after = _narrowing(query)
     for facet_asked, facet in zip(asked, found, strict=True):
         if not facet.terms:
             continue
@@ -167,10 +169,11 @@ def faceted_results(asked: Sequence[SruFacet], found: Sequence[Facet], query: st
         for term in facet.terms:
             item = etree.SubElement(terms, q + "term")
             etree.SubElement(item, q + "actualTerm").text = xml_text(term.term)
-            narrowed = _narrowed(query, narrowing_clause(facet.name, term.term))
-            if len(narrowed) <= budget:
-                etree.SubElement(item, q + "query").text = xml_text(narrowed)
-                budget -= len(narrowed)
+            clause = narrowing_clause(facet.name, term.term)
+            size = len(before) + len(clause) + len(after)
+            if size <= budget:   # the query is copied only into the answers that carry it
+                etree.SubElement(item, q + "query").text = xml_text(before + clause + after)
+                budget -= size
             etree.SubElement(item, q + "count").text = str(term.count)
     return root if len(root) else None
 
