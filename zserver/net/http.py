@@ -204,8 +204,7 @@ class HttpCore:
 
         def refuse(status: int, code: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> HttpAnswer:
             if not segments and path is not None and b"format=json" in raw_query.split(b"&"):   # brief JSON
-                answer = brief_json_error(status, message)
-                return HttpAnswer(status, (("Content-Type", answer.content_type), *headers), answer.body)
+                return _web(brief_json_error(status, message), headers)
             if sru or path is None:
                 form = raw_query + (b"&" + body if content_type.startswith("application/x-www-form") else b"")
                 request = parse_request(shaping_params(form), database or self.catalog.config.database)
@@ -666,9 +665,9 @@ class HttpProtocol(Protocol, TimeoutMixin):
             self._metrics.closed("http")
 
 
-def _web(answer: WebAnswer) -> HttpAnswer:
+def _web(answer: WebAnswer, headers: tuple[tuple[str, str], ...] = ()) -> HttpAnswer:
     """A non-HTML answer of the web side (JSON, unAPI, OpenSearch) as it goes out."""
-    return HttpAnswer(answer.status, (("Content-Type", answer.content_type),), answer.body)
+    return HttpAnswer(answer.status, (("Content-Type", answer.content_type), *headers), answer.body)
 
 
 def _quoted(text: str) -> str:
