@@ -14,7 +14,6 @@ it is not a secret: a token made by hand can ask for no more than a plain reques
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import re
 from dataclasses import dataclass
@@ -68,7 +67,7 @@ def decode(token: str, key: str, *, now: float, lifetime: int) -> ListState:
         raise BadToken("the resumptionToken is not one this repository issued (or it was cut short)")
     try:
         text = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:   # not base64 (binascii.Error), not UTF-8, or not ASCII at all
         raise BadToken("the resumptionToken cannot be read") from None
     fields = text.split(_SEPARATOR)
     if len(fields) != 10 or fields[0] != _VERSION:

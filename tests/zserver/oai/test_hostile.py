@@ -4,6 +4,7 @@ characters XML cannot carry and resumption tokens made by hand get OAI-PMH error
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 
 import pytest
 from lxml import etree
@@ -59,6 +60,14 @@ def forged(**changes) -> str:
 def test_a_token_made_by_hand_is_checked_like_a_request(core, token) -> None:
     code, text = error(core, f"verb=ListRecords&resumptionToken={token}")
     assert code == "badResumptionToken" and text
+
+
+def test_a_signed_token_that_is_not_ascii_is_refused(core) -> None:
+    """The checksum's key is public: a non-ASCII payload with a right checksum is a bad token, not a crash
+    (found by fuzz/oai_tokens.py)."""
+    token = quote(f"\u00e9.{tokens._check(chr(0xe9), KEY)}")
+    code, text = error(core, f"verb=ListRecords&resumptionToken={token}")
+    assert code == "badResumptionToken" and "cannot be read" in text
 
 
 def test_a_good_token_still_works(core) -> None:
