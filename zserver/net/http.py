@@ -95,6 +95,7 @@ from zserver.logins import LoginGuard, LoginRefused
 from zserver.metrics import Metrics
 from zserver.metrics.catalog import CatalogCollector
 from zserver.net.log import stderr_log
+from zserver.net.sending import send
 from zserver.oai import OaiProvider
 from zserver.querytime import QueryTimePolicy, QueryTimes
 from zserver.sru import soap
@@ -582,7 +583,7 @@ class HttpProtocol(Protocol, TimeoutMixin):
                 self.factory.date_line(), b"Server: unikat\r\nX-Content-Type-Options: nosniff\r\n"]
         head.extend(f"{name}: {value}\r\n".encode("latin-1") for name, value in answer.headers)
         head.append(b"Content-Length: %d\r\n%s\r\n" % (len(answer.body), connection))
-        self.transport.writeSequence([b"".join(head)] if head_only else [b"".join(head), answer.body])
+        send(self.transport, b"".join(head) if head_only else b"".join(head) + answer.body)
         sent = 0 if head_only else len(answer.body)
         elapsed = time.perf_counter() - started
         if self._metrics is not None:

@@ -27,6 +27,7 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.protocols.policies import TimeoutMixin
 from twisted.python.failure import Failure
 
+from zserver.net.sending import send
 from zserver.net.worker import Worker
 from zserver.z3950.diagnostics import Bib1Diagnostic, Z3950Diagnostic
 from zserver.z3950.handler import Handler
@@ -79,7 +80,7 @@ class Z3950Protocol(Protocol, TimeoutMixin):
             event = session.next_event()
             if isinstance(event, Pdu):
                 self._cancel_init_timer()
-                self.transport.write(self._respond(event))
+                send(self.transport, self._respond(event))
             elif isinstance(event, ProtocolViolation):
                 self.factory.worker.log(f"{self.peer} protocol error: {event.reason}")
                 self.transport.write(session.send(close_pdu(CloseReason.PROTOCOL_ERROR, event.reason)))
