@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+import zlib
 
 import pytest
 from conftest import CQL_1_2_OVERRIDES, RestrictedHome, engine_of, yaz_cql_samples
@@ -582,6 +585,22 @@ def test_state_is_a_bounded_lru_with_ttl(catalog) -> None:
     assert state.get(result_set_id("unikat", "water", None), 3.0, 100) is None
     assert state.get(result_set_id("unikat", "history", None), 3.0, 100) is not None
     assert state.get(result_set_id("unikat", "river", None), 500.0, 100) is None    # expired
+
+
+def test_expired_sets_are_dropped_when_a_set_is_kept(catalog) -> None:
+    state = SruState()
+    run(catalog, {"query": "water", "resultSetTTL": "10"}, state=state, now=0.0)
+    run(catalog, {"query": "history", "resultSetTTL": "10"}, state=state, now=100.0)
+    assert state.names() == [result_set_id("unikat", "history", None)]
+
+
+def test_an_id_made_with_a_full_size_deflate_is_still_understood(catalog) -> None:
+    """Ids from before the small deflate state (zlib.compress at level 9): clients may hold them."""
+    packed = json.dumps(["unikat", "history", None], separators=(",", ":")).encode()
+    old = "u" + base64.urlsafe_b64encode(zlib.compress(packed, 9)).decode().rstrip("=")
+    assert old != result_set_id("unikat", "history", None)
+    _, root = run(catalog, {"query": f'cql.resultSetId = "{old}"', "maximumRecords": "0"}, state=SruState())
+    assert diagnostics(root) == [] and hits(root) == count(catalog, "history") > 0
 
 
 def test_forged_result_set_ids_are_51(catalog) -> None:
