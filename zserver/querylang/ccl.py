@@ -254,6 +254,9 @@ class _Builder:
             bounds = _range(words, "r" in qualifier.relation)
             if bounds is not None:
                 low, high = bounds
+                if not low and not high:   # a lone `-` bounds nothing: nothing to search for
+                    raise QuerySyntaxError("a range needs a lower or an upper bound",
+                                           words[0].position)
                 parts = []
                 if low:
                     parts.append(self.term(low, qualifier, ">=", position))

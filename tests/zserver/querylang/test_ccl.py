@@ -135,6 +135,8 @@ BAD = [
     ('"dylan', QuerySyntaxError, 0),
     ("ti>3", QuerySyntaxError, 2),
     ("set=", QuerySyntaxError, 4),
+    ("year=-", QuerySyntaxError, 5),          # a range without bounds (found by fuzz/queries.py)
+    ("ti=a or year = - ", QuerySyntaxError, 15),
     ("xx=water", UnknownQualifier, 0),
     ("ti,xx=water", UnknownQualifier, 3),
     ("isbn=?123", TruncationNotAllowed, 5),
