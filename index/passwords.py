@@ -20,7 +20,7 @@ import hmac
 import os
 from dataclasses import dataclass
 
-__all__ = ["PasswordHash", "hash_password"]
+__all__ = ["PasswordHash", "check", "hash_password"]
 
 SCHEME = "scrypt"
 N, R, P = 2**14, 8, 1
@@ -76,6 +76,15 @@ def _derive(password: str, salt: bytes, n: int, r: int, p: int, length: int) -> 
     # maxmem: scrypt needs 128 * r * N bytes (plus a little); OpenSSL's default cap is 32 MiB.
     return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
                           maxmem=129 * r * n + (1 << 20), dklen=length)
+
+
+def check(stored: PasswordHash | None, password: str) -> bool:
+    """Whether `password` is the one `stored` was made from. With no stored hash (an unknown name)
+    False, after the same work as a check, so the time of the answer does not tell which names exist."""
+    if stored is None:
+        _derive(password, os.urandom(SALT_BYTES), N, R, P, KEY_BYTES)
+        return False
+    return stored.verify(password)
 
 
 def hash_password(password: str) -> PasswordHash:

@@ -53,7 +53,7 @@ from index.ill.model import (
 )
 from index.ill.routing import Holder, Profile, eligible, rank, refusals
 from index.ill.rules import check_article, isbd_text
-from index.passwords import PasswordHash, hash_password
+from index.passwords import PasswordHash, check, hash_password
 from index.records.formats import parse
 from index.records.model import Holding
 
@@ -157,10 +157,7 @@ class IllService:
     def authenticate(self, access_number: str, password: str) -> Account:
         """The account, when the password is right; IllRefused(BAD_CREDENTIALS) otherwise
         (the same words for an unknown number and a wrong password)."""
-        stored = self.password_hash(access_number)
-        if stored is None:
-            hash_password(password)   # the work of a check, so the time does not tell which numbers exist
-        if stored is None or not stored.verify(password):
+        if not check(self.password_hash(access_number), password):
             raise IllRefused(Refusal.BAD_CREDENTIALS, "Wrong access number or password.")
         return self.account(access_number)
 

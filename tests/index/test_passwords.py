@@ -39,6 +39,22 @@ def test_older_parameters_stay_readable() -> None:
     assert (again.n, again.r) == (2**10, 4) and again.verify("secret") and not again.verify("secreT")
 
 
+def test_an_unknown_name_costs_a_derivation_like_a_known_one(monkeypatch) -> None:
+    """`check` with no stored hash does the scrypt work of a check, so timing tells no names."""
+    derived = []
+    original = passwords._derive
+
+    def derive(password: str, salt: bytes, *parameters: int) -> bytes:
+        derived.append(parameters)
+        return original(password, salt, *parameters)
+
+    stored = hash_password("secret")
+    monkeypatch.setattr(passwords, "_derive", derive)
+    assert passwords.check(stored, "secret") and not passwords.check(stored, "wrong")
+    assert not passwords.check(None, "secret")
+    assert len(derived) == 3 and derived[2] == derived[0] == (passwords.N, passwords.R, passwords.P, passwords.KEY_BYTES)
+
+
 def test_verification_compares_with_compare_digest(monkeypatch) -> None:
     calls = []
     original = hmac.compare_digest
