@@ -417,6 +417,7 @@ class HttpProtocol(Protocol, TimeoutMixin):
             from twisted.internet import reactor
             self._now = reactor.seconds
         self.peer = _peer(self.transport.getPeer())
+        self._local = self.transport.getHost()   # once: each call asks the kernel (getsockname)
         self._parser = httptools.HttpRequestParser(self)
         self._message = _Message()
         self._messages = 0
@@ -556,7 +557,7 @@ class HttpProtocol(Protocol, TimeoutMixin):
         started = time.perf_counter()
         method, uri = message.method, message.uri()
         try:
-            host, port = _host(message.host, self.transport.getHost())
+            host, port = _host(message.host, self._local)
             # credentials only when sent: a core without logins needs no such arguments
             login = ({"authorization": message.authorization, "address": getattr(self.transport.getPeer(), "host", None)}
                      if message.authorization or self._metrics is not None else {})   # /metrics checks the address
