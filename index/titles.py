@@ -29,7 +29,7 @@ import pymarc
 from index.authority.headings import BIB_HEADING_TAGS, heading_of
 from index.authority.link import SEE_FROM_TAG, authority_changed, authority_removed, link_display
 from index.consolidation import clusters
-from index.consolidation.keys import Filing, elements, filing
+from index.consolidation.keys import MatchElements, elements
 from index.consolidation.match import MatchRules
 from index.consolidation.merge import Member, merged_record, ordered_members
 from index.store.catalog import CatalogStore, StoredRecord
@@ -43,7 +43,7 @@ class RecordFacts:
     """What title maintenance needs to know of a member record besides its ISO 2709 bytes."""
 
     authority: bool                           # leader/06 `z`
-    filing: Filing | None                     # consolidation short form and keys; None without consolidation
+    profile: MatchElements | None             # consolidation short form; None without consolidation
     headings: tuple[tuple[str, str], ...]     # (kind, key) of its bibliographic headings
     see_from: bool                            # it carries 989 fields of its own (`index.authority.link`)
 
@@ -54,7 +54,7 @@ def facts(record: pymarc.Record, *, consolidate: bool) -> RecordFacts:
     headings = tuple((heading[0], heading[1]) for field in record.fields
                      if field.tag in BIB_HEADING_TAGS and (heading := heading_of(field)) is not None)
     return RecordFacts(authority=authority,
-                       filing=filing(elements(record)) if consolidate and not authority else None,
+                       profile=elements(record) if consolidate and not authority else None,
                        headings=headings,
                        see_from=any(field.tag == SEE_FROM_TAG for field in record.fields))
 
@@ -90,10 +90,10 @@ def record_added(store: CatalogStore, isn: int, record_id: int, marc: bytes, fac
         store.set_title_headings(isn, facts.headings, new=True)
         display = marc
     store.set_display(isn, display, record_id)
-    if rules is None or facts.filing is None:
+    if rules is None or facts.profile is None:
         return False
-    clusters.file_record(store, record_id, facts.filing, new=True)
-    joined = clusters.place(store, record_id, facts.filing.profile, rules, list(facts.filing.keys))
+    keys = clusters.file_record(store, record_id, facts.profile, new=True)
+    joined = clusters.place(store, record_id, facts.profile, rules, keys)
     if joined is None:
         return False
     refresh_title(store, joined)
@@ -105,11 +105,11 @@ def record_changed(store: CatalogStore, isn: int, record_id: int, facts: RecordF
     """Re-evaluate title `isn` after its member record `record_id` was replaced by one with
     `facts`: with `rules`, the record may leave its title and join another; every title
     that results is refreshed."""
-    if rules is None or facts.authority or facts.filing is None:
+    if rules is None or facts.authority or facts.profile is None:
         refresh_title(store, isn)
         return
-    clusters.file_record(store, record_id, facts.filing)
-    _refresh_all(store, clusters.record_changed(store, isn, record_id, facts.filing.profile, rules))
+    clusters.file_record(store, record_id, facts.profile)
+    _refresh_all(store, clusters.record_changed(store, isn, record_id, facts.profile, rules))
 
 
 def delete_record(store: CatalogStore, record: StoredRecord, rules: MatchRules | None) -> None:

@@ -45,7 +45,7 @@ from typing import TypeVar
 
 import pymarc
 
-from index.consolidation.keys import Filing, MatchElements, blocking_keys, elements, filing
+from index.consolidation.keys import MatchElements, blocking_keys, elements
 from index.consolidation.match import MatchRules, Verdict, compare
 from index.store import corrections
 from index.store.catalog import CatalogStore, MatchCandidate
@@ -259,9 +259,12 @@ def profile_of(candidate: MatchCandidate, store: CatalogStore) -> MatchElements:
     return elements(pymarc.Record(data=marc, to_unicode=True, force_utf8=True))
 
 
-def file_record(store: CatalogStore, record_id: int, filed: Filing, *, new: bool = False) -> None:
-    """Store a member record's short form and blocking keys. `new`: the record has none stored yet."""
-    store.set_match_data(record_id, filed.profile_json, filed.keys, new=new)
+def file_record(store: CatalogStore, record_id: int, profile: MatchElements, *, new: bool = False) -> list[str]:
+    """Store a member record's short form and blocking keys (none for authority records);
+    returns the keys. `new`: the record has none stored yet."""
+    keys = [] if profile.kind.startswith("z") else blocking_keys(profile)
+    store.set_match_data(record_id, profile.to_json(), keys, new=new)
+    return keys
 
 
 class _StoreView:
@@ -430,7 +433,7 @@ def reconsolidate(store: CatalogStore, rules: MatchRules,
     groups: list[list[int]] = []
     for done, (record_id, isn, marc) in enumerate(rows, 1):
         profile = elements(pymarc.Record(data=marc, to_unicode=True, force_utf8=True))
-        file_record(store, record_id, filing(profile))
+        file_record(store, record_id, profile)
         if profile.kind.startswith("z"):
             groups.append([record_id])
         else:

@@ -29,7 +29,7 @@ import pymarc
 from index.searchkeys.extract import material_type
 from index.searchkeys.normalize import normalize, normalize_isbn, normalize_issn, normalize_lccn, normalize_number
 
-__all__ = ["Filing", "MatchElements", "blocking_keys", "elements", "filing", "title_key"]
+__all__ = ["MatchElements", "blocking_keys", "elements", "title_key"]
 
 TITLE_KEY_LETTERS = 15
 PARALLEL_TITLE_LETTERS = 60     # a title long enough to hold parallel titles
@@ -110,9 +110,8 @@ class MatchElements:
     prepublication: bool = False    # leader/17 `8`: date and extent are the publisher's forecast
 
     def to_json(self) -> str:
-        """The elements that differ from their defaults (`from_json` gives back the rest)."""
-        return json.dumps({name: value for name, default in _DEFAULTS if (value := getattr(self, name)) != default},
-                          ensure_ascii=False, separators=(",", ":"))
+        return json.dumps({name: getattr(self, name) for name in _FIELD_NAMES}, ensure_ascii=False,
+                          separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> MatchElements:
@@ -126,22 +125,6 @@ class MatchElements:
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(MatchElements))
-_DEFAULTS = tuple((f.name, f.default) for f in fields(MatchElements))
-
-
-@dataclass(frozen=True)
-class Filing:
-    """What the store keeps of a member record for matching: its short form, as `profile_json`,
-    and the keys it is filed under (none for an authority record). Worked out where the record
-    was parsed (a load's worker processes), so the process that writes the store only stores it."""
-
-    profile: MatchElements
-    profile_json: str
-    keys: tuple[str, ...]
-
-
-def filing(e: MatchElements) -> Filing:
-    return Filing(e, e.to_json(), () if e.kind.startswith("z") else tuple(blocking_keys(e)))
 
 
 def title_key(title: str) -> str:
