@@ -110,8 +110,9 @@ class MatchElements:
     prepublication: bool = False    # leader/17 `8`: date and extent are the publisher's forecast
 
     def to_json(self) -> str:
-        return json.dumps({name: getattr(self, name) for name in _FIELD_NAMES}, ensure_ascii=False,
-                          separators=(",", ":"))
+        """The elements that differ from their defaults (`from_json` gives back the rest)."""
+        return json.dumps({name: value for name, default in _DEFAULTS if (value := getattr(self, name)) != default},
+                          ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> MatchElements:
@@ -125,6 +126,7 @@ class MatchElements:
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(MatchElements))
+_DEFAULTS = tuple((f.name, f.default) for f in fields(MatchElements))
 
 
 def title_key(title: str) -> str:
