@@ -140,8 +140,8 @@ def _write(store: CatalogStore, change: Change, rule: str, held: table.RuleHoldi
         created = held.created if held is not None else today
         checked = today if held is not None else ""
         table.put(store, table.RuleHolding(change.isn, change.library, rule, change.urls, created, checked))
-    if change.kind != "check":   # a check changes no search key
-        store.mark_pending(change.isn)
+    if change.kind != "check":   # a check changes no search key nor what a harvester gets
+        store.holdings_changed(change.isn)
 
 
 def run_catalog(store: CatalogStore, virtual: dict[str, VirtualLibraryConfig], *, all_titles: bool = False,

@@ -294,6 +294,12 @@ class CatalogStore:
         self.mark_pending(isn)
         return isn
 
+    def holdings_changed(self, isn: int) -> None:
+        """Title `isn` gained, changed or lost a holding its records do not carry (a rule-built
+        one): a new datestamp, so OAI-PMH harvesters take it again, and a pending mark for the index."""
+        self.db.execute("UPDATE titles SET changed = datetime('now') WHERE isn = ?", (isn,))
+        self.mark_pending(isn)
+
     def set_display(self, isn: int, display: bytes, master: int | None) -> None:
         self.db.execute("UPDATE titles SET display = ?, master = ?, changed = datetime('now') WHERE isn = ?",
                         (display, master, isn))

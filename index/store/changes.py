@@ -24,8 +24,10 @@ __all__ = ["Change", "Position", "change_of", "changes", "earliest_change", "ens
 _INDEXES = ("CREATE INDEX IF NOT EXISTS titles_changed ON titles(changed, isn);"
             " CREATE INDEX IF NOT EXISTS deleted_titles_deleted ON deleted_titles(deleted, isn);")
 
-_HELD_BY = ("EXISTS (SELECT 1 FROM records r JOIN holdings h ON h.record_id = r.id"
-            " WHERE r.isn = {table}.isn AND h.library = ?)")
+# held by a member record's holding or a rule-built one (a virtual library's, index.rules)
+_HELD_BY = ("(EXISTS (SELECT 1 FROM records r JOIN holdings h ON h.record_id = r.id"
+            " WHERE r.isn = {table}.isn AND h.library = ?)"
+            " OR EXISTS (SELECT 1 FROM rule_holdings x WHERE x.isn = {table}.isn AND x.library = ?))")
 
 
 @dataclass(frozen=True, order=True)
@@ -80,7 +82,7 @@ def _page(store: CatalogStore, table: str, column: str, after: Position, since: 
         where.append("bibtype NOT LIKE 'z%'")
         if library is not None:
             where.append(_HELD_BY.format(table=table))
-            arguments.append(library)
+            arguments += [library, library]
     rows = store.db.execute(f"SELECT isn, {column} FROM {table} WHERE {' AND '.join(where)}"
                             f" ORDER BY {column}, isn LIMIT ?", (*arguments, limit))
     deleted = table == "deleted_titles"
@@ -113,7 +115,7 @@ def libraries_of(store: CatalogStore, isns: Iterable[int]) -> dict[int, list[str
         chunk = isns[start:start + 500]
         marks = ",".join("?" * len(chunk))
         for isn, library in store.db.execute(
-                f"SELECT DISTINCT r.isn, h.library FROM records r JOIN holdings h ON h.record_id = r.id"
-                f" WHERE r.isn IN ({marks}) ORDER BY r.isn, h.library", chunk):
+                f"SELECT r.isn, h.library FROM records r JOIN holdings h ON h.record_id = r.id WHERE r.isn IN ({marks})"
+                f" UNION SELECT isn, library FROM rule_holdings WHERE isn IN ({marks}) ORDER BY 1, 2", chunk + chunk):
             held[isn].append(library)
     return held

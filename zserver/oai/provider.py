@@ -9,7 +9,8 @@ gives status, Content-Type and body; `zserver.net.http` routes `/oai` (GET and P
 - Formats: `zserver.oai.formats` (marc21, oai_dc), rendered by the SRU record schemas.
 - Sets: one per library database (holding library), setSpec the library code with any
   character a setSpec may not carry written `~XX` (UTF-8 bytes in hex). A library's set is
-  the titles it holds. A restricted library's set is neither listed nor harvested by a client
+  the titles it holds, a virtual library's (LFER) those its rule built holdings for; a title
+  whose rule-built holdings change gets a new datestamp. A restricted library's set is neither listed nor harvested by a client
   not signed in, and its holdings are left out of what is shown (`Catalog.shown`); with the
   union database restricted, /oai answers HTTP 401 without a login, as SRU does.
 - Deleted titles are kept for ever (`deletedRecord` persistent): `status="deleted"` headers at

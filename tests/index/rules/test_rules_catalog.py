@@ -226,3 +226,47 @@ def test_a_whole_catalog_dump_carries_the_rule_built_holdings_with_their_urls(ho
     for isn, field in built.items():
         assert field.get_subfields("u") == list(expected[isn].urls)   # the free URL and the EZB URL
         assert "Rule-built holding" in field.get("z")
+
+
+def test_the_oai_set_of_a_virtual_library_lists_its_rule_built_titles(home):
+    """A library's set is the titles it holds, rule-built holdings included (LFER's own set)."""
+    from lxml import etree
+
+    from zserver.net.http import HttpCore
+
+    ns = {"o": "http://www.openarchives.org/OAI/2.0/"}
+    catalog = Catalog(home)
+    try:
+        built = set(catalog.search(Term("library", "LFER", structure=Structure.KEY), catalog.database("unikat")).isns())
+        core, query, listed = HttpCore(catalog), "metadataPrefix=oai_dc&set=LFER", {}
+        while query:
+            root = etree.fromstring(core.respond("GET", f"/oai?verb=ListIdentifiers&{query}".encode()).body)
+            for header in root.iterfind(".//o:header", ns):
+                if header.get("status") != "deleted":
+                    isn = int(header.findtext("o:identifier", namespaces=ns).rsplit(":", 1)[1])
+                    listed[isn] = [spec.text for spec in header.iterfind("o:setSpec", ns)]
+            token = root.findtext(".//o:resumptionToken", namespaces=ns)
+            query = f"resumptionToken={token}" if token else ""
+        assert len(built) >= 11 and set(listed) == built
+        assert all("LFER" in specs for specs in listed.values())
+    finally:
+        catalog.close()
+
+
+def test_a_rule_built_holding_gives_its_title_a_new_datestamp(home):
+    """Harvesters asking for changes since a time get a title whose rule-built holdings changed."""
+    store = CatalogStore(home.store_path)
+    try:
+        isn = next(iter(rule_table.rule_holdings(store.db, "LFER")))
+        with store.transaction():
+            store.db.execute("UPDATE titles SET changed = '2000-01-01 00:00:00' WHERE isn = ?", (isn,))
+            rule_table.remove(store, isn, "LFER")
+    finally:
+        store.close()
+    assert main(["--home", str(home.root), "lfer", "--all"]) == 0   # builds it again
+    store = CatalogStore(home.store_path)
+    try:
+        assert isn in rule_table.rule_holdings(store.db, "LFER")
+        assert store.db.execute("SELECT changed FROM titles WHERE isn = ?", (isn,)).fetchone()[0] > "2000-01-01 00:00:00"
+    finally:
+        store.close()
