@@ -31,6 +31,7 @@ from lxml.html import tostring
 
 from index.engines.base import SortField, SortKey
 from index.errors import CatalogError
+from index.external.catalog import is_external
 from index.query import And, Node, Relation, Structure, Term, Truncation
 from index.records.formats import isbd_areas, parse
 from index.records.model import Holding
@@ -265,7 +266,8 @@ def record_page(isn: int, params: Mapping[str, Sequence[str]], catalog: Catalog,
         *editions_section(catalog, isn),   # print / online editions linked (index.editions)
         *cluster_section(catalog, record.isn, signed_in=signed_in),   # members and why (zserver/web/cluster.py)
         _holdings_section(record.holdings, catalog),
-        order_button(isn),   # interlibrary loan: zserver.web.ill
+        # interlibrary loan (zserver.web.ill) orders union titles; an external record is none
+        *([] if is_external(isn) else [order_button(isn)]),
         E.E.section(E.CLASS("marc"), E.H2("MARC record"), _marc_table(marc)),
     )
     links = [E.A("New search", href="/")]

@@ -137,6 +137,10 @@ def test_record_pages_of_external_numbers(catalog) -> None:
     assert f'<abbr title="{isn}" class="unapi-id">' in page
     assert "<h2>MARC record</h2>" in page and b"history" in title.lower()
     assert 'href="/?q=history&amp;db=external">Back to the results' in page
+    # an external record is no union title: nothing to order by interlibrary loan
+    assert 'action="/order/' not in page
+    union = _words(catalog, "history", "unikat")[0]
+    assert f'action="/order/{union}"' in record_page(union, {}, catalog).decode()
     link = re.search(r'href="/external\?query=rec\.id%3D(\d+)&amp;recordSchema=marcxml"', page)
     assert link and int(link.group(1)) == isn
     # that link's search finds the record by its number, in the external database only
