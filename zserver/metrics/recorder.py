@@ -43,7 +43,9 @@ _OAI_VERBS = {verb.encode(): verb for verb in ("Identify", "ListMetadataFormats"
 _OAI_ERRORS = {code.encode(): code for code in ("badArgument", "badResumptionToken", "badVerb",
                                                  "cannotDisseminateFormat", "idDoesNotExist", "noMetadataFormats",
                                                  "noRecordsMatch", "noSetHierarchy", "serviceUnavailable")}
-_WEB = {b"": "page", b"record": "record", b"static": "static", b"favicon.ico": "static", b"robots.txt": "static"}
+_WEB = {b"": "page", b"record": "record", b"static": "static", b"favicon.ico": "static", b"robots.txt": "static",
+        b"unapi": "unapi", b"opensearch.xml": "opensearch"}
+_ILL = {b"order": "order", b"status": "status", b"iso18626": "iso18626"}   # zserver.web.ill, zserver.iso18626
 _SRU_DIAGNOSTIC = b"info:srw/diagnostic/1/"
 _OAI_ERROR = b'<error code="'
 _TAIL = 2048   # SRU puts its diagnostics last, after the records and the echoed request
@@ -156,6 +158,8 @@ class Metrics:
         first = path.strip(b"/").partition(b"/")[0]
         if first in _WEB:
             protocol, kind = "web", _WEB[first]
+        elif first in _ILL:
+            protocol, kind = "ill", _ILL[first]
         elif first == b"oai":
             protocol, kind = "oai", _parameter(query, b"verb", _OAI_VERBS)
         elif first == b"metrics":

@@ -94,3 +94,18 @@ def test_off_by_default_and_refused_to_other_addresses(sample_home, tmp_path: Pa
             sum(load["read"] for load in catalog.store.loads())
     finally:
         catalog.close()
+
+
+def test_ill_unapi_and_opensearch_are_counted_as_what_they_are(metrics: Metrics) -> None:
+    """Not as SRU explain (a bare path) or SRU "other", as they were."""
+    for target in (b"/order/12", b"/order", b"/status/UNI000000001", b"/iso18626", b"/unapi?id=3&format=dc",
+                   b"/opensearch.xml"):
+        metrics.http(target, 200, b"<x/>", 0.001)
+    found = samples(metrics)
+    count = "unikat_request_seconds_count"
+    assert found[count, (("kind", "order"), ("protocol", "ill"))] == 2
+    assert found[count, (("kind", "status"), ("protocol", "ill"))] == 1
+    assert found[count, (("kind", "iso18626"), ("protocol", "ill"))] == 1
+    assert found[count, (("kind", "unapi"), ("protocol", "web"))] == 1
+    assert found[count, (("kind", "opensearch"), ("protocol", "web"))] == 1
+    assert not any(name == count and dict(labels).get("protocol") == "sru" for name, labels in found)
