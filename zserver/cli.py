@@ -134,6 +134,7 @@ def _one_at_a_time(home: Home, args: argparse.Namespace, work: Callable[[], int]
     def waiting(message: str) -> None:
         print(f"unikat: {message}", file=sys.stderr, flush=True)
 
+    home.config()   # no home, or a wrong unikat.toml: said as such (ConfigError), before the lock file is made
     try:
         with exclusive(home, wait=not args.no_wait, notify=waiting):
             return work()

@@ -45,3 +45,11 @@ def test_linkcheck_refuses_a_report_directory_it_cannot_make_before_checking(sam
     with sqlite3.connect(root / "catalog.sqlite") as db:   # no URL was checked (the sample's are not reachable)
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert "link_status" not in tables or not db.execute("SELECT count(*) FROM link_status").fetchone()[0]
+
+
+@pytest.mark.parametrize("arguments", [["lfer", "--all"], ["index"], ["load", "--library", "A", "x.mrc"]])
+def test_a_command_that_takes_the_load_lock_on_a_missing_home_says_so(tmp_path, capsys, arguments) -> None:
+    """As every other command: no unikat.toml, exit 2; no load.lock (nor home directory) made."""
+    home = tmp_path / "nowhere"
+    assert main(["--home", str(home), *arguments]) == 2
+    assert f"no unikat.toml in {home}" in capsys.readouterr().err and not home.exists()
