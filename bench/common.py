@@ -297,12 +297,14 @@ class Monitor:
 
 @dataclass(frozen=True)
 class Measured:
-    """Wall time and memory of one command: `peak_mb` is the largest single process (the
-    kernel's ru_maxrss), `tree_peak_mb` the sampled peak PSS of the whole process tree."""
+    """Wall time, memory and CPU of one command: `peak_mb` is the largest single process (the
+    kernel's ru_maxrss), `tree_peak_mb` the sampled peak PSS of the whole process tree,
+    `cpu_seconds` user + system time of the command and the children it waited for."""
 
     seconds: float
     peak_mb: float
     tree_peak_mb: float
+    cpu_seconds: float = 0.0
 
 
 def _last_line(path: Path) -> str:
@@ -334,7 +336,8 @@ def run_measured(command: list[str], *, cwd: Path | None = None, log: Path | Non
     seconds = time.monotonic() - started
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed (see {log})")
-    return Measured(seconds, usage.ru_maxrss / 1024, sampler.peak_pss_mb or usage.ru_maxrss / 1024)
+    return Measured(seconds, usage.ru_maxrss / 1024, sampler.peak_pss_mb or usage.ru_maxrss / 1024,
+                    usage.ru_utime + usage.ru_stime)
 
 
 # --- homes and configurations --------------------------------------------------------------------

@@ -83,7 +83,7 @@ def load_unikat(records: Path, size: int, digest: str, *, force: bool = False, r
     disk = directory_size_mb(home) - (directory_size_mb(home / "rejects") if (home / "rejects").exists() else 0)
     result = {"seconds": measured.seconds, "records_per_second": size / measured.seconds,
               "peak_mb": measured.peak_mb, "tree_peak_mb": measured.tree_peak_mb, "disk_mb": disk,
-              "load_average": load_average()}
+              "cpu_seconds": measured.cpu_seconds, "load_average": load_average()}
     return _stamp(directory, digest, code, result)
 
 
@@ -102,6 +102,7 @@ def load_zebra(records: Path, size: int, digest: str, *, force: bool = False,
     commit = run_measured(["zebraidx", "-c", str(config), "commit"], cwd=directory, log=load_log)
     seconds = update.seconds + commit.seconds
     result = {"seconds": seconds, "records_per_second": size / seconds,
+              "cpu_seconds": update.cpu_seconds + commit.cpu_seconds,
               "peak_mb": max(update.peak_mb, commit.peak_mb),
               "tree_peak_mb": max(update.tree_peak_mb, commit.tree_peak_mb),
               "disk_mb": directory_size_mb(directory / "reg"), "load_average": load_average()}
