@@ -46,11 +46,11 @@ def main() -> int:
     low, high = rows[-2], rows[-1]
     n = args.titles
     cpu = _slope(low, high, "cpu_seconds")
-    disk = _slope(low, high, "disk_mb")
     store_low, index_low = _home_split(low["records"])
     store_high, index_high = _home_split(high["records"])
     span = high["records"] - low["records"]
     store_per, index_per = (store_high - store_low) / span, (index_high - index_low) / span
+    disk = store_per + index_per
     core_hours = cpu * n / 3600
     hosts = math.ceil(core_hours / (args.cores * args.reload_hours))
     memory = [(row["records"], row["unikat"]["tree_peak_mb"]) for row in rows]

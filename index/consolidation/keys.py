@@ -125,8 +125,8 @@ class MatchElements:
         return {"lccn": self.lccn, "isbn": self.isbn, "issn": self.issn, "oclc": self.oclc, "nbn": self.nbn}
 
 
-_FIELD_NAMES = tuple(f.name for f in fields(MatchElements))
 _DEFAULTS = tuple((f.name, f.default) for f in fields(MatchElements))
+_FIELD_NAMES = tuple(name for name, _ in _DEFAULTS)
 
 
 def title_key(title: str) -> str:

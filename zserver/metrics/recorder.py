@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from index.config import MetricsConfig
+from zserver.iso18626 import ISO18626_PATH
+from zserver.web.ill import ILL_ROOTS
 
 __all__ = ["ENVIRONMENT", "Metrics", "remove_directory", "serve_directory", "worker_ended"]
 
@@ -45,7 +47,7 @@ _OAI_ERRORS = {code.encode(): code for code in ("badArgument", "badResumptionTok
                                                  "noRecordsMatch", "noSetHierarchy", "serviceUnavailable")}
 _WEB = {b"": "page", b"record": "record", b"static": "static", b"favicon.ico": "static", b"robots.txt": "static",
         b"unapi": "unapi", b"opensearch.xml": "opensearch"}
-_ILL = {b"order": "order", b"status": "status", b"iso18626": "iso18626"}   # zserver.web.ill, zserver.iso18626
+_ILL = {root.encode(): root for root in (*ILL_ROOTS, ISO18626_PATH)}   # order form, status page, ISO 18626
 _SRU_DIAGNOSTIC = b"info:srw/diagnostic/1/"
 _OAI_ERROR = b'<error code="'
 _TAIL = 2048   # SRU puts its diagnostics last, after the records and the echoed request
