@@ -51,6 +51,16 @@ def until_hits(server, tmp_path, query: str, wanted: int) -> float:
     return time.monotonic() - started
 
 
+def shown_first(server, tmp_path, query: str) -> str:
+    """`find` and `show 1` in one connection, again until that connection's worker has a hit:
+    each worker takes the index up at its own refresh, so one that found it says nothing of the next."""
+    started = time.monotonic()
+    while re.search(r"Number of hits: 0\b", shown := yaz(server, tmp_path, f"find {query}", "show 1")):
+        assert time.monotonic() - started < PATIENCE, shown
+        time.sleep(0.1)
+    return shown
+
+
 def answer(output: str) -> str:
     parts = output.split("Got extended services response")
     assert len(parts) == 2, output
@@ -73,7 +83,7 @@ def test_owner_inserts_replaces_and_deletes(server, tmp_path, capsys):
     done = answer(yaz(server, tmp_path, f"update insert UPD-20 <{first}", user="alib"))
     assert "Status: done" in done and re.search(r"Target Reference: A:UPD-20 isn \d+ new", done), done
     seconds["insert"] = until_hits(server, tmp_path, old, 1)
-    shown = yaz(server, tmp_path, f"find {old}", "show 1")
+    shown = shown_first(server, tmp_path, old)
     assert "001 UPD-20" in shown and "Mohnstrudel aus Gelsenkirchen" in shown and "852    $a A $j A/UPD-20" in shown
 
     done = answer(yaz(server, tmp_path, f"update replace UPD-20 <{second}", user="alib"))
