@@ -120,7 +120,9 @@ def backup(home: Home, dest: Path, *, keep: int = 7, pause: float = 0.0, log: Lo
     """Make one backup of `home` in `dest` and keep the newest `keep` there (see the module docstring)."""
     if keep < 1:
         raise BackupError(f"--keep must be 1 or more, not {keep}")
-    home.config()   # a home without a (valid) unikat.toml is no home to back up
+    if home.config().store.backend != "sqlite":   # a home without a (valid) unikat.toml raises here
+        raise BackupError("the catalog store is in PostgreSQL ([store] backend): back it up with the server's"
+                          " tools (pg_dump, base backups); `unikat backup` copies SQLite stores; no backup made")
     if not home.store_path.exists():
         raise BackupError(f"no catalog store in {home.root} (nothing loaded yet); no backup made")
     started = time.monotonic()
@@ -325,7 +327,7 @@ def _rebuild(home: Home, procs: int, progress=None, merging=None) -> int:
     from index.loading import indexing
     from index.store.catalog import CatalogStore
 
-    store = CatalogStore(home.store_path)   # WAL again, and tables of newer versions
+    store = CatalogStore.of(home)   # WAL again, and tables of newer versions
     try:
         with store.transaction():
             store.clear_all_pending()   # the rebuild takes every title anyway
@@ -414,7 +416,7 @@ def _compare_with_home(home: Home, manifest: dict, hits: dict, lines: list[str])
     if not home.store_path.exists():
         lines.append(f"{home.root} holds no catalog: hit counts not compared with it")
         return True
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         now = snapshots.counts(store)
     finally:

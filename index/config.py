@@ -47,10 +47,13 @@ from index.sources import SourceProfile, parse_sources
 
 __all__ = ["DEFAULT_CONFIG", "ENGINES", "HOLDINGS", "Config", "ConfigError", "ConsolidationConfig",
            "ExternalConfig", "IllConfig", "IndexConfig", "LibraryConfig", "LinkcheckConfig", "MetricsConfig", "OaiConfig",
-           "ServerConfig", "SruConfig", "parse_config"]
+           "ServerConfig", "SruConfig", "StoreConfig", "parse_config"]
 
 ENGINES = ("whoosh", "postings")
 """Search engine names for `[index] engine`; `index.engines` has one implementation of each."""
+
+STORE_BACKENDS = ("sqlite", "postgresql")
+"""Where the catalog store lives (`[store] backend`): `index.store.catalog.CatalogStore`."""
 
 HOLDINGS = ("852", "record", "pica", "852-all")
 """Where a library's holdings are (`[libraries.CODE] holdings`), as `index.loading.load` reads them."""
@@ -91,6 +94,11 @@ login_lockout = 60
 # Bib-1 31 / SRU 47 (HTTP 429) until older ones leave the window.
 max_query_time = 30
 query_time_window = 60
+
+# Where the catalog store lives: "sqlite" (catalog.sqlite here, the default), or "postgresql"
+# for more than one machine, with dsn = "postgresql://user@host/database" (libpq form).
+[store]
+backend = "sqlite"
 
 # The search engine behind the catalog, built from the search-key files: "whoosh" (default) or
 # "postings" (posting arrays searched with numpy: by far the fastest to build and to search,
@@ -300,6 +308,16 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
+class StoreConfig:
+    """`[store]`: where the catalog store lives: `sqlite` (catalog.sqlite in the home, the
+    default) or `postgresql` (`dsn`: a libpq connection string, e.g.
+    "postgresql://unikat@db.example.org/catalog"), for more than one machine."""
+
+    backend: str = "sqlite"
+    dsn: str = ""
+
+
+@dataclass(frozen=True)
 class IndexConfig:
     """`[index]`: the search engine behind the catalog, one of `ENGINES`, and what one search
     may cost (`index.engines.base.QueryLimits`)."""
@@ -438,6 +456,7 @@ class Config:
     name: str = "unikat union catalog"
     database: str = "unikat"
     server: ServerConfig = field(default_factory=ServerConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
     sru: SruConfig = field(default_factory=SruConfig)
     libraries: dict[str, LibraryConfig] = field(default_factory=dict)
@@ -526,6 +545,10 @@ _SERVER = {"host": _TEXT, "port": _integer(0, 65535), "workers": _integer(1), "i
            "http_request_timeout": _SECONDS, "http_idle_timeout": _SECONDS,
            "max_login_failures": _integer(1), "login_failure_window": _SECONDS, "login_lockout": _SECONDS,
            "max_query_time": _SECONDS, "query_time_window": _SECONDS}
+_STORE = {"backend": _one_of(STORE_BACKENDS),
+          "dsn": _Rule('a libpq connection string such as "postgresql://unikat@db.example.org/catalog"',
+                       lambda value: isinstance(value, str) and (value == "" or "=" in value
+                                                                 or value.startswith(("postgresql://", "postgres://"))))}
 _INDEX = {"engine": _one_of(ENGINES), "max_truncation_terms": _integer(1, what="a number of terms"),
           "max_query_terms": _integer(1, what="a number of terms"), "max_query_seconds": _SECONDS}
 _SRU = {"default_records": _integer(0), "maximum_records": _integer(1), "default_schema": _TEXT,
@@ -573,7 +596,7 @@ _EXTERNAL = {"database": _Rule("a database name of letters, digits, '-' and '_'"
 _CCL_LINE = _Rule('Bib-1 attributes as YAZ writes them, such as "u=4 s=pw"',
                   lambda value: isinstance(value, str) and bool(value.strip()))
 
-_SECTIONS = ("catalog", "server", "index", "sru", "libraries", "users", "databases", "consolidation", "ccl",
+_SECTIONS = ("catalog", "server", "store", "index", "sru", "libraries", "users", "databases", "consolidation", "ccl",
              "sources", "backup", "virtual", "consortia", "linkcheck", "ill", "oai", "metrics", "external")
 
 
@@ -633,6 +656,7 @@ def parse_config(text: str, source: str = "unikat.toml") -> Config:
     return Config(
         **catalog,
         server=ServerConfig(**_values(source, "server", section["server"], _SERVER)),
+        store=_store(source, section["store"]),
         index=IndexConfig(**_values(source, "index", section["index"], _INDEX)),
         sru=SruConfig(**_values(source, "sru", section["sru"], _SRU)),
         libraries=libraries, users=users, user_libraries=user_libraries,
@@ -648,6 +672,14 @@ def parse_config(text: str, source: str = "unikat.toml") -> Config:
         metrics=MetricsConfig(**_values(source, "metrics", section["metrics"], _METRICS)),
         external=ExternalConfig(**_values(source, "external", section["external"], _EXTERNAL)),
     )
+
+
+def _store(source: str, table: dict[str, Any]) -> StoreConfig:
+    store = StoreConfig(**_values(source, "store", table, _STORE))
+    if store.backend == "postgresql" and not store.dsn:
+        raise ConfigError(f'{source}: [store] dsn: missing (backend "postgresql" needs a libpq connection string'
+                          f' such as "postgresql://unikat@db.example.org/catalog")')
+    return store
 
 
 def _table(source: str, title: str, value: Any) -> dict[str, Any]:

@@ -115,10 +115,9 @@ def export(home: Home, out: BinaryIO, *, library: str | None = None, fmt: str = 
     config = home.config()
     hidden = _check_access(config, library, include_restricted)
     started = time.monotonic()
-    store = CatalogStore(home.store_path)   # makes the store's tables if the home is new
-    store.close()
+    store = CatalogStore.of(home)   # makes the store's tables if the home is new
     report = DumpReport()
-    with exports.Snapshot(home.store_path) as snapshot:   # one state of the store for the whole dump
+    with exports.Snapshot(store) as snapshot:   # one state of the store for the whole dump
         if library is not None:
             total, batches = snapshot.library_records(library, since)
             deletions = [(f"{source_id}", when) for _, source_id, when in snapshot.library_deletions(library, since)] \

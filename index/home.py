@@ -39,6 +39,11 @@ class Home:
     def rejects_dir(self) -> Path:
         return self.root / "rejects"
 
+    def has_store(self) -> bool:
+        """Whether there is a catalog store to read: catalog.sqlite, or one in PostgreSQL
+        (`[store] backend`, made when the home's first command opens it)."""
+        return self.config().store.backend != "sqlite" or self.store_path.exists()
+
     def exists(self) -> bool:
         return self.config_path.exists()
 

@@ -153,7 +153,7 @@ class Catalog:
         if not ready and not rebuilding:   # no index yet, or one of an older layout
             raise errors.IndexNotBuilt(f"no index of the current layout in {engines.index_dir(home, self.config)}:"
                                        " run 'unikat index'")
-        self.store = CatalogStore(home.store_path)
+        self.store = CatalogStore.of(home)
         self.engine = engines.open_engine(home, self.config) if ready else MissingIndex()
         self._external = ExternalCatalog.beside(home, self.config)   # harvested records, kept apart (index.external)
         self._store_version = self.store.data_version()

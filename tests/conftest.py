@@ -1,10 +1,19 @@
-"""Shared fixtures: paths to real data, and a catalog home built from real records."""
+"""Shared fixtures: paths to real data, and a catalog home built from real records.
+
+`UNIKAT_TEST_STORE=postgresql` runs the tests with every home `make_home` makes on PostgreSQL
+(`[store] backend`): a throwaway server for the run (`tests/pgserver.py`), a database of its own
+for each home. `make test` runs the store, loading, consolidation, ILL and protocol suites so a
+second time (`make test-postgresql`).
+"""
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
+import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pymarc
@@ -77,15 +86,70 @@ class LimitedHome(Home):
         return dataclasses.replace(config, index=dataclasses.replace(config.index, **self.limits))
 
 
+STORE = os.environ.get("UNIKAT_TEST_STORE", "sqlite")
+"""The store backend of the homes `make_home` makes: "sqlite" or "postgresql"."""
+
+sqlite_only = pytest.mark.skipif(STORE != "sqlite", reason="SQLite store only (files of catalog.sqlite)")
+
+_postgres = None
+
+
+def postgres():
+    """The run's PostgreSQL server, started at the first call (skips the test when it cannot start)."""
+    global _postgres
+    if _postgres is None:
+        from pgserver import PostgresServer
+
+        _postgres = PostgresServer.start() or False
+        if _postgres:
+            atexit.register(_postgres.stop)
+    if not _postgres:
+        from pgserver import PostgresServer
+
+        pytest.skip(f"PostgreSQL store: {PostgresServer.unavailable}")
+    return _postgres
+
+
+def _store_section(dsn: str) -> str:
+    return f'\n[store]\nbackend = "postgresql"\ndsn = "{dsn}"\n'
+
+
 def make_home(root: Path, config: str = TEST_CONFIG, *, engine: str | None = None) -> Home:
-    """A home with `config`; `engine` adds `[index] engine = ...` (the configuration's default otherwise)."""
+    """A home with `config`; `engine` adds `[index] engine = ...` (the configuration's default
+    otherwise); its store on PostgreSQL when the run says so (`STORE`)."""
     home = Home(root)
+    if STORE == "postgresql" and "[store]" not in config:
+        config += _store_section(postgres().new_database())
     home.init(config + (f'\n[index]\nengine = "{engine}"\n' if engine else ""))
     return home
 
 
+def title_members(store: CatalogStore) -> set[frozenset[tuple[str, str]]]:
+    """The store's titles as sets of their member records' maintenance keys (numbers aside)."""
+    members: dict[int, set] = {}
+    for isn, library, source_id in store.db.execute("SELECT isn, library, source_id FROM records"):
+        members.setdefault(isn, set()).add((library, source_id))
+    return {frozenset(records) for records in members.values()}
+
+
+def copy_home(home: Home, root: Path) -> Home:
+    """A copy of `home` at `root`, its own store included (on PostgreSQL, a copy of its database)."""
+    shutil.copytree(home.root, root)
+    copy = Home(root)
+    dsn = home.config().store.dsn
+    if dsn:
+        server = postgres()
+        new = server.new_database()
+        dump = subprocess.run([server.binaries / "pg_dump", "--no-owner", dsn], check=True, capture_output=True)
+        subprocess.run([server.binaries / "psql", "-q", "-v", "ON_ERROR_STOP=1", new], input=dump.stdout,
+                       check=True, capture_output=True)
+        config = copy.config_path.read_text(encoding="utf-8").replace(f'dsn = "{dsn}"', f'dsn = "{new}"')
+        copy.config_path.write_text(config, encoding="utf-8")
+    return copy
+
+
 def load(home: Home, library: str, path: Path, **options):
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         report = load_file(home, store, parse_config(home.config_path.read_text()).libraries[library], path, **options)
         indexing.update(home, store)
@@ -97,11 +161,11 @@ def load(home: Home, library: str, path: Path, **options):
 def restricted_copy(home: Home, root: Path, *databases: str) -> Home:
     """A copy of `home` at `root` whose unikat.toml restricts `databases` (its `restricted = `
     line replaced)."""
-    shutil.copytree(home.root, root)
-    config = root / "unikat.toml"
+    copy = copy_home(home, root)
     line = "restricted = [" + ", ".join(f'"{name}"' for name in databases) + "]"
-    config.write_text(re.sub(r"(?m)^restricted = .*$", line, config.read_text(encoding="utf-8")), encoding="utf-8")
-    return Home(root)
+    copy.config_path.write_text(re.sub(r"(?m)^restricted = .*$", line, copy.config_path.read_text(encoding="utf-8")),
+                                encoding="utf-8")
+    return copy
 
 
 def change_delivery(path: Path, changed: str, deleted: str, title: str) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pymarc
+from conftest import copy_home
 
 from index.config import parse_config
 from index.home import Home
@@ -100,7 +101,7 @@ def ill_home(root: Path, config: str = ILL_CONFIG) -> tuple[Home, dict[str, int]
     """A home with ILL_CONFIG and the TITLES in its store (no search index); name -> ISN."""
     home = Home(root)
     home.init(config)
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     isns = {}
     try:
         with store.transaction():
@@ -150,11 +151,10 @@ def ill_sample_home(sample_home: Home, root: Path) -> tuple[Home, IllPicks]:
     accounts 4711/geheim (A, 4 units), 0815/quota-pw (A, a quota of 1 order),
     5555/copy-pw (A, 10 units)."""
     import re
-    import shutil
 
     from index.ill import IllService
 
-    shutil.copytree(sample_home.root, root)
+    copy_home(sample_home, root)
     path = root / "unikat.toml"
     text = path.read_text(encoding="utf-8")
     for code, region in SAMPLE_REGIONS.items():
@@ -162,7 +162,7 @@ def ill_sample_home(sample_home: Home, root: Path) -> tuple[Home, IllPicks]:
     text = re.sub(r"(?m)^restricted = .*$", "restricted = []", text)
     path.write_text(text + ILL_SECTION, encoding="utf-8")
     home = Home(root)
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         picks: dict[str, int] = {}
         for isn, _, holdings in store.titles_with_holdings():

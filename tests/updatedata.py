@@ -4,10 +4,10 @@ none; every password is "secret"."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pymarc
+from conftest import copy_home
 
 from index.home import Home
 
@@ -30,7 +30,7 @@ A_RECORD = "A000001"   # a record of library A in sample_data/lib-a.mrc
 
 def update_home(sample_home: Home, root: Path) -> Home:
     """A copy of `sample_home` (store and index) with the users above."""
-    shutil.copytree(sample_home.root, root)
+    copy_home(sample_home, root)
     config = root / "unikat.toml"
     config.write_text(config.read_text(encoding="utf-8") + USERS, encoding="utf-8")
     return Home(root)

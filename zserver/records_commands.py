@@ -49,7 +49,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if refused:
         print(f"unikat: {refused}; nothing exported", file=sys.stderr)
         return 2
-    if not external and not home.store_path.exists():
+    if not external and not home.has_store():
         print(f"unikat: no catalog in {home.root} (nothing loaded yet)", file=sys.stderr)
         return 2
     what = (f"the external database {config.external.database}" + (f", source {args.source}" if args.source else "")

@@ -17,12 +17,12 @@ __all__ = ["ejournals", "write_lists"]
 def write_lists(home: Home, out: Path) -> tuple[int, list[Path]]:
     """Write every list into `out`; returns (titles, files written)."""
     config = home.config()
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         journals = list(electronic_serials(store))
     finally:
         store.close()
-    results = LinkResults(home.store_path)
+    results = LinkResults.of(home)
     try:
         statuses = results.statuses(url for journal in journals for url in journal.urls)
     finally:

@@ -16,11 +16,12 @@ It knows no protocol: `zserver.harvest` fetches, this module stores.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from index.config import Config, LibraryConfig
+from index.config import Config, LibraryConfig, StoreConfig
 from index.home import Home
 from index.loading.prepare import Prepared, Preparer
 from index.records.model import RawRecord
@@ -34,7 +35,8 @@ SOURCE_SYSTEM = "harvest"   # the source-system part of every external record's 
 
 
 class ExternalHome(Home):
-    """`HOME/external/`, a home read with the configuration of the main home `main`."""
+    """`HOME/external/`, a home read with the configuration of the main home `main`, its store
+    always SQLite in that directory (harvested records are this host's, whatever `[store]` says)."""
 
     def __init__(self, main: Home) -> None:
         super().__init__(main.root / "external")
@@ -44,7 +46,7 @@ class ExternalHome(Home):
         return self.store_path.exists()
 
     def config(self) -> Config:
-        return self.main.config()
+        return dataclasses.replace(self.main.config(), store=StoreConfig())
 
 
 @dataclass(frozen=True)

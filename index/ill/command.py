@@ -87,7 +87,7 @@ def _password(args: argparse.Namespace, prompt: str) -> str:
 
 def run(home: Home, args: argparse.Namespace) -> int:
     """Run one `unikat ill` command; 0 on success, 2 on a refusal (its reason on stderr)."""
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         service = IllService(store, home.config())
         return _ACTIONS[args.ill_action](service, args)

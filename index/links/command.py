@@ -25,7 +25,7 @@ def known_libraries(home: Home) -> dict[str, str]:
     """Library code -> name: the configured libraries and every code that holds something
     (a union delivery brings sigels of libraries that deliver nothing themselves)."""
     names = {code: library.name for code, library in home.config().libraries.items()}
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         for code in store.holding_libraries():
             names.setdefault(code, code)
@@ -48,7 +48,7 @@ def linkcheck(home: Home, *, library: str | None, since_days: float | None, repo
         return 2
     report_dir = report_dir or home.root / "linkcheck"
     report_dir.mkdir(parents=True, exist_ok=True)   # a directory we cannot write fails now, not after the check
-    summary = run_linkcheck(home.store_path, settings, report_dir, library=library, since_days=since_days,
+    summary = run_linkcheck(home, settings, report_dir, library=library, since_days=since_days,
                             names=names, progress=progress)
     states = ", ".join(f"{state} {summary.states.get(state, 0)}" for state in ("ok", "moved", "broken", "skipped"))
     left = summary.urls - summary.checked

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from index.home import Home
 from index.links.check import CheckSettings, LinkCheck, check_urls
 from index.links.collect import link_uses
 from index.links.report import LibraryReport, write_reports
@@ -35,18 +36,18 @@ class LinkcheckSummary:
         return self.checked / self.seconds if self.seconds else 0.0
 
 
-def run_linkcheck(store_path: Path, settings: CheckSettings, report_dir: Path, *, library: str | None = None,
+def run_linkcheck(home: Home, settings: CheckSettings, report_dir: Path, *, library: str | None = None,
                   since_days: float | None = None, names: dict[str, str] | None = None,
                   progress: Callable[[int, int], None] | None = None) -> LinkcheckSummary:
     """Check the catalog's URLs (of `library` only, if given; with `since_days`, only those not
     checked within that many days), keep the results with their history, and write the
     per-library reports of broken and moved links into `report_dir`."""
-    store = CatalogStore(store_path)
+    store = CatalogStore.of(home)
     try:
         uses = list(link_uses(store, library))
     finally:
         store.close()
-    results = link_tables.LinkResults(store_path)
+    results = link_tables.LinkResults.of(home)
     try:
         urls = list(dict.fromkeys(use.url for use in uses))
         due = results.due(urls, since_days)

@@ -24,7 +24,7 @@ def lfer(home: Home, *, all_titles: bool = False, dry_run: bool = False, verbose
         print(f"unikat: no virtual library in {home.config_path}: add a [virtual.LFER] table (rule = \"lfer\")",
               file=sys.stderr)
         return 2
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         report = run_catalog(store, virtual, all_titles=all_titles, dry_run=dry_run)
         for change in report.changes:

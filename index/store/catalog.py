@@ -19,9 +19,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index.records.model import Holding
 from index.store import editions, handover, loadlog, rule_holdings
+from index.store.connection import Connection
+from index.store.postgresql import PostgresConnection
+
+if TYPE_CHECKING:
+    from index.home import Home
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class MatchCandidate:
     profile: str | None
 
 
+_INDEX_LOCK = 0x756E696B6178   # PostgreSQL advisory lock of index phases (the writers' is index.store.postgresql's)
 _HOLDING_COLUMNS = "library, location, call_number, url, note, copies, lendable, source_id"
 # Columns added after the first release: (table, column, definition).
 _MIGRATIONS = (("records", "profile", "TEXT"), ("loads", "merged", "INTEGER NOT NULL DEFAULT 0"),
@@ -57,20 +64,58 @@ def _holding(row: sqlite3.Row | tuple) -> Holding:
 
 
 class CatalogStore:
-    def __init__(self, path: Path) -> None:
+    """The store in SQLite (`path`, the default) or in PostgreSQL (`dsn`, a libpq connection
+    string: `index.store.postgresql`; `path` then only names the home's place for side files)."""
+
+    def __init__(self, path: Path, dsn: str = "") -> None:
         self.path = path
-        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode = WAL")
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        self.db.execute("PRAGMA cache_size = -65536")   # 64 MiB: matching probes indexes all over a big store
-        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db: Connection
+        if dsn:
+            self.db = PostgresConnection(dsn)
+        else:
+            self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute("PRAGMA cache_size = -65536")   # 64 MiB: matching probes indexes all over a big store
+            self.db.execute("PRAGMA foreign_keys = ON")
         self.db.executescript(resources.files("index.store").joinpath("schema.sql").read_text())
         self.db.executescript(resources.files("index.store").joinpath("clusters.sql").read_text())  # corrections.py
-        self._migrate()
+        if not dsn:
+            self._migrate()   # a PostgreSQL store is never older than its columns
         rule_holdings.create_tables(self.db)   # holdings of virtual libraries (index.rules)
         editions.create_tables(self.db)        # links between print and online editions (index.editions)
         loadlog.ensure(self.db)                # load profiles, and deleted member records by any path
         self.handover = handover.attach(self.db, path)   # offered search keys wait in a side file
+
+    @classmethod
+    def of(cls, home: Home) -> CatalogStore:
+        """The store of a catalog home, where its `[store]` says."""
+        store = home.config().store
+        return cls(home.store_path, store.dsn if store.backend == "postgresql" else "")
+
+    def reader(self) -> Connection:
+        """A second connection to the store, to read beside a cursor still open on this one."""
+        if isinstance(self.db, PostgresConnection):
+            return PostgresConnection(self.db.dsn)
+        return sqlite3.connect(str(self.path))
+
+    @contextmanager
+    def index_turn(self) -> Iterator[None]:
+        """This host's turn at the index of a PostgreSQL store: one host at a time takes the
+        published index, updates it and publishes it (`index.loading.indexing`); a lock of its
+        own, so loads go on meanwhile. Nothing to wait for on SQLite (one machine)."""
+        if not isinstance(self.db, PostgresConnection):
+            yield
+            return
+        self.db.execute("SELECT pg_advisory_lock(?)", (_INDEX_LOCK,))
+        try:
+            yield
+        finally:
+            self.db.execute("SELECT pg_advisory_unlock(?)", (_INDEX_LOCK,))
+
+    @property
+    def backend(self) -> str:
+        return "postgresql" if isinstance(self.db, PostgresConnection) else "sqlite"
 
     def _migrate(self) -> None:
         for table, column, definition in _MIGRATIONS:
@@ -166,10 +211,12 @@ class CatalogStore:
 
     def _drop_title(self, isn: int) -> None:
         if self.db.execute("DELETE FROM titles WHERE isn = ?", (isn,)).rowcount:
-            self.db.execute("INSERT OR REPLACE INTO deleted_titles (isn) VALUES (?)", (isn,))
+            self.db.execute("INSERT INTO deleted_titles (isn) VALUES (?)"
+                            " ON CONFLICT (isn) DO UPDATE SET deleted = excluded.deleted", (isn,))
         self.db.execute("DELETE FROM title_headings WHERE isn = ?", (isn,))
         self._forget_authority(isn)
-        self.db.execute("INSERT OR REPLACE INTO pending (isn, deleted) VALUES (?, 1)", (isn,))
+        self.db.execute("INSERT INTO pending (isn, deleted) VALUES (?, 1)"
+                        " ON CONFLICT (isn) DO UPDATE SET deleted = 1", (isn,))
 
     def master(self, isn: int) -> int | None:
         """The id of the member record title `isn` shows (None: no such title, or none chosen yet)."""
@@ -281,16 +328,11 @@ class CatalogStore:
         return self.db.execute("SELECT count(*) FROM titles WHERE bibtype LIKE 'z%'").fetchone()[0]
 
     def add_title(self, display: bytes, bibtype: str) -> int:
-        # SQLite would hand out the number of a just-deleted last title again: count past deleted ones.
-        last_deleted = self.db.execute("SELECT max(isn) FROM deleted_titles").fetchone()[0]
-        if last_deleted is None:
-            cursor = self.db.execute("INSERT INTO titles (display, bibtype) VALUES (?, ?)", (display, bibtype))
-        else:
-            cursor = self.db.execute(
-                "INSERT INTO titles (isn, display, bibtype)"
-                " VALUES (max(?, coalesce((SELECT max(isn) FROM titles), 0)) + 1, ?, ?)",
-                (last_deleted, display, bibtype))
-        isn = cursor.lastrowid
+        # The next number after every title there is and ever was (a deleted title's number is
+        # never given again); inside the store's write transaction, so no other writer takes it.
+        isn = 1 + self.db.execute("SELECT coalesce(max(isn), 0) FROM (SELECT max(isn) AS isn FROM titles"
+                                  " UNION ALL SELECT max(isn) FROM deleted_titles) AS last").fetchone()[0]
+        self.db.execute("INSERT INTO titles (isn, display, bibtype) VALUES (?, ?, ?)", (isn, display, bibtype))
         self.mark_pending(isn)
         return isn
 
@@ -309,10 +351,10 @@ class CatalogStore:
                    version: str, quality: int, load_id: int | None, holdings: Iterable[Holding]) -> int:
         cursor = self.db.execute(
             "INSERT INTO records (isn, library, source_system, source_id, marc, version, quality, load_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (isn, library, source_system, source_id, marc, version, quality, load_id),
         )
-        record_id = cursor.lastrowid
+        record_id = cursor.fetchone()[0]
         self._insert_holdings(record_id, holdings)
         return record_id
 
@@ -378,12 +420,12 @@ class CatalogStore:
                 marks = ",".join("?" * len(chunk))
                 rows = self.db.execute(f"SELECT isn, display FROM titles WHERE isn IN ({marks}) ORDER BY isn", chunk)
                 cursor = _chain(cursor, rows.fetchall())
-        holdings_db = sqlite3.connect(str(self.path))
+        holdings_db = self.reader()
         try:
             for isn, display in cursor:
                 rows = holdings_db.execute(
                     f"SELECT {', '.join('h.' + c.strip() for c in _HOLDING_COLUMNS.split(','))}"
-                    " FROM holdings h JOIN records r ON r.id = h.record_id WHERE r.isn = ?", (isn,))
+                    " FROM holdings h JOIN records r ON r.id = h.record_id WHERE r.isn = ? ORDER BY r.id, h.id", (isn,))
                 yield isn, display, [_holding(row) for row in rows] + rule_holdings.holdings_of(holdings_db, isn)
         finally:
             holdings_db.close()
@@ -400,7 +442,8 @@ class CatalogStore:
 
     # -- pending index work -----------------------------------------------------------------
     def mark_pending(self, isn: int) -> None:
-        self.db.execute("INSERT OR REPLACE INTO pending (isn, deleted) VALUES (?, 0)", (isn,))
+        self.db.execute("INSERT INTO pending (isn, deleted) VALUES (?, 0)"
+                        " ON CONFLICT (isn) DO UPDATE SET deleted = 0", (isn,))
 
     def pending(self) -> tuple[list[int], list[int]]:
         """(changed ISNs, deleted ISNs) not yet in the index."""
@@ -426,7 +469,8 @@ class CatalogStore:
         """Keep search keys worked out for title `isn` (`digest`: of what they were worked out
         from) for the index phase; replaces keys offered before."""
         if self.handover:
-            self.db.execute("INSERT OR REPLACE INTO handover.pending_keys (isn, digest, keys) VALUES (?, ?, ?)",
+            self.db.execute("INSERT INTO handover.pending_keys (isn, digest, keys) VALUES (?, ?, ?) ON CONFLICT (isn)"
+                            " DO UPDATE SET digest = excluded.digest, keys = excluded.keys",
                             (isn, digest, keys))
 
     def offered_digests(self, isns: Iterable[int]) -> dict[int, bytes]:
@@ -446,9 +490,9 @@ class CatalogStore:
 
     # -- loads and rejects ------------------------------------------------------------------
     def start_load(self, library: str, source_system: str, file: str, fmt: str) -> int:
-        cursor = self.db.execute("INSERT INTO loads (library, source_system, file, format) VALUES (?, ?, ?, ?)",
-                                 (library, source_system, file, fmt))
-        return cursor.lastrowid
+        cursor = self.db.execute("INSERT INTO loads (library, source_system, file, format) VALUES (?, ?, ?, ?)"
+                                 " RETURNING id", (library, source_system, file, fmt))
+        return cursor.fetchone()[0]
 
     def update_load(self, load_id: int, counts: dict[str, int], problems: dict[str, int], *, finished: bool) -> None:
         self.db.execute(
@@ -458,9 +502,13 @@ class CatalogStore:
              counts.get("deleted", 0), counts.get("rejected", 0), counts.get("merged", 0),
              json.dumps(problems, sort_keys=True), finished, load_id),
         )
+        if finished and isinstance(self.db, PostgresConnection):
+            # a load changes the tables' sizes more than autovacuum notices in time: plans for the
+            # index phase and the next load need today's statistics (PostgreSQL samples: seconds at most)
+            self.db.execute("ANALYZE")
 
     def add_reject(self, load_id: int, position: int, offset: int, reason: str, raw: bytes) -> None:
-        self.db.execute("INSERT INTO rejects (load_id, position, offset, reason, raw) VALUES (?, ?, ?, ?, ?)",
+        self.db.execute('INSERT INTO rejects (load_id, position, "offset", reason, raw) VALUES (?, ?, ?, ?, ?)',
                         (load_id, position, offset, reason, raw))
 
     def loads(self) -> list[dict]:
@@ -479,6 +527,8 @@ class CatalogStore:
 
     def data_version(self) -> int:
         """A number that changes whenever another connection commits to the store."""
+        if isinstance(self.db, PostgresConnection):   # the cluster's next transaction id: moves on every write
+            return self.db.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint").fetchone()[0]
         return self.db.execute("PRAGMA data_version").fetchone()[0]
 
     def holding_libraries(self) -> list[str]:
@@ -503,7 +553,8 @@ class CatalogStore:
         return row[0] if row else default
 
     def set_meta(self, key: str, value: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+        self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
+                        " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
 
 def _chain(first, rows):

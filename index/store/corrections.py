@@ -59,9 +59,9 @@ def add_override(store: CatalogStore, action: str, isns: list[int], note: str, m
                  members: list[tuple[int, int]], verdicts: dict[str, bool]) -> int:
     """Store an override naming `members` ((side, record id) each); returns its number."""
     cursor = store.db.execute(
-        "INSERT INTO cluster_overrides (action, isns, note, made_by, verdicts) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO cluster_overrides (action, isns, note, made_by, verdicts) VALUES (?, ?, ?, ?, ?) RETURNING id",
         (action, json.dumps(isns), note, made_by, json.dumps(verdicts, sort_keys=True)))
-    number = cursor.lastrowid
+    number = cursor.fetchone()[0]
     store.db.executemany(
         "INSERT INTO cluster_override_members (override_id, side, library, source_system, source_id, version, isn)"
         " SELECT ?, ?, library, source_system, source_id, version, isn FROM records WHERE id = ?",
@@ -110,7 +110,8 @@ def add_redirect(store: CatalogStore, old: int, new: int) -> None:
     if old == new:
         return
     store.db.execute("UPDATE title_redirects SET new = ? WHERE new = ?", (new, old))
-    store.db.execute("INSERT OR REPLACE INTO title_redirects (old, new) VALUES (?, ?)", (old, new))
+    store.db.execute("INSERT INTO title_redirects (old, new) VALUES (?, ?)"
+                     " ON CONFLICT (old) DO UPDATE SET new = excluded.new, made = excluded.made", (old, new))
     store.db.execute("DELETE FROM title_redirects WHERE old = new")
 
 
@@ -119,7 +120,7 @@ def revive_title(store: CatalogStore, isn: int, bibtype: str) -> None:
     its redirect gone."""
     store.db.execute("DELETE FROM title_redirects WHERE old = ?", (isn,))
     store.db.execute("DELETE FROM deleted_titles WHERE isn = ?", (isn,))
-    store.db.execute("INSERT INTO titles (isn, display, bibtype) VALUES (?, x'', ?)", (isn, bibtype))
+    store.db.execute("INSERT INTO titles (isn, display, bibtype) VALUES (?, ?, ?)", (isn, b"", bibtype))
     store.mark_pending(isn)
 
 

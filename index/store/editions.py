@@ -7,11 +7,10 @@ takes the `CatalogStore` or its connection (`index.store.connection`).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from index.store.connection import connection
+from index.store.connection import Connection, connection
 
 if TYPE_CHECKING:   # the catalog store imports this module
     from index.store.catalog import CatalogStore
@@ -33,11 +32,11 @@ Link = tuple[str, str, str]
 """(target id, relation, title) of one link."""
 
 
-def create_tables(store: sqlite3.Connection | CatalogStore) -> None:
+def create_tables(store: Connection | CatalogStore) -> None:
     connection(store).executescript(_TABLES)
 
 
-def replace_links(store: sqlite3.Connection | CatalogStore, isns: Sequence[int], links: Mapping[int, list[Link]]) -> int:
+def replace_links(store: Connection | CatalogStore, isns: Sequence[int], links: Mapping[int, list[Link]]) -> int:
     """Drop the links of titles `isns` and write `links` (ISN -> its links) instead; returns links written."""
     db = connection(store)
     written = 0
@@ -51,13 +50,13 @@ def replace_links(store: sqlite3.Connection | CatalogStore, isns: Sequence[int],
     return written
 
 
-def links_of(store: sqlite3.Connection | CatalogStore, isn: int) -> list[Link]:
+def links_of(store: Connection | CatalogStore, isn: int) -> list[Link]:
     """The links title `isn` makes, as it made them."""
     return connection(store).execute("SELECT target, relation, title FROM edition_links WHERE isn = ?",
                                      (isn,)).fetchall()
 
 
-def linking_to(store: sqlite3.Connection | CatalogStore, targets: Sequence[str], isn: int) -> list[int]:
+def linking_to(store: Connection | CatalogStore, targets: Sequence[str], isn: int) -> list[int]:
     """The titles other than `isn` that link to any of `targets`."""
     db = connection(store)
     found: list[int] = []

@@ -8,20 +8,23 @@ read in batches.
 - since a time: records of loads started since then, titles changed since then or with a
   member so loaded, and what was deleted since then (`index.store.loadlog`, `deleted_titles`).
 
-A snapshot is one SQLite read transaction on a connection of its own: a load running meanwhile
-is either wholly in the dump or not at all (WAL). Records come `BATCH` at a time, so memory
+A snapshot is one read transaction (SQLite, or PostgreSQL's REPEATABLE READ) on a connection of
+its own: a load running meanwhile is either wholly in the dump or not at all. Records come `BATCH` at a time, so memory
 does not grow with the store. Which records go out and how they are written is `index.dumps`'s.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from index.records.model import Holding
 from index.store import loadlog, rule_holdings
+from index.store.connection import is_postgresql
+
+if TYPE_CHECKING:
+    from index.store.catalog import CatalogStore
 
 __all__ = ["BATCH", "Item", "Snapshot"]
 
@@ -32,15 +35,16 @@ Item = tuple[str, bytes, list[Holding]]
 
 
 class Snapshot:
-    """`with Snapshot(store_path) as snapshot:` reads one state of the store; it ends (commits
-    the read transaction) when the block ends without an error."""
+    """`with Snapshot(store) as snapshot:` reads one state of the store on the store's
+    connection, which it closes at the end; it ends (commits the read transaction) when the
+    block ends without an error."""
 
-    def __init__(self, store_path: Path) -> None:
-        self._db = sqlite3.connect(str(store_path), isolation_level=None)
+    def __init__(self, store: CatalogStore) -> None:
+        self._db = store.db
 
     def __enter__(self) -> Snapshot:
-        try:
-            self._db.execute("BEGIN")   # one snapshot for the whole dump (WAL: loads go on meanwhile)
+        try:   # one snapshot for the whole dump (SQLite's WAL, PostgreSQL's MVCC: loads go on meanwhile)
+            self._db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ" if is_postgresql(self._db) else "BEGIN")
         except BaseException:
             self._db.close()
             raise

@@ -20,6 +20,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from index.store.connection import Connection, is_postgresql
+
 SCHEMA = "handover"
 """The attached database's name; its table is `handover.pending_keys`."""
 
@@ -28,9 +30,17 @@ def side_path(store_path: Path) -> Path:
     return store_path.with_name(store_path.stem + ".handover.sqlite")
 
 
-def attach(db: sqlite3.Connection, store_path: Path) -> bool:
+_TABLE = f"CREATE TABLE IF NOT EXISTS {SCHEMA}.pending_keys (isn INTEGER PRIMARY KEY, digest BLOB NOT NULL, keys BLOB NOT NULL)"
+
+
+def attach(db: Connection, store_path: Path) -> bool:
     """Attach the side file to the store's connection (created on first use); False when it
-    cannot be (a read-only home: the store is only read there, and keys are then not offered)."""
+    cannot be (a read-only home: the store is only read there, and keys are then not offered).
+    On PostgreSQL, `handover` is a schema of the store's database: free space there is the
+    server's to reuse, and every loading host reaches it."""
+    if is_postgresql(db):
+        db.executescript(_TABLE + ";")
+        return True
     try:
         db.execute(f"ATTACH DATABASE ? AS {SCHEMA}", (str(side_path(store_path)),))
     except sqlite3.OperationalError:
@@ -40,8 +50,7 @@ def attach(db: sqlite3.Connection, store_path: Path) -> bool:
         db.execute(f"PRAGMA {SCHEMA}.auto_vacuum = FULL")
         db.execute(f"PRAGMA {SCHEMA}.journal_mode = WAL")
         db.execute(f"PRAGMA {SCHEMA}.synchronous = NORMAL")
-        db.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.pending_keys"
-                   " (isn INTEGER PRIMARY KEY, digest BLOB NOT NULL, keys BLOB NOT NULL)")
+        db.execute(_TABLE)
     except sqlite3.OperationalError:   # read-only file system, or the file is not ours to write
         db.execute(f"DETACH DATABASE {SCHEMA}")
         return False

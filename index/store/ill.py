@@ -13,12 +13,12 @@ A balance can never go below zero (a CHECK), as a last guard behind the service'
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 
 from index.ill.model import Account, Article, Attempt, Event, Kind, Order, Status
 from index.store.catalog import CatalogStore
+from index.store.connection import NO_SUCH_TABLE, Connection
 
 __all__ = ["IllStore", "ill_account_exists"]
 
@@ -123,10 +123,10 @@ class IllStore:
         """Insert an order; returns (id, number)."""
         cursor = self.db.execute(
             "INSERT INTO ill_orders (access_number, home_library, isn, isbd, kind, article, free, status, units,"
-            " created, via, external_id, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " created, via, external_id, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (access_number, home_library, isn, isbd, kind.value, json.dumps(asdict(article), ensure_ascii=False),
              int(free), status.value, units, now, via, external_id, note))
-        order_id = cursor.lastrowid
+        order_id = cursor.fetchone()[0]
         number = f"{prefix}{order_id:09d}"
         self.db.execute("UPDATE ill_orders SET number = ? WHERE id = ?", (number, order_id))
         return order_id, number
@@ -215,9 +215,9 @@ def _order(row: tuple, attempts: tuple[Attempt, ...], history: tuple[Event, ...]
                  attempts, history)
 
 
-def ill_account_exists(db: sqlite3.Connection, access_number: str) -> bool:
+def ill_account_exists(db: Connection, access_number: str) -> bool:
     """Whether `access_number` is an ILL account (False when the store has no ILL tables yet)."""
     try:
         return db.execute("SELECT 1 FROM ill_accounts WHERE access_number = ?", (access_number,)).fetchone() is not None
-    except sqlite3.OperationalError:
+    except NO_SUCH_TABLE:
         return False

@@ -19,8 +19,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from index.links.check import Hop, LinkCheck, LinkState
+from index.store.connection import Connection
+from index.store.postgresql import PostgresConnection
+
+if TYPE_CHECKING:
+    from index.home import Home
 
 __all__ = ["LinkResults", "LinkStatus", "utc_now"]
 
@@ -79,12 +85,23 @@ class LinkStatus:
 
 class LinkResults:
     """The link-check tables of one catalog store, over a connection of its own (a load may
-    write to the store at the same time: SQLite's WAL lets it, we wait up to 30 s for a lock)."""
+    write to the store at the same time: SQLite's WAL lets it, we wait up to 30 s for a lock;
+    on PostgreSQL (`dsn`) nobody waits)."""
 
-    def __init__(self, store_path: Path) -> None:
-        self.db = sqlite3.connect(str(store_path), timeout=30, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode = WAL")
+    def __init__(self, store_path: Path, dsn: str = "") -> None:
+        self.db: Connection
+        if dsn:
+            self.db = PostgresConnection(dsn)
+        else:
+            self.db = sqlite3.connect(str(store_path), timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode = WAL")
         self.db.executescript(_SCHEMA)
+
+    @classmethod
+    def of(cls, home: Home) -> LinkResults:
+        """The link-check tables of a home's store, where its `[store]` says."""
+        store = home.config().store
+        return cls(home.store_path, store.dsn if store.backend == "postgresql" else "")
 
     def close(self) -> None:
         self.db.close()
@@ -115,7 +132,7 @@ class LinkResults:
                     " last_checked, broken_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (url) DO UPDATE SET state = excluded.state, status = excluded.status,"
                     " error = excluded.error, redirects = excluded.redirects, final_url = excluded.final_url,"
-                    " last_checked = excluded.last_checked, checks = checks + 1,"
+                    " last_checked = excluded.last_checked, checks = link_status.checks + 1,"
                     " broken_since = CASE WHEN excluded.broken_since IS NULL THEN NULL"
                     " ELSE coalesce(broken_since, excluded.broken_since) END",
                     (check.url, check.state.value, check.status, check.error, redirects, check.final_url, now, now,

@@ -16,10 +16,9 @@ its connection (`index.store.connection`).
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TYPE_CHECKING
 
-from index.store.connection import connection
+from index.store.connection import NO_SUCH_TABLE, Connection, connection, is_postgresql
 
 if TYPE_CHECKING:
     from index.store.catalog import CatalogStore
@@ -38,34 +37,48 @@ CREATE TABLE IF NOT EXISTS deleted_records (
     deleted        TEXT NOT NULL DEFAULT (datetime('now'))
 );
 CREATE INDEX IF NOT EXISTS deleted_records_time ON deleted_records(library, deleted);
+"""
+_TRIGGER = """
 CREATE TRIGGER IF NOT EXISTS records_deleted AFTER DELETE ON records BEGIN
     INSERT INTO deleted_records (library, source_system, source_id)
     VALUES (old.library, old.source_system, old.source_id);
 END;
 """
+_TRIGGER_POSTGRESQL = """
+CREATE OR REPLACE FUNCTION record_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO deleted_records (library, source_system, source_id)
+    VALUES (old.library, old.source_system, old.source_id);
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER records_deleted AFTER DELETE ON records FOR EACH ROW EXECUTE FUNCTION record_deleted();
+"""
 
 
-def ensure(store: sqlite3.Connection | CatalogStore) -> None:
+def ensure(store: Connection | CatalogStore) -> None:
     """Make the tables and the trigger if the store has none yet (outside a transaction)."""
     db = connection(store)
-    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'records_deleted'").fetchone() is None:
-        db.executescript(_SCHEMA)
+    if is_postgresql(db):
+        db.executescript(_SCHEMA + _TRIGGER_POSTGRESQL)
+    elif db.execute("SELECT 1 FROM sqlite_master WHERE name = 'records_deleted'").fetchone() is None:
+        db.executescript(_SCHEMA + _TRIGGER)
 
 
-def set_load_source(store: sqlite3.Connection | CatalogStore, load_id: int, source: str) -> None:
-    connection(store).execute("INSERT OR REPLACE INTO load_sources (load_id, source) VALUES (?, ?)", (load_id, source))
+def set_load_source(store: Connection | CatalogStore, load_id: int, source: str) -> None:
+    connection(store).execute("INSERT INTO load_sources (load_id, source) VALUES (?, ?)"
+                              " ON CONFLICT (load_id) DO UPDATE SET source = excluded.source", (load_id, source))
 
 
-def load_source(store: sqlite3.Connection | CatalogStore, load_id: int) -> str:
+def load_source(store: Connection | CatalogStore, load_id: int) -> str:
     """The profile load `load_id` used ("" for none, or a store no load of this version wrote)."""
     try:
         row = connection(store).execute("SELECT source FROM load_sources WHERE load_id = ?", (load_id,)).fetchone()
-    except sqlite3.OperationalError:   # no such table yet
+    except NO_SUCH_TABLE:
         return ""
     return row[0] if row else ""
 
 
-def deleted_records(store: sqlite3.Connection | CatalogStore, library: str,
+def deleted_records(store: Connection | CatalogStore, library: str,
                     since: str = "") -> list[tuple[str, str, str]]:
     """(source system, source id, time) of `library`'s member records deleted since `since`
     (SQLite datetime text, "" for all) and not delivered again since, oldest first."""

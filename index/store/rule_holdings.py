@@ -17,12 +17,11 @@ How a rule-built holding reads as a `Holding` (documented for exports and displa
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from index.records.model import Holding
-from index.store.connection import connection
+from index.store.connection import Connection, connection
 
 if TYPE_CHECKING:   # the catalog store imports this module
     from index.store.catalog import CatalogStore
@@ -58,7 +57,7 @@ class RuleHolding:
                        other_urls=self.urls[1:])
 
 
-def create_tables(store: sqlite3.Connection | CatalogStore) -> None:
+def create_tables(store: Connection | CatalogStore) -> None:
     db = connection(store)
     db.executescript(_TABLES)
 
@@ -71,14 +70,14 @@ def _row(row: tuple) -> RuleHolding:
 _COLUMNS = "isn, library, rule, urls, created, checked"
 
 
-def holdings_of(store: sqlite3.Connection | CatalogStore, isn: int) -> list[Holding]:
+def holdings_of(store: Connection | CatalogStore, isn: int) -> list[Holding]:
     """The rule-built holdings of title `isn` as `Holding`s."""
     db = connection(store)
     rows = db.execute(f"SELECT {_COLUMNS} FROM rule_holdings WHERE isn = ? ORDER BY library", (isn,))
     return [_row(row).as_holding() for row in rows]
 
 
-def holdings_of_titles(store: sqlite3.Connection | CatalogStore, isns: list[int]) -> dict[int, list[Holding]]:
+def holdings_of_titles(store: Connection | CatalogStore, isns: list[int]) -> dict[int, list[Holding]]:
     """ISN -> the rule-built holdings of each of `isns` that has some."""
     db = connection(store)
     found: dict[int, list[Holding]] = {}
@@ -91,7 +90,7 @@ def holdings_of_titles(store: sqlite3.Connection | CatalogStore, isns: list[int]
     return found
 
 
-def rule_holdings(store: sqlite3.Connection | CatalogStore, library: str,
+def rule_holdings(store: Connection | CatalogStore, library: str,
                   isns: list[int] | None = None) -> dict[int, RuleHolding]:
     """ISN -> rule-built holding of `library`, of the given titles (all when None)."""
     db = connection(store)
@@ -107,31 +106,33 @@ def rule_holdings(store: sqlite3.Connection | CatalogStore, library: str,
     return {row[0]: _row(row) for row in rows}
 
 
-def libraries(store: sqlite3.Connection | CatalogStore) -> list[str]:
+def libraries(store: Connection | CatalogStore) -> list[str]:
     """Codes of the virtual libraries that hold something."""
     db = connection(store)
     return [code for (code,) in db.execute("SELECT DISTINCT library FROM rule_holdings ORDER BY library")]
 
 
-def put(store: sqlite3.Connection | CatalogStore, holding: RuleHolding) -> None:
+def put(store: Connection | CatalogStore, holding: RuleHolding) -> None:
     db = connection(store)
-    db.execute(f"INSERT OR REPLACE INTO rule_holdings ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+    db.execute(f"INSERT INTO rule_holdings ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (isn, library)"
+               " DO UPDATE SET rule = excluded.rule, urls = excluded.urls, created = excluded.created,"
+               " checked = excluded.checked",
                (holding.isn, holding.library, holding.rule, "\n".join(holding.urls), holding.created,
                 holding.checked))
 
 
-def remove(store: sqlite3.Connection | CatalogStore, isn: int, library: str) -> None:
+def remove(store: Connection | CatalogStore, isn: int, library: str) -> None:
     db = connection(store)
     db.execute("DELETE FROM rule_holdings WHERE isn = ? AND library = ?", (isn, library))
 
 
-def forget_deleted_titles(store: sqlite3.Connection | CatalogStore) -> int:
+def forget_deleted_titles(store: Connection | CatalogStore) -> int:
     """Drop the rule-built holdings of titles that no longer exist; returns how many."""
     db = connection(store)
     return db.execute("DELETE FROM rule_holdings WHERE isn NOT IN (SELECT isn FROM titles)").rowcount
 
 
-def counts(store: sqlite3.Connection | CatalogStore) -> dict[str, int]:
+def counts(store: Connection | CatalogStore) -> dict[str, int]:
     """Virtual library -> its rule-built holdings (one per title)."""
     db = connection(store)
     return dict(db.execute("SELECT library, count(*) FROM rule_holdings GROUP BY library ORDER BY library"))

@@ -11,6 +11,25 @@ CREATE TABLE IF NOT EXISTS titles (
     changed   TEXT NOT NULL DEFAULT (datetime('now'))
 );
 
+-- one delivery of one library (before `records`, which refer to it)
+CREATE TABLE IF NOT EXISTS loads (
+    id            INTEGER PRIMARY KEY,
+    library       TEXT NOT NULL,
+    source_system TEXT NOT NULL,
+    file          TEXT NOT NULL,
+    format        TEXT NOT NULL,
+    started       TEXT NOT NULL DEFAULT (datetime('now')),
+    finished      TEXT,
+    read          INTEGER NOT NULL DEFAULT 0,
+    new           INTEGER NOT NULL DEFAULT 0,
+    updated       INTEGER NOT NULL DEFAULT 0,
+    unchanged     INTEGER NOT NULL DEFAULT 0,
+    deleted       INTEGER NOT NULL DEFAULT 0,
+    rejected      INTEGER NOT NULL DEFAULT 0,
+    merged        INTEGER NOT NULL DEFAULT 0,   -- new records that joined an existing title
+    problems      TEXT NOT NULL DEFAULT '{}'    -- light problems: JSON {kind: count}
+);
+
 CREATE TABLE IF NOT EXISTS records (           -- one library's contribution (a member record)
     id            INTEGER PRIMARY KEY,
     isn           INTEGER NOT NULL REFERENCES titles(isn),
@@ -79,29 +98,12 @@ CREATE INDEX IF NOT EXISTS holdings_record ON holdings(record_id);
 -- which a server does after every commit to the store: microseconds, not a scan of all holdings
 CREATE INDEX IF NOT EXISTS holdings_library ON holdings(library);
 
-CREATE TABLE IF NOT EXISTS loads (
-    id            INTEGER PRIMARY KEY,
-    library       TEXT NOT NULL,
-    source_system TEXT NOT NULL,
-    file          TEXT NOT NULL,
-    format        TEXT NOT NULL,
-    started       TEXT NOT NULL DEFAULT (datetime('now')),
-    finished      TEXT,
-    read          INTEGER NOT NULL DEFAULT 0,
-    new           INTEGER NOT NULL DEFAULT 0,
-    updated       INTEGER NOT NULL DEFAULT 0,
-    unchanged     INTEGER NOT NULL DEFAULT 0,
-    deleted       INTEGER NOT NULL DEFAULT 0,
-    rejected      INTEGER NOT NULL DEFAULT 0,
-    merged        INTEGER NOT NULL DEFAULT 0,   -- new records that joined an existing title
-    problems      TEXT NOT NULL DEFAULT '{}'    -- light problems: JSON {kind: count}
-);
 
 CREATE TABLE IF NOT EXISTS rejects (
     id        INTEGER PRIMARY KEY,
     load_id   INTEGER NOT NULL REFERENCES loads(id),
     position  INTEGER NOT NULL,
-    offset    INTEGER NOT NULL,
+    "offset"  INTEGER NOT NULL,   -- quoted: a reserved word in PostgreSQL
     reason    TEXT NOT NULL,
     raw       BLOB NOT NULL
 );

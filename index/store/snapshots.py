@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from index.store.connection import connection
+from index.store.connection import Connection, connection
 
 if TYPE_CHECKING:
     from index.store.catalog import CatalogStore
@@ -36,7 +36,7 @@ class Damaged(Exception):
         self.problems = problems
 
 
-def counts(store: sqlite3.Connection | CatalogStore) -> dict:
+def counts(store: Connection | CatalogStore) -> dict:
     """What a backup promises: titles, records, holdings, per library, loads, deleted titles."""
     db = connection(store)
     one = lambda sql: db.execute(sql).fetchone()[0]   # noqa: E731 - a local shorthand

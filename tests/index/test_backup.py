@@ -16,13 +16,15 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SAMPLE_DATA, load, make_home, shared
+from conftest import REPO, SAMPLE_DATA, load, make_home, shared, sqlite_only
 
 from index import backup
 from index.home import Home
 from index.query import Term
 from index.search import Catalog
 from index.store.catalog import CatalogStore
+
+pytestmark = sqlite_only   # copies, checks or breaks the catalog.sqlite file itself
 
 CONFIG = (SAMPLE_DATA / "unikat.toml").read_text() + '\n[libraries.UVA]\nsource_system = "UVA"\nholdings = "record"\n'
 
@@ -47,7 +49,7 @@ def home(tmp_path) -> Home:
 def _load_under_way(home: Home, process: subprocess.Popen) -> None:
     """Wait until `process` has committed its first batch."""
     while process.poll() is None:
-        store = CatalogStore(home.store_path)
+        store = CatalogStore.of(home)
         try:
             if store.db.execute("SELECT count(*) FROM records WHERE library = 'UVA'").fetchone()[0]:
                 return

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO, SAMPLE_DATA, load, make_home
+from conftest import REPO, SAMPLE_DATA, load, make_home, sqlite_only
 from externaldata import harvested
 
 from index import backup
@@ -18,6 +18,8 @@ from index.external import EXTERNAL_ISN_BASE, ExternalHome
 from index.home import Home
 from index.query import Structure, Term
 from index.search import Catalog
+
+pytestmark = sqlite_only   # copies, checks or breaks the catalog.sqlite file itself
 
 QUERIES = [Term("any", "history", structure=Structure.WORD), Term("title", "the", structure=Structure.WORD),
            Term("any", "united states", structure=Structure.PHRASE)]

@@ -16,6 +16,7 @@ from index.config import (
     IndexConfig,
     ServerConfig,
     SruConfig,
+    StoreConfig,
     parse_config,
 )
 from index.consolidation.match import MatchRules
@@ -32,8 +33,20 @@ def test_default_config_parses_to_the_defaults() -> None:
 
 def test_default_config_names_the_engines_there_are() -> None:
     assert '"whoosh" (default)' in DEFAULT_CONFIG and '"postings"' in DEFAULT_CONFIG
-    assert "sqlite" not in DEFAULT_CONFIG.lower()
+    assert "fts5" not in DEFAULT_CONFIG.lower() and 'engine = "sqlite"' not in DEFAULT_CONFIG   # the engine removed
     assert set(ENGINES) == set(engines.ENGINES)
+
+
+def test_the_store_section_is_checked() -> None:
+    assert parse_config("").store == StoreConfig()   # SQLite in the home
+    dsn = "postgresql://unikat@db.example.org/catalog"
+    assert parse_config(f'[store]\nbackend = "postgresql"\ndsn = "{dsn}"\n').store == StoreConfig("postgresql", dsn)
+    with pytest.raises(ConfigError, match=r'\[store\] dsn: missing \(backend "postgresql" needs'):
+        parse_config('[store]\nbackend = "postgresql"\n')
+    with pytest.raises(ConfigError, match=r"\[store\] backend: must be one of \"sqlite\", \"postgresql\""):
+        parse_config('[store]\nbackend = "oracle"\n')
+    with pytest.raises(ConfigError, match=r"\[store\] dsn: must be a libpq connection string"):
+        parse_config('[store]\nbackend = "postgresql"\ndsn = "catalog"\n')
 
 
 def test_sample_config_parses() -> None:
@@ -71,7 +84,7 @@ def test_absent_keys_take_defaults_and_library_names_their_code() -> None:
 @pytest.mark.parametrize(("text", "message"), [
     # unknown section
     ("[sever]\nport = 210\n",
-     "unikat.toml: unknown section [sever] (allowed: catalog, server, index, sru, libraries, users, databases,"
+     "unikat.toml: unknown section [sever] (allowed: catalog, server, store, index, sru, libraries, users, databases,"
      " consolidation, ccl"),   # a prefix: sections added later follow
     # unknown keys
     ("[server]\nidle_timout = 60\n",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from test_pipeline import LC_CONFIG, hit_counts, key_files, lc_slice, store_cont
 from index.loading import load as loading
 from index.query import Term
 from index.search import Catalog
+from index.store.catalog import CatalogStore
 
 
 def test_crash_mid_load_then_rerun(tmp_path, monkeypatch):
@@ -37,8 +37,10 @@ def test_crash_mid_load_then_rerun(tmp_path, monkeypatch):
     monkeypatch.setattr(loading, "_apply", dying_apply)
     with pytest.raises(KeyboardInterrupt):
         load(home, "A", SAMPLE_DATA / "lib-a.mrc")
-    db = sqlite3.connect(home.store_path)
-    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    store = CatalogStore.of(home)
+    db = store.db
+    if store.backend == "sqlite":
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert db.execute("SELECT count(*) FROM records").fetchone()[0] == 400   # four whole batches
     assert db.execute("SELECT count(*) FROM titles WHERE isn NOT IN (SELECT isn FROM records)").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM pending").fetchone()[0] == 400   # none of them indexed yet
@@ -53,7 +55,6 @@ def test_crash_mid_load_then_rerun(tmp_path, monkeypatch):
 
 
 def test_a_transaction_that_raises_leaves_nothing_behind(tmp_path):
-    from index.store.catalog import CatalogStore
 
     store = CatalogStore(tmp_path / "catalog.sqlite")
     try:
@@ -75,16 +76,18 @@ def test_a_transaction_that_raises_leaves_nothing_behind(tmp_path):
 
 def _newest_load(home) -> tuple[int, int, bool] | None:
     """(id, records read, finished) of the newest load in the store, read while it runs."""
-    if not home.store_path.exists():
+    if not home.has_store():
         return None
-    db = sqlite3.connect(home.store_path, timeout=5)
     try:
-        row = db.execute("SELECT id, read, finished IS NOT NULL FROM loads ORDER BY id DESC LIMIT 1").fetchone()
-    except sqlite3.OperationalError:   # the schema is still being made
+        store = CatalogStore.of(home)
+    except Exception:   # the schema is still being made
+        return None
+    try:
+        return store.db.execute("SELECT id, read, finished IS NOT NULL FROM loads ORDER BY id DESC LIMIT 1").fetchone()
+    except Exception:   # the schema is still being made
         return None
     finally:
-        db.close()
-    return row
+        store.close()
 
 
 def _group_alive(group: int) -> bool:

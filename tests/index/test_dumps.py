@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pymarc
 import pytest
-from conftest import REPO, SAMPLE_DATA, make_home
+from conftest import REPO, SAMPLE_DATA, copy_home, make_home
 
 from index.config import parse_config
 from index.dumps import DumpError, export, parse_since
@@ -40,7 +39,7 @@ def source(sample_homes) -> Home:
 
 def _load(home: Home, library: str, path: Path, holdings: str):
     config = parse_config(home.config_path.read_text())
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         report = load_file(home, store, dataclasses.replace(config.libraries[library], holdings=holdings), path,
                            workers=0)
@@ -52,7 +51,7 @@ def _load(home: Home, library: str, path: Path, holdings: str):
 
 def _titles(home: Home) -> set[frozenset]:
     """Each title as the set of its members' maintenance keys (library, 001)."""
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         members: dict[int, set] = {}
         for isn, library, source_id in store.db.execute("SELECT isn, library, source_id FROM records"):
@@ -63,7 +62,7 @@ def _titles(home: Home) -> set[frozenset]:
 
 
 def _holdings(home: Home) -> Counter:
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         return Counter(store.db.execute(
             "SELECT r.library, r.source_id, h.library, h.location, h.call_number, h.url, h.note, h.lendable,"
@@ -75,7 +74,7 @@ def _holdings(home: Home) -> Counter:
 def _queries(home: Home) -> list[Term]:
     """Library, title, author, subject, ISBN and year searches drawn from every 40th title."""
     queries = [Term("library", library) for library in LIBRARIES]
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         for (display,) in store.db.execute("SELECT display FROM titles ORDER BY isn").fetchall()[::40]:
             record = parse(display)
@@ -124,7 +123,7 @@ def test_round_trip_gives_the_same_titles_holdings_and_hits(source, tmp_path, fm
 def test_whole_catalog_dump_has_every_title_with_every_holding(source, tmp_path):
     with open(tmp_path / "all.pica", "wb") as out:
         report = export(source, out, fmt="pica")
-    store = CatalogStore(source.store_path)
+    store = CatalogStore.of(source)
     try:
         assert report.records == store.db.execute("SELECT count(*) FROM titles WHERE bibtype NOT LIKE 'z%'").fetchone()[0]
         held = Counter(library for (library,) in store.db.execute("SELECT library FROM holdings"))
@@ -140,7 +139,7 @@ def test_whole_catalog_dump_has_every_title_with_every_holding(source, tmp_path)
 
 def test_changes_since_a_date_with_deletions(source, tmp_path):
     home = Home(tmp_path / "home")
-    shutil.copytree(source.root, home.root)
+    copy_home(source, home.root)
     before = parse_since(time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()))
     time.sleep(1.1)   # the store's times have whole seconds
     original = (SAMPLE_DATA / "lib-a.mrc").read_bytes()
@@ -153,7 +152,7 @@ def test_changes_since_a_date_with_deletions(source, tmp_path):
     record["245"].add_subfield("p", "Revised")
     delivery.write_bytes(first[:5] + b"d" + first[6:] + record.as_marc())
     config = parse_config(home.config_path.read_text())
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         report = load_file(home, store, config.libraries["A"], delivery, workers=0)
         indexing.update(home, store)
@@ -175,7 +174,7 @@ def test_changes_since_a_date_with_deletions(source, tmp_path):
     # the union dump since the date lists the title that went with the deleted record, if one did
     with open(tmp_path / "union.mrc", "wb") as out:
         union = export(home, out, fmt="marc21", since=before)
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         assert union.deletions == len(store.deleted_titles(before))
     finally:
@@ -184,7 +183,7 @@ def test_changes_since_a_date_with_deletions(source, tmp_path):
 
 def test_restricted_databases_are_refused_without_the_flag(source, tmp_path):
     home = Home(tmp_path / "home")
-    shutil.copytree(source.root, home.root)
+    copy_home(source, home.root)
     text = home.config_path.read_text().replace("restricted = []", 'restricted = ["B"]')
     home.config_path.write_text(text)
     with pytest.raises(DumpError, match="library B is a restricted database"):

@@ -16,7 +16,7 @@ from index.store.catalog import CatalogStore
 @pytest.mark.parametrize("engine", ENGINES)
 def test_an_empty_catalog_answers_then_takes_up_the_first_load(tmp_path, engine):
     home = make_home(tmp_path / "home", engine=engine)
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         assert indexing.rebuild(home, store, procs=2) == 0   # what `unikat serve` does on an empty home
     finally:

@@ -3,11 +3,9 @@ narrowed to that value finds."""
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
-from conftest import ENGINES
+from conftest import ENGINES, copy_home
 
 from index import resultfacets
 from index.engines.base import RELEVANCE
@@ -127,7 +125,7 @@ def test_a_consortium_holding_counts_for_each_member(sample_homes, tmp_path, eng
     """[consortia."WWW 1"] members A and C: a title WWW 1 holds counts under A and C too (once,
     however it is held), as a search limited to A or C finds it; WWW 1 counts its own."""
     root = tmp_path / "home"
-    shutil.copytree(sample_homes[engine].root, root)
+    copy_home(sample_homes[engine], root)
     (root / "unikat.toml").write_text((root / "unikat.toml").read_text() + CONSORTIUM)
     plain, widened = Catalog(sample_homes[engine]), Catalog(Home(root))
     try:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import sqlite3
 
-from conftest import SAMPLE_DATA, load, make_home
+from conftest import SAMPLE_DATA, load, make_home, sqlite_only
 
 from index.store import handover
 from index.store.catalog import CatalogStore
+
+pytestmark = sqlite_only   # copies, checks or breaks the catalog.sqlite file itself
 
 
 def _pages(path) -> tuple[int, int]:

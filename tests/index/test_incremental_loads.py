@@ -158,7 +158,7 @@ def test_thirty_incremental_loads(tmp_path, engine):
         expected = deliveries.expected()
         after_updates = hit_counts(catalog, expected)
         assert after_updates == expected
-        store = CatalogStore(home.store_path)
+        store = CatalogStore.of(home)
         try:
             indexing.rebuild(home, store)   # what `unikat index --full` does
         finally:

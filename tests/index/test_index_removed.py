@@ -58,7 +58,7 @@ def test_index_removed_while_serving(tmp_path, engine, how):
         if engine == "whoosh" and how == "moved aside":   # SQLite sees its key table gone: no scan
             assert "scan" in unavailable
 
-        store = CatalogStore(home.store_path)
+        store = CatalogStore.of(home)
         try:
             indexing.rebuild(home, store)
         finally:

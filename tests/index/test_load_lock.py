@@ -26,8 +26,8 @@ def _started(home, first: subprocess.Popen) -> None:
     """Wait until `first` has its load under way (its row is in the store)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and first.poll() is None:
-        if home.store_path.exists():
-            store = CatalogStore(home.store_path)
+        if home.has_store():
+            store = CatalogStore.of(home)
             try:
                 if store.loads():
                     return
@@ -76,7 +76,7 @@ def test_no_wait_stops_the_second_load_at_once(tmp_path):
     assert second.returncode == 75, err.decode()
     assert err.decode().startswith("unikat: the load running since ") and f"(pid {first.pid})" in err.decode()
     assert "--no-wait" in err.decode() and b"Traceback" not in err
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         assert [load["library"] for load in store.loads()] == ["A"]
     finally:

@@ -13,7 +13,7 @@ from index.store.catalog import CatalogStore
 
 def _titles(home) -> dict[str, str]:
     """001 -> all data field text of every stored display record."""
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         result = {}
         for _isn, display, _h in store.titles_with_holdings():
@@ -151,7 +151,7 @@ def test_a_file_in_no_format_we_read_is_refused_as_a_whole(home, name, said):
     path = SAMPLE_DATA.parent / name if name == "README.md" else shared(name)
     with pytest.raises(LoadError, match=said):
         load(home, "A", path)
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         assert store.loads() == [] and store.count_titles() == 0
     finally:

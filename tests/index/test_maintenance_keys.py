@@ -38,7 +38,7 @@ def test_an_older_005_is_refused_counted_and_written_to_the_reject_file(home, tm
     assert "5 rejected (5 older than the stored record)" in report.summary()
     text = report.reject_file.read_text(encoding="utf-8", errors="replace")
     assert text.count("reason=older than the stored record (005 20190101120000.0 before 20200101120000.0)") == 5
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         reasons = store.db.execute("SELECT reason FROM rejects WHERE load_id = ?", (report.load_id,)).fetchall()
         assert len(reasons) == 5 and all(reason.startswith("older than the stored record") for reason, in reasons)
@@ -98,7 +98,7 @@ def test_records_without_001_are_maintained_by_a_configured_035(tmp_path):
     reject = first.reject_file.read_text(errors="replace")
     assert "position=5 " in reject and "no control number (001) nor an 035 $a starting with (OCoLC)" in reject
     assert load(home, "O", delivery).counts["unchanged"] == 4
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         ids = {row[0] for row in store.db.execute("SELECT source_id FROM records WHERE library = 'O'")}
     finally:

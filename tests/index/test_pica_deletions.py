@@ -33,7 +33,7 @@ def _titles(home, word: str) -> int:
 
 
 def _held(home, ppn: str) -> bool:
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         return store.find_record("ZDB", "ZDB", ppn) is not None
     finally:

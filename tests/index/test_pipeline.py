@@ -3,13 +3,11 @@ memory; the search keys worked out there are the keys the store's display record
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
 from pathlib import Path
 
 import pymarc
 import pytest
-from conftest import REPO, SAMPLE_DATA, load, make_home, shared
+from conftest import REPO, SAMPLE_DATA, copy_home, load, make_home, shared
 from pymarc import Field, Indicators, Subfield
 from test_engines import QUERIES
 
@@ -53,11 +51,11 @@ _STORE_TABLES = {
 
 def store_contents(home) -> dict[str, list]:
     """The store's records, titles, holdings, clusters and headings, as rows."""
-    db = sqlite3.connect(home.store_path)
+    store = CatalogStore.of(home)
     try:
-        return {name: db.execute(sql).fetchall() for name, sql in _STORE_TABLES.items()}
+        return {name: [tuple(row) for row in store.db.execute(sql).fetchall()] for name, sql in _STORE_TABLES.items()}
     finally:
-        db.close()
+        store.close()
 
 
 def key_files(home) -> dict[str, bytes]:
@@ -94,9 +92,9 @@ def _rebuilt(home, target: Path):
     alone (nothing handed over)."""
     from index.home import Home
 
-    shutil.copytree(home.root, target)
+    copy_home(home, target)
     rebuilt = Home(target)
-    store = CatalogStore(rebuilt.store_path)
+    store = CatalogStore.of(rebuilt)
     try:
         store.clear_all_pending()
         indexing.rebuild(rebuilt, store)
@@ -138,7 +136,7 @@ def test_sample_loads_give_the_keys_of_the_store(tmp_path, monkeypatch):
 
     config = home.config()
     for library, name in SAMPLE_LOADS[1:]:
-        store = CatalogStore(home.store_path)
+        store = CatalogStore.of(home)
         try:
             report = load_file(home, store, config.libraries[library], SAMPLE_DATA / name)
             changed, _deleted = store.pending()
@@ -194,11 +192,11 @@ def test_broken_records_in_workers_as_in_one_process(tmp_path, monkeypatch):
 
 
 def _rejects(home) -> list[tuple]:
-    db = sqlite3.connect(home.store_path)
+    store = CatalogStore.of(home)
     try:
-        return db.execute("SELECT position, offset, reason, raw FROM rejects ORDER BY id").fetchall()
+        return store.db.execute('SELECT position, "offset", reason, raw FROM rejects ORDER BY id').fetchall()
     finally:
-        db.close()
+        store.close()
 
 
 _PREPARER = Preparer(LibraryConfig(code="A", name="A", source_system="A", holdings="record"), "marc21")

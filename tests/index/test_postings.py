@@ -50,7 +50,7 @@ def test_updates_add_segments_and_answer_as_a_full_rebuild(updated_home):
     after_updates = _answers(catalog)
     scan_after_updates = catalog.scan("title", "history", count=10, preferred_position=3)
     catalog.close()
-    store = CatalogStore(updated_home.store_path)
+    store = CatalogStore.of(updated_home)
     indexing.rebuild(updated_home, store)
     store.close()
     assert _segments(updated_home) == 1
@@ -124,7 +124,7 @@ def test_an_open_catalog_takes_up_a_full_rebuild(tmp_path):
     catalog = Catalog(home)
     query = rpn_to_query(parse_pqf("@attr 1=4 history"))
     before = catalog.search(query, catalog.database("unikat")).isns()
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     indexing.rebuild(home, store)   # a new directory replaces the one the catalog has open
     store.close()
     catalog.refresh(now=float("inf"))

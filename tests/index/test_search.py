@@ -124,7 +124,7 @@ def test_non_latin_scripts_are_searchable(spec_recs):
 
     from index.store.catalog import CatalogStore  # a word of the first non-Latin 245-880 found in the data
 
-    store = CatalogStore(spec_recs.home.store_path)
+    store = CatalogStore.of(spec_recs.home)
     for _isn, display, _h in store.titles_with_holdings():
         record = pymarc.Record(data=display, to_unicode=True, force_utf8=True)
         for field in record.get_fields("880"):

@@ -16,7 +16,7 @@ ISBN = "9783161484100"
 
 @pytest.fixture()
 def store(home):
-    opened = CatalogStore(home.store_path)
+    opened = CatalogStore.of(home)
     yield opened
     opened.close()
 

@@ -39,7 +39,7 @@ add = ["852 __ $aA$bNeuerwerbung", "003 EKZ"]
 
 
 def _titles(home) -> list[pymarc.Record]:
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         return [pymarc.Record(data=marc, to_unicode=True, force_utf8=True) for _, marc, _ in store.titles_with_holdings()]
     finally:
@@ -68,7 +68,7 @@ def test_fsl_is_mojibake_without_its_profile_and_cyrillic_with_it(tmp_path):
     found = _cli(profiled, "search", '@attr 1=4 "чистой совестью"')
     assert found.stdout.startswith("1 hits"), found.stdout + found.stderr
 
-    store = CatalogStore(profiled.store_path)
+    store = CatalogStore.of(profiled)
     try:
         (row,) = store.loads()
         assert loadlog.load_source(store.db, row["id"]) == "evergreen"
@@ -81,7 +81,7 @@ def test_profile_maps_drops_adds_and_prefixes(tmp_path):
     done = _cli(home, "load", "--source", "ekz", "--workers", "0", str(SAMPLE_DATA / "lib-a.mrc"))
     assert done.returncode == 0, done.stderr
     original = {r["001"].data: r for r in pymarc.MARCReader((SAMPLE_DATA / "lib-a.mrc").open("rb"))}
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         records = store.db.execute("SELECT source_system, source_id, marc, id FROM records").fetchall()
         assert len(records) == len(original)
@@ -104,7 +104,7 @@ def test_source_that_is_no_profile_is_still_a_source_system(tmp_path):
     home = make_home(tmp_path / "home", CONFIG)
     done = _cli(home, "load", "--library", "A", "--source", "OTHER", "--workers", "0", str(SAMPLE_DATA / "lib-a.mrc"))
     assert done.returncode == 0, done.stderr
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         assert {s for (s,) in store.db.execute("SELECT DISTINCT source_system FROM records")} == {"OTHER"}
         assert loadlog.load_source(store.db, store.loads()[0]["id"]) == ""

@@ -15,7 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SAMPLE_DATA, load, make_home
+from conftest import REPO, SAMPLE_DATA, load, make_home, sqlite_only
+
+pytestmark = sqlite_only   # copies, checks or breaks the catalog.sqlite file itself
 
 
 def _in_namespace(script: str) -> subprocess.CompletedProcess:

@@ -47,7 +47,7 @@ def served(request, tmp_path_factory):
     load(home, "A", _write("lib-a.mrc", range(800, 806), root / "a.mrc"))
     load(home, "B", _write("lib-b.mrc", range(0, 6), root / "b.mrc"))
     rules = parse_config(CONFIG).consolidation.rules
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         titles = sorted(isn for isn, _members in store.clusters())
         split_off = store.records_of_title(titles[0])[-1].id

@@ -6,12 +6,12 @@ init_timeout, and the server keeps serving those within the limits."""
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import time
 from pathlib import Path
 
 import pytest
+from conftest import copy_home
 from test_yaz_client import start_serving, stop_serving
 
 from index.home import Home
@@ -29,7 +29,7 @@ INIT_TIMEOUT = 1.5
 def server(sample_homes, tmp_path_factory):
     """One worker over the sample catalog, taking 4 connections, 3 from one address."""
     root = tmp_path_factory.mktemp("limits") / "home"
-    shutil.copytree(sample_homes["whoosh"].root, root)
+    copy_home(sample_homes["whoosh"], root)
     config = root / "unikat.toml"
     text = config.read_text(encoding="utf-8")
     text = re.sub(r"(?m)^idle_timeout = .*$", "\\g<0>\nmax_connections = 4\nmax_connections_per_address = 3\n"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import pymarc
 import pytest
-from conftest import SAMPLE_DATA, change_delivery, engine_of, make_home
+from conftest import SAMPLE_DATA, change_delivery, copy_home, engine_of, make_home
 from test_yaz_client import REPO, Server, require, run_yaz_client, start_serving, stop_serving
 from zebraserver import bench_common, start_zebra, stop_zebra
 
@@ -73,7 +72,7 @@ def zebra(tmp_path_factory) -> Zebra:
 def remote(sample_home, tmp_path_factory) -> Server:
     """A second `unikat serve` over a copy of the sample catalog (never changed by the tests)."""
     root = tmp_path_factory.mktemp("remote") / "home"
-    shutil.copytree(sample_home.root, root)
+    copy_home(sample_home, root)
     running = start_serving(Home(root), workers=1)
     yield running
     stop_serving(running)
@@ -256,7 +255,7 @@ def _wait_for_title(sru: str, words: str) -> None:
 
 def test_incremental_harvests_after_a_change(sample_home, home, tmp_path) -> None:
     root = tmp_path / "changing"
-    shutil.copytree(sample_home.root, root)
+    copy_home(sample_home, root)
     changing = Home(root)
     # two titles about history that only library A holds: one is changed, one deleted
     db = sqlite3.connect(str(changing.store_path))

@@ -26,7 +26,7 @@ def site(sample_home, tmp_path_factory):
     home, found = ill_sample_home(sample_home, tmp_path_factory.mktemp("ill-web") / "home")
     server = start_serving(home, workers=1)
     picks = SimpleNamespace(**vars(found))
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     picks.isbd = isbd_text(parse(store.display(picks.lendable)))   # what the form must show
     store.close()
     yield f"http://{server.host}:{server.port}", picks

@@ -53,7 +53,7 @@ def test_item_orders_ill_and_item_forms_create_orders(network, tmp_path):
     assert "<balanceAfter>0</balanceAfter>" in answers[1]
     assert "Status: failure" in answers[2] and diagnostic(answers[2]) == 220     # the balance is used up
     assert "balance is 0 units" in answers[2]
-    store = CatalogStore(server.home.store_path)
+    store = CatalogStore.of(server.home)
     try:
         service = IllService(store, server.home.config())
         orders = [service.order(number) for number in numbers]
@@ -115,7 +115,7 @@ def test_item_order_xml_form_orders_an_article_copy(network, tmp_path):
     assert "using XML ILL-request" in output and "Status: done" in output, output
     number = re.search(r"Target Reference: (UNI\d+)", output).group(1)
     assert "<kind>copy</kind>" in output
-    store = CatalogStore(server.home.store_path)
+    store = CatalogStore.of(server.home)
     try:
         order = IllService(store, server.home.config()).order(number)
     finally:

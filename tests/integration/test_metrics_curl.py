@@ -5,10 +5,10 @@ over both worker processes (prometheus_client's multiprocess mode)."""
 from __future__ import annotations
 
 import functools
-import shutil
 import socket
 
 import pytest
+from conftest import copy_home
 from prometheus_client.parser import text_string_to_metric_families
 from test_http_curl import curl as http_curl
 from test_yaz_client import Server, require, run_yaz_client, start_serving, stop_serving
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def server(sample_home, tmp_path_factory) -> Server:
     root = tmp_path_factory.mktemp("metrics-home") / "home"
-    shutil.copytree(sample_home.root, root)
+    copy_home(sample_home, root)
     (root / "unikat.toml").write_text((root / "unikat.toml").read_text() + "\n[metrics]\nenabled = true\n")
     running = start_serving(Home(root), workers=2)
     yield running
@@ -66,7 +66,7 @@ def test_counts_of_real_clients(server: Server, tmp_path) -> None:
     assert found[count, (("kind", "initRequest"), ("protocol", "z3950"))] == 1
     assert found[count, (("kind", "searchRequest"), ("protocol", "z3950"))] == 2
     assert found["unikat_diagnostics_total", (("code", "114"), ("protocol", "z3950"))] == 1
-    store = CatalogStore(server.home.store_path)
+    store = CatalogStore.of(server.home)
     try:
         assert found["unikat_titles", ()] == store.count_titles()
         assert found["unikat_load_records_total", (("outcome", "read"),)] == sum(load["read"] for load in store.loads())

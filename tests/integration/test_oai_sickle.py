@@ -5,13 +5,12 @@ are validated against the OAI-PMH 2.0 schema."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import urllib.request
 
 import pytest
-from conftest import change_delivery, shared
+from conftest import change_delivery, copy_home, shared
 from oaischema import assert_valid
 from test_yaz_client import REPO, Server, start_serving, stop_serving
 
@@ -29,7 +28,7 @@ PAGE = 50
 def home(sample_home, tmp_path_factory) -> Home:
     """A copy of the sample catalog (the test loads into it) with small OAI pages."""
     root = tmp_path_factory.mktemp("oai-home") / "home"
-    shutil.copytree(sample_home.root, root)
+    copy_home(sample_home, root)
     config = root / "unikat.toml"
     config.write_text(config.read_text() + f"\n[oai]\npage_size = {PAGE}\nrepository_identifier = \"{REPOSITORY}\"\n")
     return Home(root)
@@ -60,7 +59,7 @@ def harvest(server: Server, **arguments) -> dict[str, sickle.models.Header]:
 
 
 def counts(home: Home) -> tuple[int, int]:
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         live = store.db.execute("SELECT count(*) FROM titles WHERE bibtype NOT LIKE 'z%'").fetchone()[0]
         return live, len(store.deleted_titles())
@@ -70,7 +69,7 @@ def counts(home: Home) -> tuple[int, int]:
 
 def single_titles_of_a(home: Home, count: int) -> list[tuple[int, str]]:
     """(ISN, 001) of titles whose one member record is library A's."""
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         return store.db.execute(
             "SELECT isn, source_id FROM records WHERE library = 'A' AND isn IN"

@@ -98,7 +98,7 @@ def test_thirty_loads_keep_segments_and_descriptors_bounded(tmp_path):
         words = sorted(deliveries.expected())
         after_updates = {word: _hits(server, word) for word in words}
         assert {word: found[0] for word, found in after_updates.items()} == deliveries.expected()
-        store = CatalogStore(home.store_path)
+        store = CatalogStore.of(home)
         try:
             indexing.rebuild(home, store)   # what `unikat index --full` does
         finally:

@@ -5,9 +5,9 @@ next one gets Bib-1 31 with the reason, while a new connection still searches.""
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
+from conftest import copy_home
 from test_yaz_client import require, run_yaz_client, start_serving, stop_serving
 
 from index.home import Home
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 def test_a_connection_over_its_search_time_gets_31(sample_home, tmp_path) -> None:
     require("yaz-client")
     home = Home(tmp_path / "home")
-    shutil.copytree(sample_home.root, home.root)
+    copy_home(sample_home, home.root)
     config = home.root / "unikat.toml"
     text = config.read_text(encoding="utf-8")
     text = re.sub(r"(?m)^\[server\]\n", "[server]\nmax_query_time = 0.000001\nquery_time_window = 600\n", text, count=1)

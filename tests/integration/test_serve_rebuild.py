@@ -11,6 +11,7 @@ import shutil
 import time
 
 import pytest
+from conftest import copy_home
 from test_http_curl import curl
 from test_yaz_client import require, run_yaz_client, start_serving, stop_serving
 
@@ -34,7 +35,7 @@ def _status_and_headers(url: str) -> tuple[int, str, str]:
 def test_serve_opens_at_once_and_builds_the_missing_index_beside(sample_home, tmp_path) -> None:
     require("yaz-client")
     home = Home(tmp_path / "home")
-    shutil.copytree(sample_home.root, home.root)
+    copy_home(sample_home, home.root)
     catalog = Catalog(home)
     expected = catalog.search(Term("title", "history"), catalog.database("unikat")).size
     isn = catalog.search(Term("title", "history"), catalog.database("unikat")).isns(0, 1)[0]

@@ -99,7 +99,7 @@ def test_owner_inserts_replaces_and_deletes(server, tmp_path, capsys):
 
 
 def test_another_library_is_refused_its_record(server, tmp_path):
-    store = CatalogStore(server.home.store_path)
+    store = CatalogStore.of(server.home)
     try:
         before = store.find_record("A", "A-ILS", A_RECORD)
     finally:
@@ -117,7 +117,7 @@ def test_another_library_is_refused_its_record(server, tmp_path):
         assert f"record {A_RECORD} is library A's, not B's" in refused, refused
     assert found >= 1 and hits(server, tmp_path, title) == found
     assert hits(server, tmp_path, "@attr 1=4 quittenbrot") == 0
-    store = CatalogStore(server.home.store_path)
+    store = CatalogStore.of(server.home)
     try:
         assert store.find_record("A", "A-ILS", A_RECORD) == before
         assert store.find_record("B", "B-ILS", A_RECORD) is None

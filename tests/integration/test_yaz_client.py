@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from conftest import copy_home
 from lxml import etree
 
 from index.engines.base import SortKey
@@ -60,7 +61,7 @@ class Server:
 def server_home(sample_home, tmp_path_factory) -> Home:
     """The sample catalog with database B restricted and a short idle timeout."""
     root = tmp_path_factory.mktemp("z3950") / "home"
-    shutil.copytree(sample_home.root, root)
+    copy_home(sample_home, root)
     config = root / "unikat.toml"
     text = config.read_text(encoding="utf-8")
     text = re.sub(r"(?m)^restricted = .*$", 'restricted = ["B"]', text)

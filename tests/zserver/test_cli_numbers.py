@@ -3,9 +3,8 @@ one line saying so, exit status 2, no traceback, nothing changed."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
+from conftest import copy_home
 
 from zserver.cli import main
 
@@ -20,7 +19,7 @@ HUGE = "9" * 23
 ])
 def test_a_number_that_is_none_is_one_line(sample_home, tmp_path, capsys, arguments, why) -> None:
     root = tmp_path / "home"
-    shutil.copytree(sample_home.root, root)
+    copy_home(sample_home, root)
     status = main(["--home", str(root), *arguments])
     error = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and error == [error[-1]] and error[-1].startswith(why), error

@@ -3,12 +3,12 @@ for a password with no terminal and an empty stdin: one line saying why, no trac
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import subprocess
 import sys
 
 import pytest
+from conftest import copy_home
 
 from zserver.cli import main
 
@@ -38,7 +38,7 @@ def test_a_password_prompt_without_a_terminal_is_one_line(home, arguments) -> No
 
 def test_linkcheck_refuses_a_report_directory_it_cannot_make_before_checking(sample_home, tmp_path, capsys) -> None:
     root = tmp_path / "home"
-    shutil.copytree(sample_home.root, root)
+    copy_home(sample_home, root)
     (tmp_path / "a-file").write_text("x")
     status = main(["--home", str(root), "linkcheck", "--report", str(tmp_path / "a-file")])
     assert status == 1 and capsys.readouterr().err.strip().endswith(f"unikat: File exists: {tmp_path / 'a-file'}")

@@ -150,7 +150,7 @@ def _load(home: Home, library, adoption, isn: int) -> int:
     from index.loading.load import load_file
     from index.store.catalog import CatalogStore
 
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         report = load_file(home, store, library, adoption.path, fmt="marc21", encoding="utf-8", workers=0)
         indexing.update(home, store)

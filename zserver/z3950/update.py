@@ -157,7 +157,7 @@ def answer_update(request: ExtendedServicesRequest, *, catalog: Catalog, user: s
     library = _library_of(config, user)
     wanted = read_update(request, charset)
     _check_database(catalog, wanted.database, library)
-    store = CatalogStore(catalog.home.store_path)
+    store = CatalogStore.of(catalog.home)
     try:
         done = apply_update(store, config, config.libraries[library], wanted.action, wanted.record,
                             record_id=wanted.record_id, user=user or "")

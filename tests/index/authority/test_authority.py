@@ -76,7 +76,7 @@ def _authority_file(home) -> object:
 
 
 def _load_authorities(home, path: Path):
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         from index.loading import indexing
 
@@ -136,7 +136,7 @@ def test_a_search_on_any_form_finds_the_title(tmp_path, unambiguous, order):
             found = _found(home, "subject", form)
             assert len(found) == 1, (heading, form, found)
         assert _found(home, "subject", established, AUTHORITY_DATABASE)
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         isn = _found(home, "subject", used[1])[0]
         record = pymarc.Record(data=store.display(isn), to_unicode=True, force_utf8=True)
@@ -195,7 +195,7 @@ def test_ambiguous_headings_stay_unlinked(tmp_path, thesaurus):
     home = make_home(tmp_path / "home", CONFIG)
     _load_authorities(home, shared(AUTHORITIES))
     load(home, "A", _bibs([ambiguous], tmp_path / "bibs.mrc"))
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         isn = store.db.execute("SELECT isn FROM titles WHERE bibtype NOT LIKE 'z%'").fetchone()[0]
         record = pymarc.Record(data=store.display(isn), to_unicode=True, force_utf8=True)
@@ -235,7 +235,7 @@ def test_gnd_records_in_pica_are_filed_and_linked(tmp_path):
     path = shared("github/deutsche-nationalbibliothek+pica-rs/testdaten.dat.old")
     report = load(home, "DNB", path)
     assert report.counts["authority"] == 300
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         assert store.count_authorities() == 300
         munich = store.authorities_with_heading("geographic", "munchen")

@@ -9,13 +9,12 @@ A only, A+B, A+C, B+C, A+B+C, C only.
 
 from __future__ import annotations
 
-import shutil
 from collections import defaultdict
 from pathlib import Path
 
 import pymarc
 import pytest
-from conftest import SAMPLE_DATA, load, make_home
+from conftest import SAMPLE_DATA, copy_home, load, make_home
 from pymarc import Field, Indicators, Subfield
 
 from index.config import parse_config
@@ -89,7 +88,7 @@ def _write(records, path: Path) -> Path:
 
 def _snapshot(home) -> dict:
     """cluster (frozenset of maintenance keys) -> (master key, display fields, holdings libraries)."""
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         result = {}
         for isn, members in store.clusters(all_titles=True):
@@ -107,9 +106,8 @@ def _snapshot(home) -> dict:
 
 def _rebuilt(home, tmp_path: Path) -> dict:
     """The snapshot of a copy of the store after a full re-consolidation (and its search results)."""
-    copy = make_home(tmp_path / f"rebuilt-{len(list(tmp_path.iterdir()))}", CONFIG)
-    shutil.copy(home.store_path, copy.store_path)
-    store = CatalogStore(copy.store_path)
+    copy = copy_home(home, tmp_path / f"rebuilt-{len(list(tmp_path.iterdir()))}")
+    store = CatalogStore.of(copy)
     try:
         with store.transaction():
             reconsolidate(store, parse_config(CONFIG).consolidation.rules)
@@ -259,7 +257,7 @@ def test_a_record_that_matches_two_titles_that_do_not_match_joins_one_of_them(pi
     assert report.counts["merged"] == 1
     snapshot = _snapshot(home)
     assert set(snapshot) == {frozenset({("A", "A-ILS", "X1"), ("C", "C-ILS", "Z1")}), frozenset({("B", "B-ILS", "Y1")})}
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         isn_x, isn_y = (store.find_record(lib, f"{lib}-ILS", sid).isn for lib, sid in (("A", "X1"), ("B", "Y1")))
         why = describe(store, isn_x, parse_config(CONFIG).consolidation.rules)
@@ -273,7 +271,7 @@ def test_a_record_that_matches_two_titles_that_do_not_match_joins_one_of_them(pi
     load(home, "A", _write([x], tmp_path / "x-delete.mrc"))
     snapshot = _snapshot(home)
     assert set(snapshot) == {frozenset({("B", "B-ILS", "Y1"), ("C", "C-ILS", "Z1")})}
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         assert store.find_record("B", "B-ILS", "Y1").isn == isn_x and store.display(isn_y) is None
         assert corrections.redirect(store, isn_y) == isn_x

@@ -8,12 +8,11 @@ and a full rebuild, and old numbers must keep answering (search by ISN, record f
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pymarc
 import pytest
-from conftest import SAMPLE_DATA, load, make_home
+from conftest import SAMPLE_DATA, copy_home, load, make_home
 from pymarc import Field, Indicators, Subfield
 
 from index.config import parse_config
@@ -49,7 +48,7 @@ def _write(records, path: Path) -> Path:
 
 def _shape(home) -> dict[int, frozenset]:
     """ISN -> its members' (library, record id)."""
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         return {isn: frozenset((m.library, m.source_id) for m in members)
                 for isn, members in store.clusters(all_titles=True)}
@@ -58,7 +57,7 @@ def _shape(home) -> dict[int, frozenset]:
 
 
 def _do(home, action: str, isns: list[int], records: list[int] = ()) -> int:
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         with store.transaction():
             number, touched = overrides.apply(store, RULES, action, isns, list(records), "test", "tester")
@@ -92,7 +91,7 @@ def test_overrides_survive_reloads_and_a_rebuild_and_old_numbers_keep_answering(
     assert len(shape) == 6 and all({lib for lib, _ in keys} == {"A", "B"} for keys in shape.values())
     t = sorted(shape)
     b_of = {isn: next(sid for lib, sid in keys if lib == "B") for isn, keys in shape.items()}
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     split_record = store.find_record("B", "B-ILS", b_of[t[0]]).id
     store.close()
 
@@ -107,7 +106,7 @@ def test_overrides_survive_reloads_and_a_rebuild_and_old_numbers_keep_answering(
     assert frozenset({("B", b_of[t[0]])}) in after.values()
     # The merge: the older number holds all four records, the other answers as it.
     assert after[t[1]] == shape[t[1]] | shape[t[2]] and t[2] not in after
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         assert corrections.redirect(store, t[2]) == t[1]
     finally:
@@ -133,7 +132,7 @@ def test_overrides_survive_reloads_and_a_rebuild_and_old_numbers_keep_answering(
     report = load(home, "B", _write(changed, tmp_path / "b-changed.mrc"))
     assert report.counts["updated"] == 3
     assert _shape(home) == after
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         statuses = {o.action: overrides.status(store, RULES, o) for o in corrections.overrides(store)}
         assert len(statuses) == 4
@@ -143,9 +142,8 @@ def test_overrides_survive_reloads_and_a_rebuild_and_old_numbers_keep_answering(
         store.close()
 
     # A full rebuild of a copy forms the same titles under the same numbers.
-    copy = make_home(tmp_path / "copy", CONFIG)
-    shutil.copy(home.store_path, copy.store_path)
-    store = CatalogStore(copy.store_path)
+    copy = copy_home(home, tmp_path / "copy")
+    store = CatalogStore.of(copy)
     try:
         with store.transaction():
             counts = reconsolidate(store, RULES)
@@ -155,7 +153,7 @@ def test_overrides_survive_reloads_and_a_rebuild_and_old_numbers_keep_answering(
     assert _shape(copy) == after
 
     # Undoing the merge gives the retired number back to its records.
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         with store.transaction():
             touched = overrides.undo(store, RULES, merge, "tester")
@@ -177,7 +175,7 @@ def test_a_pinned_title_takes_no_new_record(home, tmp_path):
     t = sorted(shape)
     _do(home, "pin", [t[0]])
     # C-like third library: A's record of title t[0] delivered again under another library.
-    config = CONFIG + '[libraries.C]\nsource_system = "C-ILS"\nholdings = "record"\n'
+    config = home.config_path.read_text() + '\n[libraries.C]\nsource_system = "C-ILS"\nholdings = "record"\n'
     home.config_path.write_text(config)
     record = _records("lib-a.mrc", range(800, 801))[0]
     record.get("001").data = "C-COPY"
@@ -189,7 +187,7 @@ def test_a_pinned_title_takes_no_new_record(home, tmp_path):
 
 def test_refusals_say_why(home):
     t = sorted(_shape(home))
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         for action, isns, records, why in [
             ("split", [t[0]], [], "split takes one title and the records"),

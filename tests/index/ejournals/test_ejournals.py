@@ -31,7 +31,7 @@ def home(tmp_path_factory):
 
 
 def serials(home):
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         return list(electronic_serials(store))
     finally:
@@ -53,7 +53,7 @@ def test_electronic_serials_and_their_subject_groups(home) -> None:
 
 
 def test_lists_with_link_states(home, tmp_path, capsys) -> None:
-    results = LinkResults(home.store_path)
+    results = LinkResults.of(home)
     broken, moved = "http://search.proquest.com/publication/39705", "https://journals.plos.org/plosone/"
     try:
         results.record([LinkCheck(broken, LinkState.BROKEN, 404, final_url=broken),

@@ -15,7 +15,7 @@ from index.store.catalog import CatalogStore
 def network(tmp_path):
     home, isns = ill_home(tmp_path)
     clock = Clock()
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     service = IllService(store, config_of(home), clock)
     service.create_account("1001", "pw-1001", "H", name="Erika Mustermann", balance=10)
     yield home, isns, service, clock
@@ -133,7 +133,7 @@ def test_balance_and_quota_exhaustion(network):
 
 def test_load_limit_sends_orders_past_a_full_library(tmp_path):
     home, isns = ill_home(tmp_path, ILL_CONFIG.replace('name = "North One"', 'name = "North One"\nill_max_loans = 1'))
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     service = IllService(store, config_of(home), Clock())
     service.create_account("1001", "pw-1001", "H", balance=10)
     suppliers = [service.place_order(order(isns["BOOK"])).order.supplier for _ in range(2)]
@@ -168,7 +168,7 @@ def test_two_simultaneous_orders_the_balance_allows_once(network):
     results: list[object] = [None, None]
 
     def place(slot: int) -> None:
-        store = CatalogStore(home.store_path)
+        store = CatalogStore.of(home)
         try:
             mine = IllService(store, config)
             request = OrderRequest("2002", "pw-2002", isns["BOOK"])
@@ -196,7 +196,7 @@ def test_two_simultaneous_orders_the_balance_allows_once(network):
 def _place_in_process(home_root: str, isn: int, start, queue) -> None:
     from index.home import Home
     home = Home(__import__("pathlib").Path(home_root))
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     service = IllService(store, home.config())
     service.authenticate("3003", "pw-3003")
     start.wait()

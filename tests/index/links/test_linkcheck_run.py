@@ -6,7 +6,7 @@ URLs of real PICA+ and MARC records (never requested: collecting only)."""
 from __future__ import annotations
 
 import csv
-import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -48,7 +48,7 @@ def test_linkcheck_keeps_results_and_writes_reports(local_home, capsys) -> None:
     out = capsys.readouterr().out
     urls = set(local.values())
     assert f"checked {len(urls)} of {len(urls)} URLs" in out
-    results = LinkResults(home.store_path)
+    results = LinkResults.of(home)
     try:
         statuses = results.statuses(urls)
     finally:
@@ -65,7 +65,7 @@ def test_linkcheck_keeps_results_and_writes_reports(local_home, capsys) -> None:
     assert {p.name for p in report.iterdir()} >= {"index.html", "A.html", "A.csv", "B.csv", "WWW_1.html", "WWW_1.csv"}
     rows = list(csv.DictReader((report / "A.csv").open(encoding="utf-8")))
     # library A: its own holdings' URLs and the 856 URLs of the titles it holds, broken ones first
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         expected = {u.url for u in link_uses(store, "A") if statuses[u.url].state in (LinkState.BROKEN, LinkState.MOVED)}
     finally:
@@ -87,13 +87,13 @@ def test_since_rechecks_only_old_results(local_home, hosts, capsys) -> None:
     assert f"checked 0 of {len(set(local.values()))} URLs" in capsys.readouterr().out
     assert len(hosts[0].log) == before                     # no request at all
     old = sorted(set(local.values()))[:3]
-    db = sqlite3.connect(home.store_path)
-    db.executemany("UPDATE link_status SET last_checked = datetime('now', '-3 days') WHERE url = ?", [(u,) for u in old])
-    db.commit()
-    db.close()
+    results = LinkResults.of(home)
+    three_days_ago = (datetime.now(UTC) - timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S")
+    results.db.executemany("UPDATE link_status SET last_checked = ? WHERE url = ?", [(three_days_ago, u) for u in old])
+    results.close()
     assert linkcheck(home, "--since", "2") == 0
     assert f"checked 3 of {len(set(local.values()))} URLs" in capsys.readouterr().out
-    results = LinkResults(home.store_path)
+    results = LinkResults.of(home)
     try:
         assert [len(results.history(url)) for url in old] == [2, 2, 2]   # the first run and this one
     finally:
@@ -102,7 +102,7 @@ def test_since_rechecks_only_old_results(local_home, hosts, capsys) -> None:
 
 def test_library_limits_the_urls(local_home, capsys) -> None:
     home, _ = local_home
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         of_b = {use.url for use in link_uses(store, "B")}
     finally:
@@ -127,8 +127,8 @@ def test_mistakes_are_refused_with_the_reason(local_home, capsys) -> None:
 
 def test_history_and_broken_since(tmp_path) -> None:
     home = make_home(tmp_path / "home")
-    CatalogStore(home.store_path).close()
-    results = LinkResults(home.store_path)
+    CatalogStore.of(home).close()
+    results = LinkResults.of(home)
     url = "http://127.0.0.1:9/x"
     try:
         results.record([LinkCheck(url, LinkState.BROKEN, 404)], now="2026-01-01 10:00:00")
@@ -173,7 +173,7 @@ def test_urls_of_real_pica_records(tmp_path) -> None:
     home = make_home(tmp_path / "home", TEST_CONFIG + '[libraries.DNB]\nsource_system = "DNB"\nholdings = "pica"\n'
                      "require_holdings = false\n")
     load(home, "DNB", path)
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         uses = list(link_uses(store))
     finally:
@@ -189,7 +189,7 @@ def test_urls_of_real_marc_records(tmp_path) -> None:
     for name in ("github/traject+traject/the_business_ren.marc", "github/traject+traject/online_only.marc",
                  "github/LibreCat+Catmandu-MARC/oschrift_me.mrc"):
         load(home, "B", shared(name))
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         uses = list(link_uses(store))
     finally:

@@ -139,7 +139,7 @@ def test_lfer_command_checks_and_dry_run(home, capsys):
     assert "would be 0 added, 0 changed, 12 checked, 0 removed" in out
     assert main(["--home", str(home.root), "lfer", "--all"]) == 0
     assert "0 added, 0 changed, 12 checked, 0 removed" in capsys.readouterr().out
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         held = rule_table.rule_holdings(store.db, "LFER")
         assert len(held) == 12 and all(h.checked and h.created for h in held.values())
@@ -217,7 +217,7 @@ def test_a_whole_catalog_dump_carries_the_rule_built_holdings_with_their_urls(ho
             for field in record.get_fields("852"):
                 if field.get("a") == "LFER":
                     built[record["001"].value()] = field
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         expected = {str(isn): holding for isn, holding in rule_table.rule_holdings(store, "LFER").items()}
     finally:
@@ -255,7 +255,7 @@ def test_the_oai_set_of_a_virtual_library_lists_its_rule_built_titles(home):
 
 def test_a_rule_built_holding_gives_its_title_a_new_datestamp(home):
     """Harvesters asking for changes since a time get a title whose rule-built holdings changed."""
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         isn = next(iter(rule_table.rule_holdings(store.db, "LFER")))
         with store.transaction():
@@ -264,7 +264,7 @@ def test_a_rule_built_holding_gives_its_title_a_new_datestamp(home):
     finally:
         store.close()
     assert main(["--home", str(home.root), "lfer", "--all"]) == 0   # builds it again
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         assert isn in rule_table.rule_holdings(store.db, "LFER")
         assert store.db.execute("SELECT changed FROM titles WHERE isn = ?", (isn,)).fetchone()[0] > "2000-01-01 00:00:00"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import psycopg
 import pytest
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
@@ -177,7 +178,7 @@ def test_the_switch_owns_the_worker(sample_home):
     worker.catalog.store.db.execute("SELECT 1")    # open
     switch.doStop()
     assert switch.worker is None and switch.z3950 is None and switch.http is None
-    with pytest.raises(sqlite3.ProgrammingError):
+    with pytest.raises((sqlite3.ProgrammingError, psycopg.OperationalError)):   # SQLite's or PostgreSQL's store
         worker.catalog.store.db.execute("SELECT 1")    # closed with the switch
 
 

@@ -5,11 +5,10 @@ resumption tokens, deletions, errors, restricted libraries."""
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 
 import pytest
-from conftest import RestrictedHome, shared
+from conftest import RestrictedHome, copy_home, shared
 from lxml import etree
 from oaischema import assert_valid
 
@@ -217,7 +216,7 @@ def test_tokens_are_checked_and_survive_a_restart(sample_home, catalog, marc21sl
 
 def test_deleted_titles_are_reported(sample_home, tmp_path, marc21slim) -> None:
     root = tmp_path / "home"
-    shutil.copytree(sample_home.root, root)
+    copy_home(sample_home, root)
     catalog = Catalog(Home(root))
     try:
         store = catalog.store

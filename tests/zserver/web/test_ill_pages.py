@@ -17,7 +17,7 @@ from zserver.web.ill import IllPages
 @pytest.fixture
 def pages(tmp_path):
     home, isns = ill_home(tmp_path)
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     service = IllService(store, config_of(home), Clock())
     service.create_account("1001", "pw-1001", "H", balance=4)
     guard = LoginGuard(LoginPolicy(max_failures=3, window=60, lockout=60))

@@ -142,7 +142,7 @@ def target_reference(response: ExtendedServicesResponse) -> str:
 
 
 def stored(home, library: str, control: str):
-    store = CatalogStore(home.store_path)
+    store = CatalogStore.of(home)
     try:
         return store.find_record(library, f"{library}-ILS", control)
     finally:
