@@ -138,9 +138,11 @@ class _Rejects:
 def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Path, *, fmt: str | None = None,
               encoding: str | None = None, source_system: str | None = None,
               progress: Progress | None = None, authority_only: bool = False,
-              workers: int | None = None, force: bool = False, profile: SourceProfile | None = None) -> LoadReport:
+              workers: int | None = None, force: bool = False, profile: SourceProfile | None = None,
+              cluster: str = "") -> LoadReport:
     """Load one file for `library`, its records prepared in `workers` processes (default: one per
-    core; 0: in this process). `force` lets a record older than the stored one (005) replace it.
+    core; 0: in this process), or on the workers of the Dask cluster at `cluster`. `force` lets a
+    record older than the stored one (005) replace it.
     `profile` (`[sources.NAME]`, `index.sources`) gives what the arguments leave unset (format,
     encoding, source system, holdings rule) and changes each record before it is checked.
     Raises `LoadError` only if the file cannot be read at all or is
@@ -172,7 +174,7 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
     rejects = _Rejects(home.rejects_dir / f"load-{load_id}-{library.code}.rej", library.code, path.name)
     expected = 0
     try:
-        with preparing(preparer, items, cores() if workers is None else workers) as results:
+        with preparing(preparer, items, cores() if workers is None else workers, cluster) as results:
             while True:
                 # One transaction per BATCH records, the load's counts with them: a crash loses at most
                 # the batch under way, and the titles it touched stay `pending` for the index.

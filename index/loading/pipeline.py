@@ -10,6 +10,12 @@ time: the main process hands out the next batch only when it takes the results o
 so a slow main process holds back the split, and a slow worker holds back the main process.
 A delivery of one batch or less, or `workers` 0, is prepared in the main process.
 
+With `cluster` (a Dask scheduler's address, `tcp://host:8786`), the batches go to the worker
+processes of a Dask cluster instead, on as many hosts as run `dask worker` (with unikat
+installed): Dask ships each batch and its result, schedules and restarts; the ordering and the
+bound on batches in flight stay ours, and the store is written only here. A worker that dies
+mid-batch loses nothing: Dask runs the batch again elsewhere (preparing is a pure function).
+
 Workers are forked (they inherit the loaded modules and never touch the store) and ignore
 SIGINT: an interrupt is the main process's to handle; leaving the block ends them. A worker that
 dies (killed, out of memory) fails the load at once (`BrokenProcessPool`) instead of leaving it
@@ -26,7 +32,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from itertools import chain, islice
 
@@ -34,7 +40,7 @@ from index.loading import children
 from index.loading.prepare import Prepared, Preparer
 from index.records.model import LoadProblem, RawRecord
 
-__all__ = ["BATCH", "IN_FLIGHT", "cores", "preparing", "worker_processes"]
+__all__ = ["BATCH", "IN_FLIGHT", "ClusterError", "cluster_workers", "cores", "preparing", "worker_processes"]
 
 BATCH = 200       # records a worker takes at a time
 IN_FLIGHT = 2     # batches out per worker
@@ -63,11 +69,44 @@ def worker_processes(workers: int) -> Iterator[ProcessPoolExecutor]:
 
 
 @contextmanager
-def preparing(preparer: Preparer, items: Iterable[Item], workers: int) -> Iterator[Iterator[tuple[Item, Prepared]]]:
+def cluster_workers(address: str) -> Iterator[tuple[Executor, int]]:
+    """The worker processes of the Dask cluster whose scheduler is at `address`, as an executor,
+    and how many tasks they run at once; ClusterError when there is none to reach."""
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout=10)
+    except (OSError, TimeoutError) as error:
+        raise ClusterError(f"no Dask scheduler answers at {address}: {error}") from None
+    try:
+        slots = sum(client.nthreads().values())
+        if not slots:
+            raise ClusterError(f"the Dask cluster at {address} has no workers (start `dask worker {address}`)")
+        executor = client.get_executor(pure=False)
+        try:
+            yield executor, slots
+        finally:
+            executor.shutdown(wait=False)
+    finally:
+        client.close()
+
+
+class ClusterError(Exception):
+    """The Dask cluster a load was told to use cannot be used."""
+
+
+@contextmanager
+def preparing(preparer: Preparer, items: Iterable[Item], workers: int,
+              cluster: str = "") -> Iterator[Iterator[tuple[Item, Prepared]]]:
     """(item, prepared) for each of `items`, in their order, prepared by `workers` processes
-    (0: in this one); the processes end when the block does."""
+    (0: in this one), or by the workers of the Dask cluster at `cluster`; the processes end (or
+    the cluster is let go) when the block does."""
     batches = _batches(items)
     first = next(batches, [])
+    if cluster:
+        with cluster_workers(cluster) as (executor, slots):
+            yield _ordered(executor, preparer, chain([first], batches), slots * IN_FLIGHT)
+        return
     if workers <= 0 or len(first) < BATCH:
         yield _inline(preparer, chain([first], batches))
         return
@@ -86,7 +125,7 @@ def _inline(preparer: Preparer, batches: Iterator[list[Item]]) -> Iterator[tuple
         yield from zip(batch, preparer.batch(batch), strict=True)
 
 
-def _ordered(executor: ProcessPoolExecutor, preparer: Preparer, batches: Iterator[list[Item]],
+def _ordered(executor: Executor, preparer: Preparer, batches: Iterator[list[Item]],
              limit: int) -> Iterator[tuple[Item, Prepared]]:
     out: deque = deque()
     for batch in batches:
