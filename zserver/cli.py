@@ -1,4 +1,4 @@
-"""The `unikat` command: init, load, index, search, show, stats, serve, user.
+"""The `unikat` command: init, load, index, search, show, stats, serve, user, migrate.
 
 Each sub-command is a small function over the `index` API; long work reports progress on
 stderr (records/s, ETA) and every run ends with a one-line summary. Errors a user can fix
@@ -84,7 +84,7 @@ def _open_store(home: Home):
     from index.store.catalog import CatalogStore
 
     home.config()  # fails clearly without unikat.toml
-    return CatalogStore(home.store_path)
+    return CatalogStore.of(home)
 
 
 def cmd_load(args: argparse.Namespace) -> int:
@@ -172,6 +172,7 @@ def _load_files(home: Home, library, args: argparse.Namespace) -> int:
     from index.errors import LoadError
     from index.loading import indexing
     from index.loading.load import load_file
+    from index.loading.pipeline import ClusterError
 
     store = _open_store(home)
     started = time.monotonic()
@@ -194,7 +195,12 @@ def _load_files(home: Home, library, args: argparse.Namespace) -> int:
             try:
                 report = load_file(home, store, library, Path(name), fmt=args.format, encoding=args.encoding,
                                    source_system=args.source, progress=progress, authority_only=args.authority,
-                                   workers=args.workers, force=args.force, profile=args.profile)
+                                   workers=args.workers, force=args.force, profile=args.profile,
+                                   cluster=args.cluster or "")
+            except ClusterError as error:   # no cluster to parse on: no file can be loaded
+                progress.done()
+                print(f"unikat: {error}; nothing more loaded", file=sys.stderr)
+                return 2
             except LoadError as error:   # a whole file refused: the others are still loaded and indexed
                 progress.done()
                 print(f"unikat: {error}", file=sys.stderr)
@@ -439,6 +445,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from zserver.net.app import serve
 
     home = _home(args)
+    if args.replica_of:   # the home may be empty: its unikat.toml comes from the catalog's store
+        from zserver.net.replica import ReplicaHomeError
+
+        try:
+            return serve(home, host=args.host, port=args.port, workers=args.workers, replica_of=args.replica_of,
+                         replica_poll=args.replica_poll)
+        except ReplicaHomeError as error:
+            print(f"unikat: {error}", file=sys.stderr)
+            return 2
     home.config()   # fails clearly without unikat.toml
     return serve(home, host=args.host, port=args.port, workers=args.workers)   # builds a missing index beside
 
@@ -522,6 +537,77 @@ def cmd_lfer(args: argparse.Namespace) -> int:
                                                    verbose=args.verbose))
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    home = _home(args)
+    return _one_at_a_time(home, args, lambda: _migrate(home, args))
+
+
+def _migrate(home: Home, args: argparse.Namespace) -> int:
+    """Copy the home's SQLite store into the empty PostgreSQL database `--to`, or the PostgreSQL
+    store `--from` into the home's new catalog.sqlite (under the home's load lock); unikat.toml
+    is left as it is: the user switches `[store]` when the copy is there."""
+    from psycopg import OperationalError
+
+    from index.store.catalog import CatalogStore
+    from index.store.migrate import MigrationError, MigrationRefused, migrate
+
+    if args.to and not home.store_path.exists():
+        print(f"unikat: no {home.store_path.name} in {home.root} to copy (nothing loaded yet); nothing written",
+              file=sys.stderr)
+        return 2
+    created = not home.store_path.exists()
+    stores: list = []
+    report = None
+    shown: dict[str, Progress] = {}
+
+    def progress(step: str, done: int, total: int) -> None:
+        if total >= 10_000:   # small tables are copied in a blink
+            display = shown.setdefault(step, Progress(step, "rows"))
+            display(done, total)
+            if done == total:
+                display.done()
+
+    try:
+        for dsn in ("", args.to) if args.to else (args.from_, ""):
+            stores.append(CatalogStore(home.store_path, dsn))
+        report = migrate(*stores, progress=progress)
+    except OperationalError as error:   # psycopg's: the server cannot be reached, or refuses us
+        print(f"unikat: PostgreSQL: {str(error).strip()}; nothing written", file=sys.stderr)
+        return 2
+    except MigrationRefused as error:
+        print(f"unikat: {error}", file=sys.stderr)
+        return 2
+    except MigrationError as error:
+        print(f"unikat: {error}", file=sys.stderr)
+        return 1
+    finally:
+        for store in stores:
+            store.close()
+        if created and report is None:   # --from failed: no half-made catalog.sqlite left behind
+            _remove_store_files(home)
+    print(report.summary())
+    for table in sorted(report.tables, key=lambda table: table.name):
+        print(f"  {table.name:26} {table.rows:10} rows  checksum {table.checksum[:16]}")
+    if args.to:
+        print(f"The catalog is in PostgreSQL now; migrate does not change {home.config_path}. To use it, write there:\n"
+              f'[store]\nbackend = "postgresql"\ndsn = {json.dumps(args.to)}\n'
+              f"({home.store_path.name} stays as it was; the index needs no rebuild: title numbers are kept)")
+    else:
+        print(f"The catalog is in {home.store_path} now; migrate does not change {home.config_path}. To use it,"
+              f' write there:\n[store]\nbackend = "sqlite"\n(and no dsn; the index needs no rebuild: title numbers'
+              " are kept)")
+    return 0
+
+
+def _remove_store_files(home: Home) -> None:
+    """Remove the catalog.sqlite a failed `migrate --from` made (with its WAL and side files)."""
+    from index.store.handover import side_path
+
+    for path in (home.store_path, side_path(home.store_path)):
+        for name in (path.name, path.name + "-wal", path.name + "-shm"):
+            path.with_name(name).unlink(missing_ok=True)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="unikat", description="Union catalog with a Z39.50 and SRU server.")
     parser.add_argument("--home", default="unikat-home", help="catalog home directory (default ./unikat-home)")
@@ -542,6 +628,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="override the library's holdings rule (852-all: every library's 852, a union source)")
     load.add_argument("--workers", type=int, help="processes that parse the records (default: one per core;"
                       " 0: parse in the loading process)")
+    load.add_argument("--cluster", metavar="ADDRESS",
+                      help="parse on the workers of the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786;"
+                      " each worker host runs `dask worker ADDRESS --nthreads 1 --nworkers N` with unikat installed)")
     load.add_argument("--force", action="store_true",
                       help="let records older than the stored ones (005) replace them (default: rejected)")
     load.add_argument("--no-wait", action="store_true",
@@ -596,6 +685,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
+    serve.add_argument("--replica-of", metavar="DSN",
+                       help="search host of the catalog whose PostgreSQL store is at DSN: serve the index it"
+                            " publishes (unikat.toml written from it when the home has none); never build one")
+    serve.add_argument("--replica-poll", metavar="SECONDS", type=float, default=5.0,
+                       help="with --replica-of: how often to look for a newer index (default 5)")
     serve.set_defaults(func=cmd_serve)
 
     user = commands.add_parser("user", help="users of Init idPass: set a password, migrate plaintext ones")
@@ -629,6 +723,16 @@ def build_parser() -> argparse.ArgumentParser:
     lfer.add_argument("--verbose", action="store_true", help="list the re-confirmed (checked) holdings too")
     lfer.add_argument("--no-wait", action="store_true", help="exit 75 at once while a load runs")
     lfer.set_defaults(func=cmd_lfer)
+    migrate = commands.add_parser("migrate", help="copy the catalog store from SQLite into PostgreSQL or back,"
+                                  " verified by row counts and checksums (unikat.toml is not changed)")
+    direction = migrate.add_mutually_exclusive_group(required=True)
+    direction.add_argument("--to", metavar="DSN", help="copy this home's catalog.sqlite into the empty PostgreSQL"
+                           ' database DSN (libpq, e.g. "postgresql://unikat@db.example.org/catalog")')
+    direction.add_argument("--from", dest="from_", metavar="DSN", help="copy the PostgreSQL store at DSN into this"
+                           " home's catalog.sqlite (absent or empty)")
+    migrate.add_argument("--no-wait", action="store_true",
+                         help=f"while a load or index build of the home runs, stop (status {BUSY}) instead of waiting")
+    migrate.set_defaults(func=cmd_migrate)
     from index.ill.command import add_arguments as ill_arguments
     ill = commands.add_parser("ill", help="interlibrary loan: accounts, orders, answers, status, deadlines, slips")
     ill_arguments(ill)

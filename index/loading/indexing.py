@@ -4,6 +4,11 @@
 appends their keys to the search-key files and replaces them in the index, then clears them.
 `rebuild` rewrites the search-key files from the whole store and builds a fresh index from
 those files. The index is the configured engine's (`index.engines`: Whoosh or posting arrays).
+
+On a PostgreSQL store several hosts may load, and the pending marks are one queue for them all:
+so each index phase first takes the index the store holds (`index.replicas.sync`: another host
+may have published a newer one), then does its work, then publishes the result, all under an
+advisory lock so two hosts' phases take turns.
 """
 
 from __future__ import annotations
@@ -11,11 +16,11 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 
 import pymarc
 
-from index import engines
+from index import engines, replicas
 from index.engines.base import Progress
 from index.home import Home
 from index.loading import children, handover, pipeline
@@ -62,33 +67,68 @@ def _title_keys(store: CatalogStore, isns: list[int] | None, procs: int = 1) -> 
                     yield handover.unpack(isn, keys[isn]) if isn in handed else next(extracted)
 
 
+@contextmanager
+def _index_turn(home: Home, store: CatalogStore) -> Iterator[None]:
+    """This host's turn at the index of a PostgreSQL store: the newest published index taken
+    first; the caller publishes what it changed. Nothing on SQLite (one machine)."""
+    if store.backend == "sqlite":
+        yield
+        return
+    with store.index_turn():
+        replicas.sync(home, store)
+        yield
+
+
 def update(home: Home, store: CatalogStore, *, progress: Progress | None = None, procs: int = 1,
            merging: Progress | None = None) -> tuple[int, int]:
     """Bring the index up to date with pending changes; returns (titles written, titles removed).
 
     When most titles changed (a first load), a full rebuild is faster than replacing them one by
-    one, and gives the same index.
+    one, and gives the same index. On PostgreSQL the published index is taken first
+    (`_index_turn`) and the result published before the pending marks are cleared.
     """
+    with _index_turn(home, store):
+        return _update(home, store, progress=progress, procs=procs, merging=merging)
+
+
+def _update(home: Home, store: CatalogStore, *, progress: Progress | None, procs: int,
+            merging: Progress | None) -> tuple[int, int]:
     changed, deleted = store.pending()
     if not changed and not deleted:
         return 0, 0
     config = home.config()
     if not engines.index_ready(home, config) or len(changed) > store.count_titles() // 2:
-        return rebuild(home, store, progress=progress, procs=procs, merging=merging), len(deleted)
+        return _rebuild(home, store, progress=progress, procs=procs, merging=merging), len(deleted)
     titles = list(_title_keys(store, changed))
     SearchKeyFiles(home.searchkeys_dir).append(titles, deleted)
     engines.update(home, config, titles, deleted)
-    store.clear_pending(changed + deleted)
-    store.set_meta("indexed_at", time.strftime("%Y-%m-%d %H:%M:%S"))
-    if engines.needs_rebuild(home, config):   # too many update segments: merge them
-        rebuild(home, store, progress=progress, procs=procs, merging=merging)
+    if engines.needs_rebuild(home, config):   # too many update segments: merge them (the same marks cleared)
+        _rebuild(home, store, progress=progress, procs=procs, merging=merging)
+    else:
+        _publish_and_clear(home, store, changed + deleted)
     return len(titles), len(deleted)
+
+
+def _publish_and_clear(home: Home, store: CatalogStore, isns: list[int]) -> None:
+    """The index holds the pending titles now: publish it (PostgreSQL), then forget their marks.
+    In this order: a crash between the two makes the next run index them again, no harm; the
+    other order could leave them in no published index at all."""
+    replicas.publish(home, store)
+    store.clear_pending(isns)
+    store.set_meta("indexed_at", time.strftime("%Y-%m-%d %H:%M:%S"))
 
 
 def rebuild(home: Home, store: CatalogStore, *, progress: Progress | None = None, procs: int = 1,
             merging: Progress | None = None) -> int:
     """Rewrite every search-key file and build the index from the same keys in one pass; returns
-    the title count. `progress` follows the titles, `merging` a merge of index runs on disk."""
+    the title count. `progress` follows the titles, `merging` a merge of index runs on disk.
+    On PostgreSQL the new index is published (`index.replicas`)."""
+    with _index_turn(home, store):
+        return _rebuild(home, store, progress=progress, procs=procs, merging=merging)
+
+
+def _rebuild(home: Home, store: CatalogStore, *, progress: Progress | None, procs: int,
+             merging: Progress | None) -> int:
     files = SearchKeyFiles(home.searchkeys_dir)
     changed, deleted = store.pending()
     # one pass: each title's keys go to the search-key files, then into the index
@@ -96,8 +136,7 @@ def rebuild(home: Home, store: CatalogStore, *, progress: Progress | None = None
     with children.ending_with_us():   # the engine's writer processes (Whoosh) die with this one
         count = engines.build(home, home.config(), _counted(titles, store.count_titles(), progress), procs=procs,
                               merging=merging)
-    store.clear_pending(changed + deleted)
-    store.set_meta("indexed_at", time.strftime("%Y-%m-%d %H:%M:%S"))
+    _publish_and_clear(home, store, changed + deleted)
     return count
 
 

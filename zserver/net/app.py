@@ -5,10 +5,12 @@ protocol. `serve()` binds and listens once, then forks N workers that each adopt
 into their own reactor (`reactor.adoptStreamPort`), so the kernel spreads connections over
 processes: Whoosh searches hold the GIL, threads would buy nothing. The parent supervises:
 it forwards SIGTERM/SIGINT, reaps children and starts a new worker when one dies (and gives
-up when they keep dying). `workers=1` runs the reactor in-process. The reactor is imported
-only inside the functions that run it, never before a fork. What the workers share besides the
-socket is made before they are forked and removed when they are gone: the metric files
-(`zserver.metrics`) and the failed-login counts (`index.store.logins`, in a temporary directory).
+up when they keep dying); a search host of a catalog on PostgreSQL (`--replica-of`) follows
+the index it publishes from a thread here (`zserver.net.replica`). `workers=1` runs the reactor
+in-process. The reactor is imported only inside the functions that run it, never before a
+fork. What the workers share besides the socket is made before they are forked and removed
+when they are gone: the metric files (`zserver.metrics`) and the failed-login counts
+(`index.store.logins`, in a temporary directory).
 
 The seam for SRU: Z39.50 and HTTP share the port, and the first byte of a connection tells
 them apart (`sniff`): a BER context-class constructed tag (0xA0-0xBF; initRequest is 0xB4) is
@@ -56,7 +58,7 @@ from index.loading import children
 from index.search import Catalog
 from index.store.logins import LoginCounts
 from zserver.metrics import recorder as metrics
-from zserver.net import rebuild
+from zserver.net import rebuild, replica
 from zserver.net.admission import REFUSALS_WAITING, Admission, ConnectionLimits, RefusalLog, fit_file_limit
 from zserver.net.http import HttpFactory
 from zserver.net.log import Log, stderr_log
@@ -402,11 +404,28 @@ def preload() -> None:
     gc.freeze()
 
 
-def serve(home: Home, host: str | None = None, port: int | None = None, workers: int | None = None) -> int:
+def serve(home: Home, host: str | None = None, port: int | None = None, workers: int | None = None,
+          replica_of: str | None = None, replica_poll: float = 5.0) -> int:
     """Serve Z39.50 on host:port with `workers` processes; None takes `[server]` from
     unikat.toml (host 127.0.0.1, port 2100, workers 2). Port 0 picks a free port; the
     "listening on" line on stderr says which. Without an index, the port opens at once and
-    the index is built beside the workers (`zserver.net.rebuild`). Returns the exit status."""
+    the index is built beside the workers (`zserver.net.rebuild`). With `replica_of` (the DSN
+    of a catalog's PostgreSQL store) the home is a search host of that catalog: it takes the
+    index the catalog publishes before serving and every `replica_poll` seconds while serving
+    (`zserver.net.replica`), and never builds one. Returns the exit status."""
+    follower = None
+    if replica_of is not None:
+        replica.prepare(home, replica_of, _supervisor_log, replica_poll)
+        follower = replica.Follower(home, replica_of, replica_poll, _supervisor_log)
+    try:
+        return _serve(home, host, port, workers, follower)
+    finally:
+        if follower is not None:
+            follower.stop()
+
+
+def _serve(home: Home, host: str | None, port: int | None, workers: int | None,
+           follower: replica.Follower | None) -> int:
     config = home.config()
     server = config.server
     host = host or server.host
@@ -419,8 +438,11 @@ def serve(home: Home, host: str | None = None, port: int | None = None, workers:
         preload()
     sock = _listen(host, port)
     _supervisor_log(f"listening on {host}:{sock.getsockname()[1]} with {max(1, workers)} worker(s)")
-    build = None if ready else rebuild.start(home, _supervisor_log)   # built beside us; the port is open meanwhile
+    # built beside us, the port open meanwhile; a search host waits for the catalog's instead
+    build = None if ready or follower is not None else rebuild.start(home, _supervisor_log)
     directory = metrics.serve_directory(config.metrics)   # the workers' metric files ([metrics] enabled)
+    if follower is not None:
+        follower.start()   # in the supervisor: the workers only refresh
     try:
         if workers <= 1:
             try:
