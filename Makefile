@@ -16,11 +16,12 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-# Debian packages the real-client tests drive: yaz (yaz-client, zoomsh, yaz-marcdump) and
-# chromium with its driver (the web page in a headless browser). Tests skip with a printed
+# Debian packages the real-client tests drive: yaz (yaz-client, zoomsh, yaz-marcdump),
+# chromium with its driver (the web page in a headless browser) and postgresql (the catalog
+# store on PostgreSQL: tests/pgserver.py starts a throwaway server). Tests skip with a printed
 # reason when a package cannot be installed (no root, no package mirror).
-DEBIAN_PACKAGES := yaz idzebra-2.0 chromium chromium-driver
-CLIENT_COMMANDS := yaz-client zebrasrv chromium chromedriver
+DEBIAN_PACKAGES := yaz idzebra-2.0 chromium chromium-driver postgresql
+CLIENT_COMMANDS := yaz-client zebrasrv chromium chromedriver pg_ctlcluster
 
 clients:
 	@missing=""; for c in $(CLIENT_COMMANDS); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \

@@ -1,0 +1,159 @@
+"""unikat on several hosts, built on this machine from network namespaces (`tests/netns.py`):
+one PostgreSQL host holding the catalog store, reached over TCP, and loading hosts, each a
+home of its own whose `[store]` names that server.
+
+- Two loading hosts load one library's delivery in two halves at once: the store ends with every
+  record once, in the titles one host loading the whole delivery forms.
+- A loading host killed (kill -9) mid-delivery: the other loads the same delivery, and the store
+  ends with every record exactly once (nothing lost, nothing doubled).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pymarc
+import pytest
+from conftest import REPO, SAMPLE_DATA, title_members
+from netns import Network
+from pgserver import PostgresServer
+
+from index.home import Home
+from index.store.catalog import CatalogStore
+
+pytestmark = pytest.mark.integration
+
+LIBRARIES = '[libraries.A]\nsource_system = "A-ILS"\nholdings = "record"\n' \
+            '[libraries.B]\nsource_system = "B-ILS"\nholdings = "record"\n'
+
+
+@pytest.fixture(scope="module")
+def network():
+    why = Network.available()
+    if why:
+        pytest.skip(why)
+    network = Network.make(["db", "load1", "load2"])
+    try:
+        yield network
+    finally:
+        network.remove()
+
+
+@pytest.fixture(scope="module")
+def database_host(network):
+    db = network.hosts["db"]
+    server = PostgresServer.start(inside=["ip", "netns", "exec", db.namespace], listen=db.address)
+    if server is None:
+        pytest.skip(f"PostgreSQL on the database host: {PostgresServer.unavailable}")
+    yield server
+    server.stop()
+
+
+def _home(root: Path, dsn: str) -> Home:
+    home = Home(root)
+    home.init(LIBRARIES + f'\n[store]\nbackend = "postgresql"\ndsn = "{dsn}"\n[index]\nengine = "postings"\n')
+    return home
+
+
+def _load_command(home: Home, library: str, delivery: Path) -> list[str]:
+    return [sys.executable, "-m", "zserver", "--home", str(home.root), "load", "--library", library, str(delivery)]
+
+
+def _halves(tmp_path: Path) -> tuple[Path, Path]:
+    with (SAMPLE_DATA / "lib-a.mrc").open("rb") as source:
+        records = list(pymarc.MARCReader(source, to_unicode=True, force_utf8=True))
+    paths = tmp_path / "first-half.mrc", tmp_path / "second-half.mrc"
+    middle = len(records) // 2
+    for path, part in zip(paths, (records[:middle], records[middle:]), strict=True):
+        path.write_bytes(b"".join(record.as_marc() for record in part))
+    return paths
+
+
+def _store(server: PostgresServer, home: Home) -> CatalogStore:
+    """The store of a host's home, opened here (outside the hosts' network) by the server's socket."""
+    return CatalogStore(home.store_path, server.dsn(home.config().store.dsn.rsplit("/", 1)[1]))
+
+
+def _members(server: PostgresServer, home: Home) -> list[tuple[str, str]]:
+    store = _store(server, home)
+    try:
+        return [tuple(row) for row in store.db.execute("SELECT library, source_id FROM records ORDER BY 1, 2")]
+    finally:
+        store.close()
+
+
+def _titles(server: PostgresServer, home: Home) -> set[frozenset]:
+    store = _store(server, home)
+    try:
+        return title_members(store)
+    finally:
+        store.close()
+
+
+def test_two_loading_hosts_share_one_delivery(network, database_host, tmp_path):
+    dsn = database_host.new_database()
+    first, second = _home(tmp_path / "load1", dsn), _home(tmp_path / "load2", dsn)
+    halves = _halves(tmp_path)
+    loads = [network.hosts["load1"].start(*_load_command(first, "A", halves[0]), cwd=REPO),
+             network.hosts["load2"].start(*_load_command(second, "A", halves[1]), cwd=REPO)]
+    for process in loads:
+        assert process.wait(timeout=600) == 0
+    members = _members(database_host, first)
+    assert len(members) == len(set(members)) == 1200   # lib-a.mrc: every record once
+
+    alone = _home(tmp_path / "alone", database_host.new_database())
+    assert network.hosts["load1"].run(*_load_command(alone, "A", SAMPLE_DATA / "lib-a.mrc"), cwd=REPO,
+                                      timeout=600).returncode == 0
+    assert _titles(database_host, first) == _titles(database_host, alone)
+
+
+def _big_delivery(path: Path, copies: int) -> int:
+    """lib-a.mrc `copies` times, each copy's records under numbers of their own: a delivery that
+    takes several commits to store. Returns its record count."""
+    with (SAMPLE_DATA / "lib-a.mrc").open("rb") as source:
+        records = list(pymarc.MARCReader(source, to_unicode=True, force_utf8=True))
+    with path.open("wb") as out:
+        for copy in range(copies):
+            for record in records:
+                if copy:
+                    record["001"].data = f"{record['001'].data.split('-')[0]}-{copy}"
+                out.write(record.as_marc())
+    return copies * len(records)
+
+
+def test_a_loading_host_killed_mid_delivery_and_the_other_finishes_it(network, database_host, tmp_path):
+    dsn = database_host.new_database()
+    first, second = _home(tmp_path / "load1", dsn), _home(tmp_path / "load2", dsn)
+    delivery = tmp_path / "big.mrc"
+    total = _big_delivery(delivery, 4)
+    loading = network.hosts["load1"].start(*_load_command(first, "A", delivery), cwd=REPO, start_new_session=True)
+    deadline = time.monotonic() + 300
+    watcher = None
+    while time.monotonic() < deadline and loading.poll() is None:
+        try:
+            watcher = watcher or _store(database_host, first)
+            if watcher.db.execute("SELECT count(*) FROM records").fetchone()[0]:
+                break
+        except Exception:   # the store's tables are still being made
+            pass
+        time.sleep(0.02)
+    assert loading.poll() is None, "the load ended before it could be killed"
+    os.killpg(loading.pid, signal.SIGKILL)   # the host dies: its process group, workers included
+    loading.wait(timeout=60)
+    watcher.close()
+    killed_at = len(_members(database_host, first))
+    assert 0 < killed_at < total
+
+    finished = network.hosts["load2"].run(*_load_command(second, "A", delivery), cwd=REPO, timeout=600)
+    assert finished.returncode == 0, finished.stderr
+    members = _members(database_host, second)
+    assert len(members) == len(set(members)) == total
+    # what the killed host committed is kept, not stored again (a commit it sent as it died may
+    # have landed after the count above)
+    new, unchanged = (int(n) for n in re.search(r"(\d+) new .* (\d+) unchanged", finished.stdout).groups())
+    assert unchanged >= killed_at and new + unchanged == total, finished.stdout
