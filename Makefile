@@ -6,7 +6,7 @@ HOME_DIR ?= unikat-home
 PORT ?= 2100
 SAMPLES := sample_data/lib-a.mrc sample_data/lib-b.mrc sample_data/lib-c.xml sample_data/ejournals.pica
 
-.PHONY: install clients sample serve test integration lint bench fuzz soak clean
+.PHONY: install clients sample serve test hosts integration lint bench fuzz soak clean
 
 install: $(VENV)/.installed
 
@@ -47,8 +47,25 @@ $(HOME_DIR)/.built: $(VENV)/.installed $(SAMPLES) sample_data/unikat.toml
 serve: sample
 	$(BIN)/unikat --home $(HOME_DIR) serve --port $(PORT)
 
+# Then the store, loading, consolidation, ILL and protocol suites once more with every home's
+# catalog store on PostgreSQL (a throwaway server for the run: tests/pgserver.py); what never
+# reads the store (record parsing, engines alone, query languages) is not run twice.
+POSTGRESQL_TESTS := tests/index tests/zserver tests/integration
+POSTGRESQL_SAME := tests/index/records tests/index/test_postings_runs.py tests/index/test_engines.py \
+	tests/index/test_ranking.py tests/index/test_query_cost.py tests/index/test_normalize.py \
+	tests/index/test_titles.py tests/index/test_passwords.py tests/index/test_users.py tests/index/test_config.py \
+	tests/index/test_cluster_load.py tests/index/test_replicas.py tests/index/test_postgresql_store.py \
+	tests/index/test_migrate.py tests/zserver/querylang tests/integration/test_hosts.py \
+	tests/integration/test_replicas_serving.py
+
 test: install clients
 	$(BIN)/pytest -q -rs
+	UNIKAT_TEST_STORE=postgresql $(BIN)/pytest -q -rs $(POSTGRESQL_TESTS) $(addprefix --ignore=,$(POSTGRESQL_SAME))
+
+# unikat on several hosts built on this machine (network namespaces; needs root): PostgreSQL,
+# loading hosts, search hosts following the published index (tests/integration/test_hosts.py)
+hosts: install clients
+	$(BIN)/pytest -q -rs tests/integration/test_hosts.py tests/integration/test_replicas_serving.py
 
 integration: install clients
 	$(BIN)/pytest -q -rs -m integration

@@ -6,6 +6,9 @@ home of its own whose `[store]` names that server.
   record once, in the titles one host loading the whole delivery forms.
 - A loading host killed (kill -9) mid-delivery: the other loads the same delivery, and the store
   ends with every record exactly once (nothing lost, nothing doubled).
+- Two search hosts (`unikat serve --replica-of`) answer yaz-client and SRU clients on a client
+  host alike; one cut off from the network, the other serves on and takes up the next load, and
+  the one cut off catches up once it is back.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,6 +26,7 @@ import pytest
 from conftest import REPO, SAMPLE_DATA, title_members
 from netns import Network
 from pgserver import PostgresServer
+from test_yaz_client import require
 
 from index.home import Home
 from index.store.catalog import CatalogStore
@@ -37,7 +42,7 @@ def network():
     why = Network.available()
     if why:
         pytest.skip(why)
-    network = Network.make(["db", "load1", "load2"])
+    network = Network.make(["db", "load1", "load2", "search1", "search2", "client"])
     try:
         yield network
     finally:
@@ -157,3 +162,79 @@ def test_a_loading_host_killed_mid_delivery_and_the_other_finishes_it(network, d
     # have landed after the count above)
     new, unchanged = (int(n) for n in re.search(r"(\d+) new .* (\d+) unchanged", finished.stdout).groups())
     assert unchanged >= killed_at and new + unchanged == total, finished.stdout
+
+
+def _yaz_hits(network: Network, target: str, word: str, tmp_path: Path, timeout: float = 30) -> int | None:
+    """The hit count yaz-client on the client host gets from `target` for a title word (None: no answer)."""
+    script = tmp_path / f"yaz-{time.monotonic_ns()}.cmd"
+    script.write_text(f"open tcp:{target}:2100/unikat\nfind @attr 1=4 {word}\n", encoding="utf-8")
+    try:
+        done = network.hosts["client"].run(require("yaz-client"), "-f", script, stdin=subprocess.DEVNULL,
+                                           timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    found = re.search(r"Number of hits: (\d+)", done.stdout)
+    return int(found.group(1)) if found else None
+
+
+def _sru_hits(network: Network, target: str, word: str) -> int:
+    url = (f"http://{target}:2100/unikat?version=1.2&operation=searchRetrieve&maximumRecords=0"
+           f"&query=dc.title%3D{word}")
+    done = network.hosts["client"].run(sys.executable, "-c", f"import urllib.request; print(urllib.request.urlopen("
+                                       f"{url!r}, timeout=30).read().decode())", timeout=60)
+    return int(re.search(r"<(?:\w+:)?numberOfRecords>(\d+)<", done.stdout).group(1))
+
+
+def _load_hits(network: Network, home: Home, word: str) -> int:
+    """What the loading host's own catalog finds (`unikat search` there)."""
+    done = network.hosts["load1"].run(sys.executable, "-m", "zserver", "--home", home.root, "search",
+                                      f"@attr 1=4 {word}", cwd=REPO, timeout=120)
+    return int(re.match(r"(\d+) hits", done.stdout).group(1))
+
+
+def _wait_for(condition, seconds: float = 90):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if (value := condition()) is not None:
+            return value
+        time.sleep(0.5)
+    return None
+
+
+def test_search_hosts_answer_alike_and_serve_on_when_one_is_cut_off(network, database_host, tmp_path):
+    dsn = database_host.new_database()
+    loader = _home(tmp_path / "load1", dsn)
+    assert network.hosts["load1"].run(*_load_command(loader, "A", SAMPLE_DATA / "lib-a.mrc"), cwd=REPO,
+                                      timeout=600).returncode == 0
+    expected = _load_hits(network, loader, "history")
+    assert expected > 0
+    servers = []
+    try:
+        for name in ("search1", "search2"):
+            host = network.hosts[name]
+            log = (tmp_path / f"{name}.log").open("w")
+            servers.append(host.start(sys.executable, "-m", "zserver", "--home", tmp_path / name, "serve",
+                                      "--replica-of", dsn, "--replica-poll", "1", "--host", host.address,
+                                      "--port", "2100", "--workers", "2", cwd=REPO, stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=log))
+        first, second = network.hosts["search1"].address, network.hosts["search2"].address
+        assert _wait_for(lambda: _yaz_hits(network, first, "history", tmp_path)) == expected
+        assert _wait_for(lambda: _yaz_hits(network, second, "history", tmp_path)) == expected
+        assert _sru_hits(network, first, "history") == _sru_hits(network, second, "history") == expected
+
+        network.hosts["search1"].cut()   # off the network: its clients get no answer, the other serves on
+        assert _yaz_hits(network, first, "history", tmp_path, timeout=5) is None
+        assert _yaz_hits(network, second, "history", tmp_path) == expected
+        assert network.hosts["load1"].run(*_load_command(loader, "B", SAMPLE_DATA / "lib-b.mrc"), cwd=REPO,
+                                          timeout=600).returncode == 0
+        more = _load_hits(network, loader, "history")
+        assert more > expected
+        assert _wait_for(lambda: _yaz_hits(network, second, "history", tmp_path) == more or None)
+        network.hosts["search1"].mend()   # back: it takes up the generation it missed
+        assert _wait_for(lambda: _yaz_hits(network, first, "history", tmp_path) == more or None)
+        assert _sru_hits(network, first, "history") == _sru_hits(network, second, "history") == more
+    finally:
+        network.hosts["search1"].mend()
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=60)
