@@ -134,7 +134,7 @@ class LinkResults:
                     " error = excluded.error, redirects = excluded.redirects, final_url = excluded.final_url,"
                     " last_checked = excluded.last_checked, checks = link_status.checks + 1,"
                     " broken_since = CASE WHEN excluded.broken_since IS NULL THEN NULL"
-                    " ELSE coalesce(broken_since, excluded.broken_since) END",
+                    " ELSE coalesce(link_status.broken_since, excluded.broken_since) END",
                     (check.url, check.state.value, check.status, check.error, redirects, check.final_url, now, now,
                      broken))
                 self.db.execute("INSERT INTO link_history (url, checked, state, status, error, final_url)"

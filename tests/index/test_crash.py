@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SAMPLE_DATA, load, make_home
+from conftest import REPO, SAMPLE_DATA, STORE, load, make_home
 from test_pipeline import LC_CONFIG, hit_counts, key_files, lc_slice, store_contents
 
 from index.loading import load as loading
@@ -167,6 +167,8 @@ def _writing_keys(home, since: float) -> bool:
     return control.exists() and control.stat().st_mtime > since and control.stat().st_size > 0
 
 
+@pytest.mark.skipif(STORE != "sqlite", reason="compares row ids, which PostgreSQL's sequences skip past a killed"
+                    " transaction; on PostgreSQL tests/integration/test_hosts.py kills a loading host mid-delivery")
 def test_kill_9_at_any_point_then_rerun_gives_the_same_catalog(tmp_path):
     """`unikat load` of 3,000 LC records killed with SIGKILL again and again, each time further on
     (early in the first batch, just after a commit, late in the load, between the load and the
@@ -202,6 +204,7 @@ def test_kill_9_at_any_point_then_rerun_gives_the_same_catalog(tmp_path):
     assert hit_counts(home) == hit_counts(reference)
 
 
+@pytest.mark.skipif(STORE != "sqlite", reason="its kill points are timed for the SQLite pipeline's index phase")
 def test_kill_9_while_whoosh_writes_the_index_leaves_no_process_behind(tmp_path):
     """Whoosh's index writer forks processes of its own (not the load's workers): a `kill -9` of
     the load while they write must end them too (they used to wait on their queue for ever,

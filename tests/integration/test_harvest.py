@@ -32,6 +32,7 @@ from test_yaz_client import REPO, Server, require, run_yaz_client, start_serving
 from zebraserver import bench_common, start_zebra, stop_zebra
 
 from index.home import Home
+from index.store.catalog import CatalogStore
 
 pytestmark = pytest.mark.integration
 
@@ -258,11 +259,11 @@ def test_incremental_harvests_after_a_change(sample_home, home, tmp_path) -> Non
     copy_home(sample_home, root)
     changing = Home(root)
     # two titles about history that only library A holds: one is changed, one deleted
-    db = sqlite3.connect(str(changing.store_path))
-    rows = db.execute("SELECT r.isn, r.source_id, t.display FROM records r JOIN titles t ON t.isn = r.isn"
+    store = CatalogStore.of(changing)
+    rows = store.db.execute("SELECT r.isn, r.source_id, t.display FROM records r JOIN titles t ON t.isn = r.isn"
                       " WHERE r.library = 'A' AND r.isn IN (SELECT isn FROM records GROUP BY isn HAVING count(*) = 1)"
                       " ORDER BY r.isn").fetchall()
-    db.close()
+    store.close()
     singles = [(isn, source_id) for isn, source_id, display in rows
                if re.search(r"\bhistory\b", pymarc.Record(data=display, to_unicode=True, force_utf8=True)["245"].value(),
                             re.IGNORECASE)][:2]

@@ -83,6 +83,11 @@ def test_serve_opens_at_once_and_builds_the_missing_index_beside(sample_home, tm
                 continue
             assert "[109]" in out and time.monotonic() < deadline, out   # that worker has not looked yet
             time.sleep(0.5)
+        # the build ends after the workers may have taken its index up (on PostgreSQL it takes
+        # the store's published index first, then builds and publishes its own)
+        deadline = time.monotonic() + 120
+        while not any("index built" in line for line in server.log) and time.monotonic() < deadline:
+            time.sleep(0.5)
         assert any("index built" in line for line in server.log), server.log
     finally:
         stop_serving(server)
