@@ -24,7 +24,8 @@ from pathlib import Path
 from common import OUT, REPO, UNIKAT, file_digest, lc_subset, load_average, query_mix, ratio, run_measured, write_json
 from load import load_zebra
 
-sys.path.insert(0, str(REPO / "tests"))
+sys.path[:0] = [str(REPO)]                # the project's `index` before tests/index
+sys.path.append(str(REPO / "tests"))
 from pgserver import PostgresServer  # noqa: E402  (the tests' throwaway server)
 
 
