@@ -75,22 +75,22 @@ def prune(store: Connection | CatalogStore, keep: int) -> None:
 
 def newest(store: Connection | CatalogStore) -> Manifest | None:
     """The newest generation (None: nothing published yet)."""
-    try:
-        row = connection(store).execute(
-            "SELECT generation, engine, files FROM index_manifests ORDER BY generation DESC LIMIT 1").fetchone()
-    except NO_SUCH_TABLE:
-        return None
+    row = _newest_row(store, "generation, engine, files")
     return (int(row[0]), row[1], json.loads(row[2])) if row else None
 
 
 def latest_config(store: Connection | CatalogStore) -> str | None:
     """The unikat.toml that published the newest generation (None: nothing published yet)."""
-    try:
-        row = connection(store).execute(
-            "SELECT config FROM index_manifests ORDER BY generation DESC LIMIT 1").fetchone()
-    except NO_SUCH_TABLE:
-        return None
+    row = _newest_row(store, "config")
     return row[0] if row else None
+
+
+def _newest_row(store: Connection | CatalogStore, columns: str) -> tuple | None:
+    try:
+        return connection(store).execute(
+            f"SELECT {columns} FROM index_manifests ORDER BY generation DESC LIMIT 1").fetchone()
+    except NO_SUCH_TABLE:   # nothing was ever published
+        return None
 
 
 def blob_parts(store: Connection | CatalogStore, digest: str) -> Iterator[bytes]:
