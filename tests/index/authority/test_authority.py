@@ -247,7 +247,7 @@ def test_gnd_records_in_pica_are_filed_and_linked(tmp_path):
                    for f in record.get_fields("651"))
         place = next(isn for isn, in store.db.execute(
             "SELECT DISTINCT isn FROM authority_headings WHERE form = 'x' AND kind = 'geographic'"
-            " AND isn IN (SELECT isn FROM authority_headings GROUP BY isn HAVING count(*) >= 3)"))
+            " AND isn IN (SELECT isn FROM authority_headings GROUP BY isn HAVING count(*) >= 3) ORDER BY isn"))
         forms = store.authority_headings(place)
     finally:
         store.close()
