@@ -49,14 +49,16 @@ serve: sample
 
 # Then the store, loading, consolidation, ILL and protocol suites once more with every home's
 # catalog store on PostgreSQL (a throwaway server for the run: tests/pgserver.py); what never
-# reads the store (record parsing, engines alone, query languages) is not run twice.
+# reads the store (record parsing, engines alone, query languages) is not run twice, nor the
+# 30 loads of each engine (test_incremental_loads: the engines' merge; loads one after another
+# on PostgreSQL are in test_replicas and test_hosts), to keep the whole run within CI's time.
 POSTGRESQL_TESTS := tests/index tests/zserver tests/integration
 POSTGRESQL_SAME := tests/index/records tests/index/test_postings_runs.py tests/index/test_engines.py \
 	tests/index/test_ranking.py tests/index/test_query_cost.py tests/index/test_normalize.py \
 	tests/index/test_titles.py tests/index/test_passwords.py tests/index/test_users.py tests/index/test_config.py \
 	tests/index/test_cluster_load.py tests/index/test_replicas.py tests/index/test_postgresql_store.py \
 	tests/index/test_migrate.py tests/zserver/querylang tests/integration/test_hosts.py \
-	tests/integration/test_replicas_serving.py
+	tests/integration/test_replicas_serving.py tests/index/test_incremental_loads.py
 
 test: install clients
 	$(BIN)/pytest -q -rs
