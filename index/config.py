@@ -316,6 +316,11 @@ class StoreConfig:
     backend: str = "sqlite"
     dsn: str = ""
 
+    @property
+    def postgresql(self) -> str:
+        """The DSN to connect to, "" for the SQLite file of the home."""
+        return self.dsn if self.backend == "postgresql" else ""
+
 
 @dataclass(frozen=True)
 class IndexConfig:

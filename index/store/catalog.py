@@ -90,8 +90,7 @@ class CatalogStore:
     @classmethod
     def of(cls, home: Home) -> CatalogStore:
         """The store of a catalog home, where its `[store]` says."""
-        store = home.config().store
-        return cls(home.store_path, store.dsn if store.backend == "postgresql" else "")
+        return cls(home.store_path, home.config().store.postgresql)
 
     def reader(self) -> Connection:
         """A second connection to the store, to read beside a cursor still open on this one."""
@@ -116,6 +115,11 @@ class CatalogStore:
     @property
     def backend(self) -> str:
         return "postgresql" if isinstance(self.db, PostgresConnection) else "sqlite"
+
+    @property
+    def dsn(self) -> str:
+        """The PostgreSQL server's DSN, "" for a SQLite store."""
+        return self.db.dsn if isinstance(self.db, PostgresConnection) else ""
 
     def _migrate(self) -> None:
         for table, column, definition in _MIGRATIONS:

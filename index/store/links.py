@@ -100,8 +100,7 @@ class LinkResults:
     @classmethod
     def of(cls, home: Home) -> LinkResults:
         """The link-check tables of a home's store, where its `[store]` says."""
-        store = home.config().store
-        return cls(home.store_path, store.dsn if store.backend == "postgresql" else "")
+        return cls(home.store_path, home.config().store.postgresql)
 
     def close(self) -> None:
         self.db.close()

@@ -110,7 +110,7 @@ def migrate(source: CatalogStore, target: CatalogStore, *, progress: Progress | 
 def _make_tables(store: CatalogStore) -> None:
     """The tables modules make on first use, made as they make them (opening the store made the rest)."""
     IllStore(store)
-    LinkResults(store.path, store.db.dsn if store.backend == "postgresql" else "").close()
+    LinkResults(store.path, store.dsn).close()
 
 
 @contextmanager
