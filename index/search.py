@@ -395,14 +395,9 @@ class Catalog:
         """The display records of `isns` in order; None where a title was deleted since the search.
         Everything is in them: pass them through `shown` before a client sees them."""
         displays = self.store.displays(isns)
-        result: list[TitleRecord | None] = []
-        for isn in isns:
-            marc = displays.get(isn)
-            if marc is None:
-                result.append(None)
-                continue
-            holdings = tuple(self.store.holdings(isn)) if with_holdings else ()
-            result.append(TitleRecord(isn, marc, holdings))
+        holdings = self.store.holdings_of_titles(list(displays)) if with_holdings else {}
+        result = [None if isn not in displays else TitleRecord(isn, displays[isn], tuple(holdings.get(isn, ())))
+                  for isn in isns]
         return result if self._external is None else self._external.fill(isns, result)
 
     def shown(self, titles: Sequence[TitleRecord | None], *, signed_in: bool) -> list[TitleRecord | None]:
@@ -418,8 +413,10 @@ class Catalog:
 
     def record(self, isn: int, *, signed_in: bool = True) -> TitleRecord:
         """The record of `isn` with its holdings, as a client `signed_in` or not sees it."""
-        isn = live_isn(self.store, isn)   # a number retired by a merge answers as its successor
-        found = self.shown(self.records([isn], with_holdings=True), signed_in=signed_in)[0]
+        found = self.records([isn], with_holdings=True)[0]
+        if found is None and (live := live_isn(self.store, isn)) != isn:   # retired by a merge: its successor answers
+            found = self.records([live], with_holdings=True)[0]
+        found = self.shown([found], signed_in=signed_in)[0]
         if found is None:
             raise errors.RecordNotFound(str(isn))
         return found

@@ -202,6 +202,9 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
                     store.update_load(load_id, report.counts, report.problems, finished=finished)
                 if finished:
                     break
+                batches = report.counts["read"] // BATCH
+                if batches & (batches - 1) == 0:   # after 1, 2, 4, 8 … batches: plans fit the growing tables
+                    store.refresh_statistics()
                 if progress:
                     if fmt == "marcxml":   # no byte offsets from the XML parser: count records instead
                         expected = expected or len(re.findall(rb"<(?:\w+:)?record[\s>]", data))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence, Sized
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -53,6 +53,7 @@ class MatchCandidate:
 
 _INDEX_LOCK = 0x756E696B6178   # PostgreSQL advisory lock of index phases (the writers' is index.store.postgresql's)
 _HOLDING_COLUMNS = "library, location, call_number, url, note, copies, lendable, source_id"
+_HOLDING_SELECT = ", ".join("h." + column.strip() for column in _HOLDING_COLUMNS.split(","))
 # Columns added after the first release: (table, column, definition).
 _MIGRATIONS = (("records", "profile", "TEXT"), ("loads", "merged", "INTEGER NOT NULL DEFAULT 0"),
                ("cluster_override_members", "isn", "INTEGER"))
@@ -406,31 +407,28 @@ class CatalogStore:
         return dict(self.db.execute(f"SELECT isn, display FROM titles WHERE isn IN ({marks})", isns))
 
     def holdings(self, isn: int) -> list[Holding]:
-        rows = self.db.execute(
-            f"SELECT {', '.join('h.' + c.strip() for c in _HOLDING_COLUMNS.split(','))}"
-            " FROM holdings h JOIN records r ON r.id = h.record_id WHERE r.isn = ? ORDER BY h.library, h.id",
-            (isn,))
-        return [_holding(row) for row in rows] + rule_holdings.holdings_of(self.db, isn)
+        return self.holdings_of_titles([isn])[isn]
+
+    def holdings_of_titles(self, isns: Sequence[int]) -> dict[int, list[Holding]]:
+        """ISN -> holdings of each of `isns`: the delivered ones by library, then the rule-built ones."""
+        return _holdings_by_title(self.db, isns, "h.library, h.id")
 
     def titles_with_holdings(self, isns: Iterable[int] | None = None) -> Iterator[tuple[int, bytes, list[Holding]]]:
-        """(ISN, display record, holdings) of the given titles, or of all titles in ISN order."""
+        """(ISN, display record, holdings) of the given titles, or of all titles, in ISN order; the
+        holdings in member-record order (the search keys follow it: a rebuild must give the load's)."""
         if isns is None:
             cursor = self.db.execute("SELECT isn, display FROM titles ORDER BY isn")
+            chunks: Iterable[list] = iter(lambda: cursor.fetchmany(_CHUNK), [])
         else:
             wanted = sorted(set(isns))
-            cursor = iter([])
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start:start + 500]
-                marks = ",".join("?" * len(chunk))
-                rows = self.db.execute(f"SELECT isn, display FROM titles WHERE isn IN ({marks}) ORDER BY isn", chunk)
-                cursor = _chain(cursor, rows.fetchall())
-        holdings_db = self.reader()
+            chunks = [self.db.execute(f"SELECT isn, display FROM titles WHERE isn IN ({_marks(chunk)}) ORDER BY isn",
+                                      chunk).fetchall() for chunk in _chunked(wanted)]
+        holdings_db = self.reader()   # the titles' cursor stays open meanwhile
         try:
-            for isn, display in cursor:
-                rows = holdings_db.execute(
-                    f"SELECT {', '.join('h.' + c.strip() for c in _HOLDING_COLUMNS.split(','))}"
-                    " FROM holdings h JOIN records r ON r.id = h.record_id WHERE r.isn = ? ORDER BY r.id, h.id", (isn,))
-                yield isn, display, [_holding(row) for row in rows] + rule_holdings.holdings_of(holdings_db, isn)
+            for rows in chunks:
+                holdings = _holdings_by_title(holdings_db, [isn for isn, _ in rows], "r.id, h.id")
+                for isn, display in rows:
+                    yield isn, display, holdings[isn]
         finally:
             holdings_db.close()
 
@@ -506,9 +504,14 @@ class CatalogStore:
              counts.get("deleted", 0), counts.get("rejected", 0), counts.get("merged", 0),
              json.dumps(problems, sort_keys=True), finished, load_id),
         )
-        if finished and isinstance(self.db, PostgresConnection):
-            # a load changes the tables' sizes more than autovacuum notices in time: plans for the
-            # index phase and the next load need today's statistics (PostgreSQL samples: seconds at most)
+        if finished:
+            self.refresh_statistics()
+
+    def refresh_statistics(self) -> None:
+        """On PostgreSQL, ANALYZE: a load grows the tables faster than autovacuum notices (it looks
+        once a minute), and a plan made for a near-empty `match_keys` scans it whole for every record.
+        PostgreSQL samples, so this takes a second at most; SQLite's plans need no statistics here."""
+        if isinstance(self.db, PostgresConnection):
             self.db.execute("ANALYZE")
 
     def add_reject(self, load_id: int, position: int, offset: int, reason: str, raw: bytes) -> None:
@@ -561,6 +564,27 @@ class CatalogStore:
                         " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
 
-def _chain(first, rows):
-    yield from first
-    yield from rows
+_CHUNK = 500   # values in one IN (…) list: SQLite allows 999 parameters per statement
+
+
+def _chunked(values: Sequence) -> Iterator[Sequence]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start:start + _CHUNK]
+
+
+def _marks(values: Sized) -> str:
+    return ",".join("?" * len(values))
+
+
+def _holdings_by_title(db: Connection, isns: Sequence[int], order: str) -> dict[int, list[Holding]]:
+    """ISN -> delivered holdings (in `order`) and then rule-built ones, of each of `isns`: one
+    statement per chunk of titles, not one per title (a round trip each on PostgreSQL)."""
+    found: dict[int, list[Holding]] = {isn: [] for isn in isns}
+    for chunk in _chunked(list(found)):
+        rows = db.execute(f"SELECT r.isn, {_HOLDING_SELECT} FROM holdings h JOIN records r ON r.id = h.record_id"
+                          f" WHERE r.isn IN ({_marks(chunk)}) ORDER BY r.isn, {order}", chunk)
+        for isn, *row in rows:
+            found[isn].append(_holding(row))
+    for isn, extra in rule_holdings.holdings_of_titles(db, list(found)).items():
+        found[isn].extend(extra)
+    return found

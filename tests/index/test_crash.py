@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -79,15 +80,18 @@ def _newest_load(home) -> tuple[int, int, bool] | None:
     if not home.has_store():
         return None
     try:
-        store = CatalogStore.of(home)
+        # read-only on SQLite: opening a CatalogStore writes (its schema), and would wait for
+        # the load's write transactions, seeing the load only between two of them
+        db = (sqlite3.connect(f"file:{home.store_path}?mode=ro", uri=True, timeout=0.1) if STORE == "sqlite"
+              else CatalogStore.of(home).db)
     except Exception:   # the schema is still being made
         return None
     try:
-        return store.db.execute("SELECT id, read, finished IS NOT NULL FROM loads ORDER BY id DESC LIMIT 1").fetchone()
+        return db.execute("SELECT id, read, finished IS NOT NULL FROM loads ORDER BY id DESC LIMIT 1").fetchone()
     except Exception:   # the schema is still being made
         return None
     finally:
-        store.close()
+        db.close()
 
 
 def _group_alive(group: int) -> bool:
