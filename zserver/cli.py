@@ -236,6 +236,9 @@ def _index(home: Home, args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     if args.from_keys:
+        if why := indexing.keys_incomplete(home):
+            print(f"unikat index --from-keys: {why}", file=sys.stderr)
+            return 2
         with _index_progress() as shown:
             count = indexing.build_from_keys(home, **shown)
         what = f"built the index from the search-key files: {count} titles"

@@ -149,6 +149,24 @@ def build_from_keys(home: Home, *, progress: Progress | None = None, merging: Pr
                              merging=merging)
 
 
+def keys_incomplete(home: Home) -> str:
+    """Why this home's search-key files cannot build the index alone ("" when they can). On a
+    PostgreSQL store that several loading hosts share, each host's files hold only the titles its
+    own index turns wrote: a build from them would lose the others' (the count is an upper bound)."""
+    if home.config().store.backend == "sqlite":
+        return ""
+    store = CatalogStore.of(home)
+    try:
+        titles = store.count_titles()
+    finally:
+        store.close()
+    written = SearchKeyFiles(home.searchkeys_dir).count_titles()
+    if written >= titles:
+        return ""
+    return (f"the search-key files of this host hold at most {written:,} titles, the store {titles:,}: other"
+            " loading hosts indexed the rest; 'unikat index --full' rewrites them here from the store")
+
+
 def _counted(titles: Iterator[TitleKeys], total: int, progress: Progress | None) -> Iterator[TitleKeys]:
     """`titles` passed on, reporting progress every 1,000."""
     done = 0

@@ -83,3 +83,28 @@ def test_two_hosts_loading_at_once_form_the_titles_of_one_host_loading_in_turn(t
     expected = _titles(in_turn)
     assert sum(len(title) > 1 for title in expected) > 100   # the deliveries do merge
     assert at_once == expected
+
+
+def _unikat(home: Home, *arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "zserver", "--home", str(home.root), *arguments], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_a_host_whose_search_key_files_miss_other_hosts_titles_refuses_to_build_from_them(tmp_path):
+    shared = postgres().new_database()
+    first, second = _home(tmp_path / "host-1", shared), _home(tmp_path / "host-2", shared)
+    assert _unikat(first, "load", "--library", "A", str(SAMPLE_DATA / "lib-a.mrc")).returncode == 0
+    assert _unikat(second, "load", "--library", "B", str(SAMPLE_DATA / "lib-b.mrc")).returncode == 0
+
+    # host 2's first index turn built its index, and wrote its files, from the whole store; host 1
+    # wrote only A's titles and took the index with B's from the store (a replica's sync)
+    assert _unikat(second, "index", "--from-keys").returncode == 0
+    refused = _unikat(first, "index", "--from-keys")
+    assert refused.returncode == 2
+    assert "other loading hosts indexed the rest" in refused.stderr and "unikat index --full" in refused.stderr
+
+    assert _unikat(first, "index", "--full").returncode == 0   # its files rewritten from the whole store
+    built = _unikat(first, "index", "--from-keys")
+    assert built.returncode == 0, built.stderr
+    assert _unikat(first, "search", "@attr 1=4 history").stdout.split()[0] == \
+        _unikat(second, "search", "@attr 1=4 history").stdout.split()[0] != "0"
