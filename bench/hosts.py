@@ -3,7 +3,7 @@ the same LC records with one and with two loading hosts into one PostgreSQL stor
 search host (`unikat serve --replica-of`) needs to catch up after the load, and zebraidx on the
 same records in the same run.
 
-    .venv/bin/python bench/hosts.py [--records 250000] [--hosts 1 2]
+    .venv/bin/python bench/hosts.py [--records 250000] [--hosts 1 2 dask]
 
 Every "host" is a namespace of this 2-core machine: two loading hosts share the cores with each
 other, with the PostgreSQL host and with the search host, so the figure shows the overhead of
@@ -12,6 +12,8 @@ delivery is cut in two halves of consecutive records, one per host, started at o
 runs its own index phase (they take turns, `index/loading/indexing.py`). Catch-up is the time from
 the last load's end until the search host's index is the newest generation published in the store
 (it polls every second), checked by an SRU search there giving the loading host's hit count.
+With `dask`, one host loads the whole delivery with `--cluster`: a Dask scheduler on it and one
+single-threaded Dask worker on each loading host do the per-record work.
 Needs root (namespaces). Writes bench/out/hosts.json.
 """
 
@@ -24,6 +26,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from common import OUT, REPO, file_digest, lc_subset, load_average, write_json
@@ -84,7 +88,38 @@ def _local_hits(network: Network, home: Path, word: str) -> int:
     return int(re.match(r"(\d+) hits", done.stdout).group(1))
 
 
-def run(network: Network, server: PostgresServer, records: Path, size: int, hosts: int, log) -> dict:
+DASK_PORT = 8786
+
+
+@contextmanager
+def _dask_cluster(network: Network, work: Path) -> Iterator[str]:
+    """A Dask scheduler on the first loading host, a single-threaded worker on each loading host;
+    its address once both workers are there."""
+    address = f"tcp://{network.hosts['load1'].address}:{DASK_PORT}"
+    dask = str(Path(PYTHON).with_name("dask"))
+    log = (work / "dask.log").open("wb")
+    processes = [network.hosts["load1"].start(dask, "scheduler", "--host", network.hosts["load1"].address,
+                                              "--port", DASK_PORT, "--no-dashboard", stdout=log, stderr=log, cwd=work)]
+    processes += [network.hosts[host].start(dask, "worker", address, "--nthreads", "1", "--nworkers", "1",
+                                            "--no-dashboard", stdout=log, stderr=log, cwd=work)
+                  for host in ("load1", "load2")]
+    try:
+        ready = network.hosts["load1"].run(PYTHON, "-c", "import sys; from distributed import Client;"
+                                           " Client(sys.argv[1], timeout=60).wait_for_workers(2, timeout=60)",
+                                           address, timeout=120)
+        if ready.returncode:
+            raise SystemExit(f"the Dask cluster did not come up: {ready.stderr[-500:]} (see {work}/dask.log)")
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            process.wait(timeout=60)
+        log.close()
+
+
+def run(network: Network, server: PostgresServer, records: Path, size: int, hosts: str, log) -> dict:
+    """One run: `hosts` "1" or "2" loading hosts each loading its part with local worker processes,
+    or "dask": one loading host whose per-record work runs on Dask workers on both loading hosts."""
     from index.home import Home
     from index.replicas import home_generation
     from index.store import index_files
@@ -101,16 +136,18 @@ def run(network: Network, server: PostgresServer, records: Path, size: int, host
         PYTHON, "-m", "zserver", "--home", search_home, "serve", "--replica-of", dsn, "--replica-poll", "1",
         "--host", network.hosts["search1"].address, "--port", "2100", "--workers", "1",
         cwd=REPO, stdin=subprocess.DEVNULL, stdout=search_log, stderr=subprocess.STDOUT)
+    stack = ExitStack()
     try:
-        parts = _parts(records, hosts)
-        homes = [_home(work / f"load{number}", dsn) for number in range(1, hosts + 1)]
+        cluster = ["--cluster", stack.enter_context(_dask_cluster(network, work))] if hosts == "dask" else []
+        parts = _parts(records, 1 if hosts == "dask" else int(hosts))
+        homes = [_home(work / f"load{number}", dsn) for number in range(1, len(parts) + 1)]
         log(f"{hosts} loading host(s): {size:,} records (logs: {work}/load*.log)")
         started = time.monotonic()
         loads, monitors = [], []
         for number, (home, part) in enumerate(zip(homes, parts, strict=True), 1):
             with open(work / f"load{number}.log", "wb") as output:
                 loads.append(network.hosts[f"load{number}"].start(
-                    PYTHON, "-m", "zserver", "--home", home, "load", "--library", "LC", part,
+                    PYTHON, "-m", "zserver", "--home", home, "load", "--library", "LC", *cluster, part,
                     cwd=REPO, stdout=output, stderr=subprocess.STDOUT))
             monitors.append(Monitor(loads[-1].pid).__enter__())
         ended, cpu = [], 0.0
@@ -138,6 +175,7 @@ def run(network: Network, server: PostgresServer, records: Path, size: int, host
             time.sleep(0.2)
         catch_up = time.monotonic() - max(ended)
     finally:
+        stack.close()
         replica.terminate()
         replica.wait(timeout=60)
         search_log.close()
@@ -156,7 +194,8 @@ def run(network: Network, server: PostgresServer, records: Path, size: int, host
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=250_000)
-    parser.add_argument("--hosts", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--hosts", nargs="+", default=["1", "2"], choices=["1", "2", "dask"],
+                        help="loading hosts of each run: 1, 2, or dask (one, its work on Dask workers on both)")
     args = parser.parse_args()
     why = Network.available()
     if why:
