@@ -152,10 +152,16 @@ def build_from_keys(home: Home, *, progress: Progress | None = None, merging: Pr
 def keys_incomplete(home: Home) -> str:
     """Why this home's search-key files cannot build the index alone ("" when they can). On a
     PostgreSQL store that several loading hosts share, each host's files hold only the titles its
-    own index turns wrote: a build from them would lose the others' (the count is an upper bound)."""
+    own index turns wrote: a build from them would lose the others' (the count is an upper bound).
+    A store out of reach is no reason: the files are trusted, as they are for."""
     if home.config().store.backend == "sqlite":
         return ""
-    store = CatalogStore.of(home)
+    from psycopg import OperationalError
+
+    try:
+        store = CatalogStore.of(home)
+    except OperationalError:   # out of reach (what the files are for): nothing to compare them with
+        return ""
     try:
         titles = store.count_titles()
     finally:
