@@ -30,12 +30,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from common import OUT, REPO, file_digest, lc_subset, load_average, write_json
+from common import OUT, REPO, Monitor, file_digest, lc_subset, load_average, write_json
 from load import load_zebra
 
 sys.path[:0] = [str(REPO)]                # the project's `index` before tests/index
 sys.path.append(str(REPO / "tests"))
-from common import Monitor  # noqa: E402
 from netns import Network  # noqa: E402  (the tests' namespaces)
 from pgserver import PostgresServer  # noqa: E402  (the tests' throwaway server)
 

@@ -177,12 +177,10 @@ class CatalogStore:
         """Member records filed under any of `keys`, each once, in id order."""
         keys = list(dict.fromkeys(keys))
         found: dict[int, MatchCandidate] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk in _chunked(keys):
             rows = self.db.execute(
                 f"SELECT DISTINCT r.id, r.isn, r.profile FROM match_keys k JOIN records r ON r.id = k.record_id"
-                f" WHERE k.key IN ({marks})", chunk)
+                f" WHERE k.key IN ({_marks(chunk)})", chunk)
             for row in rows:
                 found[row[0]] = MatchCandidate(*row)
         return [found[i] for i in sorted(found)]
@@ -252,13 +250,11 @@ class CatalogStore:
         isns = [row[0] for row in self.db.execute(
             "SELECT r.isn FROM records r JOIN titles t ON t.isn = r.isn WHERE t.bibtype NOT LIKE 'z%'"
             f" GROUP BY r.isn{having} ORDER BY r.isn")]
-        for start in range(0, len(isns), 500):
-            chunk = isns[start:start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk in _chunked(isns):
             by_isn: dict[int, list[StoredRecord]] = {i: [] for i in chunk}
             rows = self.db.execute(
                 "SELECT id, isn, library, source_system, source_id, marc, version, quality FROM records"
-                f" WHERE isn IN ({marks}) ORDER BY id", chunk)
+                f" WHERE isn IN ({_marks(chunk)}) ORDER BY id", chunk)
             for row in rows:
                 by_isn[row[1]].append(StoredRecord(*row))
             yield from by_isn.items()
@@ -403,8 +399,7 @@ class CatalogStore:
         isns = list(isns)
         if not isns:
             return {}
-        marks = ",".join("?" * len(isns))
-        return dict(self.db.execute(f"SELECT isn, display FROM titles WHERE isn IN ({marks})", isns))
+        return dict(self.db.execute(f"SELECT isn, display FROM titles WHERE isn IN ({_marks(isns)})", isns))
 
     def holdings(self, isn: int) -> list[Holding]:
         return self.holdings_of_titles([isn])[isn]
@@ -493,10 +488,9 @@ class CatalogStore:
 
     def _offered(self, column: str, isns: Iterable[int]) -> Iterator[tuple[int, bytes]]:
         isns = list(isns) if self.handover else []
-        for start in range(0, len(isns), 500):
-            chunk = isns[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            yield from self.db.execute(f"SELECT isn, {column} FROM handover.pending_keys WHERE isn IN ({marks})", chunk)
+        for chunk in _chunked(isns):
+            yield from self.db.execute(f"SELECT isn, {column} FROM handover.pending_keys WHERE isn IN ({_marks(chunk)})",
+                                       chunk)
 
     # -- loads and rejects ------------------------------------------------------------------
     def start_load(self, library: str, source_system: str, file: str, fmt: str) -> int:
