@@ -7,7 +7,8 @@ PostgreSQL is a throwaway server on this machine (`tests/pgserver.py`: a Unix so
 as in the tests, so the figure shows the cost of the client/server round trips and of
 PostgreSQL's own work, not of a disk flush per commit). Both homes use the postings engine.
 The search figure is in-process (`index.search.Catalog`: the query mix of the protocol
-benchmarks, parsed from PQF, searched, and the first ten display records read from the store):
+benchmarks, parsed from PQF, searched, and the first ten display records with their holdings
+read from the store in one batch, as a Z39.50 present or an SRU answer reads them):
 what a Z39.50 or SRU worker does per request, without the network.
 Writes bench/out/stores.json.
 """
@@ -53,8 +54,7 @@ def _searches(home: Path, records: Path, count: int) -> dict:
         for number in range(count):
             started = time.perf_counter()
             result = catalog.search(mix[number % len(mix)], database)
-            for isn in result.isns()[:10]:
-                catalog.record(isn)
+            catalog.shown(catalog.records(result.isns()[:10], with_holdings=True), signed_in=True)   # as a present does
             times.append(time.perf_counter() - started)
         times.sort()
         return {"searches": count, "p50_ms": 1000 * statistics.median(times),
