@@ -17,6 +17,7 @@ catalog changed in between, which SRU permits (resultSetTTL is a hint, not a pro
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import zlib
 from collections import OrderedDict
@@ -106,6 +107,9 @@ class SruState:
         return list(self._sets)
 
 
+# Clients repeat their searches, and making an id costs ~13 µs; queries are at most
+# `maximum_query_length` characters, so the cache stays a few MB.
+@functools.lru_cache(maxsize=1024)
 def result_set_id(database: str, query: str, sort_keys: str | None) -> str:
     """The id of the result set of `query` (CQL) on `database`, sorted by `sort_keys`."""
     packed = json.dumps([database, query, sort_keys], ensure_ascii=False, separators=(",", ":"))

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 from urllib.parse import parse_qsl
@@ -193,18 +193,17 @@ def parse_request(params: Mapping[str, str | Sequence[str]], database: str, *,
     values, repeated = _single_values(params)
     version, version_problem = _version(values.get("version"))
     operation, operation_problem = _operation(values)
-    given = tuple((name, value) for name, value in values.items())
-    base = SruRequest(operation, version, database, host=host, port=port, soap=soap, given=given)
+    edge = {"host": host, "port": port, "soap": soap, "given": tuple(values.items())}
     problem = version_problem or operation_problem
     if problem is None and repeated:
         problem = SruDiagnostic(_D.UNSUPPORTED_PARAMETER_VALUE, f"{repeated} given more than once")
     if problem is not None:
-        return replace(base, problem=problem)
+        return SruRequest(operation, version, database, problem=problem, **edge)
     try:
-        return _validated(base, values)
+        return SruRequest(operation, version, database, **_validated(version, operation, values), **edge)
     except SruDiagnostic as diagnostic:   # answered in the media type asked for, if we have it (a JSON client reads JSON)
         accept = values.get("httpAccept", "") if version in _V12_UP else ""   # SRU 1.1 has no httpAccept
-        return replace(base, problem=diagnostic, content_type=_answer_type(accept))
+        return SruRequest(operation, version, database, problem=diagnostic, content_type=_answer_type(accept), **edge)
 
 
 def _answer_type(accept: str) -> str:
@@ -253,8 +252,8 @@ def _operation(values: Mapping[str, str]) -> tuple[Operation, SruDiagnostic | No
     return Operation.EXPLAIN, SruDiagnostic(_D.UNSUPPORTED_OPERATION, name)
 
 
-def _validated(base: SruRequest, values: Mapping[str, str]) -> SruRequest:
-    version, operation = base.version, base.operation
+def _validated(version: Version, operation: Operation, values: Mapping[str, str]) -> dict[str, Any]:
+    """The request's fields from `values`, checked. Raises SruDiagnostic."""
     defined = _PARAMETERS[operation]
     extensions = []
     for name in values:
@@ -297,7 +296,7 @@ def _validated(base: SruRequest, values: Mapping[str, str]) -> SruRequest:
         if "scanClause" not in values:
             raise SruDiagnostic(_D.MANDATORY_PARAMETER_NOT_SUPPLIED, "scanClause")
         changes["scan_clause"] = values["scanClause"]
-    return replace(base, **changes)
+    return changes
 
 
 def _number(values: Mapping[str, str], name: str, *, minimum: int,
