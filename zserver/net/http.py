@@ -95,6 +95,7 @@ from zserver.logins import LoginGuard, LoginRefused
 from zserver.metrics import Metrics
 from zserver.metrics.catalog import CatalogCollector
 from zserver.net.log import stderr_log
+from zserver.net.sending import send
 from zserver.oai import OaiProvider
 from zserver.querytime import QueryTimePolicy, QueryTimes
 from zserver.sru import soap
@@ -583,10 +584,7 @@ class HttpProtocol(Protocol, TimeoutMixin):
                 self.factory.date_line(), b"Server: unikat\r\nX-Content-Type-Options: nosniff\r\n"]
         head.extend(f"{name}: {value}\r\n".encode("latin-1") for name, value in answer.headers)
         head.append(b"Content-Length: %d\r\n%s\r\n" % (len(answer.body), connection))
-        # Twisted's write, not `zserver.net.sending.send`: with answers written at once, a client
-        # pipelining 2,000 requests over a small window once got no answer for 30 s (1 run in
-        # about 16 of tests/integration/test_http_curl.py, cause not found yet); queued, never.
-        self.transport.write(b"".join(head) if head_only else b"".join(head) + answer.body)
+        send(self.transport, b"".join(head) if head_only else b"".join(head) + answer.body)
         sent = 0 if head_only else len(answer.body)
         elapsed = time.perf_counter() - started
         if self._metrics is not None:
@@ -655,6 +653,11 @@ class HttpProtocol(Protocol, TimeoutMixin):
         self._pending.clear()
         self.setTimeout(None)
         self._stop_deadline()
+        # We produce nothing more. Still registered, we would keep the connection open for good
+        # when our last answer filled the buffer: the transport paused us then, and once that
+        # buffer is written it calls a paused producer's resumeProducing instead of closing
+        # (twisted.internet.abstract.FileDescriptor.doWrite, and loseConnection's docstring).
+        self.transport.unregisterProducer()
         self.transport.loseConnection()
 
     def timeoutConnection(self) -> None:

@@ -6,8 +6,7 @@ server that answers each request with one short message that is most of the cost
 (measured: `bench/sru.py`, hit counts only). When nothing is queued before the answer, we hand it
 to the socket here and queue only what the kernel did not take, so the order of bytes and
 Twisted's own flow control stay as they are. Transports that cannot be written to directly (TLS,
-the test suite's string transports) get `write` as before. Z39.50 answers go this way; HTTP
-answers do not (see `zserver.net.http`: a rare stall under deep pipelining, not understood yet).
+the test suite's string transports) get `write` as before. Z39.50 and HTTP answers go this way.
 """
 
 from __future__ import annotations
