@@ -193,17 +193,18 @@ def parse_request(params: Mapping[str, str | Sequence[str]], database: str, *,
     values, repeated = _single_values(params)
     version, version_problem = _version(values.get("version"))
     operation, operation_problem = _operation(values)
-    edge = {"host": host, "port": port, "soap": soap, "given": tuple(values.items())}
     problem = version_problem or operation_problem
     if problem is None and repeated:
         problem = SruDiagnostic(_D.UNSUPPORTED_PARAMETER_VALUE, f"{repeated} given more than once")
-    if problem is not None:
-        return SruRequest(operation, version, database, problem=problem, **edge)
-    try:
-        return SruRequest(operation, version, database, **_validated(version, operation, values), **edge)
-    except SruDiagnostic as diagnostic:   # answered in the media type asked for, if we have it (a JSON client reads JSON)
-        accept = values.get("httpAccept", "") if version in _V12_UP else ""   # SRU 1.1 has no httpAccept
-        return SruRequest(operation, version, database, problem=diagnostic, content_type=_answer_type(accept), **edge)
+    fields: dict[str, Any] = {"problem": problem}
+    if problem is None:
+        try:
+            fields = _validated(version, operation, values)
+        except SruDiagnostic as diagnostic:   # answered in the media type asked for, if we have it (a JSON client reads JSON)
+            accept = values.get("httpAccept", "") if version in _V12_UP else ""   # SRU 1.1 has no httpAccept
+            fields = {"problem": diagnostic, "content_type": _answer_type(accept)}
+    return SruRequest(operation, version, database, host=host, port=port, soap=soap, given=tuple(values.items()),
+                      **fields)
 
 
 def _answer_type(accept: str) -> str:
