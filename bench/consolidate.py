@@ -8,12 +8,22 @@
 
 Quality is measured on pairs of records: precision = correctly merged pairs / merged pairs,
 recall = correctly merged pairs / pairs that should be merged. "doubtful" counts the wrong merges
-(by the labels) between records that share an identifier (ISBN, ISSN, LCCN, OCLC, national
-bibliography or publisher number), the year and the page count: in the
-swissbib set these are mostly one edition that the gold standard itself splits over several
-masters (its masters come from swissbib's own clustering), e.g. three masters of one ISBN.
-"P-aside" is precision with those doubtful pairs set aside (left out of the merged pairs; they
-are never in the gold pairs): correct / (merged - doubtful). Recall is unchanged by it.
+(by the labels) whose label the records themselves put in doubt, for one of three reasons, each
+counted on its own (a pair counts for the first that applies):
+- "same": the two records share an identifier (ISBN, ISSN, LCCN, OCLC, national bibliography or
+  publisher number), the year and the page count (or one does not state it);
+- "split": the labels put them in two groups that hold such a "same" pair between them: the gold
+  standard splits one edition over two masters (swissbib's masters come from its own
+  clustering: three masters of one ISBN, two masters holding OCLC 891914550), so its "different"
+  between those masters says nothing;
+- "alike": the records differ in nothing the matcher compares (kind, carrier, language, year,
+  title, part, edition, main author, pages, extent, publisher, music format, running time, size;
+  each equal or stated by one record only) and every kind of identifier both carry (ISBN, ISSN,
+  LCCN, national bibliography number, OCLC) shares a value: no cataloguer could tell them apart
+  from what the records say.
+"P-same" is precision with only the "same" pairs set aside (the rule until 2026-12-03), "P-aside"
+with all doubtful pairs set aside (left out of the merged pairs; they are never in the gold
+pairs): correct / (merged - doubtful). Recall is unchanged by either.
 "chained" counts merged pairs (two records in one title) that `compare` scores as a non-match,
 guard conflicts included: merges made only through third records. It must be 0.
 Clusters are those `index.consolidation.clusters.clusters` makes (each record placed in turn,
@@ -261,14 +271,56 @@ def evaluate(rules: MatchRules, show_errors: bool, method: str = "clusters") -> 
         row = {"set": name, "records": len(profiles), "clusters": len(groups), **score(found, gold, universe),
                "cross_language": sum(1 for a, b in found if _languages_differ(profiles[a], profiles[b]))}
         wrong = (found & universe if universe is not None else found) - gold
-        row["doubtful"] = sum(1 for a, b in wrong if _same_manifestation(profiles[a], profiles[b]))
-        kept = row["merged_pairs"] - row["doubtful"]
-        row["precision_aside"] = row["correct"] / kept if kept else 1.0
+        group = _label_group(gold)
+        doubts = [reason for pair in wrong if (reason := _doubt(pair, profiles, group))]
+        row.update({f"doubtful_{reason}": doubts.count(reason) for reason in DOUBTS}, doubtful=len(doubts))
+        row["precision_same"] = _precision_aside(row, row["doubtful_same"])
+        row["precision_aside"] = _precision_aside(row, row["doubtful"])
         row["chained"] = sum(1 for a, b in found if not compare(profiles[a], profiles[b], rules).matched)
         rows.append(row)
         if show_errors:
             _errors(name, profiles, found, gold, universe, rules)
     return rows
+
+
+DOUBTS = ("same", "split", "alike")
+_COMPARED = ("kind", "carrier", "language", "year", "title", "part", "edition", "author", "pages", "extent",
+             "publisher", "music_format", "minutes", "size")
+_IDENTIFIERS = ("isbn", "issn", "lccn", "nbn", "oclc")
+
+
+def _precision_aside(row: dict, doubtful: int) -> float:
+    kept = row["merged_pairs"] - doubtful
+    return row["correct"] / kept if kept else 1.0
+
+
+def _label_group(gold: set[tuple]) -> dict:
+    """Each labelled record's group (the records the labels put with it, itself included)."""
+    group: dict = {}
+    for a, b in gold:
+        merged = group.get(a, {a}) | group.get(b, {b})
+        for key in merged:
+            group[key] = merged
+    return group
+
+
+def _doubt(pair: tuple, profiles: dict, group: dict) -> str:
+    """Why the label of a wrong merge is in doubt (see the module's doc), "" when it is not."""
+    a, b = (profiles[key] for key in pair)
+    if _same_manifestation(a, b):
+        return "same"
+    if any(_same_manifestation(profiles[x], profiles[y])
+           for x in group.get(pair[0], {pair[0]}) for y in group.get(pair[1], {pair[1]})):
+        return "split"
+    if _alike(a, b):
+        return "alike"
+    return ""
+
+
+def _alike(a: MatchElements, b: MatchElements) -> bool:
+    stated = ("", None, ())
+    return (all(x in stated or y in stated or x == y for x, y in ((getattr(a, n), getattr(b, n)) for n in _COMPARED))
+            and all(not x or not y or set(x) & set(y) for x, y in ((getattr(a, n), getattr(b, n)) for n in _IDENTIFIERS)))
 
 
 def _same_manifestation(a: MatchElements, b: MatchElements) -> bool:
@@ -353,15 +405,17 @@ def main() -> int:
     rows = evaluate(MatchRules(), args.errors, args.method)
     print(f"method: {args.method}")
     print(f"{'set':22} {'records':>7} {'clusters':>8} {'merged':>7} {'gold':>6} {'precision':>9} {'recall':>7}"
-          f" {'x-lang':>6} {'doubtful':>8} {'P-aside':>7} {'chained':>7}")
+          f" {'x-lang':>6} {'doubtful (same/split/alike)':>27} {'P-same':>6} {'P-aside':>7} {'chained':>7}")
     for r in rows:
+        doubtful = f"{r['doubtful']} ({'/'.join(str(r[f'doubtful_{d}']) for d in DOUBTS)})"
         print(f"{r['set']:22} {r['records']:7} {r['clusters']:8} {r['merged_pairs']:7} {r['gold_pairs']:6}"
-              f" {r['precision']:9.3f} {r['recall']:7.3f} {r['cross_language']:6} {r['doubtful']:8}"
-              f" {r['precision_aside']:7.3f} {r['chained']:7}")
+              f" {r['precision']:9.3f} {r['recall']:7.3f} {r['cross_language']:6} {doubtful:>27}"
+              f" {r['precision_same']:6.3f} {r['precision_aside']:7.3f} {r['chained']:7}")
     print("merged/gold: record pairs; x-lang: merged pairs across languages; doubtful: wrong merges by the"
-          " labels whose records share an identifier (or publisher number), the year and the page count;"
-          " P-aside: precision with the doubtful pairs set aside; chained: merged pairs the matcher scores"
-          " as a non-match")
+          " labels that the records put in doubt (same: they share an identifier, the year and the page"
+          " count; split: the labels split two records that are 'same' between their groups; alike: nothing"
+          " the matcher compares differs); P-same: precision with the 'same' pairs set aside; P-aside: with"
+          " all doubtful pairs set aside; chained: merged pairs the matcher scores as a non-match")
     if args.sizes:
         print(f"\n{'LC records':>10} | {'load s':>7} {'rec/s':>6} {'merged':>6} | {'rebuild s':>9} {'rec/s':>6}"
               f" {'clusters':>8} {'changed':>7} | {'memory s':>8} {'rec/s':>6} {'clusters':>8} {'block':>5}")

@@ -56,3 +56,23 @@ def test_no_title_of_a_labelled_set_holds_a_non_match(name, path):
     if name != "swissbib":   # hand-checked labels: every merge right (swissbib's are in bench/RESULTS.md)
         assert found <= gold
         assert len(found & gold) / len(gold) >= {"melinda": 0.9, "pride-and-prejudice": 0.92, "thomas-mann": 1.0}[name]
+
+
+def test_a_wrong_merge_is_doubtful_only_when_the_records_say_so():
+    """bench/consolidate.py sets aside wrong merges (by the labels) that the records contradict:
+    one edition ("same"), a gold split of one edition between the two groups ("split"), or
+    nothing the matcher compares tells them apart ("alike"); a real difference keeps it counted."""
+    common = dict(kind="gm video", title="homo faber", year=2011, author="schlondorff volker", extent=1)
+    profiles = {
+        "a": MatchElements(oclc=("711870558",), pages=None, **common),
+        "b": MatchElements(oclc=("711870558",), **common),                       # same edition as a
+        "c": MatchElements(publisher="suhrkamp", **common),                      # labelled with b
+        "d": MatchElements(oclc=("891402158",), **common),                       # another OCLC number
+        "e": MatchElements(publisher="kinowelt", **{**common, "year": 2009}),    # another year
+    }
+    group = bench._label_group({("b", "c")})
+    assert bench._doubt(("a", "b"), profiles, group) == "same"
+    assert bench._doubt(("a", "c"), profiles, group) == "split"
+    assert bench._doubt(("c", "d"), profiles, {}) == "alike"
+    assert bench._doubt(("a", "d"), profiles, {}) == ""          # the OCLC numbers differ
+    assert bench._doubt(("c", "e"), profiles, {}) == ""          # the years and publishers differ
