@@ -22,6 +22,7 @@ class ZClient:
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._buffer = b""
+        self.last_answer = b""
         name, init = self.request("initRequest", {
             "protocolVersion": bit_string([0, 1, 2]),
             "options": bit_string([0, 1, 2, 4, 7, 8, 14]),
@@ -38,6 +39,7 @@ class ZClient:
             end = find_pdu_end(self._buffer)
             if end is not None:
                 pdu, self._buffer = self._buffer[:end], self._buffer[end:]
+                self.last_answer = pdu   # as sent (bench/floor.py replays it)
                 return decode_pdu(pdu)
             chunk = self.sock.recv(65536)
             if not chunk:
