@@ -156,14 +156,31 @@ def blocking_keys(e: MatchElements) -> list[str]:
 
 # -- building the elements -----------------------------------------------------------------------
 
+_ByTag = dict[str, list[pymarc.Field]]
+
+
 def _subfields(field: pymarc.Field | None, codes: str) -> list[str]:
     if field is None or field.is_control_field():
         return []
     return [sf.value for sf in field.subfields if sf.code in codes and sf.value]
 
 
-def _control(record: pymarc.Record, tag: str) -> str:
-    field = record.get(tag)
+def _fields_by_tag(record: pymarc.Record) -> _ByTag:
+    """The record's fields by tag, in record order: looked up once, where each `record.get` and
+    `record.get_fields` would scan the whole record."""
+    by_tag: _ByTag = {}
+    for field in record.fields:
+        by_tag.setdefault(field.tag, []).append(field)
+    return by_tag
+
+
+def _first(by_tag: _ByTag, tag: str) -> pymarc.Field | None:
+    found = by_tag.get(tag)
+    return found[0] if found else None
+
+
+def _control(by_tag: _ByTag, tag: str) -> str:
+    field = _first(by_tag, tag)
     return (field.data or "") if field is not None and field.is_control_field() else ""
 
 
@@ -171,42 +188,42 @@ def _unique(values) -> tuple:
     return tuple(dict.fromkeys(v for v in values if v))
 
 
-def _isbns(record: pymarc.Record) -> tuple[str, ...]:
+def _isbns(by_tag: _ByTag) -> tuple[str, ...]:
     found = []
-    for field in record.get_fields("020"):
+    for field in by_tag.get("020", ()):
         for value in field.get_subfields("a"):
             forms = normalize_isbn(value)
             found += [f for f in forms if len(f) == 13]
     return _unique(found)
 
 
-def _oclc(record: pymarc.Record) -> tuple[str, ...]:
-    found = [m.group(1) for f in record.get_fields("035") for v in f.get_subfields("a") if (m := _OCLC.match(v))]
-    if _control(record, "003").strip().lower() in ("ocolc", "oclc") and (m := _OCLC_001.match(_control(record, "001").strip())):
+def _oclc(by_tag: _ByTag) -> tuple[str, ...]:
+    found = [m.group(1) for f in by_tag.get("035", ()) for v in f.get_subfields("a") if (m := _OCLC.match(v))]
+    if _control(by_tag, "003").strip().lower() in ("ocolc", "oclc") and (m := _OCLC_001.match(_control(by_tag, "001").strip())):
         found.append(m.group(1))
     return _unique(found)
 
 
-def _nbn(record: pymarc.Record) -> tuple[str, ...]:
+def _nbn(by_tag: _ByTag) -> tuple[str, ...]:
     found = []
-    for field in record.get_fields("015"):
+    for field in by_tag.get("015", ()):
         source = normalize_number(" ".join(field.get_subfields("2")))
         found += [f"{source}:{normalize_number(v)}" for v in field.get_subfields("a")]
-    for field in record.get_fields("016"):
+    for field in by_tag.get("016", ()):
         agency = normalize_number(" ".join(field.get_subfields("2"))) or "dlc-ca"
         found += [f"{agency}:{normalize_number(v)}" for v in field.get_subfields("a")]
     return _unique(v for v in found if not v.endswith(":"))
 
 
-def _years(record: pymarc.Record) -> tuple[int | None, tuple[int, ...]]:
-    data008 = _control(record, "008")
+def _years(by_tag: _ByTag, imprints: list[pymarc.Field]) -> tuple[int | None, tuple[int, ...]]:
+    data008 = _control(by_tag, "008")
     years = []
     for start in (7, 11):
         text = data008[start:start + 4]
         if len(text) == 4 and text.isdigit() and text not in ("0000", "9999"):
             years.append(int(text))
     imprint_years = []
-    for field in record.get_fields("260", "264"):
+    for field in imprints:
         for value in field.get_subfields("c"):
             imprint_years += [int(y) for y in re.findall(r"(?<!\d)(1[4-9]\d\d|20\d\d)(?!\d)", value)]
     primary = years[0] if years else (imprint_years[0] if imprint_years else None)
@@ -219,8 +236,8 @@ def _strip_article(words: list[str]) -> list[str]:
     return words
 
 
-def _titles(record: pymarc.Record) -> tuple[str, str, str]:
-    field = record.get("245")
+def _titles(by_tag: _ByTag) -> tuple[str, str, str]:
+    field = _first(by_tag, "245")
     if field is None:
         return "", "", ""
     skip = int(field.indicator2) if (field.indicator2 or "").isdigit() else 0
@@ -256,9 +273,9 @@ def _part(field: pymarc.Field) -> str:
     return " ".join(numbered + ([names] if names else []) if numbered or names else [])
 
 
-def _edition(record: pymarc.Record) -> str:
+def _edition(by_tag: _ByTag) -> str:
     """250 $a as `#N` when it states a number (`2nd ed.`, `Second edition`, `2. Aufl.`), else its words."""
-    text = " ".join(_subfields(record.get("250"), "a"))
+    text = " ".join(_subfields(_first(by_tag, "250"), "a"))
     if not text:
         return ""
     words = normalize(re.sub(r"(\d+)(st|nd|rd|th|d|e|er|re|eme|a|o)\b", r"\1", text, flags=re.I)).split()
@@ -271,11 +288,10 @@ def _edition(record: pymarc.Record) -> str:
     return " ".join(significant)
 
 
-def _carrier(record: pymarc.Record) -> str:
-    leader = str(record.leader)
-    f007 = _control(record, "007")
-    data008 = _control(record, "008")
-    gmd = normalize(" ".join(_subfields(record.get("245"), "h")))
+def _carrier(leader: str, by_tag: _ByTag) -> str:
+    f007 = _control(by_tag, "007")
+    data008 = _control(by_tag, "008")
+    gmd = normalize(" ".join(_subfields(_first(by_tag, "245"), "h")))
     form_at = 29 if leader[6:7] in ("e", "f", "g", "k", "o", "r") else 23
     form = data008[form_at:form_at + 1]
     if f007[:2] == "cr" or form in ("o", "s", "q") or "electronic resource" in gmd or "online" in gmd:
@@ -289,32 +305,32 @@ def _carrier(record: pymarc.Record) -> str:
     return ""
 
 
-def _language(record: pymarc.Record) -> str:
-    code = _control(record, "008")[35:38].strip().lower()
+def _language(by_tag: _ByTag) -> str:
+    code = _control(by_tag, "008")[35:38].strip().lower()
     if code in _NO_LANGUAGE or not code.isalpha():
-        codes = [normalize_number(v)[:3] for f in record.get_fields("041") for v in f.get_subfields("a")]
+        codes = [normalize_number(v)[:3] for f in by_tag.get("041", ()) for v in f.get_subfields("a")]
         code = codes[0] if codes else ""
     return "" if code in _NO_LANGUAGE or not code.isalpha() else code
 
 
-def _names(record: pymarc.Record) -> tuple[str, tuple[str, ...]]:
+def _names(by_tag: _ByTag) -> tuple[str, tuple[str, ...]]:
     main = ""
     names = []
     for tag in ("100", "110", "111", "700", "710", "711"):
-        for field in record.get_fields(tag):
+        for field in by_tag.get(tag, ()):
             codes = "a" if tag.endswith("00") else "ab"
             name = normalize(" ".join(field.get_subfields(*codes)))
             if name:
                 names.append(name)
-                if not main and (tag.startswith("1") or not any(record.get_fields("100", "110", "111"))):
+                if not main and (tag.startswith("1") or by_tag.keys().isdisjoint(("100", "110", "111"))):
                     main = name
     return main, _unique(names)
 
 
-def _extent(record: pymarc.Record) -> tuple[int | None, int | None]:
+def _extent(by_tag: _ByTag) -> tuple[int | None, int | None]:
     """(pages, count): the largest unbracketed number of a paged extent (`4 p.l., [3]-311, [1] p.`
     gives 311), else the leading count (`2 v.`, `3 CD`, `8 microfiches`)."""
-    field = record.get("300")
+    field = _first(by_tag, "300")
     text = " ".join(field.get_subfields("a")) if field is not None else ""
     text = re.split(r"[:;]", text)[0]
     volumes = [int(n) for n in _VOLUMES.findall(text)]
@@ -325,8 +341,8 @@ def _extent(record: pymarc.Record) -> tuple[int | None, int | None]:
     return None, (volumes[0] if volumes else (int(first.group()) if first else None))
 
 
-def _publisher(record: pymarc.Record) -> str:
-    for field in record.get_fields("260", "264"):
+def _publisher(imprints: list[pymarc.Field]) -> str:
+    for field in imprints:
         if field.tag == "264" and field.indicator2 not in ("1", " "):
             continue
         names = field.get_subfields("b")
@@ -337,18 +353,17 @@ def _publisher(record: pymarc.Record) -> str:
     return ""
 
 
-def _music_format(record: pymarc.Record) -> str:
+def _music_format(leader: str, by_tag: _ByTag) -> str:
     """Notated music: "score" (full, study or miniature) or "vocal score" (piano reduction), from
     008/20 or the words of 300 $a; "" for other records or when neither says."""
-    leader = str(record.leader)
     if leader[6:7] not in ("c", "d"):
         return ""
-    code = _control(record, "008")[20:21]
+    code = _control(by_tag, "008")[20:21]
     if code in ("a", "b"):
         return "score"
     if code in ("c", "d"):
         return "vocal score"
-    field = record.get("300")
+    field = _first(by_tag, "300")
     words = set(normalize(" ".join(field.get_subfields("a")) if field is not None else "").split())
     if words & _VOCAL_SCORE:
         return "vocal score"
@@ -357,17 +372,17 @@ def _music_format(record: pymarc.Record) -> str:
     return ""
 
 
-def _size(record: pymarc.Record) -> int | None:
-    field = record.get("300")
+def _size(by_tag: _ByTag) -> int | None:
+    field = _first(by_tag, "300")
     match = re.search(r"(\d+)\s*cm", " ".join(field.get_subfields("c")) if field is not None else "")
     return int(match.group(1)) if match else None
 
 
-def _pubnums(record: pymarc.Record) -> tuple[str, ...]:
+def _pubnums(by_tag: _ByTag) -> tuple[str, ...]:
     """028 as `label+number|number`, the number without a label written into $a (`Arthaus 502023`,
     `EP 10425`), so that it compares with the same number given bare or with its label in $b."""
     found = []
-    for field in record.get_fields("028"):
+    for field in by_tag.get("028", ()):
         label = normalize_number(" ".join(field.get_subfields("b")))
         for value in field.get_subfields("a"):
             number = normalize_number(value)
@@ -377,21 +392,21 @@ def _pubnums(record: pymarc.Record) -> tuple[str, ...]:
     return _unique(found)
 
 
-def _minutes(record: pymarc.Record) -> int | None:
+def _minutes(by_tag: _ByTag) -> int | None:
     """Running time in minutes: 306 $a (`014930` = 1 h 49 min 30 s), else `109 Min.` in 300 $a."""
-    for field in record.get_fields("306"):
+    for field in by_tag.get("306", ()):
         for value in field.get_subfields("a"):
             if len(value) == 6 and value.isdigit():
                 return int(value[:2]) * 60 + int(value[2:4])
-    field = record.get("300")
+    field = _first(by_tag, "300")
     match = _RUNNING_TIME.search(" ".join(field.get_subfields("a")) if field is not None else "")
     return int(match.group(1)) if match else None
 
 
-def _reprints(record: pymarc.Record) -> tuple[int, ...]:
+def _reprints(by_tag: _ByTag) -> tuple[int, ...]:
     """Years of later printings a note says this record covers (`Lisäpainokset: 2010, 2012`)."""
     years = []
-    for field in record.get_fields("500"):
+    for field in by_tag.get("500", ()):
         text = " ".join(field.get_subfields("a"))
         if _REPRINT_NOTE.match(text):
             years += [int(y) for y in re.findall(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)", text)]
@@ -401,38 +416,40 @@ def _reprints(record: pymarc.Record) -> tuple[int, ...]:
 def elements(record: pymarc.Record) -> MatchElements:
     """The match elements of a MARC 21 bibliographic record."""
     leader = str(record.leader)
-    year, years = _years(record)
-    title, title_a, part = _titles(record)
-    author, names = _names(record)
-    pages, extent = _extent(record)
-    country = _control(record, "008")[15:18].strip(" |").lower()
-    lccns = [normalize_lccn(v) for f in record.get_fields("010") for v in f.get_subfields("a")]
-    issns = [normalize_issn(v) for f in record.get_fields("022") for v in f.get_subfields("a")]
+    by_tag = _fields_by_tag(record)
+    imprints = record.get_fields("260", "264")
+    year, years = _years(by_tag, imprints)
+    title, title_a, part = _titles(by_tag)
+    author, names = _names(by_tag)
+    pages, extent = _extent(by_tag)
+    country = _control(by_tag, "008")[15:18].strip(" |").lower()
+    lccns = [normalize_lccn(v) for f in by_tag.get("010", ()) for v in f.get_subfields("a")]
+    issns = [normalize_issn(v) for f in by_tag.get("022", ()) for v in f.get_subfields("a")]
     return MatchElements(
         kind=f"{leader[6:8]} {material_type(record)}",
-        carrier=_carrier(record),
-        language=_language(record),
+        carrier=_carrier(leader, by_tag),
+        language=_language(by_tag),
         lccn=_unique(lccns),
-        isbn=_isbns(record),
+        isbn=_isbns(by_tag),
         issn=_unique(issns),
-        oclc=_oclc(record),
-        nbn=_nbn(record),
+        oclc=_oclc(by_tag),
+        nbn=_nbn(by_tag),
         year=year,
         years=years,
         title=title,
         title_a=title_a,
         part=part,
-        edition=_edition(record),
+        edition=_edition(by_tag),
         country="" if country in _NO_COUNTRY else country,
         author=author,
         names=names,
         pages=pages,
         extent=extent,
-        publisher=_publisher(record),
-        pubnum=_pubnums(record),
-        minutes=_minutes(record),
-        reprints=_reprints(record),
-        music_format=_music_format(record),
-        size=_size(record),
+        publisher=_publisher(imprints),
+        pubnum=_pubnums(by_tag),
+        minutes=_minutes(by_tag),
+        reprints=_reprints(by_tag),
+        music_format=_music_format(leader, by_tag),
+        size=_size(by_tag),
         prepublication=leader[17:18] == "8",
     )

@@ -103,7 +103,8 @@ class Preparer:
         if self.authority_only and not authority:
             return Prepared(reject="not an authority record (leader/06 is not z)")
         problems = list(item.problems)
-        source_id = (record.get("001").data or "").strip() if record.get("001") else ""
+        f001 = record.get("001")
+        source_id = (f001.data or "").strip() if f001 else ""
         if not source_id and self.library.id_from_035:
             source_id = _id_from_035(record, self.library.id_from_035)
             if source_id:
@@ -119,7 +120,8 @@ class Preparer:
                 return Prepared(reject="authority record without a heading (1XX)", problems=tuple(problems))
             holdings: list[Holding] = []
         else:
-            if record.get("245") is None or not any(sf.value.strip() for sf in record.get("245").subfields):
+            f245 = record.get("245")
+            if f245 is None or not any(sf.value.strip() for sf in f245.subfields):
                 return Prepared(reject="no title (245)", problems=tuple(problems))
             holdings, holding_problems = _holdings(self.library, record, item.holdings)
             problems += holding_problems
@@ -127,7 +129,8 @@ class Preparer:
                 return Prepared(reject=f"no holdings of library {self.library.code}", problems=tuple(problems))
         for field_ in record.get_fields("020"):
             problems += ["ISBN with a bad checksum" for value in field_.get_subfields("a") if not isbn_checksum_ok(value)]
-        version = (record.get("005").data or "") if record.get("005") else ""
+        f005 = record.get("005")
+        version = (f005.data or "") if f005 else ""
         marc = record.as_marc()
         if not _fits_iso2709(marc, record):
             return Prepared(reject="record too large for ISO 2709 (a field over 9,999 or the record over 99,999 bytes)",
@@ -164,6 +167,11 @@ def _search_keys(record: pymarc.Record, marc: bytes, holdings: list[Holding]) ->
     return extract(0, record, holdings)
 
 
+# What an indicator or a subfield code may be to read back: one ASCII character, not the subfield
+# delimiter (one set lookup is cheaper than testing type, length and characters each time).
+_ONE_CHARACTER = frozenset(chr(code) for code in range(128)) - {"\x1f"}
+
+
 def _reads_back(record: pymarc.Record) -> bool:
     """Whether pymarc reads the ISO 2709 it writes of `record` back into the same fields. It
     does not when a tag is not three characters, an indicator or subfield code not one ASCII
@@ -179,11 +187,11 @@ def _reads_back(record: pymarc.Record) -> bool:
                 return False
             continue
         first, second = field_.indicator1, field_.indicator2
-        if not (isinstance(first, str) and isinstance(second, str) and len(first) == len(second) == 1
-                and (first + second).isascii() and "\x1f" not in first + second):
+        if not (isinstance(first, str) and isinstance(second, str)   # MARC-in-JSON may give anything
+                and first in _ONE_CHARACTER and second in _ONE_CHARACTER):
             return False
         for code, value in field_.subfields:
-            if len(code) != 1 or not code.isascii() or code == "\x1f" or not isinstance(value, str) or "\x1f" in value:
+            if code not in _ONE_CHARACTER or not isinstance(value, str) or "\x1f" in value:
                 return False
     return True
 

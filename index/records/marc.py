@@ -85,7 +85,9 @@ def decode_iso2709(raw: RawRecord, encoding: str | None = None) -> SourceRecord 
         return LoadProblem(chunk, position, offset, f"unreadable record: {error.__class__.__name__}: {error}")
     if complaints.getvalue():
         problems.append("MARC-8 character that does not decode")
-    return _source_record(record, chunk, position, offset, problems)
+    # UTF-8 bytes all ASCII decode to ASCII text, which is NFC already (MARC-8 escapes to other
+    # character sets are ASCII bytes, so only UTF-8 may skip the pass)
+    return _source_record(record, chunk, position, offset, problems, ascii_text=utf8 and chunk.isascii())
 
 
 def _decode_lenient(chunk: bytes, utf8: bool) -> pymarc.Record | None:
@@ -96,13 +98,15 @@ def _decode_lenient(chunk: bytes, utf8: bool) -> pymarc.Record | None:
         return None
 
 
-def _source_record(record: pymarc.Record, raw: bytes, position: int, offset: int, problems: list[str]) -> SourceRecord:
+def _source_record(record: pymarc.Record, raw: bytes, position: int, offset: int, problems: list[str], *,
+                   ascii_text: bool = False) -> SourceRecord:
     leader = str(record.leader)
     if len(leader) != 24:
         leader = (leader + " " * 24)[:24]
         problems.append("leader of wrong length repaired")
     deleted = leader[5] == "d"
-    _to_nfc(record)
+    if not ascii_text:
+        _to_nfc(record)
     record.leader = leader[:9] + "a" + leader[10:]  # text is UTF-8 from here on
     return SourceRecord(record=record, raw=raw, position=position, offset=offset, problems=problems, deleted=deleted)
 

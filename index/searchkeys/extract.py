@@ -80,11 +80,11 @@ def _authority_tag(field_: pymarc.Field) -> str:
 
 
 def _text(field_: pymarc.Field, codes: str) -> str:
-    if field_.is_control_field():
+    if field_.control_field:
         return field_.data or ""
     if codes:
-        return " ".join(sf.value for sf in field_.subfields if sf.code in codes)
-    return " ".join(sf.value for sf in field_.subfields if sf.code.isalpha())
+        return " ".join([sf.value for sf in field_.subfields if sf.code in codes])
+    return " ".join([sf.value for sf in field_.subfields if sf.code.isalpha()])
 
 
 def _fields_by_tag(record: pymarc.Record) -> dict[str, list[pymarc.Field]]:
@@ -103,14 +103,19 @@ def _fields_by_tag(record: pymarc.Record) -> dict[str, list[pymarc.Field]]:
     return by_tag
 
 
+def _first_fields(record: pymarc.Record) -> dict[str, pymarc.Field]:
+    """The first field of each tag, as `record.get` finds it (each `get` scans the record)."""
+    return {field_.tag: field_ for field_ in reversed(record.fields)}
+
+
 def _words_keys(by_tag: dict[str, list[pymarc.Field]], spec: IndexSpec) -> list[str]:
-    keys: list[str] = []
+    keys: dict[str, None] = {}   # a dict keeps the order and finds repeats at once
     for tag, codes in spec.fields.items():
         for field_ in by_tag.get(tag, ()):
             for key in key_variants(_text(field_, codes)):
-                if key and key not in keys:
-                    keys.append(key)
-    return keys
+                if key:
+                    keys.setdefault(key)
+    return list(keys)
 
 
 _SUBDIVISIONS = frozenset("vxyz")   # subject subdivisions: written `Smoking--Sweden--Prevention`
@@ -193,8 +198,8 @@ def material_type(record: pymarc.Record) -> str:
             "k": "image", "m": "computer", "o": "kit", "p": "mixed", "r": "object", "z": "authority"}.get(kind, "other")
 
 
-def _sort_title(record: pymarc.Record) -> str:
-    f245 = record.get("245")
+def _sort_title(first: dict[str, pymarc.Field]) -> str:
+    f245 = first.get("245")
     if f245 is None:
         return ""
     text = _text(f245, "abnp")
@@ -202,17 +207,17 @@ def _sort_title(record: pymarc.Record) -> str:
     return normalize(text[skip:])
 
 
-def _brief_title(record: pymarc.Record) -> str:
-    f245 = record.get("245")
+def _brief_title(record: pymarc.Record, first: dict[str, pymarc.Field]) -> str:
+    f245 = first.get("245")
     if f245 is None and str(record.leader)[6:7] == "z":   # an authority record: its heading
         f245 = next((f for f in record.fields if f.tag[:1] == "1" and not f.is_control_field()), None)
         return " ".join(_text(f245, "").split()).rstrip(" /:;,.") if f245 is not None else ""
     return " ".join(_text(f245, "abnp").split()).rstrip(" /:;,.") if f245 is not None else ""
 
 
-def _main_author(record: pymarc.Record) -> str:
+def _main_author(first: dict[str, pymarc.Field]) -> str:
     for tag in ("100", "110", "111", "700", "710", "711"):
-        field_ = record.get(tag)
+        field_ = first.get(tag)
         if field_ is not None:
             return " ".join(_text(field_, "abcdq" if tag.endswith("00") else "abcdn").split()).rstrip(" ,.")
     return ""
@@ -221,6 +226,7 @@ def _main_author(record: pymarc.Record) -> str:
 def extract(isn: int, record: pymarc.Record, holdings: Iterable[Holding] = ()) -> TitleKeys:
     """The search keys and index-control entry of one title."""
     by_tag = _fields_by_tag(record)
+    first = _first_fields(record)
     keys: dict[str, list[str]] = {}
     for spec in INDEXES:
         if spec.kind is IndexKind.WORDS and spec.fields:
@@ -228,39 +234,39 @@ def extract(isn: int, record: pymarc.Record, holdings: Iterable[Holding] = ()) -
     keys["any"] = _unique(
         key for tag, fields in by_tag.items() if tag >= "010" for f in fields for key in key_variants(_text(f, ""))
     )
-    by_name = {spec.name: spec for spec in INDEXES}
-    keys["isbn"] = _isbns(_raw_values(by_tag, by_name["isbn"]))
-    keys["issn"] = _unique(normalize_issn(v) for v in _raw_values(by_tag, by_name["issn"]))
-    keys["lccn"] = _unique(normalize_lccn(v) for v in _raw_values(by_tag, by_name["lccn"]))
-    keys["oclc"] = _oclc(_raw_values(by_tag, by_name["oclc"]))
-    keys["local_number"] = _unique(normalize_number(v) for v in _raw_values(by_tag, by_name["local_number"]))
+    keys["isbn"] = _isbns(_raw_values(by_tag, BY_NAME["isbn"]))
+    keys["issn"] = _unique(normalize_issn(v) for v in _raw_values(by_tag, BY_NAME["issn"]))
+    keys["lccn"] = _unique(normalize_lccn(v) for v in _raw_values(by_tag, BY_NAME["lccn"]))
+    keys["oclc"] = _oclc(_raw_values(by_tag, BY_NAME["oclc"]))
+    keys["local_number"] = _unique(normalize_number(v) for v in _raw_values(by_tag, BY_NAME["local_number"]))
     others = _unique(normalize_number(f.get("a") or "") for f in by_tag.get("024", ()))
     keys["identifier"] = _unique(keys["isbn"] + keys["issn"] + keys["lccn"] + keys["oclc"] + others)
-    keys["dewey"] = _unique(normalize_number(v) for v in _raw_values(by_tag, by_name["dewey"]))
+    keys["dewey"] = _unique(normalize_number(v) for v in _raw_values(by_tag, BY_NAME["dewey"]))
     keys["lc_call_number"] = _unique(
         normalize(_text(f, "ab")) for tag in ("050", "090") for f in by_tag.get(tag, ())
     )
+    title, author = _brief_title(record, first), _main_author(first)
     control = IndexControl(
-        sort_title=_sort_title(record) or normalize(_brief_title(record)),
-        sort_author=normalize(_main_author(record)),
+        sort_title=_sort_title(first) or normalize(title),
+        sort_author=normalize(author),
         material_type=material_type(record),
-        title=_brief_title(record),
-        author=_main_author(record),
+        title=title,
+        author=author,
     )
-    f008 = record.get("008")
+    f008 = first.get("008")
     data008 = (f008.data or "") if f008 is not None else ""
     years = [y for y in [year_of(data008[7:11]) if len(data008) >= 11 else None] if y]
-    years += [y for v in _raw_values(by_tag, by_name["year"]) if (y := year_of(v))]
+    years += [y for v in _raw_values(by_tag, BY_NAME["year"]) if (y := year_of(v))]
     control.year = years[0] if years else None
     keys["year"] = [str(y) for y in dict.fromkeys(years)]
     languages = [data008[35:38].lower()] if len(data008) >= 38 and data008[35:38].strip(" |") else []
-    languages += [normalize_number(v) for v in _raw_values(by_tag, by_name["language"])]
+    languages += [normalize_number(v) for v in _raw_values(by_tag, BY_NAME["language"])]
     keys["language"] = _unique(code for code in languages if len(code) == 3 and code.isalpha())
     control.language = keys["language"][0] if keys["language"] else ""
     keys["material_type"] = [control.material_type]
     keys["library"] = _unique(normalize_number(h.library) for h in holdings)
     keys["isn"] = [str(isn)]
-    imprint = record.get("264") or record.get("260")
+    imprint = first.get("264") or first.get("260")
     if imprint is not None:
         control.imprint = " ".join(_text(imprint, "abc").split())
     return TitleKeys(isn=isn, keys=keys, control=control)
