@@ -286,7 +286,6 @@ def evaluate(rules: MatchRules, show_errors: bool, method: str = "clusters") -> 
 DOUBTS = ("same", "split", "alike")
 _COMPARED = ("kind", "carrier", "language", "year", "title", "part", "edition", "author", "pages", "extent",
              "publisher", "music_format", "minutes", "size")
-_IDENTIFIERS = ("isbn", "issn", "lccn", "nbn", "oclc")
 
 
 def _precision_aside(row: dict, doubtful: int) -> float:
@@ -318,9 +317,15 @@ def _doubt(pair: tuple, profiles: dict, group: dict) -> str:
 
 
 def _alike(a: MatchElements, b: MatchElements) -> bool:
-    stated = ("", None, ())
-    return (all(x in stated or y in stated or x == y for x, y in ((getattr(a, n), getattr(b, n)) for n in _COMPARED))
-            and all(not x or not y or set(x) & set(y) for x, y in ((getattr(a, n), getattr(b, n)) for n in _IDENTIFIERS)))
+    """No compared element differs (each equal, or stated by one record only), and each kind of
+    identifier both carry shares a value."""
+    unstated = ("", None, ())
+    for name in _COMPARED:
+        x, y = getattr(a, name), getattr(b, name)
+        if x not in unstated and y not in unstated and x != y:
+            return False
+    return all(not x or not y or set(x) & set(y)
+               for x, y in zip(a.strong_ids.values(), b.strong_ids.values(), strict=True))
 
 
 def _same_manifestation(a: MatchElements, b: MatchElements) -> bool:

@@ -44,7 +44,7 @@ from zclient import ZClient
 
 from zserver.z3950.codec import find_pdu_end
 
-_INIT, _SEARCH, _CLOSE = b"\xb4", b"\xb6", b"\xbf"   # BER tags: initRequest [20], searchRequest [22], close [48]
+_ANSWERS = {b"\xb4": "init", b"\xb6": "search"}   # first byte (BER tag) of initRequest [20], searchRequest [22]
 
 
 def capture(server: Server, pqf: str, cql: str) -> dict[str, bytes]:
@@ -92,6 +92,7 @@ def serve(port: int, answers: dict[str, bytes], workers: int) -> None:
     from twisted.internet import reactor
     from twisted.internet.protocol import Factory, Protocol
 
+    from zserver.net.app import sniff
     from zserver.net.sending import send
 
     class Floor(Protocol):
@@ -103,18 +104,18 @@ def serve(port: int, answers: dict[str, bytes], workers: int) -> None:
             self.parser: httptools.HttpRequestParser | None = None
 
         def dataReceived(self, data: bytes) -> None:
-            if self.parser is None and not self.buffer and data[:1] not in (_INIT, _SEARCH, _CLOSE):
+            if self.parser is None and not self.buffer and sniff(data) == "http":   # as unikat tells them apart
                 self.parser = httptools.HttpRequestParser(self)
             if self.parser is not None:
                 self.parser.feed_data(data)
                 return
             self.buffer += data
             while (end := find_pdu_end(self.buffer)) is not None:
-                tag, self.buffer = self.buffer[:1], self.buffer[end:]
-                if tag not in (_INIT, _SEARCH):
+                answer, self.buffer = _ANSWERS.get(self.buffer[:1]), self.buffer[end:]
+                if answer is None:   # a Close, or anything else: done
                     self.transport.loseConnection()
                     return
-                send(self.transport, answers["init" if tag == _INIT else "search"])
+                send(self.transport, answers[answer])
 
         def on_message_complete(self) -> None:   # httptools
             send(self.transport, answers["sru"])
