@@ -52,6 +52,7 @@ from zserver.sru.response import (
     TermOut,
     explain_response,
     find_schema,
+    hit_count_response,
     packing_fields,
     scan_response,
     search_retrieve_response,
@@ -265,12 +266,15 @@ def handle(request: SruRequest, catalog: Catalog, state: SruState | None = None,
     return _response(request, root, status)
 
 
-def _response(request: SruRequest, root: etree._Element, status: int) -> SruResponse:
-    """The serialized response; in a SOAP envelope when the request came in one, as JSON when
-    httpAccept asked for it (`sru.jsonout`)."""
-    if request.soap is None and request.content_type == JSON_MEDIA_TYPE:
+def _response(request: SruRequest, root: etree._Element | bytes, status: int) -> SruResponse:
+    """The serialized response (`root` may be so already); in a SOAP envelope when the request
+    came in one, as JSON when httpAccept asked for it (`sru.jsonout`)."""
+    if isinstance(root, bytes):
+        body = root
+    elif request.soap is None and request.content_type == JSON_MEDIA_TYPE:
         return SruResponse(status, f"{JSON_MEDIA_TYPE}; charset=utf-8", response_json(root))
-    body = serialize(root, stylesheet=request.stylesheet)
+    else:
+        body = serialize(root, stylesheet=request.stylesheet)
     if request.soap is not None:
         return SruResponse(status, soap.content_type(request.soap), soap.envelope(request.soap, body))
     return SruResponse(status, f"{request.content_type}; charset=utf-8", body)
@@ -331,7 +335,8 @@ def _scan_echo(request: SruRequest) -> list[tuple[str, object | None]]:
             ("maximumTerms", request.maximum_terms), ("stylesheet", request.stylesheet)]
 
 
-def _search_retrieve(request: SruRequest, run: _Run, database: Database) -> etree._Element:
+def _search_retrieve(request: SruRequest, run: _Run, database: Database) -> etree._Element | bytes:
+    """The response's tree, or for a hit count alone its serialized bytes (`hit_count_response`)."""
     settings = run.settings
     query = request.query or ""
     diagnostics: list[SruDiagnostic] = []
@@ -380,6 +385,10 @@ def _search_retrieve(request: SruRequest, run: _Run, database: Database) -> etre
                         _D.RECORD_NOT_AVAILABLE_IN_SCHEMA, f"{isn}: {refusal}")))
         if start - 1 + len(isns) < size:
             next_position = start + len(isns)
+    if not records and not diagnostics and not facets and request.content_type != JSON_MEDIA_TYPE:
+        return hit_count_response(request.version, number_of_records=size, result_set_id=set_id,
+                                  result_set_ttl=int(run.ttl) if set_id else None, echo=_search_echo(request),
+                                  stylesheet=request.stylesheet)
     root = search_retrieve_response(
         request.version, number_of_records=size, records=records, escaping=request.escaping,
         result_set_id=set_id, result_set_ttl=int(run.ttl) if set_id else None,

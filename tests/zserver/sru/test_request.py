@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+from urllib.parse import parse_qsl
+
 import pytest
 
 from zserver.sru.diagnostics import SruDiagnosticCode as D
@@ -160,3 +163,17 @@ def test_decode_form(raw: bytes, expected) -> None:
 def test_decode_form_refuses(raw: bytes) -> None:
     with pytest.raises(FormError):
         decode_form(raw)
+
+
+def test_decode_form_reads_what_parse_qsl_reads() -> None:
+    """decode_form parses by hand (for speed); urllib's parse_qsl is the reference."""
+    pick = random.Random(20261203)
+    pieces = ["a", "query", "=", "&", "&&", "+", "%", "%2", "%20", "%3D", "%26", "%2B", "%C3%B6", "%c3%a9", "%zz",
+              "%%41", "ö", "x y", ";", "#"]
+    for _ in range(3000):
+        text = "".join(pick.choice(pieces) for _ in range(pick.randrange(12)))
+        pairs = parse_qsl(text, keep_blank_values=True, errors="strict")
+        expected: dict[str, list[str]] = {}
+        for name, value in pairs:
+            expected.setdefault(name, []).append(value)
+        assert decode_form(text.encode()) == expected, text
