@@ -32,6 +32,7 @@ It must not know SRU, the engine or the store. Choices where Bib-1 leaves room:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from enum import IntEnum
@@ -382,6 +383,9 @@ def _shown(candidates: tuple[int | str, ...]) -> str:
     return "|".join(str(candidate) for candidate in candidates)
 
 
+# Clients repeat their terms (paging, the same search in several sessions); the mapping is
+# pure and its input and output are frozen, so a hit costs a hash instead of the mapping.
+@functools.lru_cache(maxsize=4096)
 def term_for(apt: AttributesPlusTerm, attribute_set: str = BIB1_OID) -> Term:
     """The Term for one attributes-plus-term operand (Scan's term uses it too).
 
