@@ -584,13 +584,15 @@ class HttpProtocol(Protocol, TimeoutMixin):
                 self.factory.date_line(), b"Server: unikat\r\nX-Content-Type-Options: nosniff\r\n"]
         head.extend(f"{name}: {value}\r\n".encode("latin-1") for name, value in answer.headers)
         head.append(b"Content-Length: %d\r\n%s\r\n" % (len(answer.body), connection))
-        send(self.transport, b"".join(head) if head_only else b"".join(head) + answer.body)
         sent = 0 if head_only else len(answer.body)
         elapsed = time.perf_counter() - started
         if self._metrics is not None:
             self._metrics.http(message.uri(), answer.status, answer.body, elapsed)
+        # logged before the answer goes out, as Z39.50's: a client woken by it often runs on this
+        # core at once, and what we do after the send waits for it (and delays its next request)
         self.factory.log(f"{self.peer} {message.method} {message.uri()[:500].decode('latin-1')} "
                          f"{answer.status} {sent}B {elapsed * 1000:.1f}ms")
+        send(self.transport, b"".join(head) if head_only else b"".join(head) + answer.body)
         if not keep_alive:
             self._close()
 
