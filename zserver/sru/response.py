@@ -380,6 +380,8 @@ def hit_count_response(version: Version, *, number_of_records: int, result_set_i
 
 def _escaped(text: str) -> str:
     """Element text as lxml writes it: what XML cannot carry replaced (`xml_text`), then escaped."""
+    if text.isprintable() and "&" not in text and "<" not in text and ">" not in text:
+        return text   # most: printable characters are all XML characters, and none needs escaping
     text = xml_text(text)
     if "&" in text or "<" in text or ">" in text or "\r" in text:
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
