@@ -588,8 +588,8 @@ class HttpProtocol(Protocol, TimeoutMixin):
         elapsed = time.perf_counter() - started
         if self._metrics is not None:
             self._metrics.http(message.uri(), answer.status, answer.body, elapsed)
-        # logged before the answer goes out, as Z39.50's: a client woken by it often runs on this
-        # core at once, and what we do after the send waits for it (and delays its next request)
+        # logged before the answer goes out, as Z39.50's: the client woken by the send may run on
+        # this core before the send returns, and then nothing of ours is left to wait behind it
         self.factory.log(f"{self.peer} {message.method} {message.uri()[:500].decode('latin-1')} "
                          f"{answer.status} {sent}B {elapsed * 1000:.1f}ms")
         send(self.transport, b"".join(head) if head_only else b"".join(head) + answer.body)

@@ -385,13 +385,13 @@ def _search_retrieve(request: SruRequest, run: _Run, database: Database) -> etre
                         _D.RECORD_NOT_AVAILABLE_IN_SCHEMA, f"{isn}: {refusal}")))
         if start - 1 + len(isns) < size:
             next_position = start + len(isns)
+    ttl = int(run.ttl) if set_id else None
     if not records and not diagnostics and not facets and request.content_type != JSON_MEDIA_TYPE:
         return hit_count_response(request.version, number_of_records=size, result_set_id=set_id,
-                                  result_set_ttl=int(run.ttl) if set_id else None, echo=_search_echo(request),
-                                  stylesheet=request.stylesheet)
+                                  result_set_ttl=ttl, echo=_search_echo(request), stylesheet=request.stylesheet)
     root = search_retrieve_response(
         request.version, number_of_records=size, records=records, escaping=request.escaping,
-        result_set_id=set_id, result_set_ttl=int(run.ttl) if set_id else None,
+        result_set_id=set_id, result_set_ttl=ttl,
         next_position=next_position, echo=_search_echo(request), diagnostics=diagnostics)
     sru_facets.add_to(root, facets, run.catalog, result_set, query, signed_in=run.signed_in)
     return root

@@ -134,8 +134,8 @@ def decode_form(raw: bytes, *, max_fields: int = 100) -> dict[str, list[str]]:
     # as much as the rest of a hit-count request's parameter handling
     result: dict[str, list[str]] = {}
     try:
-        for piece in text.split("&") if text else ():
-            if piece:
+        for piece in text.split("&"):
+            if piece:   # empty pieces ("a=1&&b=2", an empty form) are skipped, as parse_qsl skips them
                 name, _, value = piece.partition("=")
                 result.setdefault(_unescaped(name), []).append(_unescaped(value))
     except UnicodeDecodeError:

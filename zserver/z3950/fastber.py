@@ -296,7 +296,7 @@ def _attribute_list(data: bytes, pos: int, limit: int, charset: str) -> tuple[li
     while _has(data, pos, end, b"\x30"):
         # the form nearly every client sends: type and numeric value of one octet each, definite
         # lengths (30 08 9f78 01 TT 9f79 01 VV); read at once instead of by three heads
-        if (data[pos + 1] == 0x08 and data[pos + 5] < 0x80 and data[pos + 9] < 0x80 and pos + 10 <= inner
+        if (pos + 10 <= inner and data[pos + 1] == 0x08 and data[pos + 5] < 0x80 and data[pos + 9] < 0x80
                 and data.startswith(b"\x9f\x78\x01", pos + 2) and data.startswith(b"\x9f\x79\x01", pos + 6)):
             attributes.append({"attributeType": data[pos + 5], "attributeValue": ("numeric", data[pos + 9])})
             pos += 10
