@@ -24,7 +24,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -494,36 +494,60 @@ def unikat_command(unikat_src: Path | None = None) -> tuple[list[str], dict | No
 
 
 @contextmanager
-def serving(size: int, workers: int = 2, unikat_src: Path | None = None) -> Iterator[dict[str, Server]]:
-    """unikat (`serve --workers N`; the code of `unikat_src` when given, see unikat_command) and,
-    when installed, zebrasrv (forking, the default) on the homes bench/load.py built for `size`
-    records; both stopped with SIGTERM afterwards."""
-    servers: dict[str, Server] = {}
+def unikat_settings(home: Path, settings: Sequence[str]) -> Iterator[None]:
+    """The home's unikat.toml with `settings` (each `section.key=value`, value in TOML) added
+    while serving, then as it was."""
+    path = home / "unikat.toml"
+    original = path.read_text(encoding="utf-8")
+    sections: dict[str, list[str]] = {}
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        section, _, key = name.partition(".")
+        if not (section and key and value):
+            raise SystemExit(f"--unikat-setting {setting!r}: give section.key=value")
+        sections.setdefault(section, []).append(f"{key} = {value}")
     try:
-        port = free_port()
-        log = open(OUT / f"unikat-serve-{size}.log", "ab")
-        command, environment, cwd = unikat_command(unikat_src)
-        servers["unikat"] = Server("unikat", port, "unikat", subprocess.Popen(
-            [*command, "--home", str(unikat_dir(size)), "serve", "--port", str(port),
-             "--workers", str(workers)], stdout=log, stderr=subprocess.STDOUT, env=environment, cwd=cwd))
-        if zebra_available():
-            port = free_port()
-            config = yazgfs_config(OUT / f"yazgfs-{size}.xml", OUT / f"zebra-load-{size}", port)
-            servers["zebra"] = Server("zebra", port, "Default", subprocess.Popen(
-                ["zebrasrv", "-f", str(config), "-l", str(OUT / f"zebrasrv-{size}.log")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        for server in servers.values():
-            wait_for_port(server.port, process=server.process)
-        yield servers
+        path.write_text(original + "".join(f"\n[{section}]\n" + "\n".join(lines) + "\n"
+                                           for section, lines in sections.items()), encoding="utf-8")
+        yield
     finally:
-        for server in servers.values():
-            server.process.terminate()
-        for server in servers.values():
-            try:
-                server.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.process.kill()
-                server.process.wait()
+        path.write_text(original, encoding="utf-8")
+
+
+@contextmanager
+def serving(size: int, workers: int = 2, unikat_src: Path | None = None,
+            settings: Sequence[str] = ()) -> Iterator[dict[str, Server]]:
+    """unikat (`serve --workers N`; the code of `unikat_src` when given, see unikat_command;
+    `settings` added to its unikat.toml, see unikat_settings) and, when installed, zebrasrv
+    (forking, the default) on the homes bench/load.py built for `size` records; both stopped
+    with SIGTERM afterwards."""
+    servers: dict[str, Server] = {}
+    with unikat_settings(unikat_dir(size), settings):
+        try:
+            port = free_port()
+            log = open(OUT / f"unikat-serve-{size}.log", "ab")
+            command, environment, cwd = unikat_command(unikat_src)
+            servers["unikat"] = Server("unikat", port, "unikat", subprocess.Popen(
+                [*command, "--home", str(unikat_dir(size)), "serve", "--port", str(port),
+                 "--workers", str(workers)], stdout=log, stderr=subprocess.STDOUT, env=environment, cwd=cwd))
+            if zebra_available():
+                port = free_port()
+                config = yazgfs_config(OUT / f"yazgfs-{size}.xml", OUT / f"zebra-load-{size}", port)
+                servers["zebra"] = Server("zebra", port, "Default", subprocess.Popen(
+                    ["zebrasrv", "-f", str(config), "-l", str(OUT / f"zebrasrv-{size}.log")],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            for server in servers.values():
+                wait_for_port(server.port, process=server.process)
+            yield servers
+        finally:
+            for server in servers.values():
+                server.process.terminate()
+            for server in servers.values():
+                try:
+                    server.process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    server.process.kill()
+                    server.process.wait()
 
 
 # --- measuring concurrent clients ----------------------------------------------------------------
@@ -691,13 +715,16 @@ def protocol_main(name: str, description: str, run: Callable[..., dict]) -> int:
     parser.add_argument("--engine", default=engine(), help="unikat's search engine (default postings)")
     parser.add_argument("--unikat-src", type=Path, help="serve unikat from this checkout (before/after figures)")
     parser.add_argument("--reuse-homes", action="store_true", help="reuse unikat homes built by other code")
+    parser.add_argument("--unikat-setting", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="serve unikat with this unikat.toml setting (TOML value), e.g. sru.hit_count_answers=0")
     args = parser.parse_args()
     os.environ["UNIKAT_BENCH_ENGINE"] = args.engine
     log = Log(name)
     import load  # load imports this module
 
     load.run([args.records], reuse_homes=args.reuse_homes, log=log)
-    with serving(args.records, args.workers, args.unikat_src and args.unikat_src.resolve()) as servers:
+    with serving(args.records, args.workers, args.unikat_src and args.unikat_src.resolve(),
+                 args.unikat_setting) as servers:
         result = run(args.records, servers, clients=[int(c) for c in args.clients.split(",")],
                      seconds=args.seconds, log=log)
     write_json(OUT / f"{name}.json", result)

@@ -124,6 +124,7 @@ result_sets = 100            # result sets kept per worker process
 default_terms = 20           # scan
 maximum_terms = 100
 maximum_query_length = 2000
+hit_count_answers = 1000     # hit-count-only answers kept per worker process until the catalog changes; 0: none
 
 # One table per library delivering records. source_system names the system the records come
 # from (part of the maintenance key); holdings says where holdings are:
@@ -337,7 +338,8 @@ class IndexConfig:
 class SruConfig:
     """`[sru]`: defaults and limits of the SRU service, published in explain's configInfo.
     Record counts, seconds for the result-set lifetimes; `result_sets` bounds each worker
-    process's cache of result sets."""
+    process's cache of result sets, `hit_count_answers` its cache of answers that carry a hit
+    count only (zserver.sru.answers)."""
 
     default_records: int = 10
     maximum_records: int = 50
@@ -348,6 +350,7 @@ class SruConfig:
     default_terms: int = 20
     maximum_terms: int = 100
     maximum_query_length: int = 2000
+    hit_count_answers: int = 1000
 
 
 @dataclass(frozen=True)
@@ -559,7 +562,8 @@ _INDEX = {"engine": _one_of(ENGINES), "max_truncation_terms": _integer(1, what="
 _SRU = {"default_records": _integer(0), "maximum_records": _integer(1), "default_schema": _TEXT,
         "result_set_ttl": _TTL, "maximum_result_set_ttl": _TTL, "result_sets": _integer(1),
         "default_terms": _integer(1), "maximum_terms": _integer(1),
-        "maximum_query_length": _integer(1, what="a number of characters")}
+        "maximum_query_length": _integer(1, what="a number of characters"),
+        "hit_count_answers": _integer(0, what="a number of answers")}
 _LIBRARY = {"name": _TEXT, "source_system": _TEXT, "holdings": _one_of(HOLDINGS), "require_holdings": _FLAG,
             "priority": _Rule("an integer", _is_integer), "id_from_035": _TEXT,
             "isil": _Rule('an ISIL (ISO 15511) such as "DE-7"', lambda value: isinstance(value, str)

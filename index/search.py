@@ -160,6 +160,7 @@ class Catalog:
         self._headings: dict[tuple[str, str], str] = {}   # (index, key) -> heading, until the store changes
         self._read_databases()
         self._checked = time.monotonic()
+        self.generation = 0   # counts the changes `refresh` took up: what answers kept until a change go by
         self.work_seconds = 0.0   # seconds of engine work so far (`_index_at_hand`)
         # code -> name of each configured library, for holdings shown to a client
         self.library_names: Mapping[str, str] = MappingProxyType(
@@ -212,20 +213,25 @@ class Catalog:
 
     # -- searching ----------------------------------------------------------------------------
     def refresh(self, now: float | None = None) -> None:
-        """Take up index changes, at most once per REFRESH_SECONDS."""
+        """Take up index and store changes, at most once per REFRESH_SECONDS; `generation`
+        goes up by one when there were any."""
         now = time.monotonic() if now is None else now
         if now - self._checked >= REFRESH_SECONDS:
             self._checked = now
+            changed = False
             if self.index_missing and engines.index_ready(self.home, self.config):   # the rebuild is done
                 self.engine = engines.open_engine(self.home, self.config)
-            self.engine.refresh()
+                changed = True
+            changed |= self.engine.refresh()
             if self._external is not None:
-                self._external.refresh(now)
+                changed |= self._external.refresh(now)
             version = self.store.data_version()
             if version != self._store_version:   # a load committed: holders may have changed
                 self._store_version = version
                 self._headings.clear()
                 self._read_databases()
+                changed = True
+            self.generation += changed
 
     @property
     def index_missing(self) -> bool:

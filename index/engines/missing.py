@@ -45,8 +45,9 @@ class MissingIndex:
     def facet_counts(self, hits, name: str):
         raise self._unavailable()
 
-    def refresh(self) -> None:
+    def refresh(self) -> bool:
         """Nothing to take up: the catalog replaces this engine when the index is built."""
+        return False
 
     def close(self) -> None:
         pass

@@ -108,11 +108,15 @@ class ExternalCatalog:
             raise errors.IndexUnavailable("the external catalog has no records yet: run 'unikat harvest'")
         return catalog
 
-    def refresh(self, now: float | None = None) -> None:
-        """Take up a new external index (a harvest built or updated it)."""
+    def refresh(self, now: float | None = None) -> bool:
+        """Take up a new external index (a harvest built or updated it); True when there was one."""
+        opened = self._catalog is None
         catalog = self._catalog if self._catalog is not None else self._open()
-        if catalog is not None:
-            catalog.refresh(now)
+        if catalog is None:
+            return False
+        before = catalog.generation
+        catalog.refresh(now)
+        return opened or catalog.generation != before
 
     def search(self, node: Node, database: Database, *, sort: Sequence[SortKey] = (),
                result_sets: ResultSetLookup | None = None) -> ResultSet:

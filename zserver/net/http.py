@@ -99,6 +99,7 @@ from zserver.net.sending import send
 from zserver.oai import OaiProvider
 from zserver.querytime import QueryTimePolicy, QueryTimes
 from zserver.sru import soap
+from zserver.sru.answers import HitCountAnswers
 from zserver.sru.diagnostics import SruDiagnostic, SruDiagnosticCode
 from zserver.sru.handler import SruState, failure, handle
 from zserver.sru.request import FormError, decode_form, parse_request, shaping_params
@@ -162,6 +163,7 @@ class HttpCore:
         self._signed_in: OrderedDict[bytes, str] = OrderedDict()   # digest of an accepted header -> user
         self.sru_settings = catalog.config.sru
         self.sru_state = SruState(self.sru_settings.result_sets)
+        self.hit_counts: HitCountAnswers[HttpAnswer] = HitCountAnswers(self.sru_settings.hit_count_answers)
         self.request_timeout = catalog.config.server.http_request_timeout
         self.idle_timeout = catalog.config.server.http_idle_timeout
         self.oai = OaiProvider(catalog, catalog.config.oai, clock=clock)
@@ -267,11 +269,17 @@ class HttpCore:
                 wait = math.ceil(max(self.query_times.of(address).retry_after(), 1))
                 return refuse(429, D.CANNOT_PROCESS_QUERY, spent.detail, (("Retry-After", str(wait)),))
         if sru:
+            kept_as = (uri, host, port, user is not None) if method == "GET" else None
+            if kept_as is not None and (kept := self.hit_counts.get(kept_as, self.catalog.generation)):
+                return kept
             request = parse_request(params, database, host=host, port=port, soap=envelope)
             answer = handle(request, self.catalog, self.sru_state, now=self.clock(), settings=self.sru_settings,
                             user=user)
             headers = (("Content-Type", answer.content_type),) + (challenge if answer.status == 401 else ())
-            return HttpAnswer(answer.status, headers, answer.body)
+            http_answer = HttpAnswer(answer.status, headers, answer.body)
+            if kept_as is not None and answer.hit_count_only:
+                self.hit_counts.put(kept_as, self.catalog.generation, http_answer)
+            return http_answer
         if segments == ["metrics"] and self.metrics is not None:   # Prometheus (zserver.metrics)
             if not self.metrics.allows(address):
                 return HttpAnswer(403, (("Content-Type", "text/plain; charset=utf-8"),),

@@ -277,7 +277,7 @@ def _response(request: SruRequest, root: etree._Element | bytes, status: int) ->
         body = serialize(root, stylesheet=request.stylesheet)
     if request.soap is not None:
         return SruResponse(status, soap.content_type(request.soap), soap.envelope(request.soap, body))
-    return SruResponse(status, f"{request.content_type}; charset=utf-8", body)
+    return SruResponse(status, f"{request.content_type}; charset=utf-8", body, hit_count_only=isinstance(root, bytes))
 
 
 def failure(request: SruRequest, diagnostic: SruDiagnostic, status: int) -> SruResponse:

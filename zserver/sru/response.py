@@ -48,11 +48,13 @@ EXPLAIN_SCHEMA = ZEEREX_NS
 
 @dataclass(frozen=True)
 class SruResponse:
-    """What goes back over HTTP: status code, Content-Type header value, body bytes."""
+    """What goes back over HTTP: status code, Content-Type header value, body bytes;
+    `hit_count_only` when it answers a search with its hit count alone (`hit_count_response`)."""
 
     status: int
     content_type: str
     body: bytes
+    hit_count_only: bool = False
 
 
 # --- record schemas -----------------------------------------------------------------------

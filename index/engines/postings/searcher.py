@@ -148,17 +148,21 @@ class PostingsEngine:
             segment.positions.close()
         self._segments = {}
 
-    def refresh(self) -> None:
-        """Take up an update (a new segment) or a rebuild (a new directory) committed since."""
+    def refresh(self) -> bool:
+        """Take up an update (a new segment) or a rebuild (a new directory) committed since;
+        True when there was one."""
         try:
             inode = os.stat(self.directory / LEXICON).st_ino
         except FileNotFoundError:   # a rebuild is just swapping directories
-            return
+            return False
         if inode != self._inode:
             self.close()
             self._open()
         elif self.db.execute("PRAGMA data_version").fetchone()[0] != self._version:
             self._load_segments()
+        else:
+            return False
+        return True
 
     # -- the lexicon, as evaluation needs it -----------------------------------------------------
     def _rows(self, sql: str, params: tuple) -> list[tuple[_Segment, int, int]]:

@@ -147,9 +147,9 @@ class Engine:
             self._years = (list(by_year), list(by_year.values()))
         return self._years
 
-    def refresh(self) -> None:
+    def refresh(self) -> bool:
         """Take up an update (a new generation) or a rebuild (a new directory) committed since
-        the last refresh; cheap when there is none.
+        the last refresh; cheap when there is none. True when there was one.
 
         A new searcher, not Whoosh's `Searcher.refresh()`: that reuses the reader of every segment
         it already had (matched by segment id), with the deletions the segment had then, so titles
@@ -159,9 +159,9 @@ class Engine:
         try:
             inode = os.stat(self._directory).st_ino
             if inode == self._inode and self._index.latest_generation() == self._searcher.reader().generation():
-                return
+                return False
         except FileNotFoundError:   # a rebuild is just swapping directories
-            return
+            return False
         self._index = whoosh_index.open_dir(str(self._directory))
         self._inode = inode
         self._searcher = self._index.searcher()
@@ -175,6 +175,7 @@ class Engine:
         self._occurrences = {}
         self._keys.close()   # a full rebuild replaces the directory: reopen the table there
         self._keys = KeyTable(self._directory, readonly=True)
+        return True
 
     @property
     def searcher(self) -> Searcher:
