@@ -44,7 +44,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -64,6 +64,8 @@ def _arguments() -> argparse.Namespace:
                         help="unikat's search engine, i.e. which home (default postings)")
     parser.add_argument("--unikat-src", type=Path, help="serve unikat from this checkout (e.g. /work/before)")
     parser.add_argument("--label", help="name of the unikat code in the report (default: its commit)")
+    parser.add_argument("--unikat-setting", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="serve unikat with this unikat.toml setting (TOML value), e.g. index.kept_searches=0")
     parser.add_argument("--skip-kinds", default="", help="query kinds left out of the mix, e.g. year (default none)")
     parser.add_argument("--reuse-homes", action="store_true", help="reuse unikat homes built by other code")
     parser.add_argument("--force", action="store_true", help="rebuild homes even when their stamps match")
@@ -195,7 +197,7 @@ def summarize(runs: list[dict], kinds: list[str], shows: int) -> dict:
 
 
 def measure(size: int, repetitions: int, workers: int, unikat_src: Path | None, skip: list[str],
-            log: Callable[[str], None]) -> dict:
+            log: Callable[[str], None], settings: Sequence[str] = ()) -> dict:
     """Both servers on the homes of `size` records: hit counts, warm-up, timed sessions; the
     query mix without the kinds in `skip`."""
     import common
@@ -203,7 +205,7 @@ def measure(size: int, repetitions: int, workers: int, unikat_src: Path | None, 
     queries = [q for q in common.query_mix(common.lc_subset(size)) if q.kind not in skip]
     session = searches(queries)
     pqfs, kinds = [q.pqf for q in session], [q.kind for q in session]
-    with common.serving(size, workers, unikat_src) as servers:
+    with common.serving(size, workers, unikat_src, settings) as servers:
         hits, commands = {}, {name: common.OUT / f"session-{size}-{name}.txt" for name in servers}
         for name, server in servers.items():
             commands[name].write_text(script(target(server), pqfs, []))
@@ -271,7 +273,7 @@ def main() -> int:
                  "engine": common.engine(), "workers": args.workers, "measured": measured,
                  "command": ".venv/bin/python bench/session.py " + " ".join(sys.argv[1:]),
                  "main_code": common.git_version(),
-                 **measure(size, args.repetitions, args.workers, source, skip, log)}
+                 **measure(size, args.repetitions, args.workers, source, skip, log, args.unikat_setting)}
         u, z = entry["unikat"], entry.get("zebra")
         log(f"{size:,} records: unikat {u['seconds']:.3f} s, {u['server_cpu_ms_per_request']:.3f} CPU ms/request"
             + (f"; zebra {z['seconds']:.3f} s, {z['server_cpu_ms_per_request']:.3f} CPU ms/request;"

@@ -112,6 +112,8 @@ engine = "whoosh"
 max_truncation_terms = 20000
 max_query_terms = 30000
 max_query_seconds = 3
+kept_searches = 1000         # search results kept per worker process until the catalog changes; 0: none
+kept_hits = 5000000          # ... holding at most this many hits together
 
 # SRU (same port as Z39.50). All optional; the values shown are the defaults.
 [sru]
@@ -332,6 +334,8 @@ class IndexConfig:
     max_truncation_terms: int = 20_000   # index terms one truncated or masked word may stand for
     max_query_terms: int = 30_000        # ... all truncated words of one query together
     max_query_seconds: float = 3.0       # work of one search
+    kept_searches: int = 1000            # results kept per worker until the catalog changes (index.kept)
+    kept_hits: int = 5_000_000           # ... with at most this many hits together
 
 
 @dataclass(frozen=True)
@@ -339,7 +343,7 @@ class SruConfig:
     """`[sru]`: defaults and limits of the SRU service, published in explain's configInfo.
     Record counts, seconds for the result-set lifetimes; `result_sets` bounds each worker
     process's cache of result sets, `hit_count_answers` its cache of answers that carry a hit
-    count only (zserver.sru.answers)."""
+    count only (index.kept)."""
 
     default_records: int = 10
     maximum_records: int = 50
@@ -558,7 +562,8 @@ _STORE = {"backend": _one_of(STORE_BACKENDS),
                        lambda value: isinstance(value, str) and (value == "" or "=" in value
                                                                  or value.startswith(("postgresql://", "postgres://"))))}
 _INDEX = {"engine": _one_of(ENGINES), "max_truncation_terms": _integer(1, what="a number of terms"),
-          "max_query_terms": _integer(1, what="a number of terms"), "max_query_seconds": _SECONDS}
+          "max_query_terms": _integer(1, what="a number of terms"), "max_query_seconds": _SECONDS,
+          "kept_searches": _integer(0, what="a number of searches"), "kept_hits": _integer(0, what="a number of hits")}
 _SRU = {"default_records": _integer(0), "maximum_records": _integer(1), "default_schema": _TEXT,
         "result_set_ttl": _TTL, "maximum_result_set_ttl": _TTL, "result_sets": _integer(1),
         "default_terms": _integer(1), "maximum_terms": _integer(1),

@@ -50,6 +50,7 @@ from index.engines.facets import FacetCounts, Widening
 from index.engines.missing import MissingIndex
 from index.external.catalog import ExternalCatalog
 from index.home import Home
+from index.kept import KeptAnswers
 from index.query import And, AndNot, Completeness, Node, Or, Prox, Relation, ResultSetRef, Structure, Term, Truncation
 from index.records.formats import parse
 from index.records.model import Holding
@@ -161,6 +162,7 @@ class Catalog:
         self._read_databases()
         self._checked = time.monotonic()
         self.generation = 0   # counts the changes `refresh` took up: what answers kept until a change go by
+        self._kept: KeptAnswers[ResultSet] = KeptAnswers(self.config.index.kept_searches, self.config.index.kept_hits)
         self.work_seconds = 0.0   # seconds of engine work so far (`_index_at_hand`)
         # code -> name of each configured library, for holdings shown to a client
         self.library_names: Mapping[str, str] = MappingProxyType(
@@ -275,12 +277,23 @@ class Catalog:
         lookup = result_sets if result_sets is not None else _no_result_sets
         if isinstance(node, ResultSetRef):
             return self._earlier(node.name, database, lookup, sort)
+        kept_as = (node, database, tuple(sort))
+        if (kept := self._kept.get(kept_as, self.generation)) is not None:
+            return kept
+        named: list[str] = []   # a search that names the client's sets is not kept
+
+        def naming(name: str) -> ResultSet | None:
+            named.append(name)
+            return lookup(name)
+
         by_relevance = any(key.field is SortField.RELEVANCE for key in sort)
-        result = self._select(node, database, lookup, ranked=by_relevance or _asks_relevance(node))
+        result = self._select(node, database, naming, ranked=by_relevance or _asks_relevance(node))
         # Ranked hits are already best first: sorting them by relevance alone would only cost
         # a second scoring pass (the web page's default order).
         if sort and list(sort) != [RELEVANCE]:
             result = self.sort(result, sort)
+        if not named:
+            self._kept.put(kept_as, self.generation, result, result.size)
         return result
 
     def _select(self, node: Node, database: Database, lookup: ResultSetLookup, *, ranked: bool) -> ResultSet:

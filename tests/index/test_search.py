@@ -13,6 +13,7 @@ from conftest import ENGINES, load, make_home, shared
 
 from index import errors
 from index.engines.base import RELEVANCE, SortField, SortKey, sort_field
+from index.kept import KeptAnswers
 from index.search import Catalog, key_term
 from index.searchkeys.normalize import normalize
 from index.searchkeys.queryterms import key_forms
@@ -227,6 +228,7 @@ def test_search_ranks_when_a_term_or_a_sort_key_asks_for_relevance(sample, monke
         return original(node, resolve, ranked=ranked)
 
     monkeypatch.setattr(sample.engine, "search", spy)
+    monkeypatch.setattr(sample, "_kept", KeptAnswers(0))   # no search given again from the kept ones
     sample.search(query(pqf), sample.database("unikat"), sort=sort)
     assert seen == [ranked]
 

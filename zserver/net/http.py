@@ -89,6 +89,7 @@ from zope.interface import implementer
 from index.engines.missing import REBUILDING
 from index.errors import RecordNotFound, ResourcesExhausted
 from index.ill import IllService
+from index.kept import KeptAnswers
 from index.search import Catalog
 from zserver.iso18626 import ISO18626_PATH, Iso18626Core
 from zserver.logins import LoginGuard, LoginRefused
@@ -99,7 +100,6 @@ from zserver.net.sending import send
 from zserver.oai import OaiProvider
 from zserver.querytime import QueryTimePolicy, QueryTimes
 from zserver.sru import soap
-from zserver.sru.answers import HitCountAnswers
 from zserver.sru.diagnostics import SruDiagnostic, SruDiagnosticCode
 from zserver.sru.handler import SruState, failure, handle
 from zserver.sru.request import FormError, decode_form, parse_request, shaping_params
@@ -163,7 +163,10 @@ class HttpCore:
         self._signed_in: OrderedDict[bytes, str] = OrderedDict()   # digest of an accepted header -> user
         self.sru_settings = catalog.config.sru
         self.sru_state = SruState(self.sru_settings.result_sets)
-        self.hit_counts: HitCountAnswers[HttpAnswer] = HitCountAnswers(self.sru_settings.hit_count_answers)
+        # SRU answers that carry a hit count only, by request (GET): such an answer depends on the
+        # request and the catalog alone (its result-set id names the search, zserver.sru.handler),
+        # and portals ask every target the same "how many?" again and again.
+        self.hit_counts: KeptAnswers[HttpAnswer] = KeptAnswers(self.sru_settings.hit_count_answers)
         self.request_timeout = catalog.config.server.http_request_timeout
         self.idle_timeout = catalog.config.server.http_idle_timeout
         self.oai = OaiProvider(catalog, catalog.config.oai, clock=clock)

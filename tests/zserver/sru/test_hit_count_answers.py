@@ -1,4 +1,4 @@
-"""Hit-count-only SRU answers kept per request (zserver.sru.answers): kept only for what they
+"""Hit-count-only SRU answers kept per request (index.kept, zserver.net.http): kept only for what they
 may answer, and never past a change of the catalog."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from index.search import REFRESH_SECONDS, Catalog
 from index.store.catalog import CatalogStore
 from zserver.net import http
 from zserver.net.http import HttpCore
-from zserver.sru.answers import HitCountAnswers
 
 NEW_WORD = "zqxkeptanswers"
 
@@ -26,23 +25,6 @@ def target(query: str, **more: object) -> bytes:
 
 def hits(body: bytes) -> int:
     return int(re.search(rb"numberOfRecords>(\d+)<", body).group(1))
-
-
-def test_the_answers_are_a_bounded_lru_of_one_generation() -> None:
-    answers: HitCountAnswers[str] = HitCountAnswers(2)
-    answers.put("a", 0, "A")
-    answers.put("b", 0, "B")
-    assert answers.get("a", 0) == "A"   # now the most recently used
-    answers.put("c", 0, "C")
-    assert (answers.get("a", 0), answers.get("b", 0), answers.get("c", 0)) == ("A", None, "C")
-    assert answers.get("a", 1) is None   # the catalog changed: nothing kept is valid
-    assert len(answers) == 0
-    answers.put("a", 1, "A1")
-    answers.put("b", 2, "B2")   # made after a change the cache has not seen yet
-    assert (answers.get("a", 2), answers.get("b", 2)) == (None, "B2")
-    none: HitCountAnswers[str] = HitCountAnswers(0)   # [sru] hit_count_answers = 0
-    none.put("a", 0, "A")
-    assert none.get("a", 0) is None
 
 
 @pytest.fixture()

@@ -13,6 +13,7 @@ from conftest import RestrictedHome
 from lxml import etree
 
 from index.engines.base import SortKey
+from index.kept import KeptAnswers
 from index.records.formats import MARCXML_NS, parse
 from index.search import Catalog
 from zserver.querylang.pqf import parse_pqf
@@ -366,6 +367,7 @@ def test_relevance_ranking(handler, catalog, monkeypatch):
         return original(node, resolve, ranked=ranked)
 
     monkeypatch.setattr(catalog.engine, "search", spy)
+    monkeypatch.setattr(catalog, "_kept", KeptAnswers(0))   # no search given again from the kept ones
     search(handler, "@attr 2=102 @attr 1=4 history")
     search(handler, "@and @attr 1=4 history @attr 2=102 @attr 1=21 history")
     search(handler)
