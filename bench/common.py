@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import platform
 import random
+import re
 import shutil
 import socket
 import statistics
@@ -506,9 +507,15 @@ def unikat_settings(home: Path, settings: Sequence[str]) -> Iterator[None]:
         if not (section and key and value):
             raise SystemExit(f"--unikat-setting {setting!r}: give section.key=value")
         sections.setdefault(section, []).append(f"{key} = {value}")
+    text = original
+    for section, lines in sections.items():
+        header = re.search(rf"(?m)^\[{re.escape(section)}\][ \t]*\n", text)
+        if header:   # TOML allows each table once: the settings go at the top of it
+            text = text[:header.end()] + "\n".join(lines) + "\n" + text[header.end():]
+        else:
+            text += f"\n[{section}]\n" + "\n".join(lines) + "\n"
     try:
-        path.write_text(original + "".join(f"\n[{section}]\n" + "\n".join(lines) + "\n"
-                                           for section, lines in sections.items()), encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
         yield
     finally:
         path.write_text(original, encoding="utf-8")
