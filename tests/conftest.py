@@ -186,6 +186,20 @@ def change_delivery(path: Path, changed: str, deleted: str, title: str) -> None:
             out.write(record.as_marc())
 
 
+def retitle_in_a(home: Home, path: Path, title: str) -> None:
+    """Load a delivery of library A (written to `path`, see `change_delivery`) that gives one
+    title held by A alone the new `title` and deletes another such title."""
+    store = CatalogStore.of(home)
+    try:
+        (changed,), (deleted,) = store.db.execute(
+            "SELECT source_id FROM records WHERE library = 'A' AND isn IN"
+            " (SELECT isn FROM records GROUP BY isn HAVING count(*) = 1) ORDER BY isn LIMIT 2").fetchall()
+    finally:
+        store.close()
+    change_delivery(path, changed, deleted, title)
+    load(home, "A", path)
+
+
 SAMPLE_LOADS = (("A", "lib-a.mrc"), ("B", "lib-b.mrc"), ("C", "lib-c.xml"), ("ZDB", "ejournals.pica"))
 
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import change_delivery, copy_home, load
+from conftest import copy_home, retitle_in_a
 
 from index.query import And, ResultSetRef
 from index.search import REFRESH_SECONDS, Catalog
-from index.store.catalog import CatalogStore
 from zserver.querylang.pqf import parse_pqf
 from zserver.z3950.attributes import rpn_to_query
 
@@ -50,15 +49,7 @@ def test_a_search_naming_a_set_is_not_kept(catalog: Catalog) -> None:
 def test_a_load_makes_the_kept_searches_go(catalog: Catalog, tmp_path) -> None:
     union = catalog.database(catalog.config.database)
     assert catalog.search(query(f"@attr 1=4 {NEW_WORD}"), union).size == 0
-    store = CatalogStore.of(catalog.home)
-    try:
-        (changed,), (deleted,) = store.db.execute(
-            "SELECT source_id FROM records WHERE library = 'A' AND isn IN"
-            " (SELECT isn FROM records GROUP BY isn HAVING count(*) = 1) ORDER BY isn LIMIT 2").fetchall()
-    finally:
-        store.close()
-    change_delivery(tmp_path / "change.mrc", changed, deleted, f"The {NEW_WORD} revisited")
-    load(catalog.home, "A", tmp_path / "change.mrc")
+    retitle_in_a(catalog.home, tmp_path / "change.mrc", f"The {NEW_WORD} revisited")
     catalog.refresh(time.monotonic() + REFRESH_SECONDS)   # as the next request a second later does
     assert catalog.search(query(f"@attr 1=4 {NEW_WORD}"), union).size == 1
 

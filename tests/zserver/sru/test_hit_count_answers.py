@@ -8,10 +8,9 @@ import time
 from urllib.parse import urlencode
 
 import pytest
-from conftest import change_delivery, copy_home, load
+from conftest import copy_home, retitle_in_a
 
 from index.search import REFRESH_SECONDS, Catalog
-from index.store.catalog import CatalogStore
 from zserver.net import http
 from zserver.net.http import HttpCore
 
@@ -65,15 +64,7 @@ def test_a_load_makes_the_kept_answers_go(core: HttpCore, tmp_path) -> None:
     before = core.respond("GET", target(f'dc.title="{NEW_WORD}"'))
     assert hits(before.body) == 0 and len(core.hit_counts) == 1
 
-    store = CatalogStore.of(home)
-    try:
-        (changed,), (deleted,) = store.db.execute(
-            "SELECT source_id FROM records WHERE library = 'A' AND isn IN"
-            " (SELECT isn FROM records GROUP BY isn HAVING count(*) = 1) ORDER BY isn LIMIT 2").fetchall()
-    finally:
-        store.close()
-    change_delivery(tmp_path / "change.mrc", changed, deleted, f"The {NEW_WORD} revisited")
-    load(home, "A", tmp_path / "change.mrc")
+    retitle_in_a(home, tmp_path / "change.mrc", f"The {NEW_WORD} revisited")
     generation = core.catalog.generation
     core.catalog.refresh(time.monotonic() + REFRESH_SECONDS)   # as the next request a second later does
     assert core.catalog.generation == generation + 1
