@@ -162,7 +162,9 @@ class Catalog:
         self._read_databases()
         self._checked = time.monotonic()
         self.generation = 0   # counts the changes `refresh` took up: what answers kept until a change go by
-        self._kept: KeptAnswers[ResultSet] = KeptAnswers(self.config.index.kept_searches, self.config.index.kept_hits)
+        # search results given again until the catalog changes ([index] kept_searches, index.kept)
+        self.kept_searches: KeptAnswers[ResultSet] = KeptAnswers(self.config.index.kept_searches,
+                                                                  self.config.index.kept_hits)
         self.work_seconds = 0.0   # seconds of engine work so far (`_index_at_hand`)
         # code -> name of each configured library, for holdings shown to a client
         self.library_names: Mapping[str, str] = MappingProxyType(
@@ -278,7 +280,7 @@ class Catalog:
         if isinstance(node, ResultSetRef):
             return self._earlier(node.name, database, lookup, sort)
         kept_as = (node, database, tuple(sort))
-        if (kept := self._kept.get(kept_as, self.generation)) is not None:
+        if (kept := self.kept_searches.get(kept_as, self.generation)) is not None:
             return kept
         named: list[str] = []   # a search that names the client's sets is not kept
 
@@ -293,7 +295,7 @@ class Catalog:
         if sort and list(sort) != [RELEVANCE]:
             result = self.sort(result, sort)
         if not named:
-            self._kept.put(kept_as, self.generation, result, result.size)
+            self.kept_searches.put(kept_as, self.generation, result, result.size)
         return result
 
     def _select(self, node: Node, database: Database, lookup: ResultSetLookup, *, ranked: bool) -> ResultSet:

@@ -111,7 +111,7 @@ class ExternalCatalog:
     def refresh(self, now: float | None = None) -> bool:
         """Take up a new external index (a harvest built or updated it); True when there was one."""
         opened = self._catalog is None
-        catalog = self._catalog if self._catalog is not None else self._open()
+        catalog = self._open()
         if catalog is None:
             return False
         before = catalog.generation

@@ -228,7 +228,7 @@ def test_search_ranks_when_a_term_or_a_sort_key_asks_for_relevance(sample, monke
         return original(node, resolve, ranked=ranked)
 
     monkeypatch.setattr(sample.engine, "search", spy)
-    monkeypatch.setattr(sample, "_kept", KeptAnswers(0))   # no search given again from the kept ones
+    monkeypatch.setattr(sample, "kept_searches", KeptAnswers(0))   # no search given again from the kept ones
     sample.search(query(pqf), sample.database("unikat"), sort=sort)
     assert seen == [ranked]
 

@@ -272,8 +272,8 @@ class HttpCore:
                 wait = math.ceil(max(self.query_times.of(address).retry_after(), 1))
                 return refuse(429, D.CANNOT_PROCESS_QUERY, spent.detail, (("Retry-After", str(wait)),))
         if sru:
-            kept_as = (uri, host, port, user is not None) if method == "GET" else None
-            if kept_as is not None and (kept := self.hit_counts.get(kept_as, self.catalog.generation)):
+            kept_as = (uri, user is not None) if method == "GET" else None   # what a hit count depends on
+            if kept_as is not None and (kept := self.hit_counts.get(kept_as, self.catalog.generation)) is not None:
                 return kept
             request = parse_request(params, database, host=host, port=port, soap=envelope)
             answer = handle(request, self.catalog, self.sru_state, now=self.clock(), settings=self.sru_settings,

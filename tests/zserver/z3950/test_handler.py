@@ -367,7 +367,7 @@ def test_relevance_ranking(handler, catalog, monkeypatch):
         return original(node, resolve, ranked=ranked)
 
     monkeypatch.setattr(catalog.engine, "search", spy)
-    monkeypatch.setattr(catalog, "_kept", KeptAnswers(0))   # no search given again from the kept ones
+    monkeypatch.setattr(catalog, "kept_searches", KeptAnswers(0))   # no search given again from the kept ones
     search(handler, "@attr 2=102 @attr 1=4 history")
     search(handler, "@and @attr 1=4 history @attr 2=102 @attr 1=21 history")
     search(handler)

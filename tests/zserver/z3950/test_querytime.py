@@ -62,7 +62,7 @@ def test_addresses_are_counted_apart_and_bounded():
 
 
 def test_a_connection_over_its_search_time_gets_bib1_31(catalog, monkeypatch):  # noqa: F811
-    monkeypatch.setattr(catalog, "_kept", KeptAnswers(0))   # a search given again from the kept ones costs nothing
+    monkeypatch.setattr(catalog, "kept_searches", KeptAnswers(0))   # a search given again from the kept ones costs nothing
     clock = Clock()
     handler = Handler(catalog, Limits())
     answer(handler, init_request())
@@ -86,7 +86,7 @@ def test_a_connection_over_its_search_time_gets_bib1_31(catalog, monkeypatch):  
 
 
 def test_an_http_address_over_its_search_time_gets_429(catalog, monkeypatch):  # noqa: F811
-    monkeypatch.setattr(catalog, "_kept", KeptAnswers(0))   # a search given again from the kept ones costs nothing
+    monkeypatch.setattr(catalog, "kept_searches", KeptAnswers(0))   # a search given again from the kept ones costs nothing
     clock = Clock()
     core = HttpCore(catalog, clock=lambda: 1000.0)
     core.query_times = QueryTimes(QueryTimePolicy(seconds=1e-9, window=60), clock)
