@@ -22,6 +22,7 @@ from pathlib import Path
 import pymarc
 from lxml import etree
 
+from index.records import iso2709
 from index.records.detect import HEAD, detect_format
 from index.records.model import Holding, LoadProblem, RawRecord, SourceRecord
 
@@ -72,6 +73,9 @@ def decode_iso2709(raw: RawRecord, encoding: str | None = None) -> SourceRecord 
         return LoadProblem(chunk, position, offset, "truncated record (no record terminator)")
     utf8 = encoding == "utf-8" if encoding else chunk[9:10] == b"a"
     problems: list[str] = []
+    record = iso2709.decode_utf8(chunk) if utf8 else None
+    if record is not None:
+        return _source_record(record, chunk, position, offset, problems, ascii_text=utf8 and chunk.isascii())
     complaints = io.StringIO()
     try:
         with contextlib.redirect_stderr(complaints):

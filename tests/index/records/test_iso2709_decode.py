@@ -1,0 +1,115 @@
+"""`iso2709.decode_utf8`, the fast path for delivered UTF-8 records, against pymarc (the reference):
+where it takes a record it gives the Record pymarc gives, on every ISO 2709 file we have and on
+damaged copies of real records; everything else it leaves to pymarc."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import random
+import warnings
+from pathlib import Path
+
+import pymarc
+import pytest
+
+from index.records import iso2709
+from index.records.marc import decode_iso2709, iso2709_records
+from index.records.model import LoadProblem, RawRecord
+from tests.conftest import SHARED_DATA
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _pymarc(chunk: bytes) -> pymarc.Record | None:
+    """What pymarc reads (UTF-8, strict), or None where it refuses the record."""
+    logging.getLogger("pymarc").disabled = True
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            return pymarc.Record(data=chunk, to_unicode=True, force_utf8=True, utf8_handling="strict")
+    except Exception:
+        return None
+    finally:
+        logging.getLogger("pymarc").disabled = False
+
+
+def _shape(record: pymarc.Record) -> tuple:
+    fields = [(f.tag, f.control_field, f.data, tuple(f.indicators) if f.indicators else None,
+               [tuple(subfield) for subfield in f.subfields]) for f in record.fields]
+    return str(record.leader), record.force_utf8, record.to_unicode, fields
+
+
+def _compare(chunk: bytes) -> bool:
+    """Whether the fast path took `chunk`; fails where it differs from pymarc."""
+    fast = iso2709.decode_utf8(chunk)
+    if fast is None:
+        return False
+    slow = _pymarc(chunk)
+    assert slow is not None, f"pymarc refuses a record the fast path read: {chunk[:80]!r}"
+    assert _shape(fast) == _shape(slow), chunk[:80]
+    assert fast.as_marc() == slow.as_marc()
+    return True
+
+
+def _iso2709_files() -> list[Path]:
+    inventory = SHARED_DATA / "INVENTORY.tsv"
+    if not inventory.exists():
+        pytest.skip("../shared/data absent: the record files of other projects are not beside the repository")
+    rows = [line.split("\t") for line in inventory.read_text(encoding="utf-8").splitlines()[1:]]
+    files = [SHARED_DATA / row[0] for row in rows if row[1] == "MARC21 ISO2709"]
+    return [path for path in files if path.is_file() and path.suffix != ".gz"]   # some are listed unpacked
+
+
+def test_sample_deliveries_read_alike():
+    taken = sum(_compare(raw.raw) for path in sorted((ROOT / "sample_data").glob("*.mrc"))
+                for raw in iso2709_records(path.read_bytes()))
+    assert taken >= 20
+
+
+def test_every_record_file_reads_alike():
+    taken = refused = 0
+    for path in _iso2709_files():
+        for raw in iso2709_records(path.read_bytes()):
+            if _compare(raw.raw):
+                taken += 1
+            else:
+                refused += 1
+    # most real records are plain; the broken ones (marc4j's bad_*, traject's bad_utf_byte ...)
+    # and MARC-8 bytes read as UTF-8 go to pymarc
+    assert taken > 4000 and refused > 100, (taken, refused)
+
+
+def test_damaged_records_read_alike():
+    """Bytes of real records changed at random, most often the structural ones (leader,
+    directory, delimiters): the fast path either refuses or reads as pymarc does."""
+    chunks = [raw.raw for path in sorted((ROOT / "sample_data").glob("*.mrc"))
+              for raw in iso2709_records(path.read_bytes())]
+    rng = random.Random(2709)
+    structural = b"\x1e\x1f\x1d0123456789 a\xc3\xa9\xff"
+    taken = 0
+    for _ in range(3000):
+        chunk = bytearray(rng.choice(chunks))
+        for _ in range(rng.randint(1, 3)):
+            base = int(chunk[12:17]) if chunk[12:17].isdigit() else 24
+            at = rng.choice((rng.randrange(24), rng.randrange(24, max(25, base)), rng.randrange(len(chunk))))
+            chunk[min(at, len(chunk) - 1)] = rng.choice(structural)
+        taken += _compare(bytes(chunk))
+    assert taken > 300   # damage inside field text leaves most records readable
+
+
+def test_load_reads_the_fast_and_the_slow_way_alike():
+    """decode_iso2709 gives the same SourceRecord whichever path read the record."""
+    chunks = [raw.raw for raw in iso2709_records((ROOT / "sample_data" / "lib-a.mrc").read_bytes())]
+    assert any(iso2709.decode_utf8(chunk) is not None for chunk in chunks)
+    for position, chunk in enumerate(chunks, 1):
+        fast = decode_iso2709(RawRecord(chunk, position, 0), "utf-8")
+        original = iso2709.decode_utf8
+        iso2709.decode_utf8 = lambda _chunk: None
+        try:
+            slow = decode_iso2709(RawRecord(chunk, position, 0), "utf-8")
+        finally:
+            iso2709.decode_utf8 = original
+        assert not isinstance(fast, LoadProblem) and not isinstance(slow, LoadProblem)
+        assert (fast.record.as_marc(), fast.problems) == (slow.record.as_marc(), slow.problems)
