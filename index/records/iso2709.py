@@ -93,3 +93,4 @@ def decode_utf8(chunk: bytes) -> Record | None:
     record = Record(fields=fields, force_utf8=True)
     record.leader = Leader(leader)
     return record
+
