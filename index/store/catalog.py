@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 from index.records.model import Holding
 from index.store import editions, handover, loadlog, rule_holdings
 from index.store.connection import Connection
-from index.store.postgresql import PostgresConnection
 
 if TYPE_CHECKING:
     from index.home import Home
@@ -72,6 +71,8 @@ class CatalogStore:
         self.path = path
         self.db: Connection
         if dsn:
+            from index.store.postgresql import PostgresConnection
+
             self.db = PostgresConnection(dsn)
         else:
             self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
@@ -95,7 +96,9 @@ class CatalogStore:
 
     def reader(self) -> Connection:
         """A second connection to the store, to read beside a cursor still open on this one."""
-        if isinstance(self.db, PostgresConnection):
+        if self.backend == "postgresql":
+            from index.store.postgresql import PostgresConnection
+
             return PostgresConnection(self.db.dsn)
         return sqlite3.connect(str(self.path))
 
@@ -104,7 +107,7 @@ class CatalogStore:
         """This host's turn at the index of a PostgreSQL store: one host at a time takes the
         published index, updates it and publishes it (`index.loading.indexing`); a lock of its
         own, so loads go on meanwhile. Nothing to wait for on SQLite (one machine)."""
-        if not isinstance(self.db, PostgresConnection):
+        if self.backend != "postgresql":
             yield
             return
         self.db.execute("SELECT pg_advisory_lock(?)", (_INDEX_LOCK,))
@@ -115,12 +118,12 @@ class CatalogStore:
 
     @property
     def backend(self) -> str:
-        return "postgresql" if isinstance(self.db, PostgresConnection) else "sqlite"
+        return "sqlite" if isinstance(self.db, sqlite3.Connection) else "postgresql"
 
     @property
     def dsn(self) -> str:
         """The PostgreSQL server's DSN, "" for a SQLite store."""
-        return self.db.dsn if isinstance(self.db, PostgresConnection) else ""
+        return "" if isinstance(self.db, sqlite3.Connection) else self.db.dsn
 
     def _migrate(self) -> None:
         for table, column, definition in _MIGRATIONS:
@@ -513,7 +516,7 @@ class CatalogStore:
         """On PostgreSQL, ANALYZE: a load grows the tables faster than autovacuum notices (it looks
         once a minute), and a plan made for a near-empty `match_keys` scans it whole for every record.
         PostgreSQL samples, so this takes a second at most; SQLite's plans need no statistics here."""
-        if isinstance(self.db, PostgresConnection):
+        if self.backend == "postgresql":
             self.db.execute("ANALYZE")
 
     def add_reject(self, load_id: int, position: int, offset: int, reason: str, raw: bytes) -> None:
@@ -536,7 +539,7 @@ class CatalogStore:
 
     def data_version(self) -> int:
         """A number that changes whenever another connection commits to the store."""
-        if isinstance(self.db, PostgresConnection):   # the cluster's next transaction id: moves on every write
+        if self.backend == "postgresql":   # the cluster's next transaction id: moves on every write
             return self.db.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint").fetchone()[0]
         return self.db.execute("PRAGMA data_version").fetchone()[0]
 

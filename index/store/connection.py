@@ -8,24 +8,31 @@ connection itself (what `CatalogStore` and the store's own modules hold).
 from __future__ import annotations
 
 import sqlite3
-from typing import TYPE_CHECKING
-
-from index.store.postgresql import PostgresConnection, UndefinedTable
+import sys
+from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:   # index.store.catalog imports the table modules that import this one
     from index.store.catalog import CatalogStore
+    from index.store.postgresql import PostgresConnection
 
-__all__ = ["NO_SUCH_TABLE", "Connection", "connection", "is_postgresql"]
+__all__ = ["Connection", "connection", "is_postgresql", "no_such_table"]
 
-Connection = sqlite3.Connection | PostgresConnection
+# psycopg (about 20 MB and 80 ms a process) is imported only where a PostgreSQL store is used
+Connection: TypeAlias = "sqlite3.Connection | PostgresConnection"
 
-NO_SUCH_TABLE = (sqlite3.OperationalError, UndefinedTable)
-"""What a read of a table that a module makes on first use raises while it is not there yet."""
+
+def no_such_table() -> tuple[type[Exception], ...]:
+    """What a read of a table that a module makes on first use raises while it is not there yet
+    (psycopg's error only once PostgreSQL is in use: nothing else can raise it)."""
+    postgresql = sys.modules.get("index.store.postgresql")
+    return (sqlite3.OperationalError,) if postgresql is None else (sqlite3.OperationalError, postgresql.UndefinedTable)
 
 
 def connection(where: Connection | CatalogStore) -> Connection:
-    return where if isinstance(where, (sqlite3.Connection, PostgresConnection)) else where.db
+    from index.store.catalog import CatalogStore  # loaded by the time a store exists
+
+    return where.db if isinstance(where, CatalogStore) else where
 
 
 def is_postgresql(where: Connection | CatalogStore) -> bool:
-    return isinstance(connection(where), PostgresConnection)
+    return not isinstance(connection(where), sqlite3.Connection)

@@ -18,7 +18,7 @@ from dataclasses import asdict
 
 from index.ill.model import Account, Article, Attempt, Event, Kind, Order, Status
 from index.store.catalog import CatalogStore
-from index.store.connection import NO_SUCH_TABLE, Connection
+from index.store.connection import Connection, no_such_table
 
 __all__ = ["IllStore", "ill_account_exists"]
 
@@ -219,5 +219,5 @@ def ill_account_exists(db: Connection, access_number: str) -> bool:
     """Whether `access_number` is an ILL account (False when the store has no ILL tables yet)."""
     try:
         return db.execute("SELECT 1 FROM ill_accounts WHERE access_number = ?", (access_number,)).fetchone() is not None
-    except NO_SUCH_TABLE:
+    except no_such_table():
         return False

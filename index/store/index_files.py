@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from index.store.connection import NO_SUCH_TABLE, Connection, connection
+from index.store.connection import Connection, connection, no_such_table
 
 if TYPE_CHECKING:
     from index.store.catalog import CatalogStore
@@ -89,7 +89,7 @@ def _newest_row(store: Connection | CatalogStore, columns: str) -> tuple | None:
     try:
         return connection(store).execute(
             f"SELECT {columns} FROM index_manifests ORDER BY generation DESC LIMIT 1").fetchone()
-    except NO_SUCH_TABLE:   # nothing was ever published
+    except no_such_table():   # nothing was ever published
         return None
 
 

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 
 from index.links.check import Hop, LinkCheck, LinkState
 from index.store.connection import Connection
-from index.store.postgresql import PostgresConnection
 
 if TYPE_CHECKING:
     from index.home import Home
@@ -91,6 +90,8 @@ class LinkResults:
     def __init__(self, store_path: Path, dsn: str = "") -> None:
         self.db: Connection
         if dsn:
+            from index.store.postgresql import PostgresConnection  # psycopg only where it is used
+
             self.db = PostgresConnection(dsn)
         else:
             self.db = sqlite3.connect(str(store_path), timeout=30, isolation_level=None)

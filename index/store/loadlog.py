@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from index.store.connection import NO_SUCH_TABLE, Connection, connection, is_postgresql
+from index.store.connection import Connection, connection, is_postgresql, no_such_table
 
 if TYPE_CHECKING:
     from index.store.catalog import CatalogStore
@@ -73,7 +73,7 @@ def load_source(store: Connection | CatalogStore, load_id: int) -> str:
     """The profile load `load_id` used ("" for none, or a store no load of this version wrote)."""
     try:
         row = connection(store).execute("SELECT source FROM load_sources WHERE load_id = ?", (load_id,)).fetchone()
-    except NO_SUCH_TABLE:
+    except no_such_table():
         return ""
     return row[0] if row else ""
 

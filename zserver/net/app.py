@@ -46,6 +46,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from twisted.internet.interfaces import IAddress, IReactorTime
 from twisted.internet.protocol import Factory, Protocol
@@ -58,12 +59,15 @@ from index.loading import children
 from index.search import Catalog
 from index.store.logins import LoginCounts
 from zserver.metrics import recorder as metrics
-from zserver.net import rebuild, replica
+from zserver.net import rebuild
 from zserver.net.admission import REFUSALS_WAITING, Admission, ConnectionLimits, RefusalLog, fit_file_limit
 from zserver.net.http import HttpFactory
 from zserver.net.log import Log, stderr_log
 from zserver.net.worker import Worker
 from zserver.net.z3950 import Z3950Factory, refusal
+
+if TYPE_CHECKING:
+    from zserver.net.replica import Follower
 
 __all__ = ["ProtocolSwitch", "SwitchFactory", "http_factory", "preload", "serve", "sniff"]
 
@@ -415,6 +419,8 @@ def serve(home: Home, host: str | None = None, port: int | None = None, workers:
     (`zserver.net.replica`), and never builds one. Returns the exit status."""
     follower = None
     if replica_of is not None:
+        from zserver.net import replica  # psycopg, only for a search host of a PostgreSQL store
+
         replica.prepare(home, replica_of, _supervisor_log, replica_poll)
         follower = replica.Follower(home, replica_of, replica_poll, _supervisor_log)
     try:
@@ -425,7 +431,7 @@ def serve(home: Home, host: str | None = None, port: int | None = None, workers:
 
 
 def _serve(home: Home, host: str | None, port: int | None, workers: int | None,
-           follower: replica.Follower | None) -> int:
+           follower: Follower | None) -> int:
     config = home.config()
     server = config.server
     host = host or server.host
