@@ -13,6 +13,7 @@ advisory lock so two hosts' phases take turns.
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import time
 from collections.abc import Iterator
@@ -131,9 +132,10 @@ def _rebuild(home: Home, store: CatalogStore, *, progress: Progress | None, proc
              merging: Progress | None) -> int:
     files = SearchKeyFiles(home.searchkeys_dir)
     changed, deleted = store.pending()
+    _return_freed_heap()   # what the load phase freed, before the engine's writers fork
     # one pass: each title's keys go to the search-key files, then into the index
     titles = files.writing_full(_title_keys(store, None, procs))
-    with children.ending_with_us():   # the engine's writer processes (Whoosh) die with this one
+    with store.small_cache(), children.ending_with_us():   # the engine's writers (Whoosh) die with this one
         count = engines.build(home, home.config(), _counted(titles, store.count_titles(), progress), procs=procs,
                               merging=merging)
     _publish_and_clear(home, store, changed + deleted)
@@ -181,3 +183,12 @@ def _counted(titles: Iterator[TitleKeys], total: int, progress: Progress | None)
         if progress and done % 1000 == 0:
             progress(done, total)
         yield title
+
+
+def _return_freed_heap() -> None:
+    """glibc keeps freed memory in the heap for reuse; the index build needs different sizes, so
+    give it back to the system (nothing to do on other C libraries)."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
