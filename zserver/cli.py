@@ -25,15 +25,20 @@ from index.home import Home
 class Progress:
     """A one-line progress display on stderr: done/total, rate and ETA."""
 
-    def __init__(self, label: str, unit: str = "records") -> None:
+    def __init__(self, label: str, unit: str = "records", *, later: bool = False) -> None:
+        """`later`: a phase that starts some time after the display is made (the clock starts at
+        its first report, which only starts it)."""
         self.label, self.unit = label, unit
-        self.started = time.monotonic()
+        self.started = None if later else time.monotonic()
         self.active = sys.stderr.isatty()
         self._last = 0.0
 
     def __call__(self, done: int, total: int, items: int | None = None) -> None:
         """`done` of `total` work units; `items` is the number of records done when units are bytes."""
         now = time.monotonic()
+        if self.started is None:
+            self.started = self._last = now
+            return
         if now - self._last < (0.5 if self.active else 10.0):  # a log file gets a line every 10 s
             return
         self._last = now
@@ -55,7 +60,7 @@ class Progress:
 @contextmanager
 def _index_progress() -> Iterator[dict[str, Progress]]:
     """The progress displays of an index build, as keyword arguments of `index.loading.indexing`."""
-    shown = {"progress": Progress("indexing", "titles"), "merging": Progress("merging index runs", "terms")}
+    shown = {"progress": Progress("indexing", "titles"), "merging": Progress("merging index runs", "terms", later=True)}
     try:
         yield shown
     finally:
