@@ -167,3 +167,31 @@ def test_the_2014_file_after_the_2016_one_keeps_the_newer_records(home):
     # (nothing to go by: the delivery wins, as before).
     assert late.counts["older"] == 5 and late.counts["rejected"] == 5
     assert late.counts["updated"] == 6 and late.counts["unchanged"] == 89
+
+
+def test_the_index_build_reads_with_a_small_page_cache_and_gives_matching_its_own_back(tmp_path, monkeypatch):
+    from conftest import STORE, make_home
+
+    from index.loading import indexing
+
+    if STORE == "postgresql":
+        pytest.skip("the page cache is SQLite's; PostgreSQL's is the server's")
+    home = make_home(tmp_path / "home")
+    seen = []
+    title_keys = indexing._title_keys
+
+    def watched(store, *args, **kwargs):
+        seen.append(store.db.execute("PRAGMA cache_size").fetchone()[0])
+        yield from title_keys(store, *args, **kwargs)
+
+    monkeypatch.setattr(indexing, "_title_keys", watched)
+    load(home, "A", SAMPLE_DATA / "lib-a.mrc")
+    assert seen == [-8192]
+    store = CatalogStore.of(home)
+    try:
+        assert store.db.execute("PRAGMA cache_size").fetchone()[0] == -65536
+        with store.small_cache():
+            assert store.db.execute("PRAGMA cache_size").fetchone()[0] == -8192
+        assert store.db.execute("PRAGMA cache_size").fetchone()[0] == -65536
+    finally:
+        store.close()
