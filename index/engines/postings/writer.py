@@ -39,7 +39,9 @@ from index.engines.ranking import field_lengths
 from index.searchkeys.extract import TitleKeys
 
 MAX_SEGMENTS = 64   # a safety valve: updates merge segments (`merge`), so there are O(log n) of them
-RUN_OCCURRENCES = 1_000_000   # term occurrences held in memory before a run goes to disk (~12 bytes each)
+# term occurrences held in memory before a run goes to disk (~12 bytes each, and their terms); at
+# 100k LC records 2M, 1M, 500k and 250k gave the same time and peaks of 304, 241, 213 and 216 MB
+RUN_OCCURRENCES = 500_000
 _MERGE_CHUNK = 25_000        # lexicon entries merged at a time, at most
 _MERGE_VALUES = 1_000_000     # ... and postings (ISNs and position codes), unless one term has more
 _MERGE_BLOCK = 4096          # lexicon entries of each run in memory during a merge
