@@ -49,6 +49,27 @@ def test_runs_merged_a_block_at_a_time_give_the_segment_built_in_memory(tmp_path
     # and a term held by several runs is cut by some of their blocks' ends
     in_memory = _built(tmp_path / "memory", titles)
     monkeypatch.setattr(writer, "RUN_OCCURRENCES", 5_000)
-    monkeypatch.setattr(writer, "_MERGE_BLOCK", block)
+    monkeypatch.setattr(writer, "_MERGE_ENTRIES", 0)   # every run's block the smallest
+    monkeypatch.setattr(writer, "_MERGE_BLOCK_MIN", block)
     monkeypatch.setattr(writer, "_MERGE_VALUES", 2000)
     assert _built(tmp_path / "runs", titles) == in_memory
+
+
+def test_a_merge_holds_the_same_number_of_entries_however_many_runs(tmp_path, monkeypatch, titles):
+    # the runs share one budget of lexicon entries in memory, so a bigger catalog (more runs)
+    # does not make the merge bigger
+    monkeypatch.setattr(writer, "RUN_OCCURRENCES", 8_000)
+    monkeypatch.setattr(writer, "_MERGE_ENTRIES", 2_000)
+    monkeypatch.setattr(writer, "_MERGE_BLOCK_MIN", 5)
+    largest = []
+    merged_blocks = writer._merged_blocks
+
+    def watched(runs):
+        assert len(runs) > 20, len(runs)
+        for block in merged_blocks(runs):
+            largest.append(len(block[0]))
+            yield block
+
+    monkeypatch.setattr(writer, "_merged_blocks", watched)
+    _built(tmp_path / "runs", titles)
+    assert len(largest) > 10 and max(largest) <= 2_000

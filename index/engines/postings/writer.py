@@ -44,7 +44,10 @@ MAX_SEGMENTS = 64   # a safety valve: updates merge segments (`merge`), so there
 RUN_OCCURRENCES = 500_000
 _MERGE_CHUNK = 25_000        # lexicon entries merged at a time, at most
 _MERGE_VALUES = 1_000_000     # ... and postings (ISNs and position codes), unless one term has more
-_MERGE_BLOCK = 4096          # lexicon entries of each run in memory during a merge
+# lexicon entries in memory during a merge, shared among the runs (each at least _MERGE_BLOCK_MIN):
+# 4,096 a run made the merge's memory grow with the number of runs, i.e. with the catalog
+_MERGE_ENTRIES = 65_536
+_MERGE_BLOCK_MIN = 256
 
 
 @dataclass
@@ -165,12 +168,12 @@ class _SpilledRun:
         postings.positions.astype("<i8").tofile(self.stem.with_suffix(".positions"))
         self.read_to = {".docs": 0, ".positions": 0}   # how far the merge has read each array
 
-    def lexicon(self) -> Iterator[tuple[list[str], np.ndarray]]:
-        """Its lexicon in blocks of `_MERGE_BLOCK`: keys `field NUL term` in lexicon order, with
+    def lexicon(self, size: int) -> Iterator[tuple[list[str], np.ndarray]]:
+        """Its lexicon in blocks of `size` entries: keys `field NUL term` in lexicon order, with
         their (docs, positions) counts; all runs are open at once, each a block in memory."""
         with open(self.stem.with_suffix(".terms"), encoding="utf-8") as terms, \
                 open(self.stem.with_suffix(".counts"), "rb") as counts:
-            while lines := list(itertools.islice(terms, _MERGE_BLOCK)):
+            while lines := list(itertools.islice(terms, size)):
                 block = np.frombuffer(counts.read(16 * len(lines)), dtype="<i8").reshape(-1, 2)
                 yield [line[:-1] for line in lines], block
 
@@ -231,7 +234,7 @@ class _SegmentBuilder:
         last = None   # the previous chunk's last lexicon row
         with open(docs_path(self.directory, segment), "wb") as docs_file, \
                 open(positions_path(self.directory, segment), "wb") as positions_file:
-            for keys, numbers, docs, positions in _chunks(_merged_blocks(runs)):
+            for keys, numbers, docs, positions in _chunks(_gathered(_merged_blocks(runs))):
                 docs_file.write(_in_merged_order(runs, ".docs", numbers, docs))
                 positions_file.write(_in_merged_order(runs, ".positions", numbers, positions))
                 # one lexicon row per term: its entries (one per run holding it) follow each other
@@ -268,7 +271,8 @@ def _merged_blocks(runs: list[_SpilledRun]) -> Iterator[_Block]:
     blocks' last keys is in memory, so those are merged at once: their keys concatenated run by
     run and sorted stably (Timsort merges the sorted runs it finds in C, and equal keys keep the
     run order) instead of one heap operation per entry in Python."""
-    readers = [run.lexicon() for run in runs]
+    size = max(_MERGE_BLOCK_MIN, _MERGE_ENTRIES // max(1, len(runs)))
+    readers = [run.lexicon(size) for run in runs]
     blocks: list[tuple[list[str], np.ndarray] | None] = [next(reader, None) for reader in readers]
     at = [0] * len(runs)
     while True:
@@ -293,6 +297,25 @@ def _merged_blocks(runs: list[_SpilledRun]) -> Iterator[_Block]:
         yield np.array(keys, dtype=object)[order], np.concatenate(numbers)[order], counts[:, 0], counts[:, 1]
 
 
+def _gathered(blocks: Iterator[_Block]) -> Iterator[_Block]:
+    """Consecutive blocks joined to at least _MERGE_CHUNK entries: with many runs a merge gives
+    many small blocks, and each chunk reads from every run."""
+    held: list[_Block] = []
+    entries = 0
+    for block in blocks:
+        held.append(block)
+        entries += len(block[0])
+        if entries >= _MERGE_CHUNK:
+            yield _joined(held)
+            held, entries = [], 0
+    if held:
+        yield _joined(held)
+
+
+def _joined(blocks: list[_Block]) -> _Block:
+    return blocks[0] if len(blocks) == 1 else tuple(np.concatenate(parts) for parts in zip(*blocks, strict=True))
+
+
 def _chunks(blocks: Iterator[_Block]) -> Iterator[_Block]:
     """The merged entries in chunks of at most _MERGE_CHUNK entries and about _MERGE_VALUES
     postings (a chunk ends with the entry that reaches it, so one term may exceed it)."""
@@ -311,7 +334,8 @@ def _in_merged_order(runs: list[_SpilledRun], suffix: str, numbers: np.ndarray, 
     """The values of a chunk's slices (`counts[i]` values of run `numbers[i]`, in merged order),
     read from the runs, as bytes. Each run's slices of the chunk follow each other in its file."""
     wanted = np.bincount(numbers, weights=counts, minlength=len(runs)).astype(np.int64)
-    buffer = np.concatenate([run.read(suffix, int(count)) for run, count in zip(runs, wanted, strict=True)])
+    buffer = np.concatenate([np.zeros(0, np.int64)] + [run.read(suffix, int(count))
+                                                       for run, count in zip(runs, wanted, strict=True) if count])
     if not len(buffer):
         return b""
     # the buffer holds the runs' parts in run order, so a slice begins where the slices of
