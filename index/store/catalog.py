@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from index.records.model import Holding
 from index.store import editions, handover, loadlog, rule_holdings
-from index.store.connection import Connection
+from index.store.connection import Connection, is_postgresql
 
 if TYPE_CHECKING:
     from index.home import Home
@@ -51,6 +51,7 @@ class MatchCandidate:
 
 
 _MATCHING_CACHE = -65536   # 64 MiB of SQLite pages: matching probes indexes all over a big store
+_READING_CACHE = -8192     # 8 MiB: one pass over every title in order
 _INDEX_LOCK = 0x756E696B6178   # PostgreSQL advisory lock of index phases (the writers' is index.store.postgresql's)
 _HOLDING_COLUMNS = "library, location, call_number, url, note, copies, lendable, source_id"
 _HOLDING_SELECT = ", ".join("h." + column.strip() for column in _HOLDING_COLUMNS.split(","))
@@ -121,22 +122,23 @@ class CatalogStore:
     def small_cache(self) -> Iterator[None]:
         """For one pass over every title in order (the index build): the 64 MiB page cache that
         matching wants buys a sequential read nothing and would only add to the peak."""
-        if self.backend == "sqlite":
-            self.db.execute("PRAGMA cache_size = -8192")
+        if self.backend != "sqlite":   # PostgreSQL's cache is the server's
+            yield
+            return
+        self.db.execute(f"PRAGMA cache_size = {_READING_CACHE}")
         try:
             yield
         finally:
-            if self.backend == "sqlite":
-                self.db.execute(f"PRAGMA cache_size = {_MATCHING_CACHE}")
+            self.db.execute(f"PRAGMA cache_size = {_MATCHING_CACHE}")
 
     @property
     def backend(self) -> str:
-        return "sqlite" if isinstance(self.db, sqlite3.Connection) else "postgresql"
+        return "postgresql" if is_postgresql(self.db) else "sqlite"
 
     @property
     def dsn(self) -> str:
         """The PostgreSQL server's DSN, "" for a SQLite store."""
-        return "" if isinstance(self.db, sqlite3.Connection) else self.db.dsn
+        return self.db.dsn if is_postgresql(self.db) else ""
 
     def _migrate(self) -> None:
         for table, column, definition in _MIGRATIONS:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pymarc
 import pytest
-from conftest import SAMPLE_DATA, load, shared
+from conftest import SAMPLE_DATA, STORE, load, make_home, shared
 
+from index.loading import indexing
 from index.query import Structure, Term
 from index.search import Catalog
 from index.store.catalog import CatalogStore
@@ -25,8 +26,6 @@ def _titles(home) -> dict[str, str]:
 
 
 def test_marc8_and_utf8_twins_store_identical_text_and_find_the_same(tmp_path):
-    from conftest import make_home
-
     marc8 = make_home(tmp_path / "marc8")
     xml = make_home(tmp_path / "xml")
     r1 = load(marc8, "A", shared("github/solrmarc+solrmarc/specTestRecs.mrc"))
@@ -170,10 +169,6 @@ def test_the_2014_file_after_the_2016_one_keeps_the_newer_records(home):
 
 
 def test_the_index_build_reads_with_a_small_page_cache_and_gives_matching_its_own_back(tmp_path, monkeypatch):
-    from conftest import STORE, make_home
-
-    from index.loading import indexing
-
     if STORE == "postgresql":
         pytest.skip("the page cache is SQLite's; PostgreSQL's is the server's")
     home = make_home(tmp_path / "home")
