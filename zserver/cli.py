@@ -20,6 +20,7 @@ from pathlib import Path
 from index.config import ConfigError
 from index.errors import CatalogError, RecordNotFound
 from index.home import Home
+from index.loading.forked import WorkerDied
 
 
 class Progress:
@@ -769,6 +770,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, CatalogError) as error:
         print(f"unikat: {error}", file=sys.stderr)
         return 2
+    except WorkerDied as error:   # killed, or out of memory: what was committed stays
+        print(f"unikat: {error}; stopped, what was committed is kept: run the command again to finish",
+              file=sys.stderr)
+        return 1
     except OSError as error:   # a path given that cannot be written or read (--out, --report, slips): say which
         where = f": {error.filename}" if error.filename else ""
         print(f"unikat: {error.strerror or error}{where}", file=sys.stderr)

@@ -24,7 +24,8 @@ import pymarc
 from index import engines, replicas
 from index.engines.base import Progress
 from index.home import Home
-from index.loading import children, handover, pipeline
+from index.loading import children, handover
+from index.loading.forked import forked_workers
 from index.searchkeys.extract import TitleKeys, extract
 from index.searchkeys.files import SearchKeyFiles
 from index.store.catalog import CatalogStore
@@ -32,11 +33,16 @@ from index.store.catalog import CatalogStore
 _BATCH = 8192   # titles handed to the extraction processes at a time
 _POOL_AT = 1024   # titles to extract in a batch that make extraction processes worth starting
 _HANDED_AT_ONCE = 500   # handed-over keys read from the store at a time
+_CHUNK = 256   # titles an extraction process takes at a time
 
 
 def _extract(row: tuple[int, bytes, list]) -> TitleKeys:
     isn, display, holdings = row
     return extract(isn, pymarc.Record(data=display, to_unicode=True, force_utf8=True), holdings)
+
+
+def _extract_all(rows: list[tuple[int, bytes, list]]) -> list[TitleKeys]:
+    return [_extract(row) for row in rows]
 
 
 def _title_keys(store: CatalogStore, isns: list[int] | None, procs: int = 1) -> Iterator[TitleKeys]:
@@ -49,16 +55,16 @@ def _title_keys(store: CatalogStore, isns: list[int] | None, procs: int = 1) -> 
     """
     rows = store.titles_with_holdings(isns)
     with ExitStack() as stack:
-        executor = None
+        workers = None
         while batch := list(itertools.islice(rows, _BATCH)):
             offered = store.offered_digests(row[0] for row in batch)
             handed = {isn for isn, display, holdings in batch
                       if isn in offered and offered[isn] == handover.digest(display, holdings)}
             missing = [row for row in batch if row[0] not in handed]
             if procs > 1 and len(missing) >= _POOL_AT:
-                executor = executor or stack.enter_context(pipeline.worker_processes(procs))
-                # in batches: the executor would take every row at once and queue results without bound
-                extracted = executor.map(_extract, missing, chunksize=256)
+                workers = workers or stack.enter_context(forked_workers(_extract_all, procs))
+                chunks = (missing[start:start + _CHUNK] for start in range(0, len(missing), _CHUNK))
+                extracted = itertools.chain.from_iterable(keys for _rows, keys in workers.map(chunks))
             else:
                 extracted = map(_extract, missing)
             for start in range(0, len(batch), _HANDED_AT_ONCE):

@@ -16,31 +16,27 @@ installed): Dask ships each batch and its result, schedules and restarts; the or
 bound on batches in flight stay ours, and the store is written only here. A worker that dies
 mid-batch loses nothing: Dask runs the batch again elsewhere (preparing is a pure function).
 
-Workers are forked (they inherit the loaded modules and never touch the store) and ignore
-SIGINT: an interrupt is the main process's to handle; leaving the block ends them. A worker that
-dies (killed, out of memory) fails the load at once (`BrokenProcessPool`) instead of leaving it
-waiting, and workers whose main process died are ended by the kernel (`children`), so a
+Workers are forked (`forked`: they inherit the loaded modules and never touch the store) and
+ignore SIGINT: an interrupt is the main process's to handle; leaving the block ends them. A
+worker that dies (killed, out of memory) fails the load at once (`WorkerDied`) instead of leaving
+it waiting, and workers whose main process died are ended by the kernel (`children`), so a
 `kill -9` of a load leaves nothing behind but what it committed.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import signal
-import threading
-import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from itertools import chain, islice
 
-from index.loading import children
+from index.loading.forked import forked_workers
 from index.loading.prepare import Prepared, Preparer
 from index.records.model import LoadProblem, RawRecord
 
-__all__ = ["BATCH", "IN_FLIGHT", "ClusterError", "cluster_workers", "cores", "preparing", "worker_processes"]
+__all__ = ["BATCH", "IN_FLIGHT", "ClusterError", "cluster_workers", "cores", "preparing"]
 
 BATCH = 200       # records a worker takes at a time
 IN_FLIGHT = 2     # batches out per worker
@@ -53,19 +49,6 @@ def cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
-
-
-@contextmanager
-def worker_processes(workers: int) -> Iterator[ProcessPoolExecutor]:
-    """`workers` forked processes that ignore SIGINT and end when this process ends, however it
-    ends (`children`); leaving the block waits for the batches under way and cancels the rest."""
-    with children.ending_with_us():
-        executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                                       initializer=_worker_started, initargs=(os.getpid(),))
-        try:
-            yield executor
-        finally:
-            executor.shutdown(wait=True, cancel_futures=True)
 
 
 @contextmanager
@@ -110,8 +93,8 @@ def preparing(preparer: Preparer, items: Iterable[Item], workers: int,
     if workers <= 0 or len(first) < BATCH:
         yield _inline(preparer, chain([first], batches))
         return
-    with worker_processes(workers) as executor:
-        yield _ordered(executor, preparer, chain([first], batches), workers * IN_FLIGHT)
+    with forked_workers(preparer.batch, workers) as processes:
+        yield _paired(processes.map(chain([first], batches), IN_FLIGHT))
 
 
 def _batches(items: Iterable[Item]) -> Iterator[list[Item]]:
@@ -123,6 +106,11 @@ def _batches(items: Iterable[Item]) -> Iterator[list[Item]]:
 def _inline(preparer: Preparer, batches: Iterator[list[Item]]) -> Iterator[tuple[Item, Prepared]]:
     for batch in batches:
         yield from zip(batch, preparer.batch(batch), strict=True)
+
+
+def _paired(results: Iterator[tuple[list[Item], list[Prepared]]]) -> Iterator[tuple[Item, Prepared]]:
+    for batch, prepared in results:
+        yield from zip(batch, prepared, strict=True)
 
 
 def _ordered(executor: Executor, preparer: Preparer, batches: Iterator[list[Item]],
@@ -137,17 +125,3 @@ def _ordered(executor: Executor, preparer: Preparer, batches: Iterator[list[Item
         batch, future = out.popleft()
         yield from zip(batch, future.result(), strict=True)
 
-
-def _worker_started(parent: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if not children.supported:   # no kernel to end us with the main process: watch it
-        threading.Thread(target=_end_with, args=(parent,), name="end with the main process",
-                         daemon=True).start()
-
-
-def _end_with(parent: int) -> None:
-    """End this worker when its main process is gone (a worker blocked on its task queue would
-    never notice on its own)."""
-    while os.getppid() == parent:
-        time.sleep(0.2)
-    os._exit(1)
