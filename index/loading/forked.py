@@ -49,13 +49,15 @@ class WorkerTraceback(Exception):
 
 
 class ForkedWorkers:
-    """`count` forked processes, each applying `function` to the items it is sent, in order."""
+    """`count` forked processes, each applying `function` to the items it is sent, in order.
+    One `map` at a time; a map left early has its results taken (and dropped) by the next."""
 
     def __init__(self, function: Callable, count: int) -> None:
         context = multiprocessing.get_context("fork")
         self._workers: list = []
         self._items: list[Connection] = []     # main's end of each worker's item pipe
         self._results: list[Connection] = []   # main's end of each worker's result pipe
+        self._untaken: deque[tuple[int, object]] = deque()   # (worker, item) handed out, oldest first
         with children.ending_with_us():
             for _ in range(count):
                 items_out, items_in = context.Pipe(duplex=False)      # (reader, writer)
@@ -79,9 +81,11 @@ class ForkedWorkers:
     def map(self, items: Iterable, in_flight: int = 2) -> Iterator[tuple]:
         """(item, function(item)) for each of `items`, in their order; at most `in_flight` items
         per worker handed out and not yet taken back."""
+        while self._untaken:   # a map left early: its results are still on their way
+            self._take(self._untaken.popleft()[0])
         count = len(self._workers)
         handed: list[int] = [0] * count
-        out: deque[tuple[int, object]] = deque()   # (worker, item) of each item out, oldest first
+        out = self._untaken   # (worker, item) of each item out, oldest first
         for item in items:
             worker = min(range(count), key=handed.__getitem__)
             self._send(worker, item)

@@ -63,6 +63,13 @@ def test_a_pool_maps_more_than_once():
         assert list(workers.map([])) == []
 
 
+def test_a_map_left_early_does_not_give_its_results_to_the_next():
+    with forked_workers(_square, 2) as workers:
+        for _number, _square_of in workers.map(range(100), in_flight=3):
+            break
+        assert list(workers.map([5, 6])) == [(5, 25), (6, 36)]
+
+
 def test_an_error_in_a_worker_is_raised_in_the_main_process_with_where_it_happened():
     with pytest.raises(ValueError, match="negative: -4") as raised, forked_workers(_square, 2) as workers:
         list(workers.map([1, 2, 3, -4, 5]))
