@@ -16,7 +16,9 @@ import pytest
 from conftest import REPO, SAMPLE_DATA, STORE, load, make_home
 from test_pipeline import LC_CONFIG, hit_counts, key_files, lc_slice, store_contents
 
+from index.loading import indexing
 from index.loading import load as loading
+from index.loading.forked import WorkerDied
 from index.query import Term
 from index.search import Catalog
 from index.store.catalog import CatalogStore
@@ -53,6 +55,34 @@ def test_crash_mid_load_then_rerun(tmp_path, monkeypatch):
     catalog = Catalog(home)
     assert catalog.search(Term("library", "A"), catalog.database("unikat")).size == catalog.store.count_titles() == 1200
     assert catalog.store.pending() == ([], [])
+
+
+def test_an_index_build_whose_worker_dies_fails_at_once_and_a_rerun_builds_it(tmp_path, monkeypatch):
+    """`unikat index --full` parses titles in worker processes: one killed (the OOM killer, say)
+    fails the build at once, and the next build gives the index and key files as before."""
+    home = make_home(tmp_path / "home", (SAMPLE_DATA / "unikat.toml").read_text())
+    load(home, "A", SAMPLE_DATA / "lib-a.mrc")
+    before_keys, before_hits = key_files(home), hit_counts(home)
+    store = CatalogStore.of(home)
+    isns = [row[0] for row in store.db.execute("SELECT isn FROM titles ORDER BY isn")]
+    assert len(isns) >= indexing._POOL_AT   # enough titles to start worker processes
+    real = indexing._extract_all
+
+    def dying(rows):
+        if rows[-1][0] >= isns[len(isns) // 2]:   # a chunk past the middle: its worker is killed
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(rows)
+
+    monkeypatch.setattr(indexing, "_extract_all", dying)
+    try:
+        with pytest.raises(WorkerDied, match="killed by SIGKILL"):
+            indexing.rebuild(home, store, procs=2)
+        monkeypatch.setattr(indexing, "_extract_all", real)
+        assert indexing.rebuild(home, store, procs=2) == len(isns)
+    finally:
+        store.close()
+    assert key_files(home) == before_keys
+    assert hit_counts(home) == before_hits
 
 
 def test_a_transaction_that_raises_leaves_nothing_behind(tmp_path):
