@@ -1,0 +1,113 @@
+"""One client's one-word title searches over one Z39.50 connection, unikat and Zebra side by side:
+a word asked again and again (what unikat's kept searches answer) and a new word each time.
+
+    .venv/bin/python bench/one_word.py [--records 10000] [--searches 3000] [--rounds 2] [--workers 1]
+                                       [--reuse-homes] [--unikat-setting SECTION.KEY=VALUE]
+
+The words are the title words of the first records of the benchmark file (`common._pools`), each
+searched once per round as `@attr 1=4 word`; the repeated word is "history". The client sends a
+searchRequest, waits for the whole searchResponse and sends the next (TCP_NODELAY); the first 200
+of a round are not counted. Reported: p50 and mean in ms per server and mode, best of the rounds,
+unikat/Zebra, and the hits of all searches together (each server must answer every search with a
+result set). More than 1,000 distinct words (unikat's `[index] kept_searches`) are never
+answered from the kept searches. Written to bench/out/one_word.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import sys
+import time
+
+import common
+import load
+
+from zserver.querylang.pqf import parse_pqf
+from zserver.querylang.rpn import rpn_to_asn1
+from zserver.z3950.codec import decode_pdu, encode_pdu, find_pdu_end
+
+INIT = (common.REPO / "tests" / "data" / "pdus" / "init-plain-01-c-initRequest.ber").read_bytes()
+SKIPPED = 200
+
+
+def _search(word: str, database: str) -> bytes:
+    return encode_pdu("searchRequest", {
+        "smallSetUpperBound": 0, "largeSetLowerBound": 1, "mediumSetPresentNumber": 0, "replaceIndicator": True,
+        "resultSetName": "default", "databaseNames": [database],
+        "query": ("type-1", rpn_to_asn1(parse_pqf(f"@attr 1=4 {word}")))})
+
+
+def _answer(connection: socket.socket) -> bytes:
+    """One whole PDU from the server."""
+    data = b""
+    while find_pdu_end(data) is None:
+        chunk = connection.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        data += chunk
+    return data
+
+
+def latencies(port: int, requests: list[bytes]) -> tuple[list[float], int]:
+    """The time of each request but the first SKIPPED, and the hits of all (failed searches:
+    SystemExit, so a server answering diagnostics quickly is not taken for a fast one)."""
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        connection.sendall(INIT)
+        _answer(connection)
+        times, answers = [], []
+        for request in requests:
+            started = time.perf_counter()
+            connection.sendall(request)
+            answers.append(_answer(connection))
+            times.append(time.perf_counter() - started)
+    hits = 0
+    for answer in answers:
+        name, value = decode_pdu(answer)
+        if name != "searchResponse" or not value["searchStatus"]:
+            raise SystemExit(f"port {port}: a search failed: {name} {value}")
+        hits += value["resultCount"]
+    return times[SKIPPED:], hits
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=10000)
+    parser.add_argument("--searches", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1, help="unikat serve --workers")
+    parser.add_argument("--reuse-homes", action="store_true", help="reuse unikat homes built by other code")
+    parser.add_argument("--unikat-setting", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    args = parser.parse_args()
+    log = common.Log("one_word")
+    load.run([args.records], reuse_homes=args.reuse_homes, log=log)
+    pool = common._pools(common.lc_subset(args.records))
+    words = list(dict.fromkeys(word for title in pool.titles for word in title if len(word) > 2))
+    if len(words) < args.searches:
+        raise SystemExit(f"only {len(words)} distinct title words for {args.searches} searches")
+    modes = {"repeated": ["history"] * args.searches, "distinct": words[:args.searches]}
+    result: dict[str, dict] = {}
+    with common.serving(args.records, args.workers, settings=args.unikat_setting) as servers:
+        for mode, chosen in modes.items():
+            for server in servers.values():
+                requests = [_search(word, server.database) for word in chosen]
+                rounds = [latencies(server.port, requests) for _ in range(args.rounds)]
+                best = min((times for times, _hits in rounds), key=statistics.median)
+                result.setdefault(mode, {})[server.name] = {
+                    "p50_ms": statistics.median(best) * 1e3, "mean_ms": statistics.mean(best) * 1e3,
+                    "hits": rounds[0][1]}
+            figures = result[mode]
+            line = ", ".join(f"{name} p50 {row['p50_ms']:.3f} ms (mean {row['mean_ms']:.3f}, {row['hits']:,} hits)"
+                             for name, row in figures.items())
+            if "zebra" in figures:
+                line += f"; unikat/zebra p50 {figures['unikat']['p50_ms'] / figures['zebra']['p50_ms']:.2f}x"
+            log(f"{args.records:,} records, {mode} words: {line}")
+    common.write_json(common.OUT / "one_word.json", {"records": args.records, "workers": args.workers,
+                                                    "settings": args.unikat_setting, **result})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
