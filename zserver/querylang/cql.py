@@ -10,12 +10,17 @@ It must not know what any index or relation means: context sets, masking and the
 the neutral query tree are `zserver.sru.cqlmap`'s. Syntax errors raise QuerySyntaxError with
 the character offset; nothing from lark escapes.
 
+The query most clients send is one search clause (`dc.title = "water"`, `water`): that is read
+by a small scanner (`_one_clause`) instead of lark, for the same tree (a differential test
+compares the two); anything else, or anything the scanner is unsure of, goes to lark.
+
 Divergence from YAZ: YAZ also accepts "free-form" terms (`a b` as one term); CQL 1.2 does not,
 and neither do we. `title = ("x")` is refused as the CQL 1.2 grammar says (YAZ accepts it).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -193,8 +198,42 @@ def parse_cql(text: str) -> CqlQuery:
 
 
 def _parse(text: str) -> CqlQuery:
+    if (simple := _one_clause(text)) is not None:
+        return simple
     tree = parse_text(_parser(), text)
     return _ToAst().transform(tree)
+
+
+# The grammar's tokens, for `_one_clause`: whitespace is what lark ignores (common.WS), words
+# and quoted strings are CHARSTRING1 and CHARSTRING2, symbols longest first.
+_TOKEN = re.compile(r'[ \t\f\r\n]*(?:(?P<quoted>"(?:[^"\\]|\\.)*")|(?P<word>[^\s()=<>"/]+)|(?P<symbol>==|<>|<=|>=|=|<|>))',
+                    re.S)
+_END = re.compile(r"[ \t\f\r\n]*\Z")
+_KEYWORD = re.compile(r"(?:and|or|not|prox|sortby)\Z", re.I)
+
+
+def _one_clause(text: str) -> CqlQuery | None:
+    """The tree of a query that is one search clause without modifiers (`index relation term`,
+    or a bare term), as lark would give it; None for anything else (lark decides)."""
+    tokens: list[tuple[str, str, int]] = []   # (kind, text, start)
+    at = 0
+    while not _END.match(text, at):
+        match = _TOKEN.match(text, at)
+        if match is None or len(tokens) == 3:
+            return None
+        kind = match.lastgroup
+        value = match.group(kind)
+        if kind == "word" and _KEYWORD.match(value):   # a keyword where a term may stand: lark's
+            return None
+        tokens.append((kind, value[1:-1] if kind == "quoted" else value, match.start(kind)))
+        at = match.end()
+    if len(tokens) == 1 and tokens[0][0] != "symbol":
+        _kind, term, start = tokens[0]
+        return CqlQuery(SearchClause(SERVER_CHOICE, "=", term, (), start))
+    if len(tokens) == 3 and tokens[0][0] == "word" and tokens[1][0] != "quoted" and tokens[2][0] != "symbol":
+        (_kind, index, start), (_kind, relation, _at), (_kind, term, _at) = tokens
+        return CqlQuery(SearchClause(index, relation, term, (), start))
+    return None
 
 
 # Only immutable values (frozen dataclasses of str and tuples) are kept, and only for short
