@@ -67,7 +67,61 @@ def test_a_map_left_early_does_not_give_its_results_to_the_next():
     with forked_workers(_square, 2) as workers:
         for _number, _square_of in workers.map(range(100), in_flight=3):
             break
-        assert list(workers.map([5, 6])) == [(5, 25), (6, 36)]
+        with pytest.raises(RuntimeError, match="did not finish an earlier map"):
+            list(workers.map([5, 6]))
+    with forked_workers(_square, 2) as workers:   # a map whose results were all taken is finished
+        numbers = workers.map(range(4), in_flight=1)
+        assert [next(numbers) for _ in range(4)] == [(0, 0), (1, 1), (2, 4), (3, 9)]
+        assert list(workers.map([5])) == [(5, 25)]
+
+
+def _identity(value: object) -> object:
+    return value
+
+
+class _NeedsTwo(Exception):
+    def __init__(self, first: str, second: str) -> None:
+        super().__init__(f"{first} {second}")
+
+
+def _raise_needs_two(_value: object) -> None:
+    raise _NeedsTwo("one", "two")
+
+
+def test_an_item_the_worker_cannot_read_is_that_item_s_error_and_the_others_come_back():
+    with forked_workers(_identity, 1) as workers:
+        made_after_the_fork = type("MadeAfterTheFork", (), {"__module__": __name__})
+        globals()["MadeAfterTheFork"] = made_after_the_fork   # picklable here, unknown to the worker
+        try:
+            results = workers.map([1, made_after_the_fork(), 3], in_flight=3)
+            assert next(results) == (1, 1)
+            with pytest.raises(AttributeError, match="MadeAfterTheFork"):
+                next(results)
+        finally:
+            del globals()["MadeAfterTheFork"]
+
+
+def test_an_error_that_cannot_travel_as_itself_comes_as_a_runtime_error_naming_it():
+    with pytest.raises(RuntimeError, match="_NeedsTwo: one two"), forked_workers(_raise_needs_two, 1) as workers:
+        list(workers.map([1]))
+
+
+def test_a_worker_killed_by_a_signal_without_a_name_is_reported():
+    with forked_workers(_square, 1) as workers:
+        os.kill(workers.pids[0], signal.SIGRTMIN + 5)
+        with pytest.raises(WorkerDied, match=rf"killed by signal {signal.SIGRTMIN + 5}"):
+            list(workers.map([1, 2]))
+
+
+def test_processes_forked_meanwhile_do_not_keep_the_workers_from_ending():
+    with forked_workers(_nbytes, 2) as workers:
+        started = time.monotonic()
+        with forked_workers(_nbytes, 1):   # forked later: holds copies of the first pool's pipes
+            for _size, _data in workers.map([4_000_000] * 20):
+                break
+        pids = workers.pids
+    assert time.monotonic() - started < 8
+    assert not any(_alive(pid) for pid in pids)
 
 
 def test_an_error_in_a_worker_is_raised_in_the_main_process_with_where_it_happened():
