@@ -52,17 +52,19 @@ class WorkerTraceback(Exception):
 class ForkedWorkers:
     """`count` forked processes, each applying `function` to the items it is sent, in order.
 
-    One `map` at a time. A map that does not run to its end (left early, an error from a worker,
-    an interrupt) leaves results on their way that nothing can place any more: the workers are
-    then unusable, and a further `map` raises RuntimeError. `close` kills them: they hold
-    nothing that must be kept, and no process that inherited a pipe can keep them waiting."""
+    Items go to the workers in turn (`submit`) and results are taken oldest first (`take`), so
+    each worker's next result is that of its oldest item; `map` does both for a sequence. After a
+    worker's death, or an interrupt while an item or a result was on its way, the pipes can no
+    longer be trusted: the workers are then unusable (RuntimeError). `close` kills them: they
+    hold nothing that must be kept, and no process that inherited a pipe can keep them waiting."""
 
     def __init__(self, function: Callable, count: int) -> None:
         context = multiprocessing.get_context("fork")
         self._workers: list = []
         self._items: list[Connection] = []     # main's end of each worker's item pipe
         self._results: list[Connection] = []   # main's end of each worker's result pipe
-        self._unusable = False
+        self._out: deque[tuple[int, object]] = deque()   # (worker, item) of each item out, oldest first
+        self._broken = False
         try:
             with children.ending_with_us():
                 for _ in range(count):
@@ -82,32 +84,66 @@ class ForkedWorkers:
         except BaseException:   # no fork, no pipe: the workers started so far end here
             self.close()
             raise
+        self._turns = itertools.cycle(range(count))
 
     @property
     def pids(self) -> list[int]:
         return [worker.pid for worker in self._workers]
 
+    @property
+    def pending(self) -> int:
+        """Items handed out whose results have not been taken."""
+        return len(self._out)
+
+    def submit(self, item: object) -> None:
+        """Hand `item` to the next worker."""
+        self._usable()
+        worker = next(self._turns)
+        try:
+            self._items[worker].send(item)
+        except OSError:   # its reading end is gone
+            self._broken = True
+            raise self._died(worker) from None
+        except BaseException:   # perhaps half an item in the pipe
+            self._broken = True
+            raise
+        self._out.append((worker, item))
+
+    def take(self) -> tuple[object, object]:
+        """(item, function(item)) of the oldest item handed out; its error if it raised one."""
+        self._usable()
+        worker, item = self._out[0]
+        try:
+            done, value = self._results[worker].recv()
+        except (EOFError, OSError):   # its pipe ended, perhaps in the middle of a message
+            self._broken = True
+            raise self._died(worker) from None
+        except BaseException:   # an interrupt, perhaps in the middle of a message
+            self._broken = True
+            raise
+        self._out.popleft()
+        if done:
+            return item, value
+        error, where = value
+        raise error from WorkerTraceback(where)
+
     def map(self, items: Iterable, in_flight: int = 2) -> Iterator[tuple]:
         """(item, function(item)) for each of `items`, in their order; at most `in_flight` items
-        per worker handed out and not yet taken back. Items go to the workers in turn, and
-        results are taken oldest first, so each worker's next result is its oldest item's."""
-        if self._unusable:
-            raise RuntimeError("these workers did not finish an earlier map; start new ones")
+        per worker handed out and not yet taken back. A map left before its end leaves results
+        on their way: a further `map` then raises RuntimeError."""
+        if self._out:
+            raise RuntimeError("results of earlier items are still on their way: take them first")
         limit = len(self._workers) * in_flight
-        out: deque[tuple[int, object]] = deque()   # (worker, item) of each item out, oldest first
-        for worker, item in zip(itertools.cycle(range(len(self._workers))), items):
-            self._unusable = True   # while results are on their way
-            self._send(worker, item)
-            out.append((worker, item))
-            if len(out) >= limit:
-                yield self._oldest(out)
-        while out:
-            yield self._oldest(out)
+        for item in items:
+            self.submit(item)
+            if self.pending >= limit:
+                yield self.take()
+        while self._out:
+            yield self.take()
 
-    def _oldest(self, out: deque[tuple[int, object]]) -> tuple[object, object]:
-        taken = self._take(*out.popleft())
-        self._unusable = bool(out)   # left here for good, are results still on their way?
-        return taken
+    def _usable(self) -> None:
+        if self._broken:
+            raise RuntimeError("these workers can no longer be used (one died, or an interrupt came mid-message)")
 
     def close(self) -> None:
         """End the workers (what they were still doing is dropped)."""
@@ -117,22 +153,6 @@ class ForkedWorkers:
             worker.join()
         for pipe in self._items + self._results:
             pipe.close()
-
-    def _send(self, worker: int, item: object) -> None:
-        try:
-            self._items[worker].send(item)
-        except OSError:   # its reading end is gone
-            raise self._died(worker) from None
-
-    def _take(self, worker: int, item: object) -> tuple[object, object]:
-        try:
-            done, value = self._results[worker].recv()
-        except (EOFError, OSError):   # its pipe ended, perhaps in the middle of a message
-            raise self._died(worker) from None
-        if done:
-            return item, value
-        error, where = value
-        raise error from WorkerTraceback(where)
 
     def _died(self, worker: int) -> WorkerDied:
         process = self._workers[worker]

@@ -31,6 +31,11 @@ def _nbytes(size: int) -> bytes:
     return b"x" * size
 
 
+def _sleep(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
+
+
 def _kill_self(number: int) -> int:
     if number == 13:
         os.kill(os.getpid(), signal.SIGKILL)
@@ -67,7 +72,7 @@ def test_a_map_left_early_does_not_give_its_results_to_the_next():
     with forked_workers(_square, 2) as workers:
         for _number, _square_of in workers.map(range(100), in_flight=3):
             break
-        with pytest.raises(RuntimeError, match="did not finish an earlier map"):
+        with pytest.raises(RuntimeError, match="still on their way"):
             list(workers.map([5, 6]))
     with forked_workers(_square, 2) as workers:   # a map whose results were all taken is finished
         numbers = workers.map(range(4), in_flight=1)
@@ -170,3 +175,28 @@ def test_workers_ignore_an_interrupt_meant_for_the_main_process():
         os.kill(workers.pids[0], signal.SIGINT)
         time.sleep(0.2)
         assert [square for _n, square in workers.map([3])] == [9]
+
+
+def test_items_handed_out_one_by_one_come_back_oldest_first():
+    with forked_workers(_square, 2) as workers:
+        for number in (3, 4, 5):
+            workers.submit(number)
+        assert workers.pending == 3
+        assert [workers.take() for _ in range(3)] == [(3, 9), (4, 16), (5, 25)]
+        assert workers.pending == 0
+        assert list(workers.map([6])) == [(6, 36)]
+
+
+def test_after_an_interrupt_while_waiting_for_a_result_the_workers_refuse_further_work():
+    with forked_workers(_sleep, 1) as workers:
+        workers.submit(5.0)
+        previous = signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0.05)
+            with pytest.raises(KeyboardInterrupt):
+                workers.take()   # interrupted while waiting (or in the middle of a message)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        with pytest.raises(RuntimeError, match="can no longer be used"):
+            workers.submit(1)
