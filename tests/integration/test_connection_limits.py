@@ -97,7 +97,10 @@ def test_per_address_and_total_limits(server):
             break
         time.sleep(0.1)
     assert name == "initResponse"
-    assert any("refused: 127.0.0.1: too many connections from 127.0.0.1" in line for line in server.log)
+    deadline = time.monotonic() + 5   # the log is read from the server's stderr by a thread of its own
+    while not any("refused: 127.0.0.1: too many connections from 127.0.0.1" in line for line in server.log):
+        assert time.monotonic() < deadline, "no refusal logged:\n" + "\n".join(server.log[-30:])
+        time.sleep(0.05)
 
 
 def test_silent_and_slow_connections_are_closed(server):

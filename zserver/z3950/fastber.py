@@ -182,8 +182,11 @@ def _oid_text(content: bytes) -> str:
 
 
 def _any(data: bytes, pos: int, limit: int) -> tuple[bytes, int]:
-    """ANY: the whole TLV as bytes, definite length only (asn1tools' rule)."""
+    """ANY: the whole TLV as bytes, definite length only (asn1tools' rule). A zero first octet
+    is declined: inside an indefinite value the reference reads it as the end of contents."""
     start = pos
+    if data[pos] == 0:
+        raise _Decline
     if data[pos] & 0x1F == 0x1F:
         pos += 1
         for _ in range(_MAX_TAG_OCTETS):

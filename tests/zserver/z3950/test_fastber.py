@@ -795,6 +795,11 @@ OID_42 = b"\x06\x01\x2a"
     pytest.param(external_in_other_info(OID_42, tlv(b"\xa0", b"\x30\x03\x02\x01\x05")), True, id="any"),
     pytest.param(external_in_other_info(OID_42, tlv(b"\xa0", b"\x3f\x81\x80\x80\x80\x01\x00")), False,
                  id="any-with-5-octet-tag"),
+    # a zero tag octet inside an indefinite wrapper reads as a broken end-of-contents to the reference
+    pytest.param(bytes.fromhex("b480830200e0840200e0850101860101ab80288006012aa0800001410000000000000000"), False,
+                 id="any-with-zero-tag-in-indefinite-init"),
+    pytest.param(bytes.fromhex("b480830200e0840200e0850101860101ab80288006012aa08000000000000000000000"), False,
+                 id="any-of-end-of-contents-in-indefinite-init"),
     pytest.param(external_in_other_info(b"\x07\x01a", b"\x81\x00"), False, id="data-value-descriptor"),
     pytest.param(init(b"\x84\x00"), False, id="bit-string-without-unused-bits-octet"),
     pytest.param(init(b"\x84\x02\x09\xff"), True, id="bit-string-with-9-unused-bits"),
