@@ -77,35 +77,41 @@ class _Kept:
 
 class SruState:
     """The result sets of one SRU service (one worker process): an LRU bounded by
-    `capacity`, each entry living `ttl` seconds after its last use."""
+    `capacity`, each entry living `ttl` seconds after its last use.
+
+    A set's id names its search, so anyone can work it out: sets made by signed-in clients are
+    kept apart from the others, and a client not signed in only finds what such a client made
+    (else its search is run again, as that client, and refused where it must be)."""
 
     def __init__(self, capacity: int = 100) -> None:
         self.capacity = capacity
-        self._sets: OrderedDict[str, _Kept] = OrderedDict()
+        self._sets: OrderedDict[tuple[bool, str], _Kept] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._sets)
 
-    def get(self, name: str, now: float, ttl: float) -> ResultSet | None:
-        kept = self._sets.get(name)
+    def get(self, name: str, now: float, ttl: float, *, signed_in: bool = False) -> ResultSet | None:
+        key = (signed_in, name)
+        kept = self._sets.get(key)
         if kept is None:
             return None
         if kept.expires <= now:
-            del self._sets[name]
+            del self._sets[key]
             return None
         kept.expires = max(kept.expires, now + ttl)
-        self._sets.move_to_end(name)
+        self._sets.move_to_end(key)
         return kept.result_set
 
-    def put(self, name: str, result_set: ResultSet, now: float, ttl: float) -> None:
-        self._sets[name] = _Kept(result_set, now + ttl)
-        self._sets.move_to_end(name)
+    def put(self, name: str, result_set: ResultSet, now: float, ttl: float, *, signed_in: bool = False) -> None:
+        key = (signed_in, name)
+        self._sets[key] = _Kept(result_set, now + ttl)
+        self._sets.move_to_end(key)
         # least recently used first: expired sets gather there (`get` checks any other itself)
         while self._sets and (len(self._sets) > self.capacity or next(iter(self._sets.values())).expires <= now):
             self._sets.popitem(last=False)
 
     def names(self) -> list[str]:
-        return list(self._sets)
+        return [name for _signed_in, name in self._sets]
 
 
 # Clients repeat their searches, and making an id costs ~13 µs; queries are at most
@@ -168,10 +174,9 @@ class _Run:
     def result_set(self, name: str, depth: int) -> ResultSet | None:
         """The set a query at nesting `depth` names: the cache first, else the search the id
         carries (at most _MAX_NESTED_SETS deep); None when there is none."""
-        found = self.state.get(name, self.now, self.ttl)
+        found = self.state.get(name, self.now, self.ttl, signed_in=self.signed_in)
         if found is not None:
-            # a set of a restricted database counts its titles: not for a client not signed in
-            return None if found.database.restricted and not self.signed_in else found
+            return found
         search = _search_of(name)
         if search is None or depth >= _MAX_NESTED_SETS:
             return None
@@ -183,7 +188,7 @@ class _Run:
             found = self.search(database, query, sort_keys, depth + 1)
         except (SruDiagnostic, CatalogError, QueryError):
             return None
-        self.state.put(name, found, self.now, self.ttl)
+        self.state.put(name, found, self.now, self.ttl, signed_in=self.signed_in)
         return found
 
 
@@ -356,7 +361,7 @@ def _search_retrieve(request: SruRequest, run: _Run, database: Database) -> etre
     set_id = earlier
     if set_id is None and request.result_set_ttl != 0:
         set_id = result_set_id(database.name, query, request.sort_keys)
-        run.state.put(set_id, result_set, run.now, run.ttl)
+        run.state.put(set_id, result_set, run.now, run.ttl, signed_in=run.signed_in)
 
     size = result_set.size
     wanted = settings.default_records if request.maximum_records is None else request.maximum_records

@@ -683,6 +683,20 @@ def test_naming_a_restricted_library_needs_a_login(restricted) -> None:
     assert hits(root) > 0
 
 
+def test_a_set_a_signed_in_client_made_of_a_restricted_library_is_not_found_without_login(restricted) -> None:
+    # the id names the search, so anyone can work it out (found by a hostile review)
+    state = SruState()
+    query = "unikat.library=B"
+    _, root = run_as(restricted, {"query": query, "maximumRecords": "0"}, "librarian", state=state)
+    assert hits(root) > 0 and diagnostics(root) == []
+    set_id = result_set_id("unikat", query, None)
+    for named in (f"cql.resultSetId={set_id}", f"cql.resultSetId={set_id} and dc.title=the"):
+        _, root = run_as(restricted, {"query": named, "maximumRecords": "0"}, None, state=state)
+        assert [c for c, _ in diagnostics(root)] == [51], named
+        _, root = run_as(restricted, {"query": named, "maximumRecords": "0"}, "librarian", state=state)
+        assert diagnostics(root) == [] and hits(root) > 0, named
+
+
 def test_a_result_set_of_a_restricted_database_is_not_found_without_login(restricted) -> None:
     state = SruState()
     _, root = run_as(restricted, {"query": "history", "maximumRecords": "0"}, "librarian", "B", state)
