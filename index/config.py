@@ -113,7 +113,7 @@ max_truncation_terms = 20000
 max_query_terms = 30000
 max_query_seconds = 3
 kept_searches = 1000         # search results kept per worker process until the catalog changes; 0: none
-kept_hits = 1000000          # ... holding at most this many hits together (a Whoosh hit ~40 bytes)
+kept_hits = 1000000          # ... holding at most this many hits and query characters together (a hit 10-100 bytes)
 
 # SRU (same port as Z39.50). All optional; the values shown are the defaults.
 [sru]
@@ -335,7 +335,7 @@ class IndexConfig:
     max_query_terms: int = 30_000        # ... all truncated words of one query together
     max_query_seconds: float = 3.0       # work of one search
     kept_searches: int = 1000            # results kept per worker until the catalog changes (index.kept)
-    kept_hits: int = 1_000_000           # ... with at most this many hits together
+    kept_hits: int = 1_000_000           # ... with at most this many hits and query characters together
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,13 @@ import time
 import pytest
 from conftest import copy_home, retitle_in_a
 
+from index.engines.postings.searcher import LEXICON_KEY
+from index.kept import KeptAnswers
 from index.query import And, ResultSetRef
 from index.search import REFRESH_SECONDS, Catalog
 from zserver.querylang.pqf import parse_pqf
+from zserver.querylang.rpn import AttributesPlusTerm
+from zserver.z3950 import attributes
 from zserver.z3950.attributes import rpn_to_query
 
 NEW_WORD = "zqxkeptsearches"
@@ -67,3 +71,23 @@ def test_none_kept_when_configured_so(sample_home, tmp_path) -> None:
         assert again is not first and again.size == first.size
     finally:
         catalog.close()
+
+
+def test_a_long_query_weighs_its_characters_and_long_terms_are_not_memoized(catalog: Catalog) -> None:
+    """A search that finds nothing but carries a huge term is not free to keep (found by a hostile
+    review: 100 such searches held 100 MB): kept searches weigh hits and characters, and the term
+    mapping and the lexicon keep short terms only."""
+    catalog.kept_searches = KeptAnswers(1000, 100_000)
+    union = catalog.database(catalog.config.database)
+    long_word = "x" * 200_000
+    before = attributes._term_for_kept.cache_info().misses
+    mapped = attributes.term_for(AttributesPlusTerm((), long_word))
+    assert attributes._term_for_kept.cache_info().misses == before, "a long term went through the memo"
+    assert catalog.search(mapped, union).size == 0
+    assert len(catalog.kept_searches) == 0, "a search carrying 200,000 characters was kept"
+    assert catalog.search(query("@attr 1=4 zzzznothing"), union).size == 0
+    assert len(catalog.kept_searches) == 1
+    lexicon = getattr(catalog.engine, "_lexicon", None)
+    if lexicon is not None:   # the postings engine keeps looked-up lexicon rows
+        assert lexicon and all(sum(len(part) for part in params if isinstance(part, str)) <= LEXICON_KEY
+                               for _sql, params in lexicon)

@@ -383,14 +383,22 @@ def _shown(candidates: tuple[int | str, ...]) -> str:
     return "|".join(str(candidate) for candidate in candidates)
 
 
-# Clients repeat their terms (paging, the same search in several sessions); the mapping is
-# pure and its input and output are frozen, so a hit costs a hash instead of the mapping.
-@functools.lru_cache(maxsize=4096)
+MEMOIZED_TERM = 256
+"""Terms up to this many characters have their mapping kept (`term_for`): a bound on the
+memory of the 4,096 kept, whatever length a client sends."""
+
+
 def term_for(apt: AttributesPlusTerm, attribute_set: str = BIB1_OID) -> Term:
     """The Term for one attributes-plus-term operand (Scan's term uses it too).
 
     Raises Z3950Diagnostic as `rpn_to_query` does.
     """
+    if len(apt.term) <= MEMOIZED_TERM:
+        return _term_for_kept(apt, attribute_set)
+    return _term_for(apt, attribute_set)
+
+
+def _term_for(apt: AttributesPlusTerm, attribute_set: str) -> Term:
     attributes = _attributes_by_type(apt, attribute_set)
 
     if apt.term_type not in (TermType.GENERAL, TermType.CHARACTER_STRING, TermType.NUMERIC):
@@ -436,6 +444,11 @@ def term_for(apt: AttributesPlusTerm, attribute_set: str = BIB1_OID) -> Term:
 
     return Term(index=index, text=text, relation=relation, structure=structure,
                 truncation=truncation, position=position, completeness=completeness)
+
+
+# Clients repeat their terms (paging, the same search in several sessions); the mapping is
+# pure and its input and output are frozen, so a hit costs a hash instead of the mapping.
+_term_for_kept = functools.lru_cache(maxsize=4096)(_term_for)
 
 
 def _truncation(value: int | str | ComplexValue, text: str) -> tuple[str, Truncation]:

@@ -47,6 +47,8 @@ from index.searchkeys.spec import IndexKind
 
 LEXICON_CACHE = 20_000
 """Lexicon rows a worker keeps (a few MB)."""
+LEXICON_KEY = 512
+"""... for terms up to this many characters: a client's 4 MB term is looked up, not kept."""
 
 _SQL_STEPS = 100_000   # SQLite virtual-machine steps between two checks of a search's budget (~ms)
 
@@ -177,7 +179,8 @@ class PostingsEngine:
             segments = self._segments
             rows = [(segments[number], at, count) for number, at, count in self.db.execute(sql, params)
                     if count and number in segments]
-            self._lexicon[key] = rows
+            if sum(len(param) for param in params if isinstance(param, str)) <= LEXICON_KEY:
+                self._lexicon[key] = rows
         return rows
 
     def docs(self, field_name: str, term: str) -> np.ndarray:
