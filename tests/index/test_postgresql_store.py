@@ -4,8 +4,10 @@ ending with the titles one host loading both deliveries in turn forms."""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
+import time
 
 from conftest import REPO, SAMPLE_DATA, postgres, title_members
 
@@ -108,3 +110,29 @@ def test_a_host_whose_search_key_files_miss_other_hosts_titles_refuses_to_build_
     assert built.returncode == 0, built.stderr
     assert _unikat(first, "search", "@attr 1=4 history").stdout.split()[0] == \
         _unikat(second, "search", "@attr 1=4 history").stdout.split()[0] != "0"
+
+
+def test_a_commit_is_seen_by_a_catalog_that_looked_while_the_writer_was_under_way(tmp_path):
+    """`Catalog.generation` moves after another connection commits, also when the catalog last
+    looked while that writer had already written: a snapshot's xmax (`data_version`) is the
+    latest completed transaction's id + 1, so it moves at the commit (a review suspected it
+    moved at the writer's start)."""
+    from index.search import REFRESH_SECONDS, Catalog
+
+    home = _home(tmp_path / "home", postgres().new_database())
+    catalog = Catalog(home, rebuilding=True)
+    writer = CatalogStore.of(home)
+    clock = itertools.count(time.monotonic() + 10 * REFRESH_SECONDS, 10 * REFRESH_SECONDS)   # each look a refresh
+    try:
+        for looks_meanwhile in (False, True):
+            before = catalog.generation
+            with writer.transaction():
+                writer.set_meta("test", str(looks_meanwhile))   # the writer has its transaction id now
+                if looks_meanwhile:
+                    catalog.refresh(next(clock))
+                    before = catalog.generation
+            catalog.refresh(next(clock))
+            assert catalog.generation > before, looks_meanwhile
+    finally:
+        writer.close()
+        catalog.close()
