@@ -1,25 +1,33 @@
-"""One client's one-word title searches over one Z39.50 connection, unikat and Zebra side by side:
-a word asked again and again (what unikat's kept searches answer) and a new word each time.
+"""One client's one-word title searches over one connection, unikat and Zebra side by side: a word
+asked again and again (what unikat's kept searches and answers give) and a new word each time.
 
     .venv/bin/python bench/one_word.py [--records 10000] [--searches 3000] [--rounds 2] [--workers 1]
-                                       [--reuse-homes] [--unikat-setting SECTION.KEY=VALUE]
+                                       [--protocols z3950,sru] [--unikat-src DIR] [--reuse-homes]
+                                       [--unikat-setting SECTION.KEY=VALUE]
 
 The words are the title words of the first records of the benchmark file (`common._pools`), each
-searched once per round as `@attr 1=4 word`; the repeated word is "history". The client sends a
-searchRequest, waits for the whole searchResponse and sends the next (TCP_NODELAY); the first 200
-of a round are not counted. Reported: p50 and mean in ms per server and mode, best of the rounds,
-unikat/Zebra, and the hits of all searches together (each server must answer every search with a
-result set). More than 1,000 distinct words (unikat's `[index] kept_searches`) are never
-answered from the kept searches. Written to bench/out/one_word.json.
+searched once per round: Z39.50 `@attr 1=4 word` (a searchRequest; the client waits for the whole
+searchResponse, TCP_NODELAY), SRU `dc.title=word` with maximumRecords=0 over one keep-alive HTTP
+connection. The repeated word is "history". The first 200 searches of a round are not counted.
+`--unikat-src DIR` serves the unikat code of another checkout (before/after figures).
+
+Reported: p50 and mean in ms per server, protocol and mode, best of the rounds, unikat/Zebra, and
+the hits of all searches together (each server must answer every search with a result set). More
+than 1,000 distinct words (unikat's `[index] kept_searches`, `[sru] hit_count_answers`) are never
+answered from what unikat keeps. Written to bench/out/one_word.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import re
 import socket
 import statistics
 import sys
 import time
+import urllib.parse
+from pathlib import Path
 
 import common
 import load
@@ -50,9 +58,11 @@ def _answer(connection: socket.socket) -> bytes:
     return data
 
 
-def latencies(port: int, requests: list[bytes]) -> tuple[list[float], int]:
-    """The time of each request but the first SKIPPED, and the hits of all (failed searches:
+def z3950_latencies(server: common.Server, words: list[str]) -> tuple[list[float], int]:
+    """The time of each search but the first SKIPPED, and the hits of all (failed searches:
     SystemExit, so a server answering diagnostics quickly is not taken for a fast one)."""
+    requests = [_search(word, server.database) for word in words]
+    port = server.port
     with socket.create_connection(("127.0.0.1", port)) as connection:
         connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection.sendall(INIT)
@@ -72,12 +82,41 @@ def latencies(port: int, requests: list[bytes]) -> tuple[list[float], int]:
     return times[SKIPPED:], hits
 
 
+_COUNT = re.compile(rb"<(?:\w+:)?numberOfRecords>(\d+)<")
+_DIAGNOSTIC = re.compile(rb"<(?:\w+:)?diagnostic>")
+
+
+def sru_latencies(server: common.Server, words: list[str]) -> tuple[list[float], int]:
+    """As `z3950_latencies`, for SRU searchRetrieve with maximumRecords=0."""
+    targets = [f"/{server.database}?version=1.2&operation=searchRetrieve&maximumRecords=0&query="
+               + urllib.parse.quote(f"dc.title={word}") for word in words]
+    connection = http.client.HTTPConnection("127.0.0.1", server.port)
+    times, hits = [], 0
+    try:
+        for target in targets:
+            started = time.perf_counter()
+            connection.request("GET", target)
+            body = connection.getresponse().read()
+            times.append(time.perf_counter() - started)
+            if (found := _COUNT.search(body)) is None or _DIAGNOSTIC.search(body):
+                raise SystemExit(f"{server.name}: {target} failed: {body[:300]!r}")
+            hits += int(found.group(1))
+    finally:
+        connection.close()
+    return times[SKIPPED:], hits
+
+
+PROTOCOLS = {"z3950": z3950_latencies, "sru": sru_latencies}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10000)
     parser.add_argument("--searches", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=1, help="unikat serve --workers")
+    parser.add_argument("--protocols", default="z3950,sru")
+    parser.add_argument("--unikat-src", type=Path, help="serve unikat from this checkout (before/after figures)")
     parser.add_argument("--reuse-homes", action="store_true", help="reuse unikat homes built by other code")
     parser.add_argument("--unikat-setting", action="append", default=[], metavar="SECTION.KEY=VALUE")
     args = parser.parse_args()
@@ -89,23 +128,24 @@ def main() -> int:
         raise SystemExit(f"only {len(words)} distinct title words for {args.searches} searches")
     modes = {"repeated": ["history"] * args.searches, "distinct": words[:args.searches]}
     result: dict[str, dict] = {}
-    with common.serving(args.records, args.workers, settings=args.unikat_setting) as servers:
-        for mode, chosen in modes.items():
-            for server in servers.values():
-                requests = [_search(word, server.database) for word in chosen]
-                rounds = [latencies(server.port, requests) for _ in range(args.rounds)]
-                best = min((times for times, _hits in rounds), key=statistics.median)
-                result.setdefault(mode, {})[server.name] = {
-                    "p50_ms": statistics.median(best) * 1e3, "mean_ms": statistics.mean(best) * 1e3,
-                    "hits": rounds[0][1]}
-            figures = result[mode]
-            line = ", ".join(f"{name} p50 {row['p50_ms']:.3f} ms (mean {row['mean_ms']:.3f}, {row['hits']:,} hits)"
-                             for name, row in figures.items())
-            if "zebra" in figures:
-                line += f"; unikat/zebra p50 {figures['unikat']['p50_ms'] / figures['zebra']['p50_ms']:.2f}x"
-            log(f"{args.records:,} records, {mode} words: {line}")
+    with common.serving(args.records, args.workers, args.unikat_src and args.unikat_src.resolve(),
+                        args.unikat_setting) as servers:
+        for protocol in args.protocols.split(","):
+            for mode, chosen in modes.items():
+                figures = result.setdefault(f"{protocol} {mode}", {})
+                for server in servers.values():
+                    rounds = [PROTOCOLS[protocol](server, chosen) for _ in range(args.rounds)]
+                    best = min((times for times, _hits in rounds), key=statistics.median)
+                    figures[server.name] = {"p50_ms": statistics.median(best) * 1e3,
+                                            "mean_ms": statistics.mean(best) * 1e3, "hits": rounds[0][1]}
+                line = ", ".join(f"{name} p50 {row['p50_ms']:.3f} ms (mean {row['mean_ms']:.3f}, {row['hits']:,} hits)"
+                                 for name, row in figures.items())
+                if "zebra" in figures:
+                    line += f"; unikat/zebra p50 {figures['unikat']['p50_ms'] / figures['zebra']['p50_ms']:.2f}x"
+                log(f"{args.records:,} records, {protocol}, {mode} words: {line}")
     common.write_json(common.OUT / "one_word.json", {"records": args.records, "workers": args.workers,
-                                                    "settings": args.unikat_setting, **result})
+                                                    "settings": args.unikat_setting,
+                                                    "unikat_src": str(args.unikat_src or ""), **result})
     return 0
 
 
