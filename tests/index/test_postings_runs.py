@@ -6,7 +6,7 @@ import pytest
 from conftest import SAMPLE_DATA, load, make_home
 
 from index.engines.postings import writer
-from index.engines.postings.layout import connect, docs_path, positions_path
+from index.engines.postings.layout import connect, docs_path, lengths_path, positions_path
 from index.searchkeys.files import SearchKeyFiles
 
 LOADS = (("A", "lib-a.mrc"), ("B", "lib-b.mrc"), ("C", "lib-c.xml"), ("ZDB", "ejournals.pica"))
@@ -73,3 +73,14 @@ def test_a_merge_holds_the_same_number_of_entries_however_many_runs(tmp_path, mo
     monkeypatch.setattr(writer, "_merged_blocks", watched)
     _built(tmp_path / "runs", titles)
     assert len(largest) > 10 and max(largest) <= 2_000
+
+
+def test_title_lengths_written_a_chunk_at_a_time_are_those_held_whole(tmp_path, monkeypatch, titles):
+    whole = tmp_path / "whole"
+    _built(whole, titles)
+    monkeypatch.setattr(writer, "_LENGTHS_CHUNK", 37)   # not a multiple of a title's ints
+    chunked = tmp_path / "chunked"
+    _built(chunked, titles)
+    assert lengths_path(chunked, 1).read_bytes() == lengths_path(whole, 1).read_bytes()
+    assert len(lengths_path(whole, 1).read_bytes()) == 4 * len(titles) * (1 + len(writer.WORD_FIELDS))
+    assert not (chunked / writer._LENGTHS_PARTIAL).exists()

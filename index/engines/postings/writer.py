@@ -18,6 +18,7 @@ from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -42,6 +43,8 @@ MAX_SEGMENTS = 64   # a safety valve: updates merge segments (`merge`), so there
 # term occurrences held in memory before a run goes to disk (~12 bytes each, and their terms); at
 # 100k LC records 2M, 1M, 500k and 250k gave the same time and peaks of 304, 241, 213 and 216 MB
 RUN_OCCURRENCES = 500_000
+_LENGTHS_CHUNK = 65_536   # ints of title lengths held before they go to the file
+_LENGTHS_PARTIAL = "lengths.partial"
 _MERGE_CHUNK = 25_000        # lexicon entries merged at a time, at most
 _MERGE_VALUES = 1_000_000     # ... and postings (ISNs and position codes), unless one term has more
 # lexicon entries in memory during a merge, shared among the runs (each at least _MERGE_BLOCK_MIN):
@@ -193,7 +196,10 @@ class _SegmentBuilder:
         self.spilled: list[_SpilledRun] = []
         self.titles = 0
         self.last_isn = -1
-        self.lengths = array("i")   # (ISN, field lengths) per title, for relevance ranking
+        # (ISN, field lengths) per title, for relevance ranking: to a file a chunk at a time, so
+        # memory does not grow with the catalog
+        self.lengths = array("i")
+        self.lengths_file: BinaryIO | None = None
 
     def add(self, title: TitleKeys) -> None:
         """Add a title; titles come in ascending ISN order."""
@@ -204,8 +210,16 @@ class _SegmentBuilder:
         self.run.add(title)
         self.lengths.append(title.isn)
         self.lengths.extend(field_lengths(title))
+        if len(self.lengths) >= _LENGTHS_CHUNK:
+            self._write_lengths()
         if len(self.run) >= RUN_OCCURRENCES:
             self._spill()
+
+    def _write_lengths(self) -> None:
+        if self.lengths_file is None:
+            self.lengths_file = open(self.directory / _LENGTHS_PARTIAL, "wb")   # closed in `write`
+        self.lengths_file.write(np.frombuffer(self.lengths, dtype=np.int32).astype("<i4").tobytes())
+        self.lengths = array("i")
 
     def _spill(self) -> None:
         runs = self.directory / "runs"
@@ -214,7 +228,9 @@ class _SegmentBuilder:
 
     def write(self, db: sqlite3.Connection, segment: int, merging: Progress | None = None) -> None:
         """Write the segment and its lexicon rows (in the caller's transaction)."""
-        np.frombuffer(self.lengths, dtype=np.int32).astype("<i4").tofile(lengths_path(self.directory, segment))
+        self._write_lengths()
+        self.lengths_file.close()
+        (self.directory / _LENGTHS_PARTIAL).replace(lengths_path(self.directory, segment))
         if not self.spilled:
             self.run.sorted().write(self.directory, db, segment, self.titles)
             return
