@@ -183,7 +183,7 @@ def _load_files(home: Home, library, args: argparse.Namespace) -> int:
     store = _open_store(home)
     started = time.monotonic()
     totals = {"read": 0, "rejected": 0}
-    refused = 0
+    refused = broken_off = 0
     try:
         for name in args.delete_list:   # PICA+ deletions (index.loading.deletions), before the records
             from index.loading.deletions import apply_deletion_list
@@ -214,6 +214,7 @@ def _load_files(home: Home, library, args: argparse.Namespace) -> int:
                 continue
             progress.done()
             print(report.summary())
+            broken_off += report.rest_unread
             for kind, count in sorted(report.problems.items()):
                 print(f"  light problem: {kind}: {count}")
             totals["read"] += report.counts["read"]
@@ -227,7 +228,10 @@ def _load_files(home: Home, library, args: argparse.Namespace) -> int:
           f" index updated ({written} titles written, {removed} removed) in {elapsed:.1f}s")
     if refused:
         print(f"unikat: {refused} file(s) refused, not loaded", file=sys.stderr)
-    return 1 if refused else 0
+    if broken_off:
+        print(f"unikat: {broken_off} file(s) break off and were read only in part (their last reject says where)",
+              file=sys.stderr)
+    return 1 if refused or broken_off else 0
 
 
 def cmd_index(args: argparse.Namespace) -> int:

@@ -64,6 +64,7 @@ class LoadReport:
     reject_file: Path | None = None
     seconds: float = 0.0
     hint: str = ""   # what to change when many records were rejected for the configuration's sake
+    rest_unread: bool = False   # the file broke off: what followed the last reject was not read
 
     def summary(self) -> str:
         c = self.counts
@@ -78,6 +79,8 @@ class LoadReport:
             text += f"; {c['authority']} of the new records are authority records"
         if self.reject_file:
             text += f"; rejects in {self.reject_file}"
+        if self.rest_unread:
+            text += "\n  the file breaks off: the rest of it could not be read (the last reject says where)"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
@@ -90,6 +93,8 @@ def _delivery(path: Path, fmt: str | None) -> tuple[str, bytes | mmap.mmap]:
     """The delivery's format (given, or judged from its first records) and its bytes: an ISO 2709
     file is mapped, not read, so the load's memory does not grow with the file (the XML and PICA+
     readers take bytes). Raises `UnknownFormat` for a file in none of our formats."""
+    if path.exists() and not path.is_file() and not path.is_dir():   # /dev/zero would be read without end
+        raise UnknownFormat("is not a file but a pipe or a device")
     with open(path, "rb") as handle:
         fmt = fmt or detect_format(handle.read(HEAD))
         if fmt != "marc21" or not os.fstat(handle.fileno()).st_size:
@@ -192,6 +197,8 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
                         elif prepared.reject.startswith("no holdings"):
                             report.counts["no holdings"] += 1
                         report.counts[outcome] += 1
+                        if isinstance(item, LoadProblem) and item.rest_unread:
+                            report.rest_unread = True
                         if reason:
                             store.add_reject(load_id, item.position, item.offset, reason, item.raw)
                             rejects.write(item.position, item.offset, reason, item.raw)

@@ -75,6 +75,14 @@ class Preparer:
     def prepare(self, item: RawRecord | LoadProblem) -> Prepared:
         if isinstance(item, LoadProblem):
             return Prepared(reject=item.reason)
+        try:
+            return self._prepared(item)
+        except RecursionError:
+            return Prepared(reject="the record nests too deeply to be read")
+        except Exception as error:   # a record no check foresaw harms only itself: rejected, the load goes on
+            return Prepared(reject=f"the record could not be prepared ({type(error).__name__}: {error})"[:500])
+
+    def _prepared(self, item: RawRecord) -> Prepared:
         decoded = self._decode(item)
         if isinstance(decoded, LoadProblem):
             return Prepared(reject=decoded.reason)

@@ -42,7 +42,7 @@ def iso2709_records(data: bytes) -> Iterator[RawRecord]:
     A record whose length field is wrong is cut at the next record terminator instead, so
     one bad record never hides the ones after it.
     """
-    offset, position = 0, 0
+    offset, position = (3 if data[:3] == b"\xef\xbb\xbf" else 0), 0   # a byte-order mark some tools write
     while offset < len(data):
         if data[offset : offset + 1] in (b"\n", b"\r", b" ", b"\x1a", b"\x1d", b"\x00"):  # padding between records
             offset += 1
@@ -143,20 +143,26 @@ def read_marcxml(data: bytes) -> Iterator[SourceRecord | LoadProblem]:
 
 def marcxml_records(data: bytes) -> Iterator[RawRecord | LoadProblem]:
     """Each `record` element of a MARCXML file as its own XML text (namespace declared), not yet
-    made a MARC record; a file that is not well-formed ends with a `LoadProblem`. `raw` keeps the
-    whitespace that followed the element, as a reject file shows it; the record is `body`."""
+    made a MARC record. `raw` keeps the whitespace that followed the element, as a reject file
+    shows it; the record is `body`. Where the file stops being well-formed, the records closed
+    before that point are given, then one `LoadProblem` for the broken record and the rest of
+    the file (the parser cannot go on; it also hands out the broken record, cut off, as if it
+    were whole: never given)."""
     parser = etree.XMLPullParser(events=("end",), recover=False, huge_tree=True)
-    position = 0
     try:
         parser.feed(data)
         parser.close()
     except etree.XMLSyntaxError as error:
-        failure: str | None = f"XML not well-formed: {error}"
+        failure: etree.XMLSyntaxError | None = error
     else:
         failure = None
+    closed = list(_RECORD_CLOSE.finditer(data, 0, _byte_offset(data, *failure.position))) if failure else []
+    position = 0
     for _event, element in parser.read_events():
         if etree.QName(element).localname != "record":
             continue
+        if failure and position == len(closed):
+            break
         position += 1
         body = etree.tostring(element, encoding="utf-8", with_tail=False)
         tail = element.tail or ""
@@ -167,7 +173,26 @@ def marcxml_records(data: bytes) -> Iterator[RawRecord | LoadProblem]:
         yield RawRecord(raw, position, 0, end=len(body))
         element.clear()
     if failure:
-        yield LoadProblem(b"", position + 1, 0, failure)
+        start = closed[position - 1].end() if position else 0
+        start += len(data[start:start + 4096]) - len(data[start:start + 4096].lstrip())   # the line break between
+        line, column = failure.position
+        yield LoadProblem(bytes(data[start:start + _BROKEN_SHOWN]), position + 1, start,
+                          f"XML not well-formed at line {line}, column {column} ({failure.msg}): this record"
+                          f" and the rest of the file ({len(data) - start:,} bytes) were not read", rest_unread=True)
+
+
+_RECORD_CLOSE = re.compile(rb"</(?:[\w.-]+:)?record\s*>")
+_BROKEN_SHOWN = 100_000   # bytes of a broken MARCXML file's unread part put in the reject file
+
+
+def _byte_offset(data: bytes, line: int, column: int) -> int:
+    """Where line `line` (1 is the first), column `column` (1 is the first byte) of `data` is."""
+    at = 0
+    for _ in range(line - 1):
+        at = data.find(b"\n", at) + 1
+        if not at:
+            return len(data)
+    return min(len(data), at + max(column - 1, 0))
 
 
 def decode_marcxml(raw: RawRecord) -> SourceRecord | LoadProblem:

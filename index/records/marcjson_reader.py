@@ -30,7 +30,8 @@ def marcjson_records(data: bytes) -> Iterator[RawRecord | LoadProblem]:
     try:
         text = bytes(data).decode("utf-8")
     except UnicodeDecodeError as error:
-        yield LoadProblem(b"", 1, error.start, f"not UTF-8 at byte {error.start}: MARC-in-JSON is UTF-8")
+        yield LoadProblem(b"", 1, error.start, f"not UTF-8 at byte {error.start}: MARC-in-JSON is UTF-8",
+                          rest_unread=True)
         return
     at, offset, position = 0, 0, 0
     while True:
@@ -45,7 +46,12 @@ def marcjson_records(data: bytes) -> Iterator[RawRecord | LoadProblem]:
             _, end = _DECODER.raw_decode(text, at)
         except json.JSONDecodeError as error:
             yield LoadProblem(text[at:at + 200].encode("utf-8"), position, offset,
-                              f"JSON not well-formed: {error.msg} at byte {offset + len(text[at:error.pos].encode())}")
+                              f"JSON not well-formed: {error.msg} at byte {offset + len(text[at:error.pos].encode())}"
+                              "; the rest of the file was not read", rest_unread=True)
+            return
+        except RecursionError:
+            yield LoadProblem(text[at:at + 200].encode("utf-8"), position, offset,
+                              "JSON nests too deeply to be read; the rest of the file was not read", rest_unread=True)
             return
         raw = text[at:end].encode("utf-8")
         yield RawRecord(raw, position, offset)

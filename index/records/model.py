@@ -73,3 +73,4 @@ class LoadProblem:
     position: int
     offset: int
     reason: str
+    rest_unread: bool = False   # the file breaks here: nothing after this point could be read
