@@ -55,6 +55,9 @@ class Prepared:
     digest: bytes = b""
 
 
+_FORMATS = ("marc21", "marcxml", "pica", "json")
+
+
 @dataclass(frozen=True)
 class Preparer:
     """How the records of one delivery are prepared: for `library`, from `fmt` (`marc21` with
@@ -70,6 +73,8 @@ class Preparer:
     profile: SourceProfile | None = None   # `[sources.NAME]`: fields mapped, dropped, added; 001 prefixed
 
     def batch(self, items: list[RawRecord | LoadProblem]) -> list[Prepared]:
+        if self.fmt not in _FORMATS:   # the load's mistake, not a record's: it fails the load
+            raise ValueError(f"unknown format {self.fmt!r} (marc21, marcxml, pica or json)")
         return [self.prepare(item) for item in items]
 
     def prepare(self, item: RawRecord | LoadProblem) -> Prepared:

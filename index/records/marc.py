@@ -143,35 +143,41 @@ def read_marcxml(data: bytes) -> Iterator[SourceRecord | LoadProblem]:
 
 def marcxml_records(data: bytes) -> Iterator[RawRecord | LoadProblem]:
     """Each `record` element of a MARCXML file as its own XML text (namespace declared), not yet
-    made a MARC record. `raw` keeps the whitespace that followed the element, as a reject file
-    shows it; the record is `body`. Where the file stops being well-formed, the records closed
-    before that point are given, then one `LoadProblem` for the broken record and the rest of
-    the file (the parser cannot go on; it also hands out the broken record, cut off, as if it
-    were whole: never given)."""
+    made a MARC record, read a megabyte at a time (the whole tree would take 16 times the file).
+    `raw` keeps the whitespace that followed the element, as a reject file shows it; the record
+    is `body`. Where the file stops being well-formed, the records closed before that point are
+    given, then one `LoadProblem` for the broken record and the rest of the file (the parser
+    cannot go on; it also hands out the broken record, cut off, as if it were whole: never
+    given)."""
     parser = etree.XMLPullParser(events=("end",), recover=False, huge_tree=True)
-    try:
-        parser.feed(data)
-        parser.close()
-    except etree.XMLSyntaxError as error:
-        failure: etree.XMLSyntaxError | None = error
-    else:
-        failure = None
-    closed = list(_RECORD_CLOSE.finditer(data, 0, _byte_offset(data, *failure.position))) if failure else []
     position = 0
-    for _event, element in parser.read_events():
-        if etree.QName(element).localname != "record":
-            continue
-        if failure and position == len(closed):
+    held = None   # a record whose tail may not be read yet: given at the next event
+    closed: list[re.Match] = []   # after a failure: the records really closed before it
+    failure: etree.XMLSyntaxError | None = None
+    at = 0
+    while True:
+        last = at >= len(data)
+        try:
+            if last:
+                parser.close()
+            else:
+                parser.feed(data[at:at + _FEED_BYTES])
+                at += _FEED_BYTES
+        except etree.XMLSyntaxError as error:
+            failure = error
+            closed = list(_RECORD_CLOSE.finditer(data, 0, _byte_offset(data, *error.position)))
+        for _event, element in parser.read_events():
+            if held is not None:
+                if failure and position == len(closed):
+                    break
+                position += 1
+                yield _marcxml_record(held, position)
+            held = element if etree.QName(element).localname == "record" else None
+        if failure or last:
+            if held is not None and (not failure or position < len(closed)):
+                position += 1
+                yield _marcxml_record(held, position)
             break
-        position += 1
-        body = etree.tostring(element, encoding="utf-8", with_tail=False)
-        tail = element.tail or ""
-        if not tail or (tail.isspace() and "\r" not in tail):   # written as it is (usually a line break)
-            raw = body + tail.encode("utf-8")
-        else:
-            raw = etree.tostring(element, encoding="utf-8")
-        yield RawRecord(raw, position, 0, end=len(body))
-        element.clear()
     if failure:
         start = closed[position - 1].end() if position else 0
         start += len(data[start:start + 4096]) - len(data[start:start + 4096].lstrip())   # the line break between
@@ -181,8 +187,20 @@ def marcxml_records(data: bytes) -> Iterator[RawRecord | LoadProblem]:
                           f" and the rest of the file ({len(data) - start:,} bytes) were not read", rest_unread=True)
 
 
+def _marcxml_record(element: etree._Element, position: int) -> RawRecord:
+    body = etree.tostring(element, encoding="utf-8", with_tail=False)
+    tail = element.tail or ""
+    if not tail or (tail.isspace() and "\r" not in tail):   # written as it is (usually a line break)
+        raw = body + tail.encode("utf-8")
+    else:
+        raw = etree.tostring(element, encoding="utf-8")
+    element.clear()   # an empty shell stays in the tree
+    return RawRecord(raw, position, 0, end=len(body))
+
+
 _RECORD_CLOSE = re.compile(rb"</(?:[\w.-]+:)?record\s*>")
 _BROKEN_SHOWN = 100_000   # bytes of a broken MARCXML file's unread part put in the reject file
+_FEED_BYTES = 1 << 20
 
 
 def _byte_offset(data: bytes, line: int, column: int) -> int:
