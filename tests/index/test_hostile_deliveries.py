@@ -110,3 +110,25 @@ def test_a_device_is_refused_and_a_file_that_breaks_off_fails_the_command(tmp_pa
     partly = _unikat_load(home, str(broken))
     assert partly.returncode == 1, partly.stderr
     assert "1 file(s) break off and were read only in part" in partly.stderr
+
+
+class _Watched(bytes):
+    """Bytes that remember how far a slice of them has reached."""
+
+    furthest = 0
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            type(self).furthest = max(type(self).furthest, min(index.stop or len(self), len(self)))
+        return super().__getitem__(index)
+
+
+def test_a_marcxml_file_is_read_a_piece_at_a_time(monkeypatch):
+    """The whole tree of a big file took 16 times its size before the first record was given."""
+    monkeypatch.setattr("index.records.marc._FEED_BYTES", 4096)
+    data = _Watched(_marcxml([f"note {number}" for number in range(1, 301)]))
+    records = marcxml_records(data)
+    first = next(records)
+    assert isinstance(first, RawRecord) and b"T1" in first.raw
+    assert 0 < _Watched.furthest <= 3 * 4096 < len(data)
+    assert sum(1 for _ in records) == 299
