@@ -112,6 +112,8 @@ engine = "whoosh"
 max_truncation_terms = 20000
 max_query_terms = 30000
 max_query_seconds = 3
+max_term_words = 100         # words one search term may have (a pasted page costs memory per word)
+max_term_characters = 1000   # ... and characters
 kept_searches = 1000         # search results kept per worker process until the catalog changes; 0: none
 kept_hits = 1000000          # ... holding at most this many hits and query characters together (a hit 10-100 bytes)
 
@@ -334,6 +336,8 @@ class IndexConfig:
     max_truncation_terms: int = 20_000   # index terms one truncated or masked word may stand for
     max_query_terms: int = 30_000        # ... all truncated words of one query together
     max_query_seconds: float = 3.0       # work of one search
+    max_term_words: int = 100            # words of one search term (Bib-1 11, SRU 23 beyond)
+    max_term_characters: int = 1000      # ... and its characters
     kept_searches: int = 1000            # results kept per worker until the catalog changes (index.kept)
     kept_hits: int = 1_000_000           # ... with at most this many hits and query characters together
 
@@ -563,6 +567,8 @@ _STORE = {"backend": _one_of(STORE_BACKENDS),
                                                                  or value.startswith(("postgresql://", "postgres://"))))}
 _INDEX = {"engine": _one_of(ENGINES), "max_truncation_terms": _integer(1, what="a number of terms"),
           "max_query_terms": _integer(1, what="a number of terms"), "max_query_seconds": _SECONDS,
+          "max_term_words": _integer(1, what="a number of words"),
+          "max_term_characters": _integer(1, what="a number of characters"),
           "kept_searches": _integer(0, what="a number of searches"), "kept_hits": _integer(0, what="a number of hits")}
 _SRU = {"default_records": _integer(0), "maximum_records": _integer(1), "default_schema": _TEXT,
         "result_set_ttl": _TTL, "maximum_result_set_ttl": _TTL, "result_sets": _integer(1),

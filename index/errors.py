@@ -59,6 +59,11 @@ class TooManyTerms(CatalogError):
     (`max_query_terms`)."""
 
 
+class TermTooLong(CatalogError):
+    """A search term has more words or characters than one may (`[index] max_term_words`,
+    `max_term_characters`)."""
+
+
 class ResourcesExhausted(CatalogError):
     """A search needs more work than one search may take (`[index] max_query_seconds`); it is
     stopped and gives no result."""

@@ -64,7 +64,8 @@ def index_ready(home: Home, config: Config) -> bool:
 def query_limits(config: Config) -> QueryLimits:
     """What one search may cost, as `[index]` in unikat.toml says."""
     index = config.index
-    return QueryLimits(index.max_truncation_terms, index.max_query_terms, index.max_query_seconds)
+    return QueryLimits(index.max_truncation_terms, index.max_query_terms, index.max_query_seconds,
+                       index.max_term_words, index.max_term_characters)
 
 
 def open_engine(home: Home, config: Config) -> SearchEngine:

@@ -141,6 +141,8 @@ class QueryLimits:
     truncation_terms: int = 20_000
     query_terms: int = 30_000
     seconds: float = 3.0
+    term_words: int = 100          # each word of a term is looked up, and kept, on its own
+    term_characters: int = 1_000   # SQLite refuses LIKE and GLOB patterns past 50,000
 
 
 T = TypeVar("T")
@@ -241,6 +243,11 @@ class Translator(ABC, Generic[Q]):
         return self.all_of(self.translate(node.left), self.translate(node.right))
 
     def term(self, term: Term) -> Q:
+        limits = self.budget.limits
+        if len(term.text) > limits.term_characters:
+            raise errors.TermTooLong(f"a term of more than {limits.term_characters} characters")
+        if len(term.text.split()) > limits.term_words:
+            raise errors.TermTooLong(f"a term of more than {limits.term_words} words")
         spec = queryterms.index_spec(term)
         if spec.kind is IndexKind.YEAR:
             return self.year(term)

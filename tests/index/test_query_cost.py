@@ -11,7 +11,7 @@ from conftest import LimitedHome
 
 from index.config import parse_config
 from index.engines.base import Budget, QueryLimits
-from index.errors import ResourcesExhausted, TooManyTerms
+from index.errors import ResourcesExhausted, TermTooLong, TooManyTerms
 from index.home import Home
 from index.search import Catalog
 from zserver.querylang.cql import parse_cql
@@ -119,3 +119,51 @@ def test_a_hostile_query_costs_at_most_its_budget(sample_home) -> None:
             assert time.monotonic() - started < 0.2 + 0.5, query
     finally:
         small.close()
+
+
+def test_a_term_of_too_many_words_or_characters_is_refused(sample_home, catalog) -> None:
+    """Found by a hostile review: a term of 20,000 words took 1.3 GB (a posting array per word),
+    one of 1 MB with left truncation gave an internal error (SQLite's pattern limit)."""
+    assert search(catalog, 'dc.title all "' + " ".join(["history"] * 100) + '"') > 0   # at the limit
+    with pytest.raises(TermTooLong, match="more than 100 words"):
+        search(catalog, 'dc.title all "' + " ".join(["history"] * 101) + '"')
+    with pytest.raises(TermTooLong, match="more than 1000 characters"):
+        search(catalog, "dc.title = *" + "x" * 1001)
+    small = limited(sample_home, max_term_words=2, max_term_characters=26)
+    try:
+        assert search(small, 'dc.title all "water resources"') > 0
+        with pytest.raises(TermTooLong, match="more than 2 words"):
+            search(small, 'dc.title all "water resources research"')
+        with pytest.raises(TermTooLong, match="more than 26 characters"):
+            search(small, "dc.title = internationalizationalization*")
+    finally:
+        small.close()
+
+
+def test_relevance_ranks_by_the_first_words_of_a_query_only() -> None:
+    """A query of thousands of words ranked by all of them held a worker for 25 s."""
+    import numpy as np
+
+    from index.engines import ranking
+
+    seen: list[str] = []
+
+    class Counting:
+        def length_table(self):
+            return ranking.LengthTable(np.array([1, 2]), np.ones((2, len(ranking.LENGTH_FIELDS)), dtype=np.uint16))
+
+        def occurrences(self, field: str, word: str) -> np.ndarray:
+            seen.append(word)
+            return np.zeros(0, dtype=np.int64)
+
+    words = [ranking.QueryWord("title", f"w{number}") for number in range(500)]
+    ranking.scores(Counting(), np.array([1, 2]), words)
+    assert set(seen) == {f"w{number}" for number in range(ranking.RANKED_WORDS)}
+
+
+def test_a_term_split_into_many_words_does_not_overflow_the_stack(catalog) -> None:
+    """`any` and `all` of 600 words made a chain of 600 nodes: hashing it (the kept searches)
+    overflowed Python's stack, an HTTP 500. The words are joined as a balanced tree now."""
+    words = " ".join(["water"] * 300 + ["history"] * 300)
+    assert search(catalog, f'dc.title any "{words}"') == search(catalog, "dc.title any \"water history\"") > 0
+    assert search(catalog, 'dc.title all "' + " ".join(["wat*"] * 600) + '"') == search(catalog, "dc.title = wat*")

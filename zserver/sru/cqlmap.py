@@ -435,6 +435,15 @@ def _masked_text(chars: Iterable[_Char]) -> tuple[str, Truncation]:
     return core, Truncation.LEFT if left else Truncation.RIGHT
 
 
+def _balanced(nodes: list[Node], combine: type[And] | type[Or]) -> Node:
+    """`nodes` joined by `combine` in their order, as a tree of depth log2(n), not a chain of n:
+    a term of 600 words made a chain whose hashing overflowed Python's stack."""
+    if len(nodes) == 1:
+        return nodes[0]
+    half = len(nodes) // 2
+    return combine(_balanced(nodes[:half], combine), _balanced(nodes[half:], combine))
+
+
 _RELATION_MODIFIERS_IGNORED = {"word", "masked", "ignorecase", "ignoreaccents", "locale"}
 
 
@@ -552,11 +561,7 @@ class _ClauseBuilder:
         if combine is And and self.kind == "word" and not masked:
             return self.term(self.text.chars, Relation.EQ, self.structure("all"))
         structure = self.structure("any")
-        nodes = [self.term(word, Relation.EQ, structure) for word in words]
-        result = nodes[0]
-        for node in nodes[1:]:
-            result = combine(result, node)
-        return result
+        return _balanced([self.term(word, Relation.EQ, structure) for word in words], combine)
 
     def within(self) -> Node:
         words = _words(self.text)

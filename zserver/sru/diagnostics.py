@@ -24,6 +24,7 @@ from index.errors import (
     RecordNotFound,
     ResourcesExhausted,
     ResultSetNotFound,
+    TermTooLong,
     TooManyTerms,
     TruncationInProximity,
     UnknownDatabase,
@@ -314,6 +315,7 @@ CATALOG_ERRORS: dict[type[CatalogError], SruDiagnosticCode] = {
     MalformedTerm: SruDiagnosticCode.TERM_IN_INVALID_FORMAT,
     # The usual cause is a word truncated too short (`a*`); YAZ maps Bib-1 7 to SRU 30.
     TooManyTerms: SruDiagnosticCode.MASKED_WORDS_TOO_SHORT,
+    TermTooLong: SruDiagnosticCode.TOO_MANY_CHARACTERS_IN_TERM,
     # The SRU list has no "resources exhausted" (YAZ maps Bib-1 31 to 57, "result set created
     # but no records available", which is not so: none is created); the query is what cannot
     # be processed, and details says why.

@@ -25,6 +25,7 @@ from index.errors import (
     RecordNotFound,
     ResourcesExhausted,
     ResultSetNotFound,
+    TermTooLong,
     TooManyTerms,
     TruncationInProximity,
     UnknownDatabase,
@@ -220,6 +221,7 @@ CATALOG_ERRORS: dict[type[CatalogError], Bib1Diagnostic] = {
     LibraryRestricted: Bib1Diagnostic.ACCESS_TO_DATABASE_DENIED,
     MalformedTerm: Bib1Diagnostic.MALFORMED_SEARCH_TERM,
     TooManyTerms: Bib1Diagnostic.TOO_MANY_TRUNCATED_WORDS,
+    TermTooLong: Bib1Diagnostic.TOO_MANY_CHARACTERS_IN_SEARCH,
     # A search stopped at [index] max_query_seconds: no result set is created.
     ResourcesExhausted: Bib1Diagnostic.RESOURCES_EXHAUSTED_NO_RESULTS,
     ResultSetNotFound: Bib1Diagnostic.RESULT_SET_DOES_NOT_EXIST,
