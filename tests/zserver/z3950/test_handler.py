@@ -284,7 +284,8 @@ def test_search_type_2_ccl(handler, catalog):
     assert value.result_count >= 1
 
 
-@pytest.mark.parametrize("ccl, code", [("ti=(history", 108), ("nosuch=history", 114), ("", 108)])
+@pytest.mark.parametrize("ccl, code", [("ti=(history", 108), ("nosuch=history", 114), ("", 108),
+                                       ("(" * 1_000_000 + "history", 11)])   # held the parser 25 s at 4 MB
 def test_search_type_2_errors(handler, ccl, code):
     search_fails(handler, code, query=("type-2", ccl.encode()))
 
