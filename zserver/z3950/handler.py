@@ -219,6 +219,13 @@ _SORT_USES: dict[int, SortField] = {
 """Bib-1 Use attributes of a sort key -> the field sorted by (names go through `sort_field`)."""
 
 
+# What a presentResponse holds beside the records themselves, counted against the negotiated
+# sizes (records alone let 10,000 JSON records make a 4.5 MB answer past a 4 MB limit).
+_PDU_BYTES = 256         # the response's own fields
+_ENTRY_BYTES = 40        # tags and lengths of a NamePlusRecord, its EXTERNAL and syntax, beside the name
+_SURROGATE_BYTES = 64    # a diagnostic in a record's place
+
+
 class Handler:
     """Answers the requests of one association over `catalog`."""
 
@@ -426,27 +433,33 @@ class Handler:
         titles = self.catalog.shown(self.catalog.records(isns, with_holdings=how.needs_holdings),
                                     signed_in=association.user is not None)
         records: list[dict[str, Any]] = []
-        total = 0
+        total = _PDU_BYTES
+        entry = _ENTRY_BYTES + len(database.name.encode("utf-8"))   # a NamePlusRecord around each record
         for isn, title in zip(isns, titles, strict=True):
             if title is None:
                 records.append(self._surrogate(Bib1Diagnostic.RECORD_DELETED, str(isn), database))
+                total += entry + _SURROGATE_BYTES
                 continue
             if how.element_set is present.ElementSet.CLUSTER:   # members and why: zserver/cluster_xml.py
                 external = present.xml_external(cluster_bytes(self.catalog, title, association.user is not None))
             else:
                 external = present.render(title, how, self.catalog.library_names,
                                           self.catalog.view_libraries(database))
-            size = present.record_size(external)
+            size = present.record_size(external) + entry
             if total + size > association.preferred_message_size:
                 if size <= association.preferred_message_size and records:
                     return records, PresentStatus.PARTIAL_2
+                if records and total + entry + _SURROGATE_BYTES > association.preferred_message_size:
+                    return records, PresentStatus.PARTIAL_2   # not even room for a diagnostic in its place
                 if size > association.exceptional_record_size:
                     records.append(self._surrogate(Bib1Diagnostic.RECORD_EXCEEDS_MAXIMUM_RECORD_SIZE,
                                                    str(size), database))
+                    total += entry + _SURROGATE_BYTES
                     continue
                 if count > 1:
                     records.append(self._surrogate(Bib1Diagnostic.RECORD_EXCEEDS_PREFERRED_MESSAGE_SIZE,
                                                    str(size), database))
+                    total += entry + _SURROGATE_BYTES
                     continue
             records.append(name_plus_record(external, database.name))
             total += size

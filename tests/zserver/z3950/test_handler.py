@@ -534,6 +534,17 @@ def test_present_stops_at_the_preferred_message_size(handler, catalog):
     assert value.number_of_records_returned == 2 and value.next_result_set_position == 3
 
 
+@pytest.mark.parametrize("preferred", range(2_000, 6_000, 250))
+def test_a_present_response_fits_the_preferred_message_size_with_its_wrappers(handler, preferred):
+    """Records alone were counted: 10,000 JSON records made a 4.5 MB answer past a 4 MB limit.
+    Many small records (brief SUTRS) make the wrappers count."""
+    search(handler, "@attr 1=4 the")
+    handler.association.preferred_message_size = preferred
+    value = present(handler, count=100, syntax="1.2.840.10003.5.101", element_set="B")
+    assert value.number_of_records_returned >= 1
+    assert len(encode_pdu(*to_asn1(value))) <= preferred
+
+
 def test_record_over_preferred_size_alone_or_as_surrogate_16(handler, catalog):
     search(handler)
     handler.association.preferred_message_size = min(sizes(catalog, 2)) - 1
