@@ -3,6 +3,7 @@ finishes it: the same store, search-key files and hits as a load that never died
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import sqlite3
@@ -77,6 +78,9 @@ def test_an_index_build_whose_worker_dies_fails_at_once_and_a_rerun_builds_it(tm
     try:
         with pytest.raises(WorkerDied, match="killed by SIGKILL"):
             indexing.rebuild(home, store, procs=2)
+        # nothing left behind: Whoosh's writer tasks waited on their queue for good, and the
+        # process's exit waited for them (a CI run hung so)
+        assert not multiprocessing.active_children()
         monkeypatch.setattr(indexing, "_extract_all", real)
         assert indexing.rebuild(home, store, procs=2) == len(isns)
     finally:

@@ -92,18 +92,31 @@ def build_index(directory: Path, titles: Iterable[TitleKeys], procs: int = 1) ->
     keys = KeyTable(directory)
     count = 0
     batch: list[TitleKeys] = []
-    for title in titles:
-        writer.add_document(**document(title))
-        batch.append(title)
-        count += 1
-        if len(batch) == 1000:
-            keys.add(batch)
-            batch = []
+    try:
+        for title in titles:
+            writer.add_document(**document(title))
+            batch.append(title)
+            count += 1
+            if len(batch) == 1000:
+                keys.add(batch)
+                batch = []
+    except BaseException:   # the titles failed (a worker died, an interrupt): no index
+        _abandon(writer)
+        raise
     keys.add(batch)
     keys.close()
     writer.commit()
     ix.close()
     return count
+
+
+def _abandon(writer) -> None:
+    """End a writer whose build failed. Whoosh's `cancel` leaves a multiprocess writer's tasks
+    waiting on their queue for good, and the process's exit then waits for them (a hang)."""
+    for task in getattr(writer, "tasks", ()):
+        task.kill()
+        task.join()
+    writer.cancel()
 
 
 def update_index(directory: Path, changed: Iterable[TitleKeys], deleted: Iterable[int] = ()) -> int:
