@@ -64,6 +64,12 @@ class TermTooLong(CatalogError):
     `max_term_characters`)."""
 
 
+class WorkerDied(Exception):
+    """A worker process of a load or an index build ended in the middle of the work (killed, out
+    of memory; `index.loading.forked`). Here, not there, so the CLI can name it without importing
+    multiprocessing at every start."""
+
+
 class ResourcesExhausted(CatalogError):
     """A search needs more work than one search may take (`[index] max_query_seconds`); it is
     stopped and gives no result."""

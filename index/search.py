@@ -295,7 +295,7 @@ class Catalog:
         if sort and list(sort) != [RELEVANCE]:
             result = self.sort(result, sort)
         if not named:   # a kept search weighs its hits and its query's characters (a term may be 4 MB)
-            self.kept_searches.put(kept_as, self.generation, result, result.size + _characters(node))
+            self.kept_searches.put(kept_as, self.generation, result, result.size + sum(len(term.text) for term in _terms(node)))
         return result
 
     def _select(self, node: Node, database: Database, lookup: ResultSetLookup, *, ranked: bool) -> ResultSet:
@@ -495,15 +495,6 @@ def _refuse_hidden_libraries(node: Node, hidden: frozenset[str]) -> None:
         if term.index == LIBRARY_INDEX and (term.truncation is not Truncation.NONE or term.relation is not Relation.EQ
                                             or library_key(term.text) in keys):
             raise errors.LibraryRestricted(f"{term.text}: restricted to users who are logged in")
-
-
-def _characters(node: Node) -> int:
-    """The characters of the terms of `node`."""
-    if isinstance(node, Term):
-        return len(node.text)
-    if isinstance(node, And | Or | AndNot | Prox):
-        return _characters(node.left) + _characters(node.right)
-    return 0
 
 
 def _asks_relevance(node: Node) -> bool:

@@ -18,9 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from index.config import ConfigError
-from index.errors import CatalogError, RecordNotFound
+from index.errors import CatalogError, RecordNotFound, WorkerDied
 from index.home import Home
-from index.loading.forked import WorkerDied
 
 
 class Progress:

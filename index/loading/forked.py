@@ -34,15 +34,12 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
 
+from index.errors import WorkerDied
 from index.loading import children
 
 __all__ = ["ForkedWorkers", "WorkerDied", "forked_workers"]
 
 _PIPE_BYTES = 1 << 20   # Linux's default pipe-max-size: an item or result rarely waits for the reader
-
-
-class WorkerDied(Exception):
-    """A worker process ended in the middle of the work (killed, out of memory)."""
 
 
 class WorkerTraceback(Exception):

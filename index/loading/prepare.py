@@ -73,11 +73,11 @@ class Preparer:
     profile: SourceProfile | None = None   # `[sources.NAME]`: fields mapped, dropped, added; 001 prefixed
 
     def batch(self, items: list[RawRecord | LoadProblem]) -> list[Prepared]:
-        if self.fmt not in _FORMATS:   # the load's mistake, not a record's: it fails the load
-            raise ValueError(f"unknown format {self.fmt!r} (marc21, marcxml, pica or json)")
         return [self.prepare(item) for item in items]
 
     def prepare(self, item: RawRecord | LoadProblem) -> Prepared:
+        if self.fmt not in _FORMATS:   # the load's mistake, not a record's: it fails the load
+            raise ValueError(f"unknown format {self.fmt!r} (marc21, marcxml, pica or json)")
         if isinstance(item, LoadProblem):
             return Prepared(reject=item.reason)
         try:
@@ -104,11 +104,10 @@ class Preparer:
             from index.records.pica import decode_pica
 
             return decode_pica(item, self.serialization)
-        if self.fmt == "json":
-            from index.records.marcjson_reader import decode_marcjson
+        # json: `prepare` checked the format
+        from index.records.marcjson_reader import decode_marcjson
 
-            return decode_marcjson(item)
-        raise ValueError(f"unknown format {self.fmt!r} (marc21, marcxml, pica or json)")
+        return decode_marcjson(item)
 
     def _checked(self, item: SourceRecord) -> Prepared:
         record = item.record

@@ -180,7 +180,8 @@ def marcxml_records(data: bytes) -> Iterator[RawRecord | LoadProblem]:
             break
     if failure:
         start = closed[position - 1].end() if position else 0
-        start += len(data[start:start + 4096]) - len(data[start:start + 4096].lstrip())   # the line break between
+        between = data[start:start + 4096]
+        start += len(between) - len(between.lstrip())   # the line break after the last whole record
         line, column = failure.position
         yield LoadProblem(bytes(data[start:start + _BROKEN_SHOWN]), position + 1, start,
                           f"XML not well-formed at line {line}, column {column} ({failure.msg}): this record"

@@ -435,10 +435,15 @@ class Handler:
         records: list[dict[str, Any]] = []
         total = _PDU_BYTES
         entry = _ENTRY_BYTES + len(database.name.encode("utf-8"))   # a NamePlusRecord around each record
+
+        def in_place(code: int, addinfo: str) -> None:
+            nonlocal total
+            records.append(self._surrogate(code, addinfo, database))
+            total += entry + _SURROGATE_BYTES
+
         for isn, title in zip(isns, titles, strict=True):
             if title is None:
-                records.append(self._surrogate(Bib1Diagnostic.RECORD_DELETED, str(isn), database))
-                total += entry + _SURROGATE_BYTES
+                in_place(Bib1Diagnostic.RECORD_DELETED, str(isn))
                 continue
             if how.element_set is present.ElementSet.CLUSTER:   # members and why: zserver/cluster_xml.py
                 external = present.xml_external(cluster_bytes(self.catalog, title, association.user is not None))
@@ -452,14 +457,10 @@ class Handler:
                 if records and total + entry + _SURROGATE_BYTES > association.preferred_message_size:
                     return records, PresentStatus.PARTIAL_2   # not even room for a diagnostic in its place
                 if size > association.exceptional_record_size:
-                    records.append(self._surrogate(Bib1Diagnostic.RECORD_EXCEEDS_MAXIMUM_RECORD_SIZE,
-                                                   str(size), database))
-                    total += entry + _SURROGATE_BYTES
+                    in_place(Bib1Diagnostic.RECORD_EXCEEDS_MAXIMUM_RECORD_SIZE, str(size))
                     continue
                 if count > 1:
-                    records.append(self._surrogate(Bib1Diagnostic.RECORD_EXCEEDS_PREFERRED_MESSAGE_SIZE,
-                                                   str(size), database))
-                    total += entry + _SURROGATE_BYTES
+                    in_place(Bib1Diagnostic.RECORD_EXCEEDS_PREFERRED_MESSAGE_SIZE, str(size))
                     continue
             records.append(name_plus_record(external, database.name))
             total += size
