@@ -182,7 +182,7 @@ def _load_files(home: Home, library, args: argparse.Namespace) -> int:
     store = _open_store(home)
     started = time.monotonic()
     totals = {"read": 0, "rejected": 0}
-    refused = broken_off = 0
+    refused = broken_off = changed = 0
     try:
         for name in args.delete_list:   # PICA+ deletions (index.loading.deletions), before the records
             from index.loading.deletions import apply_deletion_list
@@ -214,6 +214,7 @@ def _load_files(home: Home, library, args: argparse.Namespace) -> int:
             progress.done()
             print(report.summary())
             broken_off += report.rest_unread
+            changed += report.changed_meanwhile
             for kind, count in sorted(report.problems.items()):
                 print(f"  light problem: {kind}: {count}")
             totals["read"] += report.counts["read"]
@@ -230,7 +231,10 @@ def _load_files(home: Home, library, args: argparse.Namespace) -> int:
     if broken_off:
         print(f"unikat: {broken_off} file(s) break off and were read only in part (their last reject says where)",
               file=sys.stderr)
-    return 1 if refused or broken_off else 0
+    if changed:
+        print(f"unikat: {changed} file(s) changed while they were read: load them again once they are complete",
+              file=sys.stderr)
+    return 1 if refused or broken_off or changed else 0
 
 
 def cmd_index(args: argparse.Namespace) -> int:

@@ -26,7 +26,6 @@ rejects anything else.
 
 from __future__ import annotations
 
-import mmap
 import os
 import re
 import time
@@ -35,6 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
+from typing import BinaryIO
 
 from index import titles
 from index.config import LibraryConfig
@@ -65,6 +65,7 @@ class LoadReport:
     seconds: float = 0.0
     hint: str = ""   # what to change when many records were rejected for the configuration's sake
     rest_unread: bool = False   # the file broke off: what followed the last reject was not read
+    changed_meanwhile: bool = False   # the file was written to while it was read
 
     def summary(self) -> str:
         c = self.counts
@@ -81,6 +82,9 @@ class LoadReport:
             text += f"; rejects in {self.reject_file}"
         if self.rest_unread:
             text += "\n  the file breaks off: the rest of it could not be read (the last reject says where)"
+        if self.changed_meanwhile:
+            text += ("\n  the file changed while it was read (written to or cut short meanwhile):"
+                     " load it again once it is complete")
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
@@ -89,21 +93,33 @@ class LoadReport:
 Progress = Callable[[int, int, int], None]   # (work done, work total, records read)
 
 
-def _delivery(path: Path, fmt: str | None) -> tuple[str, bytes | mmap.mmap]:
-    """The delivery's format (given, or judged from its first records) and its bytes: an ISO 2709
-    file is mapped, not read, so the load's memory does not grow with the file (the XML and PICA+
-    readers take bytes). Raises `UnknownFormat` for a file in none of our formats."""
+def _delivery(path: Path, fmt: str | None) -> tuple[str, bytes | BinaryIO]:
+    """The delivery's format (given, or judged from its first records) and its bytes, or for an
+    ISO 2709 file the open file, read as the records are needed, so the load's memory does not grow
+    with the file (the XML and PICA+ readers take bytes). Raises `UnknownFormat` for a file in none
+    of our formats."""
     if path.exists() and not path.is_file() and not path.is_dir():   # /dev/zero would be read without end
         raise UnknownFormat("is not a file but a pipe or a device")
-    with open(path, "rb") as handle:
+    handle = open(path, "rb")
+    try:
         fmt = fmt or detect_format(handle.read(HEAD))
-        if fmt != "marc21" or not os.fstat(handle.fileno()).st_size:
-            handle.seek(0)
+        handle.seek(0)
+        if fmt == "marc21":
+            return fmt, handle
+        with handle:
             return fmt, handle.read()
-        return fmt, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except BaseException:
+        handle.close()
+        raise
 
 
-def split_delivery(data: bytes, fmt: str) -> tuple[str, Iterator[RawRecord | LoadProblem]]:
+def _state(handle: BinaryIO) -> tuple[int, int]:
+    """Size and modification time of an open file: a change means it was written meanwhile."""
+    stat = os.fstat(handle.fileno())
+    return stat.st_size, stat.st_mtime_ns
+
+
+def split_delivery(data: bytes | BinaryIO, fmt: str) -> tuple[str, Iterator[RawRecord | LoadProblem]]:
     """The records of a delivery, found but not parsed, and the PICA+ serialization ("" for MARC)."""
     if fmt == "marc21":
         return "", iso2709_records(data)
@@ -165,64 +181,69 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
         raise LoadError(f"cannot read {path}: {error.strerror}") from None
     except UnknownFormat as error:   # refused as a whole: nothing stored, not even a load
         raise LoadError(f"{path} {error}; nothing loaded") from None
-    system = source_system or library.source_system
-    consolidation = home.config().consolidation
-    rules = consolidation.rules if consolidation.enabled else None
-    started = time.monotonic()
-    serialization, items = split_delivery(data, fmt)
-    preparer = Preparer(library, fmt, encoding, serialization, authority_only, consolidate=rules is not None,
-                        profile=profile)
-    load_id = store.start_load(library.code, system, str(path), fmt)
-    if profile is not None:   # every load says which profile it used
-        loadlog.set_load_source(store, load_id, profile.name)
-    report = LoadReport(load_id, library.code, str(path), fmt)
-    rejects = _Rejects(home.rejects_dir / f"load-{load_id}-{library.code}.rej", library.code, path.name)
-    expected = 0
+    streamed = not isinstance(data, bytes)   # an ISO 2709 file, read as the load goes
+    state = _state(data) if streamed else (len(data), 0)
+    size = state[0]
     try:
-        with preparing(preparer, items, cores() if workers is None else workers, cluster) as results:
-            while True:
-                # One transaction per BATCH records, the load's counts with them: a crash loses at most
-                # the batch under way, and the titles it touched stay `pending` for the index.
-                with store.transaction():
-                    batch = 0
-                    for item, prepared in islice(results, BATCH):
-                        batch += 1
-                        report.counts["read"] += 1
-                        outcome, reason = _apply(store, library, system, load_id, prepared, report.problems, rules,
-                                                 force=force)
-                        if outcome in ("merged", "authority"):
-                            report.counts["new"] += 1
-                        if outcome == "older":
-                            report.counts["rejected"] += 1
-                        elif prepared.reject.startswith("no holdings"):
-                            report.counts["no holdings"] += 1
-                        report.counts[outcome] += 1
-                        if isinstance(item, LoadProblem) and item.rest_unread:
-                            report.rest_unread = True
-                        if reason:
-                            store.add_reject(load_id, item.position, item.offset, reason, item.raw)
-                            rejects.write(item.position, item.offset, reason, item.raw)
-                            report.reject_file = rejects.path
-                    finished = batch < BATCH
+        system = source_system or library.source_system
+        consolidation = home.config().consolidation
+        rules = consolidation.rules if consolidation.enabled else None
+        started = time.monotonic()
+        serialization, items = split_delivery(data, fmt)
+        preparer = Preparer(library, fmt, encoding, serialization, authority_only, consolidate=rules is not None,
+                            profile=profile)
+        load_id = store.start_load(library.code, system, str(path), fmt)
+        if profile is not None:   # every load says which profile it used
+            loadlog.set_load_source(store, load_id, profile.name)
+        report = LoadReport(load_id, library.code, str(path), fmt)
+        rejects = _Rejects(home.rejects_dir / f"load-{load_id}-{library.code}.rej", library.code, path.name)
+        expected = 0
+        try:
+            with preparing(preparer, items, cores() if workers is None else workers, cluster) as results:
+                while True:
+                    # One transaction per BATCH records, the load's counts with them: a crash loses at most
+                    # the batch under way, and the titles it touched stay `pending` for the index.
+                    with store.transaction():
+                        batch = 0
+                        for item, prepared in islice(results, BATCH):
+                            batch += 1
+                            report.counts["read"] += 1
+                            outcome, reason = _apply(store, library, system, load_id, prepared, report.problems, rules,
+                                                     force=force)
+                            if outcome in ("merged", "authority"):
+                                report.counts["new"] += 1
+                            if outcome == "older":
+                                report.counts["rejected"] += 1
+                            elif prepared.reject.startswith("no holdings"):
+                                report.counts["no holdings"] += 1
+                            report.counts[outcome] += 1
+                            if isinstance(item, LoadProblem) and item.rest_unread:
+                                report.rest_unread = True
+                            if reason:
+                                store.add_reject(load_id, item.position, item.offset, reason, item.raw)
+                                rejects.write(item.position, item.offset, reason, item.raw)
+                                report.reject_file = rejects.path
+                        finished = batch < BATCH
+                        if finished:
+                            report.seconds = time.monotonic() - started
+                        store.update_load(load_id, report.counts, report.problems, finished=finished)
                     if finished:
-                        report.seconds = time.monotonic() - started
-                    store.update_load(load_id, report.counts, report.problems, finished=finished)
-                if finished:
-                    break
-                batches = report.counts["read"] // BATCH
-                if batches & (batches - 1) == 0:   # after 1, 2, 4, 8 … batches: plans fit the growing tables
-                    store.refresh_statistics()
-                if progress:
-                    if fmt == "marcxml":   # no byte offsets from the XML parser: count records instead
-                        expected = expected or len(re.findall(rb"<(?:\w+:)?record[\s>]", data))
-                        progress(report.counts["read"], expected, report.counts["read"])
-                    else:
-                        progress(item.offset, len(data), report.counts["read"])
-                if isinstance(data, mmap.mmap) and item.offset >= mmap.PAGESIZE:   # read: not needed again
-                    data.madvise(mmap.MADV_DONTNEED, 0, item.offset - item.offset % mmap.PAGESIZE)
+                        break
+                    batches = report.counts["read"] // BATCH
+                    if batches & (batches - 1) == 0:   # after 1, 2, 4, 8 … batches: plans fit the growing tables
+                        store.refresh_statistics()
+                    if progress:
+                        if fmt == "marcxml":   # no byte offsets from the XML parser: count records instead
+                            expected = expected or len(re.findall(rb"<(?:\w+:)?record[\s>]", data))
+                            progress(report.counts["read"], expected, report.counts["read"])
+                        else:
+                            progress(item.offset, size, report.counts["read"])
+        finally:
+            rejects.close()
+        if streamed and _state(data) != state:   # cut short or rewritten while it was read
+            report.changed_meanwhile = True
     finally:
-        rejects.close()
-        if isinstance(data, mmap.mmap):
+        if streamed:
             data.close()
     if report.counts["no holdings"] and library.holdings == "852":
         # `unikat init` writes holdings = "852": a library without 852 fields loses every record.

@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pymarc
 from lxml import etree
@@ -36,32 +37,56 @@ def read_marc21(data: bytes, *, encoding: str | None = None) -> Iterator[SourceR
     return (decode_iso2709(raw, encoding) for raw in iso2709_records(data))
 
 
-def iso2709_records(data: bytes) -> Iterator[RawRecord]:
+def iso2709_records(source: bytes | BinaryIO) -> Iterator[RawRecord]:
     """The records of an ISO 2709 file, found by their length and terminator but not parsed.
 
-    A record whose length field is wrong is cut at the next record terminator instead, so
-    one bad record never hides the ones after it.
+    `source` is the file's bytes or the open file, read a megabyte at a time (a file mapped into
+    memory instead killed the load with SIGBUS when it was cut short meanwhile). A record whose
+    length field is wrong is cut at the next record terminator instead, so one bad record never
+    hides the ones after it.
     """
-    offset, position = (3 if data[:3] == b"\xef\xbb\xbf" else 0), 0   # a byte-order mark some tools write
-    while offset < len(data):
-        if data[offset : offset + 1] in (b"\n", b"\r", b" ", b"\x1a", b"\x1d", b"\x00"):  # padding between records
+    read = io.BytesIO(source).read if isinstance(source, bytes | bytearray) else source.read
+    data, base, ended = b"", 0, False   # data: the file's bytes from offset `base` on
+    offset, position = 0, 0             # in data
+    while True:
+        if not ended and len(data) - offset < _LOOKAHEAD:   # every length field can be followed
+            block = read(_BLOCK)
+            data, base, offset, ended = data[offset:] + block, base + offset, 0, not block
+            if base == 0 and data[:3] == b"\xef\xbb\xbf":   # a byte-order mark some tools write
+                offset = 3
+            continue
+        if offset >= len(data):
+            return
+        if data[offset : offset + 1] in _PADDING:
             offset += 1
             continue
+        end = _record_end(data, offset)
+        while end < 0 and not ended:   # no terminator yet: read on (blocks as large as what is held)
+            block = read(max(_BLOCK, len(data)))
+            data, ended = data + block, not block
+            end = _record_end(data, offset)
         position += 1
-        chunk = _next_chunk(data, offset)
-        yield RawRecord(chunk, position, offset)
+        chunk = data[offset:] if end < 0 else data[offset:end]
+        yield RawRecord(chunk, position, base + offset)
         offset += len(chunk)
 
 
-def _next_chunk(data: bytes, offset: int) -> bytes:
+_BLOCK = 1 << 20
+_LOOKAHEAD = 100_000   # more than the longest record a length field can give (99,999 bytes)
+_PADDING = (b"\n", b"\r", b" ", b"\x1a", b"\x1d", b"\x00")   # between records
+
+
+def _record_end(data: bytes, offset: int) -> int:
+    """Where the record at `offset` ends: by its length field if the terminator is there, else
+    after the next terminator; -1 if `data` holds none."""
     head = data[offset : offset + 5]
     if head.isdigit():
         length = int(head)
         end = offset + length
         if length >= 24 and data[end - 1 : end] == _RECORD_END:
-            return data[offset:end]
+            return end
     end = data.find(_RECORD_END, offset)
-    return data[offset:] if end < 0 else data[offset : end + 1]
+    return end if end < 0 else end + 1
 
 
 def decode_iso2709(raw: RawRecord, encoding: str | None = None) -> SourceRecord | LoadProblem:

@@ -6,6 +6,7 @@ import pymarc
 import pytest
 from conftest import SAMPLE_DATA, STORE, load, make_home, shared
 
+from index.home import parse_config
 from index.loading import indexing
 from index.query import Structure, Term
 from index.search import Catalog
@@ -190,3 +191,36 @@ def test_the_index_build_reads_with_a_small_page_cache_and_gives_matching_its_ow
         assert store.db.execute("PRAGMA cache_size").fetchone()[0] == -65536
     finally:
         store.close()
+
+
+def test_a_delivery_cut_short_during_its_load_ends_the_reading_and_says_so(home, tmp_path):
+    """A file cut short while it is loaded (an upload restarted, rsync --inplace): the records up
+    to the cut are loaded, the one it cuts is rejected, the report says the file changed. The load
+    used to map the file and died of SIGBUS at the first page past the new end."""
+    from index.loading.load import load_file
+    from index.records.marc import iso2709_records
+
+    data = (SAMPLE_DATA / "lib-a.mrc").read_bytes() + (SAMPLE_DATA / "lib-b.mrc").read_bytes()
+    data *= 2
+    offsets = [raw.offset for raw in iso2709_records(data)]
+    kept = next(at for at, offset in enumerate(offsets) if offset > 2_500_000)   # beyond what is read ahead
+    cut = offsets[kept] + 100
+    path = tmp_path / "delivery.mrc"
+    path.write_bytes(data)
+
+    def progress(done, total, records):
+        if done < cut:
+            assert total == len(data)   # the size when the load began
+            with open(path, "r+b") as handle:
+                handle.truncate(cut)
+
+    store = CatalogStore.of(home)
+    try:
+        library = parse_config(home.config_path.read_text()).libraries["A"]
+        report = load_file(home, store, library, path, progress=progress, workers=0)
+    finally:
+        store.close()
+    assert report.changed_meanwhile
+    assert "the file changed while it was read" in report.summary()
+    assert report.counts["read"] == kept + 1 < len(offsets)
+    assert b"truncated record" in report.reject_file.read_bytes()
