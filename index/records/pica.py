@@ -242,18 +242,18 @@ def _plain_field(line: str) -> PicaField:
     rest = rest.lstrip(" ")
     if not rest.startswith("$") or rest.startswith("$$"):
         raise PicaSyntaxError(f"field {head} has no subfields")
-    subfields: list[list[str]] = []
+    subfields: list[tuple[str, list[str]]] = []   # each value's pieces, joined once (+= was quadratic)
     for match in _PLAIN_TOKEN.finditer(rest):
         code, token = match.group(1), match.group(0)
         if code is not None:
             if not _CODE.fullmatch(code):
                 raise PicaSyntaxError(f"field {tag} has a subfield without a valid code")
-            subfields.append([code, ""])
+            subfields.append((code, []))
         else:
-            subfields[-1][1] += "$" if token == "$$" else token
+            subfields[-1][1].append("$" if token == "$$" else token)
     if not subfields:
         raise PicaSyntaxError(f"field {head} has no subfields")
-    return PicaField(tag, occurrence, tuple((c, v) for c, v in subfields))
+    return PicaField(tag, occurrence, tuple((code, "".join(pieces)) for code, pieces in subfields))
 
 
 def _tag(head: str) -> tuple[str, str]:

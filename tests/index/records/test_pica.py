@@ -64,6 +64,8 @@ def test_detect_serialization(text: bytes, expected: str) -> None:
         ("145Z/40 $a$$$btest$$$c...", (("a", "$"), ("b", "test$"), ("c", "..."))),
         ("021A $aPreis: 5 $$US$dneu", (("a", "Preis: 5 $US"), ("d", "neu"))),
         ("021A $aA$$b", (("a", "A$b"),)),
+        # a value of many escaped dollars (each piece was added to the value by copying it)
+        ("021A $a" + "x$$" * 100_000 + "$hy", (("a", "x$" * 100_000), ("h", "y"))),
     ],
 )
 def test_plain_dollar_escapes(text: str, subfields: tuple[tuple[str, str], ...]) -> None:
