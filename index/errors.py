@@ -38,7 +38,19 @@ class UnsupportedCompleteness(CatalogError):
 
 
 class UnsupportedProximity(CatalogError):
-    """The proximity unit or relation is not supported."""
+    """The proximity unit is not supported (the subclasses say what else is not)."""
+
+
+class ProximityRelationUnsupported(UnsupportedProximity):
+    """A proximity relation other than <, <= and =."""
+
+
+class ProximityDistanceUnsupported(UnsupportedProximity):
+    """A proximity distance the index cannot answer (below zero, too far, or not 0 for a field)."""
+
+
+class ProximityOperandsUnsupported(UnsupportedProximity):
+    """Proximity between anything but two word terms of one word index."""
 
 
 class LibraryRestricted(CatalogError):

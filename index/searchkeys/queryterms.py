@@ -221,28 +221,29 @@ def proximity_window(node: Prox) -> ProximityWindow:
 
     Relations <, <= and = (distance 0 counts as 1 for words: `<= 0` is adjacent, `= 0` adjacent
     or overlapping); unit word (at most NEAR_WORDS) or element (distance 0 only: the same
-    occurrence of the field, within NEAR_WORDS words). Anything else is UnsupportedProximity.
+    occurrence of the field, within NEAR_WORDS words). Anything else is an UnsupportedProximity
+    saying what (relation, distance or operands).
     """
     if node.relation not in (Relation.LE, Relation.LT, Relation.EQ):
-        raise errors.UnsupportedProximity(f"proximity relation {node.relation.value} (only <, <= and =)")
+        raise errors.ProximityRelationUnsupported(f"proximity relation {node.relation.value} (only <, <= and =)")
     left, right = node.left, node.right
     if not (isinstance(left, Term) and isinstance(right, Term)):
-        raise errors.UnsupportedProximity("proximity needs a search term on each side")
+        raise errors.ProximityOperandsUnsupported("proximity needs a search term on each side")
     untruncated(left, right)
     spec = BY_NAME.get(left.index)
     if left.index != right.index or spec is None or spec.kind is not IndexKind.WORDS:
-        raise errors.UnsupportedProximity("proximity needs two terms of the same word index")
+        raise errors.ProximityOperandsUnsupported("proximity needs two terms of the same word index")
     if any(plan_words(spec, term).kind in (WordsKind.WHOLE, WordsKind.FIRST) for term in (left, right)):
-        raise errors.UnsupportedProximity("proximity needs words, not a whole field or the first words of one")
+        raise errors.ProximityOperandsUnsupported("proximity needs words, not a whole field or the first words of one")
     distance = node.distance - 1 if node.relation is Relation.LT else node.distance
     if distance < 0:
-        raise errors.UnsupportedProximity("distance below zero")
+        raise errors.ProximityDistanceUnsupported("distance below zero")
     if node.unit is ProximityUnit.FIELD:
         if distance != 0:
-            raise errors.UnsupportedProximity(
+            raise errors.ProximityDistanceUnsupported(
                 f"unit=element takes distance 0 (the same occurrence of the field), not {distance}")
         return ProximityWindow(spec, left, right, 0, NEAR_WORDS, node.ordered)
     if node.relation is Relation.EQ and distance > NEAR_WORDS:
-        raise errors.UnsupportedProximity(f"a distance of exactly {distance} words (at most {NEAR_WORDS})")
+        raise errors.ProximityDistanceUnsupported(f"a distance of exactly {distance} words (at most {NEAR_WORDS})")
     low = distance if node.relation is Relation.EQ else 1
     return ProximityWindow(spec, left, right, low, min(max(distance, 1), NEAR_WORDS), node.ordered)

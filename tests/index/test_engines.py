@@ -6,7 +6,12 @@ import pytest
 from conftest import ENGINES
 
 from index.engines.base import SortKey
-from index.errors import TruncationInProximity, UnsupportedProximity
+from index.errors import (
+    ProximityDistanceUnsupported,
+    ProximityOperandsUnsupported,
+    ProximityRelationUnsupported,
+    TruncationInProximity,
+)
 from zserver.querylang.pqf import parse_pqf
 from zserver.z3950.attributes import rpn_to_query
 
@@ -85,16 +90,23 @@ def test_proximity_in_one_field_occurrence(catalogs):
         assert ordered and ordered < unordered <= both
 
 
-@pytest.mark.parametrize(("pqf", "reason"), [
-    ("@prox 0 1 0 2 k 8 @attr 1=1016 water @attr 1=1016 resources", "unit=element takes distance 0"),
-    ("@prox 0 2 0 4 k 2 @attr 1=1016 water @attr 1=1016 resources", "relation"),
-    ("@prox 0 150 0 3 k 2 @attr 1=1016 water @attr 1=1016 resources", "exactly 150 words"),
-    ('@prox 0 1 0 2 k 2 @attr 1=4 @attr 6=3 "united states" @attr 1=4 history', "not a whole field"),
-    ("@prox 0 1 0 2 k 2 @attr 1=4 @attr 3=1 united @attr 1=4 states", "not a whole field"),
+@pytest.mark.parametrize(("pqf", "refused", "reason"), [
+    ("@prox 0 1 0 2 k 8 @attr 1=1016 water @attr 1=1016 resources", ProximityDistanceUnsupported,
+     "unit=element takes distance 0"),
+    ("@prox 0 2 0 4 k 2 @attr 1=1016 water @attr 1=1016 resources", ProximityRelationUnsupported, "relation"),
+    ("@prox 0 150 0 3 k 2 @attr 1=1016 water @attr 1=1016 resources", ProximityDistanceUnsupported,
+     "exactly 150 words"),
+    ('@prox 0 1 0 2 k 2 @attr 1=4 @attr 6=3 "united states" @attr 1=4 history', ProximityOperandsUnsupported,
+     "not a whole field"),
+    ("@prox 0 1 0 2 k 2 @attr 1=4 @attr 3=1 united @attr 1=4 states", ProximityOperandsUnsupported,
+     "not a whole field"),
+    ("@prox 0 1 0 2 k 2 @and @attr 1=4 united @attr 1=4 states @attr 1=4 history", ProximityOperandsUnsupported,
+     "a search term on each side"),
+    ("@prox 0 1 0 2 k 2 @attr 1=4 united @attr 1=21 history", ProximityOperandsUnsupported, "the same word index"),
 ])
-def test_unanswerable_proximity_is_refused_alike(catalogs, pqf, reason):
+def test_unanswerable_proximity_is_refused_alike(catalogs, pqf, refused, reason):
     for catalog in catalogs.values():
-        with pytest.raises(UnsupportedProximity, match=reason):
+        with pytest.raises(refused, match=reason):
             catalog.search(rpn_to_query(parse_pqf(pqf)), catalog.database("unikat"))
 
 

@@ -67,6 +67,10 @@ def test_diagnostic_for_each_catalog_error(cls: type[CatalogError]) -> None:
     (index.errors.RecordNotFound("1"), 65),
     (index.errors.TooManyTerms("more than 10 terms match a*"), 29),
     (index.errors.TruncationInProximity("hist* is truncated"), 33),
+    (index.errors.ProximityRelationUnsupported("proximity relation >="), 40),
+    (index.errors.ProximityDistanceUnsupported("a distance of exactly 150 words"), 41),
+    (index.errors.ProximityOperandsUnsupported("proximity needs two terms of the same word index"), 48),
+    (index.errors.UnsupportedProximity("unit sentence"), 42),
     (index.errors.ResourcesExhausted("more than 3 s"), 47),
 ])
 def test_well_known_codes(error: CatalogError, code: int) -> None:

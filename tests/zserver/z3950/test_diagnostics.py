@@ -80,6 +80,10 @@ def test_diagnostic_for_each_catalog_error(cls: type[CatalogError]) -> None:
     (index.errors.UnknownDatabase("x"), 235),
     (index.errors.TooManyTerms("more than 10 terms match a*"), 7),
     (index.errors.TruncationInProximity("hist* is truncated"), 201),
+    (index.errors.ProximityRelationUnsupported("proximity relation >="), 131),
+    (index.errors.ProximityDistanceUnsupported("a distance of exactly 150 words"), 202),
+    (index.errors.ProximityOperandsUnsupported("proximity needs two terms of the same word index"), 201),
+    (index.errors.UnsupportedProximity("unit sentence"), 132),
     (index.errors.ResourcesExhausted("more than 3 s"), 31),
 ])
 def test_well_known_codes(error: CatalogError, code: int) -> None:
