@@ -247,16 +247,24 @@ class Catalog:
         """Engine work. The index removed while serving (deleted, or a rebuild under way) is still
         served from the files the engine has open, but a part it opens afresh fails: that is
         `IndexUnavailable`, not an internal error, and `refresh` takes up the index `unikat index`
-        puts back. Its time adds up in `work_seconds` (a client's search time: zserver.querytime)."""
+        puts back."""
+        with self._charged():
+            try:
+                yield
+            except (OSError, sqlite3.Error) as error:
+                if engines.index_ready(self.home, self.config):   # the index is there: a real fault
+                    raise
+                # (no path: the detail goes to clients)
+                raise errors.IndexUnavailable("the index is missing (deleted, or being rebuilt): run 'unikat index'"
+                                              ) from error
+
+    @contextmanager
+    def _charged(self) -> Iterator[None]:
+        """Work a client asked for (engine work, a scan's headings and references): its time adds
+        up in `work_seconds` (a client's search time: zserver.querytime)."""
         started = time.monotonic()
         try:
             yield
-        except (OSError, sqlite3.Error) as error:
-            if engines.index_ready(self.home, self.config):   # the index is there: a real fault
-                raise
-            # (no path: the detail goes to clients)
-            raise errors.IndexUnavailable("the index is missing (deleted, or being rebuilt): run 'unikat index'"
-                                          ) from error
         finally:
             self.work_seconds += time.monotonic() - started
 
@@ -378,7 +386,8 @@ class Catalog:
             if titles and (kinds or view):   # titles only (not authority records), or the view's
                 titles = self.search(key_term(index, entry.term), titles_of).size
             heading = self.heading(index, entry.term) if titles else ""   # "" for a key no title has
-            see, also = map(tuple, self.store.see_references(kinds, entry.term)) if kinds else ((), ())
+            with self._charged():
+                see, also = map(tuple, self.store.see_references(kinds, entry.term)) if kinds else ((), ())
             if see or also:
                 return SeeReference(entry.term, titles, heading, see, also)
             return ScanEntry(entry.term, titles, heading)
@@ -402,8 +411,9 @@ class Catalog:
             if len(self._headings) >= _HEADINGS_KEPT:
                 self._headings.clear()
             isns = self.search(key_term(index, key), self.databases()[0]).isns(0, 1)
-            display = self.store.display(isns[0]) if isns else None
-            heading = headings(parse(display), index).get(key, "") if display else ""
+            with self._charged():
+                display = self.store.display(isns[0]) if isns else None
+                heading = headings(parse(display), index).get(key, "") if display else ""
             self._headings[(index, key)] = heading
         return heading
 

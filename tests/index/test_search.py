@@ -8,6 +8,8 @@ server's: PQF → RPN → Bib-1 mapping → neutral tree → Whoosh.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from conftest import ENGINES, load, make_home, shared
 
@@ -366,3 +368,25 @@ def test_a_library_scan_counts_that_librarys_titles_only(sample, index, start):
     in_union = {entry.term: entry.count for entry in union}
     assert any(in_union.get(entry.term, entry.count) > entry.count for entry in entries) \
         or {e.term for e in union} - {e.term for e in entries}   # B's titles are left out
+
+
+def test_a_scans_headings_are_charged_to_the_clients_search_time(sample_home, monkeypatch):
+    """A scan's headings are read from the store: that work counts in `work_seconds` (what the
+    query-time budget charges a client) as the engine's does."""
+    catalog = Catalog(sample_home)
+    try:
+        display = catalog.store.display
+        read = []
+
+        def slow_display(isn):
+            time.sleep(0.01)
+            read.append(isn)
+            return display(isn)
+
+        monkeypatch.setattr(catalog.store, "display", slow_display)
+        before = catalog.work_seconds
+        entries, _ = catalog.scan("author", "a", count=10)
+        assert len(read) >= 5 and any(entry.heading for entry in entries)
+        assert catalog.work_seconds - before >= 0.01 * len(read)
+    finally:
+        catalog.close()
