@@ -126,19 +126,25 @@ def serve(port: int, answers: dict[str, bytes], workers: int) -> None:
         os.kill(child, signal.SIGTERM)
 
 
+def start(unikat: Server, pqf: str, cql: str, workers: int) -> Server:
+    """The floor server, answering with what `unikat` answers to `pqf` and `cql` (stopped with the
+    servers of `common.serving`, which ends every process it lists)."""
+    folder = OUT / "floor-answers"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in capture(unikat, pqf, cql).items():
+        (folder / name).write_bytes(data)
+    port = free_port()
+    server = Server("floor", port, unikat.database, subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(port), "--answers", str(folder), "--workers", str(workers)]))
+    wait_for_port(port, process=server.process)
+    return server
+
+
 def run(size: int, workers: int, clients: list[int], seconds: float, log: Log) -> dict:
     queries = query_mix(lc_subset(size))
     words = [q for q in queries if q.kind == "title"]
     with serving(size, workers) as servers:
-        answers = capture(servers["unikat"], words[0].pqf, words[0].cql)
-        folder = OUT / "floor-answers"
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, data in answers.items():
-            (folder / name).write_bytes(data)
-        port = free_port()
-        servers["floor"] = Server("floor", port, servers["unikat"].database, subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(port), "--answers", str(folder), "--workers", str(workers)]))
-        wait_for_port(port, process=servers["floor"].process)
+        servers["floor"] = start(servers["unikat"], words[0].pqf, words[0].cql, workers)
         rows = [_row("Z39.50 search", 1, servers, lambda server: z3950.measure(server, words, 1, seconds, "search"), log)]
         rows += [_row("SRU maximumRecords=0", count, servers,
                       lambda server, count=count: sru.measure(server, queries, count, seconds, 0), log)

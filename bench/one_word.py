@@ -3,13 +3,15 @@ asked again and again (what unikat's kept searches and answers give) and a new w
 
     .venv/bin/python bench/one_word.py [--records 10000] [--searches 3000] [--rounds 2] [--workers 1]
                                        [--protocols z3950,sru] [--unikat-src DIR] [--reuse-homes]
-                                       [--unikat-setting SECTION.KEY=VALUE]
+                                       [--unikat-setting SECTION.KEY=VALUE] [--floor]
 
 The words are the title words of the first records of the benchmark file (`common._pools`), each
 searched once per round: Z39.50 `@attr 1=4 word` (a searchRequest; the client waits for the whole
 searchResponse, TCP_NODELAY), SRU `dc.title=word` with maximumRecords=0 over one keep-alive HTTP
 connection. The repeated word is "history". The first 200 searches of a round are not counted.
-`--unikat-src DIR` serves the unikat code of another checkout (before/after figures).
+`--unikat-src DIR` serves the unikat code of another checkout (before/after figures). `--floor`
+adds bench/floor.py's server, Twisted answering with unikat's bytes without decoding or searching:
+the least a request to unikat can take, so what is left for unikat's own work under Zebra's time.
 
 Reported: p50 and mean in ms per server, protocol and mode, best of the rounds, unikat/Zebra, and
 the hits of all searches together (each server must answer every search with a result set). More
@@ -30,6 +32,7 @@ import urllib.parse
 from pathlib import Path
 
 import common
+import floor
 import load
 
 from zserver.querylang.pqf import parse_pqf
@@ -119,6 +122,8 @@ def main() -> int:
     parser.add_argument("--unikat-src", type=Path, help="serve unikat from this checkout (before/after figures)")
     parser.add_argument("--reuse-homes", action="store_true", help="reuse unikat homes built by other code")
     parser.add_argument("--unikat-setting", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    parser.add_argument("--floor", action="store_true",
+                        help="measure bench/floor.py's server too: Twisted answering without working")
     args = parser.parse_args()
     log = common.Log("one_word")
     load.run([args.records], reuse_homes=args.reuse_homes, log=log)
@@ -130,6 +135,8 @@ def main() -> int:
     result: dict[str, dict] = {}
     with common.serving(args.records, args.workers, args.unikat_src and args.unikat_src.resolve(),
                         args.unikat_setting) as servers:
+        if args.floor:   # its answers are unikat's for "history", whatever the word
+            servers["floor"] = floor.start(servers["unikat"], "@attr 1=4 history", "dc.title=history", args.workers)
         for protocol in args.protocols.split(","):
             for mode, chosen in modes.items():
                 figures = result.setdefault(f"{protocol} {mode}", {})
@@ -140,8 +147,9 @@ def main() -> int:
                                             "mean_ms": statistics.mean(best) * 1e3, "hits": rounds[0][1]}
                 line = ", ".join(f"{name} p50 {row['p50_ms']:.3f} ms (mean {row['mean_ms']:.3f}, {row['hits']:,} hits)"
                                  for name, row in figures.items())
-                if "zebra" in figures:
-                    line += f"; unikat/zebra p50 {figures['unikat']['p50_ms'] / figures['zebra']['p50_ms']:.2f}x"
+                for name in ("unikat", "floor") if "zebra" in figures else ():
+                    if name in figures:
+                        line += f"; {name}/zebra p50 {figures[name]['p50_ms'] / figures['zebra']['p50_ms']:.2f}x"
                 log(f"{args.records:,} records, {protocol}, {mode} words: {line}")
     common.write_json(common.OUT / "one_word.json", {"records": args.records, "workers": args.workers,
                                                     "settings": args.unikat_setting,
