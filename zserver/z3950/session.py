@@ -30,7 +30,17 @@ from zserver.z3950.codec import (
     decode_pdu,
     encode_pdu,
 )
-from zserver.z3950.pdus import Close, CloseReason, Pdu, close_pdu, from_asn1, to_asn1
+from zserver.z3950.pdus import (
+    Close,
+    CloseReason,
+    Pdu,
+    PresentRequest,
+    ScanRequest,
+    SearchRequest,
+    close_pdu,
+    from_asn1,
+    to_asn1,
+)
 from zserver.z3950.state import OPEN_STATES, RECEIVE, RESPONSE_TO, SEND, State, event_type
 
 __all__ = [
@@ -67,6 +77,16 @@ PAUSED = _Sentinel("PAUSED")
 """A response is due first (or the association is over): send it, then ask again."""
 
 Event = Pdu | ProtocolViolation | _Sentinel
+
+
+# Requests clients send again byte for byte (a portal's count, a search repeated after a present,
+# pages of one set) are decoded once per process: decoding costs more than answering a repeated
+# search from the kept ones (index.kept). PDUs are frozen and nothing changes their parts.
+# Init requests are not kept (they may carry a password).
+_REPEATED = (SearchRequest, PresentRequest, ScanRequest)
+_REPEATED_BYTES = 512
+_READ_BEFORE = 1024
+_read_before: dict[bytes, Pdu] = {}
 
 
 class LocalProtocolError(Exception):
@@ -114,16 +134,22 @@ class Session:
             return self._violation(f"not a Z39.50 PDU: {error}")
         if data is None:
             return NEED_DATA
-        try:
-            name, value = decode_pdu(data)
-        except UnknownPduError as error:
-            return self._violation(str(error))
-        except CodecError as error:
-            return self._violation(f"undecodable PDU: {error}")
-        pdu = from_asn1(name, value, wire_size=len(data))
+        pdu = _read_before.get(data)
+        if pdu is None:
+            try:
+                name, value = decode_pdu(data)
+            except UnknownPduError as error:
+                return self._violation(str(error))
+            except CodecError as error:
+                return self._violation(f"undecodable PDU: {error}")
+            pdu = from_asn1(name, value, wire_size=len(data))
+            if type(pdu) in _REPEATED and len(data) <= _REPEATED_BYTES:
+                if len(_read_before) >= _READ_BEFORE:
+                    del _read_before[next(iter(_read_before))]   # the oldest
+                _read_before[data] = pdu
         following = RECEIVE.get((self.state, type(pdu)))
         if following is None:
-            return self._violation(f"{name} not allowed in state {self.state.value}")
+            return self._violation(f"{pdu.asn1_name} not allowed in state {self.state.value}")
         self.state = following
         self._due = RESPONSE_TO[type(pdu)]
         return pdu
