@@ -113,10 +113,12 @@ def _delivery(path: Path, fmt: str | None) -> tuple[str, bytes | BinaryIO]:
         raise
 
 
-def _state(handle: BinaryIO) -> tuple[int, int]:
-    """Size and modification time of an open file: a change means it was written meanwhile."""
+def _state(handle: BinaryIO) -> tuple[int, int, int]:
+    """Size, modification and change time of an open file: a change means it was written
+    meanwhile (the change time too, as a copy that keeps the modification time, `cp -p`,
+    `rsync -t`, puts that back)."""
     stat = os.fstat(handle.fileno())
-    return stat.st_size, stat.st_mtime_ns
+    return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
 
 def split_delivery(data: bytes | BinaryIO, fmt: str) -> tuple[str, Iterator[RawRecord | LoadProblem]]:
@@ -182,7 +184,7 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
     except UnknownFormat as error:   # refused as a whole: nothing stored, not even a load
         raise LoadError(f"{path} {error}; nothing loaded") from None
     streamed = not isinstance(data, bytes)   # an ISO 2709 file, read as the load goes
-    state = _state(data) if streamed else (len(data), 0)
+    state = _state(data) if streamed else (len(data), 0, 0)
     size = state[0]
     try:
         system = source_system or library.source_system
@@ -237,7 +239,7 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
                             expected = expected or len(re.findall(rb"<(?:\w+:)?record[\s>]", data))
                             progress(report.counts["read"], expected, report.counts["read"])
                         else:
-                            progress(item.offset, size, report.counts["read"])
+                            progress(item.offset, max(size, item.offset), report.counts["read"])   # the file may grow
         finally:
             rejects.close()
         if streamed and _state(data) != state:   # cut short or rewritten while it was read

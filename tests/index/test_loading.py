@@ -224,3 +224,57 @@ def test_a_delivery_cut_short_during_its_load_ends_the_reading_and_says_so(home,
     assert "the file changed while it was read" in report.summary()
     assert report.counts["read"] == kept + 1 < len(offsets)
     assert b"truncated record" in report.reject_file.read_bytes()
+
+
+def test_a_delivery_rewritten_in_place_with_its_time_kept_is_noticed(home, tmp_path):
+    """Rewritten during the load at the same size with the modification time put back (`cp -p`,
+    `rsync --inplace -t`): only the change time shows it, and the report must say so."""
+    import os
+
+    from index.loading.load import load_file
+
+    one, two = (SAMPLE_DATA / "lib-a.mrc").read_bytes(), (SAMPLE_DATA / "lib-b.mrc").read_bytes()
+    path = tmp_path / "delivery.mrc"
+    path.write_bytes((one + two) * 2)
+    before = os.stat(path)
+    rewritten = []
+
+    def progress(done, total, records):
+        if not rewritten:
+            with open(path, "r+b") as handle:
+                handle.write((two + one) * 2)
+            os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+            rewritten.append(True)
+
+    store = CatalogStore.of(home)
+    try:
+        library = parse_config(home.config_path.read_text()).libraries["A"]
+        report = load_file(home, store, library, path, progress=progress, workers=0)
+    finally:
+        store.close()
+    assert rewritten and os.stat(path).st_size == before.st_size and os.stat(path).st_mtime_ns == before.st_mtime_ns
+    assert report.changed_meanwhile
+
+
+def test_a_delivery_that_grows_during_its_load_never_shows_more_than_all_done(home, tmp_path):
+    from index.loading.load import load_file
+
+    data = (SAMPLE_DATA / "lib-a.mrc").read_bytes() + (SAMPLE_DATA / "lib-b.mrc").read_bytes()
+    path = tmp_path / "delivery.mrc"
+    path.write_bytes(data)
+    shown = []
+
+    def progress(done, total, records):
+        if not shown:
+            with open(path, "ab") as handle:   # a second delivery appended meanwhile
+                handle.write(data * 2)
+        shown.append((done, total))
+
+    store = CatalogStore.of(home)
+    try:
+        library = parse_config(home.config_path.read_text()).libraries["A"]
+        report = load_file(home, store, library, path, progress=progress, workers=0)
+    finally:
+        store.close()
+    assert report.changed_meanwhile
+    assert shown[-1][0] > len(data) and all(done <= total for done, total in shown)
