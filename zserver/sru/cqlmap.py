@@ -337,8 +337,13 @@ def _prox(node: BooleanClause, left: Node, right: Node, scope: _Scope) -> Prox:
     distance: int | None = None
     relation = Relation.LE
     ordered = False
+    seen: set[str] = set()
     for modifier in node.modifiers:
         base = scope.modifier_base(modifier.name, ("cql", "prox"))
+        if base in seen or base in ("ordered", "unordered") and {"ordered", "unordered"} & seen:
+            # `distance<2/distance=5`: which one would the client mean?
+            raise _fail(_D.UNSUPPORTED_COMBINATION_OF_PROXIMITY_MODIFIERS, modifier.name)
+        seen.add(base)
         if base == "unit":
             if modifier.comparison != "=":
                 raise _fail(_D.UNSUPPORTED_COMBINATION_OF_PROXIMITY_MODIFIERS, modifier.name)
