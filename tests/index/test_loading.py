@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import pymarc
 import pytest
 from conftest import SAMPLE_DATA, STORE, load, make_home, shared
 
-from index.home import parse_config
 from index.loading import indexing
 from index.query import Structure, Term
+from index.records.marc import iso2709_records
 from index.search import Catalog
 from index.store.catalog import CatalogStore
 
@@ -197,9 +199,6 @@ def test_a_delivery_cut_short_during_its_load_ends_the_reading_and_says_so(home,
     """A file cut short while it is loaded (an upload restarted, rsync --inplace): the records up
     to the cut are loaded, the one it cuts is rejected, the report says the file changed. The load
     used to map the file and died of SIGBUS at the first page past the new end."""
-    from index.loading.load import load_file
-    from index.records.marc import iso2709_records
-
     data = (SAMPLE_DATA / "lib-a.mrc").read_bytes() + (SAMPLE_DATA / "lib-b.mrc").read_bytes()
     data *= 2
     offsets = [raw.offset for raw in iso2709_records(data)]
@@ -214,12 +213,7 @@ def test_a_delivery_cut_short_during_its_load_ends_the_reading_and_says_so(home,
             with open(path, "r+b") as handle:
                 handle.truncate(cut)
 
-    store = CatalogStore.of(home)
-    try:
-        library = parse_config(home.config_path.read_text()).libraries["A"]
-        report = load_file(home, store, library, path, progress=progress, workers=0)
-    finally:
-        store.close()
+    report = load(home, "A", path, progress=progress, workers=0)
     assert report.changed_meanwhile
     assert "the file changed while it was read" in report.summary()
     assert report.counts["read"] == kept + 1 < len(offsets)
@@ -229,10 +223,6 @@ def test_a_delivery_cut_short_during_its_load_ends_the_reading_and_says_so(home,
 def test_a_delivery_rewritten_in_place_with_its_time_kept_is_noticed(home, tmp_path):
     """Rewritten during the load at the same size with the modification time put back (`cp -p`,
     `rsync --inplace -t`): only the change time shows it, and the report must say so."""
-    import os
-
-    from index.loading.load import load_file
-
     one, two = (SAMPLE_DATA / "lib-a.mrc").read_bytes(), (SAMPLE_DATA / "lib-b.mrc").read_bytes()
     path = tmp_path / "delivery.mrc"
     path.write_bytes((one + two) * 2)
@@ -246,19 +236,12 @@ def test_a_delivery_rewritten_in_place_with_its_time_kept_is_noticed(home, tmp_p
             os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
             rewritten.append(True)
 
-    store = CatalogStore.of(home)
-    try:
-        library = parse_config(home.config_path.read_text()).libraries["A"]
-        report = load_file(home, store, library, path, progress=progress, workers=0)
-    finally:
-        store.close()
+    report = load(home, "A", path, progress=progress, workers=0)
     assert rewritten and os.stat(path).st_size == before.st_size and os.stat(path).st_mtime_ns == before.st_mtime_ns
     assert report.changed_meanwhile
 
 
 def test_a_delivery_that_grows_during_its_load_never_shows_more_than_all_done(home, tmp_path):
-    from index.loading.load import load_file
-
     data = (SAMPLE_DATA / "lib-a.mrc").read_bytes() + (SAMPLE_DATA / "lib-b.mrc").read_bytes()
     path = tmp_path / "delivery.mrc"
     path.write_bytes(data)
@@ -270,11 +253,6 @@ def test_a_delivery_that_grows_during_its_load_never_shows_more_than_all_done(ho
                 handle.write(data * 2)
         shown.append((done, total))
 
-    store = CatalogStore.of(home)
-    try:
-        library = parse_config(home.config_path.read_text()).libraries["A"]
-        report = load_file(home, store, library, path, progress=progress, workers=0)
-    finally:
-        store.close()
+    report = load(home, "A", path, progress=progress, workers=0)
     assert report.changed_meanwhile
     assert shown[-1][0] > len(data) and all(done <= total for done, total in shown)
