@@ -373,8 +373,7 @@ def _prox(node: BooleanClause, left: Node, right: Node, scope: _Scope) -> Prox:
 
 # --- search clauses -----------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class _Char:
+class _Char(NamedTuple):   # a tuple: one is made per character of every term
     char: str
     mask: bool      # an unescaped `*` or `?` of a masked term
 
@@ -475,10 +474,9 @@ def _clause(clause: SearchClause, scope: _Scope) -> Node:
         else:
             raise _fail(_D.UNSUPPORTED_RELATION_MODIFIER, modifier.name)
 
-    term_text = _read_term(clause.term, masking_on)
-    if not _words(term_text):
+    builder = _ClauseBuilder(index, relation, _read_term(clause.term, masking_on), as_string)
+    if not builder.words:
         raise _fail(_D.EMPTY_TERM_UNSUPPORTED, clause.index)
-    builder = _ClauseBuilder(index, relation, term_text, as_string)
     node = builder.build()
     if relevant:
         if relation not in ("=", "all", "any", "adj", "=="):
@@ -512,6 +510,7 @@ class _ClauseBuilder:
         self.index = index
         self.relation = relation
         self.text = text
+        self.words = _words(text)
         self.as_string = as_string
         self.kind = ("key" if index in KEY_INDEXES else
                      "year" if index in NUMERIC_INDEXES else "word")
@@ -535,14 +534,14 @@ class _ClauseBuilder:
             return Structure.KEY
         if self.kind == "year":
             return Structure.YEAR
-        if relation in ("==", "adj") or self.as_string or (relation == "=" and len(_words(self.text)) > 1):
+        if relation in ("==", "adj") or self.as_string or (relation == "=" and len(self.words) > 1):
             return Structure.PHRASE
         if relation == "any":
             return Structure.WORD
         return Structure.WORD_LIST
 
     def whole(self, relation: str) -> Node:
-        words = _words(self.text)
+        words = self.words
         masked = any(char.mask for word in words for char in word)
         if relation == "=" and self.kind == "word" and masked and len(words) > 1:
             return self.split(And)
@@ -561,7 +560,7 @@ class _ClauseBuilder:
         if self.text.first or self.text.last:
             raise _fail(_D.ANCHORING_CHARACTER_IN_UNSUPPORTED_POSITION,
                         f"^ with {self.relation}")
-        words = _words(self.text)
+        words = self.words
         masked = any(char.mask for word in words for char in word)
         if combine is And and self.kind == "word" and not masked:
             return self.term(self.text.chars, Relation.EQ, self.structure("all"))
@@ -569,7 +568,7 @@ class _ClauseBuilder:
         return _balanced([self.term(word, Relation.EQ, structure) for word in words], combine)
 
     def within(self) -> Node:
-        words = _words(self.text)
+        words = self.words
         if len(words) != 2:
             raise _fail(_D.TERM_IN_INVALID_FORMAT, "within needs two values")
         structure = self.structure("within")

@@ -114,26 +114,35 @@ class SruState:
         return [name for _signed_in, name in self._sets]
 
 
-# Clients repeat their searches, and making an id costs ~13 µs; queries are at most
+# Clients repeat their searches, and making an id costs a few µs; queries are at most
 # `maximum_query_length` characters, so the cache stays a few MB.
 @functools.lru_cache(maxsize=1024)
 def result_set_id(database: str, query: str, sort_keys: str | None) -> str:
-    """The id of the result set of `query` (CQL) on `database`, sorted by `sort_keys`."""
-    packed = json.dumps([database, query, sort_keys], ensure_ascii=False, separators=(",", ":"))
+    """The id of the result set of `query` (CQL) on `database`, sorted by `sort_keys`: the
+    search itself, so any worker can run it again. "r" and the search as it is when short
+    (deflate makes short texts longer), "u" and the search deflated otherwise."""
+    packed = json.dumps([database, query, sort_keys], ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    if len(packed) <= _PLAIN_ID:
+        return "r" + base64.urlsafe_b64encode(packed).decode().rstrip("=")
     # A 512-byte window and the smallest state: `zlib.compress` sets up ~260 KB of deflate state
     # (fresh pages from the kernel each time), which cost more than the rest of a hit-count request.
     # Any zlib decompressor reads the result, so `_search_of` takes ids made either way.
     deflate = zlib.compressobj(9, zlib.DEFLATED, 9, 1)
-    data = deflate.compress(packed.encode("utf-8")) + deflate.flush()
+    data = deflate.compress(packed) + deflate.flush()
     return "u" + base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
+_PLAIN_ID = 120   # bytes of a search written as it is in its id; longer ones are deflated
+
+
 def _search_of(name: str) -> tuple[str, str, str | None] | None:
-    if not name.startswith("u") or len(name) > 8000:
+    if name[:1] not in ("r", "u") or len(name) > 8000:
         return None
     try:
         data = base64.urlsafe_b64decode(name[1:] + "=" * (-(len(name) - 1) % 4))
-        packed = json.loads(zlib.decompressobj().decompress(data, 64 * 1024).decode("utf-8"))
+        if name[0] == "u":
+            data = zlib.decompressobj().decompress(data, 64 * 1024)
+        packed = json.loads(data.decode("utf-8"))
     except (ValueError, zlib.error, UnicodeDecodeError):
         return None
     if (isinstance(packed, list) and len(packed) == 3 and isinstance(packed[0], str)

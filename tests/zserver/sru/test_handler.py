@@ -603,8 +603,17 @@ def test_an_id_made_with_a_full_size_deflate_is_still_understood(catalog) -> Non
     assert diagnostics(root) == [] and hits(root) == count(catalog, "history") > 0
 
 
+def test_short_searches_are_their_ids_as_they_are_and_long_ones_deflated(catalog) -> None:
+    long = " or ".join(["history"] * 40)
+    short_id, long_id = result_set_id("unikat", "history", None), result_set_id("unikat", long, None)
+    assert short_id.startswith("r") and long_id.startswith("u") and len(long_id) < len(long)
+    for set_id, query in ((short_id, "history"), (long_id, long)):   # another worker runs the search
+        _, root = run(catalog, {"query": f'cql.resultSetId = "{set_id}"', "maximumRecords": "0"}, state=SruState())
+        assert diagnostics(root) == [] and hits(root) == count(catalog, query) > 0
+
+
 def test_forged_result_set_ids_are_51(catalog) -> None:
-    for name in ["u" + "A" * 40, "u!!", "x", "u" + "A" * 1500]:
+    for name in ["u" + "A" * 40, "u!!", "x", "u" + "A" * 1500, "r" + "A" * 40, "r!!", "rWyJ1bmlrYXQiXQ"]:
         _, root = run(catalog, {"query": f'cql.resultSetId = "{name}"'})
         assert [c for c, _ in diagnostics(root)] == [51]
 
