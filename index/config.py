@@ -94,6 +94,7 @@ login_lockout = 60
 # Bib-1 31 / SRU 47 (HTTP 429) until older ones leave the window.
 max_query_time = 30
 query_time_window = 60
+decoded_requests = 1024      # Z39.50 requests clients repeat byte for byte, kept decoded per worker; 0: none
 
 # Where the catalog store lives: "sqlite" (catalog.sqlite here, the default), or "postgresql"
 # for more than one machine, with dsn = "postgresql://user@host/database" (libpq form).
@@ -310,6 +311,7 @@ class ServerConfig:
     login_lockout: float = 60.0           # seconds every login of that name or address is refused
     max_query_time: float = 30.0          # seconds of search work per connection (HTTP: address) ...
     query_time_window: float = 60.0       # ... within these seconds (zserver.querytime)
+    decoded_requests: int = 1024          # Z39.50 requests kept decoded per worker (zserver.z3950.session)
 
 
 @dataclass(frozen=True)
@@ -560,7 +562,8 @@ _SERVER = {"host": _TEXT, "port": _integer(0, 65535), "workers": _integer(1), "i
            "max_message_size": _BYTES, "max_record_size": _BYTES, "max_result_sets": _integer(1),
            "http_request_timeout": _SECONDS, "http_idle_timeout": _SECONDS,
            "max_login_failures": _integer(1), "login_failure_window": _SECONDS, "login_lockout": _SECONDS,
-           "max_query_time": _SECONDS, "query_time_window": _SECONDS}
+           "max_query_time": _SECONDS, "query_time_window": _SECONDS,
+           "decoded_requests": _integer(0, what="a number of requests")}
 _STORE = {"backend": _one_of(STORE_BACKENDS),
           "dsn": _Rule('a libpq connection string such as "postgresql://unikat@db.example.org/catalog"',
                        lambda value: isinstance(value, str) and (value == "" or "=" in value

@@ -27,6 +27,7 @@ from zserver.net.http import HttpCore
 from zserver.net.log import Log, stderr_log
 from zserver.querylang.ccl import DEFAULT_QUALIFIERS, CclProfile
 from zserver.z3950.handler import Limits
+from zserver.z3950.session import DecodedRequests
 
 __all__ = ["Worker"]
 
@@ -45,6 +46,7 @@ class Worker:
     max_pdu_elements: int = ServerConfig.max_pdu_elements  # BER values in one incoming Z39.50 PDU
     login_guard: LoginGuard = field(default_factory=LoginGuard)  # failed logins of all its connections
     metrics: Metrics | None = None   # [metrics] enabled: what its connections count (zserver.metrics)
+    decoded: DecodedRequests = field(default_factory=DecodedRequests)   # Z39.50 requests repeated byte for byte
 
     @classmethod
     def open(cls, home: Home, *, log: Log = stderr_log, clock: Callable[[], float] = time.time,
@@ -63,7 +65,8 @@ class Worker:
         http.metrics = Metrics.open(config.metrics, lambda: len(http.sru_state))
         return cls(catalog, Limits.from_config(server), CclProfile(config.ccl or DEFAULT_QUALIFIERS),
                    server.idle_timeout, http, log,
-                   ConnectionLimits.from_config(server), server.max_pdu_elements, guard, http.metrics)
+                   ConnectionLimits.from_config(server), server.max_pdu_elements, guard, http.metrics,
+                   DecodedRequests(server.decoded_requests))
 
     def close(self) -> None:
         self.catalog.close()

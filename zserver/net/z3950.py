@@ -61,7 +61,7 @@ class Z3950Protocol(Protocol, TimeoutMixin):
             self.callLater = factory.clock.callLater
         self.peer = _peer(self.transport.getPeer())
         worker = factory.worker
-        self.session = Session(worker.limits.max_message_size, worker.max_pdu_elements)
+        self.session = Session(worker.limits.max_message_size, worker.max_pdu_elements, worker.decoded)
         self.handler = Handler(worker.catalog, worker.limits, worker.ccl_profile, login_guard=worker.login_guard,
                                client_address=getattr(self.transport.getPeer(), "host", None))
         factory.connections.add(self)

@@ -45,6 +45,7 @@ from zserver.z3950.state import OPEN_STATES, RECEIVE, RESPONSE_TO, SEND, State, 
 
 __all__ = [
     "NEED_DATA",
+    "DecodedRequests",
     "PAUSED",
     "CloseReason",
     "LocalProtocolError",
@@ -79,14 +80,35 @@ PAUSED = _Sentinel("PAUSED")
 Event = Pdu | ProtocolViolation | _Sentinel
 
 
-# Requests clients send again byte for byte (a portal's count, a search repeated after a present,
-# pages of one set) are decoded once per process: decoding costs more than answering a repeated
-# search from the kept ones (index.kept). PDUs are frozen and nothing changes their parts.
-# Init requests are not kept (they may carry a password).
-_REPEATED = (SearchRequest, PresentRequest, ScanRequest)
-_REPEATED_BYTES = 512
-_READ_BEFORE = 1024
-_read_before: dict[bytes, Pdu] = {}
+class DecodedRequests:
+    """Requests clients send again byte for byte (a portal's count, a search repeated after a
+    present, pages of one set), decoded once: decoding costs more than answering a repeated
+    search from the kept ones (index.kept). One per worker process, shared by its sessions;
+    PDUs are frozen and nothing changes their parts. Only search, present and scan requests of
+    at most `LONGEST` bytes are kept (not Init: it may carry a password), at most `limit` of
+    them, the oldest dropped first."""
+
+    KINDS = (SearchRequest, PresentRequest, ScanRequest)
+    LONGEST = 512
+
+    def __init__(self, limit: int = 1024) -> None:
+        self.limit = limit
+        self._pdus: dict[bytes, Pdu] = {}
+
+    def __len__(self) -> int:
+        return len(self._pdus)
+
+    def __contains__(self, data: bytes) -> bool:
+        return data in self._pdus
+
+    def get(self, data: bytes) -> Pdu | None:
+        return self._pdus.get(data)
+
+    def put(self, data: bytes, pdu: Pdu) -> None:
+        if self.limit and type(pdu) in self.KINDS and len(data) <= self.LONGEST:
+            if len(self._pdus) >= self.limit:
+                del self._pdus[next(iter(self._pdus))]
+            self._pdus[data] = pdu
 
 
 class LocalProtocolError(Exception):
@@ -98,9 +120,10 @@ class Session:
     `max_pdu_elements` in BER values (the work of framing and decoding it)."""
 
     def __init__(self, max_pdu_size: int = DEFAULT_MAX_PDU_SIZE,
-                 max_pdu_elements: int = DEFAULT_MAX_PDU_ELEMENTS) -> None:
+                 max_pdu_elements: int = DEFAULT_MAX_PDU_ELEMENTS, decoded: DecodedRequests | None = None) -> None:
         self.max_pdu_size = max_pdu_size
         self.max_pdu_elements = max_pdu_elements
+        self._decoded = decoded if decoded is not None else DecodedRequests(0)
         self.state = State.AWAITING_INIT
         self._framer = Framer(max_pdu_size, max_pdu_elements)
         self._due: type[Pdu] | None = None  # the response PDU we owe
@@ -134,7 +157,7 @@ class Session:
             return self._violation(f"not a Z39.50 PDU: {error}")
         if data is None:
             return NEED_DATA
-        pdu = _read_before.get(data)
+        pdu = self._decoded.get(data)
         if pdu is None:
             try:
                 name, value = decode_pdu(data)
@@ -143,10 +166,7 @@ class Session:
             except CodecError as error:
                 return self._violation(f"undecodable PDU: {error}")
             pdu = from_asn1(name, value, wire_size=len(data))
-            if type(pdu) in _REPEATED and len(data) <= _REPEATED_BYTES:
-                if len(_read_before) >= _READ_BEFORE:
-                    del _read_before[next(iter(_read_before))]   # the oldest
-                _read_before[data] = pdu
+            self._decoded.put(data, pdu)
         following = RECEIVE.get((self.state, type(pdu)))
         if following is None:
             return self._violation(f"{pdu.asn1_name} not allowed in state {self.state.value}")
