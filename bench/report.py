@@ -28,6 +28,7 @@ PLACEHOLDERS = {
                 "serving memory <= 2x Zebra's) what would meet it, with a measured figure._\n",
     "changes": "_Placeholder: each change made after profiling (py-spy or cProfile) and what it bought,\n"
                "with before/after figures from this table._\n",
+    "other": "",   # sections of the other benchmarks (ILL, consolidation, stores, hosts), written by hand
 }
 
 MODE_LABELS = {"search": "search only", "usmarc": "search + present 10 MARC21",
@@ -403,7 +404,7 @@ def render(results: dict, previous: str | None = None) -> str:
         lines += _session_block([kept["session"]])
     lines += ["## Analysis", "", "<!-- keep:analysis -->", kept["analysis"].rstrip("\n"), "<!-- /keep:analysis -->", "",
               "## Changes and what they bought", "", "<!-- keep:changes -->", kept["changes"].rstrip("\n"),
-              "<!-- /keep:changes -->", ""]
+              "<!-- /keep:changes -->", "", "<!-- keep:other -->", kept["other"].rstrip("\n"), "<!-- /keep:other -->", ""]
     return "\n".join(lines)
 
 
