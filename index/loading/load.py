@@ -40,6 +40,7 @@ from index import titles
 from index.config import LibraryConfig
 from index.consolidation.match import MatchRules
 from index.home import Home
+from index.loading.collector import fewer_collections
 from index.loading.pipeline import cores, preparing
 from index.loading.prepare import Prepared, Preparer
 from index.records.detect import HEAD, UnknownFormat, detect_format
@@ -140,6 +141,7 @@ class _Rejects:
             self._handle.close()
 
 
+@fewer_collections()
 def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Path, *, fmt: str | None = None,
               encoding: str | None = None, source_system: str | None = None,
               progress: Progress | None = None, authority_only: bool = False,
