@@ -181,7 +181,7 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
     rejects = _Rejects(home.rejects_dir / f"load-{load_id}-{library.code}.rej", library.code, path.name)
     expected = 0
     try:
-        with preparing(preparer, items, cores() if workers is None else workers, cluster) as results:
+        with store.fewer_checkpoints(), preparing(preparer, items, cores() if workers is None else workers, cluster) as results:
             while True:
                 # One transaction per BATCH records, the load's counts with them: a crash loses at most
                 # the batch under way, and the titles it touched stay `pending` for the index.
