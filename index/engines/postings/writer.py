@@ -36,8 +36,11 @@ from index.engines.postings.layout import (
     lengths_path,
     positions_path,
 )
-from index.engines.ranking import field_lengths
+from index.engines.ranking import LENGTH_FIELDS, LONGEST
 from index.searchkeys.extract import TitleKeys
+
+if WORD_FIELDS != LENGTH_FIELDS:   # `_Run.add` gives the lengths in WORD_FIELDS order
+    raise ImportError("the word indexes and the ranked fields differ: count the lengths apart")
 
 MAX_SEGMENTS = 64   # a safety valve: updates merge segments (`merge`), so there are O(log n) of them
 # term occurrences held in memory before a run goes to disk (~12 bytes each, and their terms); at
@@ -94,20 +97,27 @@ class _Run:
     def __len__(self) -> int:
         return len(self.codes)
 
-    def add(self, title: TitleKeys) -> None:
+    def add(self, title: TitleKeys) -> list[int]:
+        """Add a title's postings; returns the words of each word field, as ranking stores them
+        (`ranking.field_lengths`, counted here from the words split anyway)."""
         base = title.isn << POSITION_BITS
         term_ids, codes, counter = self.term_ids, self.codes, self.counter
+        lengths = []
         for name in WORD_FIELDS:
             keys = title.keys.get(name)
             if not keys:
+                lengths.append(0)
                 continue
             assign = self.ids.setdefault(name, {}).setdefault
             position = base
+            words_in_field = 0
             for key in keys:
                 words = key.split()
                 term_ids.extend(map(assign, words, counter))
                 codes.extend(range(position, position + len(words)))
                 position += len(words) + GAP
+                words_in_field += len(words)
+            lengths.append(min(words_in_field, LONGEST))
         for name in EXACT_FIELDS:
             self._keys(exact_field(name), title.keys.get(name), base)
         for name in KEY_FIELDS:
@@ -115,6 +125,7 @@ class _Run:
             if keys and name == "year":
                 keys = [f"{int(key):04d}" for key in keys if key.isdigit()]
             self._keys(name, keys, base)
+        return lengths
 
     def _keys(self, field: str, keys: list[str] | None, base: int) -> None:
         if keys:
@@ -207,9 +218,8 @@ class _SegmentBuilder:
             raise ValueError(f"titles out of ISN order: {title.isn} after {self.last_isn}")
         self.last_isn = title.isn
         self.titles += 1
-        self.run.add(title)
         self.lengths.append(title.isn)
-        self.lengths.extend(field_lengths(title))
+        self.lengths.extend(self.run.add(title))
         if len(self.lengths) >= _LENGTHS_CHUNK:
             self._write_lengths()
         if len(self.run) >= RUN_OCCURRENCES:
