@@ -174,8 +174,13 @@ class _SpilledRun:
     def __init__(self, directory: Path, number: int, postings: _Postings) -> None:
         self.stem = directory / f"run-{number}"
         self.terms = len(postings.terms)
+        fields, terms = postings.fields, postings.terms
         with open(self.stem.with_suffix(".terms"), "w", encoding="utf-8") as handle:
-            handle.writelines(f"{field}\0{term}\n" for field, term in zip(postings.fields, postings.terms, strict=True))
+            # the fields are sorted: each field's lines are one join, not a string built per term
+            for field in dict.fromkeys(fields):
+                start, end = bisect.bisect_left(fields, field), bisect.bisect_right(fields, field)
+                prefix = field + "\0"
+                handle.write(prefix + ("\n" + prefix).join(terms[start:end]) + "\n")
         np.stack([postings.docs_count, postings.positions_count], axis=1).astype("<i8").tofile(
             self.stem.with_suffix(".counts"))
         postings.docs.astype("<i8").tofile(self.stem.with_suffix(".docs"))
