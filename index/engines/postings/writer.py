@@ -151,7 +151,7 @@ class _Run:
         del rank, provisional
         # titles were added in ISN order and positions grow within a title, so a stable sort by
         # term leaves each term's codes sorted
-        order = np.argsort(term_ids, kind="stable")
+        order = _stable_order(term_ids)
         term_ids = term_ids[order]
         codes = np.frombuffer(self.codes, dtype=np.int64)[order] if self.codes else np.zeros(0, np.int64)
         del order
@@ -166,6 +166,15 @@ class _Run:
         del codes, kept, term_ids
         return _Postings(fields, terms, docs, np.bincount(doc_terms, minlength=total),
                          positions, np.bincount(position_terms, minlength=total))
+
+
+def _stable_order(ranks: np.ndarray) -> np.ndarray:
+    """`np.argsort(ranks, kind="stable")` for int32 ranks from 0: NumPy sorts 16-bit integers
+    stably by radix, in linear time, and int32 by merge sort, so two 16-bit passes (low half,
+    then high half) give the same order in about half the time."""
+    order = np.argsort((ranks & 0xFFFF).astype(np.uint16), kind="stable")
+    high = (ranks >> 16).astype(np.uint16)[order]
+    return order[np.argsort(high, kind="stable")] if high.any() else order
 
 
 class _SpilledRun:
