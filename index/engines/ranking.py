@@ -68,6 +68,7 @@ FIRST_WORDS = 2   # a leading article ("The", "A") leaves the word second
 
 LENGTH_FIELDS = tuple(spec.name for spec in INDEXES if spec.kind is IndexKind.WORDS)
 """The fields whose length (words) every title stores for ranking, in this order."""
+LONGEST = 0xFFFF   # a field length is stored in 16 bits: longer fields count as this long
 
 POSITION_BITS = 32
 _POSITION_MASK = (1 << POSITION_BITS) - 1
@@ -104,7 +105,7 @@ class Statistics(Protocol):
 
 def field_lengths(title: TitleKeys) -> list[int]:
     """The words of each of LENGTH_FIELDS in `title` (what an index build stores)."""
-    return [min(sum(len(key.split()) for key in title.keys.get(name, ())), 0xFFFF) for name in LENGTH_FIELDS]
+    return [min(sum(len(key.split()) for key in title.keys.get(name, ())), LONGEST) for name in LENGTH_FIELDS]
 
 
 def fields_of(index: str) -> dict[str, float]:

@@ -26,6 +26,7 @@ from index import engines, replicas
 from index.engines.base import Progress
 from index.home import Home
 from index.loading import children, handover
+from index.loading.collector import fewer_collections
 from index.loading.forked import forked_workers
 from index.searchkeys.extract import TitleKeys, extract
 from index.searchkeys.files import SearchKeyFiles
@@ -87,6 +88,7 @@ def _index_turn(home: Home, store: CatalogStore) -> Iterator[None]:
         yield
 
 
+@fewer_collections()
 def update(home: Home, store: CatalogStore, *, progress: Progress | None = None, procs: int = 1,
            merging: Progress | None = None) -> tuple[int, int]:
     """Bring the index up to date with pending changes; returns (titles written, titles removed).
@@ -126,6 +128,7 @@ def _publish_and_clear(home: Home, store: CatalogStore, isns: Iterable[int]) -> 
     store.set_meta("indexed_at", time.strftime("%Y-%m-%d %H:%M:%S"))
 
 
+@fewer_collections()
 def rebuild(home: Home, store: CatalogStore, *, progress: Progress | None = None, procs: int = 1,
             merging: Progress | None = None) -> int:
     """Rewrite every search-key file and build the index from the same keys in one pass; returns
@@ -151,6 +154,7 @@ def _rebuild(home: Home, store: CatalogStore, *, progress: Progress | None, proc
     return count
 
 
+@fewer_collections()
 def build_from_keys(home: Home, *, progress: Progress | None = None, merging: Progress | None = None) -> int:
     """Build the index from the search-key files alone, as MELVYL did: the store is not read.
     Gives the same index as the load pass that wrote the files; returns the title count."""

@@ -40,6 +40,7 @@ from index import titles
 from index.config import LibraryConfig
 from index.consolidation.match import MatchRules
 from index.home import Home
+from index.loading.collector import fewer_collections
 from index.loading.pipeline import cores, preparing
 from index.loading.prepare import Prepared, Preparer
 from index.records.detect import HEAD, UnknownFormat, detect_format
@@ -158,6 +159,7 @@ class _Rejects:
             self._handle.close()
 
 
+@fewer_collections()
 def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Path, *, fmt: str | None = None,
               encoding: str | None = None, source_system: str | None = None,
               progress: Progress | None = None, authority_only: bool = False,
@@ -201,7 +203,8 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
         rejects = _Rejects(home.rejects_dir / f"load-{load_id}-{library.code}.rej", library.code, path.name)
         expected = 0
         try:
-            with preparing(preparer, items, cores() if workers is None else workers, cluster) as results:
+            with store.fewer_checkpoints(), preparing(preparer, items, cores() if workers is None else workers,
+                                                      cluster) as results:
                 while True:
                     # One transaction per BATCH records, the load's counts with them: a crash loses at most
                     # the batch under way, and the titles it touched stay `pending` for the index.

@@ -18,6 +18,7 @@ from index.searchkeys.extract import IndexControl, TitleKeys
 from index.searchkeys.spec import INDEXES
 
 CONTROL_FILE = "IC.tsv"
+_WRITE_EVERY = 256   # titles whose lines are gathered before they go to the files
 
 
 def _clean(text: str) -> str:
@@ -31,6 +32,13 @@ def _key_lines(isn: int, values: list[str]) -> str:
         values = [_clean(value) for value in values]
     prefix = f"{isn}\t"
     return prefix + ("\n" + prefix).join(values) + "\n"
+
+
+def _write_pending(handles: dict, pending: dict[str, list[str]]) -> None:
+    for name, lines in pending.items():
+        if lines:
+            handles[name].write("".join(lines))
+            lines.clear()
 
 
 def _control_line(keys: TitleKeys) -> str:
@@ -109,22 +117,28 @@ class SearchKeyFiles:
     def _writing(self, titles: Iterable[TitleKeys], *, mode: str, tombstones: bool,
                  deleted: Iterable[int]) -> Iterator[TitleKeys]:
         handles = self._open_all(mode)
+        # each file's text gathers in a list and is written every _WRITE_EVERY titles: a write
+        # call per title and file (24 files) cost more than making the lines
+        pending: dict[str, list[str]] = {name: [] for name in handles}
         try:
             for isn in deleted:
-                for handle in handles.values():
-                    handle.write(f"{isn}\t\n")
-            for title in titles:
+                for lines in pending.values():
+                    lines.append(f"{isn}\t\n")
+            for count, title in enumerate(titles, 1):
                 for name, values in title.keys.items():
-                    handle = handles[name]
+                    lines = pending[name]
                     if tombstones:
-                        handle.write(f"{title.isn}\t\n")
+                        lines.append(f"{title.isn}\t\n")
                     if values:
-                        handle.write(_key_lines(title.isn, values))
+                        lines.append(_key_lines(title.isn, values))
                 if tombstones:
-                    handles[CONTROL_FILE].write(f"{title.isn}\t\n")
-                handles[CONTROL_FILE].write(_control_line(title))
+                    pending[CONTROL_FILE].append(f"{title.isn}\t\n")
+                pending[CONTROL_FILE].append(_control_line(title))
+                if count % _WRITE_EVERY == 0:
+                    _write_pending(handles, pending)
                 yield title
         finally:
+            _write_pending(handles, pending)
             for handle in handles.values():
                 handle.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from conftest import SAMPLE_DATA, load, make_home
 
@@ -84,3 +85,9 @@ def test_title_lengths_written_a_chunk_at_a_time_are_those_held_whole(tmp_path, 
     assert lengths_path(chunked, 1).read_bytes() == lengths_path(whole, 1).read_bytes()
     assert len(lengths_path(whole, 1).read_bytes()) == 4 * len(titles) * (1 + len(writer.WORD_FIELDS))
     assert not (chunked / writer._LENGTHS_PARTIAL).exists()
+
+
+@pytest.mark.parametrize(("count", "top"), [(0, 1), (1, 1), (1_000, 10), (200_000, 70_000), (100_000, 2**31 - 1)])
+def test_stable_order_is_a_stable_argsort(count, top):
+    ranks = np.random.default_rng(count).integers(0, top, count).astype(np.int32)
+    assert np.array_equal(writer._stable_order(ranks), np.argsort(ranks, kind="stable"))

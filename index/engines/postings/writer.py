@@ -36,8 +36,11 @@ from index.engines.postings.layout import (
     lengths_path,
     positions_path,
 )
-from index.engines.ranking import field_lengths
+from index.engines.ranking import LENGTH_FIELDS, LONGEST
 from index.searchkeys.extract import TitleKeys
+
+if WORD_FIELDS != LENGTH_FIELDS:   # `_Run.add` gives the lengths in WORD_FIELDS order
+    raise ImportError("the word indexes and the ranked fields differ: count the lengths apart")
 
 MAX_SEGMENTS = 64   # a safety valve: updates merge segments (`merge`), so there are O(log n) of them
 # term occurrences held in memory before a run goes to disk (~12 bytes each, and their terms); at
@@ -94,20 +97,27 @@ class _Run:
     def __len__(self) -> int:
         return len(self.codes)
 
-    def add(self, title: TitleKeys) -> None:
+    def add(self, title: TitleKeys) -> list[int]:
+        """Add a title's postings; returns the words of each word field, as ranking stores them
+        (`ranking.field_lengths`, counted here from the words split anyway)."""
         base = title.isn << POSITION_BITS
         term_ids, codes, counter = self.term_ids, self.codes, self.counter
+        lengths = []
         for name in WORD_FIELDS:
             keys = title.keys.get(name)
             if not keys:
+                lengths.append(0)
                 continue
             assign = self.ids.setdefault(name, {}).setdefault
             position = base
+            words_in_field = 0
             for key in keys:
                 words = key.split()
                 term_ids.extend(map(assign, words, counter))
                 codes.extend(range(position, position + len(words)))
                 position += len(words) + GAP
+                words_in_field += len(words)
+            lengths.append(min(words_in_field, LONGEST))
         for name in EXACT_FIELDS:
             self._keys(exact_field(name), title.keys.get(name), base)
         for name in KEY_FIELDS:
@@ -115,6 +125,7 @@ class _Run:
             if keys and name == "year":
                 keys = [f"{int(key):04d}" for key in keys if key.isdigit()]
             self._keys(name, keys, base)
+        return lengths
 
     def _keys(self, field: str, keys: list[str] | None, base: int) -> None:
         if keys:
@@ -140,7 +151,7 @@ class _Run:
         del rank, provisional
         # titles were added in ISN order and positions grow within a title, so a stable sort by
         # term leaves each term's codes sorted
-        order = np.argsort(term_ids, kind="stable")
+        order = _stable_order(term_ids)
         term_ids = term_ids[order]
         codes = np.frombuffer(self.codes, dtype=np.int64)[order] if self.codes else np.zeros(0, np.int64)
         del order
@@ -157,14 +168,28 @@ class _Run:
                          positions, np.bincount(position_terms, minlength=total))
 
 
+def _stable_order(ranks: np.ndarray) -> np.ndarray:
+    """`np.argsort(ranks, kind="stable")` for int32 ranks from 0: NumPy sorts 16-bit integers
+    stably by radix, in linear time, and int32 by merge sort, so two 16-bit passes (low half,
+    then high half) give the same order in about half the time."""
+    order = np.argsort((ranks & 0xFFFF).astype(np.uint16), kind="stable")
+    high = (ranks >> 16).astype(np.uint16)[order]
+    return order[np.argsort(high, kind="stable")] if high.any() else order
+
+
 class _SpilledRun:
     """A sorted run on disk: its lexicon as lines `field NUL term`, its counts and arrays."""
 
     def __init__(self, directory: Path, number: int, postings: _Postings) -> None:
         self.stem = directory / f"run-{number}"
         self.terms = len(postings.terms)
+        fields, terms = postings.fields, postings.terms
         with open(self.stem.with_suffix(".terms"), "w", encoding="utf-8") as handle:
-            handle.writelines(f"{field}\0{term}\n" for field, term in zip(postings.fields, postings.terms, strict=True))
+            # the fields are sorted: each field's lines are one join, not a string built per term
+            for field in dict.fromkeys(fields):
+                start, end = bisect.bisect_left(fields, field), bisect.bisect_right(fields, field)
+                prefix = field + "\0"
+                handle.write(prefix + ("\n" + prefix).join(terms[start:end]) + "\n")
         np.stack([postings.docs_count, postings.positions_count], axis=1).astype("<i8").tofile(
             self.stem.with_suffix(".counts"))
         postings.docs.astype("<i8").tofile(self.stem.with_suffix(".docs"))
@@ -207,9 +232,8 @@ class _SegmentBuilder:
             raise ValueError(f"titles out of ISN order: {title.isn} after {self.last_isn}")
         self.last_isn = title.isn
         self.titles += 1
-        self.run.add(title)
         self.lengths.append(title.isn)
-        self.lengths.extend(field_lengths(title))
+        self.lengths.extend(self.run.add(title))
         if len(self.lengths) >= _LENGTHS_CHUNK:
             self._write_lengths()
         if len(self.run) >= RUN_OCCURRENCES:
