@@ -45,9 +45,9 @@ from zserver.z3950.state import OPEN_STATES, RECEIVE, RESPONSE_TO, SEND, State, 
 
 __all__ = [
     "NEED_DATA",
-    "DecodedRequests",
     "PAUSED",
     "CloseReason",
+    "DecodedRequests",
     "LocalProtocolError",
     "ProtocolViolation",
     "Session",
@@ -117,7 +117,8 @@ class LocalProtocolError(Exception):
 
 class Session:
     """One Z39.50 association, target side. `max_pdu_size` bounds one incoming PDU in bytes,
-    `max_pdu_elements` in BER values (the work of framing and decoding it)."""
+    `max_pdu_elements` in BER values (the work of framing and decoding it); `decoded` holds the
+    requests the worker's sessions decoded before (none kept without it)."""
 
     def __init__(self, max_pdu_size: int = DEFAULT_MAX_PDU_SIZE,
                  max_pdu_elements: int = DEFAULT_MAX_PDU_ELEMENTS, decoded: DecodedRequests | None = None) -> None:
