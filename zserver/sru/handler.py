@@ -143,7 +143,7 @@ def _search_of(name: str) -> tuple[str, str, str | None] | None:
         if name[0] == "u":
             data = zlib.decompressobj().decompress(data, 64 * 1024)
         packed = json.loads(data.decode("utf-8"))
-    except (ValueError, zlib.error, UnicodeDecodeError):
+    except (ValueError, zlib.error, UnicodeDecodeError, RecursionError):   # [[[[… nests past Python's stack
         return None
     if (isinstance(packed, list) and len(packed) == 3 and isinstance(packed[0], str)
             and isinstance(packed[1], str) and (packed[2] is None or isinstance(packed[2], str))):

@@ -86,7 +86,8 @@ class DecodedRequests:
     search from the kept ones (index.kept). One per worker process, shared by its sessions;
     PDUs are frozen and nothing changes their parts. Only search, present and scan requests of
     at most `LONGEST` bytes are kept (not Init: it may carry a password), at most `limit` of
-    them, the oldest dropped first."""
+    them, the oldest dropped first. A request of 512 bytes may decode to some 17 KB (a chain of
+    one-letter terms): at most about 20 MB a worker."""
 
     KINDS = (SearchRequest, PresentRequest, ScanRequest)
     LONGEST = 512
@@ -158,7 +159,7 @@ class Session:
             return self._violation(f"not a Z39.50 PDU: {error}")
         if data is None:
             return NEED_DATA
-        pdu = self._decoded.get(data)
+        pdu = known = self._decoded.get(data)
         if pdu is None:
             try:
                 name, value = decode_pdu(data)
@@ -167,10 +168,11 @@ class Session:
             except CodecError as error:
                 return self._violation(f"undecodable PDU: {error}")
             pdu = from_asn1(name, value, wire_size=len(data))
-            self._decoded.put(data, pdu)
         following = RECEIVE.get((self.state, type(pdu)))
         if following is None:
             return self._violation(f"{pdu.asn1_name} not allowed in state {self.state.value}")
+        if known is None:   # only a request allowed here is kept: a client without Init fills nothing
+            self._decoded.put(data, pdu)
         self.state = following
         self._due = RESPONSE_TO[type(pdu)]
         return pdu

@@ -613,7 +613,8 @@ def test_short_searches_are_their_ids_as_they_are_and_long_ones_deflated(catalog
 
 
 def test_forged_result_set_ids_are_51(catalog) -> None:
-    for name in ["u" + "A" * 40, "u!!", "x", "u" + "A" * 1500, "r" + "A" * 40, "r!!", "rWyJ1bmlrYXQiXQ"]:
+    nested = "r" + base64.urlsafe_b64encode(b"[" * 1400).decode()   # json.loads: RecursionError, not ValueError
+    for name in ["u" + "A" * 40, "u!!", "x", "u" + "A" * 1500, "r" + "A" * 40, "r!!", "rWyJ1bmlrYXQiXQ", nested]:
         _, root = run(catalog, {"query": f'cql.resultSetId = "{name}"'})
         assert [c for c, _ in diagnostics(root)] == [51]
 

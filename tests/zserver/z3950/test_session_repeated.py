@@ -110,3 +110,12 @@ def test_a_worker_keeps_as_many_as_its_configuration_says(sample_home, tmp_path)
         assert worker.decoded.limit == 7
     finally:
         worker.close()
+
+
+def test_a_request_not_allowed_yet_is_not_kept(decodes):
+    """A search before Init is a protocol violation: it must not fill the worker's requests."""
+    decoded = DecodedRequests()
+    session = Session(decoded=decoded)
+    session.receive_data(REQUESTS[0])
+    assert type(session.next_event()).__name__ == "ProtocolViolation"
+    assert len(decoded) == 0
