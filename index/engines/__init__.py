@@ -41,7 +41,8 @@ class _Kind:
 _KINDS = {
     "whoosh": _Kind("whoosh", WhooshEngine, lambda d, titles, procs, merging: build_index(d, titles, procs),
                     update_index),
-    "postings": _Kind("postings", PostingsEngine, lambda d, titles, procs, merging: postings_writer.build(d, titles, merging),
+    "postings": _Kind("postings", PostingsEngine,
+                      lambda d, titles, procs, merging: postings_writer.build(d, titles, merging, procs),
                       postings_writer.update, postings_writer.needs_rebuild),
 }
 ENGINES = tuple(_KINDS)

@@ -10,16 +10,19 @@ good, or the lock held, so the load hangs instead of failing (seen here once in 
 With a pipe each, a dead worker's pipe simply ends (`EOFError`), which `WorkerDied` reports.
 
 Workers are forked, so `function` and everything it uses are inherited, not pickled; items and
-results are pickled. Each worker reads its pipe in a thread of its own, so the main process never
-waits to hand an item over while the worker writes a result, and the main process hands out at
-most `in_flight` items per worker, so memory does not grow with the work. Workers ignore SIGINT
-(an interrupt is the main process's to handle), are killed when the work ends, and are killed by
+results are pickled. What they inherit is frozen for their garbage collector (`gc.freeze`): its
+passes would write into the inherited objects and so copy the parent's pages into each worker.
+Each worker reads its pipe in a thread of its own, so the main process never waits to hand an
+item over while the worker writes a result, and the main process hands out at most `in_flight`
+items per worker, so memory does not grow with the work. Workers ignore SIGINT (an interrupt is
+the main process's to handle), are killed when the work ends, and are killed by
 the kernel if the main process dies (`children`).
 """
 
 from __future__ import annotations
 
 import fcntl
+import gc
 import itertools
 import multiprocessing
 import os
@@ -62,6 +65,9 @@ class ForkedWorkers:
         self._results: list[Connection] = []   # main's end of each worker's result pipe
         self._out: deque[tuple[int, object]] = deque()   # (worker, item) of each item out, oldest first
         self._broken = False
+        frozen_here = not gc.get_freeze_count()   # a caller's own freeze stays as it was
+        if frozen_here:
+            gc.freeze()   # what they inherit: their collector must not write into it (and so copy it)
         try:
             with children.ending_with_us():
                 for _ in range(count):
@@ -81,6 +87,9 @@ class ForkedWorkers:
         except BaseException:   # no fork, no pipe: the workers started so far end here
             self.close()
             raise
+        finally:
+            if frozen_here:
+                gc.unfreeze()
         self._turns = itertools.cycle(range(count))
 
     @property

@@ -13,7 +13,6 @@ advisory lock so two hosts' phases take turns.
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 import time
 from array import array
@@ -26,7 +25,7 @@ from index import engines, replicas
 from index.engines.base import Progress
 from index.home import Home
 from index.loading import children, handover
-from index.loading.collector import fewer_collections
+from index.loading.collector import fewer_collections, return_freed_heap
 from index.loading.forked import forked_workers
 from index.searchkeys.extract import TitleKeys, extract
 from index.searchkeys.files import SearchKeyFiles
@@ -144,7 +143,7 @@ def _rebuild(home: Home, store: CatalogStore, *, progress: Progress | None, proc
     changed, deleted = store.pending()
     marked = array("q", changed + deleted)   # 8 bytes a title, not a Python int's 36, while the build runs
     del changed, deleted
-    _return_freed_heap()   # what the load phase freed, before the engine's writers fork
+    return_freed_heap()   # what the load phase freed, before the engine's writers fork
     # one pass: each title's keys go to the search-key files, then into the index
     titles = files.writing_full(_title_keys(store, None, procs))
     with store.small_cache(), children.ending_with_us():   # the engine's writers (Whoosh) die with this one
@@ -197,11 +196,3 @@ def _counted(titles: Iterator[TitleKeys], total: int, progress: Progress | None)
             progress(done, total)
         yield title
 
-
-def _return_freed_heap() -> None:
-    """glibc keeps freed memory in the heap for reuse; the index build needs different sizes, so
-    give it back to the system (nothing to do on other C libraries)."""
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):
-        pass

@@ -11,14 +11,18 @@ term, as Lucene and Zebra merge: the memory of a build does not grow with the ca
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
+import marshal
+import multiprocessing
 import shutil
 import sqlite3
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, MutableSequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 
@@ -29,6 +33,7 @@ from index.engines.postings.layout import (
     GAP,
     KEY_FIELDS,
     POSITION_BITS,
+    SCHEMA,
     WORD_FIELDS,
     connect,
     docs_path,
@@ -37,6 +42,8 @@ from index.engines.postings.layout import (
     positions_path,
 )
 from index.engines.ranking import LENGTH_FIELDS, LONGEST
+from index.loading.collector import return_freed_heap
+from index.loading.forked import forked_workers
 from index.searchkeys.extract import TitleKeys
 
 if WORD_FIELDS != LENGTH_FIELDS:   # `_Run.add` gives the lengths in WORD_FIELDS order
@@ -46,6 +53,7 @@ MAX_SEGMENTS = 64   # a safety valve: updates merge segments (`merge`), so there
 # term occurrences held in memory before a run goes to disk (~12 bytes each, and their terms); at
 # 100k LC records 2M, 1M, 500k and 250k gave the same time and peaks of 304, 241, 213 and 216 MB
 RUN_OCCURRENCES = 500_000
+_BYTES_PER_OCCURRENCE = 8   # of packed search keys, in LC records: how `_run_batches` tells a run's size
 _LENGTHS_CHUNK = 65_536   # ints of title lengths held before they go to the file
 _LENGTHS_PARTIAL = "lengths.partial"
 _MERGE_CHUNK = 25_000        # lexicon entries merged at a time, at most
@@ -54,6 +62,8 @@ _MERGE_VALUES = 1_000_000     # ... and postings (ISNs and position codes), unle
 # 4,096 a run made the merge's memory grow with the number of runs, i.e. with the catalog
 _MERGE_ENTRIES = 65_536
 _MERGE_BLOCK_MIN = 256
+# a merge's lexicon rows; a term cut by a chunk's end is written again, whole, with the next chunk
+_INSERT_TERMS = "INSERT OR REPLACE INTO terms VALUES (?, ?, ?, ?, ?, ?, ?)"
 
 
 @dataclass
@@ -177,39 +187,128 @@ def _stable_order(ranks: np.ndarray) -> np.ndarray:
     return order[np.argsort(high, kind="stable")] if high.any() else order
 
 
+class _Start(NamedTuple):
+    """Where a field's entries begin in a spilled run: line, byte of the lexicon, values before
+    in the docs and the positions arrays."""
+
+    line: int
+    byte: int
+    docs: int
+    positions: int
+
+
 class _SpilledRun:
-    """A sorted run on disk: its lexicon as lines `field NUL term`, its counts and arrays."""
+    """A sorted run on disk: its lexicon as lines `field NUL term`, its counts and arrays, and
+    where each field begins in them (`starts`, the run's end under END)."""
+
+    END = "\uffff"   # after every field name
 
     def __init__(self, directory: Path, number: int, postings: _Postings) -> None:
         self.stem = directory / f"run-{number}"
         self.terms = len(postings.terms)
         fields, terms = postings.fields, postings.terms
-        with open(self.stem.with_suffix(".terms"), "w", encoding="utf-8") as handle:
+        docs_before = np.cumsum(postings.docs_count) - postings.docs_count
+        positions_before = np.cumsum(postings.positions_count) - postings.positions_count
+        self.starts: dict[str, _Start] = {}
+        with open(self.stem.with_suffix(".terms"), "wb") as handle:
             # the fields are sorted: each field's lines are one join, not a string built per term
             for field in dict.fromkeys(fields):
                 start, end = bisect.bisect_left(fields, field), bisect.bisect_right(fields, field)
+                self.starts[field] = _Start(start, handle.tell(), int(docs_before[start]), int(positions_before[start]))
                 prefix = field + "\0"
-                handle.write(prefix + ("\n" + prefix).join(terms[start:end]) + "\n")
+                lines = prefix + ("\n" + prefix).join(terms[start:end]) + "\n"
+                if lines.count("\n") != end - start:   # search keys are normalized: never seen
+                    raise ValueError(f"a search key of {field} holds a line break: it cannot be merged")
+                handle.write(lines.encode("utf-8"))
+            self.starts[self.END] = _Start(self.terms, handle.tell(), int(postings.docs_count.sum()),
+                                           int(postings.positions_count.sum()))
         np.stack([postings.docs_count, postings.positions_count], axis=1).astype("<i8").tofile(
             self.stem.with_suffix(".counts"))
         postings.docs.astype("<i8").tofile(self.stem.with_suffix(".docs"))
         postings.positions.astype("<i8").tofile(self.stem.with_suffix(".positions"))
-        self.read_to = {".docs": 0, ".positions": 0}   # how far the merge has read each array
+
+    def start(self, field: str) -> _Start:
+        """Where the entries of `field` and the fields after it begin."""
+        return self.starts[min((name for name in self.starts if name >= field), default=self.END)]
+
+    def part(self, first: str, end: str) -> _RunPart:
+        """The run's entries of the fields from `first` up to (not including) `end`."""
+        return _RunPart(self.stem, self.start(first), self.start(end))
+
+
+class _RunPart:
+    """Some fields' entries of a spilled run, as a merge reads them: its lexicon a block at a
+    time and its arrays' values in order."""
+
+    def __init__(self, stem: Path, start: _Start, end: _Start) -> None:
+        self.stem, self.start = stem, start
+        self.terms = end.line - start.line
+        self.read_to = {".docs": start.docs, ".positions": start.positions}   # how far the merge has read
 
     def lexicon(self, size: int) -> Iterator[tuple[list[str], np.ndarray]]:
         """Its lexicon in blocks of `size` entries: keys `field NUL term` in lexicon order, with
-        their (docs, positions) counts; all runs are open at once, each a block in memory."""
-        with open(self.stem.with_suffix(".terms"), encoding="utf-8") as terms, \
-                open(self.stem.with_suffix(".counts"), "rb") as counts:
-            while lines := list(itertools.islice(terms, size)):
-                block = np.frombuffer(counts.read(16 * len(lines)), dtype="<i8").reshape(-1, 2)
-                yield [line[:-1] for line in lines], block
+        their (docs, positions) counts; all runs are read at once, each a block in memory. The
+        files are opened for each block, not held: a merge reads from hundreds of runs, more
+        than a process may have files open (1,024 by default)."""
+        byte, line, left = self.start.byte, self.start.line, self.terms
+        while left:
+            with open(self.stem.with_suffix(".terms"), "rb") as terms:
+                terms.seek(byte)
+                lines = list(itertools.islice(terms, min(size, left)))
+                byte = terms.tell()
+            if not lines:
+                return
+            block = np.fromfile(self.stem.with_suffix(".counts"), dtype="<i8", count=2 * len(lines),
+                                offset=16 * line).reshape(-1, 2)
+            line += len(lines)
+            left -= len(lines)
+            yield b"".join(lines).decode("utf-8").split("\n")[:-1], block
 
     def read(self, suffix: str, count: int) -> np.ndarray:
         """The next `count` values of the run's docs or positions."""
         values = np.fromfile(self.stem.with_suffix(suffix), dtype="<i8", count=count, offset=8 * self.read_to[suffix])
         self.read_to[suffix] += count
         return values
+
+
+def _spilled_run(job: tuple[Path, int, list[bytes]]) -> tuple[_SpilledRun, array]:
+    """In a worker process: run `number` of the titles `packed` sorted and spilled to `runs`,
+    with the titles' (ISN, field lengths) ints."""
+    runs, number, packed = job
+    run, lengths = _Run(), array("i")
+    for title in map(_unpacked, packed):
+        lengths.append(title.isn)
+        lengths.extend(run.add(title))
+    spilled = _SpilledRun(runs, number, run.sorted())
+    del run
+    return_freed_heap()   # the next run's arrays have other sizes: without this the worker only grows
+    return spilled, lengths
+
+
+def _packed(title: TitleKeys) -> bytes:
+    """What a run's worker needs of `title`, as bytes: a tenth of the objects' memory while the
+    batch waits, and quicker to pickle."""
+    return marshal.dumps((title.isn, title.keys))
+
+
+def _unpacked(packed: bytes) -> TitleKeys:
+    isn, keys = marshal.loads(packed)
+    return TitleKeys(isn, keys)   # the control entry is not needed: `_controlled` wrote it
+
+
+def _run_batches(titles: Iterable[TitleKeys], occurrences: int) -> Iterator[list[bytes]]:
+    """`titles` packed, in batches of about `occurrences` each, as their bytes tell."""
+    most = occurrences * _BYTES_PER_OCCURRENCE
+    batch: list[bytes] = []
+    size = 0
+    for packed in map(_packed, titles):
+        batch.append(packed)
+        size += len(packed)
+        if size >= most:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
 
 
 class _SegmentBuilder:
@@ -228,9 +327,15 @@ class _SegmentBuilder:
 
     def add(self, title: TitleKeys) -> None:
         """Add a title; titles come in ascending ISN order."""
+        self._collect(self._checked(title))
+
+    def _checked(self, title: TitleKeys) -> TitleKeys:
         if title.isn <= self.last_isn:
             raise ValueError(f"titles out of ISN order: {title.isn} after {self.last_isn}")
         self.last_isn = title.isn
+        return title
+
+    def _collect(self, title: TitleKeys) -> None:
         self.titles += 1
         self.lengths.append(title.isn)
         self.lengths.extend(self.run.add(title))
@@ -239,6 +344,33 @@ class _SegmentBuilder:
         if len(self.run) >= RUN_OCCURRENCES:
             self._spill()
 
+    def add_all(self, titles: Iterable[TitleKeys], procs: int = 1) -> None:
+        """Add `titles` (in ascending ISN order). With `procs` > 1 and more than one run of
+        them, each run is collected, sorted and spilled by one of `procs` forked processes (the
+        GIL would serialize threads), which hold a run each; this one writes the lengths."""
+        if procs <= 1:   # no process for runs
+            for title in titles:
+                self.add(title)
+            return
+        # each worker holds a run: together they hold what one process collecting them would
+        batches = _run_batches(map(self._checked, titles), RUN_OCCURRENCES // procs)
+        head = list(itertools.islice(batches, 2))
+        if len(head) < 2:   # one run: not worth the processes
+            for packed in itertools.chain.from_iterable(head):
+                self._collect(_unpacked(packed))
+            return
+        if len(self.run):
+            self._spill()
+        numbered = enumerate(itertools.chain(head, batches), start=len(self.spilled))
+        jobs = ((self._runs(), number, batch) for number, batch in numbered)
+        with forked_workers(_spilled_run, procs) as collectors:
+            for (_runs, _number, batch), (spilled, lengths) in collectors.map(jobs, in_flight=1):
+                self.spilled.append(spilled)
+                self.titles += len(batch)
+                self.lengths.extend(lengths)
+                if len(self.lengths) >= _LENGTHS_CHUNK:
+                    self._write_lengths()
+
     def _write_lengths(self) -> None:
         if self.lengths_file is None:
             self.lengths_file = open(self.directory / _LENGTHS_PARTIAL, "wb")   # closed in `write`
@@ -246,12 +378,17 @@ class _SegmentBuilder:
         self.lengths = array("i")
 
     def _spill(self) -> None:
+        self.spilled.append(_SpilledRun(self._runs(), len(self.spilled), self.run.sorted()))
+
+    def _runs(self) -> Path:
         runs = self.directory / "runs"
         runs.mkdir(exist_ok=True)
-        self.spilled.append(_SpilledRun(runs, len(self.spilled), self.run.sorted()))
+        return runs
 
-    def write(self, db: sqlite3.Connection, segment: int, merging: Progress | None = None) -> None:
-        """Write the segment and its lexicon rows (in the caller's transaction)."""
+    def write(self, db: sqlite3.Connection, segment: int, merging: Progress | None = None,
+              procs: int = 1) -> None:
+        """Write the segment and its lexicon rows (in the caller's transaction; with `procs` > 1
+        that transaction is committed before the merge's other parts are taken in)."""
         self._write_lengths()
         self.lengths_file.close()
         (self.directory / _LENGTHS_PARTIAL).replace(lengths_path(self.directory, segment))
@@ -261,19 +398,80 @@ class _SegmentBuilder:
         if len(self.run):
             self._spill()
         try:
-            self._merge(db, segment, merging)
+            self._merge(db, segment, merging, procs)
         finally:
             shutil.rmtree(self.directory / "runs", ignore_errors=True)
+        db.execute("INSERT INTO segments VALUES (?, ?)", (segment, self.titles))
 
-    def _merge(self, db: sqlite3.Connection, segment: int, progress: Progress | None) -> None:
-        """Merge the spilled runs term by term into the segment's files. Runs hold ascending,
-        disjoint ranges of ISNs, so a term's postings are its runs' postings one after another."""
-        runs = self.spilled
-        docs_at = positions_at = done = 0
-        total = sum(run.terms for run in runs)
+    def _merge(self, db: sqlite3.Connection, segment: int, progress: Progress | None, procs: int) -> None:
+        """Merge the spilled runs term by term into the segment's files, in `procs` parts of
+        the fields at once: each part writes its own stretch of the files (the values before it
+        are known from the runs) and, in a forked process, its lexicon rows to a file of its own,
+        taken in here at the end."""
+        docs, positions = docs_path(self.directory, segment), positions_path(self.directory, segment)
+        docs.write_bytes(b"")
+        positions.write_bytes(b"")
+        parts = [_FieldsMerge(number, self.spilled, first, end, docs, positions, segment,
+                              self.directory / "runs" / f"lexicon-{number}.sqlite")
+                 for number, (first, end) in enumerate(_field_groups(self.spilled, procs))]
+        here, *apart = parts
+        # the entries each part has merged, in memory the forked helpers share: progress is all parts'
+        merged = multiprocessing.RawArray("q", len(parts))
+        total = sum(part.entries() for part in parts)
+
+        def merged_here(count: int) -> None:
+            merged[0] = count
+            if progress:
+                progress(sum(merged), total)
+
+        with forked_workers(functools.partial(_merge_apart, merged), len(apart)) if apart else nullcontext() as helpers:
+            for part in apart:
+                helpers.submit(part)
+            here.merge(lambda rows: db.executemany(_INSERT_TERMS, rows), merged_here)
+            for _part in apart:
+                helpers.take()
+        if not apart:
+            return
+        db.commit()   # ATTACH is refused in a transaction (the index is a new one, swapped in when complete)
+        for part in apart:
+            db.execute("ATTACH DATABASE ? AS part", (str(part.lexicon),))
+            db.execute("INSERT INTO terms SELECT * FROM part.terms")
+            db.commit()
+            db.execute("DETACH DATABASE part")
+        if progress:
+            progress(total, total)
+
+
+@dataclass
+class _FieldsMerge:
+    """One part of a merge: the entries of the fields from `first` up to `end` in every run,
+    written to the segment's `docs` and `positions` files after the values of the fields before.
+    Runs hold ascending, disjoint ranges of ISNs, so a term's postings are its runs' postings
+    one after another."""
+
+    number: int
+    runs: list[_SpilledRun]
+    first: str
+    end: str
+    docs: Path
+    positions: Path
+    segment: int
+    lexicon: Path   # where its rows go when it is merged apart (`_merge_apart`)
+
+    def entries(self) -> int:
+        return sum(run.part(self.first, self.end).terms for run in self.runs)
+
+    def merge(self, insert: Callable[[list[tuple]], object], merged: Callable[[int], None]) -> None:
+        """Write the part's values and hand its lexicon rows to `insert`, a chunk at a time;
+        `merged` is told the entries done after each."""
+        runs = [run.part(self.first, self.end) for run in self.runs]
+        docs_at = sum(run.start(self.first).docs for run in self.runs)
+        positions_at = sum(run.start(self.first).positions for run in self.runs)
+        done = 0
         last = None   # the previous chunk's last lexicon row
-        with open(docs_path(self.directory, segment), "wb") as docs_file, \
-                open(positions_path(self.directory, segment), "wb") as positions_file:
+        with open(self.docs, "r+b") as docs_file, open(self.positions, "r+b") as positions_file:
+            docs_file.seek(8 * docs_at)
+            positions_file.seek(8 * positions_at)
             for keys, numbers, docs, positions in _chunks(_gathered(_merged_blocks(runs))):
                 docs_file.write(_in_merged_order(runs, ".docs", numbers, docs))
                 positions_file.write(_in_merged_order(runs, ".positions", numbers, positions))
@@ -283,7 +481,7 @@ class _SegmentBuilder:
                 starts = np.flatnonzero(first)
                 docs_count, positions_count = np.add.reduceat(docs, starts), np.add.reduceat(positions, starts)
                 names = [key.partition("\0") for key in keys[starts].tolist()]
-                rows = list(zip([name[0] for name in names], [name[2] for name in names], itertools.repeat(segment),
+                rows = list(zip([name[0] for name in names], [name[2] for name in names], itertools.repeat(self.segment),
                                 (docs_at + np.cumsum(docs_count) - docs_count).tolist(), docs_count.tolist(),
                                 (positions_at + np.cumsum(positions_count) - positions_count).tolist(),
                                 positions_count.tolist(), strict=False))
@@ -294,17 +492,49 @@ class _SegmentBuilder:
                     head = rows[0]
                     rows[0] = (*head[:3], last[3], last[4] + head[4], last[5], last[6] + head[6])
                 last = rows[-1]
-                db.executemany("INSERT OR REPLACE INTO terms VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                insert(rows)
                 done += len(keys)
-                if progress:
-                    progress(done, total)
-        db.execute("INSERT INTO segments VALUES (?, ?)", (segment, self.titles))
+                merged(done)
+
+
+def _merge_apart(merged: MutableSequence[int], part: _FieldsMerge) -> None:
+    """In a forked process: merge `part`, its lexicon rows to a database file of their own, the
+    entries done in `merged`."""
+    db = sqlite3.connect(part.lexicon)
+    try:
+        db.execute("PRAGMA journal_mode = OFF")
+        db.execute("PRAGMA synchronous = OFF")
+        db.executescript(SCHEMA)
+        with db:
+            part.merge(lambda rows: db.executemany(_INSERT_TERMS, rows),
+                       lambda count: merged.__setitem__(part.number, count))
+    finally:
+        db.close()
+
+
+def _field_groups(runs: list[_SpilledRun], count: int) -> list[tuple[str, str]]:
+    """At most `count` ranges of fields (first, end), in lexicon order, each beginning at the
+    field whose start is nearest its share of the runs' lexicon entries."""
+    entries: dict[str, int] = {}
+    for run in runs:
+        for name, after in itertools.pairwise(run.starts):   # in lexicon order, END last
+            entries[name] = entries.get(name, 0) + run.starts[after].line - run.starts[name].line
+    fields = sorted(entries)
+    before = list(itertools.accumulate((entries[field] for field in fields), initial=0))
+    total, firsts, last = before[-1], [""], 0
+    for share in range(1, count):
+        later = range(last + 1, len(fields))
+        if not later:
+            break
+        last = min(later, key=lambda at: abs(before[at] - total * share / count))
+        firsts.append(fields[last])
+    return list(zip(firsts, [*firsts[1:], _SpilledRun.END], strict=True))
 
 
 _Block = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]   # keys, run numbers, docs, positions counts
 
 
-def _merged_blocks(runs: list[_SpilledRun]) -> Iterator[_Block]:
+def _merged_blocks(runs: list[_RunPart]) -> Iterator[_Block]:
     """The lexicon entries of all runs in (field, term, run number) order, a block at a time.
 
     Each run keeps one block of its lexicon in memory. Every entry up to the smallest of the
@@ -370,7 +600,7 @@ def _chunks(blocks: Iterator[_Block]) -> Iterator[_Block]:
             start = end
 
 
-def _in_merged_order(runs: list[_SpilledRun], suffix: str, numbers: np.ndarray, counts: np.ndarray) -> bytes:
+def _in_merged_order(runs: list[_RunPart], suffix: str, numbers: np.ndarray, counts: np.ndarray) -> bytes:
     """The values of a chunk's slices (`counts[i]` values of run `numbers[i]`, in merged order),
     read from the runs, as bytes. Each run's slices of the chunk follow each other in its file."""
     wanted = np.bincount(numbers, weights=counts, minlength=len(runs)).astype(np.int64)
@@ -388,23 +618,30 @@ def _in_merged_order(runs: list[_SpilledRun], suffix: str, numbers: np.ndarray, 
     return buffer[index].astype("<i8").tobytes()
 
 
-def build(directory: Path, titles: Iterable[TitleKeys], merging: Progress | None = None) -> int:
+def build(directory: Path, titles: Iterable[TitleKeys], merging: Progress | None = None, procs: int = 1) -> int:
     """Build an index in the new, empty `directory` (one segment); returns the number of titles.
-    `merging(done, total)` follows a merge of runs, in lexicon entries."""
+    `merging(done, total)` follows a merge of runs, in lexicon entries; `procs` processes
+    collect the runs (`_SegmentBuilder.add_all`)."""
     db = connect(directory)
     db.execute("PRAGMA journal_mode = OFF")
     db.execute("PRAGMA synchronous = OFF")
     segment = _SegmentBuilder(directory)
     titles = iter(titles)
     with db:
-        for batch in iter(lambda: list(itertools.islice(titles, 1000)), []):
-            for title in batch:
-                segment.add(title)
-            controltable.write(db, batch)
-        segment.write(db, 1, merging)
+        segment.add_all(_controlled(db, titles), procs)
+        segment.write(db, 1, merging, procs)
     db.execute("PRAGMA journal_mode = WAL")
     db.close()
     return segment.titles
+
+
+def _controlled(db: sqlite3.Connection, titles: Iterable[TitleKeys]) -> Iterator[TitleKeys]:
+    """`titles` passed on, their index-control rows written 1,000 at a time (in the caller's
+    transaction)."""
+    titles = iter(titles)
+    while batch := list(itertools.islice(titles, 1000)):
+        controltable.write(db, batch)
+        yield from batch
 
 
 def update(directory: Path, changed: Iterable[TitleKeys], deleted: Iterable[int] = ()) -> int:
