@@ -52,6 +52,7 @@ from index.store import loadlog
 from index.store.catalog import CatalogStore
 
 BATCH = 1000
+_LARGEST_RECORD = 10_000   # bytes, more than a delivered record takes (MARCXML ~3 KB): size // it never overcounts
 
 
 @dataclass
@@ -186,8 +187,8 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
     except UnknownFormat as error:   # refused as a whole: nothing stored, not even a load
         raise LoadError(f"{path} {error}; nothing loaded") from None
     streamed = not isinstance(data, bytes)   # an ISO 2709 file, read as the load goes
-    state = _state(data) if streamed else (len(data), 0, 0)
-    size = state[0]
+    state = _state(data) if streamed else None
+    size = state[0] if state else len(data)
     try:
         system = source_system or library.source_system
         consolidation = home.config().consolidation
@@ -203,8 +204,8 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
         rejects = _Rejects(home.rejects_dir / f"load-{load_id}-{library.code}.rej", library.code, path.name)
         expected = 0
         try:
-            with store.fewer_checkpoints(), preparing(preparer, items, cores() if workers is None else workers,
-                                                      cluster) as results:
+            with store.fewer_checkpoints(), store.headings_indexed_at_end(size // _LARGEST_RECORD), \
+                    preparing(preparer, items, cores() if workers is None else workers, cluster) as results:
                 while True:
                     # One transaction per BATCH records, the load's counts with them: a crash loses at most
                     # the batch under way, and the titles it touched stay `pending` for the index.

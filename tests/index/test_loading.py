@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import pymarc
 import pytest
-from conftest import SAMPLE_DATA, STORE, load, make_home, shared
+from conftest import SAMPLE_DATA, STORE, load, make_home, shared, sqlite_only
 
 from index.loading import indexing
 from index.query import Structure, Term
@@ -256,3 +257,53 @@ def test_a_delivery_that_grows_during_its_load_never_shows_more_than_all_done(ho
     report = load(home, "A", path, progress=progress, workers=0)
     assert report.changed_meanwhile
     assert shown[-1][0] > len(data) and all(done <= total for done, total in shown)
+
+
+def _heading_index(store) -> bool:
+    return bool(store.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'title_headings_key'").fetchone())
+
+
+@sqlite_only
+def test_a_first_load_builds_the_heading_index_at_its_end_and_a_small_one_keeps_it_up(home, monkeypatch):
+    from index.store.catalog import CatalogStore as Store
+
+    seen = []
+    during = Store.headings_indexed_at_end
+
+    @contextmanager
+    def watched(store, records):
+        with during(store, records):
+            seen.append((records, _heading_index(store)))
+            yield
+
+    monkeypatch.setattr(Store, "headings_indexed_at_end", watched)
+    load(home, "A", SAMPLE_DATA / "lib-a.mrc")   # into an empty store: more records than titles
+    load(home, "B", SAMPLE_DATA / "lib-b.mrc")   # a few KB into a store of titles: kept up
+    assert [indexed for _records, indexed in seen] == [False, True], seen
+    store = CatalogStore.of(home)
+    try:
+        assert _heading_index(store), "built at the load's end"
+        headings = store.db.execute("SELECT kind, key FROM title_headings LIMIT 1").fetchall()
+        assert headings and store.titles_with_headings(headings)
+        assert "USING INDEX title_headings_key" in " ".join(str(row) for row in store.db.execute(
+            "EXPLAIN QUERY PLAN SELECT isn FROM title_headings WHERE kind = ? AND key = ?", headings[0]))
+    finally:
+        store.close()
+
+
+@sqlite_only
+def test_a_load_ended_without_the_heading_index_has_it_again_at_the_next_opening(home):
+    store = CatalogStore.of(home)
+    try:
+        with pytest.raises(KeyboardInterrupt), store.headings_indexed_at_end(1):
+            assert not _heading_index(store)
+            raise KeyboardInterrupt
+        assert _heading_index(store), "built again when the load is interrupted"
+        store.db.execute("DROP INDEX title_headings_key")   # what a kill -9 in the middle leaves
+    finally:
+        store.close()
+    store = CatalogStore.of(home)
+    try:
+        assert _heading_index(store)
+    finally:
+        store.close()
