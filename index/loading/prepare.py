@@ -143,11 +143,12 @@ class Preparer:
             problems += ["ISBN with a bad checksum" for value in field_.get_subfields("a") if not isbn_checksum_ok(value)]
         f005 = record.get("005")
         version = (f005.data or "") if f005 else ""
-        marc = record.as_marc()
+        as_delivered = item.raw_is_marc and self.profile is None   # a profile changes the record
+        marc = item.raw if as_delivered else record.as_marc()
         if not _fits_iso2709(marc, record):
             return Prepared(reject="record too large for ISO 2709 (a field over 9,999 or the record over 99,999 bytes)",
                             problems=tuple(problems))
-        keys = _search_keys(record, marc, holdings)
+        keys = _search_keys(record, marc, holdings, as_delivered)
         return Prepared(problems=tuple(problems), source_id=source_id, version=version,
                         bibtype=str(record.leader)[6:8], marc=marc,
                         quality=quality_score(record) + self.library.priority, holdings=tuple(holdings),
@@ -166,12 +167,13 @@ def _id_from_035(record: pymarc.Record, prefix: str) -> str:
     return ""
 
 
-def _search_keys(record: pymarc.Record, marc: bytes, holdings: list[Holding]) -> TitleKeys | None:
+def _search_keys(record: pymarc.Record, marc: bytes, holdings: list[Holding], read_from_marc: bool) -> TitleKeys | None:
     """The keys of a title whose display record is `marc` (`record` as parsed before it was
-    written) and whose holdings are `holdings`, as the index phase would extract them from the
-    store: from `record` itself when reading `marc` back gives the same fields, else from `marc`
-    read back. None when `marc` cannot be read back: the index phase meets it as it always did."""
-    if not _reads_back(record):
+    written, or as read from `marc` when `read_from_marc`) and whose holdings are `holdings`, as
+    the index phase would extract them from the store: from `record` itself when reading `marc`
+    back gives the same fields, else from `marc` read back. None when `marc` cannot be read
+    back: the index phase meets it as it always did."""
+    if not (read_from_marc or _reads_back(record)):
         try:
             record = pymarc.Record(data=marc, to_unicode=True, force_utf8=True)
         except Exception:   # pymarc raises many kinds for broken structure

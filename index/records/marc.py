@@ -16,6 +16,7 @@ import contextlib
 import io
 import re
 import unicodedata
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -98,12 +99,16 @@ def decode_iso2709(raw: RawRecord, encoding: str | None = None) -> SourceRecord 
         return LoadProblem(chunk, position, offset, "truncated record (no record terminator)")
     utf8 = encoding == "utf-8" if encoding else chunk[9:10] == b"a"
     problems: list[str] = []
-    record = iso2709.decode_utf8(chunk) if utf8 else None
-    if record is not None:
-        return _source_record(record, chunk, position, offset, problems, ascii_text=utf8 and chunk.isascii())
+    read = iso2709.read_utf8(chunk) if utf8 else None
+    if read is not None:
+        return _source_record(read.record, chunk, position, offset, problems, ascii_text=chunk.isascii(),
+                              raw_is_marc=read.as_delivered)
     complaints = io.StringIO()
     try:
-        with contextlib.redirect_stderr(complaints):
+        # pymarc writes undecodable MARC-8 to stderr and warns of the rest; `always`, because
+        # the default filter shows a warning once per process and a load worker reads thousands
+        with contextlib.redirect_stderr(complaints), warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter("always")
             record = pymarc.Record(data=chunk, to_unicode=True, force_utf8=utf8, utf8_handling="strict")
     except UnicodeDecodeError:
         record = _decode_lenient(chunk, utf8)
@@ -114,6 +119,8 @@ def decode_iso2709(raw: RawRecord, encoding: str | None = None) -> SourceRecord 
         return LoadProblem(chunk, position, offset, f"unreadable record: {error.__class__.__name__}: {error}")
     if complaints.getvalue():
         problems.append("MARC-8 character that does not decode")
+    if any(issubclass(warning.category, pymarc.exceptions.BadSubfieldCodeWarning) for warning in warned):
+        problems.append("subfield code that is not ASCII (pymarc made one up)")
     # UTF-8 bytes all ASCII decode to ASCII text, which is NFC already (MARC-8 escapes to other
     # character sets are ASCII bytes, so only UTF-8 may skip the pass)
     return _source_record(record, chunk, position, offset, problems, ascii_text=utf8 and chunk.isascii())
@@ -128,16 +135,17 @@ def _decode_lenient(chunk: bytes, utf8: bool) -> pymarc.Record | None:
 
 
 def _source_record(record: pymarc.Record, raw: bytes, position: int, offset: int, problems: list[str], *,
-                   ascii_text: bool = False) -> SourceRecord:
+                   ascii_text: bool = False, raw_is_marc: bool = False) -> SourceRecord:
     leader = str(record.leader)
     if len(leader) != 24:
         leader = (leader + " " * 24)[:24]
         problems.append("leader of wrong length repaired")
     deleted = leader[5] == "d"
-    if not ascii_text:
-        _to_nfc(record)
+    if not ascii_text and _to_nfc(record):
+        raw_is_marc = False
     record.leader = leader[:9] + "a" + leader[10:]  # text is UTF-8 from here on
-    return SourceRecord(record=record, raw=raw, position=position, offset=offset, problems=problems, deleted=deleted)
+    return SourceRecord(record=record, raw=raw, position=position, offset=offset, problems=problems, deleted=deleted,
+                        raw_is_marc=raw_is_marc)
 
 
 # MARC-8 ligature and double-tilde halves (U+FE20/FE21, U+FE22/FE23) and the single double-width
@@ -149,15 +157,20 @@ def _double_mark(match: re.Match) -> str:
     return match.group(1) + ("\u0361" if match.group(2) == "\ufe20" else "\u0360") + match.group(3)
 
 
-def _to_nfc(record: pymarc.Record) -> None:
-    """Store one Unicode form: NFC, as MARC-8 decoding gives (UTF-8 sources often deliver NFD)."""
+def _to_nfc(record: pymarc.Record) -> bool:
+    """Store one Unicode form: NFC, as MARC-8 decoding gives (UTF-8 sources often deliver NFD).
+    Whether any text changed."""
+    changed = False
     for field_ in record.fields:
         if field_.is_control_field():
             continue
         for index, subfield in enumerate(field_.subfields):
             if not subfield.value.isascii():
-                value = _DOUBLE_MARKS.sub(_double_mark, subfield.value)
-                field_.subfields[index] = pymarc.Subfield(subfield.code, unicodedata.normalize("NFC", value))
+                value = unicodedata.normalize("NFC", _DOUBLE_MARKS.sub(_double_mark, subfield.value))
+                if value != subfield.value:
+                    field_.subfields[index] = pymarc.Subfield(subfield.code, value)
+                    changed = True
+    return changed
 
 
 def read_marcxml(data: bytes) -> Iterator[SourceRecord | LoadProblem]:

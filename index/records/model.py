@@ -36,6 +36,8 @@ class SourceRecord:
     `position` is the 1-based record number in its file and `offset` its byte offset, so a
     reject can point at the exact place. `problems` holds light problems the reader met
     (counted, the record is kept). `deleted` marks a delete request (MARC leader/05 `d`).
+    `raw_is_marc` says `raw` is byte for byte what `record.as_marc()` writes, so the load keeps
+    it as the record's ISO 2709 instead of writing it again.
     """
 
     record: pymarc.Record
@@ -45,6 +47,7 @@ class SourceRecord:
     holdings: list[Holding] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     deleted: bool = False
+    raw_is_marc: bool = False
 
 
 @dataclass(frozen=True)

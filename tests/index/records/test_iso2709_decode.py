@@ -50,6 +50,8 @@ def _compare(chunk: bytes) -> bool:
     assert slow is not None, f"pymarc refuses a record the fast path read: {chunk[:80]!r}"
     assert _shape(fast) == _shape(slow), chunk[:80]
     assert fast.as_marc() == slow.as_marc()
+    if iso2709.read_utf8(chunk).as_delivered:   # a load keeps these bytes as the record's ISO 2709
+        assert slow.as_marc() == chunk, chunk[:80]
     return True
 
 
@@ -79,6 +81,63 @@ def test_every_record_file_reads_alike():
     # most real records are plain; the broken ones (marc4j's bad_*, traject's bad_utf_byte ...)
     # and MARC-8 bytes read as UTF-8 go to pymarc
     assert taken > 4000 and refused > 100, (taken, refused)
+
+
+def test_delivered_bytes_are_kept_only_where_pymarc_writes_them():
+    """Most real records come as pymarc writes them; those that do not (an empty subfield, a
+    leader that does not say UTF-8, a gap between fields, MARC-8 ...) are written again."""
+    kept = written = 0
+    for path in [*sorted((ROOT / "sample_data").glob("*.mrc")), *_iso2709_files()]:
+        for raw in iso2709_records(path.read_bytes()):
+            read = iso2709.read_utf8(raw.raw)
+            if read is None:
+                continue
+            record = read.record
+            record.leader = str(record.leader)[:9] + "a" + str(record.leader)[10:]
+            if read.as_delivered:
+                assert record.as_marc() == raw.raw
+                kept += 1
+            else:
+                written += 1
+    assert kept > 3000 and written > 100, (kept, written)
+    plain = _iso2709([("001", b"x1"), ("245", b"10\x1faTitle")])
+    assert _as_delivered(plain)
+    assert not _as_delivered(plain[:9] + b" " + plain[10:])   # leader/09 not "a"
+    for damage in (b"10\x1faTitle\x1f", b"10\x1f\x1faTitle"):   # an empty subfield, at the end and inside
+        changed = _iso2709([("001", b"x1"), ("245", damage)])
+        assert iso2709.decode_utf8(changed) is not None and not _as_delivered(changed)
+    gap = _iso2709([("001", b"x1"), ("245", b"10\x1faTitle")], gap=b" ")   # a byte no field owns
+    assert iso2709.decode_utf8(gap) is not None and not _as_delivered(gap)
+
+
+def _iso2709(fields: list[tuple[str, bytes]], gap: bytes = b"") -> bytes:
+    """A record of `fields` (tag, data without terminator) built by hand, as a delivery may have
+    it, the fields after `gap`."""
+    directory, data = b"", gap
+    for tag, body in fields:
+        directory += tag.encode() + b"%04d%05d" % (len(body) + 1, len(data))
+        data += body + b"\x1e"
+    base = 24 + len(directory) + 1
+    return b"%05dnam a22%05d   4500" % (base + len(data) + 1, base) + directory + b"\x1e" + data + b"\x1d"
+
+
+def test_text_made_nfc_is_written_again():
+    chunk = next(raw.raw for raw in iso2709_records((ROOT / "sample_data" / "lib-a.mrc").read_bytes())
+                 if _as_delivered(raw.raw) and b"\x1fa" in raw.raw)
+    # one more character in $a (the decomposed e-acute, NFC makes it one): the lengths change, so
+    # the record is rebuilt with pymarc rather than patched by hand
+    record = iso2709.decode_utf8(chunk)
+    for field_ in record.fields:
+        if not field_.is_control_field() and field_.subfields:
+            field_.subfields[0] = pymarc.Subfield(field_.subfields[0].code, field_.subfields[0].value + "e\u0301")
+            break
+    nfd = record.as_marc()
+    assert _as_delivered(nfd)
+    read = decode_iso2709(RawRecord(nfd, 1, 0), "utf-8")
+    assert not isinstance(read, LoadProblem) and not read.raw_is_marc
+    assert "\u00e9" in read.record.as_marc().decode("utf-8")
+    plain = decode_iso2709(RawRecord(chunk, 1, 0), "utf-8")
+    assert not isinstance(plain, LoadProblem) and plain.raw_is_marc
 
 
 def test_damaged_records_read_alike():
@@ -113,3 +172,17 @@ def test_load_reads_the_fast_and_the_slow_way_alike():
             iso2709.decode_utf8 = original
         assert not isinstance(fast, LoadProblem) and not isinstance(slow, LoadProblem)
         assert (fast.record.as_marc(), fast.problems) == (slow.record.as_marc(), slow.problems)
+
+
+def test_warnings_name_each_record_their_own():
+    """pymarc's warnings are named for what they are, for every record that has them (Python
+    shows a warning only once per place by default, and a load worker reads thousands)."""
+    chunk = _iso2709([("001", b"x1"), ("245", b"10\x1f\xe9Title")])
+    marc8 = chunk[:9] + b" " + chunk[10:]
+    problems = [decode_iso2709(RawRecord(marc8, number, 0)).problems for number in (1, 2)]
+    assert problems[0] == problems[1] == ["subfield code that is not ASCII (pymarc made one up)"]
+
+
+def _as_delivered(chunk: bytes) -> bool:
+    read = iso2709.read_utf8(chunk)
+    return read is not None and read.as_delivered
