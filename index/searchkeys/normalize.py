@@ -18,9 +18,11 @@ _GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "ae", "Ö": "
 
 
 def _ascii_separators(kept: str) -> bytes:
-    """A `bytes.translate` table making every byte but ASCII letters, digits and `kept` a space:
-    it splits ASCII text into words several times faster than a regular expression."""
-    return bytes(code if code < 128 and (chr(code).isalnum() or chr(code) in kept) else 0x20 for code in range(256))
+    """A `bytes.translate` table making every byte but ASCII letters, digits and `kept` a space,
+    and capitals small: it splits ASCII text into words several times faster than a regular
+    expression (and `lower()` afterwards cost a sixth of the time)."""
+    return bytes(ord(chr(code).lower()) if code < 128 and (chr(code).isalnum() or chr(code) in kept) else 0x20
+                 for code in range(256))
 
 
 _ASCII_SEPARATORS = _ascii_separators("")
@@ -60,8 +62,7 @@ def normalize(text: str, *, keep_masks: bool = False) -> str:
     """
     if text.isascii():
         table = _ASCII_SEPARATORS_KEEP_MASK if keep_masks else _ASCII_SEPARATORS
-        folded = text.encode("ascii").translate(table).decode("ascii")
-        return " ".join(folded.lower().split())
+        return " ".join(text.encode("ascii").translate(table).decode("ascii").split())
     return " ".join(_fold(text, keep_masks).split())
 
 
