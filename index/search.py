@@ -248,15 +248,17 @@ class Catalog:
         served from the files the engine has open, but a part it opens afresh fails: that is
         `IndexUnavailable`, not an internal error, and `refresh` takes up the index `unikat index`
         puts back."""
-        with self._charged():
-            try:
-                yield
-            except (OSError, sqlite3.Error) as error:
-                if engines.index_ready(self.home, self.config):   # the index is there: a real fault
-                    raise
-                # (no path: the detail goes to clients)
-                raise errors.IndexUnavailable("the index is missing (deleted, or being rebuilt): run 'unikat index'"
-                                              ) from error
+        started = time.monotonic()   # charged as `_charged` does, in one context manager (the search path)
+        try:
+            yield
+        except (OSError, sqlite3.Error) as error:
+            if engines.index_ready(self.home, self.config):   # the index is there: a real fault
+                raise
+            # (no path: the detail goes to clients)
+            raise errors.IndexUnavailable("the index is missing (deleted, or being rebuilt): run 'unikat index'"
+                                          ) from error
+        finally:
+            self.work_seconds += time.monotonic() - started
 
     @contextmanager
     def _charged(self) -> Iterator[None]:
