@@ -59,7 +59,9 @@ def shared(relative: str) -> Path:
     """A file of ../shared/data; skips the test with a printed reason when it is absent."""
     path = SHARED_DATA / relative
     if not path.exists():
-        pytest.skip(f"real test data {relative} absent (../shared/data not beside the repository)")
+        # (at a module's top too: then the module's tests are skipped)
+        pytest.skip(f"real test data {relative} absent (../shared/data not beside the repository)",
+                    allow_module_level=True)
     return path
 
 
