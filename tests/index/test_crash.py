@@ -269,3 +269,34 @@ def test_kill_9_while_whoosh_writes_the_index_leaves_no_process_behind(tmp_path)
         assert catalog.search(Term("library", "LC"), catalog.database("unikat")).size == catalog.store.count_titles()
     finally:
         catalog.close()
+
+
+@pytest.mark.skipif(STORE != "sqlite", reason="compares row ids, which PostgreSQL's sequences skip past a killed"
+                    " transaction")
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="the postings build forks run workers and merge parts only"
+                    " with two cores or more (unikat's index procs: one per core)")
+def test_kill_9_while_postings_runs_are_collected_or_merged_by_forked_processes_then_rerun(tmp_path):
+    """The postings build of a first load forks processes that collect and spill its runs, then
+    one that merges a part of the fields: a `kill -9` of the load while either works leaves no
+    process behind, and a rerun gives the catalog and hit counts of a load never killed."""
+    delivery = lc_slice(6000, tmp_path / "lc-6000.mrc")   # about 840,000 occurrences: several runs
+    reference = make_home(tmp_path / "reference", LC_CONFIG)
+    assert _load(reference, delivery) == 0
+
+    home = make_home(tmp_path / "killed", LC_CONFIG)
+    staging = home.root / "postings.new"
+    kill_points = {
+        "runs being collected": lambda seconds, before: any((staging / "runs").glob("run-*.counts")),
+        # the forked part's own lexicon file: its process has begun
+        "runs being merged": lambda seconds, before: (staging / "runs" / "lexicon-1.sqlite").exists(),
+    }
+    for point, kill_when in kill_points.items():
+        children: list[int] = []
+        assert _load(home, delivery, kill_when, seen=children) == -signal.SIGKILL, \
+            f"the load ended before the kill point: {point}"
+        assert children, f"no forked process was working at the kill ({point}): nothing tested"
+    assert _load(home, delivery) == 0
+
+    assert store_contents(home) == store_contents(reference)
+    assert key_files(home) == key_files(reference)
+    assert hit_counts(home) == hit_counts(reference)
