@@ -5,7 +5,7 @@ renders them many times per second, and walking the directory is about ten times
 building a pymarc Record. Fields are decoded as pymarc decodes them: control fields are tags
 below 010, missing indicators are blanks, empty subfields are left out.
 
-`decode_utf8` reads delivered UTF-8 records into pymarc Records. pymarc's `decode_marc` slices,
+`read_utf8` reads delivered UTF-8 records into pymarc Records. pymarc's `decode_marc` slices,
 decodes and checks every subfield on its own (and reads leader/09 through a Python
 `__getitem__` for each), which made it about 40% of a load worker's time. The subfield
 delimiter is ASCII, so it never falls inside a multi-byte character, and splitting a decoded
@@ -69,18 +69,13 @@ class Read(NamedTuple):
     as_delivered: bool
 
 
-def decode_utf8(chunk: bytes) -> Record | None:
-    """The Record `pymarc.Record(data=chunk, force_utf8=True, utf8_handling="strict")` gives, or
-    None when the record needs pymarc's general path."""
-    read = read_utf8(chunk)
-    return None if read is None else read.record
-
-
 def read_utf8(chunk: bytes) -> Read | None:
-    """`decode_utf8`, and whether a load can keep the delivered bytes instead of writing the
-    record again (the write was a tenth of a load worker's time). It can when the leader says
-    UTF-8 and its lengths are exact, the fields follow one another in directory order, each
-    ends in a field terminator, and no subfield is empty (pymarc leaves those out)."""
+    """The Record `pymarc.Record(data=chunk, force_utf8=True, utf8_handling="strict")` gives, or
+    None when the record needs pymarc's general path; and whether a load can keep the delivered
+    bytes instead of writing the record again (the write was a tenth of a load worker's time).
+    It can when the leader says UTF-8 and its lengths are exact, the fields follow one another
+    in directory order, each ends in a field terminator, and no subfield is empty (pymarc leaves
+    those out)."""
     try:
         base = int(chunk[12:17])
         if base <= 0 or base >= len(chunk) or len(chunk) < int(chunk[:5]):

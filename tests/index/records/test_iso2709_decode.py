@@ -1,4 +1,4 @@
-"""`iso2709.decode_utf8`, the fast path for delivered UTF-8 records, against pymarc (the reference):
+"""`iso2709.read_utf8`, the fast path for delivered UTF-8 records, against pymarc (the reference):
 where it takes a record it gives the Record pymarc gives, on every ISO 2709 file we have and on
 damaged copies of real records; everything else it leaves to pymarc."""
 
@@ -41,9 +41,15 @@ def _shape(record: pymarc.Record) -> tuple:
     return str(record.leader), record.force_utf8, record.to_unicode, fields
 
 
+def _decoded(chunk: bytes) -> pymarc.Record | None:
+    """The Record the fast path reads of `chunk`, or None where it leaves it to pymarc."""
+    read = iso2709.read_utf8(chunk)
+    return None if read is None else read.record
+
+
 def _compare(chunk: bytes) -> bool:
     """Whether the fast path took `chunk`; fails where it differs from pymarc."""
-    fast = iso2709.decode_utf8(chunk)
+    fast = _decoded(chunk)
     if fast is None:
         return False
     slow = _pymarc(chunk)
@@ -105,9 +111,9 @@ def test_delivered_bytes_are_kept_only_where_pymarc_writes_them():
     assert not _as_delivered(plain[:9] + b" " + plain[10:])   # leader/09 not "a"
     for damage in (b"10\x1faTitle\x1f", b"10\x1f\x1faTitle"):   # an empty subfield, at the end and inside
         changed = _iso2709([("001", b"x1"), ("245", damage)])
-        assert iso2709.decode_utf8(changed) is not None and not _as_delivered(changed)
+        assert _decoded(changed) is not None and not _as_delivered(changed)
     gap = _iso2709([("001", b"x1"), ("245", b"10\x1faTitle")], gap=b" ")   # a byte no field owns
-    assert iso2709.decode_utf8(gap) is not None and not _as_delivered(gap)
+    assert _decoded(gap) is not None and not _as_delivered(gap)
 
 
 def _iso2709(fields: list[tuple[str, bytes]], gap: bytes = b"") -> bytes:
@@ -126,7 +132,7 @@ def test_text_made_nfc_is_written_again():
                  if _as_delivered(raw.raw) and b"\x1fa" in raw.raw)
     # one more character in $a (the decomposed e-acute, NFC makes it one): the lengths change, so
     # the record is rebuilt with pymarc rather than patched by hand
-    record = iso2709.decode_utf8(chunk)
+    record = _decoded(chunk)
     for field_ in record.fields:
         if not field_.is_control_field() and field_.subfields:
             field_.subfields[0] = pymarc.Subfield(field_.subfields[0].code, field_.subfields[0].value + "e\u0301")
@@ -161,15 +167,15 @@ def test_damaged_records_read_alike():
 def test_load_reads_the_fast_and_the_slow_way_alike():
     """decode_iso2709 gives the same SourceRecord whichever path read the record."""
     chunks = [raw.raw for raw in iso2709_records((ROOT / "sample_data" / "lib-a.mrc").read_bytes())]
-    assert any(iso2709.decode_utf8(chunk) is not None for chunk in chunks)
+    assert any(_decoded(chunk) is not None for chunk in chunks)
     for position, chunk in enumerate(chunks, 1):
         fast = decode_iso2709(RawRecord(chunk, position, 0), "utf-8")
-        original = iso2709.decode_utf8
-        iso2709.decode_utf8 = lambda _chunk: None
+        original = iso2709.read_utf8
+        iso2709.read_utf8 = lambda _chunk: None
         try:
             slow = decode_iso2709(RawRecord(chunk, position, 0), "utf-8")
         finally:
-            iso2709.decode_utf8 = original
+            iso2709.read_utf8 = original
         assert not isinstance(fast, LoadProblem) and not isinstance(slow, LoadProblem)
         assert (fast.record.as_marc(), fast.problems) == (slow.record.as_marc(), slow.problems)
 
