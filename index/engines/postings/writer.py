@@ -108,11 +108,12 @@ class _Run:
         return len(self.codes)
 
     def add(self, title: TitleKeys) -> list[int]:
-        """Add a title's postings; returns the words of each word field, as ranking stores them
-        (`ranking.field_lengths`, counted here from the words split anyway)."""
+        """Add a title's postings; returns its row of the lengths file: its ISN, then the words of
+        each word field, as ranking stores them (`ranking.field_lengths`, counted here from the
+        words split anyway)."""
         base = title.isn << POSITION_BITS
         term_ids, codes, counter = self.term_ids, self.codes, self.counter
-        lengths = []
+        lengths = [title.isn]
         for name in WORD_FIELDS:
             keys = title.keys.get(name)
             if not keys:
@@ -277,7 +278,6 @@ def _spilled_run(job: tuple[Path, int, list[bytes]]) -> tuple[_SpilledRun, array
     runs, number, packed = job
     run, lengths = _Run(), array("i")
     for title in map(_unpacked, packed):
-        lengths.append(title.isn)
         lengths.extend(run.add(title))
     spilled = _SpilledRun(runs, number, run.sorted())
     del run
@@ -337,7 +337,6 @@ class _SegmentBuilder:
 
     def _collect(self, title: TitleKeys) -> None:
         self.titles += 1
-        self.lengths.append(title.isn)
         self.lengths.extend(self.run.add(title))
         if len(self.lengths) >= _LENGTHS_CHUNK:
             self._write_lengths()
@@ -427,7 +426,7 @@ class _SegmentBuilder:
         with forked_workers(functools.partial(_merge_apart, merged), len(apart)) if apart else nullcontext() as helpers:
             for part in apart:
                 helpers.submit(part)
-            here.merge(lambda rows: db.executemany(_INSERT_TERMS, rows), merged_here)
+            here.merge(db, merged_here)
             for _part in apart:
                 helpers.take()
         if not apart:
@@ -461,9 +460,9 @@ class _FieldsMerge:
     def entries(self) -> int:
         return sum(run.part(self.first, self.end).terms for run in self.runs)
 
-    def merge(self, insert: Callable[[list[tuple]], object], merged: Callable[[int], None]) -> None:
-        """Write the part's values and hand its lexicon rows to `insert`, a chunk at a time;
-        `merged` is told the entries done after each."""
+    def merge(self, db: sqlite3.Connection, merged: Callable[[int], None]) -> None:
+        """Write the part's values and its lexicon rows into `db` (in its transaction), a chunk
+        at a time; `merged` is told the entries done after each."""
         runs = [run.part(self.first, self.end) for run in self.runs]
         docs_at = sum(run.start(self.first).docs for run in self.runs)
         positions_at = sum(run.start(self.first).positions for run in self.runs)
@@ -492,7 +491,7 @@ class _FieldsMerge:
                     head = rows[0]
                     rows[0] = (*head[:3], last[3], last[4] + head[4], last[5], last[6] + head[6])
                 last = rows[-1]
-                insert(rows)
+                db.executemany(_INSERT_TERMS, rows)
                 done += len(keys)
                 merged(done)
 
@@ -506,8 +505,7 @@ def _merge_apart(merged: MutableSequence[int], part: _FieldsMerge) -> None:
         db.execute("PRAGMA synchronous = OFF")
         db.executescript(SCHEMA)
         with db:
-            part.merge(lambda rows: db.executemany(_INSERT_TERMS, rows),
-                       lambda count: merged.__setitem__(part.number, count))
+            part.merge(db, lambda count: merged.__setitem__(part.number, count))
     finally:
         db.close()
 
