@@ -205,6 +205,14 @@ def _writing_keys(home, since: float) -> bool:
     return control.exists() and control.stat().st_mtime > since and control.stat().st_size > 0
 
 
+def _assert_as_never_killed(home, reference) -> None:
+    """`home`, killed and rerun, has the store, search-key files and hit counts of `reference`,
+    loaded once and never killed."""
+    assert store_contents(home) == store_contents(reference)
+    assert key_files(home) == key_files(reference)
+    assert hit_counts(home) == hit_counts(reference)
+
+
 @pytest.mark.skipif(STORE != "sqlite", reason="compares row ids, which PostgreSQL's sequences skip past a killed"
                     " transaction; on PostgreSQL tests/integration/test_hosts.py kills a loading host mid-delivery")
 def test_kill_9_at_any_point_then_rerun_gives_the_same_catalog(tmp_path):
@@ -237,9 +245,7 @@ def test_kill_9_at_any_point_then_rerun_gives_the_same_catalog(tmp_path):
             assert b"died in the middle of the work (killed by SIGKILL)" in (home.root / "out.log").read_bytes()
     assert _load(home, delivery) == 0
 
-    assert store_contents(home) == store_contents(reference)
-    assert key_files(home) == key_files(reference)
-    assert hit_counts(home) == hit_counts(reference)
+    _assert_as_never_killed(home, reference)
 
 
 @pytest.mark.skipif(STORE != "sqlite", reason="its kill points are timed for the SQLite pipeline's index phase")
@@ -297,6 +303,4 @@ def test_kill_9_while_postings_runs_are_collected_or_merged_by_forked_processes_
         assert children, f"no forked process was working at the kill ({point}): nothing tested"
     assert _load(home, delivery) == 0
 
-    assert store_contents(home) == store_contents(reference)
-    assert key_files(home) == key_files(reference)
-    assert hit_counts(home) == hit_counts(reference)
+    _assert_as_never_killed(home, reference)

@@ -37,6 +37,19 @@ def _built(directory, titles, merging=None, procs=1) -> tuple[list, bytes, bytes
     return rows, docs_path(directory, 1).read_bytes(), positions_path(directory, 1).read_bytes()
 
 
+def _merges_seen(monkeypatch) -> list[list]:
+    """The spilled runs of each merge a build makes from now on, as the merge begins."""
+    seen: list[list] = []
+    merge = writer._SegmentBuilder._merge
+
+    def watched(self, *args):
+        seen.append(list(self.spilled))
+        return merge(self, *args)
+
+    monkeypatch.setattr(writer._SegmentBuilder, "_merge", watched)
+    return seen
+
+
 @pytest.mark.parametrize("run_size", [5_000, 40_000])
 def test_runs_merged_on_disk_give_the_segment_built_in_memory(tmp_path, monkeypatch, titles, run_size):
     in_memory = _built(tmp_path / "memory", titles)
@@ -48,15 +61,9 @@ def test_runs_merged_on_disk_give_the_segment_built_in_memory(tmp_path, monkeypa
     assert _built(tmp_path / "runs", titles, lambda done, total: merged.append((done, total))) == in_memory
     assert len(merged) > 1 and merged[-1][0] == merged[-1][1], "a merge reports its progress to the end"
     in_parts: list[tuple[int, int]] = []
-    entries = []
-    merge = writer._SegmentBuilder._merge
-
-    def counted(self, *args):
-        entries.append(sum(run.terms for run in self.spilled))
-        return merge(self, *args)
-
-    monkeypatch.setattr(writer._SegmentBuilder, "_merge", counted)
+    merges = _merges_seen(monkeypatch)
     assert _built(tmp_path / "parts", titles, lambda done, total: in_parts.append((done, total)), 3) == in_memory
+    entries = [sum(run.terms for run in spilled) for spilled in merges]
     assert {total for _, total in in_parts} == set(entries), "the progress of a merge in parts counts every part"
     assert in_parts[-1] == (entries[0], entries[0])
     assert [done for done, _ in in_parts] == sorted(done for done, _ in in_parts)
@@ -67,19 +74,13 @@ def test_a_merge_of_more_runs_than_files_a_process_may_open(tmp_path, monkeypatc
     monkeypatch.setattr(writer, "RUN_OCCURRENCES", 1_000)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     allowed = len(os.listdir("/proc/self/fd")) + 40
-    spilled = []
-    merge = writer._SegmentBuilder._merge
-
-    def counted(self, *args):
-        spilled.append(len(self.spilled))
-        return merge(self, *args)
-
-    monkeypatch.setattr(writer._SegmentBuilder, "_merge", counted)
+    merges = _merges_seen(monkeypatch)
     resource.setrlimit(resource.RLIMIT_NOFILE, (allowed, hard))
     try:
         assert _built(tmp_path / "runs", titles, procs=2) == in_memory
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    spilled = [len(runs) for runs in merges]
     assert spilled[0] > 2 * allowed, spilled
 
 
