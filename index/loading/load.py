@@ -52,7 +52,8 @@ from index.store import loadlog
 from index.store.catalog import CatalogStore
 
 BATCH = 1000
-_LARGEST_RECORD = 10_000   # bytes, more than a delivered record takes (MARCXML ~3 KB): size // it never overcounts
+# bytes, more than a delivered record takes on average (MARCXML ~3 KB): size // it undercounts the records
+_LARGEST_RECORD = 10_000
 
 
 @dataclass
@@ -187,8 +188,8 @@ def load_file(home: Home, store: CatalogStore, library: LibraryConfig, path: Pat
     except UnknownFormat as error:   # refused as a whole: nothing stored, not even a load
         raise LoadError(f"{path} {error}; nothing loaded") from None
     streamed = not isinstance(data, bytes)   # an ISO 2709 file, read as the load goes
-    state = _state(data) if streamed else None
-    size = state[0] if state else len(data)
+    state = _state(data) if streamed else (len(data), 0, 0)
+    size = state[0]
     try:
         system = source_system or library.source_system
         consolidation = home.config().consolidation
