@@ -288,12 +288,28 @@ class Engine:
             all_terms = self._lexicons[index] = list(reader.lexicon(index))
         at = bisect_left(all_terms, start_key.encode("utf-8"))
 
-        def entry(term: bytes) -> tuple[str, int]:
-            return term.decode("utf-8"), reader.doc_frequency(index, term)
+        def entries(positions: range, wanted: int) -> list[tuple[str, int]]:
+            found = []
+            for position in positions:
+                if len(found) == wanted:
+                    break
+                term = all_terms[position]
+                if titles := self._titles_with(index, term):   # a term only deleted titles had is not listed
+                    found.append((term.decode("utf-8"), titles))
+            return found
 
-        before = [entry(term) for term in reversed(all_terms[max(0, at - wanted_before):at])]
-        after = [entry(term) for term in all_terms[at:at + count]]
+        before = entries(range(at - 1, -1, -1), wanted_before)
+        after = entries(range(at, len(all_terms)), count)
         return scan_window(before, after, count, preferred_position)
+
+    def _titles_with(self, index: str, term: bytes) -> int:
+        """The live titles whose `index` holds `term`. Whoosh's document frequency also counts
+        the documents an update deleted (a replaced title's old version too)."""
+        reader = self._searcher.reader()
+        if not reader.has_deletions():
+            return reader.doc_frequency(index, term)
+        docnums = np.fromiter(reader.postings(index, term).all_ids(), dtype=np.int64)
+        return int(np.count_nonzero(self._isn_array()[docnums] >= 0))
 
     def isns(self, hits: Hits, start: int, count: int) -> list[int]:
         return isns_of(hits, start, count)
