@@ -220,15 +220,20 @@ def proximity_window(node: Prox) -> ProximityWindow:
     """What a proximity node asks for, the same for every engine.
 
     Relations <, <= and = (distance 0 counts as 1 for words: `<= 0` is adjacent, `= 0` adjacent
-    or overlapping); unit word (at most NEAR_WORDS) or element (distance 0 only: the same
-    occurrence of the field, within NEAR_WORDS words). Anything else is an UnsupportedProximity
-    saying what (relation, distance or operands).
+    or overlapping) between two terms of one word index, each compared for equality; unit word
+    (at most NEAR_WORDS) or element (distance 0 only: the same occurrence of the field, within
+    NEAR_WORDS words). Anything else is an UnsupportedProximity saying what (relation, distance
+    or operands), or an UnsupportedRelation for an operand.
     """
     if node.relation not in (Relation.LE, Relation.LT, Relation.EQ):
         raise errors.ProximityRelationUnsupported(f"proximity relation {node.relation.value} (only <, <= and =)")
     left, right = node.left, node.right
     if not (isinstance(left, Term) and isinstance(right, Term)):
         raise errors.ProximityOperandsUnsupported("proximity needs a search term on each side")
+    for term in (left, right):
+        check_relation(term)   # words compare for equality, inside proximity as outside
+        if term.relation is Relation.NE:
+            raise errors.ProximityOperandsUnsupported("proximity needs words a field has, not <> (those it has not)")
     untruncated(left, right)
     spec = BY_NAME.get(left.index)
     if left.index != right.index or spec is None or spec.kind is not IndexKind.WORDS:

@@ -11,6 +11,7 @@ from index.errors import (
     ProximityOperandsUnsupported,
     ProximityRelationUnsupported,
     TruncationInProximity,
+    UnsupportedRelation,
 )
 from zserver.querylang.pqf import parse_pqf
 from zserver.z3950.attributes import rpn_to_query
@@ -81,6 +82,18 @@ def test_engines_agree_on_scan_counts_after_merges(catalogs, index, start):
         assert scans[engine] == scans["whoosh"], engine
 
 
+@pytest.mark.parametrize("operator", ["@or", "@and"])
+def test_engines_agree_on_long_chains(catalogs, operator):
+    # 190 operands, left-deep as a client builds them: Whoosh recursed once per level (an OR of 163 failed)
+    words = ["history", "war", "united", "states", "art", "france", "music", "water", "law", "science"] * 19
+    pqf = " ".join([operator] * (len(words) - 1)) + "".join(f" @attr 1=1016 {word}" for word in words)
+    found = {engine: catalog.search(rpn_to_query(parse_pqf(pqf)), catalog.database("unikat")).isns()
+             for engine, catalog in catalogs.items()}
+    assert found["whoosh"] or operator == "@and", "the OR should find something"
+    for engine in ENGINES[1:]:
+        assert found[engine] == found["whoosh"], engine
+
+
 @pytest.mark.parametrize("pqf", PROXIMITY)
 def test_engines_agree_on_proximity(catalogs, pqf):
     found = {engine: catalog.search(rpn_to_query(parse_pqf(pqf)), catalog.database("unikat")).isns()
@@ -114,6 +127,11 @@ def test_proximity_in_one_field_occurrence(catalogs):
     ("@prox 0 1 0 2 k 2 @and @attr 1=4 united @attr 1=4 states @attr 1=4 history", ProximityOperandsUnsupported,
      "a search term on each side"),
     ("@prox 0 1 0 2 k 2 @attr 1=4 united @attr 1=21 history", ProximityOperandsUnsupported, "the same word index"),
+    # an operand compared other than for equality: Whoosh had failed inside its span query, the
+    # posting arrays had taken the word as if compared for equality
+    ("@prox 0 5 0 2 k 2 @attr 1=1016 war @attr 1=1016 @attr 2=6 law", ProximityOperandsUnsupported, "not <>"),
+    ("@prox 0 5 0 2 k 2 @attr 1=1016 @attr 2=5 war @attr 1=1016 law", UnsupportedRelation, ">"),
+    ("@prox 0 5 0 2 k 2 @attr 1=1016 war @attr 1=1016 @attr 2=1 law", UnsupportedRelation, "<"),
 ])
 def test_unanswerable_proximity_is_refused_alike(catalogs, pqf, refused, reason):
     for catalog in catalogs.values():

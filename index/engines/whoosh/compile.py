@@ -168,6 +168,12 @@ def compile_query(node: Node, resolve_set: ResolveSet, keys: KeyLookup, reader, 
     return _Compiler(resolve_set, keys, reader, budget).translate(node)
 
 
+def _operands(kind: type[wq.CompoundQuery], query: wq.Query) -> list[wq.Query]:
+    """A chain of one operator as one query of many operands: Whoosh recurses once per level
+    of a query tree, and a left-deep OR of 163 terms passed Python's recursion limit."""
+    return list(query.subqueries) if type(query) is kind else [query]
+
+
 class _Compiler(Translator[wq.Query]):
     def __init__(self, resolve_set: ResolveSet, keys: KeyLookup, reader, budget: Budget) -> None:
         self.resolve_set = resolve_set
@@ -176,10 +182,10 @@ class _Compiler(Translator[wq.Query]):
         self.budget = budget
 
     def all_of(self, left: wq.Query, right: wq.Query) -> wq.Query:
-        return wq.And([left, right])
+        return wq.And(_operands(wq.And, left) + _operands(wq.And, right))
 
     def any_of(self, left: wq.Query, right: wq.Query) -> wq.Query:
-        return wq.Or([left, right])
+        return wq.Or(_operands(wq.Or, left) + _operands(wq.Or, right))
 
     def but_not(self, left: wq.Query, right: wq.Query) -> wq.Query:
         return ExactAndNot(left, right)
