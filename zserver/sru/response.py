@@ -10,7 +10,8 @@ into the element placed in recordData.
 
 It must not know how a request is validated or searched: the handler gives it values.
 Element order follows the SRU 1.2 `srw-types.xsd` and the searchRetrieve 1.0 (SRU 2.0)
-`sruResponse.xsd`/`scan.xsd`; in 2.0 `version` (optional there) is still sent, as YAZ does.
+`sruResponse.xsd`/`scan.xsd`; in a 2.0 searchRetrieve or explain response `version` (optional
+there) is still sent, as YAZ does; `scan.xsd` has no place for it.
 """
 
 from __future__ import annotations
@@ -208,6 +209,7 @@ class _Builder:
 
     def __init__(self, version: Version, *, scan: bool = False) -> None:
         self.version = version
+        self.versioned = version.is_1x or not scan   # 2.0's scan.xsd has no `version`
         if version.is_1x:
             self.ns, self.prefix = SRW_NS, "srw"
             self.diag_ns = SRW_DIAGNOSTIC_NS
@@ -217,7 +219,8 @@ class _Builder:
 
     def root(self, name: str) -> etree._Element:
         root = etree.Element(f"{{{self.ns}}}{name}", nsmap={self.prefix: self.ns, "diag": self.diag_ns})
-        self.add(root, "version", self.version.value)
+        if self.versioned:
+            self.add(root, "version", self.version.value)
         return root
 
     def add(self, parent: etree._Element, name: str, text: object | None = None) -> etree._Element:
@@ -245,7 +248,8 @@ class _Builder:
 
     def echo(self, parent: etree._Element, name: str, fields: Sequence[tuple[str, object | None]]) -> None:
         echoed = self.add(parent, name)
-        self.add(echoed, "version", self.version.value)
+        if self.versioned:
+            self.add(echoed, "version", self.version.value)
         for field_name, value in fields:
             if value is not None:
                 self.add(echoed, field_name, value)
@@ -333,7 +337,8 @@ def scan_response(version: Version, *, terms: Sequence[TermOut],
                 b.add(element, "displayTerm", term.display)
             if term.where is not None:
                 b.add(element, "whereInList", term.where)
-    b.echo(root, "echoedScanRequest", echo)
+    if version.is_1x or dict(echo).get("scanClause") is not None:   # 2.0 echoes a request with its scanClause
+        b.echo(root, "echoedScanRequest", echo)
     b.diagnostics(root, diagnostics)
     return root
 

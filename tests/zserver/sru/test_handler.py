@@ -10,6 +10,7 @@ import zlib
 import pytest
 from conftest import CQL_1_2_OVERRIDES, RestrictedHome, engine_of, yaz_cql_samples
 from lxml import etree
+from sruschema import shared_schema
 
 from index.engines.base import SortKey
 from index.search import Catalog
@@ -142,6 +143,22 @@ def test_scan(catalog, version: str) -> None:
     assert all(t.xpath(f"number({p}:numberOfRecords)", namespaces=NS) >= 1 for t in terms)
     assert {t.xpath(f"string({p}:whereInList)", namespaces=NS) for t in terms} == {"inner"}
     assert root.xpath(f"string({p}:echoedScanRequest/{p}:scanClause)", namespaces=NS) == "dc.title = hist"
+
+
+@pytest.mark.parametrize("params", [
+    {"scanClause": "dc.title = hist", "maximumTerms": "3"},
+    {"scanClause": "dc.title = hist", "foo": "1"},        # a parameter error: the echo has lost the clause
+    {"scanClause": "dc.title = hist", "maximumTerms": "abc"},
+    {},                                                   # no scanClause: diagnostic 7
+    {"scanClause": "dc.nosuch = x"},
+])
+def test_scan_2_0_is_valid(catalog, params) -> None:
+    # scan.xsd has no `version` and needs the scanClause in an echoed request; it is read through
+    # sruResponse.xsd, which imports it with the diagnostics (its own imports are commented out)
+    schema = shared_schema("sruResponse.xsd")
+    _, root = run(catalog, {"operation": "scan", "version": "2.0", **params})
+    assert schema.validate(root), schema.error_log.last_error
+    assert root.xpath("scan:terms/scan:term", namespaces=NS) or root.xpath("scan:diagnostics", namespaces=NS)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
