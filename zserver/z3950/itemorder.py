@@ -57,7 +57,7 @@ from zserver.z3950.records import Oid, external_asn1, external_octets
 __all__ = ["ILL_APDU_OID", "ItemOrderRequest", "answer_item_order", "read_item_order"]
 
 ILL_APDU_OID = "1.0.10161.2.1"
-_XML_OIDS = (Oid.XML, "1.2.840.10003.5.109.10", "1.2.840.10003.5.109.3")
+_XML_OIDS = (Oid.XML, Oid.XML_APPLICATION)
 _TASK_PENDING = 0
 
 _CODES: dict[Refusal, Bib1Diagnostic] = {

@@ -6,7 +6,7 @@ This module owns the Z39.50 side of "record syntaxes are produced only at the wa
 
 - MARC21 (YAZ's "usmarc", 1.2.840.10003.5.10): the stored ISO 2709 record, UTF-8, with
   leader/09 set to `a` so clients know the encoding;
-- XML (1.2.840.10003.5.109.10 text/xml, and .109.3 application/xml): MARCXML (slim schema);
+- XML (1.2.840.10003.5.109.10 text/xml, and .109.11 application/xml): MARCXML (slim schema);
 - JSON (YAZ's "json", 1.2.840.10003.5.1000.81.3, Index Data's arc: the registry has no JSON
   syntax): MARC-in-JSON (`index.records.marcjson`), octet-aligned UTF-8, as YAZ's servers send it;
 - SUTRS (1.2.840.10003.5.101): ISBD text; element set F adds one "Held by:" line per holding;

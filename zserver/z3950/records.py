@@ -58,7 +58,7 @@ class Oid:
     OPAC = "1.2.840.10003.5.102"
     GRS1 = "1.2.840.10003.5.105"
     ES_TASK_PACKAGE = "1.2.840.10003.5.106"
-    XML_APPLICATION = "1.2.840.10003.5.109.3"
+    XML_APPLICATION = "1.2.840.10003.5.109.11"   # application/xml (.109.3 is text/html)
     XML = "1.2.840.10003.5.109.10"  # text/xml; YAZ's "xml"
     JSON = "1.2.840.10003.5.1000.81.3"  # YAZ's "json" (Index Data's arc; yaz_oid_recsyn_json)
     ES_ITEM_ORDER = "1.2.840.10003.9.4"

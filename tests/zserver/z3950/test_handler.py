@@ -442,6 +442,13 @@ def test_present_xml_is_marcxml(handler, catalog, syntax):
     assert wanted in [e.text for e in root.iter(f"{{{MARCXML_NS}}}subfield")]
 
 
+def test_present_html_is_not_xml(handler):
+    # 1.2.840.10003.5.109.3 is text/html in the OID register (yaz-client's `format html`): no MARCXML under it
+    search(handler)
+    html = "1.2.840.10003.5.109.3"
+    assert diagnostic(present(handler, syntax=html).records) == (239, html)
+
+
 def test_present_xml_brief(handler):
     search(handler)
     record = retrieval(records_of(present(handler, syntax=Oid.XML, element_set="b"))[0])
