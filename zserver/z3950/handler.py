@@ -173,6 +173,7 @@ class Association:
     exceptional_record_size: int = 0
     named_result_sets: bool = True
     result_sets: dict[str, ResultSet] = field(default_factory=dict)
+    dropped_result_sets: dict[str, None] = field(default_factory=dict)   # names the set limit dropped, oldest first
     ill_login: tuple[str, str] | None = field(default=None, repr=False)   # an ILL user's Init, for ItemOrder
 
 
@@ -221,6 +222,7 @@ _SORT_USES: dict[int, SortField] = {
 
 # What a presentResponse holds beside the records themselves, counted against the negotiated
 # sizes (records alone let 10,000 JSON records make a 4.5 MB answer past a 4 MB limit).
+_DROPPED_NAMES_KEPT = 1000   # names of result sets the set limit dropped, remembered for Bib-1 27
 _PDU_BYTES = 256         # the response's own fields
 _ENTRY_BYTES = 40        # tags and lengths of a NamePlusRecord, its EXTERNAL and syntax, beside the name
 _SURROGATE_BYTES = 64    # a diagnostic in a record's place
@@ -397,15 +399,31 @@ class Handler:
         if name in sets:
             if not replace:
                 raise Z3950Diagnostic(Bib1Diagnostic.RESULT_SET_EXISTS_AND_REPLACE_OFF, name)
-        elif len(sets) >= self.limits.max_result_sets:
+            return
+        dropped = self.association.dropped_result_sets
+        dropped.pop(name, None)
+        if len(sets) >= self.limits.max_result_sets:
             # As Zebra does: the least recently used set makes room, so a long yaz-client session
-            # (which names every search's set anew) goes on while memory stays bounded.
-            del sets[next(iter(sets))]
+            # (which names every search's set anew) goes on while memory stays bounded. Its name
+            # is kept a while, so using it gets 27 (deleted by the target), not 30.
+            oldest = next(iter(sets))
+            del sets[oldest]
+            dropped[oldest] = None
+            if len(dropped) > _DROPPED_NAMES_KEPT:
+                del dropped[next(iter(dropped))]
+
+    def _named_set(self, name: str) -> ResultSet | None:
+        """The result set a query names (None when there is none); one the limit dropped is Bib-1 27."""
+        found = self.association.result_sets.get(name)
+        if found is None and name in self.association.dropped_result_sets:
+            raise Z3950Diagnostic(Bib1Diagnostic.RESULT_SET_DELETED_BY_TARGET, name)
+        return found
 
     def _result_set(self, name: str) -> ResultSet:
         sets = self.association.result_sets
         found = sets.pop(name, None)
         if found is None:
+            self._named_set(name)   # 27 for a set the limit dropped
             raise Z3950Diagnostic(Bib1Diagnostic.RESULT_SET_DOES_NOT_EXIST, name)
         sets[name] = found   # now the most recently used
         return found
@@ -478,7 +496,7 @@ class Handler:
         node = self._query(request.query)
         facets = z_facets.requested(request.additional_search_info)
         self.catalog.refresh()
-        result = self.catalog.search(node, database, result_sets=self.association.result_sets.get,
+        result = self.catalog.search(node, database, result_sets=self._named_set,
                                      signed_in=self.association.user is not None)
         self.association.result_sets[name] = result
         response = z_facets.with_facets(self._piggyback(request, result), facets, self.catalog, result,
@@ -555,13 +573,22 @@ class Handler:
 
     # -- Delete (3.2.4) ----------------------------------------------------------------------
     def _delete(self, request: DeleteResultSetRequest) -> Response:
-        sets = self.association.result_sets
+        sets, dropped = self.association.result_sets, self.association.dropped_result_sets
         if request.delete_function == 1:    # all
             deleted = len(sets)
             sets.clear()
+            dropped.clear()
             return Response(DeleteResultSetResponse(delete_operation_status=0), f"delete all ({deleted})")
-        statuses = tuple(ListStatus(name, 0 if sets.pop(name, None) is not None else 1)
-                         for name in request.result_set_list or ())
+
+        def status(name: str) -> int:   # 0 success, 1 resultSetDidNotExist, 2 previouslyDeletedByTarget
+            if sets.pop(name, None) is not None:
+                return 0
+            if name in dropped:
+                del dropped[name]
+                return 2
+            return 1
+
+        statuses = tuple(ListStatus(name, status(name)) for name in request.result_set_list or ())
         failed = [status.status for status in statuses if status.status != 0]
         overall = 0 if not failed else (failed[0] if len(statuses) == 1 else 9)  # 9: notAllRequested...
         response = DeleteResultSetResponse(delete_operation_status=overall, delete_list_statuses=statuses)
@@ -684,6 +711,7 @@ class Handler:
     def _close(self, request: Close) -> Response:
         reason = request.close_reason
         self.association.result_sets.clear()
+        self.association.dropped_result_sets.clear()
         try:
             shown = CloseReason(reason).name.lower()
         except ValueError:

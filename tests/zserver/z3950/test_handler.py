@@ -347,9 +347,22 @@ def test_result_sets_beyond_the_limit_drop_the_least_recently_used(handler):
         search(handler, result_set_name=str(number))
     present(handler, result_set_id="0")                                     # set 0 is now the most recently used
     assert search(handler, result_set_name="5").search_status is True
-    assert search_fails(handler, 30, "@set 1", result_set_name="x") == "1"  # the least recently used went
+    assert search_fails(handler, 27, "@set 1", result_set_name="x") == "1"  # the least recently used went
     assert search(handler, "@set 0", result_set_name="6").search_status is True
     assert len(handler.association.result_sets) == 5
+
+
+def test_a_set_the_limit_dropped_is_deleted_by_the_target(handler):
+    # Bib-1 27 "result set no longer exists - unilaterally deleted by target", not 30 (never existed)
+    for number in range(6):
+        search(handler, result_set_name=str(number))   # the limit is 5: set 0 goes
+    assert present_fails(handler, 27, result_set_id="0") == "0"
+    present_fails(handler, 30, result_set_id="never")
+    assert delete(handler, "0", "never") == DeleteResultSetResponse(
+        delete_operation_status=9, delete_list_statuses=(ListStatus("0", 2), ListStatus("never", 1)))
+    present_fails(handler, 30, result_set_id="0")   # the client was told; the name is free again
+    search(handler, result_set_name="0")
+    assert present(handler, result_set_id="0").present_status == 0
 
 
 def test_result_set_names_need_the_option(catalog):
