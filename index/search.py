@@ -363,13 +363,14 @@ class Catalog:
              signed_in: bool = True, database: Database | None = None) -> tuple[list[ScanEntry], int]:
         """Terms of `index` around `start` with the number of titles of `database` (the union
         catalog if None) each occurs in, and each term's heading as catalogued; a library's view
-        leaves out the terms it has no title for. See-from and see-also-from forms of the
+        and the authority database leave out the terms they have no title for. See-from and see-also-from forms of the
         authority file come as `SeeReference`s. A scan of the library index leaves out the
         restricted libraries for a client not `signed_in`."""
         if database is not None and database.external and self._external is not None:
             return self._external.scan(index, start, count=count, preferred_position=preferred_position)
-        view = database if database is not None and database.library else None
-        # A library's view drops terms it lacks: ask for more around the start to fill the window.
+        view = database if database is not None and (database.library or database.authorities) else None
+        # A library's view, or the authority file's, drops terms it lacks: ask for more around the
+        # start to fill the window.
         widen = _VIEW_WIDENING if view is not None else 1
         with self._index_at_hand():
             entries, position = self.engine.scan(index, start, count=count * widen,

@@ -16,7 +16,7 @@ from conftest import ENGINES, load, make_home, shared
 from index import errors
 from index.engines.base import RELEVANCE, SortField, SortKey, sort_field
 from index.kept import KeptAnswers
-from index.search import Catalog, key_term
+from index.search import AUTHORITY_DATABASE, Catalog, key_term
 from index.searchkeys.normalize import normalize
 from index.searchkeys.queryterms import key_forms
 from index.searchkeys.spec import INDEXES
@@ -353,6 +353,14 @@ def test_scan_shows_headings_as_catalogued_and_searches_with_keys(sample):
     assert any(entry.display != entry.term and entry.display == entry.heading for entry in entries)
     subjects, _ = sample.scan("subject", "smoking", count=10)
     assert any("--" in entry.display for entry in subjects)   # subdivisions as catalogued
+
+
+@pytest.mark.parametrize("index, start", [("author", "smith"), ("subject", "history"), ("any", "water")])
+def test_the_authority_database_scans_authority_records_only(sample, index, start):
+    # the sample has no authority records: its scan had listed the titles' headings, which its search does not find
+    authorities = sample.database(AUTHORITY_DATABASE)
+    assert sample.scan(index, start, count=5)[0], "the union catalog has such terms"
+    assert sample.scan(index, start, count=5, database=authorities) == ([], 1)
 
 
 @pytest.mark.parametrize("index, start", [("author", "smith"), ("subject", "history"), ("any", "water")])

@@ -108,6 +108,8 @@ def test_authority_records_are_their_own_database(tmp_path, thesaurus):
         assert catalog.search(Term("any", "docks"), catalog.database("A")).size == 0
         assert catalog.search(Term("subject", "docks"), catalog.database("unikat")).size == 0
         assert catalog.search(Term("material_type", "authority"), catalog.database(AUTHORITY_DATABASE)).size == 1066
+        entries, _position = catalog.scan("subject", "docks", count=5, database=catalog.database(AUTHORITY_DATABASE))
+        assert entries and all(entry.count >= 1 for entry in entries)
         assert catalog.store.cluster_counts()["titles"] == 0
     finally:
         catalog.close()
