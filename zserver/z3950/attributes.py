@@ -56,6 +56,7 @@ from index.query import (
 )
 from index.searchkeys.spec import INDEXES as SEARCH_INDEXES
 from index.searchkeys.spec import IndexKind
+from zserver.querylang.errors import MAX_QUERY_DEPTH
 from zserver.querylang.rpn import (
     BIB1_OID,
     AttributesPlusTerm,
@@ -292,18 +293,20 @@ _ATTRIBUTE_DIAGNOSTICS = {
 def rpn_to_query(rpn: Query) -> Node:
     """Map a Type-1 query with Bib-1 attributes onto the neutral query tree.
 
-    Raises Z3950Diagnostic (113-126, 128-132, 229) for what the client may not ask.
+    Raises Z3950Diagnostic (6, 113-126, 128-132, 229) for what the client may not ask.
     """
     return _node(rpn.root, rpn.attribute_set)
 
 
-def _node(node: RpnStructure, attribute_set: str) -> Node:
+def _node(node: RpnStructure, attribute_set: str, depth: int = 0) -> Node:
     if isinstance(node, AttributesPlusTerm):
         return term_for(node, attribute_set)
     if isinstance(node, ResultSetId):
         return _result_set(node)
-    left = _node(node.left, attribute_set)
-    right = _node(node.right, attribute_set)
+    if depth >= MAX_QUERY_DEPTH:   # as the PQF, CCL and CQL readers refuse it
+        raise Z3950Diagnostic(Bib1Diagnostic.TOO_MANY_BOOLEAN_OPERATORS, f"more than {MAX_QUERY_DEPTH} nested")
+    left = _node(node.left, attribute_set, depth + 1)
+    right = _node(node.right, attribute_set, depth + 1)
     if node.op is Operator.AND:
         return And(left, right)
     if node.op is Operator.OR:

@@ -26,6 +26,7 @@ helpers live in ``records.py``.
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -33,6 +34,7 @@ from typing import Any, NamedTuple
 import asn1tools
 from asn1tools.codecs.ber import DecodeTagError
 
+from zserver.querylang.errors import MAX_QUERY_DEPTH
 from zserver.z3950 import fastber
 
 __all__ = [
@@ -66,10 +68,16 @@ DEFAULT_MAX_PDU_SIZE = 16 * 1024 * 1024
 DEFAULT_MAX_PDU_ELEMENTS = 100_000
 
 # Deepest nesting of BER values we follow.  Real PDUs nest about 10 deep, plus
-# one level per boolean operator of an RPN query; asn1tools' recursive
-# decoder stops near 190 levels, and garbage like a0 80 a0 80 ... must not
-# exhaust the stack.
-_MAX_DEPTH = 150
+# one level per boolean operator of an RPN query: past the MAX_QUERY_DEPTH
+# operators a query may nest, so a deeper query gets its diagnostic (Bib-1 6)
+# rather than a Close; garbage like a0 80 a0 80 ... must not exhaust the stack.
+_MAX_DEPTH = MAX_QUERY_DEPTH + 60
+
+# asn1tools decodes recursively, about five frames a level: _MAX_DEPTH levels
+# need more than Python's default limit of 1,000 frames.
+_RECURSION_LIMIT = 2500
+if sys.getrecursionlimit() < _RECURSION_LIMIT:
+    sys.setrecursionlimit(_RECURSION_LIMIT)
 
 # Longest identifier (after the first byte) and length-of-length we accept.
 _MAX_TAG_BYTES = 4

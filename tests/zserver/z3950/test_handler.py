@@ -336,6 +336,13 @@ def test_named_result_sets_and_set_references(handler, catalog):
     assert value.result_count == len(expected)
 
 
+def test_a_query_nested_too_deep_gets_bib1_6(handler):
+    # as yaz-client builds a long OR (left-deep): 190 operators are answered, past 200 refused
+    words = [f"w{number}" for number in range(240)]
+    assert search(handler, "@or " * 189 + " ".join(words[:190])).search_status is True
+    assert "200" in search_fails(handler, 6, "@or " * 239 + " ".join(words))
+
+
 def test_replace_indicator_off(handler):
     search(handler)
     assert search_fails(handler, 21, replace_indicator=False) == "1"
