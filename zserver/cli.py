@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import sys
@@ -411,17 +412,24 @@ def cmd_clusters(args: argparse.Namespace) -> int:
                 print(f"unikat: clusters: unknown command {args.words[0]!r}"
                       f" (known: {', '.join(cluster_commands.COMMANDS)}, or a title number)", file=sys.stderr)
                 return 2
-            return cluster_commands.run(args, home, store, _procs())
+            correct = functools.partial(cluster_commands.run, args, home, store, _procs())
+            if args.words[0] in cluster_commands.CORRECTIONS:   # they write titles and the index: as a load does
+                return _one_at_a_time(home, args, correct)
+            return correct()
         args.isn = int(args.words[0]) if args.words else None
         if args.rebuild:
-            progress = Progress("re-consolidating", "records")
-            with store.transaction():
-                counts = reconsolidate(store, rules, progress)
-            progress.done()
-            written, removed = indexing.update(home, store, procs=_procs())
-            print(f"re-consolidated {counts['records']} records: {counts['titles']} titles, {counts['clusters']}"
-                  f" clusters, {counts['titles_changed']} titles changed; index: {written} written, {removed} removed")
-            return 0
+            def rebuild() -> int:
+                progress = Progress("re-consolidating", "records")
+                with store.transaction():
+                    counts = reconsolidate(store, rules, progress)
+                progress.done()
+                written, removed = indexing.update(home, store, procs=_procs())
+                print(f"re-consolidated {counts['records']} records: {counts['titles']} titles, {counts['clusters']}"
+                      f" clusters, {counts['titles_changed']} titles changed; index: {written} written,"
+                      f" {removed} removed")
+                return 0
+
+            return _one_at_a_time(home, args, rebuild)
         if args.json:
             out = sys.stdout
             out.write("[\n")
@@ -695,6 +703,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="write every title with its members' maintenance keys (library, system, 001)")
     clusters.add_argument("--merged-only", action="store_true", help="with --json: only titles of 2+ records")
     clusters.add_argument("--rebuild", action="store_true", help="re-consolidate the whole store with the current rules")
+    clusters.add_argument("--no-wait", action="store_true",
+                          help="with a correction or --rebuild: exit 75 at once while a load runs (default: wait)")
     clusters.set_defaults(func=cmd_clusters)
 
     serve = commands.add_parser("serve", help="serve Z39.50 (and SRU) on one port")

@@ -28,6 +28,7 @@ from index.titles import refresh_title
 __all__ = ["COMMANDS", "run"]
 
 COMMANDS = ("split", "merge", "keep-apart", "pin", "overrides", "undo")
+CORRECTIONS = ("split", "merge", "keep-apart", "pin", "undo")   # they change titles: one at a time with loads
 
 
 def _user() -> str:

@@ -98,3 +98,28 @@ def test_index_build_takes_the_same_lock_and_a_killed_load_releases_it(tmp_path)
     again = _start(home, "A", SAMPLE_DATA / "lib-a.mrc", "--no-wait")
     _out, err = again.communicate(timeout=300)
     assert again.returncode == 0, err.decode()
+
+
+def _clusters(home, *words: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "zserver", "--home", str(home.root), "clusters", *words],
+                          cwd=REPO, capture_output=True, timeout=300)
+
+
+def test_a_cluster_correction_waits_for_the_load(tmp_path):
+    # a correction writes titles and the index: during a load's index phase it had broken both builds
+    home = make_home(tmp_path / "home", engine="postings")
+    # two deliveries in one load (B's records lack A's holdings): long enough for a command to start meanwhile
+    first = _start(home, "A", SAMPLE_DATA / "lib-a.mrc", str(SAMPLE_DATA / "lib-b.mrc"))
+    _started(home, first)
+    refused = _clusters(home, "pin", "1", "--no-wait")
+    pinned = _clusters(home, "pin", "1", "--note", "after the load")   # waits if the load still runs
+    _out, err = first.communicate(timeout=300)
+    # 75 naming the load's process: the load held the lock when the correction asked for it
+    assert refused.returncode == 75 and f"(pid {first.pid})" in refused.stderr.decode(), refused.stderr.decode()
+    assert first.returncode == 0, err.decode()
+    assert pinned.returncode == 0 and b"Traceback" not in pinned.stderr, pinned.stderr.decode()
+    store = CatalogStore.of(home)
+    try:
+        assert store.pending() == ([], [])   # the correction's index update ran, after the load's
+    finally:
+        store.close()
