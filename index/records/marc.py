@@ -99,6 +99,9 @@ def decode_iso2709(raw: RawRecord, encoding: str | None = None) -> SourceRecord 
         return LoadProblem(chunk, position, offset, "truncated record (no record terminator)")
     utf8 = encoding == "utf-8" if encoding else chunk[9:10] == b"a"
     problems: list[str] = []
+    if not utf8 and encoding is None and _utf8_not_marc8(chunk):
+        utf8 = True
+        problems.append("leader/09 says MARC-8, the bytes are UTF-8: read as UTF-8")
     read = iso2709.read_utf8(chunk) if utf8 else None
     if read is not None:
         return _source_record(read.record, chunk, position, offset, problems, ascii_text=chunk.isascii(),
@@ -124,6 +127,20 @@ def decode_iso2709(raw: RawRecord, encoding: str | None = None) -> SourceRecord 
     # UTF-8 bytes all ASCII decode to ASCII text, which is NFC already (MARC-8 escapes to other
     # character sets are ASCII bytes, so only UTF-8 may skip the pass)
     return _source_record(record, chunk, position, offset, problems, ascii_text=utf8 and chunk.isascii())
+
+
+def _utf8_not_marc8(chunk: bytes) -> bool:
+    """Whether a record whose leader says MARC-8 is UTF-8 instead: it has non-ASCII bytes, no
+    MARC-8 escape, and reads as UTF-8. MARC-8's own non-ASCII bytes (a diacritic before its
+    ASCII letter, a special character alone) are not valid UTF-8, so a real MARC-8 record is
+    never taken; read as MARC-8, a UTF-8 one would be stored as garbage over the good record."""
+    if chunk.isascii() or b"\x1b" in chunk:
+        return False
+    try:
+        chunk.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decode_lenient(chunk: bytes, utf8: bool) -> pymarc.Record | None:

@@ -192,3 +192,31 @@ def test_warnings_name_each_record_their_own():
 def _as_delivered(chunk: bytes) -> bool:
     read = iso2709.read_utf8(chunk)
     return read is not None and read.as_delivered
+
+
+def test_a_leader_saying_marc8_over_utf8_bytes_reads_utf8():
+    # Evergreen's FSL.marc: Cyrillic in UTF-8, leader/09 blank; read as MARC-8 it was stored as garbage
+    record = pymarc.Record(force_utf8=True)
+    record.add_field(pymarc.Field(tag="001", data="fsl1"),
+                     pymarc.Field(tag="245", indicators=pymarc.Indicators("1", "0"),
+                                  subfields=[pymarc.Subfield("a", "Люди с чистой совестью")]))
+    utf8 = record.as_marc()
+    mislabelled = utf8[:9] + b" " + utf8[10:]
+    read = decode_iso2709(RawRecord(mislabelled, 1, 0))
+    assert not isinstance(read, LoadProblem)
+    assert read.record["245"]["a"] == "Люди с чистой совестью"
+    assert read.problems == ["leader/09 says MARC-8, the bytes are UTF-8: read as UTF-8"]
+    assert decode_iso2709(RawRecord(mislabelled, 1, 0), "marc-8").record["245"]["a"] != "Люди с чистой совестью"
+
+
+def test_marc8_records_stay_marc8():
+    # MARC-8 diacritics (0xE2 acute before its letter) are no UTF-8: no such record is taken for UTF-8
+    record = pymarc.Record(leader="00000cam  2200000   4500", to_unicode=False)   # leader/09 blank: MARC-8
+    record.add_field(pymarc.Field(tag="001", data="m8"),
+                     pymarc.Field(tag="245", indicators=pymarc.Indicators("1", "0"),
+                                  subfields=[pymarc.Subfield("a", "Pr\u00e2esident")]))
+    marc8 = record.as_marc()   # not unicode: pymarc keeps leader/09 and writes each character as one byte
+    assert b"Pr\xe2esident" in marc8
+    read = decode_iso2709(RawRecord(marc8, 1, 0))
+    assert not isinstance(read, LoadProblem) and read.problems == []
+    assert read.record["245"]["a"] == "Pr\u00e9sident"
