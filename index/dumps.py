@@ -42,6 +42,7 @@ so memory does not grow with the catalog, and `progress(done, total)` is called 
 from __future__ import annotations
 
 import bisect
+import json
 import re
 import time
 from collections.abc import Callable
@@ -50,12 +51,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from lxml import etree
+
 from index.config import Config
 from index.external import EXTERNAL_ISN_BASE, ExternalHome, ExternalStore, Provenance
 from index.external.store import harvest_process
 from index.home import Home
 from index.records.formats import to_marcxml
-from index.records.marcjson import to_marc_json
+from index.records.marcjson import to_marc_dict, to_marc_json
 from index.records.model import Holding
 from index.records.pica_writer import to_pica_plain
 from index.store import exports
@@ -76,7 +79,9 @@ class DumpReport:
     deletions: int = 0
     seconds: float = 0.0
     deleted_file: Path | None = None
-    oversized: int = 0   # records whose holdings did not all fit into one ISO 2709 record
+    oversized: int = 0   # ISO 2709 records whose holdings did not all fit
+    left_out: int = 0    # the holdings those records could not carry
+    too_long: int = 0    # of them, records left out: too long for ISO 2709 even without holdings
 
 
     def summary(self, what: str, out: str) -> str:
@@ -86,7 +91,9 @@ class DumpReport:
         text += f"; deletions listed in {self.deleted_file}" if self.deleted_file else ""
         if self.oversized:
             text += (f"; {self.oversized} records had more holdings than one ISO 2709 record holds (99,999 bytes):"
-                     " the first that fit are written")
+                     f" {self.left_out} holdings left out (a MARCXML, MARC-in-JSON or PICA+ export has them all)")
+        if self.too_long:
+            text += f"; {self.too_long} of them too long even without holdings: not written"
         return text
 
 
@@ -136,7 +143,7 @@ def export(home: Home, out: BinaryIO, *, library: str | None = None, fmt: str = 
         for ident, _ in deletions:
             writer.deletion(ident)
         writer.end()
-    report.oversized = writer.oversized
+    report.oversized, report.left_out, report.too_long = writer.oversized, writer.left_out, writer.too_long
     return _finish(report, deletions, deleted_path if since else None, started)
 
 
@@ -232,6 +239,8 @@ class _Writer:
         self.out, self.fmt, self.database, self.union = out, fmt, database, union
         self.count = 0
         self.oversized = 0
+        self.left_out = 0
+        self.too_long = 0
 
     def start(self) -> None:
         if self.fmt == "marcxml":
@@ -242,14 +251,28 @@ class _Writer:
 
     def record(self, ident: str, marc: bytes, holdings: list[Holding]) -> None:
         controls = {"001": ident, "003": self.database} if self.union else {}
-        stored = marc
-        marc = rewrite(stored, drop={"852"}, controls=controls, add=[("852", _field_852(h)) for h in holdings])
-        if len(marc) > 99_999:   # the leader's five digits: keep the holdings that fit
+
+        def with_holdings(kept: list[Holding]) -> list[tuple[str, bytes]]:
+            return _fields(marc, drop={"852"}, controls=controls, add=[("852", _field_852(h)) for h in kept])
+
+        whole = _assembled(marc, with_holdings(holdings))
+        if len(whole) <= _LONGEST:
+            self.write(ident, whole, holdings)
+        elif self.fmt == "pica":   # holdings are lines of their own there; the record as stored is short enough
+            self.write(ident, marc, holdings)
+        elif self.fmt != "marc21":   # MARCXML and MARC-in-JSON have no length limit
+            self._emit(_unbounded(self.fmt, marc, with_holdings(holdings)))
+        else:   # the leader's five digits: the holdings that fit
+            kept = holdings
+            while len(whole) > _LONGEST and kept:
+                kept = kept[:len(kept) * 3 // 4]
+                whole = _assembled(marc, with_holdings(kept))
             self.oversized += 1
-            while len(marc) > 99_999 and holdings:
-                holdings = holdings[:len(holdings) * 3 // 4]
-                marc = rewrite(stored, drop={"852"}, controls=controls, add=[("852", _field_852(h)) for h in holdings])
-        self.write(ident, marc, holdings)
+            self.left_out += len(holdings) - len(kept)
+            if len(whole) > _LONGEST:   # too long even without: an ISO 2709 record cannot say so
+                self.too_long += 1
+                return
+            self.write(ident, whole, kept)
 
     def write(self, ident: str, marc: bytes, holdings: list[Holding] | None = None) -> None:
         """A record as it is to be written."""
@@ -266,11 +289,18 @@ class _Writer:
 
     def _marc(self, marc: bytes) -> None:
         if self.fmt == "marc21":
-            self.out.write(marc)
-        elif self.fmt == "marcxml":
-            self.out.write(to_marcxml(marc) + b"\n")
+            self._emit(marc)
         else:
-            self.out.write((b",\n" if self.count else b"\n") + to_marc_json(marc))
+            self._emit(to_marcxml(marc) if self.fmt == "marcxml" else to_marc_json(marc))
+
+    def _emit(self, written: bytes) -> None:
+        """One record as its format writes it, with what separates it from the others."""
+        if self.fmt == "marcxml":
+            self.out.write(written + b"\n")
+        elif self.fmt == "json":
+            self.out.write((b",\n" if self.count else b"\n") + written)
+        else:
+            self.out.write(written)
         self.count += 1
 
     def end(self) -> None:
@@ -281,6 +311,7 @@ class _Writer:
 
 
 _NO_SEPARATORS = re.compile("[\x1d\x1e\x1f]")
+_LONGEST = 99_999   # bytes of an ISO 2709 record: its leader has five digits for the length
 
 
 def _subfield(code: str, value: str) -> bytes:
@@ -305,6 +336,12 @@ def rewrite(marc: bytes, *, drop: set[str], controls: dict[str, str], add: list[
     """An ISO 2709 record with the fields tagged `drop` left out, control fields `controls` set
     (tag -> data, added if absent) and the data fields `add` ((tag, indicators + subfields))
     put in tag order; leader lengths recomputed. `empty`: `marc` is a bare leader."""
+    return _assembled(marc, _fields(marc, drop=drop, controls=controls, add=add, empty=empty))
+
+
+def _fields(marc: bytes, *, drop: set[str], controls: dict[str, str], add: list[tuple[str, bytes]],
+            empty: bool = False) -> list[tuple[str, bytes]]:
+    """The (tag, value with its terminator) fields `rewrite` writes, in order."""
     tags: list[str] = []
     values: list[bytes] = []   # each with its field terminator
     if not empty:
@@ -321,10 +358,38 @@ def rewrite(marc: bytes, *, drop: set[str], controls: dict[str, str], add: list[
         at = bisect.bisect_right(tags, tag)
         tags.insert(at, tag)
         values.insert(at, value + b"\x1e")
+    return list(zip(tags, values, strict=True))
+
+
+def _assembled(marc: bytes, fields: list[tuple[str, bytes]]) -> bytes:
+    """An ISO 2709 record of `fields` with the leader of `marc`, its lengths recomputed."""
     entries, offset = [], 0
-    for tag, value in zip(tags, values, strict=True):
+    for tag, value in fields:
         entries.append(f"{tag:3.3}{len(value):04d}{offset:05d}")
         offset += len(value)
     base = 24 + 12 * len(entries) + 1
     head = f"{base + offset + 1:05d}{marc[5:12].decode('ascii', 'replace')}{base:05d}{marc[17:24].decode('ascii', 'replace')}"
-    return (head + "".join(entries)).encode("ascii", "replace") + b"\x1e" + b"".join(values) + b"\x1d"
+    return (head + "".join(entries)).encode("ascii", "replace") + b"\x1e" + b"".join(value for _tag, value in fields) + b"\x1d"
+
+
+def _unbounded(fmt: str, marc: bytes, fields: list[tuple[str, bytes]]) -> bytes:
+    """MARCXML or MARC-in-JSON of `fields`, too many for one ISO 2709 record: written from parts
+    that each fit, joined (the leader is the first part's; no record length is right)."""
+    parts: list[list[tuple[str, bytes]]] = [[]]
+    size = 0
+    for field in fields:
+        if parts[-1] and size + len(field[1]) + 12 > _LONGEST - 1000:
+            parts.append([])
+            size = 0
+        parts[-1].append(field)
+        size += len(field[1]) + 12
+    records = [_assembled(marc, part) for part in parts]
+    if fmt == "marcxml":
+        whole = etree.fromstring(to_marcxml(records[0]))
+        for record in records[1:]:
+            whole.extend(etree.fromstring(to_marcxml(record))[1:])   # its fields, not its leader
+        return etree.tostring(whole, encoding="utf-8")
+    joined = to_marc_dict(records[0])
+    for record in records[1:]:
+        joined["fields"] += to_marc_dict(record)["fields"]
+    return json.dumps(joined, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import subprocess
 import sys
 import time
@@ -213,3 +214,40 @@ def test_export_command_reports_its_rate_and_refuses_bad_input(source, tmp_path)
     assert bad.returncode == 2 and "--since 'yesterday' is not a date" in bad.stderr
     unknown = subprocess.run([*command, "--library", "Q"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert unknown.returncode == 2 and "library 'Q' is not in unikat.toml" in unknown.stderr
+
+
+def test_a_title_too_long_for_iso2709_with_its_holdings_keeps_them_where_the_format_can(tmp_path):
+    # a record just under ISO 2709's 99,999 bytes, held by two libraries: with its 852s it is over
+    record = pymarc.Record(force_utf8=True)
+    record.add_field(pymarc.Field(tag="001", data="N1"),
+                     pymarc.Field(tag="020", indicators=pymarc.Indicators(" ", " "),
+                                  subfields=[pymarc.Subfield("a", "9780306406157")]),
+                     pymarc.Field(tag="245", indicators=pymarc.Indicators("1", "0"),
+                                  subfields=[pymarc.Subfield("a", "A very long record")]))
+    while len(record.as_marc()) < 99_960:
+        record.add_field(pymarc.Field(tag="500", indicators=pymarc.Indicators(" ", " "),
+                                      subfields=[pymarc.Subfield("a", "small")]))
+    delivery = tmp_path / "long.xml"
+    delivery.write_bytes(pymarc.record_to_xml(record, namespace=True))
+    home = make_home(tmp_path / "home", '[libraries.R]\nsource_system = "R"\nholdings = "record"\n'
+                     '[libraries.S]\nsource_system = "S"\nholdings = "record"\n', engine="postings")
+    for library in "RS":
+        assert _load(home, library, delivery, "record").counts["rejected"] == 0
+    written = {}
+    for fmt in FORMATS:
+        with open(tmp_path / f"all.{fmt}", "wb") as out:
+            written[fmt] = export(home, out, fmt=fmt)
+        assert written[fmt].records == 1   # one title: the two deliveries merged
+    xml = (tmp_path / "all.marcxml").read_text(encoding="utf-8")
+    tags = [int(tag) for tag in re.findall(r'<(?:control|data)field tag="(\d+)"', xml)]
+    assert tags.count(852) == 2 and tags == sorted(tags) and tags.count(500) > 4000
+    assert '<controlfield tag="003">unikat</controlfield>' in xml
+    json_tags = [next(iter(field)) for field in json.loads((tmp_path / "all.json").read_bytes())[0]["fields"]]
+    assert json_tags.count("852") == 2 and json_tags == sorted(json_tags) and json_tags.count("500") > 4000
+    assert (tmp_path / "all.pica").read_text(encoding="utf-8").count("\n101@") == 2   # a local record each
+    assert written["marcxml"].oversized == written["json"].oversized == written["pica"].oversized == 0
+    # ISO 2709 cannot, not even without holdings (001 and 003 of the union catalog): said, not written broken
+    assert written["marc21"].too_long == 1 and written["marc21"].left_out == 2
+    assert (tmp_path / "all.marc21").read_bytes() == b""
+    summary = written["marc21"].summary("the catalog", "all.marc21")
+    assert "2 holdings left out" in summary and "1 of them too long even without holdings" in summary
