@@ -35,16 +35,18 @@ _NOT_LENDABLE = re.compile(r"reference only|not for loan|nicht ausleihbar|präse
 
 def read_marc21(data: bytes, *, encoding: str | None = None) -> Iterator[SourceRecord | LoadProblem]:
     """Read ISO 2709 records. `encoding` forces `utf-8` or `marc-8`; default is leader/09."""
-    return (decode_iso2709(raw, encoding) for raw in iso2709_records(data))
+    return (item if isinstance(item, LoadProblem) else decode_iso2709(item, encoding)
+            for item in iso2709_records(data))
 
 
-def iso2709_records(source: bytes | BinaryIO) -> Iterator[RawRecord]:
+def iso2709_records(source: bytes | BinaryIO) -> Iterator[RawRecord | LoadProblem]:
     """The records of an ISO 2709 file, found by their length and terminator but not parsed.
 
     `source` is the file's bytes or the open file, read a megabyte at a time (a file mapped into
     memory instead killed the load with SIGBUS when it was cut short meanwhile). A record whose
     length field is wrong is cut at the next record terminator instead, so one bad record never
-    hides the ones after it.
+    hides the ones after it. A file that ends inside a record (cut short in a copy) ends with a
+    `LoadProblem` saying so, `rest_unread`: the load says the file breaks off, as for MARCXML.
     """
     read = io.BytesIO(source).read if isinstance(source, bytes | bytearray) else source.read
     data, base, ended = b"", 0, False   # data: the file's bytes from offset `base` on
@@ -68,7 +70,11 @@ def iso2709_records(source: bytes | BinaryIO) -> Iterator[RawRecord]:
             end = _record_end(data, offset)
         position += 1
         chunk = data[offset:] if end < 0 else data[offset:end]
-        yield RawRecord(chunk, position, base + offset)
+        if end < 0 and chunk[:5].isdigit() and int(chunk[:5]) > len(chunk):
+            yield LoadProblem(chunk, position, base + offset, f"the file breaks off inside this record ({len(chunk):,}"
+                              f" of its {int(chunk[:5]):,} bytes)", rest_unread=True)
+        else:
+            yield RawRecord(chunk, position, base + offset)
         offset += len(chunk)
 
 

@@ -13,7 +13,7 @@ import sys
 
 from conftest import REPO, SAMPLE_DATA, load, make_home
 
-from index.records.marc import marcxml_records
+from index.records.marc import iso2709_records, marcxml_records
 from index.records.model import LoadProblem, RawRecord
 from index.store.catalog import CatalogStore
 
@@ -48,6 +48,28 @@ def test_a_marcxml_file_that_breaks_off_gives_the_records_before_and_one_problem
     assert "line" in problem.reason and "were not read" in problem.reason
     assert problem.raw.startswith(b"<record>") and b"T2" in problem.raw   # the broken record is shown
     assert data[problem.offset:].startswith(problem.raw)
+
+
+def test_an_iso2709_file_cut_inside_a_record_says_it_breaks_off(tmp_path):
+    # as a MARCXML file does: the load reports it and `unikat load` exits 1, so a cron job notices
+    data = (SAMPLE_DATA / "lib-a.mrc").read_bytes()
+    offsets = [raw.offset for raw in iso2709_records(data)][:4]
+    path = tmp_path / "cut.mrc"
+    path.write_bytes(data[:offsets[3] + 100])   # three records whole, the fourth cut short
+    *whole, problem = iso2709_records(path.read_bytes())
+    assert len(whole) == 3 and all(isinstance(item, RawRecord) for item in whole)
+    assert isinstance(problem, LoadProblem) and problem.rest_unread and problem.offset == offsets[3]
+    assert "breaks off inside this record (100 of its" in problem.reason
+    home = make_home(tmp_path / "home", LIBRARY_A)
+    report = load(home, "A", path)
+    assert report.rest_unread and report.counts["new"] == 3 and report.counts["rejected"] == 1
+    assert "breaks off" in report.summary()
+    cli = subprocess.run([sys.executable, "-m", "zserver", "--home", str(home.root), "load", "--library", "A",
+                          str(path)], cwd=REPO, capture_output=True, timeout=120)
+    assert cli.returncode == 1 and b"breaks off" in cli.stdout + cli.stderr, cli.stdout + cli.stderr
+    # trailing bytes that are no record's beginning stay a plain reject
+    path.write_bytes(data[:offsets[3]] + b"junk")
+    assert not any(getattr(item, "rest_unread", False) for item in iso2709_records(path.read_bytes()))
 
 
 def test_the_broken_record_is_not_stored_cut_off_and_the_load_says_the_file_broke_off(tmp_path):

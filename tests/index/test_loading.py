@@ -218,7 +218,7 @@ def test_a_delivery_cut_short_during_its_load_ends_the_reading_and_says_so(home,
     assert report.changed_meanwhile
     assert "the file changed while it was read" in report.summary()
     assert report.counts["read"] == kept + 1 < len(offsets)
-    assert b"truncated record" in report.reject_file.read_bytes()
+    assert b"breaks off inside this record" in report.reject_file.read_bytes()
 
 
 def test_a_delivery_rewritten_in_place_with_its_time_kept_is_noticed(home, tmp_path):
