@@ -51,12 +51,14 @@ def _cli(home, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
-def test_fsl_is_mojibake_without_its_profile_and_cyrillic_with_it(tmp_path):
+def test_fsl_says_its_leader_is_wrong_without_its_profile_and_is_cyrillic_both_ways(tmp_path):
     fsl = shared(FSL)
     plain = make_home(tmp_path / "plain", CONFIG)
-    load(plain, "EG", fsl, workers=0)
-    garbled = " ".join(r["245"]["a"] for r in _titles(plain))
-    assert not any("\u0400" <= ch <= "\u04ff" for ch in garbled)   # MARC-8 decoding of UTF-8 bytes
+    report = load(plain, "EG", fsl, workers=0)
+    # its leaders say MARC-8 over UTF-8 bytes: read as UTF-8 (MARC-8 had made mojibake of them), and said
+    assert report.problems["leader/09 says MARC-8, the bytes are UTF-8: read as UTF-8"] == 52
+    read = " ".join(r["245"]["a"] for r in _titles(plain))
+    assert any("\u0400" <= ch <= "\u04ff" for ch in read)
 
     profiled = make_home(tmp_path / "profiled", CONFIG)
     done = _cli(profiled, "load", "--source", "evergreen", str(fsl))
@@ -64,7 +66,7 @@ def test_fsl_is_mojibake_without_its_profile_and_cyrillic_with_it(tmp_path):
     titles = {r["001"].data: r["245"]["a"] for r in _titles(profiled)}
     assert len(titles) == 52
     assert titles["000538819"].startswith("Люди с чистой совестью")
-    assert "light problem: MARC-8" not in done.stdout
+    assert "light problem: MARC-8" not in done.stdout and "leader/09" not in done.stdout   # the profile says UTF-8
     found = _cli(profiled, "search", '@attr 1=4 "чистой совестью"')
     assert found.stdout.startswith("1 hits"), found.stdout + found.stderr
 
