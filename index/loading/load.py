@@ -100,12 +100,17 @@ def _delivery(path: Path, fmt: str | None) -> tuple[str, bytes | BinaryIO]:
     """The delivery's format (given, or judged from its first records) and its bytes, or for an
     ISO 2709 file the open file, read as the records are needed, so the load's memory does not grow
     with the file (the XML and PICA+ readers take bytes). Raises `UnknownFormat` for a file in none
-    of our formats."""
+    of our formats, or given a format when it is plainly in another."""
     if path.exists() and not path.is_file() and not path.is_dir():   # /dev/zero would be read without end
         raise UnknownFormat("is not a file but a pipe or a device")
     handle = open(path, "rb")
     try:
-        fmt = fmt or detect_format(handle.read(HEAD))
+        head = handle.read(HEAD)
+        if fmt is None:
+            fmt = detect_format(head)
+        elif (seen := _seen_format(head)) not in (None, fmt):   # read as asked, every record would be rejected
+            raise UnknownFormat(f"looks like {_FORMAT_NAMES[seen]}, not {_FORMAT_NAMES[fmt]} as asked"
+                                f" (load it as {seen}, or let the format be detected)")
         handle.seek(0)
         if fmt == "marc21":
             return fmt, handle
@@ -114,6 +119,19 @@ def _delivery(path: Path, fmt: str | None) -> tuple[str, bytes | BinaryIO]:
     except BaseException:
         handle.close()
         raise
+
+
+_FORMAT_NAMES = {"marc21": "MARC21 (ISO 2709)", "marcxml": "MARCXML", "pica": "PICA+", "json": "MARC-in-JSON"}
+
+
+def _seen_format(head: bytes) -> str | None:
+    """The format `detect_format` sees in `head`, None when it sees none (or no records at all)."""
+    if not head.strip(b"\xef\xbb\xbf \t\r\n\x00"):
+        return None
+    try:
+        return detect_format(head)
+    except UnknownFormat:
+        return None
 
 
 def _state(handle: BinaryIO) -> tuple[int, int, int]:

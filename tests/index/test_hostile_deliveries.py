@@ -8,11 +8,14 @@ record."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO, SAMPLE_DATA, load, make_home
 
+from index.errors import LoadError
 from index.records.marc import iso2709_records, marcxml_records
 from index.records.model import LoadProblem, RawRecord
 from index.store.catalog import CatalogStore
@@ -154,3 +157,17 @@ def test_a_marcxml_file_is_read_a_piece_at_a_time(monkeypatch):
     assert isinstance(first, RawRecord) and b"T1" in first.raw
     assert 0 < _Watched.furthest <= 3 * 4096 < len(data)
     assert sum(1 for _ in records) == 299
+
+
+@pytest.mark.parametrize(("delivery", "asked", "seen"), [
+    ("ejournals.pica", "marc21", "PICA+"), ("lib-c.xml", "marc21", "MARCXML"), ("lib-a.mrc", "pica", "MARC21"),
+])
+def test_a_format_asked_for_a_file_plainly_in_another_is_refused_whole(tmp_path, delivery, asked, seen):
+    # read as asked, the whole file had been one or hundreds of rejects, and exit 0
+    home = make_home(tmp_path / "home", LIBRARY_A)
+    with pytest.raises(LoadError, match=f"looks like {re.escape(seen)}.*not .* as asked.*nothing loaded"):
+        load(home, "A", SAMPLE_DATA / delivery, fmt=asked)
+    assert not home.has_store() or list(_stored(home)) == []
+    cli = subprocess.run([sys.executable, "-m", "zserver", "--home", str(home.root), "load", "--library", "A",
+                          "--format", asked, str(SAMPLE_DATA / delivery)], cwd=REPO, capture_output=True, timeout=120)
+    assert cli.returncode == 1 and b"as asked" in cli.stderr and b"Traceback" not in cli.stderr, cli.stderr
