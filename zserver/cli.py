@@ -183,7 +183,7 @@ def _load_files(home: Home, library, args: argparse.Namespace) -> int:
     store = _open_store(home)
     started = time.monotonic()
     totals = {"read": 0, "rejected": 0}
-    refused = broken_off = changed = 0
+    refused = refused_lists = broken_off = changed = 0
     try:
         for name in args.delete_list:   # PICA+ deletions (index.loading.deletions), before the records
             from index.loading.deletions import apply_deletion_list
@@ -193,7 +193,7 @@ def _load_files(home: Home, library, args: argparse.Namespace) -> int:
                                               id_prefix=args.profile.id_prefix if args.profile else "")
             except LoadError as error:
                 print(f"unikat: {error}", file=sys.stderr)
-                refused += 1
+                refused_lists += 1
                 continue
             print(deleted.summary())
         for name in args.files:
@@ -229,13 +229,15 @@ def _load_files(home: Home, library, args: argparse.Namespace) -> int:
           f" index updated ({written} titles written, {removed} removed) in {elapsed:.1f}s")
     if refused:
         print(f"unikat: {refused} file(s) refused, not loaded", file=sys.stderr)
+    if refused_lists:
+        print(f"unikat: {refused_lists} deletion list(s) refused, not applied", file=sys.stderr)
     if broken_off:
         print(f"unikat: {broken_off} file(s) break off and were read only in part (their last reject says where)",
               file=sys.stderr)
     if changed:
         print(f"unikat: {changed} file(s) changed while they were read: load them again once they are complete",
               file=sys.stderr)
-    return 1 if refused or broken_off or changed else 0
+    return 1 if refused or refused_lists or broken_off or changed else 0
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -684,7 +686,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.set_defaults(func=cmd_search)
 
     show = commands.add_parser("show", help="print one record")
-    show.add_argument("isn", type=int)
+    show.add_argument("isn", type=_title_number_argument)
     show.add_argument("--format", choices=["isbd", "marc", "marcxml", "dc", "text"], default="isbd")
     show.set_defaults(func=cmd_show)
 
@@ -771,6 +773,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _title_number(word: str) -> bool:
     """Whether `word` is a title number (ASCII digits below 2**63, SQLite's integers)."""
     return word.isascii() and word.isdigit() and len(word) <= 18
+
+
+def _title_number_argument(word: str) -> int:
+    if not _title_number(word):
+        raise argparse.ArgumentTypeError(f"{word!r} is not a title number")
+    return int(word)
 
 
 def main(argv: list[str] | None = None) -> int:

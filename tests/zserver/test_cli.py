@@ -138,3 +138,18 @@ def test_the_default_config_hints_at_holdings_record_when_no_record_has_an_852(t
     assert "100 rejected" in loaded.stdout
     assert 'hint: 100 records rejected for want of an 852 of library A; if each record stands for one copy,' \
            ' set holdings = "record" in [libraries.A] of unikat.toml' in loaded.stdout
+
+
+def test_a_title_number_too_large_is_a_usage_error(cli_home):
+    shown = unikat(cli_home, "show", "99999999999999999999999", check=False)
+    assert shown.returncode == 2 and "is not a title number" in shown.stderr and "Traceback" not in shown.stderr
+
+
+def test_a_refused_deletion_list_is_counted_as_such(cli_home, tmp_path):
+    bad = tmp_path / "bad.lst"
+    bad.write_text("abc\n")
+    loaded = unikat(cli_home, "load", "--library", "ZDB", "--delete-list", str(bad), str(SAMPLE_DATA / "ejournals.pica"),
+                    check=False)
+    assert loaded.returncode == 1, loaded.stderr
+    assert "loaded 1 file(s)" in loaded.stdout   # it had said 0, and -1 with no file beside the list
+    assert "1 deletion list(s) refused, not applied" in loaded.stderr
