@@ -134,11 +134,14 @@ class Preparer:
         else:
             f245 = record.get("245")
             if f245 is None or not any(sf.value.strip() for sf in f245.subfields):
-                return Prepared(reject="no title (245)", problems=tuple(problems))
+                title = "021A" if self.fmt == "pica" else "245"   # PICA+ 021A is read as 245
+                return Prepared(reject=f"no title ({title})", problems=tuple(problems))
             holdings, holding_problems = _holdings(self.library, record, item.holdings)
             problems += holding_problems
             if self.library.require_holdings and not holdings:
-                return Prepared(reject=f"no holdings of library {self.library.code}", problems=tuple(problems))
+                held = (" (the PICA+ record has no local record of any library)"
+                        if self.library.holdings == "pica" else "")
+                return Prepared(reject=f"no holdings of library {self.library.code}{held}", problems=tuple(problems))
         for field_ in record.get_fields("020"):
             problems += ["ISBN with a bad checksum" for value in field_.get_subfields("a") if not isbn_checksum_ok(value)]
         f005 = record.get("005")

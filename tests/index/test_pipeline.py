@@ -282,3 +282,18 @@ def test_workers_or_not_the_store_is_the_same(tmp_path):
         homes.append(home)
     assert store_contents(homes[0]) == store_contents(homes[1])
     assert key_files(homes[0]) == key_files(homes[1])
+
+
+@pytest.mark.parametrize(("holdings", "reason"), [
+    ("pica", "no holdings of library ZDB (the PICA+ record has no local record of any library)"),
+    ("record", "no title (021A)"),
+])
+def test_pica_rejects_name_pica_fields(holdings, reason):
+    # a PICA+ record is read into MARC fields, but its rejects speak PICA+
+    from index.records.pica import pica_records
+
+    plain = b"002@ $0Oau\n003@ $0123456789\n" + (b"021A $aA title\n" if holdings == "pica" else b"") + b"\n"
+    serialization, records = pica_records(plain)
+    library = LibraryConfig(code="ZDB", name="ZDB", source_system="ZDB", holdings=holdings, require_holdings=True)
+    prepared = Preparer(library, "pica", serialization=serialization).prepare(next(records))
+    assert prepared.reject == reason
