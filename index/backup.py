@@ -157,10 +157,10 @@ def backup(home: Home, dest: Path, *, keep: int = 7, pause: float = 0.0, log: Lo
         final = dest / name
         partial.rename(final)   # the one step that makes the backup exist
         _fsync(dest)
-    except OSError as error:
+    except (OSError, sqlite3.Error) as error:   # a full disk shows as either, SQLite's copy or a file's
         shutil.rmtree(partial, ignore_errors=True)
-        raise BackupError(f"backup into {dest} failed: {error.strerror or error}; earlier backups are as they were")\
-            from None
+        reason = getattr(error, "strerror", None) or error
+        raise BackupError(f"backup into {dest} failed: {reason}; earlier backups are as they were") from None
     removed = _rotate(dest, keep)
     return Made(final, copied, time.monotonic() - started, removed, external)
 

@@ -189,3 +189,14 @@ def test_rotation_keeps_the_newest(home, tmp_path):
         assert _run(home.root, "backup", str(tmp_path / "b"), "--keep", "2").returncode == 0
     kept = sorted(p.name for p in (tmp_path / "b").iterdir())
     assert len(kept) == 2 and all(name.startswith("unikat-backup-") for name in kept)
+
+
+def test_a_full_disk_during_the_copy_is_one_line_and_leaves_nothing(home, tmp_path, monkeypatch):
+    # SQLite's copy says "database or disk is full" as its own error, not an OSError: it had been a traceback
+    def full(*_args, **_kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(backup, "_copy_store", full)
+    with pytest.raises(backup.BackupError, match="failed: database or disk is full; earlier backups"):
+        backup.backup(home, tmp_path / "b")
+    assert list((tmp_path / "b").iterdir()) == []   # no partial directory left behind
