@@ -59,7 +59,7 @@ from typing import Any, NamedTuple
 
 from index.config import ServerConfig
 from index.engines.base import SortField, SortKey, sort_field
-from index.errors import CatalogError, UnknownDatabase
+from index.errors import CatalogError, UnknownDatabase, UnknownSearchKey
 from index.ill import IllService
 from index.query import Node
 from index.search import Catalog, Database, ResultSet
@@ -626,8 +626,12 @@ class Handler:
         found_at = position
         if count > 0:
             self.catalog.refresh()
-            entries, found_at = self.catalog.scan(term.index, term.text, count=count, preferred_position=position,
-                                                  signed_in=self.association.user is not None, database=database)
+            try:
+                entries, found_at = self.catalog.scan(term.index, term.text, count=count, preferred_position=position,
+                                                      signed_in=self.association.user is not None, database=database)
+            except UnknownSearchKey:   # searched but not scanned (1=1032, the title number): named as asked
+                use = next((str(a.value) for a in root.attributes if a.type == 1), term.index)
+                raise Z3950Diagnostic(Bib1Diagnostic.UNSUPPORTED_USE_ATTRIBUTE, use) from None
         response = ScanResponse(
             step_size=0, scan_status=0 if len(entries) == count else 5, number_of_entries_returned=len(entries),
             position_of_term=found_at,

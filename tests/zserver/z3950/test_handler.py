@@ -679,6 +679,13 @@ def test_scan_diagnostics(handler, changes, code):
     assert diag["condition"] == code
 
 
+def test_scan_of_an_index_searched_but_not_scanned_names_its_use_attribute(handler):
+    # 1=1032 (the title number) is searched, not scanned: 114 names 1032 as asked, not the index inside
+    value = scan(handler, "12", use=1032)
+    ((form, diag),) = value.entries["nonsurrogateDiagnostics"]
+    assert (diag["condition"], diag["addinfo"][1]) == (114, "1032")
+
+
 # -- Sort ------------------------------------------------------------------------------------
 
 def sort_spec(element: tuple, relation: int = 0, **changes) -> SortKeySpec:
