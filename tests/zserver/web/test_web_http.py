@@ -84,6 +84,16 @@ def test_sru_explain_uses_the_host_the_client_named(core) -> None:
     assert root.xpath("string(//*[local-name()='serverInfo']/*[local-name()='port'])") == "8080"
 
 
+def test_a_request_target_in_absolute_form_is_taken(core) -> None:
+    # RFC 9112 3.2.2 (what a client talking to a proxy sends): it had been read as database "http:/host/unikat"
+    wanted = core.respond("GET", b"/unikat?query=water&maximumRecords=0").body
+    for uri in (b"http://catalog.example.org/unikat?query=water&maximumRecords=0",
+                b"HTTPS://catalog.example.org:8443/unikat?query=water&maximumRecords=0"):
+        answer = core.respond("GET", uri)
+        assert answer.status == 200 and answer.body == wanted, uri
+    assert core.respond("GET", b"http://catalog.example.org").status == 200   # the web page
+
+
 def test_database_names_are_case_insensitive_and_may_be_escaped(core) -> None:
     for uri in (b"/UNIKAT?query=water", b"/%75nikat?query=water", b"/unikat/?query=water", b"/Default?query=water"):
         assert core.respond("GET", uri).status == 200, uri
