@@ -187,8 +187,9 @@ _PARAMETERS: dict[Operation, dict[str, frozenset[Version]]] = {
                      "maximumTerms": _ALL},
 }
 
-_STYLESHEET = re.compile(r"[^\s\"<>?\\`{}|^]+")
-"""A URI we are willing to write into an xml-stylesheet processing instruction."""
+_STYLESHEET = re.compile(r"[^\s\"<>\\`{}|^]+")
+"""A URI we are willing to write into an xml-stylesheet processing instruction: a query (`?`)
+may be in it, since without `>` nothing in it can end the instruction (`?>`)."""
 
 
 def parse_request(params: Mapping[str, str | Sequence[str]], database: str, *,

@@ -278,12 +278,13 @@ def test_string_packing(catalog, version: str, packing: str) -> None:
     assert inner.tag == f"{{{NS['srw_dc']}}}dc"
 
 
-def test_stylesheet_instruction(catalog) -> None:
-    response, root = run(catalog, {"query": "water", "stylesheet": "/static/sru.xsl"})
+@pytest.mark.parametrize("href", ["/static/sru.xsl", "https://example.org/style?lang=de&v=2"])
+def test_stylesheet_instruction(catalog, href) -> None:
+    response, root = run(catalog, {"query": "water", "stylesheet": href})
     pi = root.getprevious()
     assert isinstance(pi, etree._ProcessingInstruction)
-    assert pi.target == "xml-stylesheet" and pi.get("href") == "/static/sru.xsl"
-    assert root.xpath("string(sru:echoedSearchRetrieveRequest/sru:stylesheet)", namespaces=NS) == "/static/sru.xsl"
+    assert pi.target == "xml-stylesheet" and pi.get("href") == href
+    assert root.xpath("string(sru:echoedSearchRetrieveRequest/sru:stylesheet)", namespaces=NS) == href
 
 
 def test_http_accept_sets_content_type(catalog) -> None:
