@@ -682,7 +682,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true")
     search.add_argument("--ranked", action="store_true", help="order by relevance")
     search.add_argument("--sort", help="comma-separated keys title,author,year,relevance; '-' prefix descends")
-    search.add_argument("-n", "--number", type=int, default=10, help="brief lines to print")
+    search.add_argument("-n", "--number", type=_not_negative, default=10, help="brief lines to print")
     search.set_defaults(func=cmd_search)
 
     show = commands.add_parser("show", help="print one record")
@@ -773,6 +773,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _title_number(word: str) -> bool:
     """Whether `word` is a title number (ASCII digits below 2**63, SQLite's integers)."""
     return word.isascii() and word.isdigit() and len(word) <= 18
+
+
+def _not_negative(word: str) -> int:
+    if not (word.isascii() and word.isdigit()):
+        raise argparse.ArgumentTypeError(f"{word!r} is not a number of 0 or more")
+    return int(word)
 
 
 def _title_number_argument(word: str) -> int:

@@ -99,7 +99,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
             result = backup.verify(home, backup.resolve(dest), log=_say)
             print(result.summary())
             return 0 if result.ok else 1
-        made = backup.backup(home, dest, keep=args.keep or config.backup.keep, pause=args.pause, log=_say)
+        keep = config.backup.keep if args.keep is None else args.keep
+        made = backup.backup(home, dest, keep=keep, pause=args.pause, log=_say)
     except backup.BackupError as error:
         print(f"unikat: {error}", file=sys.stderr)
         return 1

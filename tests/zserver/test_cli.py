@@ -153,3 +153,10 @@ def test_a_refused_deletion_list_is_counted_as_such(cli_home, tmp_path):
     assert loaded.returncode == 1, loaded.stderr
     assert "loaded 1 file(s)" in loaded.stdout   # it had said 0, and -1 with no file beside the list
     assert "1 deletion list(s) refused, not applied" in loaded.stderr
+
+
+def test_counts_given_on_the_command_line_are_checked(cli_home, tmp_path):
+    searched = unikat(cli_home, "search", "-n", "-5", "@attr 1=4 history", check=False)
+    assert searched.returncode == 2 and "is not a number of 0 or more" in searched.stderr   # it printed all but 5
+    kept = unikat(cli_home, "backup", str(tmp_path / "b"), "--keep", "0", check=False)
+    assert kept.returncode != 0 and "--keep must be 1 or more" in kept.stderr   # 0 had meant the default
