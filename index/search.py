@@ -66,7 +66,8 @@ AUTHORITY_DATABASE = "authorities"
 LIBRARY_INDEX = "library"   # the logical index of holding libraries' codes
 REFRESH_SECONDS = 1.0
 _HEADINGS_KEPT = 20_000   # headings of scan terms and facet values remembered per catalog
-_VIEW_WIDENING = 4   # a library's scan asks the engine for this many times the terms
+_VIEW_WIDENING = 4   # a view's scan asks the engine for this many times the terms, each round
+_VIEW_WIDEST = 256    # at most (a view lacking most terms: the authority file in a large catalog)
 _AUTHORITY = Term("material_type", "authority", structure=Structure.KEY)
 # Heading kinds (index.authority.headings) whose see-from forms a scan of each index shows.
 _NAME_KINDS = {"personal_name": ("personal", "personal-title"), "corporate_name": ("corporate", "corporate-title"),
@@ -363,28 +364,15 @@ class Catalog:
              signed_in: bool = True, database: Database | None = None) -> tuple[list[ScanEntry], int]:
         """Terms of `index` around `start` with the number of titles of `database` (the union
         catalog if None) each occurs in, and each term's heading as catalogued; a library's view
-        and the authority database leave out the terms they have no title for. See-from and see-also-from forms of the
-        authority file come as `SeeReference`s. A scan of the library index leaves out the
-        restricted libraries for a client not `signed_in`."""
+        and the authority database leave out the terms they have no title for. See-from and
+        see-also-from forms of the authority file come as `SeeReference`s. A scan of the library
+        index leaves out the restricted libraries for a client not `signed_in`."""
         if database is not None and database.external and self._external is not None:
             return self._external.scan(index, start, count=count, preferred_position=preferred_position)
         view = database if database is not None and (database.library or database.authorities) else None
-        # A library's view, or the authority file's, drops terms it lacks: ask for more around the
-        # start to fill the window.
-        widen = _VIEW_WIDENING if view is not None else 1
-        with self._index_at_hand():
-            entries, position = self.engine.scan(index, start, count=count * widen,
-                                                 preferred_position=(preferred_position - 1) * widen + 1)
-        hidden = self.hidden_libraries(signed_in) if index == LIBRARY_INDEX else frozenset()
-        if hidden:
-            keys = {library_key(code) for code in hidden}
-            position -= sum(1 for entry in entries[:position - 1] if library_key(entry.term) in keys)
-            entries = [entry for entry in entries if library_key(entry.term) not in keys]
         kinds = _SEE_KINDS.get(index) if self._authorities else None
-        described = bool(kinds) or view is not None or bool(headings_wanted(index))
-        if not described:
-            return entries, position
         titles_of = view or self.databases()[0]
+        wanted_before = max(preferred_position - 1, 0)
 
         def described_entry(entry: ScanEntry) -> ScanEntry:
             titles = entry.count
@@ -397,12 +385,32 @@ class Catalog:
                 return SeeReference(entry.term, titles, heading, see, also)
             return ScanEntry(entry.term, titles, heading)
 
-        before = [described_entry(entry) for entry in reversed(entries[:position - 1])]
-        after = [described_entry(entry) for entry in entries[position - 1:]]
-        if view is not None:   # see-from forms stay: they lead to a heading the view may have
+        # A view drops the terms it lacks: the engine is asked for `widen` times the window around
+        # the start, more each round until the view's window is full or the lexicon ends.
+        widen = _VIEW_WIDENING if view is not None else 1
+        while True:
+            with self._index_at_hand():
+                entries, position = self.engine.scan(index, start, count=count * widen,
+                                                     preferred_position=wanted_before * widen + 1)
+            hidden = self.hidden_libraries(signed_in) if index == LIBRARY_INDEX else frozenset()
+            if hidden:
+                keys = {library_key(code) for code in hidden}
+                position -= sum(1 for entry in entries[:position - 1] if library_key(entry.term) in keys)
+                entries = [entry for entry in entries if library_key(entry.term) not in keys]
+            if not (kinds or view is not None or headings_wanted(index)):
+                return entries, position
+            before = [described_entry(entry) for entry in reversed(entries[:position - 1])]
+            after = [described_entry(entry) for entry in entries[position - 1:]]
+            if view is None:
+                break
+            # see-from forms stay: they lead to a heading the view may have
             before = [entry for entry in before if entry.count or isinstance(entry, SeeReference) and entry.see]
             after = [entry for entry in after if entry.count or isinstance(entry, SeeReference) and entry.see]
-        taken = before[:max(preferred_position - 1, 0)]
+            full = len(before) >= wanted_before and len(before[:wanted_before]) + len(after) >= count
+            if full or len(entries) < count * widen or widen >= _VIEW_WIDEST:
+                break
+            widen *= _VIEW_WIDENING
+        taken = before[:wanted_before]
         return [*reversed(taken), *after][:count], len(taken) + 1
 
     def heading(self, index: str, key: str) -> str:

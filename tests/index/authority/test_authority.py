@@ -20,7 +20,7 @@ from index.authority.link import SEE_FROM_TAG
 from index.loading.load import load_file
 from index.query import Completeness, Structure, Term
 from index.records.marc import read_marc21
-from index.search import AUTHORITY_DATABASE, Catalog, SeeReference
+from index.search import AUTHORITY_DATABASE, Catalog, SeeReference, key_term
 from index.searchkeys.normalize import normalize
 from index.store.catalog import CatalogStore
 
@@ -149,6 +149,24 @@ def test_a_search_on_any_form_finds_the_title(tmp_path, unambiguous, order):
         assert linked.get("0") == see_from[0].get("0") and linked.get("0").startswith("(IISG)")
     finally:
         store.close()
+
+
+def test_the_authority_database_scans_a_full_window_beside_many_titles(tmp_path):
+    # the authority file has few of a catalog's terms: a window of its own had come back nearly empty
+    home = make_home(tmp_path / "home", CONFIG)
+    load(home, "A", SAMPLE_DATA / "lib-a.mrc")
+    _load_authorities(home, shared(AUTHORITIES))
+    catalog = Catalog(home)
+    try:
+        authorities = catalog.database(AUTHORITY_DATABASE)
+        for start in ("h", "w", "docks"):
+            entries, position = catalog.scan("any", start, count=20, preferred_position=3, database=authorities)
+            assert len(entries) == 20 and position == 3, start
+            for entry in entries:
+                found = catalog.search(key_term("any", entry.term), authorities).size
+                assert entry.count == found > 0, entry.term
+    finally:
+        catalog.close()
 
 
 def test_scan_shows_see_references(tmp_path, unambiguous):
