@@ -25,6 +25,9 @@ from index.loading import indexing
 from index.loading.load import load_file
 from index.search import Catalog
 from index.store.catalog import CatalogStore
+from zserver.querylang.errors import allow_deep_queries
+
+allow_deep_queries()   # as the server and the command line do when they start
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

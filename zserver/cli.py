@@ -788,6 +788,9 @@ def _title_number_argument(word: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from zserver.querylang.errors import allow_deep_queries
+
+    allow_deep_queries()   # `unikat search` with a query as deep as the server takes
     args = build_parser().parse_args(argv)
     try:
         status = args.func(args)

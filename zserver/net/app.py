@@ -432,6 +432,9 @@ def serve(home: Home, host: str | None = None, port: int | None = None, workers:
 
 def _serve(home: Home, host: str | None, port: int | None, workers: int | None,
            follower: Follower | None) -> int:
+    from zserver.querylang.errors import allow_deep_queries
+
+    allow_deep_queries()   # before the workers fork: they inherit it
     config = home.config()
     server = config.server
     host = host or server.host

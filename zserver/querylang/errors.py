@@ -9,11 +9,23 @@ stopped.
 
 from __future__ import annotations
 
+import sys
+
 MAX_QUERY_DEPTH = 200
 """How deeply a query may nest (operators and parentheses) before QueryTooComplex.
 
-Every stage after parsing walks the tree recursively; this keeps them far from Python's
-recursion limit while allowing, say, 150 ORed ISBNs in one query."""
+Every stage after parsing walks the tree recursively, as do asn1tools decoding a Type-1 query
+(about five frames a level) and Whoosh matching it: with `allow_deep_queries` they stay within
+Python's recursion limit while allowing, say, 190 ORed ISBNs in one query."""
+
+_RECURSION_LIMIT = 2500
+
+
+def allow_deep_queries() -> None:
+    """Raise Python's recursion limit (1,000 frames) so a query MAX_QUERY_DEPTH deep can be
+    decoded and searched; the server and the command line call it as they start."""
+    if sys.getrecursionlimit() < _RECURSION_LIMIT:
+        sys.setrecursionlimit(_RECURSION_LIMIT)
 
 
 class QueryError(Exception):

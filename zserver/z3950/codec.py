@@ -26,7 +26,6 @@ helpers live in ``records.py``.
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -70,14 +69,10 @@ DEFAULT_MAX_PDU_ELEMENTS = 100_000
 # Deepest nesting of BER values we follow.  Real PDUs nest about 10 deep, plus
 # one level per boolean operator of an RPN query: past the MAX_QUERY_DEPTH
 # operators a query may nest, so a deeper query gets its diagnostic (Bib-1 6)
-# rather than a Close; garbage like a0 80 a0 80 ... must not exhaust the stack.
+# rather than a Close (with `allow_deep_queries`); garbage like a0 80 a0 80 ...
+# must not exhaust the stack.
 _MAX_DEPTH = MAX_QUERY_DEPTH + 60
 
-# asn1tools decodes recursively, about five frames a level: _MAX_DEPTH levels
-# need more than Python's default limit of 1,000 frames.
-_RECURSION_LIMIT = 2500
-if sys.getrecursionlimit() < _RECURSION_LIMIT:
-    sys.setrecursionlimit(_RECURSION_LIMIT)
 
 # Longest identifier (after the first byte) and length-of-length we accept.
 _MAX_TAG_BYTES = 4
