@@ -220,9 +220,10 @@ _SORT_USES: dict[int, SortField] = {
 """Bib-1 Use attributes of a sort key -> the field sorted by (names go through `sort_field`)."""
 
 
+_DROPPED_NAMES_KEPT = 1000   # names of result sets the set limit dropped, remembered for Bib-1 27
+
 # What a presentResponse holds beside the records themselves, counted against the negotiated
 # sizes (records alone let 10,000 JSON records make a 4.5 MB answer past a 4 MB limit).
-_DROPPED_NAMES_KEPT = 1000   # names of result sets the set limit dropped, remembered for Bib-1 27
 _PDU_BYTES = 256         # the response's own fields
 _ENTRY_BYTES = 40        # tags and lengths of a NamePlusRecord, its EXTERNAL and syntax, beside the name
 _SURROGATE_BYTES = 64    # a diagnostic in a record's place
@@ -390,27 +391,31 @@ class Handler:
         return database
 
     def _may_create(self, name: str, replace: bool = True) -> None:
-        """Raise unless a result set called `name` may be (re)created now."""
+        """Raise unless a result set called `name` may be (re)created now (`_keep` keeps it)."""
         sets = self.association.result_sets
         if not self.association.named_result_sets and name != "default":
             raise Z3950Diagnostic(Bib1Diagnostic.RESULT_SET_NAMING_NOT_SUPPORTED, name)
         if not name:
             raise Z3950Diagnostic(Bib1Diagnostic.ILLEGAL_RESULT_SET_NAME, name)
-        if name in sets:
-            if not replace:
-                raise Z3950Diagnostic(Bib1Diagnostic.RESULT_SET_EXISTS_AND_REPLACE_OFF, name)
-            return
-        dropped = self.association.dropped_result_sets
+        if name in sets and not replace:
+            raise Z3950Diagnostic(Bib1Diagnostic.RESULT_SET_EXISTS_AND_REPLACE_OFF, name)
+
+    def _keep(self, name: str, result: ResultSet) -> None:
+        """Keep `result` as set `name`, the most recently used, once it was made: a failed search
+        costs no set. As Zebra does, beyond `max_result_sets` the least recently used set makes
+        room, so a long yaz-client session (which names every search's set anew) goes on while
+        memory stays bounded; its name is kept a while, so using it gets 27 (deleted by the
+        target), not 30."""
+        sets, dropped = self.association.result_sets, self.association.dropped_result_sets
+        sets.pop(name, None)
         dropped.pop(name, None)
         if len(sets) >= self.limits.max_result_sets:
-            # As Zebra does: the least recently used set makes room, so a long yaz-client session
-            # (which names every search's set anew) goes on while memory stays bounded. Its name
-            # is kept a while, so using it gets 27 (deleted by the target), not 30.
             oldest = next(iter(sets))
             del sets[oldest]
             dropped[oldest] = None
             if len(dropped) > _DROPPED_NAMES_KEPT:
                 del dropped[next(iter(dropped))]
+        sets[name] = result
 
     def _named_set(self, name: str) -> ResultSet | None:
         """The result set a query names (None when there is none); one the limit dropped is Bib-1 27."""
@@ -498,7 +503,7 @@ class Handler:
         self.catalog.refresh()
         result = self.catalog.search(node, database, result_sets=self._named_set,
                                      signed_in=self.association.user is not None)
-        self.association.result_sets[name] = result
+        self._keep(name, result)
         response = z_facets.with_facets(self._piggyback(request, result), facets, self.catalog, result,
                                         signed_in=self.association.user is not None)
         summary = f"search db={database.name} set={name} hits={response.result_count}"
@@ -662,7 +667,7 @@ class Handler:
         if len(keys) > MAX_SORT_KEYS:
             raise Z3950Diagnostic(Bib1Diagnostic.TOO_MANY_SORT_KEYS, str(MAX_SORT_KEYS))
         result = self.catalog.sort(source, keys)
-        self.association.result_sets[target] = result
+        self._keep(target, result)
         shown = ",".join(("-" if key.descending else "") + key.field.value for key in keys)
         return Response(SortResponse(sort_status=0, result_count=result.size),
                         f"sort {inputs[0]}->{target} by {shown}")

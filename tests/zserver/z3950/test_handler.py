@@ -372,6 +372,16 @@ def test_a_set_the_limit_dropped_is_deleted_by_the_target(handler):
     assert present(handler, result_set_id="0").present_status == 0
 
 
+def test_a_failed_search_costs_no_result_set(handler):
+    for number in range(6):
+        search(handler, result_set_name=str(number))   # the limit is 5: set 0 goes
+    kept = set(handler.association.result_sets)
+    # named like the dropped set and using it: 27, and no other set evicted for a search that failed
+    assert search_fails(handler, 27, "@set 0", result_set_name="0") == "0"
+    assert search_fails(handler, 114, "@attr 1=9999 x", result_set_name="new") == "9999"
+    assert set(handler.association.result_sets) == kept
+
+
 def test_result_set_names_need_the_option(catalog):
     handler = Handler(catalog)
     answer(handler, init_request(options=frozenset({0, 1})))
