@@ -397,8 +397,9 @@ def _escaped(text: str) -> str:
 
 def _head(stylesheet: str | None) -> bytes:
     head = b'<?xml version="1.0" encoding="UTF-8"?>\n'
-    if stylesheet:
-        head += f'<?xml-stylesheet type="text/xsl" href="{stylesheet}"?>\n'.encode()
+    if stylesheet:   # the instruction's pseudo-attributes take & only as a reference (W3C xml-stylesheet)
+        href = stylesheet.replace("&", "&amp;")
+        head += f'<?xml-stylesheet type="text/xsl" href="{href}"?>\n'.encode()
     return head
 
 

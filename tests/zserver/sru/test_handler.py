@@ -283,7 +283,7 @@ def test_stylesheet_instruction(catalog, href) -> None:
     response, root = run(catalog, {"query": "water", "stylesheet": href})
     pi = root.getprevious()
     assert isinstance(pi, etree._ProcessingInstruction)
-    assert pi.target == "xml-stylesheet" and pi.get("href") == href
+    assert pi.target == "xml-stylesheet" and pi.get("href") == href.replace("&", "&amp;")   # lxml leaves it escaped
     assert root.xpath("string(sru:echoedSearchRetrieveRequest/sru:stylesheet)", namespaces=NS) == href
 
 
