@@ -406,7 +406,7 @@ def _head(stylesheet: str | None) -> bytes:
 def serialize(root: etree._Element, *, stylesheet: str | None = None) -> bytes:
     """UTF-8 XML with declaration, led by an xml-stylesheet instruction if asked for.
 
-    `stylesheet` must already be checked (request.py allows no quote, `<`, `>` or `?`).
+    `stylesheet` must already be checked (request.py allows no quote, `<` or `>`).
     """
     body = etree.tostring(root, encoding="utf-8")
     if _SPLICED_START in body:
