@@ -295,9 +295,13 @@ def restore(home: Home, source: Path, *, procs: int = 1, log: Log = _quiet, wait
             shutil.copyfile(home.config_path, kept)
             log(f"the home's own configuration is kept as {kept.name}")
         partial = home.root / (CONFIG + ".restoring")
-        partial.write_text(config_text, encoding="utf-8")
-        partial.replace(home.config_path)
-        snapshots.restore(source / STORE, home.store_path)
+        try:
+            partial.write_text(config_text, encoding="utf-8")
+            partial.replace(home.config_path)
+            snapshots.restore(source / STORE, home.store_path)
+        except (OSError, sqlite3.Error) as error:   # a full disk shows as either
+            reason = getattr(error, "strerror", None) or error
+            raise BackupError(f"cannot restore into {home.root}: {reason} (restore again once it can be written)") from None
         titles = _rebuild(home, procs, progress, merging)
         external = _restore_external(home, source, manifest, procs, log)
     return (f"restored {source.name} ({manifest['created']}) into {home.root}: {manifest['counts']['titles']}"

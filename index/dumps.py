@@ -81,7 +81,7 @@ class DumpReport:
     deleted_file: Path | None = None
     oversized: int = 0   # ISO 2709 records whose holdings did not all fit
     left_out: int = 0    # the holdings those records could not carry
-    too_long: int = 0    # of them, records left out: too long for ISO 2709 even without holdings
+    too_long: int = 0    # records not written: too long for ISO 2709 even without holdings
 
 
     def summary(self, what: str, out: str) -> str:
@@ -93,7 +93,8 @@ class DumpReport:
             text += (f"; {self.oversized} records had more holdings than one ISO 2709 record holds (99,999 bytes):"
                      f" {self.left_out} holdings left out (a MARCXML, MARC-in-JSON or PICA+ export has them all)")
         if self.too_long:
-            text += f"; {self.too_long} of them too long even without holdings: not written"
+            text += (f"; {self.too_long} records too long for ISO 2709 even without holdings: not written"
+                     " (a MARCXML or MARC-in-JSON export has them)")
         return text
 
 
@@ -144,6 +145,7 @@ def export(home: Home, out: BinaryIO, *, library: str | None = None, fmt: str = 
             writer.deletion(ident)
         writer.end()
     report.oversized, report.left_out, report.too_long = writer.oversized, writer.left_out, writer.too_long
+    report.records -= writer.too_long   # read but not written
     return _finish(report, deletions, deleted_path if since else None, started)
 
 
@@ -267,8 +269,9 @@ class _Writer:
             while len(whole) > _LONGEST and kept:
                 kept = kept[:len(kept) * 3 // 4]
                 whole = _assembled(marc, with_holdings(kept))
-            self.oversized += 1
-            self.left_out += len(holdings) - len(kept)
+            if len(kept) < len(holdings):
+                self.oversized += 1
+                self.left_out += len(holdings) - len(kept)
             if len(whole) > _LONGEST:   # too long even without: an ISO 2709 record cannot say so
                 self.too_long += 1
                 return

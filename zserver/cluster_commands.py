@@ -25,10 +25,10 @@ from index.loading import indexing
 from index.store import corrections
 from index.titles import refresh_title
 
-__all__ = ["COMMANDS", "run"]
+__all__ = ["COMMANDS", "CORRECTIONS", "run"]
 
-COMMANDS = ("split", "merge", "keep-apart", "pin", "overrides", "undo")
 CORRECTIONS = ("split", "merge", "keep-apart", "pin", "undo")   # they change titles: one at a time with loads
+COMMANDS = (*CORRECTIONS, "overrides")
 
 
 def _user() -> str:

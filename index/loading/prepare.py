@@ -140,7 +140,7 @@ class Preparer:
             problems += holding_problems
             if self.library.require_holdings and not holdings:
                 held = (" (the PICA+ record has no local record of any library)"
-                        if self.library.holdings == "pica" else "")
+                        if self.fmt == "pica" else "")
                 return Prepared(reject=f"no holdings of library {self.library.code}{held}", problems=tuple(problems))
         for field_ in record.get_fields("020"):
             problems += ["ISBN with a bad checksum" for value in field_.get_subfields("a") if not isbn_checksum_ok(value)]

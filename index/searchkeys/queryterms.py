@@ -230,14 +230,14 @@ def proximity_window(node: Prox) -> ProximityWindow:
     left, right = node.left, node.right
     if not (isinstance(left, Term) and isinstance(right, Term)):
         raise errors.ProximityOperandsUnsupported("proximity needs a search term on each side")
-    for term in (left, right):
-        check_relation(term)   # words compare for equality, inside proximity as outside
-        if term.relation is Relation.NE:
-            raise errors.ProximityOperandsUnsupported("proximity needs words a field has, not <> (those it has not)")
     untruncated(left, right)
     spec = BY_NAME.get(left.index)
     if left.index != right.index or spec is None or spec.kind is not IndexKind.WORDS:
         raise errors.ProximityOperandsUnsupported("proximity needs two terms of the same word index")
+    for term in (left, right):
+        check_relation(term)   # words compare for equality, inside proximity as outside
+        if term.relation is Relation.NE:
+            raise errors.ProximityOperandsUnsupported("proximity needs words a field has, not <> (those it has not)")
     if any(plan_words(spec, term).kind in (WordsKind.WHOLE, WordsKind.FIRST) for term in (left, right)):
         raise errors.ProximityOperandsUnsupported("proximity needs words, not a whole field or the first words of one")
     distance = node.distance - 1 if node.relation is Relation.LT else node.distance

@@ -200,3 +200,14 @@ def test_a_full_disk_during_the_copy_is_one_line_and_leaves_nothing(home, tmp_pa
     with pytest.raises(backup.BackupError, match="failed: database or disk is full; earlier backups"):
         backup.backup(home, tmp_path / "b")
     assert list((tmp_path / "b").iterdir()) == []   # no partial directory left behind
+
+
+def test_a_full_disk_during_a_restore_is_one_line(home, tmp_path, monkeypatch):
+    made = backup.backup(home, tmp_path / "b")
+
+    def full(*_args, **_kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(backup.snapshots, "restore", full)
+    with pytest.raises(backup.BackupError, match="cannot restore into .*: database or disk is full"):
+        backup.restore(Home(tmp_path / "new"), made.path)

@@ -635,8 +635,9 @@ class Handler:
                 entries, found_at = self.catalog.scan(term.index, term.text, count=count, preferred_position=position,
                                                       signed_in=self.association.user is not None, database=database)
             except UnknownSearchKey:   # searched but not scanned (1=1032, the title number): named as asked
-                use = next((str(a.value) for a in root.attributes if a.type == 1), term.index)
-                raise Z3950Diagnostic(Bib1Diagnostic.UNSUPPORTED_USE_ATTRIBUTE, use) from None
+                use = next((a.value for a in root.attributes if a.type == 1 and isinstance(a.value, int | str)),
+                           term.index)
+                raise Z3950Diagnostic(Bib1Diagnostic.UNSUPPORTED_USE_ATTRIBUTE, str(use)) from None
         response = ScanResponse(
             step_size=0, scan_status=0 if len(entries) == count else 5, number_of_entries_returned=len(entries),
             position_of_term=found_at,
