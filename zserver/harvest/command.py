@@ -152,6 +152,13 @@ def _load(home: Home, library, adoption, isn: int) -> int:
 
     store = CatalogStore.of(home)
     try:
+        # adopting is cataloguing a record new to the library: under a number it has, the load
+        # would replace its own record, holdings and all
+        own = store.find_record(library.code, library.source_system, adoption.source_id)
+        if own is not None:
+            print(f"unikat: library {library.code} already has a record {adoption.source_id} (title {own.isn}):"
+                  " the copy would replace it; give the copy a number of its own with --id", file=sys.stderr)
+            return 1
         report = load_file(home, store, library, adoption.path, fmt="marc21", encoding="utf-8", workers=0)
         indexing.update(home, store)
         found = store.find_record(library.code, library.source_system, adoption.source_id)
