@@ -572,14 +572,14 @@ class HttpProtocol(Protocol, TimeoutMixin):
         method, uri = message.method, message.uri()
         try:
             host, port = _host(message.host, self._local)
-            # credentials only when sent: a core without logins needs no such arguments
-            login = ({"authorization": message.authorization, "address": getattr(self.transport.getPeer(), "host", None)}
-                     if message.authorization or self._metrics is not None else {})   # /metrics checks the address
+            # the address on every request: each client's search time is its own, and logins sent
+            # in a body (ISO 18626, the order form) are locked out by address as headers are
             answer = self.factory.core.respond(
                 "GET" if method == "HEAD" else method, uri,
                 b"".join(message.body) if method == "POST" else b"",
                 content_type=message.content_type, host=host, port=port,
-                body_too_large=message.body_too_large, **login)
+                body_too_large=message.body_too_large, authorization=message.authorization,
+                address=getattr(self.transport.getPeer(), "host", None))
         except Exception:
             self.factory.log(f"{self.peer} internal error in {method} {uri[:500].decode('latin-1')}:\n"
                              f"{traceback.format_exc().rstrip()}")

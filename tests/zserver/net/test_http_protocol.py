@@ -44,6 +44,7 @@ class Call:
     host: str | None
     port: int | None
     body_too_large: bool
+    address: str | None = None
 
 
 class RecordingCore:
@@ -55,8 +56,9 @@ class RecordingCore:
         self.clock = lambda: 1_700_000_000.0
 
     def respond(self, method: str, uri: bytes, body: bytes = b"", *, content_type: str = "",
-                host: str | None = None, port: int | None = None, body_too_large: bool = False) -> HttpAnswer:
-        self.calls.append(Call(method, uri, body, content_type, host, port, body_too_large))
+                host: str | None = None, port: int | None = None, body_too_large: bool = False,
+                authorization: str = "", address: str | None = None) -> HttpAnswer:
+        self.calls.append(Call(method, uri, body, content_type, host, port, body_too_large, address))
         if uri == b"/fail":
             raise RuntimeError("a bug")
         status = 413 if body_too_large else 200
@@ -184,6 +186,14 @@ def test_http_1_0() -> None:
     answers = connection.answers()
     assert [a.body for a in answers] == [b"/a", b"/b"]
     assert all(a.headers["connection"] == "keep-alive" for a in answers) and not connection.closed
+
+
+def test_every_request_names_its_client_address() -> None:
+    # without credentials too: all anonymous clients had shared one search-time account, and a
+    # login in a body (ISO 18626, the order form) had escaped the lockout by address
+    connection = Connection()
+    connection.send(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert connection.core.calls[0].address == "127.0.0.1"
 
 
 def test_no_host_header_gives_the_socket_address() -> None:
