@@ -39,6 +39,7 @@ ILL_ROOTS = ("order", "status")
 STYLESHEET = "/static/unikat.css"
 MAX_FIELDS = 40
 _SUBMISSION = re.compile(r"[A-Za-z0-9_-]{16}")   # the form's own id (secrets.token_urlsafe(12))
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")   # no page can show them
 _ARTICLE_FIELDS = (("title", "Article title"), ("author", "Author of the article"), ("pages", "Pages"),
                    ("year", "Year"), ("volume", "Volume"), ("issue", "Issue"))
 
@@ -86,6 +87,8 @@ class IllPages:
             values = _form_values(query, body, content_type)
         except ValueError as error:
             return self._error(400, str(error))
+        if any(_NOT_IN_XML.search(text) for text in (*segments, *values.values())):
+            return self._error(400, "The address or the form holds control characters.")
         if segments[0] == "status":
             number = segments[1] if len(segments) == 2 else values.get("number", "")
             return self._status(number)

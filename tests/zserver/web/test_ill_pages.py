@@ -53,3 +53,14 @@ def test_wrong_passwords_lock_the_access_number_out(pages):
         assert wrong.status == 401 and b"Wrong access number or password." in wrong.body
     locked = post(pages, isns["BOOK"], address="10.0.0.2", access="1001", password="pw-1001", action="order")
     assert locked.status == 401 and b"locked after 3 failed logins" in locked.body
+
+
+def test_control_characters_get_400_not_500(pages):
+    # lxml refuses them in a page: the status page and the order form had raised (HTTP 500)
+    pages, isns = pages
+    assert pages.respond("GET", ["status", "\x01"], b"").status == 400
+    assert pages.respond("GET", ["status"], b"number=%01").status == 400
+    refused = post(pages, isns["BOOK"], access="1001\x01", password="pw-1001", action="balance")
+    assert refused.status == 400 and b"control characters" in refused.body
+    assert post(pages, isns["BOOK"], access="1001", password="pw-1001", action="order",
+                article_title="\x01x", article_author="y").status == 400
