@@ -35,7 +35,9 @@ FREE_CODES = frozenset({"LF", "KF", "KW", "KOSTENFREI"})
 LF_MARKS = frozenset({"LF", "KOSTENFREI"})   # "the URL marked licence-free" of rule 1
 _EZB = re.compile(r"^https?://(?:[^/]*\.)?(?:ezb\.(?:uni-regensburg|ur)\.de|rzblx1\.uni-regensburg\.de)/"
                   r"|^https?://[^/]*uni-regensburg\.de/ezeit", re.IGNORECASE)
-_UNRESTRICTED = re.compile(r"unrestricted|open access|lizenzfrei|kostenfrei|free", re.IGNORECASE)
+_UNRESTRICTED = re.compile(r"\b(?:unrestricted|open access|lizenzfrei|kostenfrei|free(?:ly)?)\b", re.IGNORECASE)
+# a negation at most one word before the marker: "not freely available", "nicht kostenfrei", "no free access"
+_NEGATED = re.compile(r"\b(?:not|no|non|nicht|kein|keine)\W+(?:\w+\W+)?$", re.IGNORECASE)
 # 008 form of item: position 29 for maps (e, f) and visual material (g, k, o, r), else 23.
 _FORM_AT_29 = frozenset("efgkor")
 
@@ -110,13 +112,18 @@ def _links(record: pymarc.Record) -> list[Link]:
     return links
 
 
+def _says_free(text: str) -> bool:
+    """Whether a 506 says the resource is free: a marker not negated just before it."""
+    return any(not _NEGATED.search(text[:found.start()]) for found in _UNRESTRICTED.finditer(text))
+
+
 def _licence_free(record: pymarc.Record, links: list[Link]) -> str:
     """Why the title is licence-free ("" when it is not)."""
     free_506 = ""
     restricted = False
     for field in record.get_fields("506"):
         text = " ".join(field.get_subfields("a", "f"))
-        if field.indicator1 == "0" or _UNRESTRICTED.search(text):
+        if field.indicator1 == "0" or _says_free(text):
             free_506 = free_506 or f"506 {text.strip() or 'no restrictions'}"
         elif field.indicator1 == "1":
             restricted = True

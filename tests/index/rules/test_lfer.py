@@ -102,6 +102,19 @@ def test_marc_free_markers():
     assert evaluate(print_book).reason == "not a remote electronic resource"
 
 
+@pytest.mark.parametrize(("text", "free"), [
+    ("Access restricted to subscribers; not freely available.", False),
+    ("Zugang nicht kostenfrei, nur für Angehörige der Universität", False),
+    ("Restricted: licensed resource, no free access", False),
+    ("Restricted to registered users; open access after the embargo", True),
+    ("Unrestricted online access", True),
+])
+def test_a_506_saying_restrictions_apply_is_free_only_with_a_marker_not_negated(text, free):
+    # the free markers had been found inside "not freely available" and "nicht kostenfrei"
+    restricted = Field(tag="506", indicators=Indicators("1", " "), subfields=[Subfield("a", text)])
+    assert evaluate(_marc(restricted, _856(("u", "http://a.example/")))).eligible is free
+
+
 def test_sample_ejournals():
     """sample_data/ejournals.pica: the 12 `Obvl` titles are eligible with their one URL ($zLF)."""
     text = (SAMPLE_DATA / "ejournals.pica").read_text(encoding="utf-8")
