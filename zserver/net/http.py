@@ -209,7 +209,8 @@ class HttpCore:
                 return HttpAnswer(413, _HTML_HEADERS, error_page(413, f"The form is larger than {MAX_BODY_BYTES}"
                                                                  " bytes: shorten the note.", self.catalog.config.name))
             page = self.ill_pages.respond(method, segments, raw_query, body, content_type, address)
-            return HttpAnswer(page.status, _HTML_HEADERS, page.body)
+            allow = (("Allow", "GET, HEAD, POST" if segments[0] == "order" else "GET, HEAD"),) if page.status == 405 else ()
+            return HttpAnswer(page.status, _HTML_HEADERS + allow, page.body)
 
         def refuse(status: int, code: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> HttpAnswer:
             if not segments and path is not None and b"format=json" in raw_query.split(b"&"):   # brief JSON
@@ -353,13 +354,16 @@ class HttpCore:
 
     def _iso18626(self, method: str, body: bytes, body_too_large: bool, authorization: str,
                   address: str | None) -> HttpAnswer:
+        challenge = ("WWW-Authenticate", f'Basic realm="{_quoted(self.catalog.config.name)}"')
         try:
             user = self._user(authorization, address) if authorization else None
-        except LoginRefused as refused:
-            return HttpAnswer(401, (("Content-Type", "text/plain; charset=utf-8"), ("WWW-Authenticate",
-                              f'Basic realm="{_quoted(self.catalog.config.name)}"')), f"{refused.reason}\n".encode())
+        except LoginRefused as refused:   # said as the SRU side says it (the reason may be just the name)
+            return HttpAnswer(401, (("Content-Type", "text/plain; charset=utf-8"), challenge),
+                              f"Login refused: {refused.reason}.\n".encode())
         answer = self.iso18626.http(method, body, body_too_large=body_too_large, staff_user=user, address=address)
-        return HttpAnswer(answer.status, (("Content-Type", answer.content_type),), answer.body)
+        # RFC 9110: a 401 names how to log in (staff: Basic), a 405 what is allowed
+        extra = {401: (challenge,), 405: (("Allow", "POST"),)}.get(answer.status, ())
+        return HttpAnswer(answer.status, (("Content-Type", answer.content_type), *extra), answer.body)
 
     def internal_error(self, uri: bytes) -> HttpAnswer:
         """The answer when the request failed on our side (the caller logs the traceback)."""

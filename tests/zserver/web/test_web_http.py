@@ -359,3 +359,14 @@ def test_twisted_passes_basic_credentials(b_restricted) -> None:
     status, headers, _ = split(exchange(b_restricted, b"GET /B?query=history HTTP/1.1\r\nHost: x\r\n"
                                                       b"Connection: close\r\n\r\n"))
     assert status == 401 and headers["www-authenticate"] == REALM
+
+
+def test_ill_refusals_say_what_is_allowed_and_how_to_log_in(core) -> None:
+    # RFC 9110: a 405 names the methods allowed (15.5.6), a 401 how to authenticate (15.5.2)
+    wrong_method = core.respond("GET", b"/iso18626")
+    assert wrong_method.status == 405 and header(wrong_method, "Allow") == "POST"
+    assert header(core.respond("POST", b"/status/UNI000000001"), "Allow") == "GET, HEAD"
+    wrong_login = core.respond("POST", b"/iso18626", b"<x/>", authorization="Basic " + base64.b64encode(b"nobody:x").decode(),
+                               address="10.1.1.1")
+    assert wrong_login.status == 401 and header(wrong_login, "WWW-Authenticate").startswith("Basic realm=")
+    assert wrong_login.body.startswith(b"Login refused: ")
