@@ -528,7 +528,8 @@ def cmd_user(args: argparse.Namespace) -> int:
     partial.write_text(text, encoding="utf-8")
     partial.chmod(path.stat().st_mode & 0o777)
     partial.replace(path)
-    print(f"{done} in {path}")
+    # the server reads [users] as it starts: the old password works there until then
+    print(f"{done} in {path}; a running `unikat serve` takes it up when restarted")
     return 0
 
 

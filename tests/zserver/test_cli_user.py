@@ -31,7 +31,8 @@ def test_set_password_from_stdin_writes_a_hash_and_keeps_the_file(home) -> None:
     before = home.config_path.read_text(encoding="utf-8")
     result = unikat(home.root, "user", "set-password", "cataloguer", "--stdin", stdin="correct horse\n")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == f"set the password of cataloguer in {home.config_path}\n"
+    assert result.stdout == (f"set the password of cataloguer in {home.config_path};"
+                             " a running `unikat serve` takes it up when restarted\n")
     after = home.config_path.read_text(encoding="utf-8")
     assert after.startswith(before) and "correct horse" not in after
     users = home.config().users
