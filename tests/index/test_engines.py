@@ -93,13 +93,20 @@ def python_recursion_limit():
     sys.setrecursionlimit(raised)
 
 
+_DEEP_WORDS = ["history", "war", "united", "states", "art", "france", "music", "water", "law", "science"] * 19
+
+
+def _found(catalogs, pqf: str) -> dict[str, list[int]]:
+    """What each engine finds for `pqf` in the union catalog, in ISN order."""
+    return {engine: catalog.search(rpn_to_query(parse_pqf(pqf)), catalog.database("unikat")).isns()
+            for engine, catalog in catalogs.items()}
+
+
 def test_a_long_or_chain_needs_no_deeper_recursion(catalogs, python_recursion_limit):
     # 190 ORed words, left-deep as a client builds them: Whoosh had recursed once per level
     # (an OR of 163 failed); one operator's chain is now one query of many operands
-    words = ["history", "war", "united", "states", "art", "france", "music", "water", "law", "science"] * 19
-    pqf = " ".join(["@or"] * (len(words) - 1)) + "".join(f" @attr 1=1016 {word}" for word in words)
-    found = {engine: catalog.search(rpn_to_query(parse_pqf(pqf)), catalog.database("unikat")).isns()
-             for engine, catalog in catalogs.items()}
+    found = _found(catalogs, " ".join(["@or"] * (len(_DEEP_WORDS) - 1))
+                   + "".join(f" @attr 1=1016 {word}" for word in _DEEP_WORDS))
     assert found["whoosh"], "the OR should find something"
     for engine in ENGINES[1:]:
         assert found[engine] == found["whoosh"], engine
@@ -107,19 +114,15 @@ def test_a_long_or_chain_needs_no_deeper_recursion(catalogs, python_recursion_li
 
 def test_engines_agree_on_a_deep_query_of_mixed_operators(catalogs):
     # and/or alternating 190 deep: within the recursion limit the server and the command line set
-    words = ["history", "war", "united", "states", "art", "france", "music", "water", "law", "science"] * 19
-    pqf = "".join(f"@{'or' if level % 2 else 'and'} " for level in range(len(words) - 1))
-    pqf += " ".join(f"@attr 1=1016 {word}" for word in words)
-    found = {engine: catalog.search(rpn_to_query(parse_pqf(pqf)), catalog.database("unikat")).isns()
-             for engine, catalog in catalogs.items()}
+    found = _found(catalogs, "".join(f"@{'or' if level % 2 else 'and'} " for level in range(len(_DEEP_WORDS) - 1))
+                   + " ".join(f"@attr 1=1016 {word}" for word in _DEEP_WORDS))
     for engine in ENGINES[1:]:
         assert found[engine] == found["whoosh"], engine
 
 
 @pytest.mark.parametrize("pqf", PROXIMITY)
 def test_engines_agree_on_proximity(catalogs, pqf):
-    found = {engine: catalog.search(rpn_to_query(parse_pqf(pqf)), catalog.database("unikat")).isns()
-             for engine, catalog in catalogs.items()}
+    found = _found(catalogs, pqf)
     assert found["whoosh"], "the query should find something"
     for engine in ENGINES[1:]:
         assert found[engine] == found["whoosh"], engine
