@@ -114,10 +114,11 @@ from zserver.web.unapi import unapi
 __all__ = ["IDLE_TIMEOUT", "MAX_BODY_BYTES", "MAX_URI_BYTES", "REQUEST_TIMEOUT", "HttpAnswer", "HttpCore",
            "HttpFactory", "HttpProtocol", "http_site"]
 
+_ABSOLUTE_FORM = re.compile(rb"(?i)https?://([^/?#]*)")   # a request target `http://host/unikat?...`
+
 MAX_URI_BYTES = 8192
 MAX_BODY_BYTES = 64 * 1024
 MAX_FIELDS = 100
-_ABSOLUTE_FORM = re.compile(rb"(?i)https?://[^/?#]*")   # a request target `http://host/unikat?...`
 MAX_TARGET_BYTES = 16384    # a longer request target is not read on (414, close); HttpCore refuses past MAX_URI_BYTES
 MAX_HEAD_BYTES = 16384      # header names and values of one request together (431, close)
 MAX_HEADERS = 100
@@ -190,8 +191,12 @@ class HttpCore:
                  host: str | None = None, port: int | None = None,
                  body_too_large: bool = False, authorization: str = "", address: str | None = None) -> HttpAnswer:
         """The answer to one request. `uri` is the raw request target (path and query);
-        `authorization` the Authorization header, if any; `address` the client's (lockouts)."""
-        if absolute := _ABSOLUTE_FORM.match(uri):   # RFC 9112 3.2.2: a server must take it (its host is ours)
+        `authorization` the Authorization header, if any; `address` the client's (lockouts). A target
+        in absolute form (RFC 9112 3.2.2, as clients of a proxy send it) is taken, its host in
+        place of the Host header's."""
+        if absolute := _ABSOLUTE_FORM.match(uri):
+            named, named_port = _host(absolute[1].decode("latin-1"), None)
+            host, port = (named, named_port) if named else (host, port)
             uri = b"/" + uri[absolute.end():].lstrip(b"/")
         raw_path, _, raw_query = uri.partition(b"?")
         raw_path = raw_path.split(b"#")[0]

@@ -92,6 +92,11 @@ def test_a_request_target_in_absolute_form_is_taken(core) -> None:
         answer = core.respond("GET", uri)
         assert answer.status == 200 and answer.body == wanted, uri
     assert core.respond("GET", b"http://catalog.example.org").status == 200   # the web page
+    # its host stands for the Host header (RFC 9112 3.2.2): explain names it
+    explain = core.respond("GET", b"http://catalog.example.org:8443/unikat", host="other", port=80)
+    root = etree.fromstring(explain.body)
+    assert root.xpath("string(//*[local-name()='serverInfo']/*[local-name()='host'])") == "catalog.example.org"
+    assert root.xpath("string(//*[local-name()='serverInfo']/*[local-name()='port'])") == "8443"
 
 
 def test_database_names_are_case_insensitive_and_may_be_escaped(core) -> None:
