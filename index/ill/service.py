@@ -336,6 +336,10 @@ class IllService:
         now = self._now()
         with self.store.transaction():
             order_id, order = self._open(number)
+            if order.kind is Kind.COPY and action in (Status.SHIPPED_RETURN, Status.LOAN_COMPLETED):
+                # ISO 18626: a copy is the requester's to keep; returning it belongs to a loan
+                raise IllRefused(Refusal.WRONG_STATE, f"Order {order.number} is a copy: {action.value}"
+                                 " belongs to a loan.")
             if order.status not in allowed[action]:
                 raise IllRefused(Refusal.WRONG_STATE, f"Order {order.number} is {order.status.value}:"
                                  f" {action.value} is not possible now.")

@@ -223,3 +223,15 @@ def test_two_processes_order_at_once_with_units_for_one(network):
         process.join()
     assert answers[0].startswith("GBV") and answers[1] == "balance", answers
     assert service.account("3003").balance == 1
+
+
+def test_a_copy_is_not_returned(network):
+    # ISO 18626: ShippedReturn and LoanCompleted belong to a loan; a copy order had taken both
+    _, isns, service, _ = network
+    copy = service.place_order(order(isns["JOURNAL"], article=Article(title="On loans", pages="1-9", year="1995"))).order
+    assert service.answer(copy.number, copy.supplier, supplied=True).status is Status.COPY_COMPLETED
+    assert service.requester_action(copy.number, Status.RECEIVED).status is Status.RECEIVED
+    for action in (Status.SHIPPED_RETURN, Status.LOAN_COMPLETED):
+        with pytest.raises(IllRefused, match="is a copy") as refused:
+            service.requester_action(copy.number, action)
+        assert refused.value.reason is Refusal.WRONG_STATE
