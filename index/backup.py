@@ -157,12 +157,16 @@ def backup(home: Home, dest: Path, *, keep: int = 7, pause: float = 0.0, log: Lo
         final = dest / name
         partial.rename(final)   # the one step that makes the backup exist
         _fsync(dest)
-    except (OSError, sqlite3.Error) as error:   # a full disk shows as either, SQLite's copy or a file's
+    except (OSError, sqlite3.Error) as error:
         shutil.rmtree(partial, ignore_errors=True)
-        reason = getattr(error, "strerror", None) or error
-        raise BackupError(f"backup into {dest} failed: {reason}; earlier backups are as they were") from None
+        raise BackupError(f"backup into {dest} failed: {_why(error)}; earlier backups are as they were") from None
     removed = _rotate(dest, keep)
     return Made(final, copied, time.monotonic() - started, removed, external)
+
+
+def _why(error: OSError | sqlite3.Error) -> str:
+    """What went wrong writing: a full disk shows as either, a file's OSError or SQLite's copy."""
+    return str(getattr(error, "strerror", None) or error)
 
 
 def _new_name(dest: Path) -> str:
@@ -299,9 +303,9 @@ def restore(home: Home, source: Path, *, procs: int = 1, log: Log = _quiet, wait
             partial.write_text(config_text, encoding="utf-8")
             partial.replace(home.config_path)
             snapshots.restore(source / STORE, home.store_path)
-        except (OSError, sqlite3.Error) as error:   # a full disk shows as either
-            reason = getattr(error, "strerror", None) or error
-            raise BackupError(f"cannot restore into {home.root}: {reason} (restore again once it can be written)") from None
+        except (OSError, sqlite3.Error) as error:
+            raise BackupError(f"cannot restore into {home.root}: {_why(error)} (restore again once it can be"
+                              " written)") from None
         titles = _rebuild(home, procs, progress, merging)
         external = _restore_external(home, source, manifest, procs, log)
     return (f"restored {source.name} ({manifest['created']}) into {home.root}: {manifest['counts']['titles']}"

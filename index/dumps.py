@@ -381,7 +381,7 @@ def _unbounded(fmt: str, marc: bytes, fields: list[tuple[str, bytes]]) -> bytes:
     parts: list[list[tuple[str, bytes]]] = [[]]
     size = 0
     for field in fields:
-        if parts[-1] and size + len(field[1]) + 12 > _LONGEST - 1000:
+        if parts[-1] and size + len(field[1]) + 12 > _LONGEST - 1000:   # room for the leader and the ends
             parts.append([])
             size = 0
         parts[-1].append(field)

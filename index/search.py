@@ -373,8 +373,12 @@ class Catalog:
         kinds = _SEE_KINDS.get(index) if self._authorities else None
         titles_of = view or self.databases()[0]
         wanted_before = max(preferred_position - 1, 0)
+        hidden = {library_key(code) for code in self.hidden_libraries(signed_in)} if index == LIBRARY_INDEX else set()
+        described: dict[str, ScanEntry] = {}   # by term: a wider round meets the narrower one's terms again
 
         def described_entry(entry: ScanEntry) -> ScanEntry:
+            if entry.term in described:
+                return described[entry.term]
             titles = entry.count
             if titles and (kinds or view):   # titles only (not authority records), or the view's
                 titles = self.search(key_term(index, entry.term), titles_of).size
@@ -382,8 +386,10 @@ class Catalog:
             with self._charged():
                 see, also = map(tuple, self.store.see_references(kinds, entry.term)) if kinds else ((), ())
             if see or also:
-                return SeeReference(entry.term, titles, heading, see, also)
-            return ScanEntry(entry.term, titles, heading)
+                described[entry.term] = SeeReference(entry.term, titles, heading, see, also)
+            else:
+                described[entry.term] = ScanEntry(entry.term, titles, heading)
+            return described[entry.term]
 
         # A view drops the terms it lacks: the engine is asked for `widen` times the window around
         # the start, more each round until the view's window is full or the lexicon ends.
@@ -392,11 +398,9 @@ class Catalog:
             with self._index_at_hand():
                 entries, position = self.engine.scan(index, start, count=count * widen,
                                                      preferred_position=wanted_before * widen + 1)
-            hidden = self.hidden_libraries(signed_in) if index == LIBRARY_INDEX else frozenset()
             if hidden:
-                keys = {library_key(code) for code in hidden}
-                position -= sum(1 for entry in entries[:position - 1] if library_key(entry.term) in keys)
-                entries = [entry for entry in entries if library_key(entry.term) not in keys]
+                position -= sum(1 for entry in entries[:position - 1] if library_key(entry.term) in hidden)
+                entries = [entry for entry in entries if library_key(entry.term) not in hidden]
             if not (kinds or view is not None or headings_wanted(index)):
                 return entries, position
             before = [described_entry(entry) for entry in reversed(entries[:position - 1])]

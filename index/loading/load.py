@@ -43,7 +43,7 @@ from index.home import Home
 from index.loading.collector import fewer_collections
 from index.loading.pipeline import cores, preparing
 from index.loading.prepare import Prepared, Preparer
-from index.records.detect import HEAD, UnknownFormat, detect_format
+from index.records.detect import FORMAT_NAMES, HEAD, UnknownFormat, detect_format, seen_format
 from index.records.marc import iso2709_records, marcxml_records
 from index.records.model import LoadProblem, RawRecord
 from index.rules.run import after_load as run_rules_after_load
@@ -108,8 +108,8 @@ def _delivery(path: Path, fmt: str | None) -> tuple[str, bytes | BinaryIO]:
         head = handle.read(HEAD)
         if fmt is None:
             fmt = detect_format(head)
-        elif (seen := _seen_format(head)) not in (None, fmt):   # read as asked, every record would be rejected
-            raise UnknownFormat(f"looks like {_FORMAT_NAMES[seen]}, not {_FORMAT_NAMES[fmt]} as asked"
+        elif (seen := seen_format(head)) not in (None, fmt):   # read as asked, every record would be rejected
+            raise UnknownFormat(f"looks like {FORMAT_NAMES[seen]}, not {FORMAT_NAMES[fmt]} as asked"
                                 f" (load it as {seen}, or let the format be detected)")
         handle.seek(0)
         if fmt == "marc21":
@@ -119,19 +119,6 @@ def _delivery(path: Path, fmt: str | None) -> tuple[str, bytes | BinaryIO]:
     except BaseException:
         handle.close()
         raise
-
-
-_FORMAT_NAMES = {"marc21": "MARC21 (ISO 2709)", "marcxml": "MARCXML", "pica": "PICA+", "json": "MARC-in-JSON"}
-
-
-def _seen_format(head: bytes) -> str | None:
-    """The format `detect_format` sees in `head`, None when it sees none (or no records at all)."""
-    if not head.strip(b"\xef\xbb\xbf \t\r\n\x00"):
-        return None
-    try:
-        return detect_format(head)
-    except UnknownFormat:
-        return None
 
 
 def _state(handle: BinaryIO) -> tuple[int, int, int]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 HEAD = 256 * 1024   # bytes looked at: dozens of records of any format
+FORMAT_NAMES = {"marc21": "MARC21 (ISO 2709)", "marcxml": "MARCXML", "pica": "PICA+", "json": "MARC-in-JSON"}
 
 _MAGIC = (   # compressed or document files librarians send by mistake
     (b"\x1f\x8b", "a gzip-compressed file (unpack it first)"),
@@ -34,6 +35,9 @@ _MARC_XML = re.compile(rb"www\.loc\.gov/MARC21/slim|<(?:\w+:)?(?:leader|controlf
                        rb"|<(?:\w+:)?datafield\s[^>]*tag=\"[0-9A-Za-z]{3}\"")
 
 
+_BLANK = b"\xef\xbb\xbf \t\r\n\x00"   # what may come before the first record (a BOM, padding)
+
+
 class UnknownFormat(ValueError):
     """The file is not in a format we read; the message says what it looks like."""
 
@@ -44,7 +48,7 @@ def detect_format(head: bytes) -> str:
     for magic, what in _MAGIC:
         if head.startswith(magic):
             raise UnknownFormat(f"looks like {what}, not MARC21, MARCXML or PICA+")
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n\x00")
+    text = head.lstrip(_BLANK)
     if not text:
         return "marc21"
     if text.startswith(b"<"):
@@ -62,6 +66,16 @@ def detect_format(head: bytes) -> str:
     if _plain_pica(text):
         return "pica"
     raise UnknownFormat(f"looks like {_what_else(text)}, not MARC21 (ISO 2709), MARCXML or PICA+")
+
+
+def seen_format(head: bytes) -> str | None:
+    """The format `detect_format` sees in `head`; None when it sees none, or no records at all."""
+    if not head.lstrip(_BLANK):
+        return None
+    try:
+        return detect_format(head)
+    except UnknownFormat:
+        return None
 
 
 def _iso2709_votes(text: bytes) -> int:

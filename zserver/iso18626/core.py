@@ -75,6 +75,7 @@ class Iso18626Answer:
     status: int
     body: bytes
     content_type: str = CONTENT_TYPE
+    allow: str = ""   # with a 405: the methods allowed
 
 
 class _Bad(Exception):
@@ -126,7 +127,8 @@ class Iso18626Core:
              address: str | None = None) -> Iso18626Answer:
         """The answer to one HTTP request to /iso18626: only POST, a body within the limit."""
         if method != "POST":
-            return Iso18626Answer(405, b"ISO 18626 messages are POSTed to /iso18626\n", "text/plain; charset=utf-8")
+            return Iso18626Answer(405, b"ISO 18626 messages are POSTed to /iso18626\n", "text/plain; charset=utf-8",
+                                  allow="POST")
         if body_too_large:
             return Iso18626Answer(413, b"the message is too large\n", "text/plain; charset=utf-8")
         return self.respond(body, staff_user=staff_user, address=address)

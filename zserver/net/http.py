@@ -214,8 +214,7 @@ class HttpCore:
                 return HttpAnswer(413, _HTML_HEADERS, error_page(413, f"The form is larger than {MAX_BODY_BYTES}"
                                                                  " bytes: shorten the note.", self.catalog.config.name))
             page = self.ill_pages.respond(method, segments, raw_query, body, content_type, address)
-            allow = (("Allow", "GET, HEAD, POST" if segments[0] == "order" else "GET, HEAD"),) if page.status == 405 else ()
-            return HttpAnswer(page.status, _HTML_HEADERS + allow, page.body)
+            return HttpAnswer(page.status, _HTML_HEADERS + _allow(page.allow), page.body)
 
         def refuse(status: int, code: int, message: str, headers: tuple[tuple[str, str], ...] = ()) -> HttpAnswer:
             if not segments and path is not None and b"format=json" in raw_query.split(b"&"):   # brief JSON
@@ -366,9 +365,9 @@ class HttpCore:
             return HttpAnswer(401, (("Content-Type", "text/plain; charset=utf-8"), challenge),
                               f"Login refused: {refused.reason}.\n".encode())
         answer = self.iso18626.http(method, body, body_too_large=body_too_large, staff_user=user, address=address)
-        # RFC 9110: a 401 names how to log in (staff: Basic), a 405 what is allowed
-        extra = {401: (challenge,), 405: (("Allow", "POST"),)}.get(answer.status, ())
-        return HttpAnswer(answer.status, (("Content-Type", answer.content_type), *extra), answer.body)
+        challenged = (challenge,) if answer.status == 401 else ()   # RFC 9110: a 401 says how to log in (staff: Basic)
+        return HttpAnswer(answer.status, (("Content-Type", answer.content_type), *challenged, *_allow(answer.allow)),
+                          answer.body)
 
     def internal_error(self, uri: bytes) -> HttpAnswer:
         """The answer when the request failed on our side (the caller logs the traceback)."""
@@ -706,6 +705,11 @@ def _quoted(text: str) -> str:
     """`text` inside an HTTP quoted-string (RFC 9110, 5.6.4), latin-1 safe."""
     text = text.replace("\\", "\\\\").replace('"', '\\"')
     return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def _allow(methods: str) -> tuple[tuple[str, str], ...]:
+    """The Allow header a 405 must carry (RFC 9110 15.5.6), when the answer names the methods."""
+    return (("Allow", methods),) if methods else ()
 
 
 def _peer(address: IAddress) -> str:

@@ -32,6 +32,7 @@ from lxml.html import tostring
 from index.ill import Article, IllRefused, IllService, Order, OrderRequest, PlacedOrder, Refusal
 from zserver.ill_login import ill_account
 from zserver.logins import LoginGuard
+from zserver.sru.response import xml_text
 
 __all__ = ["ILL_ROOTS", "IllPages", "order_button"]
 
@@ -39,7 +40,6 @@ ILL_ROOTS = ("order", "status")
 STYLESHEET = "/static/unikat.css"
 MAX_FIELDS = 40
 _SUBMISSION = re.compile(r"[A-Za-z0-9_-]{16}")   # the form's own id (secrets.token_urlsafe(12))
-_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")   # no page can show them
 _ARTICLE_FIELDS = (("title", "Article title"), ("author", "Author of the article"), ("pages", "Pages"),
                    ("year", "Year"), ("volume", "Volume"), ("issue", "Issue"))
 
@@ -54,6 +54,7 @@ def order_button(isn: int) -> etree._Element:
 class PageAnswer:
     status: int
     body: bytes
+    allow: str = ""   # with a 405: the methods allowed
 
 
 def _form_values(query: bytes, body: bytes, content_type: str) -> dict[str, str]:
@@ -81,13 +82,14 @@ class IllPages:
     def respond(self, method: str, segments: Sequence[str], query: bytes, body: bytes = b"",
                 content_type: str = "", address: str | None = None) -> PageAnswer:
         """The page for a request under /order or /status; `address` is the client's."""
-        if method not in ("GET", "HEAD", "POST") or (method == "POST" and segments[0] != "order"):
-            return self._error(405, f"{method} is not allowed here.")
+        allowed = ("GET", "HEAD", "POST") if segments[0] == "order" else ("GET", "HEAD")
+        if method not in allowed:
+            return self._error(405, f"{method} is not allowed here.", allow=", ".join(allowed))
         try:
             values = _form_values(query, body, content_type)
         except ValueError as error:
             return self._error(400, str(error))
-        if any(_NOT_IN_XML.search(text) for text in (*segments, *values.values())):
+        if any(xml_text(text) != text for text in (*segments, *values.values())):   # no page can show them
             return self._error(400, "The address or the form holds control characters.")
         if segments[0] == "status":
             number = segments[1] if len(segments) == 2 else values.get("number", "")
@@ -224,9 +226,10 @@ class IllPages:
             E.H1(f"Order {order.number}"), table, E.H2("Libraries asked"), tried, E.H2("History"), history, ask]))
 
     # -- the frame -------------------------------------------------------------------------------
-    def _error(self, status: int, message: str) -> PageAnswer:
+    def _error(self, status: int, message: str, *, allow: str = "") -> PageAnswer:
         return PageAnswer(status, self._page("Interlibrary loan", [E.H1("Interlibrary loan"),
-                                                                    E.P(E.CLASS("error"), message, role="alert")]))
+                                                                    E.P(E.CLASS("error"), message, role="alert")]),
+                          allow)
 
     def _page(self, title: str, body: list[etree._Element]) -> bytes:
         document = E.HTML(

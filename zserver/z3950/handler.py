@@ -418,20 +418,25 @@ class Handler:
         sets[name] = result
 
     def _named_set(self, name: str) -> ResultSet | None:
-        """The result set a query names (None when there is none); one the limit dropped is Bib-1 27."""
+        """The result set a query names; None when there is none, Bib-1 27 for one the limit dropped."""
         found = self.association.result_sets.get(name)
         if found is None and name in self.association.dropped_result_sets:
-            raise Z3950Diagnostic(Bib1Diagnostic.RESULT_SET_DELETED_BY_TARGET, name)
+            raise self._missing(name)
         return found
 
     def _result_set(self, name: str) -> ResultSet:
         sets = self.association.result_sets
         found = sets.pop(name, None)
         if found is None:
-            self._named_set(name)   # 27 for a set the limit dropped
-            raise Z3950Diagnostic(Bib1Diagnostic.RESULT_SET_DOES_NOT_EXIST, name)
+            raise self._missing(name)
         sets[name] = found   # now the most recently used
         return found
+
+    def _missing(self, name: str) -> Z3950Diagnostic:
+        """Why there is no result set `name`: the limit dropped it (27), or there never was one (30)."""
+        if name in self.association.dropped_result_sets:
+            return Z3950Diagnostic(Bib1Diagnostic.RESULT_SET_DELETED_BY_TARGET, name)
+        return Z3950Diagnostic(Bib1Diagnostic.RESULT_SET_DOES_NOT_EXIST, name)
 
     def _query(self, query: tuple[str, Any]) -> Node:
         kind, body = query
